@@ -1,0 +1,1 @@
+"""Anonymizing buyer-seller email relay."""

@@ -1,0 +1,90 @@
+"""What happens between the end of DATA and the reply: parse, run the stages, record.
+
+The reply is 250 only after the record and its outbox entry are committed (fsynced) in one
+transaction; a refusal is recorded too, before the 5xx goes out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from relay import conversations
+from relay.config import Config
+from relay.errors import Reject, TempFail
+from relay.pipeline import Envelope, Parcel, Stage, run
+from relay.store import outbox, records
+from relay.store.db import Store, utcnow
+
+log = logging.getLogger("relay.accept")
+_PARSER = BytesParser(policy=policy.SMTP)
+
+
+def parse(raw: bytes) -> EmailMessage:
+    message = _PARSER.parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+class Intake:
+    def __init__(
+        self, config: Config, store: Store, stages: Sequence[Stage], on_queued: Callable[[], None]
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.stages = stages
+        self.on_queued = on_queued
+
+    async def receive(self, envelope: Envelope, raw: bytes) -> str:
+        """Returns the SMTP reply for this transaction."""
+        local = envelope.rcpt_to[0].rpartition("@")[0].lower()
+        hit = await conversations.find_alias(self.store, self.config.domain, local)
+        if hit is None:
+            return "550 5.1.1 no such conversation alias"
+        parcel = Parcel(
+            id=conversations.new_token(10), received_at=utcnow(), envelope=envelope, raw=raw,
+            message=parse(raw), conversation=hit.conversation, addressed=hit.role,
+        )
+        try:
+            await run(self.stages, parcel)
+        except Reject as refusal:
+            await self._record(parcel, "rejected", [*parcel.reasons, refusal.code])
+            log.info("%s conversation=%s %s rejected %s", parcel.id, parcel.conversation.id,
+                     parcel.direction, refusal.code)
+            return refusal.smtp_reply
+        except TempFail as failure:
+            await self._record(parcel, "deferred", parcel.reasons)
+            return failure.smtp_reply
+        disposition = "delivered_redacted" if parcel.reasons else "delivered"
+        await self._record(parcel, disposition, parcel.reasons, queue=True)
+        self.on_queued()
+        log.info("%s conversation=%s %s accepted", parcel.id, parcel.conversation.id,
+                 parcel.direction)
+        return f"250 2.0.0 queued as {parcel.id}"
+
+    async def _record(
+        self, parcel: Parcel, disposition: str, reasons: list[str], queue: bool = False
+    ) -> None:
+        record = records.Record(
+            id=parcel.id, conversation_id=parcel.conversation.id,
+            received_at=parcel.received_at, direction=parcel.direction,
+            disposition=disposition, reasons=tuple(reasons), peer=parcel.envelope.peer,
+            helo=parcel.envelope.helo, mail_from=parcel.envelope.mail_from,
+            rcpt_to=parcel.envelope.rcpt_to, recipient=parcel.recipient if queue else None,
+            original_message_id=parcel.original_message_id,
+            relay_message_id=parcel.relay_message_id if queue else None,
+            raw=parcel.raw, delivered=parcel.delivered if queue else None,
+        )
+        async with self.store.write() as db:
+            await records.append(db, record)
+            if queue:
+                now = time.time()
+                await outbox.enqueue(db, outbox.Job(
+                    message_id=parcel.id, mail_from=parcel.author_alias, rcpt=parcel.recipient,
+                    smtputf8=parcel.smtputf8_out, attempts=0, next_attempt_at=now,
+                    expires_at=now + self.config.delivery.queue_lifetime, bounce=True,
+                ))

@@ -1,0 +1,235 @@
+"""The `relay` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from relay import conversations
+from relay.config import Config, config_path, load
+from relay.errors import ConfigError, UsageError
+from relay.store import records
+from relay.store.db import Store
+from relay.store.migrate import migrate
+
+Command = Callable[[Config, argparse.Namespace], Awaitable[int]]
+
+
+async def _store(cfg: Config) -> Store:
+    store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
+    await migrate(store)
+    return store
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _conversation_json(conv: conversations.Conversation, count: int | None = None) -> dict:
+    out: dict[str, Any] = {
+        "conversation_id": conv.id, "order_id": conv.order_id,
+        "buyer_alias": conv.buyer_alias, "seller_alias": conv.seller_alias,
+        "buyers": list(conv.buyers), "sellers": list(conv.sellers),
+        "created_at": conv.created_at, "closed_at": conv.closed_at,
+    }
+    if count is not None:
+        out["message_count"] = count
+    return out
+
+
+async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
+    from relay.server import serve
+
+    await serve(cfg)
+    return 0
+
+
+async def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
+    store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
+    try:
+        applied = await migrate(store)
+    finally:
+        await store.close()
+    print(f"applied: {', '.join(applied)}" if applied else "store is up to date")
+    return 0
+
+
+async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
+    store = await _store(cfg)
+    try:
+        conv, created = await conversations.open_conversation(
+            store, cfg.domain, args.order, args.buyer, args.seller
+        )
+    finally:
+        await store.close()
+    if args.json:
+        _print_json({**_conversation_json(conv), "created": created})
+    else:
+        print(f"conversation {conv.id} ({'created' if created else 'existing'})")
+        print(f"  order         {conv.order_id}")
+        print(f"  buyer alias   {conv.buyer_alias}   (the seller writes here)")
+        print(f"  seller alias  {conv.seller_alias}   (the buyer writes here)")
+    return 0
+
+
+async def cmd_conv_list(cfg: Config, args: argparse.Namespace) -> int:
+    store = await _store(cfg)
+    try:
+        found = await conversations.list_all(store, cfg.domain)
+        counts = [await conversations.message_count(store, c.id) for c in found]
+    finally:
+        await store.close()
+    if args.json:
+        _print_json([_conversation_json(c, n) for c, n in zip(found, counts, strict=True)])
+        return 0
+    if not found:
+        print("no conversations")
+    for conv, count in zip(found, counts, strict=True):
+        state = " closed" if conv.closed_at else ""
+        print(f"{conv.id}  order {conv.order_id}  {count} messages{state}")
+    return 0
+
+
+async def cmd_conv_show(cfg: Config, args: argparse.Namespace) -> int:
+    store = await _store(cfg)
+    try:
+        conv = await conversations.get(store, cfg.domain, args.id)
+        count = await conversations.message_count(store, conv.id)
+    finally:
+        await store.close()
+    if args.json:
+        _print_json(_conversation_json(conv, count))
+        return 0
+    print(f"conversation  {conv.id}")
+    print(f"order         {conv.order_id}")
+    print(f"created       {conv.created_at}")
+    if conv.closed_at:
+        print(f"closed        {conv.closed_at}")
+    print(f"buyer alias   {conv.buyer_alias}")
+    print(f"seller alias  {conv.seller_alias}")
+    print(f"buyer         {', '.join(conv.buyers)}")
+    print(f"sellers       {', '.join(conv.sellers)}   (the first receives mail)")
+    print(f"messages      {count}")
+    return 0
+
+
+async def cmd_conv_close(cfg: Config, args: argparse.Namespace) -> int:
+    store = await _store(cfg)
+    try:
+        conv = await conversations.close(store, cfg.domain, args.id)
+    finally:
+        await store.close()
+    print(f"conversation {conv.id} closed at {conv.closed_at}; its aliases refuse mail")
+    return 0
+
+
+async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
+    store = await _store(cfg)
+    try:
+        rows = await records.summaries(store, args.conversation)
+    finally:
+        await store.close()
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no messages")
+    for row in rows:
+        reasons = ",".join(row["reasons"]) or "-"
+        print(f"{row['received_at']}  {row['id']}  {row['conversation_id']}  {row['direction']:<15}"
+              f"  {row['disposition']:<18}  {row['delivery'] or '-':<9}  {reasons}")
+    return 0
+
+
+async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
+    store = await _store(cfg)
+    try:
+        count, broken = await records.verify(store)
+    finally:
+        await store.close()
+    if not broken:
+        print(f"ok: {count} records, every conversation chain holds")
+        return 0
+    first = broken[0]
+    print(f"BROKEN: record {first.message_id} (seq {first.seq}, conversation "
+          f"{first.conversation_id}): {first.problem}")
+    for more in broken[1:]:
+        print(f"also broken: record {more.message_id} (seq {more.seq}): {more.problem}")
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="relay", description="Anonymizing buyer-seller mail relay")
+    p.add_argument(
+        "--config", help="TOML config file (default: $RELAY_CONFIG or config/relay.toml)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="run the SMTP relay and delivery worker").set_defaults(
+        func=cmd_serve)
+    sub.add_parser("migrate", help="apply pending store migrations").set_defaults(
+        func=cmd_migrate)
+
+    conv = sub.add_parser("conversations", help="open, list and show conversations")
+    conv_sub = conv.add_subparsers(dest="action", required=True)
+    op = conv_sub.add_parser("open", help="open (or find) the conversation of an order")
+    op.add_argument("--order", required=True, help="order ID, 123-1234567-1234567")
+    op.add_argument("--buyer", required=True, help="the buyer's real address")
+    op.add_argument("--seller", required=True, action="append",
+                    help="a seller address; repeat for more; the first receives mail")
+    op.add_argument("--json", action="store_true")
+    op.set_defaults(func=cmd_conv_open)
+    ls = conv_sub.add_parser("list", help="every conversation")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_conv_list)
+    show = conv_sub.add_parser("show", help="one conversation: aliases, parties, message count")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_conv_show)
+    close = conv_sub.add_parser("close", help="close a conversation; its aliases refuse mail")
+    close.add_argument("id")
+    close.set_defaults(func=cmd_conv_close)
+
+    msgs = sub.add_parser("messages", help="the message record")
+    msgs_sub = msgs.add_subparsers(dest="action", required=True)
+    ml = msgs_sub.add_parser("list", help="recorded messages, oldest first")
+    ml.add_argument("--conversation", help="only this conversation")
+    ml.add_argument("--json", action="store_true")
+    ml.set_defaults(func=cmd_messages_list)
+
+    audit = sub.add_parser("audit", help="check the tamper-evident record")
+    audit_sub = audit.add_subparsers(dest="action", required=True)
+    audit_sub.add_parser("verify", help="recompute every hash chain").set_defaults(
+        func=cmd_audit_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        import os
+
+        cfg = load(config_path(args.config, os.environ))
+    except ConfigError as exc:
+        print(f"relay: config error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=cfg.log_level.upper(), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(args.func(cfg, args))
+    except UsageError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Frozen settings: one TOML file, then RELAY_<SECTION>_<KEY> environment overrides.
+
+Loaded once at start-up. Anything wrong stops start-up with one line naming the key
+(ConfigError), so an operator never runs on a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from relay.errors import ConfigError
+
+DEFAULT_PATH = Path("config/relay.toml")
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}$")
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    max_message_size: int = 26_214_400
+    # A message that has already passed this many hops is looping (554 5.4.6).
+    max_received_headers: int = 30
+    # Seconds an idle client may hold a connection.
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: Path = Path("data/relay.db")
+    # How long a write waits for a lock held by another process before 451.
+    busy_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    mode: str = "maildir"
+    maildir: Path = Path("data/maildir")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_timeout: float = 60.0
+    # STARTTLS to the smarthost: "auto" (when offered), "always", or "never".
+    smtp_starttls: str = "auto"
+    # Retry schedule for temporary failures: first, then doubled, capped.
+    retry_initial: float = 30.0
+    retry_max: float = 3600.0
+    retry_factor: float = 2.0
+    # After this long in the queue a message is bounced to its sender.
+    queue_lifetime: float = 5 * 24 * 3600.0
+    concurrency: int = 10
+    # Idle wake-up so scheduled retries run even when no new mail arrives.
+    poll_interval: float = 5.0
+
+
+@dataclass(frozen=True)
+class APISettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+
+
+@dataclass(frozen=True)
+class Config:
+    domain: str = "relay.localhost"
+    log_level: str = "INFO"
+    # Grace period for open transactions and deliveries on SIGTERM.
+    shutdown_grace: float = 30.0
+    smtp: SMTPSettings = field(default_factory=SMTPSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    api: APISettings = field(default_factory=APISettings)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS: dict[str, type] = {
+    "smtp": SMTPSettings,
+    "store": StoreSettings,
+    "delivery": DeliverySettings,
+    "api": APISettings,
+}
+
+
+def _convert(key: str, value: Any, kind: type) -> Any:
+    """Turn a TOML or environment value into `kind`, or raise ConfigError naming `key`."""
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool | float):
+                raise ValueError
+            return int(str(value).strip())
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(str(value).strip())
+        if kind is Path:
+            if not isinstance(value, str | Path) or not str(value).strip():
+                raise ValueError
+            return Path(value)
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    except ValueError:
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}") from None
+
+
+def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for name in table:
+        if name not in hints or name in _SECTIONS:
+            raise ConfigError(f"{prefix}{name}: unknown setting")
+    for f in dataclasses.fields(cls):
+        if f.name in _SECTIONS and prefix == "":
+            continue
+        key = f"{prefix}{f.name}"
+        env_name = "RELAY_" + key.replace(".", "_").upper()
+        kind = hints[f.name]
+        if env_name in env:
+            values[f.name] = _convert(f"{key} (from {env_name})", env[env_name], kind)
+        elif f.name in table:
+            values[f.name] = _convert(key, table[f.name], kind)
+    return cls(**values)
+
+
+def _validate(cfg: Config) -> None:
+    def positive(key: str, value: float) -> None:
+        if value <= 0:
+            raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
+
+    if not _DOMAIN.match(cfg.domain):
+        raise ConfigError(f"domain: not a lower-case DNS name: {cfg.domain!r}")
+    if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"log_level: one of DEBUG, INFO, WARNING, ERROR, got {cfg.log_level!r}")
+    for key, port in (("smtp.port", cfg.smtp.port), ("delivery.smtp_port", cfg.delivery.smtp_port),
+                      ("api.port", cfg.api.port)):
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{key}: not a TCP port: {port}")
+    if cfg.delivery.mode not in ("maildir", "smtp"):
+        raise ConfigError(f"delivery.mode: must be 'maildir' or 'smtp', got {cfg.delivery.mode!r}")
+    if cfg.delivery.smtp_starttls not in ("auto", "always", "never"):
+        raise ConfigError(
+            f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
+            f" {cfg.delivery.smtp_starttls!r}"
+        )
+    positive("smtp.max_message_size", cfg.smtp.max_message_size)
+    positive("smtp.max_received_headers", cfg.smtp.max_received_headers)
+    positive("smtp.timeout", cfg.smtp.timeout)
+    positive("store.busy_timeout", cfg.store.busy_timeout)
+    positive("delivery.smtp_timeout", cfg.delivery.smtp_timeout)
+    positive("delivery.retry_initial", cfg.delivery.retry_initial)
+    positive("delivery.retry_max", cfg.delivery.retry_max)
+    positive("delivery.queue_lifetime", cfg.delivery.queue_lifetime)
+    positive("delivery.concurrency", cfg.delivery.concurrency)
+    positive("delivery.poll_interval", cfg.delivery.poll_interval)
+    positive("shutdown_grace", cfg.shutdown_grace)
+    if cfg.delivery.retry_factor < 1:
+        raise ConfigError(
+            f"delivery.retry_factor: must be at least 1, got {cfg.delivery.retry_factor}"
+        )
+
+
+def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
+    return Path(explicit or env.get("RELAY_CONFIG") or DEFAULT_PATH)
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (missing file = defaults only), apply env overrides, validate."""
+    env = os.environ if env is None else env
+    table: dict[str, Any] = {}
+    if path is not None:
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    sections = {}
+    for name, cls in _SECTIONS.items():
+        sub = table.get(name, {})
+        if not isinstance(sub, dict):
+            raise ConfigError(f"{name}: must be a table ([{name}])")
+        sections[name] = _build(cls, f"{name}.", sub, env)
+    top = {k: v for k, v in table.items() if k not in _SECTIONS}
+    cfg = _build(Config, "", top, env).replace(**sections)
+    cfg = cfg.replace(domain=cfg.domain.strip().lower().rstrip("."))
+    _validate(cfg)
+    return cfg

@@ -1,0 +1,90 @@
+"""Delivery status notifications (RFC 3464) that name only aliases.
+
+The remote server's diagnostic often quotes the real recipient address or its mail host,
+so addresses, host names and IP addresses are removed from it before it is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from relay.conversations import Conversation, new_token
+from relay.store.records import Record
+
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+_IPV4 = re.compile(r"\[?\b\d{1,3}(?:\.\d{1,3}){3}\b\]?")
+_IPV6 = re.compile(r"\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b\]?", re.IGNORECASE)
+_HOST = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b\.?", re.IGNORECASE)
+_STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
+
+
+def sanitize_diagnostic(text: str) -> str:
+    """Keep the reply code and wording; drop anything naming a person or a host."""
+    text = " ".join(text.split())
+    statuses = {m.group(0) for m in _STATUS.finditer(text)}
+    text = _ADDRESS.sub("[address]", text)
+    text = _IPV4.sub("[ip]", text)
+    text = _IPV6.sub(lambda m: m.group(0) if m.group(0) in statuses else "[ip]", text)
+    text = _HOST.sub("[host]", text)
+    return text[:300]
+
+
+def _wrap(text: str) -> str:
+    return "\r\n".join(text.splitlines())
+
+
+def build_dsn(
+    domain: str, conversation: Conversation, original: Record, reader_alias: str,
+    status_code: str, diagnostic: str,
+) -> tuple[str, bytes]:
+    """Returns (relay Message-ID, DSN bytes) for `original`, to go to its author."""
+    boundary = f"=_dsn_{new_token(10)}"
+    message_id = f"<{new_token(15)}@{domain}>"
+    now = format_datetime(datetime.now(UTC))
+    arrival = format_datetime(datetime.fromisoformat(original.received_at))
+    diagnostic = sanitize_diagnostic(diagnostic)
+    status = status_code if _STATUS.fullmatch(status_code) and status_code[0] in "45" else "5.0.0"
+    human = (
+        f"This is the mail relay at {domain}.\n\n"
+        f"Your message to {reader_alias} (order {conversation.order_id}) could not be\n"
+        f"delivered, and the relay has given up on it.\n\n"
+        f"Reason: {diagnostic}\n"
+    )
+    status_part = (
+        f"Reporting-MTA: dns; {domain}\n"
+        f"X-Relay-Queue-ID: {original.id}\n"
+        f"Arrival-Date: {arrival}\n"
+        "\n"
+        f"Final-Recipient: rfc822; {reader_alias}\n"
+        "Action: failed\n"
+        f"Status: {status}\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n"
+    )
+    head = (
+        f"From: Mail Delivery System <MAILER-DAEMON@{domain}>\n"
+        f"To: <{original.mail_from}>\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        f"Date: {now}\n"
+        f"Message-ID: {message_id}\n"
+        "Auto-Submitted: auto-replied\n"
+        "MIME-Version: 1.0\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\n'
+    )
+    if original.original_message_id:
+        head += f"In-Reply-To: {original.original_message_id}\n"
+    body = (
+        f"{head}\n"
+        "This is a MIME-encapsulated message.\n\n"
+        f"--{boundary}\n"
+        "Content-Type: text/plain; charset=us-ascii\n"
+        "Content-Description: Notification\n\n"
+        f"{human}\n"
+        f"--{boundary}\n"
+        "Content-Type: message/delivery-status\n"
+        "Content-Description: Delivery report\n\n"
+        f"{status_part}\n"
+        f"--{boundary}--\n"
+    )
+    return message_id, (_wrap(body) + "\r\n").encode("utf-8")

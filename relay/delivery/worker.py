@@ -1,0 +1,164 @@
+"""The delivery worker: takes due jobs from the outbox, sends, records every attempt.
+
+A job leaves the outbox only in the same transaction that records its final event, so a
+crash at any moment leaves it queued: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import aiosqlite
+
+from relay import conversations
+from relay.config import Config
+from relay.delivery.bounce import build_dsn
+from relay.delivery.transport import Result, Transport
+from relay.store import outbox, records
+from relay.store.db import Store, utcnow
+
+log = logging.getLogger("relay.delivery")
+
+
+def backoff(config: Config, attempts: int) -> float:
+    """Delay before retry number `attempts` (1 = first retry)."""
+    d = config.delivery
+    return min(d.retry_max, d.retry_initial * d.retry_factor ** max(0, attempts - 1))
+
+
+class Worker:
+    def __init__(self, config: Config, store: Store, transport: Transport) -> None:
+        self.config = config
+        self.store = store
+        self.transport = transport
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self, grace: float) -> None:
+        """Take no new jobs; let the ones in flight finish within `grace` seconds."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+        pending = list(self._in_flight.values())
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:  # still queued in the store: retried after restart
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._fill()
+                wait = await self._idle_time()
+            except Exception:
+                log.exception("delivery loop error; retrying shortly")
+                wait = 1.0
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _fill(self) -> None:
+        room = self.config.delivery.concurrency - len(self._in_flight)
+        if room <= 0:
+            return
+        for job in await outbox.due(self.store, time.time(), room, self._in_flight.keys()):
+            task = asyncio.create_task(self._attempt(job))
+            self._in_flight[job.message_id] = task
+            task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
+
+    def _done(self, message_id: str) -> None:
+        self._in_flight.pop(message_id, None)
+        self._wake.set()
+
+    async def _idle_time(self) -> float:
+        poll = self.config.delivery.poll_interval
+        next_at = await outbox.next_due_at(self.store)
+        if next_at is None:
+            return poll
+        return max(0.0, min(poll, next_at - time.time()))
+
+    async def _attempt(self, job: outbox.Job) -> None:
+        try:
+            record = await records.get(self.store, job.message_id)
+            if record is None or record.delivered is None:
+                log.error("%s: queued without delivered bytes; dropping from queue", job.message_id)
+                async with self.store.write() as db:
+                    await outbox.add_event(db, job.message_id, "failed", "no delivered bytes")
+                    await outbox.remove(db, job.message_id)
+                return
+            result = await self.transport.send(job.mail_from, job.rcpt, record.delivered,
+                                               job.smtputf8)
+            await self._settle(job, record, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Store busy or a bug: the job stays queued and is tried again later.
+            log.exception("%s: delivery attempt failed internally", job.message_id)
+            await asyncio.sleep(1.0)
+
+    async def _settle(self, job: outbox.Job, record: records.Record, result: Result) -> None:
+        attempts = job.attempts + 1
+        now = time.time()
+        expired = now >= job.expires_at
+        async with self.store.write() as db:
+            if result.status == "delivered":
+                await outbox.add_event(db, job.message_id, "delivered", result.detail)
+                await outbox.remove(db, job.message_id)
+                log.info("%s delivered (attempt %d)", job.message_id, attempts)
+                return
+            if result.status == "deferred" and not expired:
+                at = now + backoff(self.config, attempts)
+                await outbox.add_event(db, job.message_id, "deferred", result.detail)
+                await outbox.reschedule(db, job.message_id, attempts, at)
+                log.info("%s deferred (attempt %d), next in %.0fs", job.message_id, attempts,
+                         at - now)
+                return
+            why = result.detail if result.status == "failed" else f"gave up: {result.detail}"
+            await outbox.add_event(db, job.message_id, "failed", why)
+            await outbox.remove(db, job.message_id)
+            log.info("%s failed (attempt %d)", job.message_id, attempts)
+            if job.bounce and record.mail_from:
+                await self._bounce(db, record, job, result)
+
+    async def _bounce(self, db: aiosqlite.Connection, record: records.Record, job: outbox.Job,
+                      result: Result) -> None:
+        conv = await conversations.load(db, record.conversation_id, self.config.domain)
+        assert conv is not None
+        reader_alias = conv.alias("buyer" if record.direction.endswith("_buyer") else "seller")
+        code = result.status_code if result.status == "failed" else "4.4.7"
+        message_id, data = build_dsn(self.config.domain, conv, record, reader_alias,
+                                     code, result.detail)
+        dsn_id = conversations.new_token(10)
+        dsn = records.Record(
+            id=dsn_id, conversation_id=conv.id, received_at=utcnow(), direction="system",
+            disposition="delivered", reasons=("bounce",), peer="local", helo=self.config.domain,
+            mail_from="", rcpt_to=(record.mail_from,), recipient=record.mail_from,
+            original_message_id=None, relay_message_id=message_id, raw=data, delivered=data,
+        )
+        await records.append(db, dsn)
+        now = time.time()
+        await outbox.enqueue(db, outbox.Job(
+            message_id=dsn_id, mail_from="", rcpt=record.mail_from,
+            smtputf8=not record.mail_from.isascii(), attempts=0, next_attempt_at=now,
+            expires_at=now + self.config.delivery.queue_lifetime, bounce=False,
+        ))
+        await outbox.add_event(db, record.id, "bounced", dsn_id)

@@ -1,0 +1,92 @@
+"""Parcel, Stage and the stage order: the one place that says what runs, in which order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Protocol
+
+from relay.conversations import Conversation, Role
+
+if TYPE_CHECKING:
+    from relay.config import Config
+    from relay.store.db import Store
+
+
+@dataclass(frozen=True)
+class Envelope:
+    peer: str
+    helo: str
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    smtputf8: bool
+
+
+@dataclass
+class Parcel:
+    """One message on its way through the stages, with what they learned about it."""
+
+    id: str
+    received_at: str
+    envelope: Envelope
+    raw: bytes
+    message: EmailMessage
+    conversation: Conversation
+    addressed: Role  # whose alias the mail was sent to: that party reads it
+    reasons: list[str] = field(default_factory=list)
+    original_message_id: str | None = None
+    relay_message_id: str | None = None
+    delivered: bytes | None = None  # the wire bytes, set by the last stage
+    smtputf8_out: bool = False
+    hops: int = 0  # Received lines it arrived with
+
+    @property
+    def author(self) -> Role:
+        return "buyer" if self.addressed == "seller" else "seller"
+
+    @property
+    def direction(self) -> str:
+        return f"{self.author}_to_{self.addressed}"
+
+    @property
+    def recipient(self) -> str:
+        """The reader's real address (the first registered one receives mail)."""
+        return self.conversation.addresses(self.addressed)[0]
+
+    @property
+    def author_alias(self) -> str:
+        return self.conversation.alias(self.author)
+
+
+class Stage(Protocol):
+    name: str
+
+    async def __call__(self, parcel: Parcel) -> None:
+        """Change the parcel, or raise Reject / TempFail."""
+
+
+def build(config: Config, store: Store) -> Sequence[Stage]:
+    """The stage order. Rules that decide come first; transforms that rewrite come after."""
+    from relay.policy.loop import LoopGuard
+    from relay.policy.route import Route
+    from relay.policy.sender import Authenticate
+    from relay.rewrite.addresses import RewriteAddresses
+    from relay.rewrite.headers import SanitizeHeaders
+    from relay.rewrite.mime import Encode
+    from relay.rewrite.thread_map import ThreadMap
+
+    return (
+        Route(),
+        Authenticate(),
+        LoopGuard(config.smtp.max_received_headers),
+        SanitizeHeaders(config.domain),
+        RewriteAddresses(),
+        ThreadMap(store, config.domain),
+        Encode(config.domain),
+    )
+
+
+async def run(stages: Sequence[Stage], parcel: Parcel) -> None:
+    for stage in stages:
+        await stage(parcel)

@@ -1,0 +1,44 @@
+"""Authenticate: the envelope sender and From: must be registered addresses of the author.
+
+Mail to the buyer alias may only come from a seller address of that conversation, and mail
+to the seller alias only from its buyer. Cryptographic checks come later; this is the
+registration check.
+"""
+
+from __future__ import annotations
+
+from relay.errors import Reject
+from relay.pipeline import Parcel
+
+CODE = "sender.unregistered"
+
+
+def from_addresses(parcel: Parcel) -> list[str]:
+    try:
+        headers = parcel.message.get_all("From") or []
+        return [a.addr_spec for h in headers for a in h.addresses]
+    except (AttributeError, IndexError, ValueError):
+        return []  # unparseable From: is the same as no usable From:
+
+
+class Authenticate:
+    name = "authenticate"
+
+    async def __call__(self, parcel: Parcel) -> None:
+        role = parcel.author
+        conv = parcel.conversation
+        if not conv.is_registered(role, parcel.envelope.mail_from):
+            raise Reject(
+                CODE,
+                f"the envelope sender is not a registered {role} address of this conversation;"
+                f" write from the mailbox the marketplace has on file for you",
+            )
+        senders = from_addresses(parcel)
+        if len(senders) != 1:
+            raise Reject(CODE, "the message needs exactly one address in its From: header")
+        if not conv.is_registered(role, senders[0]):
+            raise Reject(
+                CODE,
+                f"the From: address is not a registered {role} address of this conversation;"
+                f" write from the mailbox the marketplace has on file for you",
+            )

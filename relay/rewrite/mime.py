@@ -1,0 +1,54 @@
+"""Encode: the message as it goes on the wire, CRLF only, with scrubbed trace lines.
+
+Incoming Received lines name hosts, so they are dropped; but each hop is replaced by a
+Received line that names only the relay, so the hop count survives and a mail loop through
+the relay (or any MTA counting hops) still ends.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from email import policy
+from email.generator import BytesGenerator
+from email.message import Message
+from email.utils import format_datetime
+
+from relay.pipeline import Parcel
+
+WIRE = policy.SMTP
+WIRE_UTF8 = policy.SMTPUTF8
+_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+
+def needs_utf8(parcel: Parcel) -> bool:
+    return parcel.envelope.smtputf8 or not (
+        parcel.recipient.isascii() and parcel.author_alias.isascii()
+    )
+
+
+def to_wire(message: Message, utf8: bool) -> bytes:
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=WIRE_UTF8 if utf8 else WIRE).flatten(message)
+    data = _BARE_EOL.sub(b"\r\n", out.getvalue())  # no bare CR or LF ever goes out
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def trace_lines(domain: str, queue_id: str, earlier_hops: int) -> bytes:
+    when = format_datetime(datetime.now(UTC))
+    ours = f"Received: by {domain} (relay) with ESMTP id {queue_id};\r\n\t{when}\r\n"
+    earlier = f"Received: by {domain} (earlier hop, details removed);\r\n\t{when}\r\n"
+    return (ours + earlier * earlier_hops).encode("ascii")
+
+
+class Encode:
+    name = "encode"
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+
+    async def __call__(self, parcel: Parcel) -> None:
+        parcel.smtputf8_out = needs_utf8(parcel)
+        body = to_wire(parcel.message, parcel.smtputf8_out)
+        parcel.delivered = trace_lines(self.domain, parcel.id, parcel.hops) + body

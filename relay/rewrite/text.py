@@ -1,0 +1,59 @@
+"""Edit the text of text/plain and text/html parts while keeping charset and transfer encoding.
+
+A part is re-encoded only when its text actually changed, so every other part leaves the
+relay byte for byte as it came in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+from collections.abc import Callable
+from email.message import Message
+
+EDITABLE = ("plain", "html")
+
+
+def _charset(part: Message) -> str:
+    name = part.get_content_charset() or "us-ascii"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return "latin-1"  # unknown charset: a byte-transparent view still finds ASCII text
+    return name
+
+
+def _set_body(part: Message, data: bytes) -> None:
+    cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+    if cte == "base64":
+        payload = base64.encodebytes(data).decode("ascii")
+    elif cte == "quoted-printable":
+        payload = binascii.b2a_qp(data, istext=True).decode("ascii")
+    else:
+        # As the parser stores 8-bit bodies: bytes beyond ASCII as surrogate escapes.
+        payload = data.decode("ascii", errors="surrogateescape")
+    part.set_payload(payload)
+
+
+def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
+    """Apply edit(text, subtype) to every text/plain and text/html part; returns parts changed."""
+    changed = 0
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        subtype = part.get_content_subtype()
+        if subtype not in EDITABLE:
+            continue
+        charset = _charset(part)
+        data = part.get_payload(decode=True) or b""
+        try:
+            text = data.decode(charset, errors="surrogateescape")
+        except UnicodeError:
+            charset = "latin-1"
+            text = data.decode(charset)
+        new = edit(text, subtype)
+        if new != text:
+            _set_body(part, new.encode(charset, errors="surrogateescape"))
+            changed += 1
+    return changed

@@ -1,0 +1,69 @@
+"""Threading map: each side sees its own Message-IDs, never the other side's.
+
+Every relayed message has the ID its author's client gave it (original) and a fresh ID on
+the relay domain that its reader sees (relay). When a party refers to an ID in
+In-Reply-To/References it is either the relay ID of a message it received (the other side
+knows that message by its original ID) or the original ID of a message it wrote (the other
+side knows it by its relay ID). IDs the conversation does not know are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from relay.conversations import new_token
+from relay.pipeline import Parcel
+from relay.store.db import Store
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def message_ids(value: object) -> list[str]:
+    return _MSGID.findall(str(value)) if value is not None else []
+
+
+class ThreadMap:
+    name = "thread_map"
+
+    def __init__(self, store: Store, domain: str) -> None:
+        self.store = store
+        self.domain = domain
+
+    async def _mapping(self, parcel: Parcel, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with self.store.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT direction, original_message_id, relay_message_id FROM messages"
+                " WHERE conversation_id = ? AND relay_message_id IS NOT NULL"
+                f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))"
+                " ORDER BY seq",
+                (parcel.conversation.id, *ids, *ids),
+            )
+        mine = f"{parcel.author}_to_{parcel.addressed}"
+        mapping: dict[str, str] = {}
+        for direction, original, relay in rows:
+            if direction == mine and original in ids:
+                mapping[original] = relay  # my own message: the reader knows its relay ID
+            elif direction != mine and relay in ids and original:
+                mapping[relay] = original  # a message I received: the reader wrote it
+        return mapping
+
+    async def __call__(self, parcel: Parcel) -> None:
+        message = parcel.message
+        own = message_ids(message.get("Message-ID"))
+        parcel.original_message_id = own[0] if own else None
+        parcel.relay_message_id = f"<{new_token(15)}@{self.domain}>"
+        in_reply_to = message_ids(message.get("In-Reply-To"))
+        references = message_ids(message.get("References"))
+        mapping = await self._mapping(parcel, list(dict.fromkeys(in_reply_to + references)))
+        for name in ("Message-ID", "In-Reply-To", "References"):
+            del message[name]
+        message["Message-ID"] = parcel.relay_message_id
+        mapped_reply = [mapping[i] for i in in_reply_to if i in mapping]
+        if mapped_reply:
+            message["In-Reply-To"] = mapped_reply[0]
+        mapped_refs = list(dict.fromkeys(mapping[i] for i in references if i in mapping))
+        if mapped_refs:
+            message["References"] = " ".join(mapped_refs)

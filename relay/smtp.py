@@ -1,0 +1,131 @@
+"""The SMTP front door (aiosmtpd): RCPT checks, DATA -> intake, dispositions -> replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from relay import conversations
+from relay.accept import Intake
+from relay.config import Config
+from relay.pipeline import Envelope as RelayEnvelope
+from relay.store.db import Store
+
+log = logging.getLogger("relay.smtp")
+
+# Every reply the front door composes itself, in one table.
+RELAY_DENIED = "550 5.7.1 relaying denied: this server only accepts mail for its own aliases"
+UNKNOWN_ALIAS = "550 5.1.1 no such conversation alias"
+CLOSED_ALIAS = "550 5.1.1 this conversation is closed"
+ONE_CONVERSATION = (
+    "452 4.5.3 one conversation per message: send to this alias in a separate transaction"
+)
+RCPT_OK = "250 2.1.5 recipient ok"
+TEMPFAIL = "451 4.3.0 temporary failure, please try again later"
+SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
+
+# aiosmtpd's own wording for a few replies, turned into ours with enhanced status codes.
+_REWORDED = {
+    "552 Error: message size exceeds fixed maximum message size":
+        "552 5.3.4 message size exceeds the relay's fixed maximum",
+    "552 Error: Too much mail data": "552 5.3.4 message size exceeds the relay's fixed maximum",
+}
+_SOURCE_ROUTE = re.compile(r"^\s*TO:\s*<\s*@", re.IGNORECASE)
+
+
+class RelaySMTP(SMTP):
+    """aiosmtpd's SMTP with our replies and source routes refused."""
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str):
+            status = _REWORDED.get(status, status)
+        await super().push(status)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        # The address parser silently drops a source route (<@a,@b:u@d>): refuse it first.
+        if arg and _SOURCE_ROUTE.match(arg) and self.envelope and self.envelope.mail_from:
+            await self.push(RELAY_DENIED)
+            return
+        await super().smtp_RCPT(arg)
+
+
+class Handler:
+    def __init__(self, config: Config, store: Store, intake: Intake) -> None:
+        self.domain = config.domain
+        self.store = store
+        self.intake = intake
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.closing = False
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        local, at, domain = address.rpartition("@")
+        if not at or domain.lower() != self.domain:
+            return RELAY_DENIED
+        local = local.lower()
+        if not conversations.ALIAS_LOCAL.match(local):
+            # %-hacks, quoted local parts with @, bang paths: relaying attempts, not typos.
+            if re.search(r'[%!@"\\/:]', local):
+                return RELAY_DENIED
+            return UNKNOWN_ALIAS
+        hit = await conversations.find_alias(self.store, self.domain, local)
+        if hit is None:
+            return UNKNOWN_ALIAS
+        if hit.conversation.closed_at is not None:
+            return CLOSED_ALIAS
+        if envelope.rcpt_tos:
+            if envelope.rcpt_tos[0].rpartition("@")[0].lower() != local:
+                return ONE_CONVERSATION
+            return RCPT_OK  # the same alias twice: deliver once
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.closing:
+            return SHUTTING_DOWN
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+            relay_envelope = RelayEnvelope(
+                peer=str(peer), helo=str(session.host_name or ""),
+                mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos),
+                smtputf8=bool(envelope.smtp_utf8),
+            )
+            raw = envelope.original_content or b""
+            return await self.intake.receive(relay_envelope, bytes(raw))
+        except Exception:
+            log.exception("DATA failed; answering 451")
+            return TEMPFAIL
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self.idle.set()
+
+    async def handle_exception(self, error: Exception) -> str:
+        # Without this hook aiosmtpd would answer a permanent 500 to an internal error.
+        log.error("SMTP session error: %r", error)
+        return TEMPFAIL
+
+
+def protocol_factory(config: Config, handler: Handler, sessions: set[SMTP]) -> RelaySMTP:
+    protocol = RelaySMTP(
+        handler,
+        hostname=config.domain,
+        ident="ESMTP relay",
+        data_size_limit=config.smtp.max_message_size,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        timeout=config.smtp.timeout,
+    )
+    sessions.add(protocol)
+    return protocol

@@ -1,0 +1,81 @@
+"""The delivery outbox (a mutable work queue) and the append-only delivery events."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import aiosqlite
+
+from relay.store.db import Store, utcnow
+
+
+@dataclass(frozen=True)
+class Job:
+    message_id: str
+    mail_from: str
+    rcpt: str
+    smtputf8: bool
+    attempts: int
+    next_attempt_at: float
+    expires_at: float
+    bounce: bool
+
+
+async def add_event(db: aiosqlite.Connection, message_id: str, kind: str, detail: str = "") -> None:
+    await db.execute(
+        "INSERT INTO message_events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+        (message_id, utcnow(), kind, detail),
+    )
+
+
+async def enqueue(db: aiosqlite.Connection, job: Job) -> None:
+    await db.execute(
+        "INSERT INTO outbox (message_id, mail_from, rcpt, smtputf8, attempts, next_attempt_at,"
+        " expires_at, bounce) VALUES (?,?,?,?,?,?,?,?)",
+        (job.message_id, job.mail_from, job.rcpt, int(job.smtputf8), job.attempts,
+         job.next_attempt_at, job.expires_at, int(job.bounce)),
+    )
+    await add_event(db, job.message_id, "queued")
+
+
+def _job(row: aiosqlite.Row) -> Job:
+    return Job(
+        message_id=row["message_id"], mail_from=row["mail_from"], rcpt=row["rcpt"],
+        smtputf8=bool(row["smtputf8"]), attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"], expires_at=row["expires_at"],
+        bounce=bool(row["bounce"]),
+    )
+
+
+async def due(store: Store, now: float, limit: int, busy: Collection[str]) -> list[Job]:
+    """Jobs whose time has come, oldest first, skipping those already in flight."""
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            (now, limit + len(busy)),
+        )
+    return [job for job in map(_job, rows) if job.message_id not in busy][:limit]
+
+
+async def next_due_at(store: Store) -> float | None:
+    async with store.read() as db:
+        rows = await db.execute_fetchall("SELECT MIN(next_attempt_at) FROM outbox")
+    return rows[0][0]
+
+
+async def reschedule(db: aiosqlite.Connection, message_id: str, attempts: int, at: float) -> None:
+    await db.execute(
+        "UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE message_id = ?",
+        (attempts, at, message_id),
+    )
+
+
+async def remove(db: aiosqlite.Connection, message_id: str) -> None:
+    await db.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
+
+
+async def depth(store: Store) -> int:
+    async with store.read() as db:
+        rows = await db.execute_fetchall("SELECT COUNT(*) FROM outbox")
+    return int(rows[0][0])

@@ -1,0 +1,164 @@
+"""The append-only message record and its per-conversation hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+
+import aiosqlite
+
+from relay.store.db import Store
+
+GENESIS = "0" * 64
+
+DIRECTIONS = ("buyer_to_seller", "seller_to_buyer", "system")
+DISPOSITIONS = ("delivered", "delivered_redacted", "rejected", "deferred")
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    conversation_id: str
+    received_at: str
+    direction: str
+    disposition: str
+    reasons: tuple[str, ...]
+    peer: str
+    helo: str
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    recipient: str | None
+    original_message_id: str | None
+    relay_message_id: str | None
+    raw: bytes
+    delivered: bytes | None
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def record_hash(record: Record, prev_hash: str) -> str:
+    """SHA-256 over every field (bodies by their own digest) and the previous hash."""
+    fields = asdict(record)
+    fields["raw"] = _digest(record.raw)
+    fields["delivered"] = _digest(record.delivered)
+    fields["reasons"] = list(record.reasons)
+    fields["rcpt_to"] = list(record.rcpt_to)
+    fields["prev_hash"] = prev_hash
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+async def append(db: aiosqlite.Connection, record: Record) -> str:
+    """Insert `record` at the end of its conversation's chain; call inside store.write()."""
+    rows = await db.execute_fetchall(
+        "SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+        (record.conversation_id,),
+    )
+    prev = rows[0][0] if rows else GENESIS
+    digest = record_hash(record, prev)
+    await db.execute(
+        "INSERT INTO messages (id, conversation_id, received_at, direction, disposition, reasons,"
+        " peer, helo, mail_from, rcpt_to, recipient, original_message_id, relay_message_id,"
+        " raw, delivered, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            record.id, record.conversation_id, record.received_at, record.direction,
+            record.disposition, json.dumps(list(record.reasons)), record.peer, record.helo,
+            record.mail_from, json.dumps(list(record.rcpt_to)), record.recipient,
+            record.original_message_id, record.relay_message_id, record.raw, record.delivered,
+            prev, digest,
+        ),
+    )
+    return digest
+
+
+def from_row(row: aiosqlite.Row) -> Record:
+    return Record(
+        id=row["id"], conversation_id=row["conversation_id"], received_at=row["received_at"],
+        direction=row["direction"], disposition=row["disposition"],
+        reasons=tuple(json.loads(row["reasons"])), peer=row["peer"], helo=row["helo"],
+        mail_from=row["mail_from"], rcpt_to=tuple(json.loads(row["rcpt_to"])),
+        recipient=row["recipient"], original_message_id=row["original_message_id"],
+        relay_message_id=row["relay_message_id"], raw=bytes(row["raw"]),
+        delivered=None if row["delivered"] is None else bytes(row["delivered"]),
+    )
+
+
+async def get(store: Store, message_id: str) -> Record | None:
+    async with store.read() as db:
+        rows = await db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
+    return from_row(rows[0]) if rows else None
+
+
+@dataclass(frozen=True)
+class Broken:
+    seq: int
+    message_id: str
+    conversation_id: str
+    problem: str
+
+
+async def _chain_rows(store: Store) -> AsyncIterator[aiosqlite.Row]:
+    last = 0
+    while True:  # in pages, so a big store is never held in memory at once
+        async with store.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT 200", (last,)
+            )
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1]["seq"]
+
+
+async def verify(store: Store) -> tuple[int, list[Broken]]:
+    """Recompute every chain; returns (records checked, broken records in store order)."""
+    heads: dict[str, str] = {}
+    broken: list[Broken] = []
+    count = 0
+    async for row in _chain_rows(store):
+        count += 1
+        conv = row["conversation_id"]
+        expected_prev = heads.get(conv, GENESIS)
+        problem = None
+        if row["prev_hash"] != expected_prev:
+            problem = (
+                "previous-hash link does not match the record before it"
+                " (a record was removed or altered)"
+            )
+        elif record_hash(from_row(row), row["prev_hash"]) != row["hash"]:
+            problem = "content does not match its hash (record altered)"
+        if problem:
+            broken.append(Broken(row["seq"], row["id"], conv, problem))
+        heads[conv] = row["hash"]
+    return count, broken
+
+
+async def summaries(store: Store, conversation_id: str | None = None) -> list[dict[str, object]]:
+    """The record without its bodies, with each message's latest delivery event."""
+    where, params = ("", ())
+    if conversation_id:
+        where, params = ("WHERE m.conversation_id = ?", (conversation_id,))
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT m.seq, m.id, m.conversation_id, m.received_at, m.direction, m.disposition,"
+            " m.reasons, m.relay_message_id, length(m.raw) AS size,"
+            " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
+            "  ORDER BY e.seq DESC LIMIT 1) AS delivery"
+            f" FROM messages m {where} ORDER BY m.seq",
+            params,
+        )
+    return [
+        {
+            "id": r["id"], "conversation_id": r["conversation_id"],
+            "received_at": r["received_at"], "direction": r["direction"],
+            "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
+            "relay_message_id": r["relay_message_id"], "size": r["size"],
+            "delivery": r["delivery"],
+        }
+        for r in rows
+    ]

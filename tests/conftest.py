@@ -1,0 +1,207 @@
+"""Real servers as fixtures: the relay on a loopback port, a capture server as the inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from relay import conversations
+from relay.config import Config, DeliverySettings, SMTPSettings, StoreSettings
+from relay.server import Relay
+
+DOMAIN = "relay.test"
+ORDER = "112-1234567-1234567"
+BUYER = "Bob.Buyer@buyer-mail.example"
+SELLER = "sally@seller-host.example"
+SELLER2 = "support@seller-host.example"
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    smtputf8: bool
+
+    @property
+    def message(self) -> EmailMessage:
+        msg = message_from_bytes(self.data, policy=policy.SMTP)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+@dataclass
+class Capture:
+    """The real inbox: an SMTP server that stores what it gets, or refuses as told."""
+
+    messages: list[Received] = field(default_factory=list)
+    rcpt_reply: str | None = None  # e.g. "550 5.1.1 <x@y>: no such user"
+    data_reply: str | None = None
+    server: asyncio.Server | None = None
+    port: int = 0
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_reply:
+            return self.data_reply
+        self.messages.append(Received(
+            envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content),
+            bool(envelope.smtp_utf8)))
+        return "250 OK captured"
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: SMTP(self, enable_SMTPUTF8=True, decode_data=False, hostname="inbox.test"),
+            host="127.0.0.1", port=self.port,
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert len(self.messages) >= count, f"inbox got {len(self.messages)} of {count}"
+        return self.messages
+
+
+@pytest.fixture
+async def capture() -> AsyncIterator[Capture]:
+    cap = Capture()
+    await cap.start()
+    yield cap
+    await cap.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
+    settings: dict[str, Any] = {
+        "mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smarthost_port,
+        "smtp_timeout": 5.0, "retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.1,
+        "maildir": tmp_path / "maildir",
+    }
+    settings.update(delivery)
+    return Config(
+        domain=DOMAIN, shutdown_grace=5.0,
+        smtp=SMTPSettings(host="127.0.0.1", port=0, max_message_size=1_000_000),
+        store=StoreSettings(path=tmp_path / "relay.db"),
+        delivery=DeliverySettings(**settings),
+    )
+
+
+RelayFactory = Callable[..., Awaitable[Relay]]
+
+
+@pytest.fixture
+async def relay_factory(tmp_path: Path) -> AsyncIterator[RelayFactory]:
+    started: list[Relay] = []
+
+    async def start(config: Config) -> Relay:
+        relay = Relay(config)
+        await relay.start()
+        started.append(relay)
+        return relay
+
+    yield start
+    for relay in started:
+        if relay.store is not None and relay.server is not None:
+            await relay.stop()
+
+
+@pytest.fixture
+async def relay(relay_factory: RelayFactory, capture: Capture, tmp_path: Path) -> Relay:
+    return await relay_factory(make_config(tmp_path, capture.port))
+
+
+async def open_conv(relay: Relay, buyer: str = BUYER, sellers: tuple[str, ...] = (SELLER,),
+                    order: str = ORDER) -> conversations.Conversation:
+    assert relay.store is not None
+    conv, _ = await conversations.open_conversation(
+        relay.store, relay.config.domain, order, buyer, list(sellers))
+    return conv
+
+
+@pytest.fixture
+async def conv(relay: Relay) -> conversations.Conversation:
+    return await open_conv(relay, sellers=(SELLER, SELLER2))
+
+
+def compose(sender: str, to: str, subject: str = "Question about my order",
+            body: str = "Hello, when will it ship?\n", **headers: str) -> bytes:
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0100"
+    msg["Message-ID"] = headers.pop("message_id", f"<{time.time_ns()}@{sender.split('@')[1]}>")
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+async def send(port: int, mail_from: str, rcpt: str | list[str], data: bytes,
+               **kwargs: Any) -> tuple[int, str]:
+    """One SMTP transaction; returns the final reply (the DATA reply when DATA ran)."""
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False)
+    await client.connect()
+    try:
+        await client.ehlo(hostname="client.example")
+        code, msg = await client.mail(mail_from, options=kwargs.get("mail_options"))
+        for address in [rcpt] if isinstance(rcpt, str) else rcpt:
+            try:
+                await client.rcpt(address)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                return exc.code, exc.message
+        try:
+            reply = await client.data(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            return exc.code, exc.message
+        return reply.code, reply.message
+    finally:
+        try:
+            await client.quit()
+        except aiosmtplib.SMTPException:
+            client.close()
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "relay.cli", *args], capture_output=True, text=True,
+        env=full_env, cwd=cwd or ROOT, timeout=60, check=False,
+    )
