@@ -98,7 +98,8 @@ class Handler:
             peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
             relay_envelope = RelayEnvelope(
                 peer=str(peer), helo=str(session.host_name or ""),
-                mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos),
+                # aiosmtpd spells the null sender "<>"; the relay spells it "".
+                mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from, rcpt_to=tuple(envelope.rcpt_tos),
                 smtputf8=bool(envelope.smtp_utf8),
             )
             raw = envelope.original_content or b""

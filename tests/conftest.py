@@ -51,15 +51,16 @@ class Capture:
     """The real inbox: an SMTP server that stores what it gets, or refuses as told."""
 
     messages: list[Received] = field(default_factory=list)
-    rcpt_reply: str | None = None  # e.g. "550 5.1.1 <x@y>: no such user"
+    rcpt_reply: str | None = None  # e.g. "550 5.1.1 <x@y>: no such user", for everyone
+    refuse: dict[str, str] = field(default_factory=dict)  # address -> reply
     data_reply: str | None = None
     server: asyncio.Server | None = None
     port: int = 0
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, options: list[str]) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
+        if self.rcpt_reply or address in self.refuse:
+            return self.refuse.get(address) or str(self.rcpt_reply)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -170,7 +171,8 @@ def compose(sender: str, to: str, subject: str = "Question about my order",
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    utf8 = not (sender + to).isascii()  # an SMTPUTF8 message keeps its addresses raw
+    return msg.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
 
 
 async def send(port: int, mail_from: str, rcpt: str | list[str], data: bytes,
@@ -180,10 +182,15 @@ async def send(port: int, mail_from: str, rcpt: str | list[str], data: bytes,
     await client.connect()
     try:
         await client.ehlo(hostname="client.example")
-        code, msg = await client.mail(mail_from, options=kwargs.get("mail_options"))
+        options = kwargs.get("mail_options") or []
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        try:
+            await client.mail(mail_from, options=options, encoding=encoding)
+        except aiosmtplib.SMTPResponseException as exc:
+            return exc.code, exc.message
         for address in [rcpt] if isinstance(rcpt, str) else rcpt:
             try:
-                await client.rcpt(address)
+                await client.rcpt(address, encoding=encoding)
             except aiosmtplib.SMTPRecipientRefused as exc:
                 return exc.code, exc.message
         try:

@@ -38,6 +38,9 @@ class SMTPTransport:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             return _classify(refused.code, refused.message, "5.1.1")
+        except aiosmtplib.SMTPNotSupported as exc:
+            # e.g. an internationalized address and a smarthost without SMTPUTF8.
+            return Result("failed", str(exc), "5.6.7")
         except aiosmtplib.SMTPResponseException as exc:
             return _classify(exc.code, exc.message, "5.0.0")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -7,16 +7,22 @@ registration check.
 
 from __future__ import annotations
 
+from email import policy
+
 from relay.errors import Reject
 from relay.pipeline import Parcel
 
 CODE = "sender.unregistered"
+HEADERS = policy.SMTP.header_factory
 
 
 def from_addresses(parcel: Parcel) -> list[str]:
     try:
         headers = parcel.message.get_all("From") or []
-        return [a.addr_spec for h in headers for a in h.addresses]
+        # Re-parse the decoded text: raw UTF-8 (SMTPUTF8) header bytes reach `.addresses`
+        # as surrogate escapes, which would never match a registered address.
+        parsed = [HEADERS("From", str(h)) for h in headers]
+        return [a.addr_spec for h in parsed for a in h.addresses]
     except (AttributeError, IndexError, ValueError):
         return []  # unparseable From: is the same as no usable From:
 

@@ -48,5 +48,6 @@ class RewriteAddresses:
         for name in ("From", "To", "Reply-To"):
             del message[name]
         message["From"] = Address(display_name(parcel.author, conv.order_id), addr_spec=alias)
-        message["To"] = Address(addr_spec=parcel.recipient)
+        # A plain string: Address() refuses the non-ASCII local parts SMTPUTF8 allows.
+        message["To"] = parcel.recipient
         message["Reply-To"] = Address(addr_spec=alias)
