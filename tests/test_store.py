@@ -1,0 +1,343 @@
+"""The append-only, tamper-evident record, and queued mail that survives a kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import (
+    BUYER,
+    DOMAIN,
+    ROOT,
+    SELLER,
+    SELLER2,
+    Capture,
+    compose,
+    free_port,
+    open_conv,
+    run_cli,
+    send,
+)
+
+STRANGER = "stranger@evil.example"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=10, isolation_level=None)
+
+
+def query(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    with contextlib.closing(connect(path)) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def cli_config(tmp_path: Path, store: Path) -> Path:
+    path = tmp_path / "cli.toml"
+    path.write_text(
+        f'domain = "{DOMAIN}"\n[store]\npath = {json.dumps(str(store))}\n'
+        f"[delivery]\nmaildir = {json.dumps(str(tmp_path / 'maildir'))}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def audit(tmp_path: Path, store: Path):
+    # Off the event loop: the in-process relay keeps its store usable meanwhile.
+    return await asyncio.to_thread(run_cli, "--config", str(cli_config(tmp_path, store)),
+                                   "audit", "verify")
+
+
+async def accepted(port: int, sender: str, alias: str, subject: str) -> str:
+    code, reply = await send(port, sender, alias, compose(sender, alias, subject=subject))
+    assert code == 250, reply
+    return reply.rsplit(" ", 1)[1]  # "2.0.0 queued as <id>"
+
+
+async def wait_events(store: Path, ids: list[str], kind: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    marks = ",".join("?" * len(ids))
+    while True:
+        done = query(store, f"SELECT COUNT(DISTINCT message_id) FROM message_events"
+                            f" WHERE kind = ? AND message_id IN ({marks})", (kind, *ids))[0][0]
+        if done == len(ids):
+            return
+        assert time.monotonic() < deadline, f"only {done} of {len(ids)} reached {kind!r}"
+        await asyncio.sleep(0.05)
+
+
+async def conversation_traffic(relay, conv, capture) -> list[str]:
+    """Three accepted messages in one conversation, both ways, all delivered."""
+    port = relay.smtp_port
+    ids = [
+        await accepted(port, BUYER, conv.seller_alias, "one"),
+        await accepted(port, SELLER, conv.buyer_alias, "two"),
+        await accepted(port, BUYER, conv.seller_alias, "three"),
+    ]
+    await capture.wait_for(3)
+    await wait_events(relay.config.store.path, ids, "delivered")
+    return ids
+
+
+# -- append-only ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("table", "key", "column", "value", "wording"), [
+    ("messages", "id", "disposition", "rejected", "append-only"),
+    ("messages", "id", "raw", b"forged", "append-only"),
+    ("message_events", "seq", "kind", "failed", "append-only"),
+    ("aliases", "local_part", "conversation_id", "elsewhere", "never reused"),
+])
+async def test_record_tables_refuse_update_and_delete(relay, conv, capture, table, key, column,
+                                                      value, wording):
+    await conversation_traffic(relay, conv, capture)
+    store = relay.config.store.path
+    before = query(store, f"SELECT * FROM {table} ORDER BY {key}")
+    assert len(before) >= 2
+    target = before[0][0] if key != "seq" else before[1][0]
+    with contextlib.closing(connect(store)) as db:
+        with pytest.raises(sqlite3.DatabaseError) as update:
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (value, target))
+        assert wording in str(update.value)
+        with pytest.raises(sqlite3.DatabaseError) as delete:
+            db.execute(f"DELETE FROM {table} WHERE {key} = ?", (target,))
+        assert wording in str(delete.value)
+        with pytest.raises(sqlite3.DatabaseError):
+            db.execute(f"DELETE FROM {table}")
+    assert query(store, f"SELECT * FROM {table} ORDER BY {key}") == before
+
+
+async def test_clean_store_verifies(relay, conv, capture, tmp_path):
+    await conversation_traffic(relay, conv, capture)
+    done = await audit(tmp_path, relay.config.store.path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("ok: 3 records")
+
+
+# -- tamper evidence ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("raw", b"From: someone else\r\n\r\nI never wrote this\r\n"),
+    ("disposition", "rejected"),
+    ("mail_from", "mallory@evil.example"),
+])
+async def test_altered_record_is_named(relay, conv, capture, tmp_path, column, value):
+    ids = await conversation_traffic(relay, conv, capture)
+    store = relay.config.store.path
+    assert (await audit(tmp_path, store)).returncode == 0
+    with contextlib.closing(connect(store)) as db:
+        db.execute("DROP TRIGGER messages_no_update")
+        db.execute(f"UPDATE messages SET {column} = ? WHERE id = ?", (value, ids[1]))
+    done = await audit(tmp_path, store)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"BROKEN: record {ids[1]} ")
+    assert "altered" in lines[0]
+    assert conv.id in lines[0]
+    assert len(lines) == 1, done.stdout  # the records after it still link to its stored hash
+
+
+async def test_removed_record_names_the_next_one_in_its_conversation(relay, conv, capture,
+                                                                     tmp_path):
+    other = await open_conv(relay, order="112-7654321-7654321")
+    port = relay.smtp_port
+    a1 = await accepted(port, BUYER, conv.seller_alias, "a1")
+    await accepted(port, BUYER, other.seller_alias, "b1")
+    a2 = await accepted(port, SELLER, conv.buyer_alias, "a2")
+    await accepted(port, SELLER, other.buyer_alias, "b2")
+    a3 = await accepted(port, BUYER, conv.seller_alias, "a3")
+    await capture.wait_for(5)
+    store = relay.config.store.path
+    assert (await audit(tmp_path, store)).returncode == 0
+
+    with contextlib.closing(connect(store)) as db:
+        db.execute("DROP TRIGGER messages_no_delete")
+        db.execute("DELETE FROM messages WHERE id = ?", (a2,))
+    assert query(store, "SELECT COUNT(*) FROM messages")[0][0] == 4
+
+    done = await audit(tmp_path, store)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    # Not b2, the next record in the store: a3, the next record of the same conversation.
+    assert lines[0].startswith(f"BROKEN: record {a3} ")
+    assert "removed" in lines[0]
+    assert len(lines) == 1, done.stdout
+    assert a1 not in done.stdout
+
+
+# -- what the record holds ------------------------------------------------------------------
+
+
+async def test_rejected_message_is_recorded_verbatim(relay, conv, capture, tmp_path):
+    data = compose(STRANGER, conv.seller_alias, subject="Totally legit")
+    code, reply = await send(relay.smtp_port, STRANGER, conv.seller_alias, data)
+    assert code == 550, reply
+    assert "sender.unregistered" in reply
+    store = relay.config.store.path
+    rows = query(store, "SELECT id, conversation_id, direction, disposition, reasons, mail_from,"
+                        " rcpt_to, recipient, raw, delivered FROM messages")
+    assert len(rows) == 1
+    (mid, conv_id, direction, disposition, reasons, mail_from, rcpt_to, recipient, raw,
+     delivered) = rows[0]
+    assert conv_id == conv.id
+    assert direction == "buyer_to_seller"
+    assert disposition == "rejected"
+    assert json.loads(reasons) == ["sender.unregistered"]
+    assert mail_from == STRANGER
+    assert json.loads(rcpt_to) == [conv.seller_alias]
+    assert raw == data
+    assert recipient is None and delivered is None
+    # Refused mail is never queued, and nothing reached the inbox.
+    assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 0
+    assert query(store, "SELECT COUNT(*) FROM message_events WHERE message_id = ?",
+                 (mid,))[0][0] == 0
+    assert capture.messages == []
+    done = await audit(tmp_path, store)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("ok: 1 records")
+
+
+async def test_every_accepted_message_has_its_event_trail(relay, conv, capture):
+    ids = await conversation_traffic(relay, conv, capture)
+    ids.append(await accepted(relay.smtp_port, SELLER2, conv.buyer_alias, "four"))
+    await capture.wait_for(4)
+    store = relay.config.store.path
+    await wait_events(store, ids, "delivered")
+    for mid in ids:
+        kinds = [k for (k,) in query(
+            store, "SELECT kind FROM message_events WHERE message_id = ? ORDER BY seq", (mid,))]
+        assert kinds == ["queued", "delivered"], (mid, kinds)
+    dispositions = query(store, "SELECT disposition, recipient IS NOT NULL,"
+                                " delivered IS NOT NULL FROM messages ORDER BY seq")
+    assert dispositions == [("delivered", 1, 1)] * 4
+    assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 0
+
+
+# -- crash: kill -9 with mail queued, restart, everything arrives ---------------------------
+
+
+def serve_config(tmp_path: Path, smtp_port: int, smarthost_port: int) -> Path:
+    path = tmp_path / "serve.toml"
+    path.write_text(f"""
+domain = "{DOMAIN}"
+shutdown_grace = 5.0
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+
+[store]
+path = {json.dumps(str(tmp_path / "relay.db"))}
+
+[delivery]
+mode = "smtp"
+smtp_host = "127.0.0.1"
+smtp_port = {smarthost_port}
+smtp_timeout = 5.0
+smtp_starttls = "never"
+retry_initial = 0.2
+retry_max = 1.0
+poll_interval = 0.1
+maildir = {json.dumps(str(tmp_path / "maildir"))}
+""", encoding="utf-8")
+    return path
+
+
+def start_relay(config: Path, log: Path) -> subprocess.Popen:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "relay.cli", "--config", str(config), "serve"],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
+        )
+
+
+async def wait_listening(proc: subprocess.Popen, port: int, log: Path,
+                         timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"relay exited {proc.returncode}:\n{log.read_text()}"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            assert time.monotonic() < deadline, f"relay not listening:\n{log.read_text()}"
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+async def test_queued_mail_survives_kill_9(tmp_path):
+    store = tmp_path / "relay.db"
+    log = tmp_path / "relay.log"
+    port = free_port()
+    config = serve_config(tmp_path, port, smarthost_port=free_port())  # nobody listens there
+    opened = await asyncio.to_thread(
+        run_cli, "--config", str(config), "conversations", "open", "--order",
+        "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
+    assert opened.returncode == 0, opened.stderr
+    seller_alias = json.loads(opened.stdout)["seller_alias"]
+
+    subjects = [f"crash test message {n}" for n in range(1, 6)]
+    capture = Capture()
+    proc = None
+    try:
+        proc = start_relay(config, log)
+        await wait_listening(proc, port, log)
+        for subject in subjects:
+            await accepted(port, BUYER, seller_alias, subject)
+        # Every one is queued, none can be delivered, and at least one attempt has failed.
+        assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 5
+        deadline = time.monotonic() + 10
+        while not query(store, "SELECT 1 FROM message_events WHERE kind = 'deferred'"):
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.05)
+
+        proc.kill()  # SIGKILL: no shutdown code runs
+        await asyncio.to_thread(proc.wait, 10)
+        assert proc.returncode == -9
+
+        await capture.start()
+        config = serve_config(tmp_path, port, smarthost_port=capture.port)
+        proc = start_relay(config, log)
+        await wait_listening(proc, port, log)
+        await capture.wait_for(5, timeout=20)
+        got = sorted(str(m.message["Subject"]) for m in capture.messages)
+        assert got == subjects
+        assert all(m.rcpt_tos == [SELLER] for m in capture.messages)
+
+        proc.terminate()  # graceful: in-flight deliveries settle before exit
+        assert await asyncio.to_thread(proc.wait, 15) == 0, log.read_text()
+    finally:
+        stop(proc)
+        await capture.stop()
+
+    assert len(capture.messages) == 5  # nothing delivered twice
+    assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 0
+    ids = [mid for (mid,) in query(store, "SELECT id FROM messages ORDER BY seq")]
+    assert len(ids) == 5
+    for mid in ids:
+        kinds = [k for (k,) in query(
+            store, "SELECT kind FROM message_events WHERE message_id = ? ORDER BY seq", (mid,))]
+        assert kinds[0] == "queued" and kinds[-1] == "delivered", kinds
+        assert set(kinds[1:-1]) <= {"deferred"}, kinds
+    done = await asyncio.to_thread(run_cli, "--config", str(config), "audit", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("ok: 5 records")
