@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from relay import conversations
 from relay.config import Config, config_path, load
-from relay.errors import ConfigError, UsageError
+from relay.errors import ConfigError, StartupError, UsageError
 from relay.store import records
 from relay.store.db import Store
 from relay.store.migrate import migrate
@@ -212,8 +213,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        import os
-
         cfg = load(config_path(args.config, os.environ))
     except ConfigError as exc:
         print(f"relay: config error: {exc}", file=sys.stderr)
@@ -227,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -7,6 +7,7 @@ Loaded once at start-up. Anything wrong stops start-up with one line naming the 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -141,7 +142,7 @@ def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, s
 
 def _validate(cfg: Config) -> None:
     def positive(key: str, value: float) -> None:
-        if value <= 0:
+        if not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
             raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
 
     if not _DOMAIN.match(cfg.domain):
@@ -170,10 +171,28 @@ def _validate(cfg: Config) -> None:
     positive("delivery.concurrency", cfg.delivery.concurrency)
     positive("delivery.poll_interval", cfg.delivery.poll_interval)
     positive("shutdown_grace", cfg.shutdown_grace)
-    if cfg.delivery.retry_factor < 1:
+    if not (cfg.delivery.retry_factor >= 1 and math.isfinite(cfg.delivery.retry_factor)):
         raise ConfigError(
             f"delivery.retry_factor: must be at least 1, got {cfg.delivery.retry_factor}"
         )
+
+
+def _env_names() -> set[str]:
+    names = {"RELAY_CONFIG"}
+    for f in dataclasses.fields(Config):
+        if f.name in _SECTIONS:
+            section = dataclasses.fields(_SECTIONS[f.name])
+            names |= {f"RELAY_{f.name}_{g.name}".upper() for g in section}
+        else:
+            names.add(f"RELAY_{f.name}".upper())
+    return names
+
+
+def _check_env_names(env: Mapping[str, str]) -> None:
+    """A misspelt override must not be silently ignored."""
+    unknown = sorted(k for k in env if k.startswith("RELAY_") and k not in _env_names())
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown setting (environment variable)")
 
 
 def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
@@ -189,14 +208,17 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
             table = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     sections = {}
     for name, cls in _SECTIONS.items():
         sub = table.get(name, {})
         if not isinstance(sub, dict):
             raise ConfigError(f"{name}: must be a table ([{name}])")
         sections[name] = _build(cls, f"{name}.", sub, env)
+    _check_env_names(env)
     top = {k: v for k, v in table.items() if k not in _SECTIONS}
     cfg = _build(Config, "", top, env).replace(**sections)
     cfg = cfg.replace(domain=cfg.domain.strip().lower().rstrip("."))

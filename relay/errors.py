@@ -15,6 +15,10 @@ class UsageError(RelayError):
     """Bad input to a command (order ID, address, unknown conversation)."""
 
 
+class StartupError(RelayError):
+    """The relay cannot start (port taken, store unreadable); the message says which."""
+
+
 class Disposition(RelayError):
     """A stage's verdict that ends the pipeline for this message."""
 

@@ -14,6 +14,7 @@ from relay.accept import Intake
 from relay.config import Config
 from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
+from relay.errors import StartupError
 from relay.smtp import Handler, protocol_factory
 from relay.store.db import Store
 from relay.store.migrate import migrate
@@ -48,10 +49,17 @@ class Relay:
         self.handler = Handler(cfg, self.store, intake)
         loop = asyncio.get_running_loop()
         handler, sessions = self.handler, self.sessions
-        self.server = await loop.create_server(
-            lambda: protocol_factory(cfg, handler, sessions),  # type: ignore[arg-type]
-            host=cfg.smtp.host, port=cfg.smtp.port,
-        )
+        try:
+            self.server = await loop.create_server(
+                lambda: protocol_factory(cfg, handler, sessions),  # type: ignore[arg-type]
+                host=cfg.smtp.host, port=cfg.smtp.port,
+            )
+        except OSError as exc:
+            await self.store.close()
+            raise StartupError(
+                f"cannot listen on {cfg.smtp.host}:{cfg.smtp.port} (smtp.host/smtp.port):"
+                f" {exc.strerror or exc}"
+            ) from None
         self.worker.start()
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)

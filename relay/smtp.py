@@ -99,7 +99,8 @@ class Handler:
             relay_envelope = RelayEnvelope(
                 peer=str(peer), helo=str(session.host_name or ""),
                 # aiosmtpd spells the null sender "<>"; the relay spells it "".
-                mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from, rcpt_to=tuple(envelope.rcpt_tos),
+                mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
+                rcpt_to=tuple(envelope.rcpt_tos),
                 smtputf8=bool(envelope.smtp_utf8),
             )
             raw = envelope.original_content or b""

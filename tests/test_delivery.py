@@ -5,7 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conftest import BUYER, DOMAIN, SELLER, Capture, compose, free_port, make_config, open_conv, send
+from conftest import (
+    BUYER,
+    DOMAIN,
+    SELLER,
+    Capture,
+    compose,
+    free_port,
+    make_config,
+    open_conv,
+    send,
+)
 
 from relay.store import records
 
@@ -70,7 +80,8 @@ async def test_smarthost_5xx_bounces_an_anonymized_dsn(relay, conv, capture):
     found = await wait_event(relay, mid, "bounced")
     assert [k for k, _ in found] == ["queued", "failed", "bounced"]
     (dsn,) = await capture.wait_for(1)  # the DSN, in the buyer's own mailbox
-    assert dsn.mail_from == "<>"  # aiosmtpd's null sender: a DSN has a null envelope sender, so it is never bounced
+    # A DSN has a null envelope sender ("<>" as aiosmtpd spells it), so it is never bounced.
+    assert dsn.mail_from == "<>"
     assert dsn.rcpt_tos == [BUYER]
     msg = dsn.message
     assert msg.get_content_type() == "multipart/report"

@@ -33,8 +33,8 @@ async def relay_fixture(relay, capture, sender, alias, name):
 
 
 async def test_header_scrub_leaves_nothing_that_identifies_the_sender(relay, conv, capture):
-    raw, got = await relay_fixture(relay, capture, BUYER, conv.seller_alias,
-                                   "gmail_style_reply.eml")
+    _, got = await relay_fixture(relay, capture, BUYER, conv.seller_alias,
+                                 "gmail_style_reply.eml")
     msg = got.message
     for name in DROPPED:
         assert msg[name] is None, name
@@ -69,8 +69,8 @@ async def test_registered_addresses_in_bodies_become_aliases(relay, conv, captur
     cid = image["Content-ID"].strip("<>")
     assert cid.endswith(f"@{DOMAIN}")
     assert f'src="cid:{cid}"' in markup
-    original = [p for p in parts(fixture("gmail_style_reply.eml", "x")) if p.get_content_type()
-                == "image/png"][0]
+    original = next(p for p in parts(fixture("gmail_style_reply.eml", "x"))
+                    if p.get_content_type() == "image/png")
     assert image.get_payload(decode=True) == original.get_payload(decode=True)
 
 
@@ -162,3 +162,24 @@ def test_base64_helper_sanity():
     raw = (DATA / "gmail_style_reply.eml").read_bytes()
     block = raw.split(b"Content-Transfer-Encoding: base64\r\n\r\n")[1].split(b"--")[0]
     assert b"Bob.Buyer@buyer-mail.example" in base64.b64decode(block)
+
+
+async def test_addresses_in_preamble_forwarded_subject_and_other_text_parts(relay, conv, capture):
+    from email.message import EmailMessage
+
+    inner = EmailMessage()
+    inner["Subject"] = f"Fwd: note from {BUYER}"
+    inner["From"] = BUYER
+    inner.set_content("inner\n")
+    outer = parse(compose(BUYER, conv.seller_alias))
+    outer.add_attachment(inner)  # message/rfc822
+    outer.add_attachment(f"BEGIN:VCALENDAR\nORGANIZER:mailto:{BUYER}\nEND:VCALENDAR\n",
+                         subtype="calendar")
+    outer.preamble = f"Preamble mentioning {BUYER}."
+    code, _ = await send(relay.smtp_port, BUYER, conv.seller_alias, bytes(outer))
+    assert code == 250
+    got = (await capture.wait_for(1))[0]
+    assert BUYER.encode() not in got.data
+    assert got.message.preamble.strip() == f"Preamble mentioning {conv.buyer_alias}."
+    assert f"Fwd: note from {conv.buyer_alias}".encode() in got.data
+    assert f"ORGANIZER:mailto:{conv.buyer_alias}".encode() in got.data

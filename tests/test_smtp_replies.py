@@ -123,7 +123,8 @@ async def test_wrong_party_cannot_use_an_alias(relay, conv):
 
 
 async def test_null_sender_is_refused(relay, conv):
-    code, msg = await send(relay.smtp_port, "", conv.seller_alias, compose(BUYER, conv.seller_alias))
+    alias = conv.seller_alias
+    code, msg = await send(relay.smtp_port, "", alias, compose(BUYER, alias))
     assert code == 550 and msg.startswith("5.7.1 sender.unregistered")
 
 

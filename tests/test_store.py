@@ -96,14 +96,15 @@ async def conversation_traffic(relay, conv, capture) -> list[str]:
     ("messages", "id", "raw", b"forged", "append-only"),
     ("message_events", "seq", "kind", "failed", "append-only"),
     ("aliases", "local_part", "conversation_id", "elsewhere", "never reused"),
+    ("parties", "rowid", "address", "mallory@evil.example", "parties are"),
 ])
 async def test_record_tables_refuse_update_and_delete(relay, conv, capture, table, key, column,
                                                       value, wording):
     await conversation_traffic(relay, conv, capture)
     store = relay.config.store.path
-    before = query(store, f"SELECT * FROM {table} ORDER BY {key}")
+    before = query(store, f"SELECT * FROM {table} ORDER BY rowid")
     assert len(before) >= 2
-    target = before[0][0] if key != "seq" else before[1][0]
+    (target,) = query(store, f"SELECT {key} FROM {table} ORDER BY rowid LIMIT 1 OFFSET 1")[0]
     with contextlib.closing(connect(store)) as db:
         with pytest.raises(sqlite3.DatabaseError) as update:
             db.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (value, target))
@@ -113,7 +114,7 @@ async def test_record_tables_refuse_update_and_delete(relay, conv, capture, tabl
         assert wording in str(delete.value)
         with pytest.raises(sqlite3.DatabaseError):
             db.execute(f"DELETE FROM {table}")
-    assert query(store, f"SELECT * FROM {table} ORDER BY {key}") == before
+    assert query(store, f"SELECT * FROM {table} ORDER BY rowid") == before
 
 
 async def test_clean_store_verifies(relay, conv, capture, tmp_path):
@@ -142,7 +143,7 @@ async def test_altered_record_is_named(relay, conv, capture, tmp_path, column, v
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"BROKEN: record {ids[1]} ")
-    assert "altered" in lines[0]
+    assert "content does not match its hash" in lines[0]
     assert conv.id in lines[0]
     assert len(lines) == 1, done.stdout  # the records after it still link to its stored hash
 
@@ -170,7 +171,7 @@ async def test_removed_record_names_the_next_one_in_its_conversation(relay, conv
     lines = done.stdout.splitlines()
     # Not b2, the next record in the store: a3, the next record of the same conversation.
     assert lines[0].startswith(f"BROKEN: record {a3} ")
-    assert "removed" in lines[0]
+    assert "previous-hash link does not match" in lines[0]
     assert len(lines) == 1, done.stdout
     assert a1 not in done.stdout
 
@@ -341,3 +342,15 @@ async def test_queued_mail_survives_kill_9(tmp_path):
     done = await asyncio.to_thread(run_cli, "--config", str(config), "audit", "verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("ok: 5 records")
+
+
+async def test_conversation_identity_is_fixed_and_close_is_final(relay, conv):
+    store = relay.config.store.path
+    with contextlib.closing(connect(store)) as db:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("UPDATE conversations SET order_id = '999-9999999-9999999'")
+        db.execute("UPDATE conversations SET closed_at = 'now' WHERE id = ?", (conv.id,))
+        with pytest.raises(sqlite3.DatabaseError, match="closed once"):
+            db.execute("UPDATE conversations SET closed_at = NULL WHERE id = ?", (conv.id,))
+    assert query(store, "SELECT order_id, closed_at FROM conversations") == [
+        (conv.order_id, "now")]

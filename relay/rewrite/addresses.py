@@ -36,12 +36,15 @@ class RewriteAddresses:
         def replace(text: str, _subtype: str = "plain") -> str:
             return pattern.sub(lambda m: aliases[m.group(0).casefold()], text)
 
-        subject = message.get("Subject")
-        if subject is not None:
-            new_subject = replace(str(subject))
-            if new_subject != str(subject):
-                del message["Subject"]
-                message["Subject"] = new_subject
+        for part in message.walk():  # forwarded messages have Subjects too
+            for name in ("Subject", "Content-Description"):
+                value = part.get(name)
+                if value is not None and replace(str(value)) != str(value):
+                    part.replace_header(name, replace(str(value)))
+            if part.is_multipart():  # text between MIME parts is shown by some clients
+                for attr in ("preamble", "epilogue"):
+                    if getattr(part, attr):
+                        setattr(part, attr, replace(getattr(part, attr)))
         edit_text_parts(message, replace)
 
         alias = parcel.author_alias

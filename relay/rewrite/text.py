@@ -1,4 +1,4 @@
-"""Edit the text of text/plain and text/html parts while keeping charset and transfer encoding.
+"""Edit the text of text/* parts while keeping their charset and transfer encoding.
 
 A part is re-encoded only when its text actually changed, so every other part leaves the
 relay byte for byte as it came in.
@@ -11,8 +11,6 @@ import binascii
 import codecs
 from collections.abc import Callable
 from email.message import Message
-
-EDITABLE = ("plain", "html")
 
 
 def _charset(part: Message) -> str:
@@ -37,14 +35,12 @@ def _set_body(part: Message, data: bytes) -> None:
 
 
 def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
-    """Apply edit(text, subtype) to every text/plain and text/html part; returns parts changed."""
+    """Apply edit(text, subtype) to every text/* part; returns how many parts changed."""
     changed = 0
     for part in message.walk():
         if part.is_multipart() or part.get_content_maintype() != "text":
             continue
         subtype = part.get_content_subtype()
-        if subtype not in EDITABLE:
-            continue
         charset = _charset(part)
         data = part.get_payload(decode=True) or b""
         try:

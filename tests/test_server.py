@@ -1,0 +1,87 @@
+"""`relay serve` as a real process: start-up errors, SIGTERM drains and exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+
+from conftest import BUYER, ROOT, SELLER, compose, free_port, run_cli, send
+
+
+def write_config(tmp_path, smtp_port: int, smarthost_port: int) -> str:
+    path = tmp_path / "relay.toml"
+    path.write_text(
+        'domain = "relay.test"\nshutdown_grace = 5.0\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\n'
+        f'[store]\npath = "{tmp_path / "relay.db"}"\n'
+        f'[delivery]\nmode = "smtp"\nsmtp_port = {smarthost_port}\nretry_initial = 0.2\n'
+        "retry_max = 1.0\npoll_interval = 0.1\n"
+    )
+    return str(path)
+
+
+async def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "relay exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"relay not listening on {port}")
+
+
+def start(config: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "relay.cli", "--config", config, "serve"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+async def test_sigterm_drains_and_exits_zero(tmp_path, capture):
+    port = free_port()
+    config = write_config(tmp_path, port, capture.port)
+    opened = run_cli("--config", config, "conversations", "open", "--order",
+                     "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
+    conv = json.loads(opened.stdout)
+    proc = start(config)
+    try:
+        await wait_listening(port, proc)
+        alias = conv["seller_alias"]
+        code, _ = await send(port, BUYER, alias, compose(BUYER, alias))
+        assert code == 250
+        await capture.wait_for(1)
+        # An idle client is connected while the relay is told to stop.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert (await reader.readline()).startswith(b"220 ")
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 15)
+        _, err = proc.communicate()
+        assert code == 0, err
+        assert "relay stopped" in err
+        assert await reader.read() == b""  # its connection was closed
+        writer.close()
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0  # no longer listening
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_port_in_use_is_one_clear_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = start(write_config(tmp_path, port, free_port()))
+        code = await asyncio.to_thread(proc.wait, 20)
+        _, err = proc.communicate()
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith(f"relay: cannot listen on 127.0.0.1:{port}")
