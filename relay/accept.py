@@ -39,16 +39,27 @@ class Intake:
         self.stages = stages
         self.on_queued = on_queued
 
-    async def receive(self, envelope: Envelope, raw: bytes) -> str:
-        """Returns the SMTP reply for this transaction."""
+    async def _parcel(self, envelope: Envelope, raw: bytes) -> Parcel | None:
         local = envelope.rcpt_to[0].rpartition("@")[0].lower()
         hit = await conversations.find_alias(self.store, self.config.domain, local)
         if hit is None:
-            return "550 5.1.1 no such conversation alias"
-        parcel = Parcel(
+            return None
+        return Parcel(
             id=conversations.new_token(10), received_at=utcnow(), envelope=envelope, raw=raw,
             message=parse(raw), conversation=hit.conversation, addressed=hit.role,
         )
+
+    async def record_too_big(self, envelope: Envelope) -> None:
+        """An oversized message is refused with 552 before its body exists; record that."""
+        parcel = await self._parcel(envelope, b"")
+        if parcel is not None:
+            await self._record(parcel, "rejected", ["size"])
+
+    async def receive(self, envelope: Envelope, raw: bytes) -> str:
+        """Returns the SMTP reply for this transaction."""
+        parcel = await self._parcel(envelope, raw)
+        if parcel is None:
+            return "550 5.1.1 no such conversation alias"
         try:
             await run(self.stages, parcel)
         except Reject as refusal:

@@ -29,10 +29,11 @@ TEMPFAIL = "451 4.3.0 temporary failure, please try again later"
 SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
 
 # aiosmtpd's own wording for a few replies, turned into ours with enhanced status codes.
+TOO_BIG = "552 5.3.4 message size exceeds the relay's fixed maximum"
+_DATA_TOO_BIG = "552 Error: Too much mail data"
 _REWORDED = {
-    "552 Error: message size exceeds fixed maximum message size":
-        "552 5.3.4 message size exceeds the relay's fixed maximum",
-    "552 Error: Too much mail data": "552 5.3.4 message size exceeds the relay's fixed maximum",
+    "552 Error: message size exceeds fixed maximum message size": TOO_BIG,
+    _DATA_TOO_BIG: TOO_BIG,
 }
 _SOURCE_ROUTE = re.compile(r"^\s*TO:\s*<\s*@", re.IGNORECASE)
 
@@ -41,6 +42,10 @@ class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our replies and source routes refused."""
 
     async def push(self, status: Any) -> None:
+        if status == _DATA_TOO_BIG and isinstance(self.event_handler, Handler):
+            # aiosmtpd discards an oversized body without calling handle_DATA; the
+            # attempt still goes on the record (without the body it did not keep).
+            await self.event_handler.record_too_big(self.session, self.envelope)
         if isinstance(status, str):
             status = _REWORDED.get(status, status)
         await super().push(status)
@@ -95,16 +100,8 @@ class Handler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
-            relay_envelope = RelayEnvelope(
-                peer=str(peer), helo=str(session.host_name or ""),
-                # aiosmtpd spells the null sender "<>"; the relay spells it "".
-                mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
-                rcpt_to=tuple(envelope.rcpt_tos),
-                smtputf8=bool(envelope.smtp_utf8),
-            )
             raw = envelope.original_content or b""
-            return await self.intake.receive(relay_envelope, bytes(raw))
+            return await self.intake.receive(_envelope(session, envelope), bytes(raw))
         except Exception:
             log.exception("DATA failed; answering 451")
             return TEMPFAIL
@@ -113,10 +110,29 @@ class Handler:
             if self.in_flight == 0:
                 self.idle.set()
 
+    async def record_too_big(self, session: Session | None, envelope: Envelope | None) -> None:
+        if session is None or envelope is None or not envelope.rcpt_tos:
+            return
+        try:
+            await self.intake.record_too_big(_envelope(session, envelope))
+        except Exception:
+            log.exception("could not record an oversized message")
+
     async def handle_exception(self, error: Exception) -> str:
         # Without this hook aiosmtpd would answer a permanent 500 to an internal error.
         log.error("SMTP session error: %r", error)
         return TEMPFAIL
+
+
+def _envelope(session: Session, envelope: Envelope) -> RelayEnvelope:
+    peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
+    return RelayEnvelope(
+        peer=str(peer), helo=str(session.host_name or ""),
+        # aiosmtpd spells the null sender "<>"; the relay spells it "".
+        mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
+        rcpt_to=tuple(envelope.rcpt_tos),
+        smtputf8=bool(envelope.smtp_utf8),
+    )
 
 
 def protocol_factory(config: Config, handler: Handler, sessions: set[SMTP]) -> RelaySMTP:

@@ -10,6 +10,7 @@ import pytest
 from conftest import BUYER, DOMAIN, SELLER, compose, make_config, open_conv, send
 
 from relay import conversations
+from relay.store import records
 
 
 async def ehlo_reply(port: int) -> str:
@@ -132,6 +133,9 @@ async def test_message_too_big_is_552_534(relay, conv, capture):
     big = compose(BUYER, conv.seller_alias, body=("z" * 76 + "\n") * 14_000)
     code, msg = await send(relay.smtp_port, BUYER, conv.seller_alias, big)
     assert (code, msg[:5]) == (552, "5.3.4"), msg
+    # On the record without the body the relay did not keep.
+    (row,) = await records.summaries(relay.store, conv.id)
+    assert (row["disposition"], row["reasons"], row["size"]) == ("rejected", ["size"], 0)
     # Declared up front with SIZE= it is refused at MAIL FROM.
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.smtp_port, start_tls=False)
     await client.connect()
