@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from relay import conversations
@@ -21,10 +22,15 @@ from relay.store.migrate import migrate
 Command = Callable[[Config, argparse.Namespace], Awaitable[int]]
 
 
-async def _store(cfg: Config) -> Store:
+@asynccontextmanager
+async def _store(cfg: Config) -> AsyncIterator[Store]:
+    """The store, migrated, closed again when the command is done."""
     store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
-    await migrate(store)
-    return store
+    try:
+        await migrate(store)
+        yield store
+    finally:
+        await store.close()
 
 
 def _print_json(value: Any) -> None:
@@ -61,13 +67,10 @@ async def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
-    store = await _store(cfg)
-    try:
+    async with _store(cfg) as store:
         conv, created = await conversations.open_conversation(
             store, cfg.domain, args.order, args.buyer, args.seller
         )
-    finally:
-        await store.close()
     if args.json:
         _print_json({**_conversation_json(conv), "created": created})
     else:
@@ -79,12 +82,9 @@ async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_conv_list(cfg: Config, args: argparse.Namespace) -> int:
-    store = await _store(cfg)
-    try:
+    async with _store(cfg) as store:
         found = await conversations.list_all(store, cfg.domain)
         counts = [await conversations.message_count(store, c.id) for c in found]
-    finally:
-        await store.close()
     if args.json:
         _print_json([_conversation_json(c, n) for c, n in zip(found, counts, strict=True)])
         return 0
@@ -97,12 +97,9 @@ async def cmd_conv_list(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_conv_show(cfg: Config, args: argparse.Namespace) -> int:
-    store = await _store(cfg)
-    try:
+    async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.id)
         count = await conversations.message_count(store, conv.id)
-    finally:
-        await store.close()
     if args.json:
         _print_json(_conversation_json(conv, count))
         return 0
@@ -120,21 +117,15 @@ async def cmd_conv_show(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_conv_close(cfg: Config, args: argparse.Namespace) -> int:
-    store = await _store(cfg)
-    try:
+    async with _store(cfg) as store:
         conv = await conversations.close(store, cfg.domain, args.id)
-    finally:
-        await store.close()
     print(f"conversation {conv.id} closed at {conv.closed_at}; its aliases refuse mail")
     return 0
 
 
 async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
-    store = await _store(cfg)
-    try:
+    async with _store(cfg) as store:
         rows = await records.summaries(store, args.conversation)
-    finally:
-        await store.close()
     if args.json:
         _print_json(rows)
         return 0
@@ -148,11 +139,8 @@ async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
-    store = await _store(cfg)
-    try:
+    async with _store(cfg) as store:
         count, broken = await records.verify(store)
-    finally:
-        await store.close()
     if not broken:
         print(f"ok: {count} records, every conversation chain holds")
         return 0
