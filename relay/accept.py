@@ -22,6 +22,8 @@ from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
+# The stdlib parser recurses per nesting level; what exhausts the stack is refused for good.
+TOO_DEEP = Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -39,29 +41,41 @@ class Intake:
         self.stages = stages
         self.on_queued = on_queued
 
-    async def _parcel(self, envelope: Envelope, raw: bytes) -> Parcel | None:
+    async def _parcel(
+        self, envelope: Envelope, raw: bytes, message: EmailMessage
+    ) -> Parcel | None:
         local = envelope.rcpt_to[0].rpartition("@")[0].lower()
         hit = await conversations.find_alias(self.store, self.config.domain, local)
         if hit is None:
             return None
         return Parcel(
             id=conversations.new_token(10), received_at=utcnow(), envelope=envelope, raw=raw,
-            message=parse(raw), conversation=hit.conversation, addressed=hit.role,
+            message=message, conversation=hit.conversation, addressed=hit.role,
         )
 
-    async def record_too_big(self, envelope: Envelope) -> None:
-        """An oversized message is refused with 552 before its body exists; record that."""
-        parcel = await self._parcel(envelope, b"")
+    async def record_discarded(self, envelope: Envelope, reason: str) -> None:
+        """A message refused while its body was being discarded (too big, a line too long):
+        recorded without the body the SMTP layer did not keep."""
+        parcel = await self._parcel(envelope, b"", EmailMessage())
         if parcel is not None:
-            await self._record(parcel, "rejected", ["size"])
+            await self._record(parcel, "rejected", [reason])
 
     async def receive(self, envelope: Envelope, raw: bytes) -> str:
         """Returns the SMTP reply for this transaction."""
-        parcel = await self._parcel(envelope, raw)
+        try:
+            message, unreadable = parse(raw), None
+        except RecursionError:
+            message, unreadable = EmailMessage(), TOO_DEEP
+        parcel = await self._parcel(envelope, raw, message)
         if parcel is None:
             return "550 5.1.1 no such conversation alias"
         try:
-            await run(self.stages, parcel)
+            if unreadable:
+                raise unreadable
+            try:
+                await run(self.stages, parcel)
+            except RecursionError:  # e.g. a header of nested comments
+                raise TOO_DEEP from None
         except Reject as refusal:
             await self._record(parcel, "rejected", [*parcel.reasons, refusal.code])
             log.info("%s conversation=%s %s rejected %s", parcel.id, parcel.conversation.id,

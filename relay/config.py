@@ -30,6 +30,9 @@ class SMTPSettings:
     max_message_size: int = 26_214_400
     # A message that has already passed this many hops is looping (554 5.4.6).
     max_received_headers: int = 30
+    # Deeper or larger MIME trees are refused (550 5.6.0) rather than walked.
+    max_mime_depth: int = 20
+    max_mime_parts: int = 500
     # Seconds an idle client may hold a connection.
     timeout: float = 300.0
 
@@ -162,6 +165,8 @@ def _validate(cfg: Config) -> None:
         )
     positive("smtp.max_message_size", cfg.smtp.max_message_size)
     positive("smtp.max_received_headers", cfg.smtp.max_received_headers)
+    positive("smtp.max_mime_depth", cfg.smtp.max_mime_depth)
+    positive("smtp.max_mime_parts", cfg.smtp.max_mime_parts)
     positive("smtp.timeout", cfg.smtp.timeout)
     positive("store.busy_timeout", cfg.store.busy_timeout)
     positive("delivery.smtp_timeout", cfg.delivery.smtp_timeout)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import aiosqlite
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 from relay.errors import UsageError
@@ -26,8 +27,21 @@ def new_token(nbytes: int) -> str:
     return base64.b32encode(secrets.token_bytes(nbytes)).decode("ascii").rstrip("=").lower()
 
 
+def ascii_domain(domain: str) -> str:
+    """The domain's A-label (xn--) form, lower-cased; unchanged if it is not valid IDNA."""
+    try:
+        return idna.encode(domain.rstrip("."), uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        return domain.lower()
+
+
 def address_key(address: str) -> str:
-    return address.casefold()
+    """Matching form: local part lower-cased, domain as its lower-cased A-label.
+
+    Not casefold(): that maps 'straße' to 'strasse', a different mailbox.
+    """
+    local, _, domain = address.rpartition("@")
+    return f"{local.lower()}@{ascii_domain(domain)}"
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.policy.loop import LoopGuard
     from relay.policy.route import Route
     from relay.policy.sender import Authenticate
+    from relay.policy.structure import MimeStructure
     from relay.rewrite.addresses import RewriteAddresses
     from relay.rewrite.headers import SanitizeHeaders
     from relay.rewrite.mime import Encode
@@ -80,6 +81,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         Route(),
         Authenticate(),
         LoopGuard(config.smtp.max_received_headers),
+        MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
         SanitizeHeaders(config.domain),
         RewriteAddresses(),
         ThreadMap(store, config.domain),

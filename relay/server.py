@@ -64,6 +64,16 @@ class Relay:
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)
 
+    async def _transactions_done(self) -> None:
+        """Until no client is between MAIL FROM and the reply to its DATA."""
+        assert self.handler is not None
+        while True:
+            await self.handler.idle.wait()
+            if not any(s.envelope is not None and s.envelope.mail_from
+                       and s.transport is not None for s in self.sessions):
+                return
+            await asyncio.sleep(0.05)
+
     async def stop(self) -> None:
         """Stop accepting, finish open DATA and in-flight deliveries, close the store."""
         grace = self.config.shutdown_grace
@@ -72,7 +82,7 @@ class Relay:
         if self.handler is not None:
             self.handler.closing = True
             try:
-                await asyncio.wait_for(self.handler.idle.wait(), timeout=grace)
+                await asyncio.wait_for(self._transactions_done(), timeout=grace)
             except TimeoutError:
                 log.warning("open transactions did not finish within %.0fs", grace)
         for session in list(self.sessions):

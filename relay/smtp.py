@@ -30,22 +30,31 @@ SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
 
 # aiosmtpd's own wording for a few replies, turned into ours with enhanced status codes.
 TOO_BIG = "552 5.3.4 message size exceeds the relay's fixed maximum"
+MAX_LINE = 64 * 1024
+LINE_TOO_LONG = f"552 5.3.4 a line of the message is longer than {MAX_LINE} octets"
 _DATA_TOO_BIG = "552 Error: Too much mail data"
+_DATA_LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 _REWORDED = {
     "552 Error: message size exceeds fixed maximum message size": TOO_BIG,
     _DATA_TOO_BIG: TOO_BIG,
+    _DATA_LINE_TOO_LONG: LINE_TOO_LONG,
 }
+# aiosmtpd discards these bodies without calling handle_DATA; the attempt is still recorded.
+_DISCARDED = {_DATA_TOO_BIG: "size", _DATA_LINE_TOO_LONG: "line_length"}
 _SOURCE_ROUTE = re.compile(r"^\s*TO:\s*<\s*@", re.IGNORECASE)
 
 
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our replies and source routes refused."""
 
+    # Lines over 1000 octets are common in generated HTML and accepted by the big
+    # providers; Encode re-encodes such parts so that none goes out (RFC 5322 2.1.1).
+    line_length_limit = MAX_LINE
+
     async def push(self, status: Any) -> None:
-        if status == _DATA_TOO_BIG and isinstance(self.event_handler, Handler):
-            # aiosmtpd discards an oversized body without calling handle_DATA; the
-            # attempt still goes on the record (without the body it did not keep).
-            await self.event_handler.record_too_big(self.session, self.envelope)
+        if status in _DISCARDED and isinstance(self.event_handler, Handler):
+            await self.event_handler.record_discarded(self.session, self.envelope,
+                                                      _DISCARDED[status])
         if isinstance(status, str):
             status = _REWORDED.get(status, status)
         await super().push(status)
@@ -67,6 +76,16 @@ class Handler:
         self.idle = asyncio.Event()
         self.idle.set()
         self.closing = False
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:
+        if self.closing:  # draining: no new transactions on old connections either
+            return SHUTTING_DOWN
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 sender ok"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -95,8 +114,7 @@ class Handler:
         return RCPT_OK
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.closing:
-            return SHUTTING_DOWN
+        # Even while draining: a transaction that has begun is finished.
         self.in_flight += 1
         self.idle.clear()
         try:
@@ -110,13 +128,15 @@ class Handler:
             if self.in_flight == 0:
                 self.idle.set()
 
-    async def record_too_big(self, session: Session | None, envelope: Envelope | None) -> None:
+    async def record_discarded(
+        self, session: Session | None, envelope: Envelope | None, reason: str
+    ) -> None:
         if session is None or envelope is None or not envelope.rcpt_tos:
             return
         try:
-            await self.intake.record_too_big(_envelope(session, envelope))
+            await self.intake.record_discarded(_envelope(session, envelope), reason)
         except Exception:
-            log.exception("could not record an oversized message")
+            log.exception("could not record a refused message (%s)", reason)
 
     async def handle_exception(self, error: Exception) -> str:
         # Without this hook aiosmtpd would answer a permanent 500 to an internal error.

@@ -10,19 +10,31 @@ import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from relay.conversations import Conversation, new_token
+from relay.conversations import Conversation, Role, new_token
 from relay.store.records import Record
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _IPV4 = re.compile(r"\[?\b\d{1,3}(?:\.\d{1,3}){3}\b\]?")
 _IPV6 = re.compile(r"\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b\]?", re.IGNORECASE)
-_HOST = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b\.?", re.IGNORECASE)
+# Labels of any script: IDN hosts must go too.
+_HOST = re.compile(r"\b(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}\b\.?")
 _STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
 
 
-def sanitize_diagnostic(text: str) -> str:
-    """Keep the reply code and wording; drop anything naming a person or a host."""
+def sanitize_diagnostic(text: str, hide: tuple[str, ...] = ()) -> str:
+    """Keep the reply code and wording; drop anything naming a person or a host.
+
+    `hide` are the reader's real addresses: servers also quote them in pieces
+    ("sally... User unknown", "mailbox sally%seller-host disabled").
+    """
     text = " ".join(text.split())
+    for address in hide:
+        local, _, domain = address.rpartition("@")
+        label = domain.split(".")[0]  # "sally%seller-host" names the domain by its label
+        for piece, mark in ((address, "[address]"), (domain, "[host]"), (local, "[mailbox]"),
+                            (label, "[host]")):
+            if piece:
+                text = re.sub(re.escape(piece), mark, text, flags=re.IGNORECASE)
     statuses = {m.group(0) for m in _STATUS.finditer(text)}
     text = _ADDRESS.sub("[address]", text)
     text = _IPV4.sub("[ip]", text)
@@ -36,16 +48,19 @@ def _wrap(text: str) -> str:
 
 
 def build_dsn(
-    domain: str, conversation: Conversation, original: Record, reader_alias: str,
+    domain: str, conversation: Conversation, original: Record, reader_role: Role,
     status_code: str, diagnostic: str,
 ) -> tuple[str, bytes]:
     """Returns (relay Message-ID, DSN bytes) for `original`, to go to its author."""
+    reader_alias = conversation.alias(reader_role)
     boundary = f"=_dsn_{new_token(10)}"
     message_id = f"<{new_token(15)}@{domain}>"
     now = format_datetime(datetime.now(UTC))
     arrival = format_datetime(datetime.fromisoformat(original.received_at))
-    diagnostic = sanitize_diagnostic(diagnostic)
+    diagnostic = sanitize_diagnostic(diagnostic, conversation.addresses(reader_role))
     status = status_code if _STATUS.fullmatch(status_code) and status_code[0] in "45" else "5.0.0"
+    # Non-ASCII in the status fields needs RFC 6533's global-delivery-status.
+    utf8 = not (reader_alias + diagnostic).isascii()
     human = (
         f"This is the mail relay at {domain}.\n\n"
         f"Your message to {reader_alias} (order {conversation.order_id}) could not be\n"
@@ -78,11 +93,11 @@ def build_dsn(
         f"{head}\n"
         "This is a MIME-encapsulated message.\n\n"
         f"--{boundary}\n"
-        "Content-Type: text/plain; charset=us-ascii\n"
+        "Content-Type: text/plain; charset=utf-8\n"
         "Content-Description: Notification\n\n"
         f"{human}\n"
         f"--{boundary}\n"
-        "Content-Type: message/delivery-status\n"
+        f"Content-Type: {'message/global-delivery-status' if utf8 else 'message/delivery-status'}\n"
         "Content-Description: Delivery report\n\n"
         f"{status_part}\n"
         f"--{boundary}--\n"

@@ -15,6 +15,7 @@ import aiosqlite
 
 from relay import conversations
 from relay.config import Config
+from relay.conversations import Role
 from relay.delivery.bounce import build_dsn
 from relay.delivery.transport import Result, Transport
 from relay.store import outbox, records
@@ -37,6 +38,10 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        # Jobs whose last attempt failed inside the relay (store busy, a bug): held back in
+        # memory, with backoff, since the store may be what is failing. message id ->
+        # (failures, monotonic time until which it waits).
+        self._held: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -80,7 +85,9 @@ class Worker:
         room = self.config.delivery.concurrency - len(self._in_flight)
         if room <= 0:
             return
-        for job in await outbox.due(self.store, time.time(), room, self._in_flight.keys()):
+        now = time.monotonic()
+        skip = self._in_flight.keys() | {k for k, (_, until) in self._held.items() if until > now}
+        for job in await outbox.due(self.store, time.time(), room, skip):
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task
             task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
@@ -108,12 +115,16 @@ class Worker:
             result = await self.transport.send(job.mail_from, job.rcpt, record.delivered,
                                                job.smtputf8)
             await self._settle(job, record, result)
+            self._held.pop(job.message_id, None)
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Store busy or a bug: the job stays queued and is tried again later.
-            log.exception("%s: delivery attempt failed internally", job.message_id)
-            await asyncio.sleep(1.0)
+            # Store busy or a bug: the job stays queued and is tried again after a backoff
+            # (it may have been sent already: delivery is at least once, never a tight loop).
+            failures = self._held.get(job.message_id, (0, 0.0))[0] + 1
+            self._held[job.message_id] = (
+                failures, time.monotonic() + backoff(self.config, failures))
+            log.exception("%s: delivery attempt failed internally (%d)", job.message_id, failures)
 
     async def _settle(self, job: outbox.Job, record: records.Record, result: Result) -> None:
         attempts = job.attempts + 1
@@ -143,10 +154,10 @@ class Worker:
                       result: Result) -> None:
         conv = await conversations.load(db, record.conversation_id, self.config.domain)
         assert conv is not None
-        reader_alias = conv.alias("buyer" if record.direction.endswith("_buyer") else "seller")
+        reader: Role = "buyer" if record.direction.endswith("_buyer") else "seller"
         code = result.status_code if result.status == "failed" else "4.4.7"
-        message_id, data = build_dsn(self.config.domain, conv, record, reader_alias,
-                                     code, result.detail)
+        message_id, data = build_dsn(self.config.domain, conv, record, reader, code,
+                                     result.detail)
         dsn_id = conversations.new_token(10)
         dsn = records.Record(
             id=dsn_id, conversation_id=conv.id, received_at=utcnow(), direction="system",

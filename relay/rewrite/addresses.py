@@ -1,24 +1,69 @@
 """Address rewrite: From/Reply-To become the author's alias, To the reader's real address,
-and every registered real address of either party in the Subject or a text part becomes
-that party's alias (quoted replies and signatures carry them)."""
+and every registered real address of either party in the Subject, a filename or a text part
+becomes that party's alias (quoted replies and signatures carry them)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.headerregistry import Address
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 
-from relay.conversations import Conversation
+from relay.conversations import Conversation, Role, address_key, ascii_domain
 from relay.pipeline import Parcel
 from relay.rewrite.text import edit_text_parts
 
+# ASCII only: an address written straight after a CJK or accented letter still matches.
+_ATEXT = r"A-Za-z0-9.!#$%&'*+/=?^_`{|}~-"
 
-def _pattern(conv: Conversation) -> tuple[re.Pattern[str], dict[str, str]]:
-    aliases = {a.casefold(): conv.buyer_alias for a in conv.buyers}
-    aliases.update({a.casefold(): conv.seller_alias for a in conv.sellers})
+
+def spellings(address: str) -> set[str]:
+    """The ways a registered address can be written: as registered and with its A-label domain."""
+    local, _, domain = address.rpartition("@")
+    return {address.lower(), f"{local.lower()}@{ascii_domain(domain)}"}
+
+
+def replacer(conv: Conversation) -> Callable[[str], str]:
+    aliases: dict[str, str] = {}
+    forms: set[str] = set()
+    roles: tuple[Role, ...] = ("buyer", "seller")
+    for role in roles:
+        for address in conv.addresses(role):
+            aliases[address_key(address)] = conv.alias(role)
+            forms |= spellings(address)
     # Longest first, so one address inside another is not cut in half.
-    alternatives = "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
-    # Not a piece of a longer address: no address characters or a further label around it.
-    return re.compile(rf"(?<![\w.+%-])(?:{alternatives})(?![\w-]|\.\w)", re.IGNORECASE), aliases
+    alternatives = "|".join(re.escape(a) for a in sorted(forms, key=len, reverse=True))
+    pattern = re.compile(
+        rf"(?<![{_ATEXT}])(?:{alternatives})(?![A-Za-z0-9-]|\.[A-Za-z0-9])",
+        re.IGNORECASE | re.ASCII,  # ASCII case folding: U+0131 must not match 'i'
+    )
+
+    def replace(text: str) -> str:
+        return pattern.sub(lambda m: aliases.get(address_key(m.group(0)), m.group(0)), text)
+
+    return replace
+
+
+def _rewrite_headers(part: Message, replace: Callable[[str], str]) -> None:
+    for name in ("Subject", "Content-Description"):
+        value = part.get(name)
+        if value is not None and replace(str(value)) != str(value):
+            part.replace_header(name, replace(str(value)))
+    for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
+        value = part.get_param(param, header=header)
+        if value is None:
+            continue
+        text = collapse_rfc2231_value(value)  # filename*=utf-8''... is percent-encoded
+        # The extension apart: "bob@mail.example.pdf" is the address plus ".pdf".
+        stem, dot, ext = text.rpartition(".") if "." in text else (text, "", "")
+        new = replace(stem) + dot + ext
+        if new != text:
+            part.set_param(param, new, header=header)
+    if part.is_multipart():  # text between MIME parts is shown by some clients
+        for attr in ("preamble", "epilogue"):
+            if getattr(part, attr):
+                setattr(part, attr, replace(getattr(part, attr)))
 
 
 def display_name(role: str, order_id: str) -> str:
@@ -31,21 +76,10 @@ class RewriteAddresses:
     async def __call__(self, parcel: Parcel) -> None:
         message = parcel.message
         conv = parcel.conversation
-        pattern, aliases = _pattern(conv)
-
-        def replace(text: str, _subtype: str = "plain") -> str:
-            return pattern.sub(lambda m: aliases[m.group(0).casefold()], text)
-
+        replace = replacer(conv)
         for part in message.walk():  # forwarded messages have Subjects too
-            for name in ("Subject", "Content-Description"):
-                value = part.get(name)
-                if value is not None and replace(str(value)) != str(value):
-                    part.replace_header(name, replace(str(value)))
-            if part.is_multipart():  # text between MIME parts is shown by some clients
-                for attr in ("preamble", "epilogue"):
-                    if getattr(part, attr):
-                        setattr(part, attr, replace(getattr(part, attr)))
-        edit_text_parts(message, replace)
+            _rewrite_headers(part, replace)
+        edit_text_parts(message, lambda text, _subtype: replace(text))
 
         alias = parcel.author_alias
         for name in ("From", "To", "Reply-To"):

@@ -1,16 +1,22 @@
 """Header scrub: keep only what a reader needs; everything else could leak a person or a host.
 
 Dropped by omission: Received, Return-Path, Sender, Reply-To, X-*, DKIM-Signature, ARC-*,
-Authentication-Results, List-*, User-Agent, X-Mailer, Cc, Bcc, ... Content-IDs are renamed
-onto the relay domain (they often carry the sender's host) and cid: links follow them.
+Authentication-Results, List-*, User-Agent, X-Mailer, Cc, Bcc, ... Kept headers are cleaned
+too: Content-IDs (they often carry the sender's host) move onto the relay domain and cid:
+links follow, multipart boundaries are drawn anew (Outlook derives them from the Message-ID),
+MIME-Version loses its client comment, attachment dates lose their time zone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage, Message
+from email.parser import Parser
 from email.utils import format_datetime
+from urllib.parse import unquote
 
 from relay.pipeline import Parcel
 from relay.rewrite.text import edit_text_parts
@@ -23,7 +29,12 @@ PART_KEEP = MIME | {"content-id"}
 # A forwarded message keeps only what a reader of it needs.
 EMBEDDED_KEEP = MIME | {"subject", "date"}
 # From, To, Reply-To are written anew by rewrite_addresses; threading headers by thread_map.
-TOP_KEEP = MIME | {"subject", "date", "message-id", "in-reply-to", "references"}
+# Auto-Submitted stays so that two auto-responders do not answer each other through the relay.
+TOP_KEEP = MIME | {"subject", "date", "message-id", "in-reply-to", "references", "auto-submitted"}
+SINGLE = ("subject", "date", "content-type", "content-transfer-encoding", "content-disposition",
+          "content-description", "mime-version", "content-id", "auto-submitted")
+DISPOSITION_DATES = ("creation-date", "modification-date", "read-date")
+_CID_LINK = re.compile(r"cid:([^\"'\s<>()]+)", re.IGNORECASE)
 
 
 def _utc_date(message: Message) -> str:
@@ -38,44 +49,70 @@ def _utc_date(message: Message) -> str:
     return format_datetime(when.astimezone(UTC))
 
 
+def _only_first(message: Message, name: str) -> None:
+    values = message.get_all(name)
+    if values and len(values) > 1:
+        del message[name]
+        message[name] = values[0]
+
+
+def _scrub_header_dump(text: str) -> str:
+    """A text/rfc822-headers part is a header block: keep what a forwarded message keeps."""
+    headers = Parser(policy=policy.compat32).parsestr(text, headersonly=True)
+    kept = [(k, v) for k, v in headers.items() if k.lower() in EMBEDDED_KEEP]
+    return "".join(f"{k}: {v}\n" for k, v in kept)
+
+
 class SanitizeHeaders:
     name = "sanitize_headers"
 
     def __init__(self, domain: str) -> None:
         self.domain = domain
 
-    def _scrub(self, message: Message, keep: set[str], cids: dict[str, str]) -> None:
+    def content_id(self, old: str) -> str:
+        """The same ID for the header and every link to it: a digest on the relay domain."""
+        digest = hashlib.sha256(old.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        return f"{digest}@{self.domain}"
+
+    def _scrub(self, message: Message, keep: set[str]) -> None:
         for name in {k.lower() for k in message}:
             if name not in keep:
                 del message[name]
+        for name in SINGLE:
+            _only_first(message, name)
+        if message.get("Date") is not None:  # forwarded messages' dates too
+            message.replace_header("Date", _utc_date(message))
+        if message.get("MIME-Version") is not None:
+            message.replace_header("MIME-Version", "1.0")
         cid = message.get("Content-ID")
         if cid is not None:
-            old = str(cid).strip().strip("<>")
-            new = hashlib.sha256(old.encode("utf-8", "surrogateescape")).hexdigest()[:24]
-            cids[old] = f"{new}@{self.domain}"
-            del message["Content-ID"]
-            message["Content-ID"] = f"<{cids[old]}>"
+            old = str(cid).strip().strip('<>')
+            message.replace_header("Content-ID", f"<{self.content_id(old)}>")
+        for param in DISPOSITION_DATES:
+            message.del_param(param, header="Content-Disposition")
+        if message.get_content_maintype() == "multipart":
+            message.del_param("boundary", header="Content-Type")  # the generator draws anew
+            start = message.get_param("start")
+            if isinstance(start, str):
+                message.set_param("start", f"<{self.content_id(start.strip().strip('<>'))}>")
         if message.get_content_type() in ("message/rfc822", "message/global"):
             for inner in message.get_payload():
                 if isinstance(inner, Message):
-                    self._scrub(inner, EMBEDDED_KEEP, cids)
+                    self._scrub(inner, EMBEDDED_KEEP)
         elif message.is_multipart():
             for part in message.get_payload():
-                self._scrub(part, PART_KEEP, cids)
+                self._scrub(part, PART_KEEP)
+
+    def _clean_text(self, text: str, subtype: str) -> str:
+        if subtype == "rfc822-headers":
+            return _scrub_header_dump(text)
+        if subtype != "html":
+            return text
+        return _CID_LINK.sub(lambda m: f"cid:{self.content_id(unquote(m.group(1)))}", text)
 
     async def __call__(self, parcel: Parcel) -> None:
         message: EmailMessage = parcel.message
-        date = _utc_date(message)
-        cids: dict[str, str] = {}
-        self._scrub(message, TOP_KEEP, cids)
-        del message["Date"]
-        message["Date"] = date
-        if cids:
-            def relink(text: str, subtype: str) -> str:
-                if subtype != "html":
-                    return text
-                for old, new in cids.items():
-                    text = text.replace(f"cid:{old}", f"cid:{new}")
-                return text
-
-            edit_text_parts(message, relink)
+        if message.get("Date") is None:
+            message["Date"] = _utc_date(message)
+        self._scrub(message, TOP_KEEP)
+        edit_text_parts(message, self._clean_text)

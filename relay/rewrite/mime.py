@@ -16,6 +16,7 @@ from email.message import Message
 from email.utils import format_datetime
 
 from relay.pipeline import Parcel
+from relay.rewrite.text import fold_long_lines
 
 WIRE = policy.SMTP
 WIRE_UTF8 = policy.SMTPUTF8
@@ -49,6 +50,7 @@ class Encode:
         self.domain = domain
 
     async def __call__(self, parcel: Parcel) -> None:
+        fold_long_lines(parcel.message)
         parcel.smtputf8_out = needs_utf8(parcel)
         body = to_wire(parcel.message, parcel.smtputf8_out)
         parcel.delivered = trace_lines(self.domain, parcel.id, parcel.hops) + body

@@ -53,3 +53,25 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
             _set_body(part, new.encode(charset, errors="surrogateescape"))
             changed += 1
     return changed
+
+
+def fold_long_lines(message: Message, limit: int = 998) -> int:
+    """Re-encode leaf parts whose lines exceed RFC 5322's 998 octets: quoted-printable for
+    text, base64 otherwise. The decoded content stays the same. Returns parts changed."""
+    changed = 0
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() == "message":
+            continue
+        cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+        payload = part.get_payload()
+        if cte in ("base64", "quoted-printable") or not isinstance(payload, str):
+            continue
+        if max(map(len, payload.splitlines()), default=0) <= limit:
+            continue
+        data = part.get_payload(decode=True) or b""
+        new = "quoted-printable" if part.get_content_maintype() == "text" else "base64"
+        del part["Content-Transfer-Encoding"]
+        part["Content-Transfer-Encoding"] = new
+        _set_body(part, data)
+        changed += 1
+    return changed

@@ -53,7 +53,10 @@ class Store:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                await self._conn.commit()
             except BaseException:
-                await self._conn.rollback()
+                # Also when COMMIT itself fails (disk full, I/O error): never leave the
+                # shared connection inside a transaction.
+                if self._conn.in_transaction:
+                    await self._conn.rollback()
                 raise
-            await self._conn.commit()

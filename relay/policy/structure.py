@@ -1,0 +1,59 @@
+"""MIME structure: refuse what the scrub could not see into, and what is too deep to walk.
+
+A multipart without a usable boundary, or an attached message in base64, reaches the
+rewrite as one opaque string: its headers and addresses would leave unscrubbed. A header
+line without a colon pushes the headers after it into the body, unscrubbed too.
+"""
+
+from __future__ import annotations
+
+from email import errors
+from email.message import Message
+
+from relay.errors import Reject
+from relay.pipeline import Parcel
+
+OPAQUE_MESSAGES = ("message/partial", "message/external-body")
+
+
+def _check(part: Message) -> None:
+    kind = part.get_content_type()
+    cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+    if part.get_content_maintype() == "message" and cte not in ("7bit", "8bit", "binary"):
+        raise Reject("mime.malformed", f"an attached {kind} must not be transfer-encoded"
+                     " (RFC 2046 5.2.1); attach it as is", reply="550 5.6.0")
+    for defect in part.defects:
+        if isinstance(defect, errors.MissingHeaderBodySeparatorDefect):
+            raise Reject("mime.malformed", "a header line has no colon; the message cannot be"
+                         " read safely", reply="550 5.6.0")
+    if part.get_content_maintype() == "multipart" and not part.is_multipart():
+        raise Reject("mime.malformed", f"a {kind} section has no usable boundary",
+                     reply="550 5.6.0")
+    if kind in OPAQUE_MESSAGES:
+        raise Reject("mime.malformed", f"{kind} parts are not accepted", reply="550 5.6.0")
+
+
+class MimeStructure:
+    name = "mime_structure"
+
+    def __init__(self, max_depth: int, max_parts: int) -> None:
+        self.max_depth = max_depth
+        self.max_parts = max_parts
+
+    async def __call__(self, parcel: Parcel) -> None:
+        # Iterative, not Message.walk(): a deep tree must not exhaust the Python stack.
+        stack: list[tuple[Message, int]] = [(parcel.message, 1)]
+        parts = 0
+        while stack:
+            part, depth = stack.pop()
+            parts += 1
+            if depth > self.max_depth:
+                raise Reject("mime.depth", f"MIME parts nested deeper than {self.max_depth}",
+                             reply="550 5.6.0")
+            if parts > self.max_parts:
+                raise Reject("mime.parts", f"more than {self.max_parts} MIME parts",
+                             reply="550 5.6.0")
+            _check(part)
+            if part.is_multipart():
+                stack.extend((sub, depth + 1) for sub in part.get_payload()
+                             if isinstance(sub, Message))
