@@ -158,3 +158,41 @@ async def test_maildir_delivery(relay_factory, tmp_path):
     assert b"Subject: to the maildir\n" in content
     assert f"Return-Path: <{conv.buyer_alias}>".encode() in content
     assert b"\r" not in content and BUYER.encode() not in content
+
+
+async def test_dsn_hides_the_readers_mailbox_in_pieces(relay, conv, capture):
+    capture.refuse[SELLER] = "550 5.1.1 sally... User unknown; mailbox sally%seller-host disabled"
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             compose(BUYER, conv.seller_alias))
+    assert code == 250
+    await wait_event(relay, queue_id(reply), "bounced")
+    text = (await capture.wait_for(1))[0].data.decode().lower()
+    assert "sally" not in text and "seller-host" not in text
+    assert "user unknown" in text
+
+
+async def test_internal_error_after_a_send_backs_off_instead_of_looping(relay_factory, tmp_path,
+                                                                        capture):
+    import sqlite3
+
+    config = make_config(tmp_path, capture.port, retry_initial=2.0, retry_max=60.0)
+    relay = await relay_factory(config)
+    conv = await open_conv(relay)
+    fault = sqlite3.connect(config.store.path, isolation_level=None)
+    # A real store fault: recording the delivery fails after the message went out.
+    fault.execute("CREATE TRIGGER fault BEFORE INSERT ON message_events"
+                  " WHEN NEW.kind = 'delivered' BEGIN SELECT RAISE(ABORT, 'injected'); END")
+    try:
+        code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                                 compose(BUYER, conv.seller_alias))
+        assert code == 250
+        await capture.wait_for(1)
+        await asyncio.sleep(1.0)
+        assert len(capture.messages) == 1  # held back for retry_initial, not resent at once
+    finally:
+        fault.execute("DROP TRIGGER fault")
+        fault.close()
+    await wait_event(relay, queue_id(reply), "delivered")
+    assert len(capture.messages) == 2  # at least once: the copy whose record failed is resent
+    async with relay.store.read() as db:
+        assert (await db.execute_fetchall("SELECT COUNT(*) FROM outbox"))[0][0] == 0

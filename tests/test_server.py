@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -85,3 +86,36 @@ async def test_port_in_use_is_one_clear_line(tmp_path):
         _, err = proc.communicate()
     assert code == 1
     assert err.strip().splitlines()[-1].startswith(f"relay: cannot listen on 127.0.0.1:{port}")
+
+
+async def test_stop_finishes_a_transaction_in_progress(relay, conv, capture):
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.smtp_port)
+
+    async def command(line: bytes) -> bytes:
+        writer.write(line + b"\r\n")
+        await writer.drain()
+        while (reply := await reader.readline())[3:4] == b"-":
+            pass
+        return reply
+
+    await reader.readline()
+    await command(b"EHLO client.example")
+    assert (await command(f"MAIL FROM:<{BUYER}>".encode())).startswith(b"250")
+    assert (await command(f"RCPT TO:<{conv.seller_alias}>".encode())).startswith(b"250")
+    assert (await command(b"DATA")).startswith(b"354")
+    data = compose(BUYER, conv.seller_alias)
+    writer.write(data[:40])
+    await writer.drain()
+    stopping = asyncio.create_task(relay.stop())
+    await asyncio.sleep(0.3)
+    assert not stopping.done()  # waiting for the open transaction
+    writer.write(data[40:] + b".\r\n")
+    await writer.drain()
+    assert (await reader.readline()).startswith(b"250 2.0.0 queued as ")
+    await asyncio.wait_for(stopping, 10)
+    assert await reader.read() == b""  # then the relay hung up
+    writer.close()
+    # Accepted means on disk: delivered already, or queued for the next start.
+    with sqlite3.connect(relay.config.store.path) as db:
+        queued = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    assert len(capture.messages) + queued == 1
