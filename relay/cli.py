@@ -140,9 +140,16 @@ async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
 
 async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
     async with _store(cfg) as store:
-        count, broken = await records.verify(store)
+        at_seq = int(args.anchor.partition(":")[0]) if args.anchor else None
+        audit = await records.verify(store, at_seq)
+    broken = audit.broken
+    if args.anchor and audit.anchor_at != args.anchor:
+        print(f"BROKEN: the store no longer matches anchor {args.anchor}"
+              " (records up to it were removed or replaced)")
+        return 1
     if not broken:
-        print(f"ok: {count} records, every conversation chain holds")
+        print(f"ok: {audit.count} records, every conversation chain holds")
+        print(f"anchor: {audit.anchor}")
         return 0
     first = broken[0]
     print(f"BROKEN: record {first.message_id} (seq {first.seq}, conversation "
@@ -150,6 +157,13 @@ async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
     for more in broken[1:]:
         print(f"also broken: record {more.message_id} (seq {more.seq}): {more.problem}")
     return 1
+
+
+def _anchor_arg(value: str) -> str:
+    seq, _, digest = value.partition(":")
+    if not (seq.isdigit() and len(digest) == 64):
+        raise argparse.ArgumentTypeError("expected SEQ:SHA256 as printed by `audit verify`")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -193,8 +207,10 @@ def parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)
-    audit_sub.add_parser("verify", help="recompute every hash chain").set_defaults(
-        func=cmd_audit_verify)
+    verify = audit_sub.add_parser("verify", help="recompute every hash chain")
+    verify.add_argument("--anchor", type=_anchor_arg,
+                        help="an anchor printed by an earlier verify: check the store holds it")
+    verify.set_defaults(func=cmd_audit_verify)
     return p
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -174,6 +175,35 @@ async def test_removed_record_names_the_next_one_in_its_conversation(relay, conv
     assert "previous-hash link does not match" in lines[0]
     assert len(lines) == 1, done.stdout
     assert a1 not in done.stdout
+
+
+async def test_cut_off_newest_records_are_caught_by_an_earlier_anchor(relay, conv, capture,
+                                                                      tmp_path):
+    port = relay.smtp_port
+    await accepted(port, BUYER, conv.seller_alias, "a1")
+    await capture.wait_for(1)
+    store = relay.config.store.path
+    first = await audit(tmp_path, store)
+    anchor = first.stdout.splitlines()[1].removeprefix("anchor: ")
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}", anchor), first.stdout
+    await accepted(port, SELLER, conv.buyer_alias, "a2")
+    await capture.wait_for(2)
+    config = str(cli_config(tmp_path, store))
+    later = await asyncio.to_thread(run_cli, "--config", config, "audit", "verify",
+                                    "--anchor", anchor)
+    assert later.returncode == 0, later.stdout  # newer records do not disturb an old anchor
+
+    with contextlib.closing(connect(store)) as db:  # cut off both records
+        db.execute("DROP TRIGGER messages_no_delete")
+        db.execute("DROP TRIGGER message_events_no_delete")
+        db.execute("DELETE FROM message_events")
+        db.execute("DELETE FROM messages")
+    plain = await audit(tmp_path, store)
+    assert plain.returncode == 0  # an empty store is a consistent store...
+    cut = await asyncio.to_thread(run_cli, "--config", config, "audit", "verify",
+                                  "--anchor", anchor)
+    assert cut.returncode == 1  # ...but not the one the anchor was taken from
+    assert cut.stdout.startswith(f"BROKEN: the store no longer matches anchor {anchor}")
 
 
 # -- what the record holds ------------------------------------------------------------------

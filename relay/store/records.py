@@ -115,9 +115,26 @@ async def _chain_rows(store: Store) -> AsyncIterator[aiosqlite.Row]:
         last = rows[-1]["seq"]
 
 
-async def verify(store: Store) -> tuple[int, list[Broken]]:
-    """Recompute every chain; returns (records checked, broken records in store order)."""
+@dataclass(frozen=True)
+class Audit:
+    count: int
+    broken: list[Broken]
+    # "<last seq>:<digest over every chain's last hash>". A chain cannot show that its
+    # newest records were cut off; an anchor written down elsewhere earlier can.
+    anchor: str
+    anchor_at: str | None = None  # the anchor recomputed as of an earlier seq, if asked
+
+
+def _anchor(seq: int, heads: dict[str, str]) -> str:
+    lines = "".join(f"{conv}:{head}\n" for conv, head in sorted(heads.items()))
+    return f"{seq}:{hashlib.sha256(lines.encode()).hexdigest()}"
+
+
+async def verify(store: Store, at_seq: int | None = None) -> Audit:
+    """Recompute every chain; broken records are listed in store order."""
     heads: dict[str, str] = {}
+    anchor_at = _anchor(0, heads) if at_seq == 0 else None
+    last_seq = 0
     broken: list[Broken] = []
     count = 0
     async for row in _chain_rows(store):
@@ -135,7 +152,10 @@ async def verify(store: Store) -> tuple[int, list[Broken]]:
         if problem:
             broken.append(Broken(row["seq"], row["id"], conv, problem))
         heads[conv] = row["hash"]
-    return count, broken
+        last_seq = row["seq"]
+        if last_seq == at_seq:
+            anchor_at = _anchor(last_seq, heads)
+    return Audit(count, broken, _anchor(last_seq, heads), anchor_at)
 
 
 async def summaries(store: Store, conversation_id: str | None = None) -> list[dict[str, object]]:
