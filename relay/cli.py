@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         level=cfg.log_level.upper(), stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if cfg.log_level.upper() != "DEBUG":
+        # aiosmtpd logs every envelope address at INFO; real addresses stay out of the log.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         return asyncio.run(args.func(cfg, args))
     except UsageError as exc:

@@ -119,3 +119,25 @@ async def test_stop_finishes_a_transaction_in_progress(relay, conv, capture):
     with sqlite3.connect(relay.config.store.path) as db:
         queued = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     assert len(capture.messages) + queued == 1
+
+
+async def test_log_has_no_real_address_at_the_default_level(tmp_path, capture):
+    port = free_port()
+    config = write_config(tmp_path, port, capture.port)
+    opened = run_cli("--config", config, "conversations", "open", "--order",
+                     "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
+    alias = json.loads(opened.stdout)["seller_alias"]
+    proc = start(config)
+    try:
+        await wait_listening(port, proc)
+        assert (await send(port, BUYER, alias, compose(BUYER, alias)))[0] == 250
+        await capture.wait_for(1)
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(proc.wait, 15)
+        _, err = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "accepted" in err and "delivered" in err  # it does log the transaction...
+    assert BUYER.lower() not in err.lower() and SELLER.lower() not in err.lower()  # ...not who
