@@ -143,6 +143,16 @@ def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, s
     return cls(**values)
 
 
+def _numbers(cfg: Config) -> list[tuple[str, float]]:
+    found = []
+    for prefix, obj in [("", cfg)] + [(f"{n}.", getattr(cfg, n)) for n in _SECTIONS]:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found.append((prefix + f.name, value))
+    return found
+
+
 def _validate(cfg: Config) -> None:
     def positive(key: str, value: float) -> None:
         if not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
@@ -152,10 +162,6 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"domain: not a lower-case DNS name: {cfg.domain!r}")
     if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log_level: one of DEBUG, INFO, WARNING, ERROR, got {cfg.log_level!r}")
-    for key, port in (("smtp.port", cfg.smtp.port), ("delivery.smtp_port", cfg.delivery.smtp_port),
-                      ("api.port", cfg.api.port)):
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"{key}: not a TCP port: {port}")
     if cfg.delivery.mode not in ("maildir", "smtp"):
         raise ConfigError(f"delivery.mode: must be 'maildir' or 'smtp', got {cfg.delivery.mode!r}")
     if cfg.delivery.smtp_starttls not in ("auto", "always", "never"):
@@ -163,23 +169,16 @@ def _validate(cfg: Config) -> None:
             f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
             f" {cfg.delivery.smtp_starttls!r}"
         )
-    positive("smtp.max_message_size", cfg.smtp.max_message_size)
-    positive("smtp.max_received_headers", cfg.smtp.max_received_headers)
-    positive("smtp.max_mime_depth", cfg.smtp.max_mime_depth)
-    positive("smtp.max_mime_parts", cfg.smtp.max_mime_parts)
-    positive("smtp.timeout", cfg.smtp.timeout)
-    positive("store.busy_timeout", cfg.store.busy_timeout)
-    positive("delivery.smtp_timeout", cfg.delivery.smtp_timeout)
-    positive("delivery.retry_initial", cfg.delivery.retry_initial)
-    positive("delivery.retry_max", cfg.delivery.retry_max)
-    positive("delivery.queue_lifetime", cfg.delivery.queue_lifetime)
-    positive("delivery.concurrency", cfg.delivery.concurrency)
-    positive("delivery.poll_interval", cfg.delivery.poll_interval)
-    positive("shutdown_grace", cfg.shutdown_grace)
-    if not (cfg.delivery.retry_factor >= 1 and math.isfinite(cfg.delivery.retry_factor)):
-        raise ConfigError(
-            f"delivery.retry_factor: must be at least 1, got {cfg.delivery.retry_factor}"
-        )
+    # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
+    for key, value in _numbers(cfg):
+        if key.endswith("port"):
+            if not 0 <= value <= 65535:
+                raise ConfigError(f"{key}: not a TCP port: {value}")
+        elif key == "delivery.retry_factor":
+            if not (value >= 1 and math.isfinite(value)):
+                raise ConfigError(f"{key}: must be at least 1, got {value}")
+        else:
+            positive(key, value)
 
 
 def _env_names() -> set[str]:
