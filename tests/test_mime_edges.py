@@ -163,3 +163,18 @@ async def test_long_lines_are_accepted_and_reencoded(relay, conv, capture):
 async def test_line_over_the_limit_is_552_and_recorded(relay, conv):
     data = compose(BUYER, conv.seller_alias) + b"y" * 70_000 + b"\r\n"
     await refused(relay, conv, data, 552, "5.3.4", "line_length")
+
+
+@pytest.mark.parametrize("params", [
+    'name="=?utf-8?b?Qm9iLkJ1eWVyQGJ1eWVyLW1haWwuZXhhbXBsZS5wZGY=?="',  # RFC 2047 in quotes
+    "name*0*=utf-8''Bob.Buyer%40buy; name*1*=er-mail.example.pdf",  # RFC 2231 continuation
+    'name="BOB.BUYER@Buyer-Mail.Example.pdf"',
+])
+async def test_encoded_attachment_names_are_rewritten(relay, conv, capture, params):
+    data = message(conv.seller_alias, (
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        f"Content-Type: text/plain\n\nsee file\n--b\nContent-Type: application/pdf; {params}\n"
+        "Content-Transfer-Encoding: base64\n\nJVBERi0=\n--b--\n"))
+    got = await relayed(relay, capture, data)
+    assert b"buyer-mail" not in got.data.lower()
+    assert got.message.get_payload()[1].get_param("name") == f"{conv.buyer_alias}.pdf"

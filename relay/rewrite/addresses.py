@@ -4,8 +4,11 @@ becomes that party's alias (quoted replies and signatures carry them)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import Message
 from email.utils import collapse_rfc2231_value
@@ -55,6 +58,9 @@ def _rewrite_headers(part: Message, replace: Callable[[str], str]) -> None:
         if value is None:
             continue
         text = collapse_rfc2231_value(value)  # filename*=utf-8''... is percent-encoded
+        if "=?" in text:  # and many clients put RFC 2047 encoded words in quotes instead
+            with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
+                text = str(make_header(decode_header(text)))
         # The extension apart: "bob@mail.example.pdf" is the address plus ".pdf".
         stem, dot, ext = text.rpartition(".") if "." in text else (text, "", "")
         new = replace(stem) + dot + ext
