@@ -23,6 +23,7 @@ from relay.store.db import Store, utcnow
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
 # The stdlib parser recurses per nesting level; what exhausts the stack is refused for good.
+INTERNAL_ERROR = "451 4.3.0 temporary failure, please try again later"
 TOO_DEEP = Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
 
 
@@ -84,6 +85,12 @@ class Intake:
         except TempFail as failure:
             await self._record(parcel, "deferred", parcel.reasons)
             return failure.smtp_reply
+        except Exception:
+            # A bug, or the store failing mid-pipeline: 451, never 5xx. The attempt goes on
+            # the record when the store still works, so a message that keeps failing is seen.
+            log.exception("%s: pipeline failed; answering 451", parcel.id)
+            await self._record(parcel, "deferred", [*parcel.reasons, "internal_error"])
+            return INTERNAL_ERROR
         disposition = "delivered_redacted" if parcel.reasons else "delivered"
         await self._record(parcel, disposition, parcel.reasons, queue=True)
         self.on_queued()

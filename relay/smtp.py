@@ -14,6 +14,7 @@ from relay.accept import Intake
 from relay.config import Config
 from relay.pipeline import Envelope as RelayEnvelope
 from relay.store.db import Store
+from relay.unicode import storable
 
 log = logging.getLogger("relay.smtp")
 
@@ -147,10 +148,10 @@ class Handler:
 def _envelope(session: Session, envelope: Envelope) -> RelayEnvelope:
     peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
     return RelayEnvelope(
-        peer=str(peer), helo=str(session.host_name or ""),
+        peer=storable(peer), helo=storable(session.host_name or ""),
         # aiosmtpd spells the null sender "<>"; the relay spells it "".
-        mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
-        rcpt_to=tuple(envelope.rcpt_tos),
+        mail_from="" if envelope.mail_from in (None, "<>") else storable(envelope.mail_from),
+        rcpt_to=tuple(storable(r) for r in envelope.rcpt_tos),
         smtputf8=bool(envelope.smtp_utf8),
     )
 

@@ -81,13 +81,16 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
+    def _busy(self) -> set[str]:
+        """Jobs not to take now: in flight, or held back after an internal error."""
+        now = time.monotonic()
+        return self._in_flight.keys() | {k for k, (_, t) in self._held.items() if t > now}
+
     async def _fill(self) -> None:
         room = self.config.delivery.concurrency - len(self._in_flight)
         if room <= 0:
             return
-        now = time.monotonic()
-        skip = self._in_flight.keys() | {k for k, (_, until) in self._held.items() if until > now}
-        for job in await outbox.due(self.store, time.time(), room, skip):
+        for job in await outbox.due(self.store, time.time(), room, self._busy()):
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task
             task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
@@ -97,11 +100,16 @@ class Worker:
         self._wake.set()
 
     async def _idle_time(self) -> float:
+        # In-flight and held jobs are past due too; counting them would spin the loop.
         poll = self.config.delivery.poll_interval
-        next_at = await outbox.next_due_at(self.store)
-        if next_at is None:
-            return poll
-        return max(0.0, min(poll, next_at - time.time()))
+        if len(self._in_flight) >= self.config.delivery.concurrency:
+            return poll  # a finishing delivery wakes the loop
+        now = time.monotonic()
+        waits = [poll] + [until - now for _, until in self._held.values() if until > now]
+        next_at = await outbox.next_due_at(self.store, self._busy())
+        if next_at is not None:
+            waits.append(next_at - time.time())
+        return max(0.0, min(waits))
 
     async def _attempt(self, job: outbox.Job) -> None:
         try:

@@ -17,8 +17,13 @@ from relay.conversations import Conversation, Role, address_key, ascii_domain
 from relay.pipeline import Parcel
 from relay.rewrite.text import edit_text_parts
 
-# ASCII only: an address written straight after a CJK or accented letter still matches.
-_ATEXT = r"A-Za-z0-9.!#$%&'*+/=?^_`{|}~-"
+# What may not stand right before a match: characters that would make it a longer local
+# part. ASCII only, so an address glued to CJK or accented text still matches; and not all
+# of RFC 5322's atext, since '*bold*', quotes and URLs put punctuation right before it.
+_BEFORE = r"A-Za-z0-9._%+-"
+# Nor right after: a longer domain ("example.com.au"); a file name ends the strict way.
+_AFTER_STRICT = r"(?![A-Za-z0-9-]|\.[A-Za-z0-9])"
+_AFTER_LOOSE = r"(?![A-Za-z0-9-])"
 
 
 def spellings(address: str) -> set[str]:
@@ -27,7 +32,7 @@ def spellings(address: str) -> set[str]:
     return {address.lower(), f"{local.lower()}@{ascii_domain(domain)}"}
 
 
-def replacer(conv: Conversation) -> Callable[[str], str]:
+def replacer(conv: Conversation, loose_end: bool = False) -> Callable[[str], str]:
     aliases: dict[str, str] = {}
     forms: set[str] = set()
     roles: tuple[Role, ...] = ("buyer", "seller")
@@ -37,22 +42,33 @@ def replacer(conv: Conversation) -> Callable[[str], str]:
             forms |= spellings(address)
     # Longest first, so one address inside another is not cut in half.
     alternatives = "|".join(re.escape(a) for a in sorted(forms, key=len, reverse=True))
-    pattern = re.compile(
-        rf"(?<![{_ATEXT}])(?:{alternatives})(?![A-Za-z0-9-]|\.[A-Za-z0-9])",
-        re.IGNORECASE | re.ASCII,  # ASCII case folding: U+0131 must not match 'i'
-    )
+    after = _AFTER_LOOSE if loose_end else _AFTER_STRICT
+    pattern = re.compile(rf"(?<![{_BEFORE}])(?:{alternatives}){after}", re.IGNORECASE)
 
     def replace(text: str) -> str:
+        # A case-insensitive match that is not the same mailbox (U+0131 matches 'i') stays.
         return pattern.sub(lambda m: aliases.get(address_key(m.group(0)), m.group(0)), text)
 
     return replace
 
 
-def _rewrite_headers(part: Message, replace: Callable[[str], str]) -> None:
-    for name in ("Subject", "Content-Description"):
-        value = part.get(name)
-        if value is not None and replace(str(value)) != str(value):
-            part.replace_header(name, replace(str(value)))
+THREADING = ("message-id", "in-reply-to", "references")
+
+
+def _rewrite_headers(
+    part: Message, replace: Callable[[str], str], in_name: Callable[[str], str]
+) -> None:
+    # Every header still there (Subject, Content-* with comments and x-parameters); the
+    # threading headers are thread_map's.
+    for name, raw in list(part.raw_items()):
+        if name.lower() in THREADING:
+            continue
+        try:
+            value = str(part.policy.header_fetch_parse(name, raw))  # RFC 2047 decoded
+        except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
+            value = raw  # the stdlib's parser raises on some broken values
+        if replace(value) != value:
+            part.replace_header(name, replace(value))
     for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
         value = part.get_param(param, header=header)
         if value is None:
@@ -61,9 +77,7 @@ def _rewrite_headers(part: Message, replace: Callable[[str], str]) -> None:
         if "=?" in text:  # and many clients put RFC 2047 encoded words in quotes instead
             with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
                 text = str(make_header(decode_header(text)))
-        # The extension apart: "bob@mail.example.pdf" is the address plus ".pdf".
-        stem, dot, ext = text.rpartition(".") if "." in text else (text, "", "")
-        new = replace(stem) + dot + ext
+        new = in_name(text)  # "bob@mail.example.pdf" is the address plus ".pdf"
         if new != text:
             part.set_param(param, new, header=header)
     if part.is_multipart():  # text between MIME parts is shown by some clients
@@ -83,8 +97,9 @@ class RewriteAddresses:
         message = parcel.message
         conv = parcel.conversation
         replace = replacer(conv)
+        in_name = replacer(conv, loose_end=True)
         for part in message.walk():  # forwarded messages have Subjects too
-            _rewrite_headers(part, replace)
+            _rewrite_headers(part, replace, in_name)
         edit_text_parts(message, lambda text, _subtype: replace(text))
 
         alias = parcel.author_alias

@@ -45,8 +45,11 @@ def _utc_date(message: Message) -> str:
         when = None
     if when is None or when.tzinfo is None:
         when = datetime.now(UTC)
-    # UTC hides the sender's time zone, which says where they are.
-    return format_datetime(when.astimezone(UTC))
+    try:
+        # UTC hides the sender's time zone, which says where they are.
+        return format_datetime(when.astimezone(UTC))
+    except OverflowError:  # "31 Dec 9999 23:59 -0100" is past datetime's range in UTC
+        return format_datetime(datetime.now(UTC))
 
 
 def _only_first(message: Message, name: str) -> None:

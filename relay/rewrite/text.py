@@ -16,10 +16,11 @@ from email.message import Message
 def _charset(part: Message) -> str:
     name = part.get_content_charset() or "us-ascii"
     try:
-        codecs.lookup(name)
+        known = codecs.lookup(name)._is_text_encoding  # 'hex', 'rot13', 'zlib' are not
     except LookupError:
-        return "latin-1"  # unknown charset: a byte-transparent view still finds ASCII text
-    return name
+        known = False
+    # Unknown or not a charset: a byte-transparent view still finds ASCII text.
+    return name if known else "latin-1"
 
 
 def _set_body(part: Message, data: bytes) -> None:

@@ -10,16 +10,27 @@ side knows it by its relay ID). IDs the conversation does not know are dropped.
 from __future__ import annotations
 
 import re
+from email.message import Message
 
 from relay.conversations import new_token
 from relay.pipeline import Parcel
 from relay.store.db import Store
+from relay.unicode import storable
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+# RFC 5322 3.6.4 lets References be trimmed; the oldest and the newest ones matter.
+MAX_REFERENCES = 50
 
 
 def message_ids(value: object) -> list[str]:
     return _MSGID.findall(str(value)) if value is not None else []
+
+
+def raw_ids(message: Message, name: str) -> list[str]:
+    """IDs from the header's raw text: the stdlib's structured parse of a broken
+    Message-ID ("<", "<a@[b") raises instead of returning defects."""
+    return [i for key, value in message.raw_items() if key.lower() == name.lower()
+            for i in message_ids(storable(value))]
 
 
 class ThreadMap:
@@ -52,11 +63,13 @@ class ThreadMap:
 
     async def __call__(self, parcel: Parcel) -> None:
         message = parcel.message
-        own = message_ids(message.get("Message-ID"))
+        own = raw_ids(message, "Message-ID")
         parcel.original_message_id = own[0] if own else None
         parcel.relay_message_id = f"<{new_token(15)}@{self.domain}>"
-        in_reply_to = message_ids(message.get("In-Reply-To"))
-        references = message_ids(message.get("References"))
+        in_reply_to = raw_ids(message, "In-Reply-To")[:1]
+        references = raw_ids(message, "References")
+        if len(references) > MAX_REFERENCES:
+            references = references[:1] + references[-(MAX_REFERENCES - 1):]
         mapping = await self._mapping(parcel, list(dict.fromkeys(in_reply_to + references)))
         for name in ("Message-ID", "In-Reply-To", "References"):
             del message[name]

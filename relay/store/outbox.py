@@ -58,9 +58,14 @@ async def due(store: Store, now: float, limit: int, busy: Collection[str]) -> li
     return [job for job in map(_job, rows) if job.message_id not in busy][:limit]
 
 
-async def next_due_at(store: Store) -> float | None:
+async def next_due_at(store: Store, busy: Collection[str] = ()) -> float | None:
+    """When the next job falls due, not counting those in flight or held back."""
+    marks = ",".join("?" * len(busy))
     async with store.read() as db:
-        rows = await db.execute_fetchall("SELECT MIN(next_attempt_at) FROM outbox")
+        rows = await db.execute_fetchall(
+            f"SELECT MIN(next_attempt_at) FROM outbox WHERE message_id NOT IN ({marks})",
+            tuple(busy),
+        )
     return rows[0][0]
 
 
