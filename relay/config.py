@@ -156,7 +156,7 @@ def _numbers(cfg: Config) -> list[tuple[str, float]]:
 def _validate(cfg: Config) -> None:
     def positive(key: str, value: float) -> None:
         if not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
-            raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
+            raise ConfigError(f"{key}: must be a finite number greater than 0, got {value!r}")
 
     if not _DOMAIN.match(cfg.domain):
         raise ConfigError(f"domain: not a lower-case DNS name: {cfg.domain!r}")

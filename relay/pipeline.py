@@ -75,6 +75,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.rewrite.addresses import RewriteAddresses
     from relay.rewrite.headers import SanitizeHeaders
     from relay.rewrite.mime import Encode
+    from relay.rewrite.signatures import StripSignatures
     from relay.rewrite.thread_map import ThreadMap
 
     return (
@@ -82,6 +83,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         Authenticate(),
         LoopGuard(config.smtp.max_received_headers),
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
+        StripSignatures(),
         SanitizeHeaders(config.domain),
         RewriteAddresses(),
         ThreadMap(store, config.domain),

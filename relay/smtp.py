@@ -26,6 +26,8 @@ ONE_CONVERSATION = (
     "452 4.5.3 one conversation per message: send to this alias in a separate transaction"
 )
 RCPT_OK = "250 2.1.5 recipient ok"
+BAD_RECIPIENT = "501 5.1.3 the null address is not a recipient"
+CANNOT_VRFY = "252 2.1.5 cannot verify here; aliases are checked at RCPT"
 TEMPFAIL = "451 4.3.0 temporary failure, please try again later"
 SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
 
@@ -83,6 +85,9 @@ class Handler:
         mail_options: list[str],
     ) -> str:
         if self.closing:  # draining: no new transactions on old connections either
+            if server.transport is not None:
+                # close() sends what is buffered (this 421) first.
+                asyncio.get_running_loop().call_soon(server.transport.close)
             return SHUTTING_DOWN
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -92,6 +97,8 @@ class Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
         rcpt_options: list[str],
     ) -> str:
+        if address in ("", "<>"):
+            return BAD_RECIPIENT
         local, at, domain = address.rpartition("@")
         if not at or domain.lower() != self.domain:
             return RELAY_DENIED
@@ -113,6 +120,10 @@ class Handler:
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return RCPT_OK
+
+    async def handle_VRFY(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str) -> str:
+        return CANNOT_VRFY
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         # Even while draining: a transaction that has begun is finished.

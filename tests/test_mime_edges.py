@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import BUYER, DOMAIN, compose, open_conv, send
+from conftest import BUYER, DATA, DOMAIN, compose, open_conv, send
 
 from relay.accept import parse
 from relay.store import records
@@ -178,3 +178,57 @@ async def test_encoded_attachment_names_are_rewritten(relay, conv, capture, para
     got = await relayed(relay, capture, data)
     assert b"buyer-mail" not in got.data.lower()
     assert got.message.get_payload()[1].get_param("name") == f"{conv.buyer_alias}.pdf"
+
+
+async def test_long_encoded_lines_and_preambles_are_rewrapped(relay, conv, capture):
+    import base64
+    import binascii
+
+    blob = bytes(range(256)) * 30
+    qp_text = "é" * 1500
+    one_line_b64 = base64.b64encode(blob).decode()
+    qp_line = binascii.b2a_qp(qp_text.encode(), istext=True).decode().replace("=\n", "")
+    data = message(conv.seller_alias, (
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n' + "p" * 3000 + "\n"
+        f"--b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable"
+        f"\n\n{qp_line}\n--b\nContent-Type: application/octet-stream\n"
+        f"Content-Transfer-Encoding: base64\n\n{one_line_b64}\n--b--\n"))
+    got = await relayed(relay, capture, data)
+    assert max(len(line) for line in got.data.split(b"\r\n")) <= 998
+    text, binary = got.message.get_payload()
+    assert text.get_content().rstrip("\r\n") == qp_text
+    assert binary.get_payload(decode=True) == blob
+
+
+async def test_smime_signature_with_the_signers_certificate_is_stripped(relay, conv, capture):
+    raw = (DATA / "smime_signed.eml").read_bytes().replace(b"%ALIAS%", conv.seller_alias.encode())
+    import base64
+
+    signature = next(p for p in parse(raw).walk()
+                     if p.get_content_type() == "application/x-pkcs7-signature")
+    assert b"Bob.Buyer@buyer-mail.example" in signature.get_payload(decode=True)
+    got = await relayed(relay, capture, raw)
+    msg = got.message
+    assert msg.get_content_type() == "multipart/mixed"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain"]
+    assert b"buyer-mail" not in got.data.lower()
+    assert base64.b64encode(b"Bob.Buyer")[:8] not in got.data
+
+
+async def test_encrypted_mail_is_refused(relay, conv):
+    data = message(conv.seller_alias, (
+        'MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data;'
+        ' name="smime.p7m"\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQA=\n'))
+    await refused(relay, conv, data, 550, "5.6.0 mime.encrypted", "mime.encrypted")
+
+
+async def test_calendar_invitations_and_auto_submitted(relay, conv, capture):
+    data = message(conv.seller_alias, (
+        f'Auto-Submitted: auto-replied; owner="{BUYER}" (vacation)\n'
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        "Content-Type: text/plain\n\nsee invite\n--b\nContent-Type: application/ics\n\n"
+        f"BEGIN:VCALENDAR\nORGANIZER;CN=Bob:mailto:{BUYER}\nEND:VCALENDAR\n--b--\n"))
+    got = await relayed(relay, capture, data)
+    assert b"buyer-mail" not in got.data.lower()
+    assert got.message["Auto-Submitted"] == "auto-replied"
+    assert f"mailto:{conv.buyer_alias}".encode() in got.data

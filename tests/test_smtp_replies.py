@@ -184,3 +184,21 @@ async def test_busy_store_is_451_never_500_or_250(relay_factory, capture, tmp_pa
                          compose(BUYER, conv.seller_alias))
     assert code == 250
     assert len(await capture.wait_for(1)) == 1
+
+
+async def test_null_recipient_and_vrfy(relay):
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.smtp_port)
+    try:
+        await reader.readline()
+        replies = []
+        for command in (b"EHLO client.example", b"VRFY someone@" + DOMAIN.encode(),
+                        b"MAIL FROM:<" + BUYER.encode() + b">", b"RCPT TO:<>"):
+            writer.write(command + b"\r\n")
+            await writer.drain()
+            while (line := await reader.readline())[3:4] == b"-":
+                pass
+            replies.append(line.decode())
+        assert replies[1].startswith("252 2.1.5 ")
+        assert replies[3].startswith("501 5.1.3 ")
+    finally:
+        writer.close()

@@ -14,6 +14,8 @@ from relay.errors import Reject
 from relay.pipeline import Parcel
 
 OPAQUE_MESSAGES = ("message/partial", "message/external-body")
+# Their content cannot be read, so it cannot be checked or scrubbed.
+ENCRYPTED = ("multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime")
 
 
 def _check(part: Message) -> None:
@@ -29,6 +31,9 @@ def _check(part: Message) -> None:
     if part.get_content_maintype() == "multipart" and not part.is_multipart():
         raise Reject("mime.malformed", f"a {kind} section has no usable boundary",
                      reply="550 5.6.0")
+    if kind in ENCRYPTED:
+        raise Reject("mime.encrypted", "encrypted or opaquely signed mail cannot be checked;"
+                     " send it unencrypted", reply="550 5.6.0")
     if kind in OPAQUE_MESSAGES:
         raise Reject("mime.malformed", f"{kind} parts are not accepted", reply="550 5.6.0")
 

@@ -85,6 +85,9 @@ class SanitizeHeaders:
             _only_first(message, name)
         if message.get("Date") is not None:  # forwarded messages' dates too
             message.replace_header("Date", _utc_date(message))
+        if message.get("Auto-Submitted") is not None:  # the keyword, without comments
+            keyword = str(message["Auto-Submitted"]).split(";")[0].split("(")[0].strip()
+            message.replace_header("Auto-Submitted", keyword.lower() or "auto-generated")
         if message.get("MIME-Version") is not None:
             message.replace_header("MIME-Version", "1.0")
         cid = message.get("Content-ID")

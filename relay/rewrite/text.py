@@ -12,6 +12,8 @@ import codecs
 from collections.abc import Callable
 from email.message import Message
 
+TEXT_LIKE = ("application/ics",)
+
 
 def _charset(part: Message) -> str:
     name = part.get_content_charset() or "us-ascii"
@@ -36,10 +38,13 @@ def _set_body(part: Message, data: bytes) -> None:
 
 
 def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
-    """Apply edit(text, subtype) to every text/* part; returns how many parts changed."""
+    """Apply edit(text, subtype) to every text/* part (and calendar files, which are text by
+    another name); returns how many parts changed."""
     changed = 0
     for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() != "text":
+        if part.is_multipart():
+            continue
+        if part.get_content_maintype() != "text" and part.get_content_type() not in TEXT_LIKE:
             continue
         subtype = part.get_content_subtype()
         charset = _charset(part)
@@ -56,23 +61,39 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
     return changed
 
 
+def _too_long(text: str, limit: int) -> bool:
+    # Only CR and LF end a line on the wire (str.splitlines also splits on \x0b, \x1c...).
+    return any(len(line) > limit for line in text.replace("\r", "\n").split("\n"))
+
+
+def _hard_wrap(text: str, limit: int) -> str:
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join(line[i:i + limit] for line in lines for i in range(0, len(line) or 1, limit))
+
+
 def fold_long_lines(message: Message, limit: int = 998) -> int:
-    """Re-encode leaf parts whose lines exceed RFC 5322's 998 octets: quoted-printable for
-    text, base64 otherwise. The decoded content stays the same. Returns parts changed."""
+    """Re-encode leaf parts whose lines exceed RFC 5322's 998 octets (base64 and
+    quoted-printable re-wrapped as such, 7bit/8bit text to quoted-printable, anything else to
+    base64): the decoded content stays the same. Returns the parts changed."""
     changed = 0
     for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() == "message":
+        if part.is_multipart():
+            for attr in ("preamble", "epilogue"):  # shown by no MIME reader: wrapped
+                value = getattr(part, attr)
+                if value and _too_long(value, limit):
+                    setattr(part, attr, _hard_wrap(value, limit))
+            continue
+        payload = part.get_payload()
+        if part.get_content_maintype() == "message" or not isinstance(payload, str):
+            continue
+        if not _too_long(payload, limit):
             continue
         cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
-        payload = part.get_payload()
-        if cte in ("base64", "quoted-printable") or not isinstance(payload, str):
-            continue
-        if max(map(len, payload.splitlines()), default=0) <= limit:
-            continue
         data = part.get_payload(decode=True) or b""
-        new = "quoted-printable" if part.get_content_maintype() == "text" else "base64"
-        del part["Content-Transfer-Encoding"]
-        part["Content-Transfer-Encoding"] = new
+        if cte not in ("base64", "quoted-printable"):
+            cte = "quoted-printable" if part.get_content_maintype() == "text" else "base64"
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = cte
         _set_body(part, data)
         changed += 1
     return changed
