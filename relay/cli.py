@@ -74,7 +74,10 @@ async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**_conversation_json(conv), "created": created})
     else:
-        print(f"conversation {conv.id} ({'created' if created else 'existing'})")
+        state = "created" if created else "existing"
+        if conv.closed_at:
+            state += f", CLOSED at {conv.closed_at}: its aliases refuse mail"
+        print(f"conversation {conv.id} ({state})")
         print(f"  order         {conv.order_id}")
         print(f"  buyer alias   {conv.buyer_alias}   (the seller writes here)")
         print(f"  seller alias  {conv.seller_alias}   (the buyer writes here)")
@@ -131,6 +134,9 @@ async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
         return 0
     if not rows:
         print("no messages")
+        return 0
+    print(f"{'received at':<32}  {'message id':<16}  {'conversation':<13}  {'direction':<15}"
+          f"  {'disposition':<18}  {'delivery':<9}  reasons")
     for row in rows:
         reasons = ",".join(row["reasons"]) or "-"
         print(f"{row['received_at']}  {row['id']}  {row['conversation_id']}  {row['direction']:<15}"
@@ -144,8 +150,10 @@ async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
         audit = await records.verify(store, at_seq)
     broken = audit.broken
     if args.anchor and audit.anchor_at != args.anchor:
-        print(f"BROKEN: the store no longer matches anchor {args.anchor}"
-              " (records up to it were removed or replaced)")
+        last = int(audit.anchor.partition(":")[0])
+        why = (f"it is past the end of this store (last record {last})" if at_seq > last
+               else "records up to it were removed or replaced")
+        print(f"BROKEN: the store no longer matches anchor {args.anchor} ({why})")
         return 1
     if not broken:
         print(f"ok: {audit.count} records, every conversation chain holds")
@@ -171,46 +179,49 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", help="TOML config file (default: $RELAY_CONFIG or config/relay.toml)"
     )
+    # --config also after the subcommand: `relay conversations list --config x.toml`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    def command(group: Any, name: str, text: str, func: Command | None = None) -> Any:
+        cmd = group.add_parser(name, parents=[common], help=text)
+        if func is not None:
+            cmd.set_defaults(func=func)
+        return cmd
+
     sub = p.add_subparsers(dest="command", required=True)
+    command(sub, "serve", "run the SMTP relay and delivery worker", cmd_serve)
+    command(sub, "migrate", "apply pending store migrations", cmd_migrate)
 
-    sub.add_parser("serve", help="run the SMTP relay and delivery worker").set_defaults(
-        func=cmd_serve)
-    sub.add_parser("migrate", help="apply pending store migrations").set_defaults(
-        func=cmd_migrate)
-
-    conv = sub.add_parser("conversations", help="open, list and show conversations")
+    conv = command(sub, "conversations", "open, list and show conversations")
     conv_sub = conv.add_subparsers(dest="action", required=True)
-    op = conv_sub.add_parser("open", help="open (or find) the conversation of an order")
+    op = command(conv_sub, "open", "open (or find) the conversation of an order", cmd_conv_open)
     op.add_argument("--order", required=True, help="order ID, 123-1234567-1234567")
     op.add_argument("--buyer", required=True, help="the buyer's real address")
     op.add_argument("--seller", required=True, action="append",
                     help="a seller address; repeat for more; the first receives mail")
     op.add_argument("--json", action="store_true")
-    op.set_defaults(func=cmd_conv_open)
-    ls = conv_sub.add_parser("list", help="every conversation")
+    ls = command(conv_sub, "list", "every conversation", cmd_conv_list)
     ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=cmd_conv_list)
-    show = conv_sub.add_parser("show", help="one conversation: aliases, parties, message count")
+    show = command(conv_sub, "show", "one conversation: aliases, parties, message count",
+                   cmd_conv_show)
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
-    show.set_defaults(func=cmd_conv_show)
-    close = conv_sub.add_parser("close", help="close a conversation; its aliases refuse mail")
+    close = command(conv_sub, "close", "close a conversation; its aliases refuse mail",
+                    cmd_conv_close)
     close.add_argument("id")
-    close.set_defaults(func=cmd_conv_close)
 
-    msgs = sub.add_parser("messages", help="the message record")
+    msgs = command(sub, "messages", "the message record")
     msgs_sub = msgs.add_subparsers(dest="action", required=True)
-    ml = msgs_sub.add_parser("list", help="recorded messages, oldest first")
+    ml = command(msgs_sub, "list", "recorded messages, oldest first", cmd_messages_list)
     ml.add_argument("--conversation", help="only this conversation")
     ml.add_argument("--json", action="store_true")
-    ml.set_defaults(func=cmd_messages_list)
 
-    audit = sub.add_parser("audit", help="check the tamper-evident record")
+    audit = command(sub, "audit", "check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)
-    verify = audit_sub.add_parser("verify", help="recompute every hash chain")
+    verify = command(audit_sub, "verify", "recompute every hash chain", cmd_audit_verify)
     verify.add_argument("--anchor", type=_anchor_arg,
                         help="an anchor printed by an earlier verify: check the store holds it")
-    verify.set_defaults(func=cmd_audit_verify)
     return p
 
 

@@ -280,7 +280,8 @@ async def test_messages_list_after_real_mail(relay_factory, capture, tmp_path):
 
     text = await acli(cfg, "messages", "list")
     assert text.returncode == 0, text.stderr
-    lines = text.stdout.splitlines()
+    header, *lines = text.stdout.splitlines()
+    assert header.split()[:4] == ["received", "at", "message", "id"]
     assert len(lines) == 4
     assert rows[0]["id"] in lines[0] and "delivered" in lines[0]
     assert rows[2]["id"] in lines[2] and "sender.unregistered" in lines[2]
@@ -295,3 +296,27 @@ async def test_messages_list_after_real_mail(relay_factory, capture, tmp_path):
     verify = await acli(cfg, "audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert verify.stdout.startswith("ok: 4 records")
+
+
+def test_config_may_follow_the_subcommand(cfg):
+    conv = open_json(cfg)
+    done = run_cli("conversations", "show", conv["conversation_id"], "--config", str(cfg))
+    assert done.returncode == 0, done.stderr
+    assert conv["seller_alias"] in done.stdout
+
+
+def test_reopening_a_closed_conversation_says_so(cfg):
+    conv = open_json(cfg)
+    assert cli(cfg, "conversations", "close", conv["conversation_id"]).returncode == 0
+    again = cli(cfg, "conversations", "open", "--order", ORDER, "--buyer", "b@example.com",
+                "--seller", "s@example.org")
+    assert again.returncode == 0
+    assert "CLOSED at" in again.stdout
+
+
+def test_anchor_past_the_end_is_named(cfg):
+    done = cli(cfg, "audit", "verify", "--anchor", "5:" + "0" * 64)
+    assert done.returncode == 1
+    assert "past the end of this store (last record 0)" in done.stdout
+    bad = cli(cfg, "audit", "verify", "--anchor", "nonsense")
+    assert bad.returncode == 2 and "SEQ:SHA256" in bad.stderr

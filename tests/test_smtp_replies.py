@@ -202,3 +202,10 @@ async def test_null_recipient_and_vrfy(relay):
         assert replies[3].startswith("501 5.1.3 ")
     finally:
         writer.close()
+
+
+async def test_writing_to_your_own_alias_is_explained(relay, conv):
+    code, msg = await send(relay.smtp_port, BUYER, conv.buyer_alias,
+                           compose(BUYER, conv.buyer_alias))
+    assert code == 550 and msg.startswith("5.7.1 sender.unregistered: you wrote to your own alias")
+    assert conv.seller_alias in msg

@@ -33,6 +33,12 @@ class Authenticate:
     async def __call__(self, parcel: Parcel) -> None:
         role = parcel.author
         conv = parcel.conversation
+        if conv.is_registered(parcel.addressed, parcel.envelope.mail_from):
+            raise Reject(
+                CODE,
+                f"you wrote to your own alias; as the {parcel.addressed}, write to the"
+                f" {role} alias {conv.alias(role)}",
+            )
         if not conv.is_registered(role, parcel.envelope.mail_from):
             raise Reject(
                 CODE,
