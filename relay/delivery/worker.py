@@ -50,10 +50,6 @@ class Worker:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
 
-    @property
-    def alive(self) -> bool:
-        return self._task is not None and not self._task.done()
-
     async def stop(self, grace: float) -> None:
         """Take no new jobs; let the ones in flight finish within `grace` seconds."""
         self._stopping = True

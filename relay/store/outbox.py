@@ -79,8 +79,3 @@ async def reschedule(db: aiosqlite.Connection, message_id: str, attempts: int, a
 async def remove(db: aiosqlite.Connection, message_id: str) -> None:
     await db.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
 
-
-async def depth(store: Store) -> int:
-    async with store.read() as db:
-        rows = await db.execute_fetchall("SELECT COUNT(*) FROM outbox")
-    return int(rows[0][0])
