@@ -24,7 +24,9 @@ log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
 # The stdlib parser recurses per nesting level; what exhausts the stack is refused for good.
 INTERNAL_ERROR = "451 4.3.0 temporary failure, please try again later"
-TOO_DEEP = Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
+def too_deep() -> Reject:
+    # A fresh exception each time: a shared instance would grow its traceback per raise.
+    return Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -64,19 +66,19 @@ class Intake:
     async def receive(self, envelope: Envelope, raw: bytes) -> str:
         """Returns the SMTP reply for this transaction."""
         try:
-            message, unreadable = parse(raw), None
+            message, unreadable = parse(raw), False
         except RecursionError:
-            message, unreadable = EmailMessage(), TOO_DEEP
+            message, unreadable = EmailMessage(), True
         parcel = await self._parcel(envelope, raw, message)
         if parcel is None:
             return "550 5.1.1 no such conversation alias"
         try:
             if unreadable:
-                raise unreadable
+                raise too_deep()
             try:
                 await run(self.stages, parcel)
             except RecursionError:  # e.g. a header of nested comments
-                raise TOO_DEEP from None
+                raise too_deep() from None
         except Reject as refusal:
             await self._record(parcel, "rejected", [*parcel.reasons, refusal.code])
             log.info("%s conversation=%s %s rejected %s", parcel.id, parcel.conversation.id,
