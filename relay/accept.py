@@ -22,10 +22,12 @@ from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
-# The stdlib parser recurses per nesting level; what exhausts the stack is refused for good.
 INTERNAL_ERROR = "451 4.3.0 temporary failure, please try again later"
+
+
 def too_deep() -> Reject:
-    # A fresh exception each time: a shared instance would grow its traceback per raise.
+    """The stdlib parser recurses per nesting level; what exhausts the stack is refused for
+    good. A fresh exception each time: a shared instance would grow its traceback per raise."""
     return Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
 
 
