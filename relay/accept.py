@@ -13,7 +13,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from relay import conversations
+from relay import conversations, replies
 from relay.config import Config
 from relay.errors import Reject, TempFail
 from relay.pipeline import Envelope, Parcel, Stage, run
@@ -22,7 +22,6 @@ from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
-INTERNAL_ERROR = "451 4.3.0 temporary failure, please try again later"
 
 
 def too_deep() -> Reject:
@@ -73,7 +72,7 @@ class Intake:
             message, unreadable = EmailMessage(), True
         parcel = await self._parcel(envelope, raw, message)
         if parcel is None:
-            return "550 5.1.1 no such conversation alias"
+            return replies.UNKNOWN_ALIAS
         try:
             if unreadable:
                 raise too_deep()
@@ -94,13 +93,13 @@ class Intake:
             # the record when the store still works, so a message that keeps failing is seen.
             log.exception("%s: pipeline failed; answering 451", parcel.id)
             await self._record(parcel, "deferred", [*parcel.reasons, "internal_error"])
-            return INTERNAL_ERROR
+            return replies.TEMPFAIL
         disposition = "delivered_redacted" if parcel.reasons else "delivered"
         await self._record(parcel, disposition, parcel.reasons, queue=True)
         self.on_queued()
         log.info("%s conversation=%s %s accepted", parcel.id, parcel.conversation.id,
                  parcel.direction)
-        return f"250 2.0.0 queued as {parcel.id}"
+        return replies.queued(parcel.id)
 
     async def _record(
         self, parcel: Parcel, disposition: str, reasons: list[str], queue: bool = False

@@ -194,7 +194,8 @@ def _env_names() -> set[str]:
 
 def _check_env_names(env: Mapping[str, str]) -> None:
     """A misspelt override must not be silently ignored."""
-    unknown = sorted(k for k in env if k.startswith("RELAY_") and k not in _env_names())
+    known = _env_names()
+    unknown = sorted(k for k in env if k.startswith("RELAY_") and k not in known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variable)")
 

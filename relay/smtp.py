@@ -13,28 +13,27 @@ from relay import conversations
 from relay.accept import Intake
 from relay.config import Config
 from relay.pipeline import Envelope as RelayEnvelope
+from relay.replies import (
+    BAD_RECIPIENT,
+    CANNOT_VRFY,
+    CLOSED_ALIAS,
+    LINE_TOO_LONG,
+    MAX_LINE,
+    ONE_CONVERSATION,
+    RCPT_OK,
+    RELAY_DENIED,
+    SENDER_OK,
+    SHUTTING_DOWN,
+    TEMPFAIL,
+    TOO_BIG,
+    UNKNOWN_ALIAS,
+)
 from relay.store.db import Store
 from relay.unicode import storable
 
 log = logging.getLogger("relay.smtp")
 
-# Every reply the front door composes itself, in one table.
-RELAY_DENIED = "550 5.7.1 relaying denied: this server only accepts mail for its own aliases"
-UNKNOWN_ALIAS = "550 5.1.1 no such conversation alias"
-CLOSED_ALIAS = "550 5.1.1 this conversation is closed"
-ONE_CONVERSATION = (
-    "452 4.5.3 one conversation per message: send to this alias in a separate transaction"
-)
-RCPT_OK = "250 2.1.5 recipient ok"
-BAD_RECIPIENT = "501 5.1.3 the null address is not a recipient"
-CANNOT_VRFY = "252 2.1.5 cannot verify here; aliases are checked at RCPT"
-TEMPFAIL = "451 4.3.0 temporary failure, please try again later"
-SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
-
 # aiosmtpd's own wording for a few replies, turned into ours with enhanced status codes.
-TOO_BIG = "552 5.3.4 message size exceeds the relay's fixed maximum"
-MAX_LINE = 64 * 1024
-LINE_TOO_LONG = f"552 5.3.4 a line of the message is longer than {MAX_LINE} octets"
 _DATA_TOO_BIG = "552 Error: Too much mail data"
 _DATA_LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 _REWORDED = {
@@ -91,7 +90,7 @@ class Handler:
             return SHUTTING_DOWN
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
-        return "250 2.1.0 sender ok"
+        return SENDER_OK
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
