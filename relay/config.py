@@ -70,6 +70,65 @@ class APISettings:
     port: int = 8025
 
 
+CARRIER_HOSTS = (
+    "ups.com", "fedex.com", "usps.com", "dhl.com", "dhl.de", "royalmail.com", "dpd.com",
+    "dpd.co.uk", "dpd.de", "evri.com", "myhermes.co.uk", "myhermes.de", "hermesworld.com",
+)
+ATTACHMENT_TYPES = ("pdf", "png", "jpeg", "text", "office")
+# The actions each rule may take; the first is the default.
+ACTIONS = {
+    "contact_email": ("redact", "reject", "off"),
+    "contact_phone": ("redact", "reject", "off"),
+    "contact_address": ("redact", "reject", "off"),
+    "contact_social": ("redact", "reject", "off"),
+    "link_external": ("redact", "reject", "off"),
+    "image_tracker": ("strip", "reject", "off"),
+    # Scripts, forms and frames never reach a reader: there is no "off".
+    "html_active": ("strip", "reject"),
+    "style_emoji": ("strip", "reject", "off"),
+    "attachment": ("reject", "strip", "off"),
+    "content_confirmation": ("reject", "off"),
+    "content_thanks_only": ("reject", "off"),
+    "content_promotion": ("reject", "off"),
+    "content_review_request": ("reject", "off"),
+}
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    """The messaging rules (DESIGN section 5): an action per rule, and the rules' lists."""
+
+    contact_email: str = "redact"
+    contact_phone: str = "redact"
+    contact_address: str = "redact"
+    contact_social: str = "redact"
+    link_external: str = "redact"
+    image_tracker: str = "strip"
+    html_active: str = "strip"
+    style_emoji: str = "strip"
+    attachment: str = "reject"
+    content_confirmation: str = "reject"
+    content_thanks_only: str = "reject"
+    content_promotion: str = "reject"
+    content_review_request: str = "reject"
+    # Regions whose numbering plans the phone rule knows (ISO 3166 codes).
+    phone_regions: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "JP", "CA", "AU")
+    # https links to it (and its subdomains) survive, like links to the relay's domain.
+    marketplace_domain: str = ""
+    allowed_link_hosts: tuple[str, ...] = CARRIER_HOSTS
+    attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
+    attachment_max_total: int = 10_485_760
+    attachment_max_count: int = 5
+
+    def action(self, code: str) -> str:
+        """The action for a reason code: "contact.email" -> contact_email's setting;
+        attachment.* codes share one."""
+        key = code.replace(".", "_")
+        if code.startswith("attachment."):
+            key = "attachment"
+        return str(getattr(self, key))
+
+
 @dataclass(frozen=True)
 class Config:
     domain: str = "relay.localhost"
@@ -80,6 +139,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     api: APISettings = field(default_factory=APISettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -90,7 +150,9 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "delivery": DeliverySettings,
     "api": APISettings,
+    "rules": RulesSettings,
 }
+_STRINGS = tuple[str, ...]
 
 
 def _convert(key: str, value: Any, kind: type) -> Any:
@@ -113,6 +175,12 @@ def _convert(key: str, value: Any, kind: type) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return float(str(value).strip())
+        if kind == _STRINGS:
+            if isinstance(value, str):  # from the environment: comma-separated
+                value = [v for v in (v.strip() for v in value.split(",")) if v]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            return tuple(v.strip() for v in value)
         if kind is Path:
             if not isinstance(value, str | Path) or not str(value).strip():
                 raise ValueError
@@ -121,7 +189,8 @@ def _convert(key: str, value: Any, kind: type) -> Any:
             raise ValueError
         return value
     except ValueError:
-        raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}") from None
+        expected = "a list of strings" if kind == _STRINGS else kind.__name__
+        raise ConfigError(f"{key}: expected {expected}, got {value!r}") from None
 
 
 def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
@@ -169,6 +238,7 @@ def _validate(cfg: Config) -> None:
             f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
             f" {cfg.delivery.smtp_starttls!r}"
         )
+    _validate_rules(cfg.rules)
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
     for key, value in _numbers(cfg):
         if key.endswith("port"):
@@ -179,6 +249,30 @@ def _validate(cfg: Config) -> None:
                 raise ConfigError(f"{key}: must be at least 1, got {value}")
         else:
             positive(key, value)
+
+
+def _validate_rules(rules: RulesSettings) -> None:
+    import phonenumbers  # only here: the rest of the config does not need it loaded
+
+    for key, allowed in ACTIONS.items():
+        value = getattr(rules, key)
+        if value not in allowed:
+            raise ConfigError(f"rules.{key}: one of {', '.join(allowed)}, got {value!r}")
+    for region in rules.phone_regions:
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"rules.phone_regions: not a region code: {region!r}")
+    for host in rules.allowed_link_hosts:
+        if not _DOMAIN.match(host):
+            raise ConfigError(f"rules.allowed_link_hosts: not a lower-case DNS name: {host!r}")
+    if rules.marketplace_domain and not _DOMAIN.match(rules.marketplace_domain):
+        raise ConfigError(
+            f"rules.marketplace_domain: not a lower-case DNS name: {rules.marketplace_domain!r}"
+        )
+    for kind in rules.attachment_types:
+        if kind not in ATTACHMENT_TYPES:
+            raise ConfigError(
+                f"rules.attachment_types: one of {', '.join(ATTACHMENT_TYPES)}, got {kind!r}"
+            )
 
 
 def _env_names() -> set[str]:

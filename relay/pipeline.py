@@ -41,6 +41,11 @@ class Parcel:
     smtputf8_out: bool = False
     hops: int = 0  # Received lines it arrived with
 
+    def note(self, code: str) -> None:
+        """Record a reason code (once) for what a stage changed or found."""
+        if code not in self.reasons:
+            self.reasons.append(code)
+
     @property
     def author(self) -> Role:
         return "buyer" if self.addressed == "seller" else "seller"
@@ -67,7 +72,13 @@ class Stage(Protocol):
 
 
 def build(config: Config, store: Store) -> Sequence[Stage]:
-    """The stage order. Rules that decide come first; transforms that rewrite come after."""
+    """The stage order. Rules that decide come first; transforms that rewrite come after.
+
+    Signatures go before the attachment check (they are not attachments); the content rules
+    read List-Unsubscribe and Precedence before the header scrub drops them; redaction comes
+    after the address rewrite, so a party's own address becomes its alias, not a marker."""
+    from relay.policy.attachments import CheckAttachments
+    from relay.policy.content import ProhibitedContent
     from relay.policy.loop import LoopGuard
     from relay.policy.route import Route
     from relay.policy.sender import Authenticate
@@ -75,6 +86,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.rewrite.addresses import RewriteAddresses
     from relay.rewrite.headers import SanitizeHeaders
     from relay.rewrite.mime import Encode
+    from relay.rewrite.redact import Redact
     from relay.rewrite.signatures import StripSignatures
     from relay.rewrite.thread_map import ThreadMap
 
@@ -84,8 +96,11 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         LoopGuard(config.smtp.max_received_headers),
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
         StripSignatures(),
+        CheckAttachments(config.rules),
+        ProhibitedContent(config.rules),
         SanitizeHeaders(config.domain),
         RewriteAddresses(),
+        Redact(config.rules, config.domain),
         ThreadMap(store, config.domain),
         Encode(config.domain),
     )

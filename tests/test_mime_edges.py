@@ -67,11 +67,12 @@ async def test_internationalized_addresses_match_in_both_spellings(relay, captur
     assert code == 550 and "sender.unregistered" in reply
 
 
-async def test_dotless_i_lookalike_is_relayed_not_retried_forever(relay, conv, capture):
+async def test_dotless_i_lookalike_is_redacted_not_retried_forever(relay, conv, capture):
     lookalike = "bob.buyer@buyer-ma\u0131l.example"
     got = await relayed(relay, capture, compose(BUYER, conv.seller_alias,
                                                 body=f"write {lookalike}\n"))
-    assert lookalike in got.message.get_content()  # another address, not the buyer's
+    # Another address, not the buyer's: not turned into the alias, but a contact detail.
+    assert got.message.get_content().rstrip() == "write [contact details removed]"
 
 
 async def test_encoded_forwarded_message_is_refused(relay, conv):
@@ -184,7 +185,7 @@ async def test_long_encoded_lines_and_preambles_are_rewrapped(relay, conv, captu
     import base64
     import binascii
 
-    blob = bytes(range(256)) * 30
+    blob = b"%PDF-1.4\n" + bytes(range(256)) * 30  # binary, and an allowed kind
     qp_text = "é" * 1500
     one_line_b64 = base64.b64encode(blob).decode()
     qp_line = binascii.b2a_qp(qp_text.encode(), istext=True).decode().replace("=\n", "")

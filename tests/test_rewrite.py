@@ -12,7 +12,7 @@ from relay.accept import parse
 
 DROPPED = ("Received-SPF", "Return-Path", "Sender", "X-Originating-IP", "X-Mailer", "User-Agent",
            "DKIM-Signature", "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
-           "Authentication-Results", "List-Unsubscribe", "List-Id", "X-Google-DKIM-Signature",
+           "Authentication-Results", "X-Google-DKIM-Signature",
            "X-Gm-Message-State", "Cc", "Organization")
 
 

@@ -4,18 +4,15 @@ becomes that party's alias (quoted replies and signatures carry them)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable
 from email.errors import HeaderParseError
-from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import Message
-from email.utils import collapse_rfc2231_value
 
 from relay.conversations import Conversation, Role, address_key, ascii_domain
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_text_parts
+from relay.rewrite.text import edit_filenames, edit_text_parts
 
 # What may not stand right before a match: characters that would make it a longer local
 # part. ASCII only, so an address glued to CJK or accented text still matches; and not all
@@ -69,17 +66,7 @@ def _rewrite_headers(
             value = raw  # the stdlib's parser raises on some broken values
         if replace(value) != value:
             part.replace_header(name, replace(value))
-    for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
-        value = part.get_param(param, header=header)
-        if value is None:
-            continue
-        text = collapse_rfc2231_value(value)  # filename*=utf-8''... is percent-encoded
-        if "=?" in text:  # and many clients put RFC 2047 encoded words in quotes instead
-            with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
-                text = str(make_header(decode_header(text)))
-        new = in_name(text)  # "bob@mail.example.pdf" is the address plus ".pdf"
-        if new != text:
-            part.set_param(param, new, header=header)
+    edit_filenames(part, in_name)  # "bob@mail.example.pdf" is the address plus ".pdf"
     if part.is_multipart():  # text between MIME parts is shown by some clients
         for attr in ("preamble", "epilogue"):
             if getattr(part, attr):

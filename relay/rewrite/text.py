@@ -9,8 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import contextlib
 from collections.abc import Callable
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 TEXT_LIKE = ("application/ics",)
 
@@ -56,7 +60,15 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
             text = data.decode(charset)
         new = edit(text, subtype)
         if new != text:
-            _set_body(part, new.encode(charset, errors="surrogateescape"))
+            try:
+                data = new.encode(charset, errors="surrogateescape")
+            except UnicodeEncodeError:  # the edit brought in what the charset lacks
+                if subtype == "html":
+                    data = new.encode(charset, errors="xmlcharrefreplace")
+                else:
+                    data = new.encode("utf-8", errors="surrogateescape")
+                    part.set_param("charset", "utf-8")
+            _set_body(part, data)
             changed += 1
     return changed
 
@@ -97,3 +109,18 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
         _set_body(part, data)
         changed += 1
     return changed
+
+
+def edit_filenames(part: Message, edit: Callable[[str], str]) -> None:
+    """Apply edit(name) to the part's file name, in both places a name is given."""
+    for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
+        value = part.get_param(param, header=header)
+        if value is None:
+            continue
+        text = collapse_rfc2231_value(value)  # filename*=utf-8''... is percent-encoded
+        if "=?" in text:  # and many clients put RFC 2047 encoded words in quotes instead
+            with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
+                text = str(make_header(decode_header(text)))
+        new = edit(text)
+        if new != text:
+            part.set_param(param, new, header=header)

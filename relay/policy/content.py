@@ -1,0 +1,32 @@
+"""Prohibited message types: confirmations, thanks-only, promotions, review requests.
+
+Judged on the Subject and the author's own words (quotes and signature left out), before
+the header scrub drops List-Unsubscribe and Precedence, which mark bulk mail.
+"""
+
+from __future__ import annotations
+
+from relay.config import RulesSettings
+from relay.errors import Reject
+from relay.pipeline import Parcel
+from relay.rules import confirmation, promotion, review, thanks
+from relay.rules.reading import read
+
+# The order refusals are reported in when more than one applies: the most specific first.
+RULES = (review, promotion, confirmation, thanks)
+
+
+class ProhibitedContent:
+    name = "prohibited_content"
+
+    def __init__(self, rules: RulesSettings) -> None:
+        self.rules = tuple(r for r in RULES if rules.action(r.code) == "reject")
+
+    async def __call__(self, parcel: Parcel) -> None:
+        if not self.rules:
+            return
+        reading = read(parcel.message, parcel.direction)
+        for rule in self.rules:
+            why = rule.judge(reading)
+            if why is not None:
+                raise Reject(rule.code, why)

@@ -1,0 +1,70 @@
+"""contact.address: street addresses and post boxes (US, UK, DE, FR, and ES/IT/NL forms).
+
+A street needs a house number next to a street word ("221B Baker Street", "Hauptstraße 5",
+"12 rue de Rivoli"); the postcode and town after it go with it, on the same line or the next.
+A UK postcode or a US state and ZIP code is an address line on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]*"
+_STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
+              r"Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Close|"
+              r"Crescent|Gardens|Grove|Row|Mews|Walk|Parade|Broadway")
+# Typed in lower case only the words that mean nothing else ("2 hard drive caddies").
+_STREET_EN_LOWER = r"street|avenue|boulevard|terrace|crescent"
+_UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|#)\.?\s*[\w-]{1,6})?"
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
+    "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+_UK_POSTCODE = r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"
+_US_ZIP = rf"\b(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?\b"
+_EU_POSTCODE = r"\b(?:[DFA]-?\s?)?\d{5}\s+[A-ZÄÖÜÉ][\w\-]+(?:[ \-][A-ZÄÖÜÉ][\w\-]+)?"
+_NL_POSTCODE = r"\b\d{4}\s?[A-Z]{2}\s+[A-Z][\w\-]+"
+# Town and postcode lines that follow a street (same line after a comma, or the next line).
+_TAIL = (rf"(?:(?:,\s*|\s*\n\s*)(?:{_NAME}(?:\s{_NAME}){{0,2}},?\s*)?"
+         rf"(?:{_US_ZIP}|{_UK_POSTCODE}|{_EU_POSTCODE}|{_NL_POSTCODE}))?")
+_STREETS = (
+    # 221B Baker Street, 1600 Pennsylvania Avenue NW, 55 Main St., Apt 4B
+    rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:{_NAME}\s+){{1,4}}(?:{_STREET_EN})\b\.?"
+    rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT}",
+    rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z][\w'-]*\s+){{1,3}}(?:{_STREET_EN_LOWER})\b{_UNIT}",
+    # Hauptstraße 5, Berliner Str. 12, Lindenallee 3a
+    r"\b[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|"
+    r"chaussee|steig|pfad|markt|straat|laan|plein|gracht|kade|singel)\s+\d{1,4}\s?[a-zA-Z]?\b",
+    r"\b[A-ZÄÖÜ][\wäöüß\-]+\s+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|"
+    r"Chaussee)\s+\d{1,4}\s?[a-zA-Z]?\b",
+    # Am Markt 3, 80331 München: only with its postcode, "Am Montag 3 Pakete" is not one.
+    rf"\b(?:Am|An der|Im|In der|Auf der|Zum|Zur|Unter den)\s+{_NAME}\s+\d{{1,4}}[a-z]?"
+    rf"(?=,?\s*\n?\s*{_EU_POSTCODE})",
+    # 12 rue de Rivoli, 5 bis avenue des Champs-Élysées
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|"
+    r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
+    r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]*(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]*|de|du|des|la|le))*",
+    # Calle Mayor 5, Via Roma 10, Piazza San Marco 1
+    r"\b(?:Calle|C/|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Largo|Vicolo|"
+    r"Rua|ul\.|ulica|Aleja)\s+(?:(?:de la|del|de|dei|della|di)\s+)?[A-ZÁÉÍÓÚ][\w'\u2019\-]+"
+    r"(?:\s+[A-ZÁÉÍÓÚ][\w'\u2019\-]+){0,3},?\s+(?:n\.?\s?|nº\s?)?\d{1,4}[a-zA-Z]?\b",
+)
+_STREET = re.compile(rf"(?:{'|'.join(_STREETS)}){_TAIL}")
+_ALONE = re.compile(
+    r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|boîte postale|b\.p\.|"
+    r"apartado(?: de correos)?|casella postale|skrytka pocztowa)\s*\d[\d ]{0,8}\d?)"
+    rf"|{_UK_POSTCODE}|{_US_ZIP}"
+)
+_CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
+
+
+class AddressRule:
+    code = "contact.address"
+
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
+        for m in _STREET.finditer(text):
+            if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
+                yield m.start(), m.end()
+        for m in _ALONE.finditer(text):
+            yield m.start(), m.end()

@@ -1,0 +1,50 @@
+"""content.confirmation: order and shipping confirmations the marketplace already sends.
+
+Only unprompted ones: a seller answering the buyer's "has it shipped?" (a reply) may say so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from relay.rules.reading import Reading
+
+code = "content.confirmation"
+reason = "order and shipping confirmations come from the marketplace; do not send them"
+
+_PATTERNS = re.compile(
+    "|".join((
+        r"\byour\s+(?:order|purchase|package|parcel|item|items|shipment)(?:\s+#?\s*[\w-]+)?\s+"
+        r"(?:has|have|was|were|is|are)\s+(?:now\s+|just\s+|been\s+|successfully\s+|officially\s+)*"
+        r"(?:shipped|dispatched|sent|confirmed|received|processed|packed|on\s+(?:its|their)\s+way|"
+        r"out\s+for\s+delivery|handed\s+(?:over\s+)?to)",
+        r"\bwe\s+(?:have|'ve)\s+(?:just\s+|successfully\s+)?(?:received|confirmed|processed|"
+        r"shipped|dispatched)\s+your\s+(?:order|purchase|payment)",
+        r"\b(?:order|shipping|shipment|dispatch|purchase)\s+confirmation\b",
+        r"\b(?:ihre|deine)\s+bestellung\s+(?:wurde|ist)\s+(?:\w+\s+){0,2}(?:versandt|versendet|"
+        r"verschickt|bestätigt|eingegangen|unterwegs)",
+        r"\b(?:bestell|versand|auftrags)bestätigung\b",
+        r"\bwir\s+haben\s+(?:ihre|deine)\s+bestellung\s+(?:erhalten|versandt|verschickt|bestätigt)",
+        r"\bvotre\s+commande\s+(?:a\s+été|est)\s+(?:\w+\s+){0,2}(?:expédiée|envoyée|confirmée|"
+        r"reçue|en\s+route)",
+        r"\bconfirmation\s+de\s+(?:commande|l'expédition|livraison|votre\s+commande)",
+        r"\bnous\s+avons\s+(?:bien\s+)?(?:reçu|expédié)\s+votre\s+commande",
+        r"\bsu\s+pedido\s+(?:ha\s+sido|fue|está)\s+(?:\w+\s+){0,2}(?:enviado|confirmado|"
+        r"recibido|despachado|en\s+camino)",
+        r"\bconfirmaci[oó]n\s+de\s+(?:pedido|env[ií]o|compra)",
+        r"\bhemos\s+(?:recibido|enviado)\s+su\s+pedido",
+        r"\bil\s+(?:suo|tuo)\s+ordine\s+(?:è|e')\s+stato\s+(?:\w+\s+){0,2}(?:spedito|confermato|"
+        r"ricevuto|evaso)",
+        r"\bconferma\s+(?:d'ordine|dell'ordine|di\s+spedizione|della\s+spedizione)",
+        r"\babbiamo\s+(?:ricevuto|spedito)\s+il\s+(?:suo|tuo)\s+ordine",
+    )),
+    re.IGNORECASE,
+)
+
+
+def judge(reading: Reading) -> str | None:
+    if reading.is_reply:
+        return None
+    if _PATTERNS.search(reading.subject) or _PATTERNS.search(reading.text):
+        return reason
+    return None

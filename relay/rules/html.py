@@ -1,0 +1,247 @@
+"""HTML parts: sanitized by nh3 (ammonia), then the text rules over the text a reader sees.
+
+nh3 parses the HTML the way a browser does and keeps only an allow-list of tags and
+attributes; comments go (Outlook's conditional comments carry VML images). Its callback decides
+each attribute: links by the link rule, image sources and CSS by the tracker rule, alt and
+title text by the text rules. Its output is canonical, so a second, simple pass with the
+standard library's tokenizer can drop hidden images and unsubscribe links and run the text
+rules over the text as one string: an address split over <b>...</b> is still one address.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import nh3
+
+from relay.rules import active, trackers
+from relay.rules.findings import Finding, marker
+from relay.rules.links import LinkRule
+from relay.rules.text import TextRules
+
+TAGS = frozenset(nh3.ALLOWED_TAGS | {"font", "center", "big", "body"}) - {"area", "map"}
+_GLOBAL_ATTRIBUTES = {
+    "style", "align", "valign", "width", "height", "border", "cellpadding", "cellspacing",
+    "bgcolor", "color", "dir", "lang", "title", "colspan", "rowspan", "face", "size", "nowrap",
+    "span", "start", "type", "reversed", "datetime", "frame", "rules", "summary", "scope",
+    "headers", "abbr", "char", "charoff", "hspace", "vspace", "clear", "noshade", "compact",
+    "value", "alt",
+} | trackers.IMAGE_ATTRIBUTES
+ATTRIBUTES = {"*": _GLOBAL_ATTRIBUTES, "a": {"href"}, "img": {"src"}}
+# Every scheme reaches the callback, which decides (and records why a link went).
+_SCHEMES = {"http", "https", "cid", "mailto", "data", "javascript", "vbscript", "ftp", "tel",
+            "sms", "file", "callto", "skype", "whatsapp", "tg", "viber", "intent"}
+# Elements whose end starts a new line of text: an address cannot run across them.
+_BLOCKS = frozenset({
+    "p", "div", "br", "li", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "pre", "hr", "ul", "ol", "dl", "dt", "dd", "section", "article", "header",
+    "footer", "nav", "aside", "figure", "figcaption", "caption", "details", "summary", "center",
+    "address", "body",
+})
+_VOID = frozenset({"br", "hr", "img", "wbr", "col"})
+_UNSUBSCRIBE = re.compile(
+    r"unsubscribe|opt[\s-]?out|manage (?:your )?(?:email )?(?:preferences|subscriptions)|"
+    r"abmelden|abbestellen|d[ée]sinscri|d[ée]sabonn|darse de baja|cancelar (?:la )?suscripci|"
+    r"annulla (?:l')?iscrizione|disiscriviti|afmelden|uitschrijven|wypisz",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Outcome:
+    html: str
+    findings: list[Finding] = field(default_factory=list)
+    codes: set[str] = field(default_factory=set)  # strip-type rules that removed something
+    visible: bool = True  # any text or image left
+
+
+class HtmlRules:
+    def __init__(self, text: TextRules, links: LinkRule, trackers_on: bool) -> None:
+        self.text = text
+        self.links = links
+        self.trackers_on = trackers_on
+        self._outcome: Outcome | None = None  # of the clean() running now (synchronous)
+        self._cleaner = nh3.Cleaner(
+            tags=set(TAGS), clean_content_tags=set(active.CONTENT_TAGS),
+            attributes={k: set(v) for k, v in ATTRIBUTES.items()},
+            attribute_filter=self._attribute, strip_comments=True, link_rel=None,
+            url_schemes=set(_SCHEMES),
+        )
+
+    def clean(self, source: str) -> Outcome:
+        source = re.sub("[\udc80-\udcff]", "\ufffd", source)  # undecodable bytes
+        outcome = Outcome("")
+        lowered = source.lower()
+        if "<script" in lowered or "<form" in lowered or "<iframe" in lowered \
+                or "<object" in lowered or "<embed" in lowered or "<base" in lowered:
+            outcome.codes.add("html.active")
+        if "<link" in lowered or ("<style" in lowered and trackers.fetches(lowered)):
+            outcome.codes.add("image.tracker")
+        self._outcome = outcome
+        try:
+            cleaned = self._cleaner.clean(source)
+        finally:
+            self._outcome = None
+        _Rewriter(self, outcome).run(cleaned)
+        return outcome
+
+    def _note(self, code: str) -> None:
+        assert self._outcome is not None
+        self._outcome.codes.add(code)
+
+    def _attribute(self, tag: str, name: str, value: str) -> str | None:
+        """nh3's callback, for every attribute it meets; None drops the attribute."""
+        if active.handler(name) or (tag in active.TAGS and tag != "meta") or (
+                tag == "meta" and name == "http-equiv" and value.lower() == "refresh"):
+            self._note("html.active")
+            return None
+        if name == "href":
+            return self._href(value)
+        if name == "src":
+            if tag == "img" and trackers.remote(value):
+                return self._tracker(value)
+            return value if tag == "img" else None
+        if name in trackers.IMAGE_ATTRIBUTES:
+            return self._tracker(value)
+        if name == "style":
+            return self._style(value)
+        if name in ("alt", "title"):
+            new, findings = self.text.redact(value)
+            assert self._outcome is not None
+            self._outcome.findings.extend(findings)
+            return new
+        return value
+
+    def _tracker(self, value: str) -> str | None:
+        if not self.trackers_on:
+            return value
+        self._note("image.tracker")
+        return None
+
+    def _href(self, url: str) -> str | None:
+        if _UNSUBSCRIBE.search(url):
+            pass
+        elif self.links.allowed_url(url) or url.strip().lower().startswith("mailto:") and \
+                self.text.email.own_mailto(url):
+            return url
+        assert self._outcome is not None
+        code = "contact.email" if url.strip().lower().startswith("mailto:") else "link.external"
+        if url.strip().lower().startswith(("javascript:", "vbscript:")):
+            self._note("html.active")
+        self._outcome.findings.append(Finding(0, 0, code))
+        return None
+
+    def _style(self, css: str) -> str | None:
+        kept = []
+        for declaration in css.split(";"):
+            if active.runs_code(declaration):
+                self._note("html.active")
+            elif "\\" in declaration or "/*" in declaration:
+                self._note("html.active")  # escapes and comments hide url() and expression()
+            elif trackers.fetches(declaration) and self.trackers_on:
+                self._note("image.tracker")
+            elif declaration.strip():
+                kept.append(declaration.strip())
+        return "; ".join(kept) or None
+
+
+class _Rewriter(HTMLParser):
+    """Re-serializes nh3's output: drops hidden images and unsubscribe links, and applies
+    the text rules to the text, which it sees as one string with a newline per block."""
+
+    def __init__(self, rules: HtmlRules, outcome: Outcome) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rules = rules
+        self.outcome = outcome
+        self.out: list[str] = []  # markup, and None-marked slots for text
+        self.texts: list[tuple[int, str]] = []  # (index in out, decoded text)
+        self.anchor: int | None = None  # where the open <a> began in out
+        self.images = 0
+
+    def run(self, source: str) -> None:
+        self.feed(source)
+        self.close()
+        self._apply_text_rules()
+        self.outcome.html = "".join(self.out)
+        text = "".join(t for _, t in self.texts)
+        self.outcome.visible = bool(text.strip()) or self.images > 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "img":
+            if "src" not in values or (self.rules.trackers_on and trackers.hidden(values)):
+                if "src" in values:
+                    self.outcome.codes.add("image.tracker")
+                return
+            self.images += 1
+        if tag == "a":
+            self.anchor = len(self.out)
+        rendered = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs if v is not None)
+        self.out.append(f"<{tag}{rendered}>")
+        if tag in _BLOCKS:
+            self._text("\n", markup=True)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        self.out.append(f"</{tag}>")
+        if tag == "a" and self.anchor is not None:
+            self._drop_unsubscribe(self.anchor)
+            self.anchor = None
+        if tag in _BLOCKS:
+            self._text("\n", markup=True)
+
+    def handle_data(self, data: str) -> None:
+        self._text(data)
+
+    def _text(self, data: str, markup: bool = False) -> None:
+        # Block breaks are text for matching only: they take no room in the output.
+        self.texts.append((len(self.out), data))
+        self.out.append("" if markup else html.escape(data, quote=False))
+
+    def _drop_unsubscribe(self, start: int) -> None:
+        words = "".join(t for i, t in self.texts if i >= start)
+        if _UNSUBSCRIBE.search(words):
+            del self.out[start:]
+            self.texts = [(i, t) for i, t in self.texts if i < start]
+            self.outcome.findings.append(Finding(0, 0, "link.external"))
+
+    def _apply_text_rules(self) -> None:
+        joined = "".join(t for _, t in self.texts)
+        findings = self.rules.text.find(joined)
+        if not findings:
+            return
+        self.outcome.findings.extend(findings)
+        # Each text piece gets the part of each finding that falls in it; the marker goes
+        # where the finding starts.
+        position = 0
+        for index, piece in self.texts:
+            end = position + len(piece)
+            self.out[index] = _edit_piece(piece, position, end, findings, self.out[index])
+            position = end
+
+
+def _edit_piece(piece: str, start: int, end: int, findings: list[Finding],
+                rendered: str) -> str:
+    if not any(f.start < end and f.end > start for f in findings):
+        return rendered
+    if rendered == "" and piece == "\n":
+        return rendered  # a block break: nothing to cut
+    out: list[str] = []
+    at = start
+    for f in findings:
+        if f.end <= start or f.start >= end:
+            continue
+        cut_from, cut_to = max(f.start, start), min(f.end, end)
+        out.append(html.escape(piece[at - start:cut_from - start], quote=False))
+        if f.start >= start:
+            out.append(html.escape(marker(f.code), quote=False))
+        at = cut_to
+    out.append(html.escape(piece[at - start:], quote=False))
+    return "".join(out)

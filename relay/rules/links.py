@@ -1,0 +1,92 @@
+"""link.external: only https links to allowed hosts survive.
+
+Allowed: the relay's domain, the marketplace's, the carriers' tracking sites (config), and
+their subdomains. Removed: http and other schemes (data:, javascript:, ftp:), other hosts,
+bare "www." hosts and bare domains ("sallyshop.com/deals", "bit.ly/3xYz"), links with user
+info ("https://ups.com@evil.example/") or an unusual port.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
+
+_SCHEMED = re.compile(
+    r"(?<![a-z0-9+.\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*"
+    r"|data:(?=[a-z]+/|[,;])|(?:javascript|vbscript|jar|intent|itms-services):(?=\S))"
+    r"[^\s<>\"'`]*",
+    re.IGNORECASE,
+)
+_TLDS = (
+    "com|net|org|info|biz|io|co|de|uk|fr|es|it|nl|pl|be|ch|at|eu|us|ca|au|jp|in|ru|cn|br|mx|"
+    "se|dk|no|fi|pt|ie|nz|me|ly|gl|gd|tv|cc|to|ws|shop|store|online|site|xyz|app|dev|link|"
+    "page|club|top|live|world|email|click|website|space|tech|blog|gg|so|su|ai|sh|vip|one|art"
+)
+# Bare hosts; the TLD in lower case, so "broken.It arrived" (a missing space) stays.
+_BARE = re.compile(
+    r"(?<![a-z0-9@.\-_/:])(?:www\.)?(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+"
+    rf"(?-i:{_TLDS})(?![a-z0-9\-_@])(?::[0-9]{{1,5}})?(?:[/?#][^\s<>\"'`]*)?",
+    re.IGNORECASE,
+)
+_WWW = re.compile(r"(?<![a-z0-9.\-_/:@])www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)*[^\s<>\"'`]*",
+                  re.IGNORECASE)
+_TRAILING = ".,;:!?'\")]}>*"
+
+
+def _trim(url: str) -> str:
+    """Sentence punctuation after a link is not part of it; a closing bracket is when the
+    link opened one (Wikipedia-style paths)."""
+    while url and url[-1] in _TRAILING:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url
+
+
+class LinkRule:
+    code = "link.external"
+
+    def __init__(self, allowed_hosts: Iterable[str]) -> None:
+        self.allowed = tuple(h.lower().rstrip(".") for h in allowed_hosts if h)
+
+    def host_allowed(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == h or host.endswith("." + h) for h in self.allowed)
+
+    def allowed_url(self, url: str) -> bool:
+        """An https URL to an allowed host, with no user info and the default port."""
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme.lower() != "https" or parts.username is not None or "\\" in url:
+            return False
+        return port in (None, 443) and self.host_allowed(parts.hostname or "")
+
+    def _bare_allowed(self, text: str) -> bool:
+        """A bare mention of an allowed site ("ups.com") leads nowhere else."""
+        host = re.split(r"[/?#:]", text, maxsplit=1)[0]
+        return "/" not in text and self.host_allowed(host)
+
+    def _links(self, text: str) -> Iterator[tuple[int, int, bool]]:
+        """Every link: its span and whether it may stay."""
+        taken: list[tuple[int, int]] = []
+        for m in _SCHEMED.finditer(text):
+            url = _trim(m.group(0))
+            taken.append((m.start(), m.start() + len(url)))
+            yield m.start(), m.start() + len(url), self.allowed_url(url)
+        for pattern in (_WWW, _BARE):
+            for m in pattern.finditer(text):
+                if any(s <= m.start() < e for s, e in taken):
+                    continue
+                bare = _trim(m.group(0))
+                taken.append((m.start(), m.start() + len(bare)))
+                yield m.start(), m.start() + len(bare), self._bare_allowed(bare)
+
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
+        return ((s, e) for s, e, ok in self._links(text) if not ok)
+
+    def allowed_spans(self, text: str) -> Iterator[tuple[int, int]]:
+        return ((s, e) for s, e, ok in self._links(text) if ok)

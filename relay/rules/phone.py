@@ -1,0 +1,158 @@
+"""contact.phone: telephone numbers in the configured regions' numbering plans.
+
+First what only looks like a phone number is masked: order IDs (3-7-7), carrier tracking
+numbers, numbers after a word that says what they are ("Invoice", "SKU", "Sendungsnummer"),
+prices, dates, times, measurements. Then libphonenumber's matcher runs over the rest, region by
+region; runs of digits broken up by spaces, dots or dashes are checked as whole numbers; and
+seven or more digits spelled out in words ("four one five ...") are a number whatever they
+spell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+MASK = "\u2591"  # neither digit nor letter nor phone punctuation: ends any candidate
+
+_UNITS = (r"mm|cm|dm|m|km|in|inch(?:es)?|ft|feet|yd|kg|g|mg|lbs?|oz|ml|cl|dl|l|ltr|litres?|"
+          r"liters?|gb|tb|mb|kb|mah|wh|kwh|w|kw|v|a|hz|khz|mhz|ghz|rpm|dpi|px|pcs|pc|pieces?|"
+          r"stück|stk|pairs?|units?|sheets?|pages?|days?|weeks?|months?|years?|hours?|hrs?|"
+          r"min(?:utes?)?|sec(?:onds?)?|tage?n?|jours?|días?|giorni|%|°|°c|°f|k")
+_CURRENCY = (r"[$€£¥₹₩₽¢]|usd|eur|gbp|cad|aud|inr|jpy|chf|sek|nok|dkk|pln|czk|rs\.?|"
+             r"euros?|dollars?|pounds?|yen|rupees?|złotych|zł|kr")
+_KEYWORDS = (
+    r"order|orders|invoice|inv|receipt|tracking|track|trk|shipment|parcel|package|consignment|"
+    r"awb|waybill|ref(?:erence)?|sku|item|article|art|asin|isbn|ean|upc|gtin|mpn|model|modell|"
+    r"part|serial|s/n|sn|imei|ticket|case|rma|return|claim|batch|lot|account|customer|"
+    r"bestellung|bestellnummer|auftrag|auftragsnummer|rechnung|rechnungsnummer|sendung|"
+    r"sendungsnummer|paketnummer|kundennummer|artikelnummer|commande|facture|colis|suivi|"
+    r"numéro de suivi|référence|pedido|factura|seguimiento|envío|ordine|fattura|spedizione|"
+    r"tracciamento|bestelling|factuur|zending|zamówienie|faktura|przesyłka|voucher|coupon|"
+    r"dhl|ups|fedex|usps|dpd|gls|hermes|evri|royal mail|parcelforce|colissimo|chronopost|"
+    r"correos|postnl|inpost|yodel|tnt|aramex"
+)
+_PROTECT = re.compile(
+    "|".join((
+        r"\b\d{3}-\d{7}-\d{7}\b",                                  # marketplace order ID
+        r"\b1Z[0-9A-Z]{16}\b",                                     # UPS
+        r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
+        r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
+        # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
+        rf"(?i:\b(?:{_KEYWORDS})s?\b)\s*(?:(?i:no|nr|num|number|id|nummer|numéro|número|"
+        r"numero|n°|nº|#)\.?\s*)?[:#]?\s*(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?"
+        r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])){3,40})",
+        rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]*\d",                # $1,299.00  EUR 19,99
+        rf"\d[\d.,' ]*\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
+        r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b",                      # 2026-11-26
+        r"\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b",                    # 26.11.2026, 11/26/26
+        r"\b\d{1,2}:\d{2}(?::\d{2})?\b",                           # 14:30
+        # 32x40 cm, 10 x 20 x 30 mm, 1.5 kg, 250 ml, 100%
+        r"\b\d+(?:[.,]\d+)?\s?(?:[x\u00d7*]\s?\d+(?:[.,]\d+)?\s?){1,3}"
+        rf"(?i:(?:{_UNITS})(?![a-z]))?",
+        rf"\b\d+(?:[.,]\d+)?\s?(?i:(?:{_UNITS})(?![a-z]))",
+        r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
+        r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
+    ))
+)
+# A run that may be a number: 7 to 15 digits with phone punctuation between.
+_CANDIDATE = re.compile(r"(?<![\w\u2591])(?:(?:\+|00)\s?)?\(?\s?\d[\d\s().\-/\u2011\u2013]{5,28}\d"
+                        r"(?![\w\u2591])")
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "null": "0", "eins": "1", "zwei": "2", "zwo": "2", "drei": "3", "vier": "4", "fünf": "5",
+    "fuenf": "5", "sechs": "6", "sieben": "7", "acht": "8", "neun": "9",
+    "zéro": "0", "un": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "sept": "7",
+    "huit": "8", "neuf": "9",
+    "cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5", "seis": "6",
+    "siete": "7", "ocho": "8", "nueve": "9",
+    "due": "2", "tre": "3", "quattro": "4", "cinque": "5", "sei": "6", "sette": "7", "otto": "8",
+    "nove": "9", "double": "", "triple": "",
+}
+_TOKEN = re.compile(r"[^\W\d_]+|\d")
+_GAP = re.compile(r"[\s,.\-/]*")
+
+
+def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Runs of 7+ digits, at least two of them words, with only separators between."""
+    run: list[re.Match[str]] = []
+
+    def done() -> Iterator[tuple[int, int]]:
+        digits = [t for t in run if _DIGIT_WORDS.get(t.group(0).lower(), "x") != ""]
+        words = sum(1 for t in run if not t.group(0).isdigit())
+        if len(digits) >= 7 and words >= 2:
+            yield run[0].start(), run[-1].end()
+
+    for token in _TOKEN.finditer(text):
+        word = token.group(0)
+        if not (word.isdigit() or word.lower() in _DIGIT_WORDS):
+            yield from done()
+            run = []
+            continue
+        if run and not _GAP.fullmatch(text, run[-1].end(), token.start()):
+            yield from done()
+            run = []
+        run.append(token)
+    yield from done()
+
+
+def mask(text: str) -> str:
+    return _PROTECT.sub(lambda m: MASK * len(m.group(0)), text)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+class PhoneRule:
+    code = "contact.phone"
+
+    def __init__(self, regions: Iterable[str]) -> None:
+        self.regions = tuple(regions)
+
+    def _valid_run(self, candidate: str) -> bool:
+        digits = _digits(candidate)
+        international = candidate.lstrip(" (").startswith(("+", "00"))
+        for region in self.regions:
+            try:
+                number = phonenumbers.parse(
+                    ("+" + digits.removeprefix("00")) if international else digits, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return True
+        return False
+
+    def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
+        for raw in _CANDIDATE.finditer(text):
+            # Masking looks at what stands before the digits ("Invoice no. ..."): a window.
+            offset = max(0, raw.start() - 80)
+            window = mask(text[offset:raw.end() + 30])
+            for start, end in self._in_window(window):
+                yield offset + start, offset + end
+
+    def _in_window(self, masked: str) -> Iterator[tuple[int, int]]:
+        for m in _CANDIDATE.finditer(masked):
+            candidate = m.group(0)
+            digits = len(_digits(candidate))
+            international = candidate.lstrip(" (").startswith(("+", "00"))
+            # Without a country code, a number people share has its area code: 9 digits+.
+            if not (8 if international else 9) <= digits <= 15:
+                continue
+            found = False
+            for region in self.regions:
+                for hit in PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID):
+                    found = True
+                    yield m.start() + hit.start, m.start() + hit.end
+                if found:
+                    break
+            if not found and self._valid_run(candidate):
+                yield m.start(), m.end()
+
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
+        yield from self._numbers(text)
+        yield from _spelled_runs(text)

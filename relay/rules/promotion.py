@@ -1,0 +1,57 @@
+"""content.promotion: coupons, discounts on a next order, "our other products", newsletters,
+sales, and anything sent as bulk mail (List-Unsubscribe, List-Id, Precedence: bulk).
+
+A seller answering a buyer about a return or a price on this order is not promoting: the
+patterns name what only marketing says.
+"""
+
+from __future__ import annotations
+
+import re
+
+from relay.rules.reading import Reading
+
+code = "content.promotion"
+reason = "promotions, coupons, newsletters and offers of other products are not allowed"
+
+_PATTERNS = re.compile(
+    "|".join((
+        r"\b(?:coupon|promo(?:tion(?:al)?)?|discount|voucher|gift)[\s-]*codes?\b",
+        r"\b(?:use|enter|apply)\s+(?:the\s+)?code\s+[A-Z0-9]{4,}",
+        r"\d+\s*%\s*off\s+(?:on\s+)?(?:your|the)?\s*next\s+(?:order|purchase)",
+        r"\bnext\s+(?:order|purchase)\b.{0,40}\b(?:discount|%\s*off|coupon|voucher)",
+        r"\b(?:check\s+out|browse|visit|see|explore|discover|take\s+a\s+look\s+at|have\s+a\s+look"
+        r"\s+at)\s+(?:our|my)\s+(?:other|new|latest|full|entire|whole|complete)\s+(?:products|"
+        r"items|listings|range|collection|catalog(?:ue)?|store|shop|selection|arrivals)",
+        r"\b(?:our|my)\s+other\s+(?:products|items|listings)\b",
+        r"\bnews\s?letter\b",
+        r"\b(?:sign\s+up|subscribe)\s+(?:to|for)\s+(?:our|my)\b",
+        r"\blimited[-\s]time\s+(?:offer|deal|sale)",
+        r"\b(?:flash|clearance|summer|winter|holiday|spring|black\s+friday|cyber\s+monday)\s+"
+        r"(?:sale|deals?)\b",
+        r"\bbuy\s+(?:one|1|two|2)\s*,?\s*get\s+(?:one|1)",
+        r"\b(?:special|exclusive)\s+(?:offer|deal|discount)s?\b",
+        r"\bfollow\s+us\s+on\b",
+        r"\bnew\s+arrivals\b",
+        r"\b(?:gutschein|rabatt)code\b",
+        r"\b(?:unsere|unseren)\s+(?:anderen|weiteren|neuen)\s+(?:produkte|artikel|angebote)\b",
+        r"\bnächste(?:n)?\s+(?:bestellung|einkauf)\b.{0,40}(?:rabatt|%|gutschein)",
+        r"\bcode\s+(?:promo|de\s+r[ée]duction)\b",
+        r"\bbon\s+de\s+r[ée]duction\b",
+        r"\bnos\s+autres\s+(?:produits|articles)\b",
+        r"\bprochaine\s+commande\b.{0,40}(?:r[ée]duction|%|remise)",
+        r"\bc[oó]digo\s+(?:de\s+)?(?:descuento|promocional|cup[oó]n)\b",
+        r"\bnuestros\s+otros\s+productos\b",
+        r"\bpr[oó]xim[ao]\s+(?:compra|pedido)\b.{0,40}(?:descuento|%)",
+        r"\bcodice\s+(?:sconto|promozionale|coupon)\b",
+        r"\bi\s+nostri\s+altri\s+prodotti\b",
+        r"\bprossimo\s+(?:ordine|acquisto)\b.{0,40}(?:sconto|%)",
+    )),
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def judge(reading: Reading) -> str | None:
+    if reading.bulk or _PATTERNS.search(reading.subject) or _PATTERNS.search(reading.text):
+        return reason
+    return None

@@ -1,0 +1,85 @@
+"""What the content rules read: the Subject and the author's own words.
+
+Quoted earlier messages (">" lines, "On ... wrote:" and everything after, Outlook's
+"-----Original Message-----" or "From: ... Sent:" block) and the signature are not the
+author's message: a seller's reply that quotes the buyer's "thanks!" is not thanks-only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+
+import nh3
+
+_ATTRIBUTION = re.compile(
+    r"^(?:On\b.{0,200}\bwrote:|Am\b.{0,200}\bschrieb.{0,80}:|Le\b.{0,200}\ba écrit\s*:|"
+    r"El\b.{0,200}\bescribió\s*:|Il\b.{0,200}\bha scritto\s*:|Op\b.{0,200}\bschreef.{0,80}:|"
+    r"W dniu\b.{0,200}\bnapisał.{0,10}:|-{2,}\s*Original Message\s*-{2,}|"
+    r"-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine|Mensaje original|"
+    r"Messaggio originale)\s*-{2,}|_{10,}|From:\s.{0,200}$(?=\s*^(?:Sent|Date):))",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+_LINE_TAGS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "table"}
+_TAG = re.compile(r"<[^>]*>")  # on nh3's canonical output: every "<" in text is escaped
+
+
+@dataclass(frozen=True)
+class Reading:
+    subject: str
+    text: str  # the author's own words
+    direction: str
+    is_reply: bool
+    bulk: bool  # List-Unsubscribe, List-Id or Precedence: bulk/list/junk
+
+
+def own_words(text: str) -> str:
+    attribution = _ATTRIBUTION.search(text)
+    if attribution:
+        text = text[:attribution.start()]
+    signature = _SIGNATURE.search(text)
+    if signature:
+        text = text[:signature.start()]
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return "\n".join(lines).strip()
+
+
+def _body(message: Message) -> str:
+    plain = html_text = None
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            continue
+        try:
+            content = part.get_content()  # type: ignore[attr-defined]
+        except (LookupError, ValueError, AttributeError):
+            data = part.get_payload(decode=True) or b""
+            content = data.decode("utf-8", errors="replace")
+        if part.get_content_subtype() == "plain" and plain is None:
+            plain = content
+        elif part.get_content_subtype() == "html" and html_text is None:
+            html_text = content
+    if plain is not None:
+        return plain
+    if html_text is not None:
+        # Quotes and invisible parts dropped, line-making tags kept just to become newlines.
+        markup = nh3.clean(html_text, tags=_LINE_TAGS, attributes={},
+                           clean_content_tags={"blockquote", "script", "style", "title"})
+        return html.unescape(_TAG.sub("\n", markup))
+    return ""
+
+
+def read(message: EmailMessage, direction: str) -> Reading:
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return Reading(
+        subject=str(message.get("Subject", "")),
+        text=own_words(_body(message)),
+        direction=direction,
+        is_reply=message.get("In-Reply-To") is not None or message.get("References") is not None,
+        bulk=precedence in ("bulk", "list", "junk") or message.get("List-Unsubscribe") is not None
+        or message.get("List-Id") is not None,
+    )

@@ -1,0 +1,79 @@
+"""A normalized view of a text, for matching, that maps back to the text as written.
+
+Obfuscations hide contact details from a plain pattern: full-width letters (NFKC undoes
+them), zero-width and other invisible format characters (dropped), HTML entities typed into
+plain text (decoded). The rules match on the view; a redaction is applied to the original,
+so text around it stays exactly as the author wrote it ("m²" does not become "m2").
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+# What the view changes: an entity, or one non-ASCII character. ASCII runs map 1:1.
+_SPECIAL = re.compile(
+    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
+)
+
+
+def _normal(token: str) -> str:
+    if token.startswith("&"):
+        decoded = html.unescape(token)
+        if decoded == token:
+            return token
+        token = decoded
+    if unicodedata.category(token[0]) == "Cf" or token == "\u00a0":
+        return "" if token != "\u00a0" else " "  # zero-width and bidi marks hide nothing
+    return unicodedata.normalize("NFKC", token)
+
+
+@dataclass(frozen=True)
+class View:
+    original: str
+    text: str
+    # Pieces where the view differs: (view start, view end, original start, original end).
+    _starts: tuple[int, ...]
+    _pieces: tuple[tuple[int, int, int, int], ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span behind view[start:end]; a partly covered piece is covered whole."""
+        return self._position(start, end=False), self._position(end, end=True)
+
+    def _position(self, at: int, end: bool) -> int:
+        i = bisect_right(self._starts, at) - 1
+        if i < 0:
+            return at
+        v_start, v_end, o_start, o_end = self._pieces[i]
+        if at == v_start and (end or v_start == v_end):
+            return o_end if end and v_start == v_end else o_start
+        if at < v_end:  # inside a changed piece
+            return o_end if end else o_start
+        return o_end + (at - v_end)
+
+
+def view(text: str) -> View:
+    if text.isascii() and "&" not in text:
+        return View(text, text, (), ())
+    out: list[str] = []
+    starts: list[int] = []
+    pieces: list[tuple[int, int, int, int]] = []
+    length = 0
+    last = 0
+    for match in _SPECIAL.finditer(text):
+        token = match.group(0)
+        normal = _normal(token)
+        if normal == token:
+            continue
+        out.append(text[last:match.start()])
+        length += match.start() - last
+        starts.append(length)
+        pieces.append((length, length + len(normal), match.start(), match.end()))
+        out.append(normal)
+        length += len(normal)
+        last = match.end()
+    out.append(text[last:])
+    return View(text, "".join(out), tuple(starts), tuple(pieces))
