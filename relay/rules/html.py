@@ -122,13 +122,12 @@ class HtmlRules:
         return None
 
     def _href(self, url: str) -> str | None:
-        if _UNSUBSCRIBE.search(url):
-            pass
-        elif self.links.allowed_url(url) or url.strip().lower().startswith("mailto:") and \
-                self.text.email.own_mailto(url):
+        mailto = url.strip().lower().startswith("mailto:")
+        if not _UNSUBSCRIBE.search(url) and (
+                self.links.allowed_url(url) or (mailto and self.text.email.own_mailto(url))):
             return url
         assert self._outcome is not None
-        code = "contact.email" if url.strip().lower().startswith("mailto:") else "link.external"
+        code = "contact.email" if mailto else "link.external"
         if url.strip().lower().startswith(("javascript:", "vbscript:")):
             self._note("html.active")
         self._outcome.findings.append(Finding(0, 0, code))
