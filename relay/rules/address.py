@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]*"
-_STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
+_STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Estate|"
               r"Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Close|"
               r"Crescent|Gardens|Grove|Row|Mews|Walk|Parade|Broadway")
 # Typed in lower case only the words that mean nothing else ("2 hard drive caddies").
@@ -23,11 +23,17 @@ _US_STATES = (
 )
 _UK_POSTCODE = r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"
 _US_ZIP = rf"\b(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?\b"
-_EU_POSTCODE = r"\b(?:[DFA]-?\s?)?\d{5}\s+[A-ZÄÖÜÉ][\w\-]+(?:[ \-][A-ZÄÖÜÉ][\w\-]+)?"
+_EU_POSTCODE = (r"\b(?:[DFA]-?\s?)?(?:\d{5}|\d{2}-\d{3})\s+[A-ZÄÖÜÉŁŚŻ][\w\-]+"
+                r"(?:[ \-][A-ZÄÖÜÉ][\w\-]+)?")
+_CA_POSTCODE = (r"\b(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d\b")
+_AU_POSTCODE = r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{4}\b"
+_JP_POSTCODE = r"(?:〒\s?)?\b\d{3}-\d{4}\b"
+_IN_PIN = r"\b[A-Z][a-z]+\s+[1-9]\d{2}\s?\d{3}\b"
 _NL_POSTCODE = r"\b\d{4}\s?[A-Z]{2}\s+[A-Z][\w\-]+"
 # Town and postcode lines that follow a street (same line after a comma, or the next line).
 _TAIL = (rf"(?:(?:,\s*|\s*\n\s*)(?:{_NAME}(?:\s{_NAME}){{0,2}},?\s*)?"
-         rf"(?:{_US_ZIP}|{_UK_POSTCODE}|{_EU_POSTCODE}|{_NL_POSTCODE}))?")
+         rf"(?:{_US_ZIP}|{_UK_POSTCODE}|{_EU_POSTCODE}|{_NL_POSTCODE}|{_CA_POSTCODE}|"
+         rf"{_AU_POSTCODE}|{_IN_PIN}|{_JP_POSTCODE}))?")
 _STREETS = (
     # 221B Baker Street, 1600 Pennsylvania Avenue NW, 55 Main St., Apt 4B
     rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:{_NAME}\s+){{1,4}}(?:{_STREET_EN})\b\.?"
@@ -47,15 +53,22 @@ _STREETS = (
     r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]*(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]*|de|du|des|la|le))*",
     # Calle Mayor 5, Via Roma 10, Piazza San Marco 1
     r"\b(?:Calle|C/|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Largo|Vicolo|"
-    r"Rua|ul\.|ulica|Aleja)\s+(?:(?:de la|del|de|dei|della|di)\s+)?[A-ZÁÉÍÓÚ][\w'\u2019\-]+"
-    r"(?:\s+[A-ZÁÉÍÓÚ][\w'\u2019\-]+){0,3},?\s+(?:n\.?\s?|nº\s?)?\d{1,4}[a-zA-Z]?\b",
+    r"Rua|ul\.|ulica|Aleja)\s+(?:(?:de la|del|de|dei|della|di)\s+)?[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]+"
+    r"(?:\s+[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]+){0,3},?\s+(?:n\.?\s?|nº\s?)?\d{1,4}[a-zA-Z]?"
+    r"(?:/\d{1,4})?\b",
+    # Unit 7, Riverside Industrial Estate / Flat 12, 4th Cross, MG Road
+    rf"\b(?:Unit|Flat|Apt\.?|Apartment|Suite|House|Plot|Door)\s+(?:No\.?\s*)?\d{{1,5}}[A-Z]?,"
+    rf"[ \w.'-]{{3,60}}?\b(?:{_STREET_EN}|Cross|Main|Nagar|Marg|Layout|Colony|Park)\b",
+    # 1-2-3 Jingumae, Shibuya-ku, Tokyo 150-0001
+    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:,\s*[A-Z][a-z]+-(?:ku|shi|ken|cho|machi|"
+    r"gun))+(?:,\s*[A-Z][a-z]+)?",
+    # Post boxes and pick-up stations, with their town
+    r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|postbus|boîte postale|b\.p\.|"
+    r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
+    r"postfiliale|postnummer))\s*\d[\d ]{0,10}\d?",
 )
 _STREET = re.compile(rf"(?:{'|'.join(_STREETS)}){_TAIL}")
-_ALONE = re.compile(
-    r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|boîte postale|b\.p\.|"
-    r"apartado(?: de correos)?|casella postale|skrytka pocztowa)\s*\d[\d ]{0,8}\d?)"
-    rf"|{_UK_POSTCODE}|{_US_ZIP}"
-)
+_ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 

@@ -14,13 +14,20 @@ reason = "order and shipping confirmations come from the marketplace; do not sen
 
 _PATTERNS = re.compile(
     "|".join((
-        r"\byour\s+(?:order|purchase|package|parcel|item|items|shipment)(?:\s+#?\s*[\w-]+)?\s+"
+        r"\byour\s+(?:order|purchase|package|parcel|item|items|shipment)(?:\s+[^.!?\n]{0,60}?)?\s+"
         r"(?:has|have|was|were|is|are)\s+(?:now\s+|just\s+|been\s+|successfully\s+|officially\s+)*"
         r"(?:shipped|dispatched|sent|confirmed|received|processed|packed|on\s+(?:its|their)\s+way|"
         r"out\s+for\s+delivery|handed\s+(?:over\s+)?to)",
-        r"\bwe\s+(?:have|'ve)\s+(?:just\s+|successfully\s+)?(?:received|confirmed|processed|"
+        r"\bthis\s+is\s+to\s+confirm\b",
+        r"\border\s+(?:#?\s*[\w-]+\s+)?(?:has\s+)?(?:left\s+(?:our|the)\s+(?:warehouse|workshop)|"
+        r"is\s+on\s+its\s+way)",
+        r"\b(?:su|tu)\s+pedido(?:\s+#?\s*[\w-]+)?\s+(?:ha\s+sido|fue|está)\s+(?:\w+\s+){0,2}"
+        r"(?:enviado|confirmado|recibido|despachado|en\s+camino)",
+        r"\bwe\s+(?:have\s+|'ve\s+)?(?:just\s+|successfully\s+)?(?:received|confirmed|processed|"
         r"shipped|dispatched)\s+your\s+(?:order|purchase|payment)",
-        r"\b(?:order|shipping|shipment|dispatch|purchase)\s+confirmation\b",
+        # "the order confirmation said ..." is a buyer quoting one: only when handed over
+        r"\b(?:here\s+is|this\s+is|attached\s+is|please\s+find)\s+(?:your|the)\s+"
+        r"(?:order|shipping|shipment|dispatch|purchase)\s+confirmation\b",
         r"\b(?:ihre|deine)\s+bestellung\s+(?:wurde|ist)\s+(?:\w+\s+){0,2}(?:versandt|versendet|"
         r"verschickt|bestätigt|eingegangen|unterwegs)",
         r"\b(?:bestell|versand|auftrags)bestätigung\b",
@@ -42,9 +49,16 @@ _PATTERNS = re.compile(
 )
 
 
+_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:(?:your\s+)?(?:order|shipping|shipment|dispatch|purchase|delivery)"
+    r"\s+confirmation\b|(?:your\s+)?order\b[^:]{0,40}[\s:-]+(?:dispatched|shipped|confirmed)\s*!?$)",
+    re.IGNORECASE)
+
+
 def judge(reading: Reading) -> str | None:
-    if reading.is_reply:
+    if reading.is_reply or reading.direction != "seller_to_buyer":
         return None
-    if _PATTERNS.search(reading.subject) or _PATTERNS.search(reading.text):
+    if _SUBJECT.search(reading.subject) or _PATTERNS.search(reading.subject) \
+            or _PATTERNS.search(reading.text):
         return reason
     return None

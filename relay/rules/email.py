@@ -40,6 +40,9 @@ _SPELLED = re.compile(
 )
 _FILES = {"pdf", "png", "jpg", "jpeg", "txt", "csv", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
           "eml", "ics"}
+# Letter by letter: "j o n a s . k @ w e b . d e".
+_SPACED = re.compile(r"(?<!\S)(?:[a-z0-9._\-] ){2,}(?:@|\(at\)|\[at\]) (?:[a-z0-9\-] ?)+"
+                     r"\. ?(?:[a-z] ?){1,5}[a-z](?![a-z0-9])", re.IGNORECASE)
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
 _SPACES_AND_DOTS = re.compile(rf"\s+|{_DOT_SPELLED}", re.IGNORECASE)
 
@@ -66,6 +69,8 @@ class EmailRule:
             for m in pattern.finditer(text):
                 if not self._own(m.group("domain")):
                     yield m.start(), m.end()
+        for m in _SPACED.finditer(text):
+            yield m.start(), m.end()
         for m in _MAILTO.finditer(text):
             if not self.own_mailto(m.group(0)):
                 yield m.start(), m.end()

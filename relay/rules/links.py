@@ -31,6 +31,12 @@ _BARE = re.compile(
 )
 _WWW = re.compile(r"(?<![a-z0-9.\-_/:@])www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)*[^\s<>\"'`]*",
                   re.IGNORECASE)
+# Spelled out: "mycandles dot com slash winter".
+_SPELLED = re.compile(
+    r"\b[a-z0-9][a-z0-9\-]*(?:\s+dot\s+[a-z0-9\-]+)*\s+dot\s+(?:com|net|org|shop|store|de|"
+    r"co\s+dot\s+uk|uk|fr|es|it|nl|io|me|co|info|biz)\b(?:\s+slash\s+[a-z0-9\-_]+)*",
+    re.IGNORECASE,
+)
 _TRAILING = ".,;:!?'\")]}>*"
 
 
@@ -77,6 +83,8 @@ class LinkRule:
             url = _trim(m.group(0))
             taken.append((m.start(), m.start() + len(url)))
             yield m.start(), m.start() + len(url), self.allowed_url(url)
+        for m in _SPELLED.finditer(text):
+            yield m.start(), m.end(), False
         for pattern in (_WWW, _BARE):
             for m in pattern.finditer(text):
                 if any(s <= m.start() < e for s, e in taken):

@@ -18,10 +18,15 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 
 MASK = "\u2591"  # neither digit nor letter nor phone punctuation: ends any candidate
 
-_UNITS = (r"mm|cm|dm|m|km|in|inch(?:es)?|ft|feet|yd|kg|g|mg|lbs?|oz|ml|cl|dl|l|ltr|litres?|"
-          r"liters?|gb|tb|mb|kb|mah|wh|kwh|w|kw|v|a|hz|khz|mhz|ghz|rpm|dpi|px|pcs|pc|pieces?|"
+# Units that follow a number after a space; the short ones that are also words ("0321 in
+# the morning", "2 a day") only when written right after the digits.
+_UNITS = (r"mm|cm|dm|km|inch(?:es)?|ft|feet|yd|kg|mg|lbs?|oz|ml|cl|dl|ltr|litres?|"
+          r"liters?|gb|tb|mb|kb|mah|wh|kwh|kw|hz|khz|mhz|ghz|rpm|dpi|px|pcs|pieces?|"
           r"stück|stk|pairs?|units?|sheets?|pages?|days?|weeks?|months?|years?|hours?|hrs?|"
-          r"min(?:utes?)?|sec(?:onds?)?|tage?n?|jours?|días?|giorni|%|°|°c|°f|k")
+          r"min(?:utes?)?|sec(?:onds?)?|tage?n?|jours?|días?|giorni|%|°|°c|°f")
+_TIGHT_UNITS = r"m|in|g|l|w|v|a|k|x"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
 _CURRENCY = (r"[$€£¥₹₩₽¢]|usd|eur|gbp|cad|aud|inr|jpy|chf|sek|nok|dkk|pln|czk|rs\.?|"
              r"euros?|dollars?|pounds?|yen|rupees?|złotych|zł|kr")
 _KEYWORDS = (
@@ -35,6 +40,12 @@ _KEYWORDS = (
     r"dhl|ups|fedex|usps|dpd|gls|hermes|evri|royal mail|parcelforce|colissimo|chronopost|"
     r"correos|postnl|inpost|yodel|tnt|aramex"
 )
+# Words that may stand between such a word and its number: "FedEx Ground number ...",
+# "Sendung mit der Nummer ...", "track-and-trace ...".
+_BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
+            r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
+            r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
+            r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
 _PROTECT = re.compile(
     "|".join((
         r"\b\d{3}-\d{7}-\d{7}\b",                                  # marketplace order ID
@@ -42,18 +53,20 @@ _PROTECT = re.compile(
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
         # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
-        rf"(?i:\b(?:{_KEYWORDS})s?\b)\s*(?:(?i:no|nr|num|number|id|nummer|numéro|número|"
-        r"numero|n°|nº|#)\.?\s*)?[:#]?\s*(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?"
+        rf"(?i:\b(?:{_KEYWORDS})s?\b(?:[\s-]+(?:{_BETWEEN})\b){{0,4}})\s*"
+        r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
+        r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?"
         r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])){3,40})",
         rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]*\d",                # $1,299.00  EUR 19,99
         rf"\d[\d.,' ]*\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
-        r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b",                      # 2026-11-26
-        r"\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b",                    # 26.11.2026, 11/26/26
+        rf"\b(?:19|20)\d\d[-/.]{_MONTH}[-/.]{_DAY}\b(?![-/.]\d)",       # 2026-11-26
+        rf"\b(?:{_DAY}[-/.]{_MONTH}|{_MONTH}[-/.]{_DAY})[-/.](?:19|20)?\d\d\b(?![-/.]\d)",
         r"\b\d{1,2}:\d{2}(?::\d{2})?\b",                           # 14:30
         # 32x40 cm, 10 x 20 x 30 mm, 1.5 kg, 250 ml, 100%
         r"\b\d+(?:[.,]\d+)?\s?(?:[x\u00d7*]\s?\d+(?:[.,]\d+)?\s?){1,3}"
         rf"(?i:(?:{_UNITS})(?![a-z]))?",
         rf"\b\d+(?:[.,]\d+)?\s?(?i:(?:{_UNITS})(?![a-z]))",
+        rf"\b\d+(?:[.,]\d+)?(?i:(?:{_TIGHT_UNITS})(?![a-z]))",
         r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
@@ -73,23 +86,52 @@ _DIGIT_WORDS = {
     "due": "2", "tre": "3", "quattro": "4", "cinque": "5", "sei": "6", "sette": "7", "otto": "8",
     "nove": "9", "double": "", "triple": "",
 }
+# Teens and tens say two digits at once ("quarante-sept", "twenty one").
+_PAIR_WORDS = frozenset({
+    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+    "ninety", "zehn", "elf", "zwölf", "dreizehn", "vierzehn", "fünfzehn", "sechzehn", "siebzehn",
+    "achtzehn", "neunzehn", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "siebzig",
+    "achtzig", "neunzig", "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize",
+    "vingt", "trente", "quarante", "cinquante", "soixante", "diez", "once", "doce", "trece",
+    "catorce", "quince", "veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta",
+    "ochenta", "noventa", "dieci", "undici", "dodici", "tredici", "venti", "trenta", "quaranta",
+    "cinquanta", "sessanta", "settanta", "ottanta", "novanta",
+})
+_JOINERS = frozenset({"et", "and", "und", "y", "e"})
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
 _GAP = re.compile(r"[\s,.\-/]*")
 
 
+def _weight(word: str) -> int:
+    """How many digits a word says: 1, 2 for teens and tens, 0 for "and" or "double"."""
+    lowered = word.lower()
+    if word.isdigit() or _DIGIT_WORDS.get(lowered, ""):
+        return 1
+    return 2 if lowered in _PAIR_WORDS else 0
+
+
+def _counts(word: str) -> bool:
+    lowered = word.lower()
+    return word.isdigit() or lowered in _DIGIT_WORDS or lowered in _PAIR_WORDS \
+        or lowered in _JOINERS
+
+
 def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
-    """Runs of 7+ digits, at least two of them words, with only separators between."""
+    """Runs that say 7+ digits, at least two of them in words, with only separators between."""
     run: list[re.Match[str]] = []
 
     def done() -> Iterator[tuple[int, int]]:
-        digits = [t for t in run if _DIGIT_WORDS.get(t.group(0).lower(), "x") != ""]
-        words = sum(1 for t in run if not t.group(0).isdigit())
-        if len(digits) >= 7 and words >= 2:
+        while run and run[-1].group(0).lower() in _JOINERS:
+            run.pop()
+        digits = sum(_weight(t.group(0)) for t in run)
+        words = sum(1 for t in run if not t.group(0).isdigit() and _weight(t.group(0)))
+        if digits >= 7 and words >= 2 and len(run) >= 5:
             yield run[0].start(), run[-1].end()
 
     for token in _TOKEN.finditer(text):
         word = token.group(0)
-        if not (word.isdigit() or word.lower() in _DIGIT_WORDS):
+        if not _counts(word) or (not run and word.lower() in _JOINERS):
             yield from done()
             run = []
             continue

@@ -33,6 +33,20 @@ _PATTERNS = re.compile(
         r"\b(?:special|exclusive)\s+(?:offer|deal|discount)s?\b",
         r"\bfollow\s+us\s+on\b",
         r"\bnew\s+arrivals\b",
+        r"\bcustomers\s+who\s+(?:bought|purchased|ordered)\b.{0,60}\balso\s+(?:bought|loved|liked)",
+        r"\badd\s+(?:them|it|these|this)\s+to\s+your\s+(?:collection|cart|basket|order)\b",
+        # A coupon code: "mit dem Code TREUE10", "avec le code MERCI20", "use SAVE20"
+        r"\b(?:code|código|codice|gutschein)\s*:?\s*(?-i:[A-Z]{3,}[0-9]{1,4})\b",
+        r"(?:rabatt|%)\b.{0,30}\bnächste(?:n)?\s+(?:bestellung|einkauf)",
+        r"(?:réduction|%|remise)\b.{0,30}\bprochaine\s+commande",
+        r"(?:descuento|%)\b.{0,30}\bpr[oó]xim[ao]\s+(?:compra|pedido)",
+        r"(?:sconto|%)\b.{0,30}\bprossimo\s+(?:ordine|acquisto)",
+        r"\b(?:sconto|rabatt|réduction|descuento|discount)\b.{0,30}\b(?:tutto\s+il\s+catalogo|"
+        r"gesamte[sn]?\s+sortiment|tout\s+le\s+catalogue|todo\s+el\s+catálogo|entire\s+"
+        r"(?:store|shop|catalog(?:ue)?)|whole\s+(?:store|shop))",
+        r"\b(?:nos\s+nouveautés|le\s+nostre\s+novità|unsere\s+neuheiten|nuestras\s+novedades)",
+        r"\b(?:offerta\s+esclusiva|offre\s+exclusive|exklusive[rs]?\s+(?:rabatt|angebot)|"
+        r"oferta\s+exclusiva)",
         r"\b(?:gutschein|rabatt)code\b",
         r"\b(?:unsere|unseren)\s+(?:anderen|weiteren|neuen)\s+(?:produkte|artikel|angebote)\b",
         r"\bnächste(?:n)?\s+(?:bestellung|einkauf)\b.{0,40}(?:rabatt|%|gutschein)",
@@ -52,6 +66,8 @@ _PATTERNS = re.compile(
 
 
 def judge(reading: Reading) -> str | None:
+    if reading.direction != "seller_to_buyer":
+        return None  # a buyer quoting a code or asking for a discount is not marketing
     if reading.bulk or _PATTERNS.search(reading.subject) or _PATTERNS.search(reading.text):
         return reason
     return None

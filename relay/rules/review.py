@@ -28,14 +28,16 @@ _PATTERNS = re.compile(
         r"(?:could\s+)?(?:left|leave|gave|give|wrote|write)\s+)?(?:a|your|some)\s+(?:\w+\s+)?"
         r"(?:review|feedback|rating)\b",
         r"\bhow\s+would\s+you\s+rate\b",
+        r"\b(?:a|your)\s+(?:quick\s+|short\s+|little\s+)?(?:positive\s+|good\s+|5[-\s]?star\s+)?"
+        r"(?:review|feedback|rating)\b.{0,40}\b(?:would|means|helps?|makes?)\b",
         r"\b(?:positive|gute|5[-\s]?sterne)[-\s]?bewertung\b",
         r"\bbewertung\s+(?:abgeben|hinterlassen|schreiben|ändern|löschen|entfernen|anpassen)",
-        r"\b(?:ihre|eine|die|deine)\s+bewertung\b.{0,30}\b(?:ändern|löschen|entfernen|"
+        r"\b(?:ihre|eine|die|deine)\s+(?:\w+\s+)?bewertung\b.{0,30}\b(?:ändern|löschen|entfernen|"
         r"abgeben|hinterlassen|zurückziehen)",
         r"\b(?:laisser|laissez|donner|donnez|écrire|écrivez|modifier|modifiez|supprimer|"
         r"supprimez|retirer|retirez)\s+(?:nous\s+)?(?:un|une|votre|l')\s*(?:bon\s+|petit\s+)?"
         r"(?:avis|évaluation|commentaire)",
-        r"\b(?:dejar|déjenos|dejarnos|escribir|cambiar|eliminar|borrar|modificar|retirar)\s+"
+        r"\b(?:dejar|déjenos|déjanos|dejanos|dejarnos|escribir|cambiar|eliminar|borrar|modificar|retirar)\s+"
         r"(?:una|su|tu|la)\s+(?:buena\s+|positiva\s+)?(?:reseña|valoraci[oó]n|opini[oó]n|"
         r"calificaci[oó]n)",
         r"\b(?:lasciare|lasciarci|lasciaci|scrivere|modificare|rimuovere|cancellare|"
@@ -47,6 +49,8 @@ _PATTERNS = re.compile(
 
 
 def judge(reading: Reading) -> str | None:
+    if reading.direction != "seller_to_buyer":
+        return None  # "I wanted to leave a review, but..." is a buyer, not a solicitation
     if _PATTERNS.search(reading.subject) or _PATTERNS.search(reading.text):
         return reason
     return None

@@ -28,12 +28,13 @@ _PLATFORMS = (
 )
 _IDENT = r"@?[\w][\w.\-]{2,39}"
 # Something only a handle looks like: an @, or a digit, underscore or dot inside.
-_STRONG = r"(?:@[\w][\w.\-]{2,39}|[a-z][\w\-]*[._\d][\w.\-]*)"
-_SEPARATOR = (r"(?:\s*(?:id|i\.d\.|handle|user\s?name|user|account|acc|profile|nick(?:name)?|"
-              r"name|number|no\.?)?\s*(?:[:=]|\s-\s|\s\u2013\s)\s*|\s+(?:id|handle|user\s?name)\s+)")
+_STRONG = r"(?:@[\w][\w.\-]{2,39}|(?:live:)?[a-z][\w\-]*[._\d#][\w.\-#]*)"
+_SEPARATOR = (r"(?:,?[\s-]*(?:id|i\.d\.|handle|user\s?name|user|account|acc|profile|"
+              r"nick(?:name)?|name|number|no\.?)?\s*(?:[:=]|\s-\s|\s\u2013\s)\s*"
+              r"|,?\s+(?:id|handle|user\s?name)\s+)")
 _NAMED = re.compile(
     rf"\b(?:{_PLATFORMS})\b(?:{_SEPARATOR}(?P<ident>{_IDENT})"
-    rf"|(?:\s+(?:me|us))?\s*(?:\bat\b|\bon\b|\bis\b|:)?\s*(?P<strong>{_STRONG}))",
+    rf"|(?:\s+(?:me|us))?,?\s*(?:\bat\b|\bon\b|\bis\b|:)?\s*(?P<strong>{_STRONG}))",
     re.IGNORECASE,
 )
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
