@@ -155,7 +155,7 @@ _SECTIONS: dict[str, type] = {
 _STRINGS = tuple[str, ...]
 
 
-def _convert(key: str, value: Any, kind: type) -> Any:
+def _convert(key: str, value: Any, kind: type, from_env: bool = False) -> Any:
     """Turn a TOML or environment value into `kind`, or raise ConfigError naming `key`."""
     try:
         if kind is bool:
@@ -176,7 +176,7 @@ def _convert(key: str, value: Any, kind: type) -> Any:
                 raise ValueError
             return float(str(value).strip())
         if kind == _STRINGS:
-            if isinstance(value, str):  # from the environment: comma-separated
+            if from_env:  # comma-separated; in TOML a list is an array
                 value = [v for v in (v.strip() for v in value.split(",")) if v]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError
@@ -206,9 +206,15 @@ def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, s
         env_name = "RELAY_" + key.replace(".", "_").upper()
         kind = hints[f.name]
         if env_name in env:
-            values[f.name] = _convert(f"{key} (from {env_name})", env[env_name], kind)
+            key = f"{key} (from {env_name})"
+            values[f.name] = _convert(key, env[env_name], kind, from_env=True)
         elif f.name in table:
             values[f.name] = _convert(key, table[f.name], kind)
+        else:
+            continue
+        allowed = ACTIONS.get(f.name) if cls is RulesSettings else None
+        if allowed and values[f.name] not in allowed:
+            raise ConfigError(f"{key}: one of {', '.join(allowed)}, got {values[f.name]!r}")
     return cls(**values)
 
 
@@ -254,10 +260,6 @@ def _validate(cfg: Config) -> None:
 def _validate_rules(rules: RulesSettings) -> None:
     import phonenumbers  # only here: the rest of the config does not need it loaded
 
-    for key, allowed in ACTIONS.items():
-        value = getattr(rules, key)
-        if value not in allowed:
-            raise ConfigError(f"rules.{key}: one of {', '.join(allowed)}, got {value!r}")
     for region in rules.phone_regions:
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"rules.phone_regions: not a region code: {region!r}")

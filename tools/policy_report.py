@@ -181,10 +181,12 @@ def _case_message(case: dict[str, Any]) -> Any:
     return data
 
 
-async def run_corpus(workdir: Path) -> Report:
+async def run_corpus(workdir: Path, prefix: str = "") -> Report:
+    """The corpus files, or with prefix="holdout_" the held-out set: cases written apart
+    from the rules and never used to tune them (no content cases)."""
     report = Report()
     async with Harness(workdir) as harness:
-        for i, case in enumerate(load("contacts.jsonl")):
+        for i, case in enumerate(load(f"{prefix}contacts.jsonl")):
             direction = "buyer_to_seller" if i % 2 else "seller_to_buyer"
             outcome = await harness.send(direction, _case_message(case))
             report.contacts += 1
@@ -196,15 +198,19 @@ async def run_corpus(workdir: Path) -> Report:
                 report.leaked.append(f"{case['id']}: {case['text']!r}")
             elif case["code"] not in outcome.reasons:
                 report.wrong_code.append(f"{case['id']}: {case['code']} -> {outcome.reasons}")
-        for i, case in enumerate(load("benign.jsonl")):
+        for i, case in enumerate(load(f"{prefix}benign.jsonl")):
             direction = "buyer_to_seller" if i % 2 else "seller_to_buyer"
             outcome = await harness.send(direction, _case_message(case))
             report.benign += 1
             got = outcome.subject if case["where"] == "subject" else outcome.plain
             got = got.replace("\r\n", "\n")
-            if not outcome.accepted or got.rstrip("\n") != case["text"].rstrip("\n"):
+            # The Subject as the relay got it: the stdlib's own folding may double a space.
+            sent = _case_message(case)(BUYER, "x@" + DOMAIN)
+            expected = str(BytesParser(policy=policy.SMTP).parsebytes(sent)["Subject"]) \
+                if case["where"] == "subject" else case["text"]
+            if not outcome.accepted or got.rstrip("\n") != expected.rstrip("\n"):
                 report.changed.append(f"{case['id']}: {outcome.reasons} {got!r}")
-        for case in load("content.jsonl"):
+        for case in load("content.jsonl") if not prefix else []:
             def data(sender: str, alias: str, case: dict[str, Any] = case) -> bytes:
                 return compose(sender, alias, case["subject"], case["text"],
                                headers=case.get("headers"))
@@ -270,7 +276,8 @@ async def measure(workdir: Path, rounds: int = 200) -> dict[str, float]:
             **{f"ms.{k}": v / rounds * 1000 for k, v in spent.items()}}
 
 
-def _print(report: Report, speed: dict[str, float]) -> None:
+def _print(report: Report, title: str) -> None:
+    print(f"== {title}")
     print(f"contact details and links: {report.contacts} cases")
     print(f"  recall (nothing left):      {report.recall:.2%}  (target >= 99%)")
     for line in report.leaked:
@@ -283,13 +290,18 @@ def _print(report: Report, speed: dict[str, float]) -> None:
     print(f"  false positives (changed):  {report.false_positive_rate:.2%}  (target <= 1%)")
     for line in report.changed:
         print(f"    changed  {line}")
+    if not report.content:
+        return
     print(f"prohibited content: {report.content} cases")
     print(f"  accuracy:                   {report.content_accuracy:.2%}")
     for (expected, got), n in sorted(report.confusion.items()):
         print(f"    {expected:24} -> {got:24} {n}")
     for line in report.content_errors:
         print(f"    wrong    {line}")
-    print(f"policy stages on a {speed['size'] / 1024:.0f} KB HTML mail:"
+
+
+def _print_speed(speed: dict[str, float]) -> None:
+    print(f"== speed\npolicy stages on a {speed['size'] / 1024:.0f} KB HTML mail:"
           f" {speed['policy_per_s']:.0f} msg/s (all stages: {speed['pipeline_per_s']:.0f}"
           " msg/s, one core)")
     for key in sorted(k for k in speed if k.startswith("ms.")):
@@ -299,9 +311,12 @@ def _print(report: Report, speed: dict[str, float]) -> None:
 async def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = await run_corpus(Path(tmp) / "corpus")
+        holdout = await run_corpus(Path(tmp) / "holdout", prefix="holdout_")
         speed = await measure(Path(tmp) / "speed")
-    _print(report, speed)
-    ok = report.recall >= 0.99 and report.false_positive_rate <= 0.01
+    _print(report, "corpus (tests/data/policy/{contacts,benign,content}.jsonl)")
+    _print(holdout, "held-out corpus, written apart from the rules (holdout_*.jsonl)")
+    _print_speed(speed)
+    ok = all(r.recall >= 0.99 and r.false_positive_rate <= 0.01 for r in (report, holdout))
     return 0 if ok else 1
 
 

@@ -88,13 +88,16 @@ class CheckAttachments:
                 self._refuse(parcel, part, parent, verdict.code, verdict.why)
             else:
                 kept.append((part, parent, len(data)))
-        while len(kept) > self.rules.attachment_max_count:
-            part, parent, _ = kept.pop()
+        # In message order: the first file past a limit is the one the sender hears about.
+        limit = self.rules.attachment_max_count
+        for part, parent, _ in kept[limit:]:
             self._refuse(parcel, part, parent, "attachment.count",
-                         f"is one attachment too many (at most"
-                         f" {self.rules.attachment_max_count} per message)")
-        while sum(size for _, _, size in kept) > self.rules.attachment_max_total:
-            part, parent, _ = kept.pop()
-            self._refuse(parcel, part, parent, "attachment.size",
-                         f"takes the attachments over {self.rules.attachment_max_total:,}"
-                         " bytes in all")
+                         f"is one attachment too many (at most {limit} per message)")
+        total = 0
+        for part, parent, size in kept[:limit]:
+            total += size
+            if total > self.rules.attachment_max_total:
+                self._refuse(parcel, part, parent, "attachment.size",
+                             f"takes the attachments over {self.rules.attachment_max_total:,}"
+                             " bytes in all")
+                total -= size

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]*"
 _STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Estate|"
               r"Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Close|"
-              r"Crescent|Gardens|Grove|Row|Mews|Walk|Parade|Broadway")
+              r"Crescent|Gardens|Grove|Row|Mews|Walk|Parade|Broadway|Yard|Green|Rise|Wharf|Quay|"
+              r"Vale|Hill|Heights|Circus|Approach|Gate")
 # Typed in lower case only the words that mean nothing else ("2 hard drive caddies").
 _STREET_EN_LOWER = r"street|avenue|boulevard|terrace|crescent"
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|#)\.?\s*[\w-]{1,6})?"
@@ -36,7 +37,8 @@ _TAIL = (rf"(?:(?:,\s*|\s*\n\s*)(?:{_NAME}(?:\s{_NAME}){{0,2}},?\s*)?"
          rf"{_AU_POSTCODE}|{_IN_PIN}|{_JP_POSTCODE}))?")
 _STREETS = (
     # 221B Baker Street, 1600 Pennsylvania Avenue NW, 55 Main St., Apt 4B
-    rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:{_NAME}\s+){{1,4}}(?:{_STREET_EN})\b\.?"
+    rf"\b\d{{1,6}}[A-Za-z]?\s+(?:(?:[NSEW]|NE|NW|SE|SW)\.?\s+)?"
+    rf"(?:(?:{_NAME}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}(?:{_STREET_EN})\b\.?"
     rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT}",
     rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z][\w'-]*\s+){{1,3}}(?:{_STREET_EN_LOWER})\b{_UNIT}",
     # Hauptstraße 5, Berliner Str. 12, Lindenallee 3a
@@ -67,17 +69,24 @@ _STREETS = (
     r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
     r"postfiliale|postnummer))\s*\d[\d ]{0,10}\d?",
 )
-_STREET = re.compile(rf"(?:{'|'.join(_STREETS)}){_TAIL}")
+# One pattern per form: in one alternation the first form to match would hide a longer one.
+_STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
 _ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
+
+
+_DIGIT = re.compile(r"\d")
 
 
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
-        for m in _STREET.finditer(text):
-            if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
-                yield m.start(), m.end()
+        if not _DIGIT.search(text):
+            return  # every form has a house number, a postcode or a box number
+        for pattern in _STREET:
+            for m in pattern.finditer(text):
+                if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
+                    yield m.start(), m.end()
         for m in _ALONE.finditer(text):
             yield m.start(), m.end()

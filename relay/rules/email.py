@@ -26,6 +26,8 @@ _LABEL = r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
 _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|au|jp|in|io|"
          r"co|me|ru|cn|br|mx|se|dk|no|fi|pt|ie|nz|email|mail|online|shop|store|xyz|app|dev")
 
+_TLDS_NO_WORDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|nl|pl|ch|eu|ca|au|jp|ru|cn|br|mx|se|"
+                  r"dk|fi|pt|ie|nz|io|fm|email|online|shop|store|xyz|app|dev")
 _PLAIN = re.compile(
     rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:\.{_WORD})*)\s?@\s?"
     rf"(?P<domain>{_LABEL}(?:\s?\.\s?{_LABEL})*\s?\.\s?[a-z]{{2,24}})(?![a-z0-9\-])",
@@ -33,18 +35,34 @@ _PLAIN = re.compile(
 )
 _SPELLED = re.compile(
     rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:{_DOT}{_WORD})*){_AT}"
-    # After a bare "." the TLD must be lower case: "at home.It broke" is a missing space.
-    rf"(?P<domain>{_LABEL}(?:{_DOT}{_LABEL})*(?:\.(?-i:{_TLDS})|{_DOT_SPELLED}(?:{_TLDS})))"
-    r"(?![a-z0-9\-])",
+    # After a bare "." the TLD must be lower case: "at home.It broke" is a missing space;
+    # a spaced " . " only before a TLD that is no word; after "(dot)" any TLD will do.
+    rf"(?P<domain>(?!www\.){_LABEL}(?:(?:{_DOT}|\s\.\s?){_LABEL})*"
+    rf"(?:\.(?-i:{_TLDS})|\s\.\s?(?-i:{_TLDS_NO_WORDS})|{_DOT_SPELLED}[a-z]{{2,6}}))"
+    r"(?![a-z0-9\-/])",  # "me at t.me/sally" is a link, not an address
     re.IGNORECASE,
 )
 _FILES = {"pdf", "png", "jpg", "jpeg", "txt", "csv", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
           "eml", "ics"}
-# Letter by letter: "j o n a s . k @ w e b . d e".
-_SPACED = re.compile(r"(?<!\S)(?:[a-z0-9._\-] ){2,}(?:@|\(at\)|\[at\]) (?:[a-z0-9\-] ?)+"
-                     r"\. ?(?:[a-z] ?){1,5}[a-z](?![a-z0-9])", re.IGNORECASE)
+# Described in words: "saoirse.quill, then the at sign, then gmail.com".
+_DESCRIBED = re.compile(
+    r"(?<![\w.])[\w.+\-]{3,}[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+|an?\s+)?"
+    r"(?:at[\s-]?sign|at[\s-]?symbol|@[\s-]?sign|at\s+character|klammeraffe|arroba|arobase)"
+    r"[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+domain\s+)?"
+    r"[\w\-]+(?:\s?\.\s?[\w\-]+)+",
+    re.IGNORECASE,
+)
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
+# Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".
+_MAY_SPELL = re.compile(rf"\b(?:{_DOT_WORDS})\b|\.\s?(?:{_TLDS})\b|{_OPEN}\s*\.\s*{_CLOSE}",
+                        re.IGNORECASE)
 _SPACES_AND_DOTS = re.compile(rf"\s+|{_DOT_SPELLED}", re.IGNORECASE)
+
+
+def _file_extension(domain: str) -> int:
+    """Length of a file extension glued to an address ("bob@mail.example.pdf"), or 0."""
+    head, _, extension = domain.rpartition(".")
+    return len(extension) + 1 if extension.lower() in _FILES and "." in head else 0
 
 
 class EmailRule:
@@ -65,11 +83,14 @@ class EmailRule:
                 if self._own(m.group("domain")))
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
-        for pattern in (_PLAIN, _SPELLED):
+        patterns = [_PLAIN] if "@" in text else []
+        if _MAY_SPELL.search(text):
+            patterns.append(_SPELLED)
+        for pattern in patterns:
             for m in pattern.finditer(text):
                 if not self._own(m.group("domain")):
-                    yield m.start(), m.end()
-        for m in _SPACED.finditer(text):
+                    yield m.start(), m.end() - _file_extension(m.group("domain"))
+        for m in _DESCRIBED.finditer(text):
             yield m.start(), m.end()
         for m in _MAILTO.finditer(text):
             if not self.own_mailto(m.group(0)):

@@ -37,6 +37,13 @@ _SPELLED = re.compile(
     r"co\s+dot\s+uk|uk|fr|es|it|nl|io|me|co|info|biz)\b(?:\s+slash\s+[a-z0-9\-_]+)*",
     re.IGNORECASE,
 )
+# Spaced out: "www . houtatelier . nl", "t . me / brightforge".
+_SPACED = re.compile(
+    r"\b(?:www|[a-z0-9][a-z0-9\-]*)(?:\s?\.\s?[a-z0-9\-]+)*\s\.\s?"
+    r"(?-i:com|net|org|de|nl|fr|uk|es|shop|store|io|info|biz|eu|ch|pl|me|ly)\b"
+    r"(?:\s?/\s?[\w\-.]+)*",
+    re.IGNORECASE,
+)
 _TRAILING = ".,;:!?'\")]}>*"
 
 
@@ -79,12 +86,16 @@ class LinkRule:
     def _links(self, text: str) -> Iterator[tuple[int, int, bool]]:
         """Every link: its span and whether it may stay."""
         taken: list[tuple[int, int]] = []
-        for m in _SCHEMED.finditer(text):
+        for m in _SCHEMED.finditer(text) if ":" in text else ():
             url = _trim(m.group(0))
             taken.append((m.start(), m.start() + len(url)))
             yield m.start(), m.start() + len(url), self.allowed_url(url)
-        for m in _SPELLED.finditer(text):
-            yield m.start(), m.end(), False
+        if "dot" in text.lower():
+            for m in _SPELLED.finditer(text):
+                yield m.start(), m.end(), False
+        if " ." in text:
+            for m in _SPACED.finditer(text):
+                yield m.start(), m.end(), False
         for pattern in (_WWW, _BARE):
             for m in pattern.finditer(text):
                 if any(s <= m.start() < e for s, e in taken):

@@ -38,7 +38,9 @@ _KEYWORDS = (
     r"numéro de suivi|référence|pedido|factura|seguimiento|envío|ordine|fattura|spedizione|"
     r"tracciamento|bestelling|factuur|zending|zamówienie|faktura|przesyłka|voucher|coupon|"
     r"dhl|ups|fedex|usps|dpd|gls|hermes|evri|royal mail|parcelforce|colissimo|chronopost|"
-    r"correos|postnl|inpost|yodel|tnt|aramex"
+    r"correos|postnl|inpost|yodel|tnt|aramex|teilenr|teilenummer|artnr|art\.-nr|bestellnr|"
+    r"sachnr|materialnr|seriennummer|serienummer|réf|rif|codice|código|cod|numéro de série|"
+    r"número de serie|numero di serie|onderdeelnummer|part no|firmware|version"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
@@ -49,11 +51,11 @@ _BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|tr
 _PROTECT = re.compile(
     "|".join((
         r"\b\d{3}-\d{7}-\d{7}\b",                                  # marketplace order ID
-        r"\b1Z[0-9A-Z]{16}\b",                                     # UPS
+        r"\b1Z(?:\s?[0-9A-Z]){16}\b",                              # UPS, also spaced
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
         # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
-        rf"(?i:\b(?:{_KEYWORDS})s?\b(?:[\s-]+(?:{_BETWEEN})\b){{0,4}})\s*"
+        rf"(?i:\b(?:{_KEYWORDS})s?\b\.?(?:[\s-]+(?:{_BETWEEN})\b){{0,4}})\s*"
         r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
         r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?"
         r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])){3,40})",
@@ -117,6 +119,28 @@ def _counts(word: str) -> bool:
         or lowered in _JOINERS
 
 
+_NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS)
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _spelled(text: str) -> Iterator[tuple[int, int]]:
+    """Only where number words come close together is a spelled number possible: the token
+    walk runs on those stretches alone."""
+    # A plain word scan and a set lookup: many times faster than one regex of all the words.
+    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS]
+    start = 0
+    while start < len(words):
+        end = start
+        while end + 1 < len(words) and words[end + 1] - words[end] <= 40:
+            end += 1
+        if end > start:
+            offset = max(0, words[start] - 60)
+            window = text[offset:words[end] + 60]
+            for s, e in _spelled_runs(window):
+                yield offset + s, offset + e
+        start = end + 1
+
+
 def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
     """Runs that say 7+ digits, at least two of them in words, with only separators between."""
     run: list[re.Match[str]] = []
@@ -132,8 +156,9 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
     for token in _TOKEN.finditer(text):
         word = token.group(0)
         if not _counts(word) or (not run and word.lower() in _JOINERS):
-            yield from done()
-            run = []
+            if run:
+                yield from done()
+                run = []
             continue
         if run and not _GAP.fullmatch(text, run[-1].end(), token.start()):
             yield from done()
@@ -197,4 +222,4 @@ class PhoneRule:
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         yield from self._numbers(text)
-        yield from _spelled_runs(text)
+        yield from _spelled(text)

@@ -14,13 +14,22 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
-# What the view changes: an entity, or one non-ASCII character. ASCII runs map 1:1.
+# What the view changes: an entity, one non-ASCII character, a defanged dot ("[.]") or
+# scheme ("hxxps"), or a word written letter by letter ("j o n a s"). ASCII runs map 1:1.
 _SPECIAL = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
+    r"|\s?[\[({]\.[\])}]\s?|\bhxxp|(?<!\S)(?:[A-Za-z0-9._@/\-] ){3,}[A-Za-z0-9._@/\-](?!\S)"
 )
+_DEFANGED = re.compile(r"\s?[\[({]\.[\])}]\s?")
 
 
 def _normal(token: str) -> str:
+    if len(token) > 4 and token[1] == " " and token[-2] == " ":
+        return token.replace(" ", "")  # letter by letter
+    if _DEFANGED.fullmatch(token):
+        return "."
+    if token.lower() == "hxxp":
+        return "http"
     if token.startswith("&"):
         decoded = html.unescape(token)
         if decoded == token:
@@ -56,7 +65,7 @@ class View:
 
 
 def view(text: str) -> View:
-    if text.isascii() and "&" not in text:
+    if text.isascii() and not _SPECIAL.search(text):
         return View(text, text, (), ())
     out: list[str] = []
     starts: list[int] = []

@@ -1,0 +1,63 @@
+"""The labelled corpus (tests/data/policy/) through a relay over SMTP: the targets of the
+messaging rules, asserted. `make policy-report` prints the same run with its details."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tools.policy_report import Report, load, run_corpus, squash
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    # One run for the module (about 550 messages): its own event loop, started and ended here.
+    return asyncio.run(run_corpus(tmp_path_factory.mktemp("corpus")))
+
+
+def test_the_corpus_is_big_enough_and_well_formed():
+    contacts, benign = load("contacts.jsonl"), load("benign.jsonl")
+    assert len(contacts) >= 150 and len(benign) >= len(contacts)
+    for case in contacts:  # a secret that is not in the text would pass whatever happens
+        assert all(squash(s) in squash(case["text"]) for s in case["secret"]), case["id"]
+    assert len({c["id"] for c in contacts + benign}) == len(contacts) + len(benign)
+
+
+def test_contact_details_do_not_survive(report: Report):
+    assert report.contacts >= 150
+    assert report.recall >= 0.99, "\n".join(report.leaked)
+    assert not report.refused_contacts  # redacted and delivered, not refused
+
+
+def test_ordinary_order_messages_survive_untouched(report: Report):
+    assert report.benign >= 150
+    assert report.false_positive_rate <= 0.01, "\n".join(report.changed)
+
+
+def test_prohibited_messages_are_refused_and_others_are_not(report: Report):
+    assert report.content >= 80
+    wrongly_refused = [e for e in report.content_errors if "expected None" in e]
+    assert not wrongly_refused
+    assert report.content_accuracy >= 0.95, "\n".join(report.content_errors)
+
+
+def test_corpus_files_exist():
+    root = Path(__file__).parent / "data" / "policy"
+    assert {p.name for p in root.glob("*.jsonl")} >= {
+        "contacts.jsonl", "benign.jsonl", "content.jsonl", "holdout_contacts.jsonl",
+        "holdout_benign.jsonl"}
+
+
+@pytest.fixture(scope="module")
+def holdout(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    return asyncio.run(run_corpus(tmp_path_factory.mktemp("holdout"), prefix="holdout_"))
+
+
+def test_the_held_out_corpus_meets_the_targets_too(holdout: Report):
+    # Written apart from the rules. A message refused for another reason (a seller pushing
+    # a discount off-platform is also a promotion) delivers nothing, so it leaks nothing.
+    assert holdout.contacts >= 80 and holdout.benign >= 80
+    assert holdout.recall >= 0.99, "\n".join(holdout.leaked)
+    assert holdout.false_positive_rate <= 0.01, "\n".join(holdout.changed)
