@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/relay.toml
 
-.PHONY: run test lint migrate clean
+.PHONY: run test lint migrate policy-report clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -22,7 +22,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check relay tests
+	$(BIN)/ruff check relay tests tools
+
+policy-report: $(STAMP)
+	$(BIN)/python -m tools.policy_report
 
 migrate: $(STAMP)
 	$(BIN)/relay --config $(CONFIG) migrate

@@ -232,7 +232,7 @@ def typical_html_mail() -> bytes:
     markup = HTML_SAMPLE.read_text(encoding="utf-8")
     head, _, body = markup.partition("<div class=WordSection1>")
     thread = body.split("</div></body>")[0]
-    markup = f"{head}<div class=WordSection1>{thread * 4}</div></body></html>"
+    markup = f"{head}<div class=WordSection1>{thread * 5}</div></body></html>"
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = SELLER
     msg["To"] = "alias@" + DOMAIN
