@@ -33,6 +33,7 @@ import aiosmtplib
 from relay import conversations
 from relay.config import Config, DeliverySettings, RulesSettings, SMTPSettings, StoreSettings
 from relay.pipeline import Envelope, Parcel, build
+from relay.rules.text import TextRules
 from relay.server import Relay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -276,6 +277,25 @@ async def measure(workdir: Path, rounds: int = 200) -> dict[str, float]:
             **{f"ms.{k}": v / rounds * 1000 for k, v in spent.items()}}
 
 
+# 100 KB texts built to make patterns backtrack; the slowest shows the worst case per message.
+ADVERSARIAL = {
+    "digits and dashes": "12-" * 33_000, "digits and dots": "1.2." * 25_000,
+    "digits and slashes": "1/" * 50_000, "x dot x dot": "x dot " * 16_000, "a.a.a": "a." * 50_000,
+    "at at at": "at " * 33_000, "@@@": "@" * 100_000, "(1) (1)": "(1) " * 25_000,
+    "number words": "one two " * 12_500, "Main Street": "12 Main Street " * 6_600,
+}
+
+
+def worst_cases() -> dict[str, float]:
+    rules = TextRules(RulesSettings(), DOMAIN)
+    times = {}
+    for name, text in ADVERSARIAL.items():
+        started = time.perf_counter()
+        rules.find(text)
+        times[name] = (time.perf_counter() - started) * 1000
+    return times
+
+
 def _print(report: Report, title: str) -> None:
     print(f"== {title}")
     print(f"contact details and links: {report.contacts} cases")
@@ -306,6 +326,9 @@ def _print_speed(speed: dict[str, float]) -> None:
           " msg/s, one core)")
     for key in sorted(k for k in speed if k.startswith("ms.")):
         print(f"    {key[3:]:20} {speed[key]:.2f} ms")
+    print("text rules on 100 KB of adversarial text:")
+    for name, ms in worst_cases().items():
+        print(f"    {name:20} {ms:7.0f} ms")
 
 
 async def main() -> int:

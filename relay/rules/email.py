@@ -29,15 +29,16 @@ _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|a
 _TLDS_NO_WORDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|nl|pl|ch|eu|ca|au|jp|ru|cn|br|mx|se|"
                   r"dk|fi|pt|ie|nz|io|fm|email|online|shop|store|xyz|app|dev")
 _PLAIN = re.compile(
-    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:\.{_WORD})*)\s?@\s?"
-    rf"(?P<domain>{_LABEL}(?:\s?\.\s?{_LABEL})*\s?\.\s?[a-z]{{2,24}})(?![a-z0-9\-])",
+    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:\.{_WORD}){{0,10}})\s?@\s?"
+    rf"(?P<domain>{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s?[a-z]{{2,24}})(?![a-z0-9\-])",
     re.IGNORECASE,
 )
 _SPELLED = re.compile(
-    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:{_DOT}{_WORD})*){_AT}"
+    # Bounded repeats: a run of "x dot x dot ..." must not cost quadratic time.
+    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:{_DOT}{_WORD}){{0,6}}){_AT}"
     # After a bare "." the TLD must be lower case: "at home.It broke" is a missing space;
     # a spaced " . " only before a TLD that is no word; after "(dot)" any TLD will do.
-    rf"(?P<domain>(?!www\.){_LABEL}(?:(?:{_DOT}|\s\.\s?){_LABEL})*"
+    rf"(?P<domain>(?!www\.){_LABEL}(?:(?:{_DOT}|\s\.\s?){_LABEL}){{0,6}}"
     rf"(?:\.(?-i:{_TLDS})|\s\.\s?(?-i:{_TLDS_NO_WORDS})|{_DOT_SPELLED}[a-z]{{2,6}}))"
     r"(?![a-z0-9\-/])",  # "me at t.me/sally" is a link, not an address
     re.IGNORECASE,
@@ -46,10 +47,10 @@ _FILES = {"pdf", "png", "jpg", "jpeg", "txt", "csv", "doc", "docx", "xls", "xlsx
           "eml", "ics"}
 # Described in words: "saoirse.quill, then the at sign, then gmail.com".
 _DESCRIBED = re.compile(
-    r"(?<![\w.])[\w.+\-]{3,}[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+|an?\s+)?"
+    r"(?<![\w.+\-])[\w.+\-]{3,64}+[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+|an?\s+)?"
     r"(?:at[\s-]?sign|at[\s-]?symbol|@[\s-]?sign|at\s+character|klammeraffe|arroba|arobase)"
     r"[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+domain\s+)?"
-    r"[\w\-]+(?:\s?\.\s?[\w\-]+)+",
+    r"[\w\-]+(?:\s?\.\s?[\w\-]+){1,6}",
     re.IGNORECASE,
 )
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own

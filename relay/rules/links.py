@@ -33,15 +33,15 @@ _WWW = re.compile(r"(?<![a-z0-9.\-_/:@])www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)*[^\s<>
                   re.IGNORECASE)
 # Spelled out: "mycandles dot com slash winter".
 _SPELLED = re.compile(
-    r"\b[a-z0-9][a-z0-9\-]*(?:\s+dot\s+[a-z0-9\-]+)*\s+dot\s+(?:com|net|org|shop|store|de|"
-    r"co\s+dot\s+uk|uk|fr|es|it|nl|io|me|co|info|biz)\b(?:\s+slash\s+[a-z0-9\-_]+)*",
+    r"(?<![a-z0-9\-])[a-z0-9][a-z0-9\-]*+(?:\s+dot\s+[a-z0-9\-]+){0,4}\s+dot\s+(?:com|net|org|shop|store|de|"
+    r"co\s+dot\s+uk|uk|fr|es|it|nl|io|me|co|info|biz)\b(?:\s+slash\s+[a-z0-9\-_]+){0,6}",
     re.IGNORECASE,
 )
 # Spaced out: "www . houtatelier . nl", "t . me / brightforge".
 _SPACED = re.compile(
-    r"\b(?:www|[a-z0-9][a-z0-9\-]*)(?:\s?\.\s?[a-z0-9\-]+)*\s\.\s?"
+    r"(?<![a-z0-9\-.])(?:www|[a-z0-9][a-z0-9\-]*+)(?:\s?\.\s?[a-z0-9\-]+){0,4}\s\.\s?"
     r"(?-i:com|net|org|de|nl|fr|uk|es|shop|store|io|info|biz|eu|ch|pl|me|ly)\b"
-    r"(?:\s?/\s?[\w\-.]+)*",
+    r"(?:\s?/\s?[\w\-.]+){0,6}",
     re.IGNORECASE,
 )
 _TRAILING = ".,;:!?'\")]}>*"

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Iterator
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-MASK = "\u2591"  # neither digit nor letter nor phone punctuation: ends any candidate
+MASK = "\u2591"
+# Candidates checked one by one per text; past this many, the rest are redacted unchecked.
+MAX_CHECKED = 200  # neither digit nor letter nor phone punctuation: ends any candidate
 
 # Units that follow a number after a space; the short ones that are also words ("0321 in
 # the morning", "2 a day") only when written right after the digits.
@@ -59,8 +61,8 @@ _PROTECT = re.compile(
         r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
         r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?"
         r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])){3,40})",
-        rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]*\d",                # $1,299.00  EUR 19,99
-        rf"\d[\d.,' ]*\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
+        rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]{{0,16}}\d",                # $1,299.00  EUR 19,99
+        rf"\d[\d.,' ]{{0,16}}\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
         rf"\b(?:19|20)\d\d[-/.]{_MONTH}[-/.]{_DAY}\b(?![-/.]\d)",       # 2026-11-26
         rf"\b(?:{_DAY}[-/.]{_MONTH}|{_MONTH}[-/.]{_DAY})[-/.](?:19|20)?\d\d\b(?![-/.]\d)",
         r"\b\d{1,2}:\d{2}(?::\d{2})?\b",                           # 14:30
@@ -195,30 +197,45 @@ class PhoneRule:
         return False
 
     def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
+        # Masking looks at what stands before the digits ("Invoice no. ..."): each candidate
+        # gets a window, and overlapping windows are masked once, together.
+        windows: list[list[int]] = []
         for raw in _CANDIDATE.finditer(text):
-            # Masking looks at what stands before the digits ("Invoice no. ..."): a window.
-            offset = max(0, raw.start() - 80)
-            window = mask(text[offset:raw.end() + 30])
-            for start, end in self._in_window(window):
-                yield offset + start, offset + end
+            start, end = max(0, raw.start() - 80), raw.end() + 30
+            if windows and start <= windows[-1][1]:
+                windows[-1][1] = end
+            else:
+                windows.append([start, end])
+        checked = 0
+        for offset, end in windows:
+            for m in _CANDIDATE.finditer(mask(text[offset:end])):
+                candidate = m.group(0)
+                digits = len(_digits(candidate))
+                international = candidate.lstrip(" (").startswith(("+", "00"))
+                # Without a country code, a number people share has its area code: 9 digits+.
+                if not (8 if international else 9) <= digits <= 15:
+                    continue
+                checked += 1
+                if checked > MAX_CHECKED:  # digit soup: redact rather than spend seconds
+                    yield offset + m.start(), offset + m.end()
+                    continue
+                for s, e in self._check(candidate):
+                    yield offset + m.start() + s, offset + m.start() + e
 
-    def _in_window(self, masked: str) -> Iterator[tuple[int, int]]:
-        for m in _CANDIDATE.finditer(masked):
-            candidate = m.group(0)
-            digits = len(_digits(candidate))
-            international = candidate.lstrip(" (").startswith(("+", "00"))
-            # Without a country code, a number people share has its area code: 9 digits+.
-            if not (8 if international else 9) <= digits <= 15:
-                continue
-            found = False
-            for region in self.regions:
-                for hit in PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID):
-                    found = True
-                    yield m.start() + hit.start, m.start() + hit.end
-                if found:
-                    break
-            if not found and self._valid_run(candidate):
-                yield m.start(), m.end()
+    def _check(self, candidate: str) -> Iterator[tuple[int, int]]:
+        """The number(s) in one candidate, in positions within it."""
+        found = False
+        for region in self.regions:
+            # A few tries: a candidate is short, and digit soup must not cost seconds.
+            matcher = PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID,
+                                         max_tries=4)
+            for hit in matcher:
+                found = True
+                yield hit.start, hit.end
+            if found:
+                break
+        if not found and self._valid_run(candidate):
+            yield 0, len(candidate)
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         yield from self._numbers(text)
