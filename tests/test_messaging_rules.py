@@ -198,3 +198,23 @@ async def test_near_misses_are_delivered(relay, conv, capture, sender, body, hea
     got = await delivered(relay, capture, compose(sender, alias, body=body, **headers), sender,
                           alias)
     assert got.message.get_content().strip() == body
+
+
+async def test_a_removed_gif_takes_its_inline_image_with_it(relay, conv, capture):
+    import samples
+
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"], msg["To"], msg["Subject"] = BUYER, conv.seller_alias, "The crack"
+    msg.set_content("The crack is on the left side.")
+    msg.add_alternative('<p>The crack:<img src="cid:gif1@x"> and <img src="cid:png1@x"></p>',
+                        subtype="html")
+    html_part = msg.get_payload()[1]
+    html_part.add_related(samples.gif(), "image", "gif", cid="<gif1@x>")
+    html_part.add_related(samples.png(), "image", "png", cid="<png1@x>")
+    got = await delivered(relay, capture, msg.as_bytes(), BUYER, conv.seller_alias)
+    markup = got.message.get_body(("html",)).get_content()
+    kinds = [p.get_content_type() for p in got.message.walk()]
+    assert "image/gif" not in kinds and "image/png" in kinds
+    assert markup.count("<img") == 1  # the PNG's, its link renamed with its Content-ID
+    png = next(p for p in got.message.walk() if p.get_content_type() == "image/png")
+    assert f'cid:{png["Content-ID"].strip("<>")}' in markup

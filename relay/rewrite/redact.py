@@ -57,7 +57,7 @@ class Redact:
     def _part(self, parcel: Parcel, text: str, subtype: str) -> str:
         if subtype != "html":
             return self._plain(parcel, text)
-        outcome = self.html.clean(text)
+        outcome = self.html.clean(text, _content_ids(parcel.message))
         self._record(parcel, sorted(outcome.codes) + _codes(outcome.findings))
         return outcome.html
 
@@ -71,6 +71,11 @@ class Redact:
             edit_filenames(part, lambda name: self._plain(parcel, name))
         edit_text_parts(message, lambda text, subtype: self._part(parcel, text, subtype))
         _drop_empty_html(message)
+
+
+def _content_ids(message: Message) -> frozenset[str]:
+    return frozenset(str(part["Content-ID"]).strip().strip("<>").lower()
+                     for part in message.walk() if part.get("Content-ID") is not None)
 
 
 def _codes(findings: list[Finding]) -> list[str]:

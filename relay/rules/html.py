@@ -14,6 +14,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 import nh3
 
@@ -64,6 +65,7 @@ class HtmlRules:
         self.links = links
         self.trackers_on = trackers_on
         self._outcome: Outcome | None = None  # of the clean() running now (synchronous)
+        self._content_ids: frozenset[str] | None = None
         self._cleaner = nh3.Cleaner(
             tags=set(TAGS), clean_content_tags=set(active.CONTENT_TAGS),
             attributes={k: set(v) for k, v in ATTRIBUTES.items()},
@@ -71,7 +73,9 @@ class HtmlRules:
             url_schemes=set(_SCHEMES),
         )
 
-    def clean(self, source: str) -> Outcome:
+    def clean(self, source: str, content_ids: frozenset[str] | None = None) -> Outcome:
+        """Sanitize one HTML part. content_ids: the message's parts an inline image may show
+        (None: any); an image of a part that is not there (a GIF removed) goes too."""
         source = re.sub("[\udc80-\udcff]", "\ufffd", source)  # undecodable bytes
         outcome = Outcome("")
         lowered = source.lower()
@@ -81,6 +85,7 @@ class HtmlRules:
         if "<link" in lowered or ("<style" in lowered and trackers.fetches(lowered)):
             outcome.codes.add("image.tracker")
         self._outcome = outcome
+        self._content_ids = content_ids
         try:
             cleaned = self._cleaner.clean(source)
         finally:
@@ -103,6 +108,9 @@ class HtmlRules:
         if name == "src":
             if tag == "img" and trackers.remote(value):
                 return self._tracker(value)
+            if tag == "img" and self._content_ids is not None and \
+                    unquote(value.strip()[4:]).strip("<>").lower() not in self._content_ids:
+                return None  # its part is gone
             return value if tag == "img" else None
         if name in trackers.IMAGE_ATTRIBUTES:
             return self._tracker(value)
