@@ -12,7 +12,7 @@ from email.message import Message
 
 from relay.conversations import Conversation, Role, address_key, ascii_domain
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_filenames, edit_text_parts
+from relay.rewrite.text import edit_filenames, edit_text_parts, one_line
 
 # What may not stand right before a match: characters that would make it a longer local
 # part. ASCII only, so an address glued to CJK or accented text still matches; and not all
@@ -65,7 +65,7 @@ def _rewrite_headers(
         except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
             value = raw  # the stdlib's parser raises on some broken values
         if replace(value) != value:
-            part.replace_header(name, replace(value))
+            part.replace_header(name, one_line(replace(value)))
     edit_filenames(part, in_name)  # "bob@mail.example.pdf" is the address plus ".pdf"
     if part.is_multipart():  # text between MIME parts is shown by some clients
         for attr in ("preamble", "epilogue"):

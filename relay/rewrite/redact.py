@@ -14,7 +14,7 @@ import nh3
 from relay.config import RulesSettings
 from relay.errors import Reject
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_filenames, edit_text_parts
+from relay.rewrite.text import edit_filenames, edit_text_parts, one_line
 from relay.rules.findings import Finding
 from relay.rules.html import HtmlRules
 from relay.rules.links import LinkRule
@@ -67,8 +67,12 @@ class Redact:
             for name in _HEADERS:
                 value = part.get(name)
                 if value is not None and (new := self._plain(parcel, str(value))) != str(value):
-                    part.replace_header(name, new)
+                    part.replace_header(name, one_line(new))
             edit_filenames(part, lambda name: self._plain(parcel, name))
+            if part.is_multipart():  # text around the parts, which some readers show
+                for attr in ("preamble", "epilogue"):
+                    if getattr(part, attr):
+                        setattr(part, attr, self._plain(parcel, getattr(part, attr)))
         edit_text_parts(message, lambda text, subtype: self._part(parcel, text, subtype))
         _drop_empty_html(message)
 

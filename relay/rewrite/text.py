@@ -95,7 +95,10 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
                 if value and _too_long(value, limit):
                     setattr(part, attr, _hard_wrap(value, limit))
             continue
-        payload = part.get_payload()
+        try:
+            payload = part.get_payload()
+        except (LookupError, UnicodeError):  # 8-bit text in a charset like "idna": raw bytes
+            payload = (part.get_payload(decode=True) or b"").decode("latin-1")
         if part.get_content_maintype() == "message" or not isinstance(payload, str):
             continue
         if not _too_long(payload, limit):
@@ -109,6 +112,11 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
         _set_body(part, data)
         changed += 1
     return changed
+
+
+def one_line(value: str) -> str:
+    """A header value as a header may hold it: an encoded word can decode to a line break."""
+    return " ".join(value.splitlines()) if "\n" in value or "\r" in value else value
 
 
 def edit_filenames(part: Message, edit: Callable[[str], str]) -> None:

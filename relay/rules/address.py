@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-_NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]*"
+# Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
+_NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
 _STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Estate|"
               r"Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Close|"
               r"Crescent|Gardens|Grove|Row|Mews|Walk|Parade|Broadway|Yard|Green|Rise|Wharf|Quay|"
@@ -40,11 +41,11 @@ _STREETS = (
     rf"\b\d{{1,6}}[A-Za-z]?\s+(?:(?:[NSEW]|NE|NW|SE|SW)\.?\s+)?"
     rf"(?:(?:{_NAME}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}(?:{_STREET_EN})\b\.?"
     rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT}",
-    rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z][\w'-]*\s+){{1,3}}(?:{_STREET_EN_LOWER})\b{_UNIT}",
+    rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z][\w'-]{{0,30}}\s+){{1,3}}(?:{_STREET_EN_LOWER})\b{_UNIT}",
     # Hauptstraße 5, Berliner Str. 12, Lindenallee 3a
-    r"\b[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|"
+    r"(?<![\w\-])[A-ZÄÖÜ][\wäöüß\-]{0,40}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|"
     r"chaussee|steig|pfad|markt|straat|laan|plein|gracht|kade|singel)\s+\d{1,4}\s?[a-zA-Z]?\b",
-    r"\b[A-ZÄÖÜ][\wäöüß\-]+\s+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|"
+    r"(?<![\w\-])[A-ZÄÖÜ][\wäöüß\-]{1,40}\s+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|"
     r"Chaussee)\s+\d{1,4}\s?[a-zA-Z]?\b",
     # Am Markt 3, 80331 München: only with its postcode, "Am Montag 3 Pakete" is not one.
     rf"\b(?:Am|An der|Im|In der|Auf der|Zum|Zur|Unter den)\s+{_NAME}\s+\d{{1,4}}[a-z]?"
@@ -52,11 +53,12 @@ _STREETS = (
     # 12 rue de Rivoli, 5 bis avenue des Champs-Élysées
     r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|"
     r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
-    r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]*(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]*|de|du|des|la|le))*",
+    r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]{0,30}(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]{0,30}|de|du|des|"
+    r"la|le)){0,5}",
     # Calle Mayor 5, Via Roma 10, Piazza San Marco 1
     r"\b(?:Calle|C/|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Largo|Vicolo|"
-    r"Rua|ul\.|ulica|Aleja)\s+(?:(?:de la|del|de|dei|della|di)\s+)?[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]+"
-    r"(?:\s+[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]+){0,3},?\s+(?:n\.?\s?|nº\s?)?\d{1,4}[a-zA-Z]?"
+    r"Rua|ul\.|ulica|Aleja)\s+(?:(?:de la|del|de|dei|della|di)\s+)?[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]{1,30}"
+    r"(?:\s+[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]{1,30}){0,3},?\s+(?:n\.?\s?|nº\s?)?\d{1,4}[a-zA-Z]?"
     r"(?:/\d{1,4})?\b",
     # Unit 7, Riverside Industrial Estate / Flat 12, 4th Cross, MG Road
     rf"\b(?:Unit|Flat|Apt\.?|Apartment|Suite|House|Plot|Door)\s+(?:No\.?\s*)?\d{{1,5}}[A-Z]?,"
@@ -67,7 +69,7 @@ _STREETS = (
     # Post boxes and pick-up stations, with their town
     r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|postbus|boîte postale|b\.p\.|"
     r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
-    r"postfiliale|postnummer))\s*\d[\d ]{0,10}\d?",
+    r"postfiliale|postnummer))\s*\d(?:[\d ]{0,10}\d)?",
 )
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)

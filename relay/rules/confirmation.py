@@ -55,8 +55,21 @@ _SUBJECT = re.compile(
     re.IGNORECASE)
 
 
+# A message that asks the buyer something or reports a problem is about the order, even
+# when it says the order shipped: "... shipped, but one lamp is delayed. Shall I refund it?"
+_MORE_THAN_STATUS = re.compile(
+    r"\?|\b(?:but|however|unfortunately|sorry|delay(?:ed)?|damaged?|broken|wrong|missing|"
+    r"problem|issue|refund|return(?:ed)?|back|aber|leider|verspätet|beschädigt|falsch|"
+    r"mais|malheureusement|retard|endommagé|pero|lamentablemente|retraso|dañado|ma|purtroppo|"
+    r"ritardo|danneggiato)\b",
+    re.IGNORECASE,
+)
+
+
 def judge(reading: Reading) -> str | None:
     if reading.is_reply or reading.direction != "seller_to_buyer":
+        return None
+    if _MORE_THAN_STATUS.search(reading.text):
         return None
     if _SUBJECT.search(reading.subject) or _PATTERNS.search(reading.subject) \
             or _PATTERNS.search(reading.text):

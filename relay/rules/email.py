@@ -22,6 +22,11 @@ _DOT_SPELLED = (rf"(?:\s*{_OPEN}\s*(?:{_DOT_WORDS}|\.)\s*{_CLOSE}\s*"
 _DOT = rf"(?:\.|{_DOT_SPELLED})"
 _WORD = r"[a-z0-9_%+\-]+"
 _LABEL = r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
+# In spelled-out forms a hyphen is either inside a word or part of "-dot-"/"-at-", never
+# both: the engine then has one way to read "a-dot-a-dot-...", not exponentially many.
+_NOT_SEPARATOR = rf"-(?!(?:{_AT_WORDS}|{_DOT_WORDS})-)"
+_WORD_S = rf"[a-z0-9_%+]++(?:{_NOT_SEPARATOR}[a-z0-9_%+]++)*+"
+_LABEL_S = rf"[a-z0-9]++(?:{_NOT_SEPARATOR}[a-z0-9]++)*+"
 # Spelled-out forms need a TLD people actually use: "at home. It" is no address.
 _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|au|jp|in|io|"
          r"co|me|ru|cn|br|mx|se|dk|no|fi|pt|ie|nz|email|mail|online|shop|store|xyz|app|dev")
@@ -35,10 +40,10 @@ _PLAIN = re.compile(
 )
 _SPELLED = re.compile(
     # Bounded repeats: a run of "x dot x dot ..." must not cost quadratic time.
-    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:{_DOT}{_WORD}){{0,6}}){_AT}"
+    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD_S}(?:{_DOT}{_WORD_S}){{0,6}}){_AT}"
     # After a bare "." the TLD must be lower case: "at home.It broke" is a missing space;
     # a spaced " . " only before a TLD that is no word; after "(dot)" any TLD will do.
-    rf"(?P<domain>(?!www\.){_LABEL}(?:(?:{_DOT}|\s\.\s?){_LABEL}){{0,6}}"
+    rf"(?P<domain>(?!www\.){_LABEL_S}(?:(?:{_DOT}|\s\.\s?){_LABEL_S}){{0,6}}"
     rf"(?:\.(?-i:{_TLDS})|\s\.\s?(?-i:{_TLDS_NO_WORDS})|{_DOT_SPELLED}[a-z]{{2,6}}))"
     r"(?![a-z0-9\-/])",  # "me at t.me/sally" is a link, not an address
     re.IGNORECASE,

@@ -24,13 +24,37 @@ from relay.rules.links import LinkRule
 from relay.rules.text import TextRules
 
 TAGS = frozenset(nh3.ALLOWED_TAGS | {"font", "center", "big", "body"}) - {"area", "map"}
-_GLOBAL_ATTRIBUTES = {
-    "style", "align", "valign", "width", "height", "border", "cellpadding", "cellspacing",
-    "bgcolor", "color", "dir", "lang", "title", "colspan", "rowspan", "face", "size", "nowrap",
-    "span", "start", "type", "reversed", "datetime", "frame", "rules", "summary", "scope",
-    "headers", "abbr", "char", "charoff", "hspace", "vspace", "clear", "noshade", "compact",
-    "value", "alt",
-} | trackers.IMAGE_ATTRIBUTES
+# Presentational attributes only, each held to the shape of its values (_SHAPES): free text
+# in an attribute is text no reader sees and no rule would read. alt and title are text and
+# go through the text rules.
+_SHAPES = {
+    "width": r"[\d.]{1,6}(?:%|px)?", "height": r"[\d.]{1,6}(?:%|px)?", "border": r"\d{1,3}",
+    "cellpadding": r"\d{1,3}", "cellspacing": r"\d{1,3}", "colspan": r"\d{1,3}",
+    "rowspan": r"\d{1,3}", "size": r"[+-]?\d{1,2}", "start": r"\d{1,4}", "hspace": r"\d{1,3}",
+    "vspace": r"\d{1,3}", "span": r"\d{1,3}",
+    "align": r"left|right|center|justify|top|middle|bottom|absmiddle|baseline",
+    "valign": r"top|middle|bottom|baseline", "dir": r"ltr|rtl|auto", "nowrap": r"|nowrap",
+    "bgcolor": r"#?[A-Za-z0-9]{1,20}", "color": r"#?[A-Za-z0-9]{1,20}",
+    "face": r"[A-Za-z0-9 ,'\"-]{1,80}", "lang": r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,3}",
+    "type": r"[1aAiI]|disc|circle|square", "scope": r"row|col|rowgroup|colgroup",
+    "clear": r"left|right|all|none",
+}
+# Inline CSS that styles text and layout; values without free text (no "@", no long digit
+# runs, short): "--x: sally@mail.example" or content:'...' carry nothing a reader needs.
+_CSS_PROPERTY = re.compile(
+    r"(?:color|background(?:-color)?|font(?:-family|-size|-style|-weight|-variant)?|"
+    r"text-(?:align|decoration|transform|indent)|line-height|letter-spacing|word-spacing|"
+    r"white-space|word-(?:break|wrap)|overflow-wrap|vertical-align|direction|"
+    r"(?:margin|padding)(?:-(?:top|right|bottom|left))?|"
+    r"border(?:-(?:top|right|bottom|left))?(?:-(?:width|style|color))?|border-radius|"
+    r"border-collapse|border-spacing|(?:min-|max-)?(?:width|height)|display|visibility|"
+    r"opacity|float|clear|overflow|table-layout|list-style(?:-type|-position)?|"
+    r"mso-[a-z-]+)",
+    re.IGNORECASE,
+)
+_CSS_VALUE = re.compile(r"(?!.*\d{5})[\w\s#%.,()'\"+\-!/]{0,120}")
+_SHAPE_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _SHAPES.items()}
+_GLOBAL_ATTRIBUTES = set(_SHAPES) | {"style", "title", "alt"} | trackers.IMAGE_ATTRIBUTES
 ATTRIBUTES = {"*": _GLOBAL_ATTRIBUTES, "a": {"href"}, "img": {"src"}}
 # Every scheme reaches the callback, which decides (and records why a link went).
 _SCHEMES = {"http", "https", "cid", "mailto", "data", "javascript", "vbscript", "ftp", "tel",
@@ -43,6 +67,9 @@ _BLOCKS = frozenset({
     "address", "body",
 })
 _VOID = frozenset({"br", "hr", "img", "wbr", "col"})
+_HIDDEN_TEXT = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0*)?[a-z%]*\s*(?:;|$)"
+    r"|opacity\s*:\s*0(?:\.0*)?\s*(?:;|$)", re.IGNORECASE)
 _UNSUBSCRIBE = re.compile(
     r"unsubscribe|opt[\s-]?out|manage (?:your )?(?:email )?(?:preferences|subscriptions)|"
     r"abmelden|abbestellen|d[ée]sinscri|d[ée]sabonn|darse de baja|cancelar (?:la )?suscripci|"
@@ -82,8 +109,13 @@ class HtmlRules:
         if "<script" in lowered or "<form" in lowered or "<iframe" in lowered \
                 or "<object" in lowered or "<embed" in lowered or "<base" in lowered:
             outcome.codes.add("html.active")
-        if "<link" in lowered or ("<style" in lowered and trackers.fetches(lowered)):
-            outcome.codes.add("image.tracker")
+        if "<link" in lowered or ("<style" in lowered and trackers.fetches(lowered)) or any(
+                f"<{tag}" in lowered for tag in ("svg", "picture", "video", "audio", "image")):
+            outcome.codes.add("image.tracker")  # nh3 removes these whole, unseen by the callback
+        if "<noscript" in lowered or "<template" in lowered:
+            outcome.codes.add("html.active")
+        if "<area" in lowered:
+            outcome.findings.append(Finding(0, 0, "link.external"))
         self._outcome = outcome
         self._content_ids = content_ids
         try:
@@ -121,7 +153,8 @@ class HtmlRules:
             assert self._outcome is not None
             self._outcome.findings.extend(findings)
             return new
-        return value
+        shape = _SHAPE_RE.get(name)
+        return value if shape is not None and shape.fullmatch(value.strip()) else None
 
     def _tracker(self, value: str) -> str | None:
         if not self.trackers_on:
@@ -144,14 +177,15 @@ class HtmlRules:
     def _style(self, css: str) -> str | None:
         kept = []
         for declaration in css.split(";"):
+            prop, _, value = declaration.partition(":")
             if active.runs_code(declaration):
                 self._note("html.active")
             elif "\\" in declaration or "/*" in declaration:
                 self._note("html.active")  # escapes and comments hide url() and expression()
             elif trackers.fetches(declaration) and self.trackers_on:
                 self._note("image.tracker")
-            elif declaration.strip():
-                kept.append(declaration.strip())
+            elif _CSS_PROPERTY.fullmatch(prop.strip()) and _CSS_VALUE.fullmatch(value.strip()):
+                kept.append(f"{prop.strip()}:{value.strip()}")
         return "; ".join(kept) or None
 
 
@@ -167,6 +201,7 @@ class _Rewriter(HTMLParser):
         self.texts: list[tuple[int, str]] = []  # (index in out, decoded text)
         self.anchor: int | None = None  # where the open <a> began in out
         self.images = 0
+        self.hidden = 0  # depth inside an element nobody sees: its text is dropped
 
     def run(self, source: str) -> None:
         self.feed(source)
@@ -178,6 +213,11 @@ class _Rewriter(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
+        if self.hidden or (tag not in _VOID and _HIDDEN_TEXT.search(values.get("style", ""))):
+            # Hidden text reads as nothing and splits what is shown: "+49 176 <span
+            # style=display:none>Q</span>1234 5678" shows a phone number. It goes.
+            self.hidden += tag not in _VOID
+            return
         if tag == "img":
             if "src" not in values or (self.rules.trackers_on and trackers.hidden(values)):
                 if "src" in values:
@@ -197,6 +237,9 @@ class _Rewriter(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID:
             return
+        if self.hidden:
+            self.hidden -= 1
+            return
         self.out.append(f"</{tag}>")
         if tag == "a" and self.anchor is not None:
             self._drop_unsubscribe(self.anchor)
@@ -205,7 +248,8 @@ class _Rewriter(HTMLParser):
             self._text("\n", markup=True)
 
     def handle_data(self, data: str) -> None:
-        self._text(data)
+        if not self.hidden:
+            self._text(data)
 
     def _text(self, data: str, markup: bool = False) -> None:
         # Block breaks are text for matching only: they take no room in the output.

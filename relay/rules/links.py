@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 _SCHEMED = re.compile(
-    r"(?<![a-z0-9+.\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*"
+    r"(?<![a-z0-9+.\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*|https?//"
+    r"|(?<![:/\w])//(?=[a-z0-9\-]+\.[a-z])"
     r"|data:(?=[a-z]+/|[,;])|(?:javascript|vbscript|jar|intent|itms-services):(?=\S))"
     r"[^\s<>\"'`]*",
     re.IGNORECASE,
@@ -21,7 +22,9 @@ _SCHEMED = re.compile(
 _TLDS = (
     "com|net|org|info|biz|io|co|de|uk|fr|es|it|nl|pl|be|ch|at|eu|us|ca|au|jp|in|ru|cn|br|mx|"
     "se|dk|no|fi|pt|ie|nz|me|ly|gl|gd|tv|cc|to|ws|shop|store|online|site|xyz|app|dev|link|"
-    "page|club|top|live|world|email|click|website|space|tech|blog|gg|so|su|ai|sh|vip|one|art"
+    "page|club|top|live|world|email|click|website|space|tech|blog|gg|so|su|ai|sh|vip|one|art|"
+    "cz|sk|hu|ro|gr|tr|ua|il|za|ar|cl|pe|kr|tw|hk|sg|my|th|vn|id|ph|lt|lv|ee|si|hr|rs|bg|lu|"
+    "is|ae|sa|eg|ng|ke|ma|pk|bd|lk|np|nu|la|fm|am|ly|im|je|gg|tk|ml|ga|cf|gq|icu|buzz|today"
 )
 # Bare hosts; the TLD in lower case, so "broken.It arrived" (a missing space) stays.
 _BARE = re.compile(
@@ -86,7 +89,7 @@ class LinkRule:
     def _links(self, text: str) -> Iterator[tuple[int, int, bool]]:
         """Every link: its span and whether it may stay."""
         taken: list[tuple[int, int]] = []
-        for m in _SCHEMED.finditer(text) if ":" in text else ():
+        for m in _SCHEMED.finditer(text) if ":" in text or "//" in text else ():
             url = _trim(m.group(0))
             taken.append((m.start(), m.start() + len(url)))
             yield m.start(), m.start() + len(url), self.allowed_url(url)

@@ -42,7 +42,10 @@ _KEYWORDS = (
     r"dhl|ups|fedex|usps|dpd|gls|hermes|evri|royal mail|parcelforce|colissimo|chronopost|"
     r"correos|postnl|inpost|yodel|tnt|aramex|teilenr|teilenummer|artnr|art\.-nr|bestellnr|"
     r"sachnr|materialnr|seriennummer|serienummer|réf|rif|codice|código|cod|numéro de série|"
-    r"número de serie|numero di serie|onderdeelnummer|part no|firmware|version"
+    r"número de serie|numero di serie|onderdeelnummer|part no|firmware|version|artikel|kunden|"
+    r"kunde|kundennr|best|bestell|retoure|rücksendung|rücksendenummer|bestelnummer|klant|"
+    r"klantnummer|transaktion|transaction|transacción|transazione|barcode|amount|betrag|"
+    r"montant|importe|importo|total|summe|paypal|iban|bic|rma"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
@@ -57,9 +60,9 @@ _PROTECT = re.compile(
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
         # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
-        rf"(?i:\b(?:{_KEYWORDS})s?\b\.?(?:[\s-]+(?:{_BETWEEN})\b){{0,4}})\s*"
+        rf"(?i:\b(?:{_KEYWORDS})s?\b\.?(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
         r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
-        r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?"
+        r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
         r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])){3,40})",
         rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]{{0,16}}\d",                # $1,299.00  EUR 19,99
         rf"\d[\d.,' ]{{0,16}}\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
@@ -76,7 +79,8 @@ _PROTECT = re.compile(
     ))
 )
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
-_CANDIDATE = re.compile(r"(?<![\w\u2591])(?:(?:\+|00)\s?)?\(?\s?\d[\d\s().\-/\u2011\u2013]{5,28}\d"
+_CANDIDATE = re.compile(r"(?<![\w\u2591])(?:(?:\+|00)\s?)?\(?\s?\d"
+                        r"[\d\s().\-/\u2011\u2013\u2014_*\u00b7|]{5,28}\d"
                         r"(?![\w\u2591])")
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",

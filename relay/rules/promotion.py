@@ -31,12 +31,15 @@ _PATTERNS = re.compile(
         r"(?:sale|deals?)\b",
         r"\bbuy\s+(?:one|1|two|2)\s*,?\s*get\s+(?:one|1)",
         r"\b(?:special|exclusive)\s+(?:offer|deal|discount)s?\b",
-        r"\bfollow\s+us\s+on\b",
+        r"\bfollow\s+us\s+on\s+(?:instagram|facebook|twitter|tiktok|pinterest|youtube|social)",
         r"\bnew\s+arrivals\b",
         r"\bcustomers\s+who\s+(?:bought|purchased|ordered)\b.{0,60}\balso\s+(?:bought|loved|liked)",
         r"\badd\s+(?:them|it|these|this)\s+to\s+your\s+(?:collection|cart|basket|order)\b",
-        # A coupon code: "mit dem Code TREUE10", "avec le code MERCI20", "use SAVE20"
+        # A coupon code with what it saves: "10 % Rabatt mit dem Code TREUE10"
+        r"(?:%|\boff\b|rabatt|réduction|remise|descuento|sconto|save|spare)\b.{0,40}"
         r"\b(?:code|código|codice|gutschein)\s*:?\s*(?-i:[A-Z]{3,}[0-9]{1,4})\b",
+        r"\b(?:code|código|codice|gutschein)\s*:?\s*(?-i:[A-Z]{3,}[0-9]{1,4})\b.{0,40}"
+        r"(?:%|\boff\b|rabatt|réduction|remise|descuento|sconto|save|spare)",
         r"(?:rabatt|%)\b.{0,30}\bnächste(?:n)?\s+(?:bestellung|einkauf)",
         r"(?:réduction|%|remise)\b.{0,30}\bprochaine\s+commande",
         r"(?:descuento|%)\b.{0,30}\bpr[oó]xim[ao]\s+(?:compra|pedido)",
@@ -65,9 +68,18 @@ _PATTERNS = re.compile(
 )
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def _pitches(text: str) -> bool:
+    """A marketing pattern in a sentence that is not a question: "did you use a discount
+    code at checkout?" asks about the order."""
+    return any(_PATTERNS.search(s) for s in _SENTENCE.findall(text) if not s.endswith("?"))
+
+
 def judge(reading: Reading) -> str | None:
     if reading.direction != "seller_to_buyer":
         return None  # a buyer quoting a code or asking for a discount is not marketing
-    if reading.bulk or _PATTERNS.search(reading.subject) or _PATTERNS.search(reading.text):
+    if reading.bulk or _pitches(reading.subject) or _pitches(reading.text):
         return reason
     return None

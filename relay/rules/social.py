@@ -27,9 +27,9 @@ _PROFILE = re.compile(
 _PLATFORMS = (
     r"whats\s?app|wa|telegram|we\s?chat|weixin|signal|insta(?:gram)?|ig|facebook|fb|"
     r"messenger|snap(?:chat)?|tik\s?tok|twitter|skype|viber|discord|kik|linkedin|youtube|"
-    r"line(?=,?\s*id\b)|threema|wickr|session(?=\s+id\b)|qq"
+    r"line(?=,?\s*id\b)|threema|wickr|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
-_IDENT = r"@?[\w][\w.\-]{2,39}"
+_IDENT = r"(?:live:)?@?[\w][\w.\-]{2,39}"
 # Something only a handle looks like: an @, or a digit, underscore, dot or # inside.
 _STRONG = r"(?:@[\w][\w.\-]{2,39}|(?:live:)?[a-z][\w\-]*[._\d#][\w.\-#]*)"
 # Words that say an identifier follows, in the languages of the corpus.

@@ -20,6 +20,12 @@ _SPECIAL = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
     r"|\s?[\[({]\.[\])}]\s?|\bhxxp|(?<!\S)(?:[A-Za-z0-9._@/\-] ){3,}[A-Za-z0-9._@/\-](?!\S)"
 )
+# Letters that show as nothing, and dots of other scripts (NFKC keeps "。" as it is).
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800\u180e")
+_DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52")
+# Cyrillic and Greek letters that look Latin: "gm\u0430il" is still gmail.
+_LOOKALIKES = dict(zip("аеорсухіјѕԁһӏкмтвнοαρτνεικΑΒΕΗΙΚΜΝΟΡΤΧΥΖАВЕКМНОРСТХ",
+                       "aeopcyxijsdhlkmtbhoaptvetkABEHIKMNOPTXYZABEKMHOPCTX", strict=True))
 _DEFANGED = re.compile(r"\s?[\[({]\.[\])}]\s?")
 
 
@@ -35,8 +41,14 @@ def _normal(token: str) -> str:
         if decoded == token:
             return token
         token = decoded
-    if unicodedata.category(token[0]) == "Cf" or token == "\u00a0":
-        return "" if token != "\u00a0" else " "  # zero-width and bidi marks hide nothing
+    if unicodedata.category(token[0]) == "Cf" or token in _INVISIBLE:
+        return ""  # zero-width, bidi marks, fillers: they hide nothing
+    if token in _DOTS:
+        return "."
+    if token in _LOOKALIKES:
+        return _LOOKALIKES[token]
+    if token == "\u00a0":
+        return " "
     return unicodedata.normalize("NFKC", token)
 
 
