@@ -4,7 +4,8 @@ Dropped by omission: Received, Return-Path, Sender, Reply-To, X-*, DKIM-Signatur
 Authentication-Results, List-*, User-Agent, X-Mailer, Cc, Bcc, ... Kept headers are cleaned
 too: Content-IDs (they often carry the sender's host) move onto the relay domain and cid:
 links follow, multipart boundaries are drawn anew (Outlook derives them from the Message-ID),
-MIME-Version loses its client comment, attachment dates lose their time zone.
+MIME-Version loses its client comment, Content-Type and Content-Disposition keep only the
+parameters a client uses (attachment dates and x- parameters go), Content-Language its comments.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import Parser
-from email.utils import format_datetime
+from email.utils import collapse_rfc2231_value, format_datetime
 from urllib.parse import unquote
 
 from relay.pipeline import Parcel
@@ -33,7 +34,6 @@ EMBEDDED_KEEP = MIME | {"subject", "date"}
 TOP_KEEP = MIME | {"subject", "date", "message-id", "in-reply-to", "references", "auto-submitted"}
 SINGLE = ("subject", "date", "content-type", "content-transfer-encoding", "content-disposition",
           "content-description", "mime-version", "content-id", "auto-submitted")
-DISPOSITION_DATES = ("creation-date", "modification-date", "read-date")
 _CID_LINK = re.compile(r"cid:([^\"'\s<>()]+)", re.IGNORECASE)
 
 
@@ -50,6 +50,33 @@ def _utc_date(message: Message) -> str:
         return format_datetime(when.astimezone(UTC))
     except OverflowError:  # "31 Dec 9999 23:59 -0100" is past datetime's range in UTC
         return format_datetime(datetime.now(UTC))
+
+
+# Parameters a reader's client uses; others ("x-contact=...") and comments are free text.
+KNOWN_PARAMS = {
+    "Content-Type": {"charset", "name", "format", "delsp", "method", "type", "start",
+                     "start-info", "protocol", "micalg", "report-type", "reply-type",
+                     "boundary", "differences"},
+    "Content-Disposition": {"filename", "size"},
+}
+_LANGUAGES = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*(?:\s*,\s*[A-Za-z]{1,8}"
+                        r"(?:-[A-Za-z0-9]{1,8})*)*")
+
+
+def _known_params_only(message: Message, header: str, allowed: set[str]) -> None:
+    if message.get(header) is None:
+        return
+    params = message.get_params(header=header) or []
+    if not params:
+        return
+    kept = [(k, v) for k, v in params[1:] if k.lower() in allowed]
+    if len(kept) == len(params) - 1 and "(" not in str(message[header]):
+        return  # nothing to drop: leave the header as it came
+    del message[header]
+    message[header] = params[0][0]
+    for key, value in kept:
+        text = collapse_rfc2231_value(value) if isinstance(value, tuple) else value
+        message.set_param(key, text, header=header)
 
 
 def _only_first(message: Message, name: str) -> None:
@@ -94,8 +121,11 @@ class SanitizeHeaders:
         if cid is not None:
             old = str(cid).strip().strip('<>')
             message.replace_header("Content-ID", f"<{self.content_id(old)}>")
-        for param in DISPOSITION_DATES:
-            message.del_param(param, header="Content-Disposition")
+        for header, allowed in KNOWN_PARAMS.items():
+            _known_params_only(message, header, allowed)
+        language = message.get("Content-Language")
+        if language is not None and not _LANGUAGES.fullmatch(str(language).strip()):
+            del message["Content-Language"]  # "en (call me ...)": a comment is free text
         if message.get_content_maintype() == "multipart":
             message.del_param("boundary", header="Content-Type")  # the generator draws anew
             start = message.get_param("start")
