@@ -97,7 +97,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
         StripSignatures(),
         CheckAttachments(config.rules),
-        ProhibitedContent(config.rules),
+        ProhibitedContent(config.rules, store),
         SanitizeHeaders(config.domain),
         RewriteAddresses(),
         Redact(config.rules, config.domain),

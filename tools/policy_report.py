@@ -145,6 +145,15 @@ class Harness:
         await self.client.quit()
         await self.relay.stop()
 
+    async def question_for(self, direction: str) -> str:
+        """Has the other party ask something; returns the Message-ID the author received."""
+        other = "buyer_to_seller" if direction == "seller_to_buyer" else "seller_to_buyer"
+        await self.send(other, lambda sender, alias: compose(
+            sender, alias, f"Order {ORDER}", "Has it shipped yet, and when will it arrive?\n"))
+        (relay_id,) = self.db.execute(
+            "SELECT relay_message_id FROM messages ORDER BY seq DESC LIMIT 1").fetchone()
+        return str(relay_id)
+
     async def send(self, direction: str, data_for: Any) -> Outcome:
         if direction == "seller_to_buyer":
             sender, alias = SELLER, self.conv.buyer_alias
@@ -212,9 +221,13 @@ async def run_corpus(workdir: Path, prefix: str = "") -> Report:
             if not outcome.accepted or got.rstrip("\n") != expected.rstrip("\n"):
                 report.changed.append(f"{case['id']}: {outcome.reasons} {got!r}")
         for case in load("content.jsonl") if not prefix else []:
-            def data(sender: str, alias: str, case: dict[str, Any] = case) -> bytes:
-                return compose(sender, alias, case["subject"], case["text"],
-                               headers=case.get("headers"))
+            headers = dict(case.get("headers") or {})
+            if "In-Reply-To" in headers:  # a reply: to a real message of the conversation
+                headers["In-Reply-To"] = await harness.question_for(case["direction"])
+
+            def data(sender: str, alias: str, case: dict[str, Any] = case,
+                     headers: dict[str, str] = headers) -> bytes:
+                return compose(sender, alias, case["subject"], case["text"], headers=headers)
 
             outcome = await harness.send(case["direction"], data)
             report.content += 1

@@ -33,6 +33,21 @@ def raw_ids(message: Message, name: str) -> list[str]:
             for i in message_ids(storable(value))]
 
 
+async def known_ids(store: Store, conversation_id: str, ids: list[str]) -> set[str]:
+    """Those of ids that name a message of this conversation (by either of its IDs)."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT original_message_id, relay_message_id FROM messages"
+            " WHERE conversation_id = ? AND relay_message_id IS NOT NULL"
+            f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))",
+            (conversation_id, *ids, *ids),
+        )
+    return {i for row in rows for i in row if i in ids}
+
+
 class ThreadMap:
     name = "thread_map"
 

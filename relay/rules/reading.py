@@ -32,7 +32,7 @@ class Reading:
     subject: str
     text: str  # the author's own words
     direction: str
-    is_reply: bool
+    is_reply: bool  # answers a message of this conversation (not just any In-Reply-To)
     bulk: bool  # List-Unsubscribe, List-Id or Precedence: bulk/list/junk
 
 
@@ -73,13 +73,13 @@ def _body(message: Message) -> str:
     return ""
 
 
-def read(message: EmailMessage, direction: str) -> Reading:
+def read(message: EmailMessage, direction: str, is_reply: bool) -> Reading:
     precedence = str(message.get("Precedence", "")).strip().lower()
     return Reading(
         subject=str(message.get("Subject", "")),
         text=own_words(_body(message)),
         direction=direction,
-        is_reply=message.get("In-Reply-To") is not None or message.get("References") is not None,
+        is_reply=is_reply,
         bulk=precedence in ("bulk", "list", "junk") or message.get("List-Unsubscribe") is not None
         or message.get("List-Id") is not None,
     )
