@@ -96,21 +96,22 @@ ACTIONS = {
 
 @dataclass(frozen=True)
 class RulesSettings:
-    """The messaging rules (DESIGN section 5): an action per rule, and the rules' lists."""
+    """The messaging rules (DESIGN section 5): an action per rule (defaults: ACTIONS), and
+    the rules' lists."""
 
-    contact_email: str = "redact"
-    contact_phone: str = "redact"
-    contact_address: str = "redact"
-    contact_social: str = "redact"
-    link_external: str = "redact"
-    image_tracker: str = "strip"
-    html_active: str = "strip"
-    style_emoji: str = "strip"
-    attachment: str = "reject"
-    content_confirmation: str = "reject"
-    content_thanks_only: str = "reject"
-    content_promotion: str = "reject"
-    content_review_request: str = "reject"
+    contact_email: str = ACTIONS["contact_email"][0]
+    contact_phone: str = ACTIONS["contact_phone"][0]
+    contact_address: str = ACTIONS["contact_address"][0]
+    contact_social: str = ACTIONS["contact_social"][0]
+    link_external: str = ACTIONS["link_external"][0]
+    image_tracker: str = ACTIONS["image_tracker"][0]
+    html_active: str = ACTIONS["html_active"][0]
+    style_emoji: str = ACTIONS["style_emoji"][0]
+    attachment: str = ACTIONS["attachment"][0]
+    content_confirmation: str = ACTIONS["content_confirmation"][0]
+    content_thanks_only: str = ACTIONS["content_thanks_only"][0]
+    content_promotion: str = ACTIONS["content_promotion"][0]
+    content_review_request: str = ACTIONS["content_review_request"][0]
     # Regions whose numbering plans the phone rule knows (ISO 3166 codes).
     phone_regions: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "JP", "CA", "AU")
     # https links to it (and its subdomains) survive, like links to the relay's domain.
