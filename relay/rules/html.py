@@ -287,9 +287,9 @@ def _edit_piece(piece: str, start: int, end: int, findings: list[Finding],
     out: list[str] = []
     at = start
     for f in findings:
-        if f.end <= start or f.start >= end:
-            continue
-        cut_from, cut_to = max(f.start, start), min(f.end, end)
+        if f.end <= start or f.start >= end or f.end <= at:
+            continue  # outside this piece, or inside a finding already cut (an emoji)
+        cut_from, cut_to = max(f.start, start, at), min(f.end, end)
         out.append(html.escape(piece[at - start:cut_from - start], quote=False))
         if f.start >= start:
             out.append(html.escape(marker(f.code), quote=False))
