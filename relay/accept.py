@@ -22,6 +22,8 @@ from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
+# Reason codes that say what a message is, not that anything in it was changed.
+INFORMATIONAL = frozenset({"critical"})
 
 
 def too_deep() -> Reject:
@@ -94,7 +96,8 @@ class Intake:
             log.exception("%s: pipeline failed; answering 451", parcel.id)
             await self._record(parcel, "deferred", [*parcel.reasons, "internal_error"])
             return replies.TEMPFAIL
-        disposition = "delivered_redacted" if parcel.reasons else "delivered"
+        changed = [r for r in parcel.reasons if r not in INFORMATIONAL]
+        disposition = "delivered_redacted" if changed else "delivered"
         await self._record(parcel, disposition, parcel.reasons, queue=True)
         self.on_queued()
         log.info("%s conversation=%s %s accepted", parcel.id, parcel.conversation.id,

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from relay import conversations
+from relay import buyers, conversations
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
 from relay.store import records
@@ -167,6 +167,31 @@ async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
     return 1
 
 
+async def cmd_buyers_optout(cfg: Config, args: argparse.Namespace) -> int:
+    async with _store(cfg) as store:
+        address = await buyers.set_optout(store, args.email, cfg.domain, args.state == "on")
+    if args.state == "on":
+        print(f"{address} opted out: seller messages need [Important] or must answer the buyer")
+    else:
+        print(f"{address} opted back in to seller messages")
+    return 0
+
+
+async def cmd_buyers_show(cfg: Config, args: argparse.Namespace) -> int:
+    async with _store(cfg) as store:
+        address = conversations.normalize_address(args.email, cfg.domain)
+        opted = await buyers.opted_out(store, address)
+        events = await buyers.history(store, address)
+    if args.json:
+        _print_json({"address": address, "opted_out": opted,
+                     "events": [e.__dict__ for e in events]})
+        return 0
+    print(f"buyer     {address}\nopted out {'yes' if opted else 'no'}")
+    for event in events:
+        print(f"  {event.at}  {event.kind} {event.value}")
+    return 0
+
+
 def _anchor_arg(value: str) -> str:
     seq, _, digest = value.partition(":")
     if not (seq.isdigit() and len(digest) == 64):
@@ -216,6 +241,16 @@ def parser() -> argparse.ArgumentParser:
     ml = command(msgs_sub, "list", "recorded messages, oldest first", cmd_messages_list)
     ml.add_argument("--conversation", help="only this conversation")
     ml.add_argument("--json", action="store_true")
+
+    buyer = command(sub, "buyers", "buyer preferences (opt-out)")
+    buyer_sub = buyer.add_subparsers(dest="action", required=True)
+    oo = command(buyer_sub, "optout", "opt a buyer out of (on) or back into (off) non-essential"
+                 " seller messages", cmd_buyers_optout)
+    oo.add_argument("email")
+    oo.add_argument("state", choices=("on", "off"))
+    bs = command(buyer_sub, "show", "a buyer's opt-out and its history", cmd_buyers_show)
+    bs.add_argument("email")
+    bs.add_argument("--json", action="store_true")
 
     audit = command(sub, "audit", "check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)

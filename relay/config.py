@@ -120,6 +120,9 @@ class RulesSettings:
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     attachment_max_total: int = 10_485_760
     attachment_max_count: int = 5
+    # [Important] messages a seller may send an opted-out buyer per rolling window.
+    critical_limit: int = 3
+    critical_window_days: float = 30.0
 
     def action(self, code: str) -> str:
         """The action for a reason code: "contact.email" -> contact_email's setting;

@@ -80,6 +80,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.policy.attachments import CheckAttachments
     from relay.policy.content import ProhibitedContent
     from relay.policy.loop import LoopGuard
+    from relay.policy.optout import OptOut
     from relay.policy.route import Route
     from relay.policy.sender import Authenticate
     from relay.policy.structure import MimeStructure
@@ -95,6 +96,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         Authenticate(),
         LoopGuard(config.smtp.max_received_headers),
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
+        OptOut(config.rules, store),
         StripSignatures(),
         CheckAttachments(config.rules),
         ProhibitedContent(config.rules, store),

@@ -216,7 +216,8 @@ def test_close_unknown_id(cfg):
 def test_migrate_twice(cfg, tmp_path):
     first = cli(cfg, "migrate")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == "applied: 0001_initial.sql, 0002_parties_append_only.sql"
+    assert first.stdout.strip() == ("applied: 0001_initial.sql, 0002_parties_append_only.sql,"
+                                     " 0003_buyer_preferences.sql")
     assert (tmp_path / "relay.db").exists()
     second = cli(cfg, "migrate")
     assert second.returncode == 0, second.stderr
