@@ -99,7 +99,8 @@ class Intake:
         changed = [r for r in parcel.reasons if r not in INFORMATIONAL]
         disposition = "delivered_redacted" if changed else "delivered"
         await self._record(parcel, disposition, parcel.reasons, queue=True)
-        self.on_queued()
+        if not parcel.hold:
+            self.on_queued()
         log.info("%s conversation=%s %s accepted", parcel.id, parcel.conversation.id,
                  parcel.direction)
         return replies.queued(parcel.id)
@@ -119,7 +120,9 @@ class Intake:
         )
         async with self.store.write() as db:
             await records.append(db, record)
-            if queue:
+            if queue and parcel.hold:
+                await outbox.add_event(db, parcel.id, "held", "seller notifications are off")
+            elif queue:
                 now = time.time()
                 await outbox.enqueue(db, outbox.Job(
                     message_id=parcel.id, mail_from=parcel.author_alias, rcpt=parcel.recipient,

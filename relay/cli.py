@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from relay import buyers, conversations
+from relay import buyers, conversations, sellers
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
 from relay.store import records
@@ -192,6 +192,21 @@ async def cmd_buyers_show(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_sellers_settings(cfg: Config, args: argparse.Namespace) -> int:
+    notify = None if args.notify is None else args.notify == "on"
+    async with _store(cfg) as store:
+        settings = await sellers.update(store, args.email, cfg.domain, notify,
+                                        args.notify_address)
+    if args.json:
+        _print_json({"seller": args.email, "notify": settings.notify,
+                     "notify_address": settings.notify_address})
+        return 0
+    where = settings.notify_address or "the seller's first registered address"
+    print(f"seller          {args.email}\nbuyer messages  "
+          f"{'e-mailed to ' + where if settings.notify else 'recorded, not e-mailed'}")
+    return 0
+
+
 def _anchor_arg(value: str) -> str:
     seq, _, digest = value.partition(":")
     if not (seq.isdigit() and len(digest) == 64):
@@ -251,6 +266,16 @@ def parser() -> argparse.ArgumentParser:
     bs = command(buyer_sub, "show", "a buyer's opt-out and its history", cmd_buyers_show)
     bs.add_argument("email")
     bs.add_argument("--json", action="store_true")
+
+    seller = command(sub, "sellers", "seller settings")
+    seller_sub = seller.add_subparsers(dest="action", required=True)
+    st = command(seller_sub, "settings", "show or change whether buyer messages are e-mailed,"
+                 " and where", cmd_sellers_settings)
+    st.add_argument("email")
+    st.add_argument("--notify", choices=("on", "off"), help="e-mail buyer messages or not")
+    st.add_argument("--notify-address", metavar="ADDR",
+                    help="where buyer messages go (\"\" for the first registered address)")
+    st.add_argument("--json", action="store_true")
 
     audit = command(sub, "audit", "check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)

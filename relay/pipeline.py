@@ -40,6 +40,8 @@ class Parcel:
     delivered: bytes | None = None  # the wire bytes, set by the last stage
     smtputf8_out: bool = False
     hops: int = 0  # Received lines it arrived with
+    deliver_to: str | None = None  # the seller's notification address, when set
+    hold: bool = False  # recorded and accepted, not e-mailed (seller notifications off)
 
     def note(self, code: str) -> None:
         """Record a reason code (once) for what a stage changed or found."""
@@ -56,8 +58,9 @@ class Parcel:
 
     @property
     def recipient(self) -> str:
-        """The reader's real address (the first registered one receives mail)."""
-        return self.conversation.addresses(self.addressed)[0]
+        """The reader's real address: the first registered one, or the address a seller
+        chose for buyer messages."""
+        return self.deliver_to or self.conversation.addresses(self.addressed)[0]
 
     @property
     def author_alias(self) -> str:
@@ -80,6 +83,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.policy.attachments import CheckAttachments
     from relay.policy.content import ProhibitedContent
     from relay.policy.loop import LoopGuard
+    from relay.policy.notify import Notifications
     from relay.policy.optout import OptOut
     from relay.policy.route import Route
     from relay.policy.sender import Authenticate
@@ -97,6 +101,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         LoopGuard(config.smtp.max_received_headers),
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
         OptOut(config.rules, store),
+        Notifications(store),
         StripSignatures(),
         CheckAttachments(config.rules),
         ProhibitedContent(config.rules, store),
