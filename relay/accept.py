@@ -23,7 +23,7 @@ from relay.store.db import Store, utcnow
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
 # Reason codes that say what a message is, not that anything in it was changed.
-INFORMATIONAL = frozenset({"critical"})
+INFORMATIONAL = frozenset({"critical", "review_request.sent"})
 
 
 def too_deep() -> Reject:
@@ -48,7 +48,7 @@ class Intake:
         self.on_queued = on_queued
 
     async def _parcel(
-        self, envelope: Envelope, raw: bytes, message: EmailMessage
+        self, envelope: Envelope, raw: bytes, message: EmailMessage, kind: str = "message"
     ) -> Parcel | None:
         local = envelope.rcpt_to[0].rpartition("@")[0].lower()
         hit = await conversations.find_alias(self.store, self.config.domain, local)
@@ -56,7 +56,8 @@ class Intake:
             return None
         return Parcel(
             id=conversations.new_token(10), received_at=utcnow(), envelope=envelope, raw=raw,
-            message=message, conversation=hit.conversation, addressed=hit.role,
+            message=message, conversation=hit.conversation, addressed=hit.role, kind=kind,
+            reasons=[f"{kind}.sent"] if kind != "message" else [],
         )
 
     async def record_discarded(self, envelope: Envelope, reason: str) -> None:
@@ -66,13 +67,14 @@ class Intake:
         if parcel is not None:
             await self._record(parcel, "rejected", [reason])
 
-    async def receive(self, envelope: Envelope, raw: bytes) -> str:
-        """Returns the SMTP reply for this transaction."""
+    async def receive(self, envelope: Envelope, raw: bytes, kind: str = "message") -> str:
+        """Returns the SMTP reply for this transaction. kind: "message", or what the relay's
+        own commands send ("review_request"), which only they can set."""
         try:
             message, unreadable = parse(raw), False
         except RecursionError:
             message, unreadable = EmailMessage(), True
-        parcel = await self._parcel(envelope, raw, message)
+        parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
             return replies.UNKNOWN_ALIAS
         try:

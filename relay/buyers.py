@@ -1,4 +1,5 @@
-"""Buyer preferences: the opt-out from non-essential seller messages.
+"""Buyer preferences and facts: the opt-out from non-essential seller messages, the language
+templates are written in, and whether the buyer is a business account.
 
 Every change is an append-only event with its time; the latest one holds. So the record
 shows, for any message, whether the buyer had opted out when it was sent.
@@ -6,9 +7,11 @@ shows, for any message, whether the buyer had opted out when it was sent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from relay.conversations import address_key, normalize_address
+from relay.errors import UsageError
 from relay.store.db import Store, utcnow
 
 
@@ -19,23 +22,36 @@ class Event:
     value: str
 
 
-async def set_optout(store: Store, address: str, domain: str, on: bool) -> str:
-    """Record the buyer's choice; returns the address as normalized."""
+_LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", re.IGNORECASE)
+
+
+async def record(store: Store, address: str, domain: str, kind: str, value: str) -> str:
+    """Append one event; returns the address as normalized."""
     address = normalize_address(address, domain)
+    if kind == "locale" and not _LOCALE.fullmatch(value):
+        raise UsageError(f"{value!r} is not a language tag like de-DE or en")
     async with store.write() as db:
         await db.execute(
-            "INSERT INTO buyer_events (address_key, at, kind, value) VALUES (?, ?, 'optout', ?)",
-            (address_key(address), utcnow(), "on" if on else "off"),
+            "INSERT INTO buyer_events (address_key, at, kind, value) VALUES (?, ?, ?, ?)",
+            (address_key(address), utcnow(), kind, value),
         )
     return address
 
 
-async def opted_out(store: Store, address: str) -> bool:
+async def set_optout(store: Store, address: str, domain: str, on: bool) -> str:
+    return await record(store, address, domain, "optout", "on" if on else "off")
+
+
+async def latest(store: Store, address: str, kind: str) -> str | None:
     async with store.read() as db:
         rows = await db.execute_fetchall(
-            "SELECT value FROM buyer_events WHERE address_key = ? AND kind = 'optout'"
-            " ORDER BY seq DESC LIMIT 1", (address_key(address),))
-    return bool(rows) and rows[0][0] == "on"
+            "SELECT value FROM buyer_events WHERE address_key = ? AND kind = ?"
+            " ORDER BY seq DESC LIMIT 1", (address_key(address), kind))
+    return str(rows[0][0]) if rows else None
+
+
+async def opted_out(store: Store, address: str) -> bool:
+    return await latest(store, address, "optout") == "on"
 
 
 async def history(store: Store, address: str) -> list[Event]:

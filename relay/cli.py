@@ -10,9 +10,11 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from relay import buyers, conversations, sellers
+from relay import buyers, conversations, review_request, sellers
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
 from relay.store import records
@@ -71,6 +73,8 @@ async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
         conv, created = await conversations.open_conversation(
             store, cfg.domain, args.order, args.buyer, args.seller
         )
+        if args.delivered_at is not None:
+            await review_request.set_delivered(store, conv, args.delivered_at)
     if args.json:
         _print_json({**_conversation_json(conv), "created": created})
     else:
@@ -207,6 +211,94 @@ async def cmd_sellers_settings(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_buyers_set(cfg: Config, args: argparse.Namespace) -> int:
+    if args.locale is None and args.business is None:
+        raise UsageError("nothing to set: give --locale and/or --business")
+    async with _store(cfg) as store:
+        if args.locale is not None:
+            await buyers.record(store, args.email, cfg.domain, "locale", args.locale)
+        if args.business is not None:
+            await buyers.record(store, args.email, cfg.domain, "business", args.business)
+    print(f"{args.email}: " + ", ".join(
+        f"{k} {v}" for k, v in (("locale", args.locale), ("business", args.business)) if v))
+    return 0
+
+
+async def cmd_conv_delivered(cfg: Config, args: argparse.Namespace) -> int:
+    async with _store(cfg) as store:
+        conv = await conversations.get(store, cfg.domain, args.id)
+        await review_request.set_delivered(store, conv, args.date)
+    print(f"conversation {conv.id}: order delivered on {args.date}")
+    return 0
+
+
+def _refused_or_sent(reply: str) -> int:
+    if reply.startswith("250"):
+        print(f"sent: {reply}")
+        return 0
+    print(f"refused: {reply}", file=sys.stderr)
+    return 1
+
+
+async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
+    from relay import outgoing, templates
+
+    values: dict[str, str] = {}
+    for item in args.var or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--var {item!r}: expected key=value")
+        values[key] = value
+    try:
+        template = templates.load_all(cfg.templates)[args.template]
+    except KeyError:
+        raise UsageError(f"no template {args.template!r} in {cfg.templates}") from None
+    if args.attach and not template.attachments:
+        raise UsageError(f"template {template.id} does not allow attachments")
+    async with _store(cfg) as store:
+        conv = await conversations.get(store, cfg.domain, args.conversation)
+        locale = await buyers.latest(store, conv.addresses("buyer")[0], "locale")
+        text = templates.render(template, locale, conv.order_id, values)
+        sender, raw = outgoing.seller_message(conv, text.subject, text.body,
+                                              [Path(p) for p in args.attach or []])
+        reply = await outgoing.submit(cfg, store, conv, sender, raw)
+    return _refused_or_sent(reply)
+
+
+async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
+    from string import Template
+
+    from relay import outgoing
+
+    async with _store(cfg) as store:
+        conv = await conversations.get(store, cfg.domain, args.conversation)
+        await review_request.check(store, conv)
+        fill = {"order_id": conv.order_id}
+        sender, raw = outgoing.seller_message(
+            conv, Template(review_request.SUBJECT).substitute(fill),
+            Template(review_request.BODY).substitute(fill), [])
+        reply = await outgoing.submit(cfg, store, conv, sender, raw, kind="review_request")
+    return _refused_or_sent(reply)
+
+
+async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
+    from relay import templates
+
+    found = templates.load_all(cfg.templates)
+    for t in found.values():
+        extra = [("critical" if t.critical else ""), ("attachments" if t.attachments else "")]
+        print(f"{t.id:24} {','.join(sorted(t.texts)):16} vars: {', '.join(t.variables) or '-'}"
+              f"  {' '.join(e for e in extra if e)}")
+    return 0
+
+
+def _date_arg(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date, YYYY-MM-DD") from None
+
+
 def _anchor_arg(value: str) -> str:
     seq, _, digest = value.partition(":")
     if not (seq.isdigit() and len(digest) == 64):
@@ -240,7 +332,12 @@ def parser() -> argparse.ArgumentParser:
     op.add_argument("--buyer", required=True, help="the buyer's real address")
     op.add_argument("--seller", required=True, action="append",
                     help="a seller address; repeat for more; the first receives mail")
+    op.add_argument("--delivered-at", type=_date_arg, metavar="DATE",
+                    help="the order's delivery date (the review-request window counts from it)")
     op.add_argument("--json", action="store_true")
+    dl = command(conv_sub, "delivered", "record the order's delivery date", cmd_conv_delivered)
+    dl.add_argument("id")
+    dl.add_argument("date", type=_date_arg, help="YYYY-MM-DD")
     ls = command(conv_sub, "list", "every conversation", cmd_conv_list)
     ls.add_argument("--json", action="store_true")
     show = command(conv_sub, "show", "one conversation: aliases, parties, message count",
@@ -259,6 +356,11 @@ def parser() -> argparse.ArgumentParser:
 
     buyer = command(sub, "buyers", "buyer preferences (opt-out)")
     buyer_sub = buyer.add_subparsers(dest="action", required=True)
+    bset = command(buyer_sub, "set", "a buyer's language and business-account flag",
+                   cmd_buyers_set)
+    bset.add_argument("email")
+    bset.add_argument("--locale", help="language for templates, e.g. de-DE (fallback: en)")
+    bset.add_argument("--business", choices=("on", "off"), help="a business account")
     oo = command(buyer_sub, "optout", "opt a buyer out of (on) or back into (off) non-essential"
                  " seller messages", cmd_buyers_optout)
     oo.add_argument("email")
@@ -276,6 +378,19 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--notify-address", metavar="ADDR",
                     help="where buyer messages go (\"\" for the first registered address)")
     st.add_argument("--json", action="store_true")
+
+    snd = command(sub, "send", "send a template to the buyer as the seller, through every rule",
+                  cmd_send)
+    snd.add_argument("--conversation", required=True)
+    snd.add_argument("--template", required=True)
+    snd.add_argument("--var", action="append", metavar="KEY=VALUE")
+    snd.add_argument("--attach", action="append", metavar="FILE")
+    rr = command(sub, "review-request", "send the marketplace's one review request for an order",
+                 cmd_review_request)
+    rr.add_argument("--conversation", required=True)
+    tpl = command(sub, "templates", "message templates")
+    tpl_sub = tpl.add_subparsers(dest="action", required=True)
+    command(tpl_sub, "list", "the templates and their variables", cmd_templates_list)
 
     audit = command(sub, "audit", "check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)

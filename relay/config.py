@@ -139,6 +139,8 @@ class Config:
     log_level: str = "INFO"
     # Grace period for open transactions and deliveries on SIGTERM.
     shutdown_grace: float = 30.0
+    # Message templates for `relay send`, one TOML file each.
+    templates: Path = Path("config/templates")
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -42,6 +42,7 @@ class Parcel:
     hops: int = 0  # Received lines it arrived with
     deliver_to: str | None = None  # the seller's notification address, when set
     hold: bool = False  # recorded and accepted, not e-mailed (seller notifications off)
+    kind: str = "message"  # or "review_request": the marketplace's own, sent by `relay`
 
     def note(self, code: str) -> None:
         """Record a reason code (once) for what a stage changed or found."""

@@ -34,6 +34,8 @@ class ProhibitedContent:
         answered = await known_ids(self.store, parcel.conversation.id, ids[:50])
         reading = read(parcel.message, parcel.direction, is_reply=bool(answered))
         for rule in self.rules:
+            if rule is review and parcel.kind == "review_request":
+                continue  # the marketplace's own fixed request, sent by `relay review-request`
             why = rule.judge(reading)
             if why is not None:
                 raise Reject(rule.code, why)

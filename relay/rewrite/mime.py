@@ -18,8 +18,11 @@ from email.utils import format_datetime
 from relay.pipeline import Parcel
 from relay.rewrite.text import fold_long_lines
 
-WIRE = policy.SMTP
-WIRE_UTF8 = policy.SMTPUTF8
+# Long header lines are left whole (RFC 5322 allows 998): the stdlib folds a Subject that
+# starts with a bracket before its first word ("Subject:" CRLF " [x] ..."), and readers
+# then see a leading space.
+WIRE = policy.SMTP.clone(max_line_length=998)
+WIRE_UTF8 = policy.SMTPUTF8.clone(max_line_length=998)
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 

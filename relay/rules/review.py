@@ -28,6 +28,10 @@ _PATTERNS = re.compile(
         r"(?:could\s+)?(?:left|leave|gave|give|wrote|write)\s+)?(?:a|your|some)\s+(?:\w+\s+)?"
         r"(?:review|feedback|rating)\b",
         r"\bhow\s+would\s+you\s+rate\b",
+        r"\b(?:you\s+can|you\s+could|please|feel\s+free\s+to|would\s+you|why\s+not)\s+"
+        # "review the item", not "review the order details" (look them over)
+        r"(?:\w+\s+){0,2}(?:review|rate)\s+(?:(?:the|your|this|our|my)\s+)?(?:item|product|"
+        r"seller|purchase|experience|shop|store|us|me)\b",
         r"\b(?:a|your)\s+(?:quick\s+|short\s+|little\s+)?(?:positive\s+|good\s+|5[-\s]?star\s+)?"
         r"(?:review|feedback|rating)\b.{0,40}\b(?:would|means|helps?|makes?)\b",
         r"\b(?:positive|gute|5[-\s]?sterne)[-\s]?bewertung\b",

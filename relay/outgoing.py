@@ -1,0 +1,50 @@
+"""Messages the relay's own commands send as a party (templates, the review request):
+built here, then through the same intake and stages as mail that arrives over SMTP."""
+
+from __future__ import annotations
+
+import mimetypes
+from email import policy
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from relay.accept import Intake
+from relay.config import Config
+from relay.conversations import Conversation
+from relay.errors import UsageError
+from relay.pipeline import Envelope, build
+from relay.store.db import Store
+
+
+def seller_message(conv: Conversation, subject: str, body: str,
+                   attachments: list[Path]) -> tuple[str, bytes]:
+    sender = conv.addresses("seller")[0]
+    msg = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+    msg["From"] = sender
+    msg["To"] = conv.buyer_alias
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain="relay-cli.invalid")
+    msg.set_content(body)
+    for path in attachments:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--attach {path}: {exc.strerror or exc}") from None
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, _, subtype = kind.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+    utf8 = not sender.isascii()
+    # Unfolded: the stdlib would fold "Subject: [Important] ..." before the bracket.
+    wire = (policy.SMTPUTF8 if utf8 else policy.SMTP).clone(max_line_length=998)
+    return sender, msg.as_bytes(policy=wire)
+
+
+async def submit(config: Config, store: Store, conv: Conversation, sender: str, raw: bytes,
+                 kind: str = "message") -> str:
+    """Through the pipeline as the seller; returns the SMTP reply it would have had. The
+    running relay's delivery worker sends it on (at its next poll)."""
+    intake = Intake(config, store, build(config, store), on_queued=lambda: None)
+    envelope = Envelope(peer="local", helo="relay-cli", mail_from=sender,
+                        rcpt_to=(conv.buyer_alias,), smtputf8=not sender.isascii())
+    return await intake.receive(envelope, raw, kind=kind)

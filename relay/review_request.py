@@ -1,0 +1,61 @@
+"""The marketplace's review request: one fixed, neutral message per order, sent to the buyer
+between 5 and 30 days after delivery, never to a buyer who opted out. Nothing of it can be
+changed; it is the one review request the content rules let through."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from relay import buyers
+from relay.conversations import Conversation
+from relay.errors import UsageError
+from relay.store.db import Store, utcnow
+
+SUBJECT = "Order $order_id: your experience"
+BODY = (
+    "Hello,\n\n"
+    "the marketplace asks every buyer about their orders. If you wish, you can review the item"
+    " and the seller of order $order_id on the order page in your account. A review is"
+    " voluntary, and this is the only request you will get for this order.\n"
+)
+FIRST_DAY, LAST_DAY = 5, 30
+
+
+async def set_delivered(store: Store, conv: Conversation, day: date) -> None:
+    async with store.write() as db:
+        await db.execute(
+            "INSERT INTO conversation_events (conversation_id, at, kind, value)"
+            " VALUES (?, ?, 'delivered', ?)", (conv.id, utcnow(), day.isoformat()))
+
+
+async def delivered_on(store: Store, conv: Conversation) -> date | None:
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT value FROM conversation_events WHERE conversation_id = ? AND kind ="
+            " 'delivered' ORDER BY seq DESC LIMIT 1", (conv.id,))
+    return date.fromisoformat(rows[0][0]) if rows else None
+
+
+async def check(store: Store, conv: Conversation, today: date | None = None) -> None:
+    """Raise UsageError naming why a review request may not be sent now."""
+    today = today or datetime.now(UTC).date()
+    delivered = await delivered_on(store, conv)
+    if delivered is None:
+        raise UsageError("the order has no delivery date: set it with"
+                         " `relay conversations delivered ID DATE`")
+    days = (today - delivered).days
+    if days < FIRST_DAY:
+        raise UsageError(f"too early: delivered {days} days ago; a review request may be sent"
+                         f" from day {FIRST_DAY} after delivery ({delivered})")
+    if days > LAST_DAY:
+        raise UsageError(f"too late: delivered {days} days ago; the window closed after day"
+                         f" {LAST_DAY}")
+    if await buyers.opted_out(store, conv.addresses("buyer")[0]):
+        raise UsageError("the buyer has opted out of seller messages")
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND disposition IN"
+            " ('delivered', 'delivered_redacted') AND reasons LIKE '%\"review_request.sent\"%'",
+            (conv.id,))
+    if rows[0][0]:
+        raise UsageError("a review request was already sent for this order")
