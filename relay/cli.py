@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +131,19 @@ async def cmd_conv_close(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
+    from relay import message_center
+
+    if args.sent and (args.received or args.needs_response):
+        raise UsageError("--sent lists the seller's messages; it cannot go with --received"
+                         " or --needs-response")
+    filters = message_center.Filters(
+        seller=args.seller, conversation=args.conversation, unread=args.unread, sent=args.sent,
+        received=args.received, needs_response=args.needs_response,
+        business_buyers=args.business_buyers,
+        since=args.since.isoformat() if args.since else None,
+        until=(args.until + timedelta(days=1)).isoformat() if args.until else None)
     async with _store(cfg) as store:
-        rows = await records.summaries(store, args.conversation)
+        rows = await message_center.query(store, filters)
     if args.json:
         _print_json(rows)
         return 0
@@ -146,6 +157,48 @@ async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
         print(f"{row['received_at']}  {row['id']}  {row['conversation_id']}  {row['direction']:<15}"
               f"  {row['disposition']:<18}  {row['delivery'] or '-':<9}  {reasons}")
     return 0
+
+
+async def cmd_messages_mark(cfg: Config, args: argparse.Namespace) -> int:
+    from relay import message_center
+
+    async with _store(cfg) as store:
+        await message_center.mark(store, args.id, args.mark.replace("-", "_"))
+    print(f"message {args.id} marked {args.mark}")
+    return 0
+
+
+async def cmd_metrics_response_time(cfg: Config, args: argparse.Namespace) -> int:
+    from relay import metrics
+
+    now = args.now or datetime.now(UTC)
+    async with _store(cfg) as store:
+        windows = await metrics.response_time(store, args.seller, now)
+    if args.json:
+        _print_json({"seller": args.seller, "as_of": now.isoformat(),
+                     "windows": [w.as_dict() for w in windows]})
+        return 0
+
+    def hours(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} h"
+
+    print(f"response time of {args.seller}, as of {now.isoformat(timespec='seconds')}")
+    print(f"{'window':>8}  {'received':>8}  {'in 24 h':>7}  {'late':>4}  {'unanswered':>10}"
+          f"  {'late rate':>9}  {'average':>8}  {'median':>8}")
+    for w in windows:
+        rate = "-" if w.late_rate is None else f"{w.late_rate:.0%}"
+        print(f"{w.days:>6} d  {w.received:>8}  {w.answered_within_24h:>7}  {w.late:>4}"
+              f"  {w.unanswered:>10}  {rate:>9}  {hours(w.average_hours):>8}"
+              f"  {hours(w.median_hours):>8}")
+    return 0
+
+
+def _time_arg(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected an ISO time, 2026-11-26T12:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
@@ -352,7 +405,29 @@ def parser() -> argparse.ArgumentParser:
     msgs_sub = msgs.add_subparsers(dest="action", required=True)
     ml = command(msgs_sub, "list", "recorded messages, oldest first", cmd_messages_list)
     ml.add_argument("--conversation", help="only this conversation")
+    ml.add_argument("--seller", metavar="EMAIL", help="only this seller's conversations")
+    ml.add_argument("--unread", action="store_true", help="not marked read")
+    ml.add_argument("--sent", action="store_true", help="the seller's messages")
+    ml.add_argument("--received", action="store_true", help="the buyers' messages")
+    ml.add_argument("--needs-response", action="store_true",
+                    help="buyer messages with no seller reply yet, not marked no-response-needed")
+    ml.add_argument("--business-buyers", action="store_true",
+                    help="only conversations whose buyer is a business account")
+    ml.add_argument("--since", type=_date_arg, metavar="DATE", help="received on or after")
+    ml.add_argument("--until", type=_date_arg, metavar="DATE", help="received on or before")
     ml.add_argument("--json", action="store_true")
+    mk = command(msgs_sub, "mark", "mark a message read or no-response-needed",
+                 cmd_messages_mark)
+    mk.add_argument("id")
+    mk.add_argument("mark", choices=("read", "no-response-needed"))
+
+    met = command(sub, "metrics", "seller metrics")
+    met_sub = met.add_subparsers(dest="action", required=True)
+    rt = command(met_sub, "response-time", "contact response time over 7, 30 and 90 days",
+                 cmd_metrics_response_time)
+    rt.add_argument("--seller", required=True, metavar="EMAIL")
+    rt.add_argument("--now", type=_time_arg, help="compute as of this time (default: now)")
+    rt.add_argument("--json", action="store_true")
 
     buyer = command(sub, "buyers", "buyer preferences (opt-out)")
     buyer_sub = buyer.add_subparsers(dest="action", required=True)

@@ -1,0 +1,114 @@
+"""A seller's message center over the record: filters, read and no-response-needed marks.
+
+"Sent" and "received" are from the seller's side: sent is seller_to_buyer, received is
+buyer_to_seller. A received message needs a response until a seller message follows it in
+its conversation (an auto-reply does not count) or it is marked no-response-needed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
+from typing import Any
+
+from relay.conversations import address_key
+from relay.errors import UsageError
+from relay.store.db import Store, utcnow
+
+ACCEPTED = "('delivered', 'delivered_redacted')"
+_HEADERS = BytesParser(policy=policy.compat32)
+
+
+def is_auto_reply(raw: bytes) -> bool:
+    """Auto-Submitted other than "no", Precedence auto_reply/bulk/junk, or X-Autoreply."""
+    headers = _HEADERS.parsebytes(raw, headersonly=True)
+    submitted = str(headers.get("Auto-Submitted", "no")).split(";")[0].split("(")[0]
+    precedence = str(headers.get("Precedence", "")).strip().lower()
+    return (submitted.strip().lower() != "no" or precedence in ("auto_reply", "bulk", "junk")
+            or headers.get("X-Autoreply") is not None)
+
+
+@dataclass(frozen=True)
+class Filters:
+    seller: str | None = None
+    conversation: str | None = None
+    unread: bool = False
+    sent: bool = False
+    received: bool = False
+    needs_response: bool = False
+    business_buyers: bool = False
+    since: str | None = None  # ISO date or time, inclusive
+    until: str | None = None  # ISO date or time, exclusive
+
+
+async def mark(store: Store, message_id: str, kind: str) -> None:
+    async with store.write() as db:
+        found = await db.execute_fetchall("SELECT 1 FROM messages WHERE id = ?", (message_id,))
+        if not found:
+            raise UsageError(f"no message {message_id!r}")
+        await db.execute("INSERT INTO message_marks (message_id, at, kind) VALUES (?, ?, ?)",
+                         (message_id, utcnow(), kind))
+
+
+async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
+    where, params = ["1 = 1"], []
+    if f.conversation:
+        where.append("m.conversation_id = ?")
+        params.append(f.conversation)
+    if f.seller:
+        where.append("m.conversation_id IN (SELECT conversation_id FROM parties"
+                     " WHERE role = 'seller' AND address_key = ?)")
+        params.append(address_key(f.seller))
+    if f.sent:
+        where.append("m.direction = 'seller_to_buyer'")
+    if f.received or f.needs_response:
+        where.append("m.direction = 'buyer_to_seller'")
+    if f.unread:
+        where.append("NOT EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
+                     " AND k.kind = 'read')")
+    if f.business_buyers:
+        where.append("(SELECT value FROM buyer_events b WHERE b.address_key = c.buyer_key"
+                     " AND b.kind = 'business' ORDER BY b.seq DESC LIMIT 1) = 'on'")
+    if f.since:
+        where.append("m.received_at >= ?")
+        params.append(f.since)
+    if f.until:
+        where.append("m.received_at < ?")
+        params.append(f.until)
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT m.seq, m.id, m.conversation_id, c.order_id, m.received_at, m.direction,"
+            " m.disposition, m.reasons, m.relay_message_id, length(m.raw) AS size,"
+            " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
+            "  ORDER BY e.seq DESC LIMIT 1) AS delivery,"
+            " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
+            "  AND k.kind = 'read') AS read,"
+            " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
+            "  AND k.kind = 'no_response_needed') AS no_response_needed"
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            f" WHERE {' AND '.join(where)} ORDER BY m.seq", params)
+        out = [{
+            "id": r["id"], "conversation_id": r["conversation_id"], "order_id": r["order_id"],
+            "received_at": r["received_at"], "direction": r["direction"],
+            "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
+            "relay_message_id": r["relay_message_id"], "size": r["size"],
+            "delivery": r["delivery"], "read": bool(r["read"]),
+            "no_response_needed": bool(r["no_response_needed"]), "seq": r["seq"],
+        } for r in rows]
+        if f.needs_response:
+            out = [row for row in out if await _needs_response(db, row)]
+    for row in out:
+        del row["seq"]
+    return out
+
+
+async def _needs_response(db: Any, row: dict[str, Any]) -> bool:
+    if row["disposition"] not in ("delivered", "delivered_redacted") or row["no_response_needed"]:
+        return False
+    replies = await db.execute_fetchall(
+        "SELECT raw FROM messages WHERE conversation_id = ? AND seq > ? AND direction ="
+        f" 'seller_to_buyer' AND disposition IN {ACCEPTED} ORDER BY seq",
+        (row["conversation_id"], row["seq"]))
+    return not any(not is_auto_reply(bytes(r[0])) for r in replies)

@@ -1,0 +1,139 @@
+"""The seller's message center (filters, marks) and the response-time metric."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import BUYER, DOMAIN, SELLER, compose, open_conv, run_cli, send
+
+from relay import buyers, message_center, metrics
+from relay.message_center import Filters
+from relay.store import records
+
+BIZ = "purchasing@company.example"
+OTHER_SELLER = "hello@other-shop.example"
+
+
+async def sent(relay, sender: str, alias: str, **headers) -> str:
+    code, reply = await send(relay.smtp_port, sender, alias,
+                             compose(sender, alias, body="About the lamp base, size 2.",
+                                     **headers))
+    assert code == 250, reply
+    return reply.rsplit(" ", 1)[1]
+
+
+async def ids(relay, **filters) -> set[str]:
+    return {row["id"] for row in await message_center.query(relay.store, Filters(**filters))}
+
+
+async def test_the_message_center_filters(relay, conv, capture):
+    conv2 = await open_conv(relay, buyer=BIZ, sellers=(SELLER,), order="112-0000000-0000002")
+    conv3 = await open_conv(relay, sellers=(OTHER_SELLER,), order="112-0000000-0000003")
+    await buyers.record(relay.store, BIZ, DOMAIN, "business", "on")
+    m1 = await sent(relay, BUYER, conv.seller_alias)
+    m2 = await sent(relay, SELLER, conv.buyer_alias)
+    m3 = await sent(relay, BUYER, conv.seller_alias)
+    m4 = await sent(relay, BIZ, conv2.seller_alias)
+    m5 = await sent(relay, SELLER, conv2.buyer_alias, Auto_Submitted="auto-replied")
+    m6 = await sent(relay, BUYER, conv3.seller_alias)
+    await message_center.mark(relay.store, m3, "read")
+
+    assert await ids(relay, seller=SELLER) == {m1, m2, m3, m4, m5}
+    assert await ids(relay, seller=OTHER_SELLER) == {m6}
+    assert await ids(relay, seller=SELLER, sent=True) == {m2, m5}
+    assert await ids(relay, seller=SELLER, received=True) == {m1, m3, m4}
+    # m1 was answered; m4's only answer is an auto-reply.
+    assert await ids(relay, seller=SELLER, needs_response=True) == {m3, m4}
+    assert await ids(relay, seller=SELLER, unread=True) == {m1, m2, m4, m5}
+    assert await ids(relay, seller=SELLER, business_buyers=True) == {m4, m5}
+    today = datetime.now(UTC).date()
+    assert await ids(relay, seller=SELLER, since=(today + timedelta(days=1)).isoformat()) == set()
+    assert await ids(relay, seller=SELLER, until=today.isoformat()) == set()
+    await message_center.mark(relay.store, m4, "no_response_needed")
+    assert await ids(relay, seller=SELLER, needs_response=True) == {m3}
+
+    cfg = relay.config.store.path.parent / "cli.toml"
+    cfg.write_text(f'domain = "{DOMAIN}"\n[store]\npath = "{relay.config.store.path}"\n')
+    listed = await asyncio.to_thread(run_cli, "--config", str(cfg), "messages", "list",
+                                     "--seller", SELLER, "--received", "--unread",
+                                     "--since", today.isoformat(), "--until", today.isoformat(),
+                                     "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert {row["id"] for row in json.loads(listed.stdout)} == {m1, m4}
+    marked = await asyncio.to_thread(run_cli, "--config", str(cfg), "messages", "mark", m1,
+                                     "read")
+    assert marked.returncode == 0 and await ids(relay, seller=SELLER, unread=True) == {m2, m4, m5}
+    bad = await asyncio.to_thread(run_cli, "--config", str(cfg), "messages", "mark", "nope",
+                                  "read")
+    assert bad.returncode == 2 and "no message 'nope'" in bad.stderr
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+async def append(relay, conv, msg_id: str, when: datetime, direction: str,
+                 auto: bool = False) -> None:
+    head = "Auto-Submitted: auto-replied\r\n" if auto else ""
+    raw = f"{head}Subject: order\r\n\r\nhello\r\n".encode()
+    record = records.Record(
+        id=msg_id, conversation_id=conv.id, received_at=when.isoformat(timespec="microseconds"),
+        direction=direction, disposition="delivered", reasons=(), peer="127.0.0.1",
+        helo="test", mail_from=SELLER if direction == "seller_to_buyer" else BUYER,
+        rcpt_to=("x@" + DOMAIN,), recipient=BUYER, original_message_id=None,
+        relay_message_id=f"<{msg_id}@{DOMAIN}>", raw=raw, delivered=raw)
+    async with relay.store.write() as db:
+        await records.append(db, record)
+
+
+@pytest.fixture
+async def scenario(relay, conv):
+    """Hand-made history of one conversation, in time order, as of NOW."""
+    b = "buyer_to_seller"
+    s = "seller_to_buyer"
+    for msg_id, when, direction, auto in [
+        ("b6", NOW - timedelta(days=40), b, False),
+        ("r6", NOW - timedelta(days=40) + timedelta(hours=10), s, False),  # 10 h
+        ("b1", NOW - timedelta(days=10), b, False),
+        ("s1", NOW - timedelta(days=10) + timedelta(hours=2), s, False),  # 2 h
+        ("b2", NOW - timedelta(days=5), b, False),
+        ("s2", NOW - timedelta(days=5) + timedelta(hours=1), s, True),  # auto-reply: no answer
+        ("s3", NOW - timedelta(days=5) + timedelta(hours=30), s, False),  # 30 h: late
+        ("b4", NOW - timedelta(days=3), b, False),  # never answered: late
+        ("b5", NOW - timedelta(days=1), b, False),  # marked no response needed
+        ("b3", NOW - timedelta(hours=2), b, False),  # not answered yet, not late yet
+    ]:
+        await append(relay, conv, msg_id, when, direction, auto)
+    await message_center.mark(relay.store, "b5", "no_response_needed")
+    return relay
+
+
+async def test_response_time_on_a_hand_computed_scenario(scenario):
+    week, month, quarter = await metrics.response_time(scenario.store, SELLER, NOW)
+    assert (week.received, week.answered_within_24h, week.late, week.unanswered) == (3, 0, 2, 2)
+    assert week.late_rate == pytest.approx(2 / 3)
+    assert (week.average_hours, week.median_hours) == (pytest.approx(30), pytest.approx(30))
+    assert (month.received, month.answered_within_24h, month.late, month.unanswered) == (
+        4, 1, 2, 2)
+    assert (month.average_hours, month.median_hours) == (pytest.approx(16), pytest.approx(16))
+    assert (quarter.received, quarter.answered_within_24h, quarter.late) == (5, 2, 2)
+    assert (quarter.average_hours, quarter.median_hours) == (pytest.approx(14),
+                                                             pytest.approx(10))
+    # A day later the message from two hours ago is late too.
+    later = await metrics.response_time(scenario.store, SELLER, NOW + timedelta(days=1))
+    assert later[0].late == 3
+
+
+async def test_response_time_from_the_cli(scenario):
+    cfg = scenario.config.store.path.parent / "cli.toml"
+    cfg.write_text(f'domain = "{DOMAIN}"\n[store]\npath = "{scenario.config.store.path}"\n')
+    args = ["--config", str(cfg), "metrics", "response-time", "--seller", SELLER,
+            "--now", NOW.isoformat()]
+    shown = await asyncio.to_thread(run_cli, *args, "--json")
+    assert shown.returncode == 0, shown.stderr
+    week = json.loads(shown.stdout)["windows"][0]
+    assert (week["days"], week["received"], week["late"]) == (7, 3, 2)
+    text = await asyncio.to_thread(run_cli, *args)
+    assert "     7 d         3        0     2           2        67%    30.0 h" in text.stdout
