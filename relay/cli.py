@@ -74,6 +74,7 @@ async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
             store, cfg.domain, args.order, args.buyer, args.seller
         )
         if args.delivered_at is not None:
+            _not_in_future(args.delivered_at)
             await review_request.set_delivered(store, conv, args.delivered_at)
     if args.json:
         _print_json({**_conversation_json(conv), "created": created})
@@ -172,6 +173,7 @@ async def cmd_metrics_response_time(cfg: Config, args: argparse.Namespace) -> in
     from relay import metrics
 
     now = args.now or datetime.now(UTC)
+    conversations.normalize_address(args.seller, cfg.domain)  # a bad address: exit 2
     async with _store(cfg) as store:
         windows = await metrics.response_time(store, args.seller, now)
     if args.json:
@@ -278,6 +280,7 @@ async def cmd_buyers_set(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_conv_delivered(cfg: Config, args: argparse.Namespace) -> int:
+    _not_in_future(args.date)
     async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.id)
         await review_request.set_delivered(store, conv, args.date)
@@ -343,6 +346,11 @@ async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
         print(f"{t.id:24} {','.join(sorted(t.texts)):16} vars: {', '.join(t.variables) or '-'}"
               f"  {' '.join(e for e in extra if e)}")
     return 0
+
+
+def _not_in_future(day: date) -> None:
+    if day > datetime.now(UTC).date():
+        raise UsageError(f"a delivery date cannot be in the future: {day}")
 
 
 def _date_arg(value: str) -> date:
@@ -475,7 +483,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _encodable(text: str) -> bool:
+    """Not holding bytes that were no UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
+    raw_args = sys.argv[1:] if argv is None else argv
+    if any(not _encodable(a) for a in raw_args):
+        print("relay: arguments must be valid UTF-8 text", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     try:
         cfg = load(config_path(args.config, os.environ))
@@ -493,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(args.func(cfg, args))
     except UsageError as exc:
         print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # e.g. a template file, read only by the command using it
+        print(f"relay: config error: {exc}", file=sys.stderr)
+        return 2
+    except OverflowError:
+        print("relay: a date or time is out of range", file=sys.stderr)
         return 2
     except StartupError as exc:
         print(f"relay: {exc}", file=sys.stderr)

@@ -30,6 +30,12 @@ def is_auto_reply(raw: bytes) -> bool:
             or headers.get("X-Autoreply") is not None)
 
 
+def is_answer(reasons: str, raw: bytes) -> bool:
+    """A seller message that answers the buyer: not an auto-reply, not the marketplace's
+    review request (both go out as the seller, neither is a response)."""
+    return '"review_request.sent"' not in reasons and not is_auto_reply(raw)
+
+
 @dataclass(frozen=True)
 class Filters:
     seller: str | None = None
@@ -108,7 +114,7 @@ async def _needs_response(db: Any, row: dict[str, Any]) -> bool:
     if row["disposition"] not in ("delivered", "delivered_redacted") or row["no_response_needed"]:
         return False
     replies = await db.execute_fetchall(
-        "SELECT raw FROM messages WHERE conversation_id = ? AND seq > ? AND direction ="
+        "SELECT reasons, raw FROM messages WHERE conversation_id = ? AND seq > ? AND direction ="
         f" 'seller_to_buyer' AND disposition IN {ACCEPTED} ORDER BY seq",
         (row["conversation_id"], row["seq"]))
-    return not any(not is_auto_reply(bytes(r[0])) for r in replies)
+    return not any(is_answer(r[0], bytes(r[1])) for r in replies)

@@ -2,7 +2,8 @@
 
 For each buyer message (accepted, not marked no-response-needed): the time until the
 seller's first reply in that conversation. Later than 24 hours, or no reply after 24 hours,
-is late; weekends and holidays count like any day. Auto-replies are no reply.
+is late; weekends and holidays count like any day. Auto-replies and the marketplace's review
+request are no reply.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from relay.conversations import address_key
-from relay.message_center import ACCEPTED, is_auto_reply
+from relay.message_center import ACCEPTED, is_answer
 from relay.store.db import Store
 
 WINDOWS = (7, 30, 90)
@@ -38,7 +39,7 @@ class Window:
 async def _messages(store: Store, seller: str) -> list[Any]:
     async with store.read() as db:
         return list(await db.execute_fetchall(
-            "SELECT m.seq, m.id, m.conversation_id, m.received_at, m.direction, m.raw,"
+            "SELECT m.seq, m.id, m.conversation_id, m.received_at, m.direction, m.raw, m.reasons,"
             " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
             "  AND k.kind = 'no_response_needed') AS excused"
             " FROM messages m WHERE m.conversation_id IN (SELECT conversation_id FROM parties"
@@ -51,7 +52,7 @@ async def response_time(store: Store, seller: str, now: datetime) -> list[Window
     rows = await _messages(store, seller)
     at = {r["id"]: datetime.fromisoformat(r["received_at"]) for r in rows}
     replies = [r for r in rows if r["direction"] == "seller_to_buyer" and at[r["id"]] <= now
-               and not is_auto_reply(bytes(r["raw"]))]
+               and is_answer(r["reasons"], bytes(r["raw"]))]
     windows = []
     for days in WINDOWS:
         start = now - timedelta(days=days)

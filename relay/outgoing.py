@@ -27,6 +27,9 @@ def seller_message(conv: Conversation, subject: str, body: str,
     msg["Message-ID"] = make_msgid(domain="relay-cli.invalid")
     msg.set_content(body)
     for path in attachments:
+        if len(f"x{path.name}x".splitlines()) > 1 or not path.name.isprintable():
+            raise UsageError(f"--attach {path!r}: the file name may not hold control"
+                             " characters or line breaks")
         try:
             data = path.read_bytes()
         except OSError as exc:

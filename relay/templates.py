@@ -15,6 +15,7 @@ from string import Template as Text
 from typing import Any
 
 from relay.errors import ConfigError, UsageError
+from relay.policy.optout import IMPORTANT
 
 ALWAYS = frozenset({"order_id", "buyer_name"})
 FALLBACK = "en"
@@ -76,7 +77,10 @@ def language(locale: str | None, template: Template) -> str:
 
 def render(template: Template, locale: str | None, order_id: str,
            values: dict[str, str]) -> Rendered:
-    unknown = sorted(set(values) - set(template.variables) - ALWAYS)
+    fixed = sorted(set(values) & ALWAYS)
+    if fixed:
+        raise UsageError(f"--var {fixed[0]}: set by the relay from the conversation")
+    unknown = sorted(set(values) - set(template.variables))
     if unknown:
         raise UsageError(f"template {template.id} has no variable {', '.join(unknown)}"
                          f" (it takes: {', '.join(template.variables) or 'none'})")
@@ -89,7 +93,7 @@ def render(template: Template, locale: str | None, order_id: str,
                   **values}
     in_subject = set(Text(subject).get_identifiers())
     for key, value in everything.items():
-        if "\0" in value or (key in in_subject and ("\r" in value or "\n" in value)):
+        if "\0" in value or (key in in_subject and len(f"x{value}x".splitlines()) > 1):
             raise UsageError(f"--var {key}: no line breaks in a value that goes into the"
                              " Subject, and no NUL anywhere")
     rendered = Rendered(Text(subject).substitute(everything).strip(),
@@ -97,6 +101,9 @@ def render(template: Template, locale: str | None, order_id: str,
     if len(rendered.body) > template.max_length:
         raise UsageError(f"template {template.id}: the message would be {len(rendered.body)}"
                          f" characters, over its limit of {template.max_length}")
-    if template.critical and "[important]" not in rendered.subject.lower():
+    if not template.critical and IMPORTANT.search(rendered.subject):
+        raise UsageError(f"template {template.id} is not critical: its Subject may not say"
+                         " [Important]")
+    if template.critical and not IMPORTANT.search(rendered.subject):
         rendered = Rendered(f"[Important] {rendered.subject}", rendered.body, lang)
     return rendered

@@ -74,17 +74,38 @@ async def test_a_reply_to_the_buyer_is_not_an_initiation(relay, conv, capture):
     question = compose(BUYER, conv.seller_alias, body="Can I get it in blue?")
     assert (await send(relay.smtp_port, BUYER, conv.seller_alias, question))[0] == 250
     asked = (await capture.wait_for(1))[0]
-    # The buyer wrote last and has no answer yet: the seller may answer.
+    # An out-of-office is no answer: the buyer is still waiting.
+    code, _ = await seller_says(relay, conv, Auto_Submitted="auto-replied")
+    assert code == 250
     code, _ = await seller_says(relay, conv, In_Reply_To=asked.message["Message-ID"])
     assert code == 250
-    # Answered now: a second message needs threading to a buyer message...
+    # Answered now: threading to the same (answered) question does not open the door again.
+    code, reply = await seller_says(relay, conv, References=asked.message["Message-ID"])
+    assert (code, reply.split(":")[0]) == (550, "5.7.1 optout")
     code, _ = await seller_says(relay, conv)
     assert code == 550
-    code, _ = await seller_says(relay, conv, References=asked.message["Message-ID"])
-    assert code == 250
-    # ... and a made-up one does not count.
-    code, _ = await seller_says(relay, conv, In_Reply_To="<made-up@seller-host.example>")
-    assert code == 550
+    # A new question can be answered again.
+    again = compose(BUYER, conv.seller_alias, body="And in green?")
+    assert (await send(relay.smtp_port, BUYER, conv.seller_alias, again))[0] == 250
+    assert (await seller_says(relay, conv))[0] == 250
+
+
+async def test_the_critical_limit_counts_every_address_of_the_seller(relay_factory, capture,
+                                                                    tmp_path):
+    from conftest import SELLER2
+
+    rules = RulesSettings(critical_limit=2)
+    relay = await relay_factory(make_config(tmp_path, capture.port).replace(rules=rules))
+    conv = await open_conv(relay, sellers=(SELLER, SELLER2))
+    await opt_out(relay)
+    for sender in (SELLER, SELLER2):
+        data = compose(sender, conv.buyer_alias, subject="[Important] flat number",
+                       body="The carrier needs your flat number to deliver.")
+        assert (await send(relay.smtp_port, sender, conv.buyer_alias, data))[0] == 250
+    data = compose(SELLER2, conv.buyer_alias, subject="[Important] flat number",
+                   body="The carrier needs your flat number to deliver.")
+    code, reply = await send(relay.smtp_port, SELLER2, conv.buyer_alias, data)
+    assert (code, reply.split(":")[0]) == (550, "5.7.1 optout.critical_limit")
 
 
 async def test_buyer_messages_always_reach_the_seller(relay, conv, capture):

@@ -153,3 +153,62 @@ async def test_a_seller_cannot_send_the_review_request_text_itself(relay, conv):
     data = compose(SELLER, conv.buyer_alias, subject="Your experience", body=body)
     code, reply = await send(relay.smtp_port, SELLER, conv.buyer_alias, data)
     assert (code, reply.split(":")[0]) == (550, "5.7.1 content.review_request")
+
+
+# invoice puts $invoice_number into its Subject.
+@pytest.mark.parametrize(("args", "error"), [
+    (["--var", "invoice_number=7", "--var", "order_id=[Important]"], "set by the relay"),
+    (["--var", "invoice_number=[Important] 7"], "is not critical"),
+    (["--var", "invoice_number=A\x0bB"], "no line breaks"),
+    (["--var", "invoice_number=A\u2028B"], "no line breaks"),
+])
+async def test_variables_cannot_reach_past_the_template(relay, conv, tmp_path, args, error):
+    cfg = config_file(relay, tmp_path)
+    result = await cli(cfg, "send", "--conversation", conv.id, "--template", "invoice", *args)
+    assert result.returncode == 2 and error in result.stderr, result.stderr
+
+
+async def test_bad_input_is_one_line_and_exit_2(relay, conv, tmp_path):
+    cfg = config_file(relay, tmp_path, templates=tmp_path / "missing")
+    listed = await cli(cfg, "templates", "list")
+    assert listed.returncode == 2 and listed.stderr.startswith("relay: config error: templates")
+    cfg = config_file(relay, tmp_path)
+    weird = tmp_path / "inv\nX-Evil: 1.pdf"
+    weird.write_bytes(samples.pdf())
+    attach = await cli(cfg, "send", "--conversation", conv.id, "--template", "invoice",
+                       "--var", "invoice_number=7", "--attach", str(weird))
+    assert attach.returncode == 2 and "file name" in attach.stderr
+    future = await cli(cfg, "conversations", "delivered", conv.id, "9999-12-31")
+    assert future.returncode == 2 and "future" in future.stderr
+    far = await cli(cfg, "messages", "list", "--until", "9999-12-31")
+    assert far.returncode == 2 and "out of range" in far.stderr
+    nobody = await cli(cfg, "metrics", "response-time", "--seller", "nope")
+    assert nobody.returncode == 2 and "not a valid e-mail address" in nobody.stderr
+    for result in (listed, attach, future, far, nobody):
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_arguments_that_are_no_utf8_are_refused():
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "relay.cli", "buyers", "show",
+                             os.fsdecode(b"\xff@example.com")], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60, check=False)
+    assert result.returncode == 2 and "valid UTF-8" in result.stderr
+
+
+async def test_the_review_request_is_no_answer_to_the_buyer(relay, conv, capture, tmp_path):
+    from conftest import compose, send
+
+    from relay import message_center
+
+    cfg = config_file(relay, tmp_path)
+    asked = compose(BUYER, conv.seller_alias, body="Does it come with a charger?")
+    assert (await send(relay.smtp_port, BUYER, conv.seller_alias, asked))[0] == 250
+    assert (await cli(cfg, "conversations", "delivered", conv.id, days_ago(6))).returncode == 0
+    assert (await cli(cfg, "review-request", "--conversation", conv.id)).returncode == 0
+    waiting = await message_center.query(relay.store, message_center.Filters(
+        seller=SELLER, needs_response=True))
+    assert len(waiting) == 1 and waiting[0]["direction"] == "buyer_to_seller"

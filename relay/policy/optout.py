@@ -1,10 +1,10 @@
 """Opt-out: a buyer who opted out gets only the seller messages the order cannot do without.
 
-A seller message to an opted-out buyer goes through when it answers the buyer (its
-threading headers name a buyer message of this conversation, or the buyer wrote last and
-has had no answer yet) or when it is critical: "[Important]" in the Subject. Critical
-messages are counted per seller and buyer; past the limit in the rolling window they are
-refused too, so "[Important]" cannot become a way round the opt-out.
+A seller message to an opted-out buyer goes through when it answers the buyer (a buyer
+message of this conversation has had no real answer yet) or when it is critical:
+"[Important]" in the Subject. Critical messages are counted per seller and buyer; past the
+limit in the rolling window they are refused too, so "[Important]" cannot become a way
+round the opt-out.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from relay import buyers
 from relay.config import RulesSettings
 from relay.conversations import address_key
 from relay.errors import Reject
+from relay.message_center import ACCEPTED, is_answer
 from relay.pipeline import Parcel
-from relay.rewrite.thread_map import raw_ids
 from relay.store.db import Store
 
 IMPORTANT = re.compile(r"\[\s*important\s*\]", re.IGNORECASE)
@@ -34,35 +34,34 @@ class OptOut:
         self.store = store
 
     async def _answers_buyer(self, parcel: Parcel) -> bool:
-        ids = (raw_ids(parcel.message, "In-Reply-To") + raw_ids(parcel.message, "References"))
-        ids = ids[:50]
-        marks = ",".join("?" * len(ids))
+        """Some buyer message has had no real answer yet (an auto-reply or the marketplace's
+        review request is none). Threading to an old, answered message does not count: a
+        seller could otherwise write on for ever under one old In-Reply-To."""
         async with self.store.read() as db:
-            if ids:
-                rows = await db.execute_fetchall(
-                    "SELECT 1 FROM messages WHERE conversation_id = ? AND direction ="
-                    f" 'buyer_to_seller' AND relay_message_id IN ({marks}) LIMIT 1",
-                    (parcel.conversation.id, *ids))
-                if rows:
-                    return True
-            last = await db.execute_fetchall(
-                "SELECT direction FROM messages WHERE conversation_id = ? AND disposition IN"
-                " ('delivered', 'delivered_redacted') AND direction != 'system'"
-                " ORDER BY seq DESC LIMIT 1", (parcel.conversation.id,))
-        return bool(last) and last[0][0] == "buyer_to_seller"
+            rows = await db.execute_fetchall(
+                "SELECT direction, reasons, raw FROM messages WHERE conversation_id = ?"
+                f" AND disposition IN {ACCEPTED} AND direction != 'system' ORDER BY seq",
+                (parcel.conversation.id,))
+        waiting = False
+        for direction, reasons, raw in rows:
+            if direction == "buyer_to_seller":
+                waiting = True
+            elif is_answer(reasons, bytes(raw)):
+                waiting = False
+        return waiting
 
     async def _critical_sent(self, parcel: Parcel) -> int:
+        """[Important] messages from this seller (any of its addresses) to this buyer."""
         since = (datetime.now(UTC) - self.window).isoformat(timespec="microseconds")
         async with self.store.read() as db:
             rows = await db.execute_fetchall(
-                "SELECT COUNT(*) FROM messages m JOIN conversations c"
-                " ON c.id = m.conversation_id WHERE c.buyer_key = ? AND lower(m.mail_from) = ?"
+                "SELECT m.mail_from FROM messages m JOIN conversations c"
+                " ON c.id = m.conversation_id WHERE c.buyer_key = ?"
                 " AND m.direction = 'seller_to_buyer' AND m.received_at >= ?"
-                " AND m.disposition IN ('delivered', 'delivered_redacted')"
-                " AND m.reasons LIKE '%\"critical\"%'",
-                (address_key(parcel.conversation.addresses("buyer")[0]),
-                 parcel.envelope.mail_from.lower(), since))
-        return int(rows[0][0])
+                f" AND m.disposition IN {ACCEPTED} AND m.reasons LIKE '%\"critical\"%'",
+                (address_key(parcel.conversation.addresses("buyer")[0]), since))
+        seller = {address_key(a) for a in parcel.conversation.addresses("seller")}
+        return sum(1 for (sender,) in rows if address_key(sender) in seller)
 
     async def __call__(self, parcel: Parcel) -> None:
         if parcel.author != "seller":
