@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     RELAY_CONFIG=/app/config/relay.toml \
     RELAY_STORE_PATH=/data/relay.db \
     RELAY_DELIVERY_MAILDIR=/data/maildir \
+    RELAY_DKIM_KEY=/data/dkim/relay.pem \
     RELAY_SMTP_HOST=0.0.0.0
 
 RUN groupadd --system relay && useradd --system --gid relay --home-dir /app relay

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/relay.toml
 
-.PHONY: run test lint migrate policy-report clean
+.PHONY: run test lint migrate policy-report dkim-bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 policy-report: $(STAMP)
 	$(BIN)/python -m tools.policy_report
+
+dkim-bench: $(STAMP)
+	$(BIN)/python -m tools.dkim_bench
 
 migrate: $(STAMP)
 	$(BIN)/relay --config $(CONFIG) migrate

@@ -348,6 +348,39 @@ async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_dkim_keygen(cfg: Config, args: argparse.Namespace) -> int:
+    from relay.delivery import dkim_sign
+
+    path = cfg.dkim.key
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists; --force replaces it (publish the new record first)")
+    if path.exists():
+        path.unlink()
+    try:
+        pem = dkim_sign.generate(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _print_record(cfg, dkim_sign.dns_record(pem))
+    return 0
+
+
+async def cmd_dkim_record(cfg: Config, args: argparse.Namespace) -> int:
+    from relay.delivery import dkim_sign
+
+    try:
+        pem = cfg.dkim.key.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"no DKIM key at {cfg.dkim.key} ({exc.strerror or exc}):"
+                         " `relay dkim keygen` makes one") from None
+    _print_record(cfg, dkim_sign.dns_record(pem))
+    return 0
+
+
+def _print_record(cfg: Config, value: str) -> None:
+    print(f"publish this TXT record (key {cfg.dkim.key}):")
+    print(f"{cfg.dkim.selector}._domainkey.{cfg.domain}. IN TXT \"{value}\"")
+
+
 def _not_in_future(day: date) -> None:
     if day > datetime.now(UTC).date():
         raise UsageError(f"a delivery date cannot be in the future: {day}")
@@ -474,6 +507,13 @@ def parser() -> argparse.ArgumentParser:
     tpl = command(sub, "templates", "message templates")
     tpl_sub = tpl.add_subparsers(dest="action", required=True)
     command(tpl_sub, "list", "the templates and their variables", cmd_templates_list)
+
+    dk = command(sub, "dkim", "the relay's DKIM key")
+    dk_sub = dk.add_subparsers(dest="action", required=True)
+    kg = command(dk_sub, "keygen", "make a 2048-bit RSA key at dkim.key and print its DNS record",
+                 cmd_dkim_keygen)
+    kg.add_argument("--force", action="store_true", help="replace an existing key")
+    command(dk_sub, "record", "print the DNS record of the current key", cmd_dkim_record)
 
     audit = command(sub, "audit", "check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)

@@ -65,6 +65,15 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class DKIMSettings:
+    # Every delivered message is signed for the relay's domain (relaxed/relaxed, RSA 2048).
+    sign: bool = True
+    selector: str = "relay"
+    # PEM private key; made (and its DNS record logged) when missing.
+    key: Path = Path("data/dkim/relay.pem")
+
+
+@dataclass(frozen=True)
 class APISettings:
     host: str = "127.0.0.1"
     port: int = 8025
@@ -145,6 +154,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     api: APISettings = field(default_factory=APISettings)
+    dkim: DKIMSettings = field(default_factory=DKIMSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
 
     def replace(self, **changes: Any) -> Config:
@@ -156,6 +166,7 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "delivery": DeliverySettings,
     "api": APISettings,
+    "dkim": DKIMSettings,
     "rules": RulesSettings,
 }
 _STRINGS = tuple[str, ...]
@@ -251,6 +262,8 @@ def _validate(cfg: Config) -> None:
             f" {cfg.delivery.smtp_starttls!r}"
         )
     _validate_rules(cfg.rules)
+    if not re.fullmatch(_LABEL, cfg.dkim.selector):
+        raise ConfigError(f"dkim.selector: not a DNS label: {cfg.dkim.selector!r}")
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
     for key, value in _numbers(cfg):
         if key.endswith("port"):

@@ -81,6 +81,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     Signatures go before the attachment check (they are not attachments); the content rules
     read List-Unsubscribe and Precedence before the header scrub drops them; redaction comes
     after the address rewrite, so a party's own address becomes its alias, not a marker."""
+    from relay.delivery.dkim_sign import dkim_signer
     from relay.policy.attachments import CheckAttachments
     from relay.policy.content import ProhibitedContent
     from relay.policy.loop import LoopGuard
@@ -110,7 +111,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         RewriteAddresses(),
         Redact(config.rules, config.domain),
         ThreadMap(store, config.domain),
-        Encode(config.domain),
+        Encode(config.domain, dkim_signer(config)),
     )
 
 

@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from relay import conversations
-from relay.config import Config, DeliverySettings, SMTPSettings, StoreSettings
+from relay.config import Config, DeliverySettings, DKIMSettings, SMTPSettings, StoreSettings
 from relay.server import Relay
 
 DOMAIN = "relay.test"
@@ -108,6 +108,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_DKIM_PEM: list[bytes] = []
+
+
+def dkim_key(tmp_path: Path) -> Path:
+    """One RSA key for the whole run (making a 2048-bit key costs ~0.1 s), copied per test."""
+    from relay.delivery.dkim_sign import generate
+
+    path = tmp_path / "dkim.pem"
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if not _DKIM_PEM:
+        _DKIM_PEM.append(generate(tmp_path / "dkim-original.pem"))
+    if not path.exists():
+        path.write_bytes(_DKIM_PEM[0])
+    return path
+
+
 def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
     settings: dict[str, Any] = {
         "mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smarthost_port,
@@ -120,6 +136,7 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
         smtp=SMTPSettings(host="127.0.0.1", port=0, max_message_size=1_000_000),
         store=StoreSettings(path=tmp_path / "relay.db"),
         delivery=DeliverySettings(**settings),
+        dkim=DKIMSettings(key=dkim_key(tmp_path)),
     )
 
 

@@ -31,7 +31,14 @@ from typing import Any
 import aiosmtplib
 
 from relay import conversations
-from relay.config import Config, DeliverySettings, RulesSettings, SMTPSettings, StoreSettings
+from relay.config import (
+    Config,
+    DeliverySettings,
+    DKIMSettings,
+    RulesSettings,
+    SMTPSettings,
+    StoreSettings,
+)
 from relay.pipeline import Envelope, Parcel, build
 from relay.rules.text import TextRules
 from relay.server import Relay
@@ -101,6 +108,7 @@ def config(workdir: Path) -> Config:
         store=StoreSettings(path=workdir / "relay.db"),
         delivery=DeliverySettings(mode="maildir", maildir=workdir / "maildir"),
         rules=RulesSettings(marketplace_domain=MARKETPLACE),
+        dkim=DKIMSettings(key=workdir / "dkim.pem"),
     )
 
 
@@ -348,9 +356,11 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = await run_corpus(Path(tmp) / "corpus")
         holdout = await run_corpus(Path(tmp) / "holdout", prefix="holdout_")
+        blind = await run_corpus(Path(tmp) / "eval2", prefix="eval2_")
         speed = await measure(Path(tmp) / "speed")
     _print(report, "corpus (tests/data/policy/{contacts,benign,content}.jsonl)")
     _print(holdout, "held-out corpus, written apart from the rules (holdout_*.jsonl)")
+    _print(blind, "blind evaluation set, never used to change the rules (eval2_*.jsonl)")
     _print_speed(speed)
     ok = all(r.recall >= 0.99 and r.false_positive_rate <= 0.01 for r in (report, holdout))
     return 0 if ok else 1

@@ -17,6 +17,7 @@ from relay import conversations
 from relay.config import Config
 from relay.conversations import Role
 from relay.delivery.bounce import build_dsn
+from relay.delivery.dkim_sign import dkim_signer
 from relay.delivery.transport import Result, Transport
 from relay.store import outbox, records
 from relay.store.db import Store, utcnow
@@ -43,6 +44,7 @@ class Worker:
         # (failures, monotonic time until which it waits).
         self._held: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        self.signer = dkim_signer(config)  # DSNs are signed like every delivered message
 
     def wake(self) -> None:
         self._wake.set()
@@ -162,6 +164,8 @@ class Worker:
         code = result.status_code if result.status == "failed" else "4.4.7"
         message_id, data = build_dsn(self.config.domain, conv, record, reader, code,
                                      result.detail)
+        if self.signer is not None:
+            data = self.signer.header(data) + data
         dsn_id = conversations.new_token(10)
         dsn = records.Record(
             id=dsn_id, conversation_id=conv.id, received_at=utcnow(), direction="system",

@@ -15,6 +15,7 @@ from email.generator import BytesGenerator
 from email.message import Message
 from email.utils import format_datetime
 
+from relay.delivery.dkim_sign import Signer
 from relay.pipeline import Parcel
 from relay.rewrite.text import fold_long_lines
 
@@ -49,11 +50,14 @@ def trace_lines(domain: str, queue_id: str, earlier_hops: int) -> bytes:
 class Encode:
     name = "encode"
 
-    def __init__(self, domain: str) -> None:
+    def __init__(self, domain: str, signer: Signer | None = None) -> None:
         self.domain = domain
+        self.signer = signer
 
     async def __call__(self, parcel: Parcel) -> None:
         fold_long_lines(parcel.message)
         parcel.smtputf8_out = needs_utf8(parcel)
         body = to_wire(parcel.message, parcel.smtputf8_out)
-        parcel.delivered = trace_lines(self.domain, parcel.id, parcel.hops) + body
+        wire = trace_lines(self.domain, parcel.id, parcel.hops) + body
+        # Signed last, over the very bytes that are recorded and sent.
+        parcel.delivered = (self.signer.header(wire) + wire) if self.signer else wire
