@@ -65,6 +65,15 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class LimitsSettings:
+    # Messages (recorded, whatever became of them) per rolling hour; more: 450 4.7.1.
+    sender_per_hour: int = 200
+    conversation_per_hour: int = 20
+    # Open SMTP connections from one client address; more: 421 4.7.0 and closed.
+    connections_per_ip: int = 20
+
+
+@dataclass(frozen=True)
 class DKIMSettings:
     # Every delivered message is signed for the relay's domain (relaxed/relaxed, RSA 2048).
     sign: bool = True
@@ -155,6 +164,7 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     api: APISettings = field(default_factory=APISettings)
     dkim: DKIMSettings = field(default_factory=DKIMSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
 
     def replace(self, **changes: Any) -> Config:
@@ -167,6 +177,7 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "api": APISettings,
     "dkim": DKIMSettings,
+    "limits": LimitsSettings,
     "rules": RulesSettings,
 }
 _STRINGS = tuple[str, ...]

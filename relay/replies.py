@@ -10,6 +10,8 @@ RCPT_OK = "250 2.1.5 recipient ok"
 CANNOT_VRFY = "252 2.1.5 cannot verify here; aliases are checked at RCPT"
 SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
 TEMPFAIL = "451 4.3.0 temporary failure, please try again later"
+RATE_LIMITED = "450 4.7.1 rate.limit: {}; try again later"
+TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections from your address; try again later"
 ONE_CONVERSATION = (
     "452 4.5.3 one conversation per message: send to this alias in a separate transaction"
 )

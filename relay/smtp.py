@@ -9,7 +9,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from relay import conversations
+from relay import conversations, rate_limits
 from relay.accept import Intake
 from relay.config import Config
 from relay.pipeline import Envelope as RelayEnvelope
@@ -20,12 +20,14 @@ from relay.replies import (
     LINE_TOO_LONG,
     MAX_LINE,
     ONE_CONVERSATION,
+    RATE_LIMITED,
     RCPT_OK,
     RELAY_DENIED,
     SENDER_OK,
     SHUTTING_DOWN,
     TEMPFAIL,
     TOO_BIG,
+    TOO_MANY_CONNECTIONS,
     UNKNOWN_ALIAS,
 )
 from relay.store.db import Store
@@ -48,6 +50,23 @@ _SOURCE_ROUTE = re.compile(r"^\s*TO:\s*<\s*@", re.IGNORECASE)
 
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our replies and source routes refused."""
+
+    # Set by protocol_factory: the open sessions, and how many one client address may hold.
+    open_sessions: set[SMTP] | None = None
+    max_per_ip = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        if self.open_sessions is None or not peer or not self.max_per_ip:
+            return
+        same = sum(1 for s in list(self.open_sessions) if s is not self and s.transport
+                   is not None and not s.transport.is_closing()
+                   and (s.transport.get_extra_info("peername") or ("",))[0] == peer[0])
+        if same >= self.max_per_ip:
+            # Before the greeting: the client reads this instead, and the line closes.
+            transport.write(f"{TOO_MANY_CONNECTIONS}\r\n".encode("ascii"))  # type: ignore[attr-defined]
+            transport.close()
 
     # Lines over 1000 octets are common in generated HTML and accepted by the big
     # providers; Encode re-encodes such parts so that none goes out (RFC 5322 2.1.1).
@@ -72,6 +91,7 @@ class RelaySMTP(SMTP):
 class Handler:
     def __init__(self, config: Config, store: Store, intake: Intake) -> None:
         self.domain = config.domain
+        self.limits = config.limits
         self.store = store
         self.intake = intake
         self.in_flight = 0
@@ -116,6 +136,10 @@ class Handler:
             if envelope.rcpt_tos[0].rpartition("@")[0].lower() != local:
                 return ONE_CONVERSATION
             return RCPT_OK  # the same alias twice: deliver once
+        over = await rate_limits.exceeded(self.store, self.limits, hit.conversation.id,
+                                          envelope.mail_from or "")
+        if over:
+            return RATE_LIMITED.format(over)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return RCPT_OK
@@ -176,5 +200,7 @@ def protocol_factory(config: Config, handler: Handler, sessions: set[SMTP]) -> R
         decode_data=False,
         timeout=config.smtp.timeout,
     )
+    protocol.open_sessions = sessions
+    protocol.max_per_ip = config.limits.connections_per_ip
     sessions.add(protocol)
     return protocol

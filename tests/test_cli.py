@@ -218,7 +218,8 @@ def test_migrate_twice(cfg, tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == ("applied: 0001_initial.sql, 0002_parties_append_only.sql,"
                                      " 0003_buyer_preferences.sql, 0004_seller_settings.sql,"
-                                     " 0005_conversation_events.sql, 0006_message_marks.sql")
+                                     " 0005_conversation_events.sql, 0006_message_marks.sql,"
+                                     " 0007_sender_index.sql")
     assert (tmp_path / "relay.db").exists()
     second = cli(cfg, "migrate")
     assert second.returncode == 0, second.stderr

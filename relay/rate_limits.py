@@ -1,0 +1,27 @@
+"""Message rates per sender and per conversation, counted from the record (so they hold
+across restarts and for every process that shares the store)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from relay.config import LimitsSettings
+from relay.store.db import Store
+
+
+async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
+                   sender: str) -> str | None:
+    """Why a new message must wait, or None."""
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
+    async with store.read() as db:
+        (per_conversation,), = await db.execute_fetchall(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND received_at >= ?"
+            " AND direction != 'system'", (conversation_id, since))
+        (per_sender,), = await db.execute_fetchall(
+            "SELECT COUNT(*) FROM messages WHERE lower(mail_from) = lower(?)"
+            " AND received_at >= ?", (sender, since)) if sender else [(0,)]
+    if per_conversation >= limits.conversation_per_hour:
+        return f"{limits.conversation_per_hour} messages an hour in one conversation"
+    if per_sender >= limits.sender_per_hour:
+        return f"{limits.sender_per_hour} messages an hour from one sender"
+    return None
