@@ -16,6 +16,7 @@ from email.parser import BytesParser
 from relay import conversations, replies
 from relay.config import Config
 from relay.errors import Reject, TempFail
+from relay.message_center import is_auto_reply
 from relay.pipeline import Envelope, Parcel, Stage, run
 from relay.store import outbox, records
 from relay.store.db import Store, utcnow
@@ -23,7 +24,7 @@ from relay.store.db import Store, utcnow
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
 # Reason codes that say what a message is, not that anything in it was changed.
-INFORMATIONAL = frozenset({"critical", "review_request.sent"})
+INFORMATIONAL = frozenset({"critical", "review_request.sent", "auto_reply"})
 
 
 def too_deep() -> Reject:
@@ -54,10 +55,14 @@ class Intake:
         hit = await conversations.find_alias(self.store, self.config.domain, local)
         if hit is None:
             return None
+        reasons = [f"{kind}.sent"] if kind != "message" else []
+        # RFC 3834 auto-replies (and null-sender mail) are relayed, marked as automatic.
+        if raw and (is_auto_reply(raw) or envelope.mail_from in ("", "<>")):
+            reasons.append("auto_reply")
         return Parcel(
             id=conversations.new_token(10), received_at=utcnow(), envelope=envelope, raw=raw,
             message=message, conversation=hit.conversation, addressed=hit.role, kind=kind,
-            reasons=[f"{kind}.sent"] if kind != "message" else [],
+            reasons=reasons,
         )
 
     async def record_discarded(self, envelope: Envelope, reason: str) -> None:

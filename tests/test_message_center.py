@@ -40,6 +40,9 @@ async def test_the_message_center_filters(relay, conv, capture):
     m5 = await sent(relay, SELLER, conv2.buyer_alias, Auto_Submitted="auto-replied")
     m6 = await sent(relay, BUYER, conv3.seller_alias)
     await message_center.mark(relay.store, m3, "read")
+    # The auto-reply is relayed, marked as automatic in the record.
+    auto = next(r for r in await records.summaries(relay.store, conv2.id) if r["id"] == m5)
+    assert (auto["disposition"], auto["reasons"]) == ("delivered", ["auto_reply"])
 
     assert await ids(relay, seller=SELLER) == {m1, m2, m3, m4, m5}
     assert await ids(relay, seller=OTHER_SELLER) == {m6}
