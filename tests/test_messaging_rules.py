@@ -230,3 +230,12 @@ async def test_a_removed_gif_takes_its_inline_image_with_it(relay, conv, capture
     assert markup.count("<img") == 1  # the PNG's, its link renamed with its Content-ID
     png = next(p for p in got.message.walk() if p.get_content_type() == "image/png")
     assert f'cid:{png["Content-ID"].strip("<>")}' in markup
+
+
+async def test_an_out_of_office_with_precedence_bulk_is_no_newsletter(relay, conv, capture):
+    data = compose(SELLER, conv.buyer_alias, subject="Out of office",
+                   body="I am away until Monday 30 November and will answer then.",
+                   Auto_Submitted="auto-replied", Precedence="bulk")
+    got = await delivered(relay, capture, data, SELLER, conv.buyer_alias)
+    assert "away until Monday" in got.message.get_content()
+    assert (await last_record(relay, conv))["reasons"] == ["auto_reply"]

@@ -75,6 +75,10 @@ def _body(message: Message) -> str:
 
 def read(message: EmailMessage, direction: str, is_reply: bool) -> Reading:
     precedence = str(message.get("Precedence", "")).strip().lower()
+    # Out-of-office replies often say "Precedence: bulk" too; that alone is no newsletter.
+    automatic = str(message.get("Auto-Submitted", "no")).strip().lower() not in ("no", "")
+    if automatic and precedence == "bulk":
+        precedence = ""
     return Reading(
         subject=str(message.get("Subject", "")),
         text=own_words(_body(message)),
