@@ -124,3 +124,11 @@ async def test_seller_answers_are_not_refused_as_marketing(relay, conv, capture,
     got = await relay_and_read(relay, capture, compose(SELLER, conv.buyer_alias, body=body),
                                SELLER, conv.buyer_alias)
     assert got.message.get_content().strip() == body
+
+
+async def test_a_vertical_tab_in_a_redacted_subject_is_not_a_451(relay, conv, capture):
+    data = raw(conv.seller_alias, "Content-Type: text/plain\n"
+               "Subject: =?utf-8?q?call_+49_176_12345678=0Bok?=", "Where is my parcel?\n"
+               ).replace(b"Subject: Order question\r\n", b"")
+    got = await relay_and_read(relay, capture, data, BUYER, conv.seller_alias)
+    assert str(got.message["Subject"]) == f"call {MARKER} ok"

@@ -115,8 +115,10 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
 
 
 def one_line(value: str) -> str:
-    """A header value as a header may hold it: an encoded word can decode to a line break."""
-    return " ".join(value.splitlines()) if "\n" in value or "\r" in value else value
+    """A header value as a header may hold it: an encoded word can decode to a line break,
+    and the stdlib refuses every one str.splitlines knows (\v, \x1c, U+2028...), not just
+    CR and LF."""
+    return " ".join(value.splitlines())
 
 
 def edit_filenames(part: Message, edit: Callable[[str], str]) -> None:
