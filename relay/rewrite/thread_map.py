@@ -33,19 +33,27 @@ def raw_ids(message: Message, name: str) -> list[str]:
             for i in message_ids(storable(value))]
 
 
-async def known_ids(store: Store, conversation_id: str, ids: list[str]) -> set[str]:
-    """Those of ids that name a message of this conversation (by either of its IDs)."""
+async def _referenced(store: Store, conversation_id: str,
+                      ids: list[str]) -> list[tuple[str, str | None, str]]:
+    """(direction, original ID, relay ID) of this conversation's messages that ids name."""
     if not ids:
-        return set()
+        return []
     marks = ",".join("?" * len(ids))
     async with store.read() as db:
         rows = await db.execute_fetchall(
-            "SELECT original_message_id, relay_message_id FROM messages"
+            "SELECT direction, original_message_id, relay_message_id FROM messages"
             " WHERE conversation_id = ? AND relay_message_id IS NOT NULL"
-            f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))",
+            f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))"
+            " ORDER BY seq",
             (conversation_id, *ids, *ids),
         )
-    return {i for row in rows for i in row if i in ids}
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def known_ids(store: Store, conversation_id: str, ids: list[str]) -> set[str]:
+    """Those of ids that name a message of this conversation (by either of its IDs)."""
+    rows = await _referenced(store, conversation_id, ids)
+    return {i for _, original, relay in rows for i in (original, relay) if i in ids}
 
 
 class ThreadMap:
@@ -56,17 +64,7 @@ class ThreadMap:
         self.domain = domain
 
     async def _mapping(self, parcel: Parcel, ids: list[str]) -> dict[str, str]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        async with self.store.read() as db:
-            rows = await db.execute_fetchall(
-                "SELECT direction, original_message_id, relay_message_id FROM messages"
-                " WHERE conversation_id = ? AND relay_message_id IS NOT NULL"
-                f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))"
-                " ORDER BY seq",
-                (parcel.conversation.id, *ids, *ids),
-            )
+        rows = await _referenced(self.store, parcel.conversation.id, ids)
         mine = f"{parcel.author}_to_{parcel.addressed}"
         mapping: dict[str, str] = {}
         for direction, original, relay in rows:
