@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from relay import conversations, replies
 from relay.config import Config
 from relay.errors import Reject, TempFail
-from relay.message_center import is_auto_reply
+from relay.message_center import automatic
 from relay.pipeline import Envelope, Parcel, Stage, run
 from relay.store import outbox, records
 from relay.store.db import Store, utcnow
@@ -57,7 +57,7 @@ class Intake:
             return None
         reasons = [f"{kind}.sent"] if kind != "message" else []
         # RFC 3834 auto-replies (and null-sender mail) are relayed, marked as automatic.
-        if raw and (is_auto_reply(raw) or envelope.mail_from in ("", "<>")):
+        if raw and (automatic(message) or envelope.mail_from in ("", "<>")):
             reasons.append("auto_reply")
         return Parcel(
             id=conversations.new_token(10), received_at=utcnow(), envelope=envelope, raw=raw,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
@@ -22,8 +23,12 @@ _HEADERS = BytesParser(policy=policy.compat32)
 
 
 def is_auto_reply(raw: bytes) -> bool:
+    """automatic() of a recorded message, from its raw bytes."""
+    return automatic(_HEADERS.parsebytes(raw, headersonly=True))
+
+
+def automatic(headers: Message) -> bool:
     """Auto-Submitted other than "no", Precedence auto_reply/bulk/junk, or X-Autoreply."""
-    headers = _HEADERS.parsebytes(raw, headersonly=True)
     submitted = str(headers.get("Auto-Submitted", "no")).split(";")[0].split("(")[0]
     precedence = str(headers.get("Precedence", "")).strip().lower()
     return (submitted.strip().lower() != "no" or precedence in ("auto_reply", "bulk", "junk")
