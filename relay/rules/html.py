@@ -83,7 +83,6 @@ class Outcome:
     html: str
     findings: list[Finding] = field(default_factory=list)
     codes: set[str] = field(default_factory=set)  # strip-type rules that removed something
-    visible: bool = True  # any text or image left
 
 
 class HtmlRules:
@@ -200,7 +199,6 @@ class _Rewriter(HTMLParser):
         self.out: list[str] = []  # markup, and None-marked slots for text
         self.texts: list[tuple[int, str]] = []  # (index in out, decoded text)
         self.anchor: int | None = None  # where the open <a> began in out
-        self.images = 0
         self.hidden = 0  # depth inside an element nobody sees: its text is dropped
 
     def run(self, source: str) -> None:
@@ -208,8 +206,6 @@ class _Rewriter(HTMLParser):
         self.close()
         self._apply_text_rules()
         self.outcome.html = "".join(self.out)
-        text = "".join(t for _, t in self.texts)
-        self.outcome.visible = bool(text.strip()) or self.images > 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
@@ -218,12 +214,11 @@ class _Rewriter(HTMLParser):
             # style=display:none>Q</span>1234 5678" shows a phone number. It goes.
             self.hidden += tag not in _VOID
             return
-        if tag == "img":
-            if "src" not in values or (self.rules.trackers_on and trackers.hidden(values)):
-                if "src" in values:
-                    self.outcome.codes.add("image.tracker")
-                return
-            self.images += 1
+        if tag == "img" and (
+                "src" not in values or (self.rules.trackers_on and trackers.hidden(values))):
+            if "src" in values:
+                self.outcome.codes.add("image.tracker")
+            return
         if tag == "a":
             self.anchor = len(self.out)
         rendered = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs if v is not None)
