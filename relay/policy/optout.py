@@ -37,18 +37,18 @@ class OptOut:
         """Some buyer message has had no real answer yet (an auto-reply or the marketplace's
         review request is none). Threading to an old, answered message does not count: a
         seller could otherwise write on for ever under one old In-Reply-To."""
+        # Only the buyer's latest message matters: an answer after it answers all before it.
         async with self.store.read() as db:
-            rows = await db.execute_fetchall(
-                "SELECT direction, reasons, raw FROM messages WHERE conversation_id = ?"
-                f" AND disposition IN {ACCEPTED} AND direction != 'system' ORDER BY seq",
-                (parcel.conversation.id,))
-        waiting = False
-        for direction, reasons, raw in rows:
-            if direction == "buyer_to_seller":
-                waiting = True
-            elif is_answer(reasons, bytes(raw)):
-                waiting = False
-        return waiting
+            last = await db.execute_fetchall(
+                "SELECT MAX(seq) FROM messages WHERE conversation_id = ? AND direction ="
+                f" 'buyer_to_seller' AND disposition IN {ACCEPTED}", (parcel.conversation.id,))
+            if last[0][0] is None:
+                return False
+            after = await db.execute_fetchall(
+                "SELECT reasons, raw FROM messages WHERE conversation_id = ? AND seq > ?"
+                f" AND direction = 'seller_to_buyer' AND disposition IN {ACCEPTED}",
+                (parcel.conversation.id, last[0][0]))
+        return not any(is_answer(reasons, bytes(raw)) for reasons, raw in after)
 
     async def _critical_sent(self, parcel: Parcel) -> int:
         """[Important] messages from this seller (any of its addresses) to this buyer."""
