@@ -15,6 +15,10 @@ from email.parser import BytesParser
 
 from relay import conversations, replies
 from relay.config import Config
+from relay.delivery import dsn_parse
+from relay.delivery.bounce import notify_author
+from relay.delivery.dkim_sign import dkim_signer
+from relay.delivery.verp import Verp, load_key
 from relay.errors import Reject, TempFail
 from relay.message_center import automatic
 from relay.pipeline import Envelope, Parcel, Stage, run
@@ -47,6 +51,9 @@ class Intake:
         self.store = store
         self.stages = stages
         self.on_queued = on_queued
+        self.verp = Verp(load_key(config.delivery.bounce_key), config.domain,
+                         config.delivery.bounce_lifetime)
+        self.signer = dkim_signer(config)  # for the DSNs a remote bounce leads to
 
     async def _parcel(
         self, envelope: Envelope, raw: bytes, message: EmailMessage, kind: str = "message"
@@ -112,6 +119,44 @@ class Intake:
                  parcel.direction)
         return replies.queued(parcel.id)
 
+    async def receive_report(self, envelope: Envelope, raw: bytes, original_id: str) -> str:
+        """Mail to a bounce address (its MAC checked at RCPT): recorded against the message
+        it names; a failure report tells that message's author, anonymously. Anything else
+        sent there (an auto-reply) is recorded and goes no further; never answered."""
+        original = await records.get(self.store, original_id)
+        if original is None:
+            return replies.BAD_BOUNCE_ADDRESS
+        try:
+            message = parse(raw)
+            found = dsn_parse.statuses(message)
+            auto = automatic(message)
+        except RecursionError:
+            found, auto = [], False
+        failed = [s for s in found if s.action == "failed"]
+        delayed = [s for s in found if s.action == "delayed"]
+        reasons = ["bounce.report" if found else "bounce.other"] + (["auto_reply"] if auto else [])
+        report_id = conversations.new_token(10)
+        async with self.store.write() as db:
+            await records.append(db, records.Record(
+                id=report_id, conversation_id=original.conversation_id, received_at=utcnow(),
+                direction="system", disposition="delivered", reasons=tuple(reasons),
+                peer=envelope.peer, helo=envelope.helo, mail_from=envelope.mail_from,
+                rcpt_to=envelope.rcpt_to, recipient=None, original_message_id=None,
+                relay_message_id=None, raw=raw, delivered=None,
+            ))
+            for status in failed or delayed:
+                kind = "remote_failed" if failed else "remote_delayed"
+                await outbox.add_event(db, original.id, kind,
+                                       f"{status.status} {status.diagnostic}"[:500])
+            if failed:
+                await notify_author(db, self.config, self.signer, original, failed[0].status,
+                                    failed[0].diagnostic or f"status {failed[0].status}")
+        if failed:
+            self.on_queued()
+        log.info("%s report for %s: %s", report_id, original.id,
+                 ", ".join(f"{s.action} {s.status}" for s in found) or "not a DSN")
+        return replies.queued(report_id)
+
     async def _record(
         self, parcel: Parcel, disposition: str, reasons: list[str], queue: bool = False
     ) -> None:
@@ -127,12 +172,16 @@ class Intake:
         )
         async with self.store.write() as db:
             await records.append(db, record)
+            if parcel.auth_results:
+                await db.execute("INSERT INTO authentication_results (message_id, value)"
+                                 " VALUES (?, ?)", (parcel.id, parcel.auth_results))
             if queue and parcel.hold:
                 await outbox.add_event(db, parcel.id, "held", "seller notifications are off")
             elif queue:
                 now = time.time()
                 await outbox.enqueue(db, outbox.Job(
-                    message_id=parcel.id, mail_from=parcel.author_alias, rcpt=parcel.recipient,
+                    message_id=parcel.id, mail_from=self.verp.address(parcel.id),
+                    rcpt=parcel.recipient,
                     smtputf8=parcel.smtputf8_out, attempts=0, next_attempt_at=now,
                     expires_at=now + self.config.delivery.queue_lifetime, bounce=True,
                 ))

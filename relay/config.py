@@ -60,6 +60,10 @@ class DeliverySettings:
     # After this long in the queue a message is bounced to its sender.
     queue_lifetime: float = 5 * 24 * 3600.0
     concurrency: int = 10
+    # Envelope sender of delivered mail: bounces+<signed token>@domain (VERP), so a bounce
+    # finds its message. The HMAC key is made when missing; tokens expire after this long.
+    bounce_key: Path = Path("data/bounce.key")
+    bounce_lifetime: float = 30 * 24 * 3600.0
     # Idle wake-up so scheduled retries run even when no new mail arrives.
     poll_interval: float = 5.0
 
@@ -80,6 +84,30 @@ class DKIMSettings:
     selector: str = "relay"
     # PEM private key; made (and its DNS record logged) when missing.
     key: Path = Path("data/dkim/relay.pem")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    # Mail from other servers: "dmarc" (an SPF or DKIM pass aligned with the From: domain),
+    # "spf-or-dkim", or "none" (no check, no DNS: for trying the relay out).
+    inbound: str = "none"
+    # DNS servers for the checks, "IP" or "IP:port"; none: the system's (/etc/resolv.conf).
+    resolvers: tuple[str, ...] = ()
+    # Seconds a lookup may take; then the message gets 451, never a pass.
+    dns_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class SubmissionSettings:
+    # The port for sellers' mail clients: AUTH PLAIN/LOGIN, only after STARTTLS.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 2587
+    # Implicit TLS (RFC 8314, usually 465); 0: off.
+    tls_port: int = 0
+    # PEM certificate chain and key; a self-signed pair is made when both are missing.
+    tls_cert: Path = Path("data/tls/cert.pem")
+    tls_key: Path = Path("data/tls/key.pem")
 
 
 @dataclass(frozen=True)
@@ -164,6 +192,8 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     api: APISettings = field(default_factory=APISettings)
     dkim: DKIMSettings = field(default_factory=DKIMSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
 
@@ -177,6 +207,8 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "api": APISettings,
     "dkim": DKIMSettings,
+    "auth": AuthSettings,
+    "submission": SubmissionSettings,
     "limits": LimitsSettings,
     "rules": RulesSettings,
 }
@@ -273,6 +305,9 @@ def _validate(cfg: Config) -> None:
             f" {cfg.delivery.smtp_starttls!r}"
         )
     _validate_rules(cfg.rules)
+    if cfg.auth.inbound not in ("dmarc", "spf-or-dkim", "none"):
+        raise ConfigError(
+            f"auth.inbound: one of dmarc, spf-or-dkim, none, got {cfg.auth.inbound!r}")
     if not re.fullmatch(_LABEL, cfg.dkim.selector):
         raise ConfigError(f"dkim.selector: not a DNS label: {cfg.dkim.selector!r}")
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.

@@ -21,6 +21,7 @@ class Envelope:
     mail_from: str
     rcpt_to: tuple[str, ...]
     smtputf8: bool
+    login: str = ""  # the seller account that authenticated on the submission port
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Parcel:
     deliver_to: str | None = None  # the seller's notification address, when set
     hold: bool = False  # recorded and accepted, not e-mailed (seller notifications off)
     kind: str = "message"  # or "review_request": the marketplace's own, sent by `relay`
+    auth_results: str | None = None  # SPF/DKIM/DMARC outcome, for the record only
 
     def note(self, code: str) -> None:
         """Record a reason code (once) for what a stage changed or found."""
@@ -78,9 +80,12 @@ class Stage(Protocol):
 def build(config: Config, store: Store) -> Sequence[Stage]:
     """The stage order. Rules that decide come first; transforms that rewrite come after.
 
+    The cheap registration and loop checks go before the DNS lookups of VerifySender.
+
     Signatures go before the attachment check (they are not attachments); the content rules
     read List-Unsubscribe and Precedence before the header scrub drops them; redaction comes
     after the address rewrite, so a party's own address becomes its alias, not a marker."""
+    from relay.auth.inbound import Checker
     from relay.delivery.dkim_sign import dkim_signer
     from relay.policy.attachments import CheckAttachments
     from relay.policy.content import ProhibitedContent
@@ -89,6 +94,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.policy.optout import OptOut
     from relay.policy.route import Route
     from relay.policy.sender import Authenticate
+    from relay.policy.sender_auth import VerifySender
     from relay.policy.structure import MimeStructure
     from relay.rewrite.addresses import RewriteAddresses
     from relay.rewrite.headers import SanitizeHeaders
@@ -97,10 +103,13 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.rewrite.signatures import StripSignatures
     from relay.rewrite.thread_map import ThreadMap
 
+    auth = config.auth
+    checker = None if auth.inbound == "none" else Checker(auth.resolvers, auth.dns_timeout)
     return (
         Route(),
         Authenticate(),
         LoopGuard(config.smtp.max_received_headers),
+        VerifySender(auth.inbound, checker, config.domain),
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
         OptOut(config.rules, store),
         Notifications(store),

@@ -17,6 +17,11 @@ ONE_CONVERSATION = (
 )
 BAD_RECIPIENT = "501 5.1.3 the null address is not a recipient"
 UNKNOWN_ALIAS = "550 5.1.1 no such conversation alias"
+NOT_YOUR_CONVERSATION = (
+    "550 5.7.1 your account may write only to the buyer aliases of its own conversations"
+)
+BAD_BOUNCE_ADDRESS = "550 5.1.1 this bounce address is unknown or has expired"
+AUTH_FAILED = "535 5.7.8 authentication failed: wrong account or password"
 CLOSED_ALIAS = "550 5.1.1 this conversation is closed"
 RELAY_DENIED = "550 5.7.1 relaying denied: this server only accepts mail for its own aliases"
 TOO_BIG = "552 5.3.4 message size exceeds the relay's fixed maximum"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import weakref
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
@@ -15,9 +16,10 @@ from relay.config import Config
 from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
 from relay.errors import StartupError
-from relay.smtp import Handler, protocol_factory
+from relay.smtp import Handler, protocol_factory, submission_factory
 from relay.store.db import Store
 from relay.store.migrate import migrate
+from relay.tls import server_context
 
 log = logging.getLogger("relay.server")
 
@@ -31,12 +33,26 @@ class Relay:
         self.worker: Worker | None = None
         self.handler: Handler | None = None
         self.server: asyncio.Server | None = None
+        self.submission: list[asyncio.Server] = []  # STARTTLS port, then implicit TLS
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     @property
     def smtp_port(self) -> int:
         assert self.server is not None
         return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def submission_port(self) -> int:
+        return int(self.submission[0].sockets[0].getsockname()[1])
+
+    async def _listen(self, factory: Any, host: str, port: int, keys: str,
+                      **tls: Any) -> asyncio.Server:
+        try:
+            return await asyncio.get_running_loop().create_server(
+                factory, host=host, port=port, **tls)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {host}:{port} ({keys}): {exc.strerror or exc}") from None
 
     async def start(self) -> None:
         cfg = self.config
@@ -47,22 +63,33 @@ class Relay:
         self.worker = Worker(cfg, self.store, make_transport(cfg))
         intake = Intake(cfg, self.store, pipeline.build(cfg, self.store), self.worker.wake)
         self.handler = Handler(cfg, self.store, intake)
-        loop = asyncio.get_running_loop()
         handler, sessions = self.handler, self.sessions
         try:
-            self.server = await loop.create_server(
-                lambda: protocol_factory(cfg, handler, sessions),  # type: ignore[arg-type]
-                host=cfg.smtp.host, port=cfg.smtp.port,
-            )
-        except OSError as exc:
+            self.server = await self._listen(
+                lambda: protocol_factory(cfg, handler, sessions), cfg.smtp.host, cfg.smtp.port,
+                "smtp.host/smtp.port")
+            sub = cfg.submission
+            if sub.enabled:
+                tls = server_context(sub.tls_cert, sub.tls_key, cfg.domain)
+                self.submission.append(await self._listen(
+                    lambda: submission_factory(cfg, handler, sessions, tls), sub.host,
+                    sub.port, "submission.host/submission.port"))
+                if sub.tls_port:
+                    self.submission.append(await self._listen(
+                        lambda: submission_factory(cfg, handler, sessions, tls, implicit=True),
+                        sub.host, sub.tls_port, "submission.tls_port", ssl=tls))
+        except StartupError:
+            for server in [self.server, *self.submission]:
+                if server is not None:
+                    server.close()
             await self.store.close()
-            raise StartupError(
-                f"cannot listen on {cfg.smtp.host}:{cfg.smtp.port} (smtp.host/smtp.port):"
-                f" {exc.strerror or exc}"
-            ) from None
+            raise
         self.worker.start()
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)
+        if self.submission:
+            log.info("submission (AUTH after STARTTLS) on %s:%d", cfg.submission.host,
+                     self.submission_port)
 
     async def _transactions_done(self) -> None:
         """Until no client is between MAIL FROM and the reply to its DATA."""
@@ -77,8 +104,9 @@ class Relay:
     async def stop(self) -> None:
         """Stop accepting, finish open DATA and in-flight deliveries, close the store."""
         grace = self.config.shutdown_grace
-        if self.server is not None:
-            self.server.close()
+        listeners = [s for s in [self.server, *self.submission] if s is not None]
+        for server in listeners:
+            server.close()
         if self.handler is not None:
             self.handler.closing = True
             try:
@@ -88,10 +116,15 @@ class Relay:
         for session in list(self.sessions):
             if session.transport is not None:
                 session.transport.close()
-        if self.server is not None:
-            await self.server.wait_closed()
+        for server in listeners:
+            await server.wait_closed()
         if self.worker is not None:
             await self.worker.stop(grace)
+        if self.handler is not None:
+            for stage in self.handler.intake.stages:
+                close = getattr(stage, "close", None)
+                if close is not None:  # e.g. the sender checks' DNS threads
+                    close()
         if self.store is not None:
             await self.store.close()
         log.info("relay stopped")

@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from relay import conversations, rate_limits
 from relay.accept import Intake
+from relay.auth import passwords
 from relay.config import Config
+from relay.delivery.verp import PREFIX
 from relay.pipeline import Envelope as RelayEnvelope
 from relay.replies import (
+    AUTH_FAILED,
+    BAD_BOUNCE_ADDRESS,
     BAD_RECIPIENT,
     CANNOT_VRFY,
     CLOSED_ALIAS,
     LINE_TOO_LONG,
     MAX_LINE,
+    NOT_YOUR_CONVERSATION,
     ONE_CONVERSATION,
     RATE_LIMITED,
     RCPT_OK,
@@ -88,6 +94,49 @@ class RelaySMTP(SMTP):
         await super().smtp_RCPT(arg)
 
 
+class SubmissionSMTP(RelaySMTP):
+    """The submission port: AUTH PLAIN/LOGIN after STARTTLS, and the account is the sender.
+
+    aiosmtpd's authenticator hook is synchronous; a password check takes ~50 ms of scrypt,
+    so its parsers hand the pair back here and the check runs in a thread."""
+
+    store: Store | None = None
+    MAX_FAILURES = 3  # then the connection closes: guessing costs a reconnect each time
+    failures = 0
+
+    def _authenticate(self, mechanism: str, auth_data: Any) -> AuthResult:
+        return AuthResult(success=False, handled=False, auth_data=auth_data)
+
+    async def _checked(self, result: AuthResult) -> AuthResult:
+        pair = result.auth_data
+        if not isinstance(pair, LoginPassword):
+            return result  # aiosmtpd already answered (bad base64, aborted)
+        assert self.store is not None
+        try:
+            login, password = pair.login.decode("utf-8"), pair.password.decode("utf-8")
+            ok = await passwords.verify(self.store, login.strip(), password)
+        except UnicodeDecodeError:
+            ok = False
+        if ok:
+            return AuthResult(success=True, auth_data=login.strip())
+        self.failures += 1
+        if self.failures >= self.MAX_FAILURES and self.transport is not None:
+            asyncio.get_running_loop().call_soon(self.transport.close)
+        return AuthResult(success=False, handled=False, message=AUTH_FAILED)
+
+    async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
+        return await self._checked(await super().auth_PLAIN(server, args))
+
+    async def auth_LOGIN(self, server: Any, args: list[str]) -> AuthResult:
+        return await self._checked(await super().auth_LOGIN(server, args))
+
+
+def login_of(session: Session) -> str:
+    """The authenticated seller account, or "" (port 25, or not authenticated)."""
+    return session.auth_data if session.authenticated and isinstance(session.auth_data,
+                                                                     str) else ""
+
+
 class Handler:
     def __init__(self, config: Config, store: Store, intake: Intake) -> None:
         self.domain = config.domain
@@ -122,6 +171,10 @@ class Handler:
         if not at or domain.lower() != self.domain:
             return RELAY_DENIED
         local = local.lower()
+        if local.startswith(PREFIX):
+            return self._bounce_rcpt(envelope, address, local, rcpt_options)
+        if envelope.rcpt_tos and envelope.rcpt_tos[0].lower().startswith(PREFIX):
+            return ONE_CONVERSATION
         if not conversations.ALIAS_LOCAL.match(local):
             # %-hacks, quoted local parts with @, bang paths: relaying attempts, not typos.
             if re.search(r'[%!@"\\/:]', local):
@@ -132,16 +185,31 @@ class Handler:
             return UNKNOWN_ALIAS
         if hit.conversation.closed_at is not None:
             return CLOSED_ALIAS
+        login = login_of(session)
+        if login and not (hit.role == "buyer"
+                          and hit.conversation.is_registered("seller", login)):
+            return NOT_YOUR_CONVERSATION
         if envelope.rcpt_tos:
             if envelope.rcpt_tos[0].rpartition("@")[0].lower() != local:
                 return ONE_CONVERSATION
             return RCPT_OK  # the same alias twice: deliver once
         over = await rate_limits.exceeded(self.store, self.limits, hit.conversation.id,
-                                          envelope.mail_from or "")
+                                          login or envelope.mail_from or "")
         if over:
             return RATE_LIMITED.format(over)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
+        return RCPT_OK
+
+    def _bounce_rcpt(self, envelope: Envelope, address: str, local: str,
+                     options: list[str]) -> str:
+        if self.intake.verp.message_id(local) is None:
+            return BAD_BOUNCE_ADDRESS
+        if envelope.rcpt_tos:  # a report is about one message: alone in its transaction
+            return RCPT_OK if envelope.rcpt_tos[0].lower() == address.lower() \
+                else ONE_CONVERSATION
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
         return RCPT_OK
 
     async def handle_VRFY(self, server: SMTP, session: Session, envelope: Envelope,
@@ -153,8 +221,13 @@ class Handler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            raw = envelope.original_content or b""
-            return await self.intake.receive(_envelope(session, envelope), bytes(raw))
+            raw = bytes(envelope.original_content or b"")
+            local = envelope.rcpt_tos[0].rpartition("@")[0].lower()
+            original = self.intake.verp.message_id(local)
+            if original is not None:
+                return await self.intake.receive_report(_envelope(session, envelope), raw,
+                                                        original)
+            return await self.intake.receive(_envelope(session, envelope), raw)
         except Exception:
             log.exception("DATA failed; answering 451")
             return TEMPFAIL
@@ -181,26 +254,46 @@ class Handler:
 
 def _envelope(session: Session, envelope: Envelope) -> RelayEnvelope:
     peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
+    login = login_of(session)
+    # aiosmtpd spells the null sender "<>"; the relay spells it "". On the submission port
+    # the account is the sender, whatever MAIL FROM said.
+    mail_from = login or ("" if envelope.mail_from in (None, "<>") else envelope.mail_from)
     return RelayEnvelope(
         peer=storable(peer), helo=storable(session.host_name or ""),
-        # aiosmtpd spells the null sender "<>"; the relay spells it "".
-        mail_from="" if envelope.mail_from in (None, "<>") else storable(envelope.mail_from),
-        rcpt_to=tuple(storable(r) for r in envelope.rcpt_tos),
-        smtputf8=bool(envelope.smtp_utf8),
+        mail_from=storable(mail_from), rcpt_to=tuple(storable(r) for r in envelope.rcpt_tos),
+        smtputf8=bool(envelope.smtp_utf8), login=storable(login),
     )
 
 
 def protocol_factory(config: Config, handler: Handler, sessions: set[SMTP]) -> RelaySMTP:
-    protocol = RelaySMTP(
-        handler,
-        hostname=config.domain,
-        ident="ESMTP relay",
-        data_size_limit=config.smtp.max_message_size,
-        enable_SMTPUTF8=True,
-        decode_data=False,
-        timeout=config.smtp.timeout,
+    protocol = RelaySMTP(handler, **_options(config))
+    _track(protocol, config, sessions)
+    return protocol
+
+
+def submission_factory(config: Config, handler: Handler, sessions: set[SMTP],
+                       tls: ssl.SSLContext, implicit: bool = False) -> SubmissionSMTP:
+    """STARTTLS first (or TLS from the start on the implicit-TLS port), then AUTH, then
+    mail: aiosmtpd answers 530 to anything else."""
+    protocol = SubmissionSMTP(
+        handler, **_options(config), tls_context=None if implicit else tls,
+        require_starttls=not implicit, auth_required=True, auth_require_tls=not implicit,
+        auth_exclude_mechanism=[],
     )
+    protocol.store = handler.store
+    _track(protocol, config, sessions)
+    return protocol
+
+
+def _options(config: Config) -> dict[str, Any]:
+    return {
+        "hostname": config.domain, "ident": "ESMTP relay",
+        "data_size_limit": config.smtp.max_message_size, "enable_SMTPUTF8": True,
+        "decode_data": False, "timeout": config.smtp.timeout,
+    }
+
+
+def _track(protocol: RelaySMTP, config: Config, sessions: set[SMTP]) -> None:
     protocol.open_sessions = sessions
     protocol.max_per_ip = config.limits.connections_per_ip
     sessions.add(protocol)
-    return protocol

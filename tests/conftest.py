@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,7 +21,14 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from relay import conversations
-from relay.config import Config, DeliverySettings, DKIMSettings, SMTPSettings, StoreSettings
+from relay.config import (
+    Config,
+    DeliverySettings,
+    DKIMSettings,
+    SMTPSettings,
+    StoreSettings,
+    SubmissionSettings,
+)
 from relay.server import Relay
 
 DOMAIN = "relay.test"
@@ -102,6 +110,9 @@ async def capture() -> AsyncIterator[Capture]:
     await cap.stop()
 
 
+VERP = re.compile(r"bounces\+[a-z2-7]{16}\.[0-9a-z]+\.[a-z2-7]{16}@relay\.test")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,7 +139,7 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
     settings: dict[str, Any] = {
         "mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smarthost_port,
         "smtp_timeout": 5.0, "retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.1,
-        "maildir": tmp_path / "maildir",
+        "maildir": tmp_path / "maildir", "bounce_key": tmp_path / "bounce.key",
     }
     settings.update(delivery)
     return Config(
@@ -137,6 +148,8 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
         store=StoreSettings(path=tmp_path / "relay.db"),
         delivery=DeliverySettings(**settings),
         dkim=DKIMSettings(key=dkim_key(tmp_path)),
+        submission=SubmissionSettings(port=0, tls_cert=tmp_path / "tls" / "cert.pem",
+                                      tls_key=tmp_path / "tls" / "key.pem"),
     )
 
 

@@ -219,7 +219,8 @@ def test_migrate_twice(cfg, tmp_path):
     assert first.stdout.strip() == ("applied: 0001_initial.sql, 0002_parties_append_only.sql,"
                                      " 0003_buyer_preferences.sql, 0004_seller_settings.sql,"
                                      " 0005_conversation_events.sql, 0006_message_marks.sql,"
-                                     " 0007_sender_index.sql")
+                                     " 0007_sender_index.sql, 0008_authentication_results.sql,"
+                                     " 0009_seller_credentials.sql")
     assert (tmp_path / "relay.db").exists()
     second = cli(cfg, "migrate")
     assert second.returncode == 0, second.stderr

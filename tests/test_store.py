@@ -280,6 +280,11 @@ retry_initial = 0.2
 retry_max = 1.0
 poll_interval = 0.1
 maildir = {json.dumps(str(tmp_path / "maildir"))}
+
+[submission]
+port = 0
+tls_cert = {json.dumps(str(tmp_path / "cert.pem"))}
+tls_key = {json.dumps(str(tmp_path / "key.pem"))}
 """, encoding="utf-8")
     return path
 

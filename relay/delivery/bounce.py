@@ -7,11 +7,22 @@ so addresses, host names and IP addresses are removed from it before it is shown
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
+import aiosqlite
+
+from relay import conversations
 from relay.conversations import Conversation, Role, new_token
+from relay.store import outbox, records
+from relay.store.db import utcnow
 from relay.store.records import Record
+
+if TYPE_CHECKING:
+    from relay.config import Config
+    from relay.delivery.dkim_sign import Signer
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _IPV4 = re.compile(r"\[?\b\d{1,3}(?:\.\d{1,3}){3}\b\]?")
@@ -103,3 +114,35 @@ def build_dsn(
         f"--{boundary}--\n"
     )
     return message_id, (_wrap(body) + "\r\n").encode("utf-8")
+
+
+async def notify_author(db: aiosqlite.Connection, config: Config, signer: Signer | None,
+                        record: Record, status_code: str, diagnostic: str) -> str | None:
+    """Queue a DSN telling `record`'s author that it was not delivered, naming only aliases;
+    returns its id. At most one per message: a remote bounce after our own is not news."""
+    told = await db.execute_fetchall(
+        "SELECT 1 FROM message_events WHERE message_id = ? AND kind = 'bounced' LIMIT 1",
+        (record.id,))
+    if told or not record.mail_from or record.direction == "system":
+        return None
+    conv = await conversations.load(db, record.conversation_id, config.domain)
+    assert conv is not None
+    reader: Role = "buyer" if record.direction.endswith("_buyer") else "seller"
+    message_id, data = build_dsn(config.domain, conv, record, reader, status_code, diagnostic)
+    if signer is not None:
+        data = signer.header(data) + data
+    dsn_id = new_token(10)
+    await records.append(db, records.Record(
+        id=dsn_id, conversation_id=conv.id, received_at=utcnow(), direction="system",
+        disposition="delivered", reasons=("bounce",), peer="local", helo=config.domain,
+        mail_from="", rcpt_to=(record.mail_from,), recipient=record.mail_from,
+        original_message_id=None, relay_message_id=message_id, raw=data, delivered=data,
+    ))
+    now = time.time()
+    await outbox.enqueue(db, outbox.Job(
+        message_id=dsn_id, mail_from="", rcpt=record.mail_from,
+        smtputf8=not record.mail_from.isascii(), attempts=0, next_attempt_at=now,
+        expires_at=now + config.delivery.queue_lifetime, bounce=False,
+    ))
+    await outbox.add_event(db, record.id, "bounced", dsn_id)
+    return dsn_id

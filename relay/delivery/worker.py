@@ -13,14 +13,12 @@ import time
 
 import aiosqlite
 
-from relay import conversations
 from relay.config import Config
-from relay.conversations import Role
-from relay.delivery.bounce import build_dsn
+from relay.delivery.bounce import notify_author
 from relay.delivery.dkim_sign import dkim_signer
 from relay.delivery.transport import Result, Transport
 from relay.store import outbox, records
-from relay.store.db import Store, utcnow
+from relay.store.db import Store
 
 log = logging.getLogger("relay.delivery")
 
@@ -158,26 +156,5 @@ class Worker:
 
     async def _bounce(self, db: aiosqlite.Connection, record: records.Record, job: outbox.Job,
                       result: Result) -> None:
-        conv = await conversations.load(db, record.conversation_id, self.config.domain)
-        assert conv is not None
-        reader: Role = "buyer" if record.direction.endswith("_buyer") else "seller"
         code = result.status_code if result.status == "failed" else "4.4.7"
-        message_id, data = build_dsn(self.config.domain, conv, record, reader, code,
-                                     result.detail)
-        if self.signer is not None:
-            data = self.signer.header(data) + data
-        dsn_id = conversations.new_token(10)
-        dsn = records.Record(
-            id=dsn_id, conversation_id=conv.id, received_at=utcnow(), direction="system",
-            disposition="delivered", reasons=("bounce",), peer="local", helo=self.config.domain,
-            mail_from="", rcpt_to=(record.mail_from,), recipient=record.mail_from,
-            original_message_id=None, relay_message_id=message_id, raw=data, delivered=data,
-        )
-        await records.append(db, dsn)
-        now = time.time()
-        await outbox.enqueue(db, outbox.Job(
-            message_id=dsn_id, mail_from="", rcpt=record.mail_from,
-            smtputf8=not record.mail_from.isascii(), attempts=0, next_attempt_at=now,
-            expires_at=now + self.config.delivery.queue_lifetime, bounce=False,
-        ))
-        await outbox.add_event(db, record.id, "bounced", dsn_id)
+        await notify_author(db, self.config, self.signer, record, code, result.detail)

@@ -2,7 +2,7 @@
 
 Mail to the buyer alias may only come from a seller address of that conversation, and mail
 to the seller alias only from its buyer. Cryptographic checks come later; this is the
-registration check.
+registration check. On the submission port the authenticated account stands for both.
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ class Authenticate:
     async def __call__(self, parcel: Parcel) -> None:
         role = parcel.author
         conv = parcel.conversation
+        login = parcel.envelope.login
+        if login:  # the submission port: the account is the identity, not the headers
+            if role != "seller" or not conv.is_registered("seller", login):
+                raise Reject(CODE, "your account may write only to the buyer aliases of its"
+                                   " own conversations")
+            return
         if conv.is_registered(parcel.addressed, parcel.envelope.mail_from):
             raise Reject(
                 CODE,

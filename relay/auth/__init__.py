@@ -1,0 +1,2 @@
+"""Sender authentication for mail arriving from other servers (SPF, DKIM, DMARC) and for
+mail clients on the submission port (passwords)."""

@@ -1,0 +1,73 @@
+"""Seller passwords for the submission port: scrypt hashes as append-only events.
+
+Hashing costs ~50 ms of CPU by design, so it runs in a worker thread, never on the event
+loop; an unknown account costs the same as a wrong password, so timing tells nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+
+from relay.conversations import address_key, normalize_address
+from relay.errors import UsageError
+from relay.store.db import Store, utcnow
+
+N, R, P = 2**14, 8, 1  # ~16 MiB and ~50 ms per check (RFC 7914's interactive setting)
+MIN_LENGTH = 12
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P, dklen=32)
+    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(digest)}"
+
+
+def check_hash(password: str, stored: str) -> bool:
+    try:
+        name, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"),
+                             salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return name == "scrypt" and hmac.compare_digest(got, expected)
+
+
+_DUMMY = hash_password(os.urandom(16).hex())
+
+
+async def set_password(store: Store, seller: str, domain: str, password: str) -> str:
+    """Record a new hash for the seller's account; returns the normalized address."""
+    if len(password) < MIN_LENGTH:
+        raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
+    address = normalize_address(seller, domain)
+    async with store.read() as db:
+        known = await db.execute_fetchall(
+            "SELECT 1 FROM parties WHERE role = 'seller' AND address_key = ? LIMIT 1",
+            (address_key(address),))
+    if not known:
+        raise UsageError(f"{address} is not a seller address of any conversation")
+    hashed = await asyncio.to_thread(hash_password, password)
+    async with store.write() as db:
+        await db.execute("INSERT INTO seller_credentials (address_key, at, hash)"
+                         " VALUES (?, ?, ?)", (address_key(address), utcnow(), hashed))
+    return address
+
+
+async def verify(store: Store, login: str, password: str) -> bool:
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT hash FROM seller_credentials WHERE address_key = ?"
+            " ORDER BY seq DESC LIMIT 1", (address_key(login),))
+    stored = rows[0][0] if rows and rows[0][0] else None
+    ok = await asyncio.to_thread(check_hash, password, stored or _DUMMY)
+    return ok and stored is not None
