@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from relay import buyers, conversations, review_request, sellers
+from relay.auth import passwords
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
 from relay.store import records
@@ -266,6 +268,24 @@ async def cmd_sellers_settings(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password() -> str:
+    """Prompted twice on a terminal; otherwise the first line of stdin (for scripts)."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != first:
+            raise UsageError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def cmd_sellers_password(cfg: Config, args: argparse.Namespace) -> int:
+    password = _read_password()
+    async with _store(cfg) as store:
+        address = await passwords.set_password(store, args.email, cfg.domain, password)
+    print(f"password set for {address}: it may now AUTH on the submission port")
+    return 0
+
+
 async def cmd_buyers_set(cfg: Config, args: argparse.Namespace) -> int:
     if args.locale is None and args.business is None:
         raise UsageError("nothing to set: give --locale and/or --business")
@@ -494,6 +514,8 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--notify-address", metavar="ADDR",
                     help="where buyer messages go (\"\" for the first registered address)")
     st.add_argument("--json", action="store_true")
+    command(seller_sub, "password", "set the seller's submission-port password (prompted, or"
+            " the first line of stdin)", cmd_sellers_password).add_argument("email")
 
     snd = command(sub, "send", "send a template to the buyer as the seller, through every rule",
                   cmd_send)

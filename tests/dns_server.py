@@ -57,15 +57,15 @@ def mail_dkim_available() -> bool:
 
 
 def require(tool_available: bool, what: str) -> None:
-    """Skip the calling test if a tool is missing; fail instead when RELAY_REQUIRE_DNS=1.
+    """Skip the calling test if a tool is missing; fail instead when REQUIRE_TEST_TOOLS=1.
 
     CI sets the variable so that a broken image cannot silently turn these tests into skips.
     """
     if tool_available:
         return
-    if os.environ.get("RELAY_REQUIRE_DNS") == "1":
-        pytest.fail(f"{what} is not available, but RELAY_REQUIRE_DNS=1 requires it")
-    pytest.skip(f"{what} is not available (set RELAY_REQUIRE_DNS=1 to make this a failure)")
+    if os.environ.get("REQUIRE_TEST_TOOLS") == "1":
+        pytest.fail(f"{what} is not available, but REQUIRE_TEST_TOOLS=1 requires it")
+    pytest.skip(f"{what} is not available (set REQUIRE_TEST_TOOLS=1 to make this a failure)")
 
 
 def txt_strings(value: str) -> list[str]:

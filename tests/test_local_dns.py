@@ -170,11 +170,11 @@ def test_unpublished_selector_fails_fast_in_both(server: LocalDNS, key: Key) -> 
 
 def test_require_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     require(True, "anything")  # present: no effect
-    monkeypatch.delenv("RELAY_REQUIRE_DNS", raising=False)
+    monkeypatch.delenv("REQUIRE_TEST_TOOLS", raising=False)
     with pytest.raises(pytest.skip.Exception, match="frobnicator is not available"):
         require(False, "frobnicator")
-    monkeypatch.setenv("RELAY_REQUIRE_DNS", "1")
-    with pytest.raises(pytest.fail.Exception, match="RELAY_REQUIRE_DNS=1"):
+    monkeypatch.setenv("REQUIRE_TEST_TOOLS", "1")
+    with pytest.raises(pytest.fail.Exception, match="REQUIRE_TEST_TOOLS=1"):
         require(False, "frobnicator")
 
 
