@@ -48,6 +48,9 @@ async def submit(config: Config, store: Store, conv: Conversation, sender: str, 
     """Through the pipeline as the seller; returns the SMTP reply it would have had. The
     running relay's delivery worker sends it on (at its next poll)."""
     intake = Intake(config, store, build(config, store), on_queued=lambda: None)
+    # The operator's command stands for the seller, like a login on the submission port:
+    # there is no sending server whose SPF or DKIM could be checked.
     envelope = Envelope(peer="local", helo="relay-cli", mail_from=sender,
-                        rcpt_to=(conv.buyer_alias,), smtputf8=not sender.isascii())
+                        rcpt_to=(conv.buyer_alias,), smtputf8=not sender.isascii(),
+                        login=sender)
     return await intake.receive(envelope, raw, kind=kind)

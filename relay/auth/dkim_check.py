@@ -45,7 +45,8 @@ def verify(raw: bytes) -> list[Signature]:
             result = "pass" if message.verify(idx=index, dnsfunc=_key) else "fail"
         except resolver.DNSTempError:
             result = "temperror"
-        except dkim.DKIMException:
-            result = "permerror"
+        except dkim.DKIMException as exc:
+            # A changed body is a signature that fails; a malformed one cannot be checked.
+            result = "fail" if "body hash mismatch" in str(exc) else "permerror"
         found.append(Signature(domain, selector, result))
     return found

@@ -3,6 +3,7 @@ resolver instead of dnspython's process-wide default."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import spf
@@ -40,7 +41,11 @@ def check(ip: str, mail_from: str, helo: str) -> tuple[str, str]:
     postmaster@helo (RFC 7208 2.4)."""
     sender = mail_from or f"postmaster@{helo}"
     try:
-        result, _code, explanation = spf.check2(i=ip, s=sender, h=helo)
-    except (ValueError, spf.PermError) as exc:  # not an IP address, an unparseable sender
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return "none", f"not an IP client: {ip}"  # e.g. mail the relay's own CLI submits
+    try:
+        result, explanation = spf.check2(i=ip, s=sender, h=helo)
+    except spf.PermError as exc:
         return "permerror", str(exc)
     return str(result), str(explanation)
