@@ -144,8 +144,8 @@ class Intake:
                 rcpt_to=envelope.rcpt_to, recipient=None, original_message_id=None,
                 relay_message_id=None, raw=raw, delivered=None,
             ))
-            for status in failed or delayed:
-                kind = "remote_failed" if failed else "remote_delayed"
+            for status in failed + delayed:
+                kind = "remote_failed" if status.action == "failed" else "remote_delayed"
                 await outbox.add_event(db, original.id, kind,
                                        f"{status.status} {status.diagnostic}"[:500])
             if failed:

@@ -74,6 +74,20 @@ class RelaySMTP(SMTP):
             transport.write(f"{TOO_MANY_CONNECTIONS}\r\n".encode("ascii"))  # type: ignore[attr-defined]
             transport.close()
 
+    def _cb_client_connected(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        super()._cb_client_connected(reader, writer)
+        # aiosmtpd ends a command line at a bare LF, so "MAIL FROM:<a>\nRCPT TO:<b>" from
+        # an application that pasted user input into a command would run as two commands.
+        # Only CRLF ends a line here (RFC 5321 2.3.8): the LF stays in the argument, which
+        # is then refused as malformed. (DATA already reads up to CRLF.)
+        read = reader.readuntil
+
+        async def crlf_line(separator: bytes = b"\r\n") -> bytes:
+            return await read(separator)
+
+        reader.readuntil = crlf_line  # type: ignore[method-assign]
+
     # Lines over 1000 octets are common in generated HTML and accepted by the big
     # providers; Encode re-encodes such parts so that none goes out (RFC 5322 2.1.1).
     line_length_limit = MAX_LINE

@@ -20,14 +20,27 @@ class RecipientStatus:
     diagnostic: str
 
 
-def _blocks(part: Message) -> list[Message]:
-    payload = part.get_payload()
-    if isinstance(payload, list):  # the stdlib splits message/delivery-status into blocks
-        return [p for p in payload if isinstance(p, Message)]
-    raw = part.get_payload(decode=True)
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+def _split(text: str) -> list[Message]:
     text = text.replace("\r\n", "\n")
     return [HeaderParser().parsestr(block) for block in text.split("\n\n") if block.strip()]
+
+
+def _blocks(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        raw = part.get_payload(decode=True)
+        return _split(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload))
+    # The stdlib splits message/delivery-status into its blocks, but reads
+    # message/global-delivery-status as one enclosed message: the per-message block as its
+    # headers and every per-recipient block in its body.
+    found: list[Message] = []
+    for block in payload:
+        if isinstance(block, Message):
+            found.append(block)
+            body = block.get_payload()
+            if isinstance(body, str) and body.strip():
+                found += _split(body)
+    return found
 
 
 def _field(block: Message, name: str) -> str:

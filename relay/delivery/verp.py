@@ -16,26 +16,45 @@ import time
 from hashlib import sha256
 from pathlib import Path
 
+from relay.errors import StartupError
+
 log = logging.getLogger("relay.verp")
 PREFIX = "bounces+"
 _LOCAL = re.compile(r"^bounces\+([a-z2-7]{16})\.([0-9a-z]{1,10})\.([a-z2-7]{16})$")
 
 
+KEY_BYTES = 32
+
+
+def _read(path: Path) -> bytes:
+    key = path.read_bytes()
+    if len(key) < KEY_BYTES:
+        raise StartupError(f"delivery.bounce_key: {path} holds {len(key)} bytes, not a key of"
+                           f" at least {KEY_BYTES}; remove it to have a new one made")
+    return key
+
+
 def load_key(path: Path) -> bytes:
-    """The HMAC key; made (32 random bytes, mode 0600) when missing."""
+    """The HMAC key; made (32 random bytes, mode 0600) when missing. Written aside and
+    linked into place, so another process never reads a half-written key."""
     try:
-        return path.read_bytes()
+        return _read(path)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = os.urandom(32)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # made meanwhile by another process
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as out:
-            out.write(key)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(os.urandom(KEY_BYTES))
+        out.flush()
+        os.fsync(out.fileno())
+    try:
+        os.link(aside, path)  # fails if another process made one first: use that one
         log.info("made the bounce address key %s", path)
-        return key
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
+    return _read(path)
 
 
 def _base36(number: int) -> str:
@@ -63,7 +82,7 @@ class Verp:
 
     def message_id(self, local_part: str, now: float | None = None) -> str | None:
         """The message a bounce address stands for; None when forged or expired."""
-        match = _LOCAL.match(local_part.lower())
+        match = _LOCAL.fullmatch(local_part.lower())
         if match is None:
             return None
         message_id, expiry, mac = match.groups()
