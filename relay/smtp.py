@@ -128,11 +128,11 @@ class SubmissionSMTP(RelaySMTP):
         assert self.store is not None
         try:
             login, password = pair.login.decode("utf-8"), pair.password.decode("utf-8")
-            ok = await passwords.verify(self.store, login.strip(), password)
+            account = await passwords.verify(self.store, login.strip(), password)
         except UnicodeDecodeError:
-            ok = False
-        if ok:
-            return AuthResult(success=True, auth_data=login.strip())
+            account = None
+        if account is not None:
+            return AuthResult(success=True, auth_data=account)
         self.failures += 1
         if self.failures >= self.MAX_FAILURES and self.transport is not None:
             asyncio.get_running_loop().call_soon(self.transport.close)
@@ -185,7 +185,10 @@ class Handler:
         if not at or domain.lower() != self.domain:
             return RELAY_DENIED
         local = local.lower()
+        login = login_of(session)
         if local.startswith(PREFIX):
+            if login:  # reports come from mail servers, not from a seller's account
+                return NOT_YOUR_CONVERSATION
             return self._bounce_rcpt(envelope, address, local, rcpt_options)
         if envelope.rcpt_tos and envelope.rcpt_tos[0].lower().startswith(PREFIX):
             return ONE_CONVERSATION
@@ -199,7 +202,6 @@ class Handler:
             return UNKNOWN_ALIAS
         if hit.conversation.closed_at is not None:
             return CLOSED_ALIAS
-        login = login_of(session)
         if login and not (hit.role == "buyer"
                           and hit.conversation.is_registered("seller", login)):
             return NOT_YOUR_CONVERSATION
@@ -291,9 +293,12 @@ def submission_factory(config: Config, handler: Handler, sessions: set[SMTP],
     mail: aiosmtpd answers 530 to anything else."""
     protocol = SubmissionSMTP(
         handler, **_options(config), tls_context=None if implicit else tls,
-        require_starttls=not implicit, auth_required=True, auth_require_tls=not implicit,
-        auth_exclude_mechanism=[],
+        require_starttls=not implicit, auth_required=True, auth_require_tls=True,
     )
+    if implicit:
+        # TLS is the transport's own here, which aiosmtpd does not see: it would refuse AUTH
+        # as unencrypted (and warns at every connection when told not to require TLS).
+        protocol._auth_require_tls = False
     protocol.store = handler.store
     _track(protocol, config, sessions)
     return protocol

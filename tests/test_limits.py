@@ -38,6 +38,11 @@ async def test_a_busy_sender_is_told_to_wait(relay_factory, capture, tmp_path):
     code, reply = await send(relay.smtp_port, BUYER.upper(), convs[2].seller_alias,
                              compose(BUYER, convs[2].seller_alias, body="And this one?"))
     assert code == 450 and "2 messages an hour from one sender" in reply
+    # Another spelling of the same mailbox cannot start a count of its own: a trailing dot
+    # is no RFC 5321 domain, and aiosmtpd refuses it at MAIL.
+    code, reply = await send(relay.smtp_port, BUYER + ".", convs[2].seller_alias,
+                             compose(BUYER, convs[2].seller_alias, body="And this one?"))
+    assert code == 553, reply
 
 
 async def greeting(port: int) -> tuple[bytes, asyncio.StreamWriter]:

@@ -63,11 +63,18 @@ async def set_password(store: Store, seller: str, domain: str, password: str) ->
     return address
 
 
-async def verify(store: Store, login: str, password: str) -> bool:
+async def verify(store: Store, login: str, password: str) -> str | None:
+    """The account's registered address when the password is right, else None. However the
+    client spelled the login (case, a trailing dot), the account has one spelling: the
+    record, the rate limits and any failure notice use it."""
+    key = address_key(login)
     async with store.read() as db:
         rows = await db.execute_fetchall(
             "SELECT hash FROM seller_credentials WHERE address_key = ?"
-            " ORDER BY seq DESC LIMIT 1", (address_key(login),))
+            " ORDER BY seq DESC LIMIT 1", (key,))
+        names = await db.execute_fetchall(
+            "SELECT address FROM parties WHERE role = 'seller' AND address_key = ? LIMIT 1",
+            (key,))
     stored = rows[0][0] if rows and rows[0][0] else None
     ok = await asyncio.to_thread(check_hash, password, stored or _DUMMY)
-    return ok and stored is not None
+    return str(names[0][0]) if ok and stored is not None and names else None
