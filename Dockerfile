@@ -8,6 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     RELAY_STORE_PATH=/data/relay.db \
     RELAY_DELIVERY_MAILDIR=/data/maildir \
     RELAY_DKIM_KEY=/data/dkim/relay.pem \
+    RELAY_DELIVERY_BOUNCE_KEY=/data/bounce.key \
+    RELAY_SUBMISSION_TLS_CERT=/data/tls/cert.pem \
+    RELAY_SUBMISSION_TLS_KEY=/data/tls/key.pem \
+    RELAY_SUBMISSION_HOST=0.0.0.0 \
     RELAY_SMTP_HOST=0.0.0.0
 
 RUN groupadd --system relay && useradd --system --gid relay --home-dir /app relay
@@ -22,6 +26,6 @@ RUN pip install -e . && mkdir -p /data && chown relay:relay /data
 
 USER relay
 VOLUME ["/data"]
-EXPOSE 2525
+EXPOSE 2525 2587
 STOPSIGNAL SIGTERM
 CMD ["relay", "serve"]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
 from relay import conversations, replies
+from relay.big_messages import BIG, BigMessages
 from relay.config import Config
 from relay.delivery import dsn_parse
 from relay.delivery.bounce import notify_author
@@ -43,14 +45,25 @@ def parse(raw: bytes) -> EmailMessage:
     return message
 
 
+@dataclass
+class Outcome:
+    parcel: Parcel | None  # None: no such alias (any more)
+    disposition: str
+    reasons: list[str]
+    reply: str
+    queue: bool = False
+
+
 class Intake:
     def __init__(
-        self, config: Config, store: Store, stages: Sequence[Stage], on_queued: Callable[[], None]
+        self, config: Config, store: Store, stages: Sequence[Stage], on_queued: Callable[[], None],
+        big: BigMessages | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.stages = stages
         self.on_queued = on_queued
+        self.big = big  # where messages of BIG bytes or more are processed; None: here
         self.verp = Verp(load_key(config.delivery.bounce_key), config.domain,
                          config.delivery.bounce_lifetime)
         self.signer = dkim_signer(config)  # for the DSNs a remote bounce leads to
@@ -82,13 +95,40 @@ class Intake:
     async def receive(self, envelope: Envelope, raw: bytes, kind: str = "message") -> str:
         """Returns the SMTP reply for this transaction. kind: "message", or what the relay's
         own commands send ("review_request"), which only they can set."""
+        if self.big is not None and len(raw) >= BIG:
+            try:
+                outcome = await self.big.process(envelope, raw, kind)
+            except Exception:  # the worker process died, or its answer did not come back
+                log.exception("big message worker failed; answering 451")
+                parcel = await self._parcel(envelope, raw, EmailMessage(), kind)
+                if parcel is not None:
+                    await self._record(parcel, "deferred", [*parcel.reasons, "internal_error"])
+                return replies.TEMPFAIL
+            if outcome.parcel is not None:
+                outcome.parcel.raw = raw  # not sent back from the worker: we have it
+        else:
+            outcome = await self.process(envelope, raw, kind)
+        parcel = outcome.parcel
+        if parcel is None:
+            return outcome.reply
+        await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
+        if outcome.queue and not parcel.hold:
+            self.on_queued()
+        verdict = "accepted" if outcome.queue else outcome.disposition
+        log.info("%s conversation=%s %s %s %s", parcel.id, parcel.conversation.id,
+                 parcel.direction, verdict, " ".join(outcome.reasons))
+        return outcome.reply
+
+    async def process(self, envelope: Envelope, raw: bytes, kind: str = "message") -> Outcome:
+        """Parse and run the stages: what to record and answer. Reads the store, never
+        writes it, so it may run in a worker process (relay.big_messages)."""
         try:
             message, unreadable = parse(raw), False
         except RecursionError:
             message, unreadable = EmailMessage(), True
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
-            return replies.UNKNOWN_ALIAS
+            return Outcome(None, "", [], replies.UNKNOWN_ALIAS)
         try:
             if unreadable:
                 raise too_deep()
@@ -97,27 +137,23 @@ class Intake:
             except RecursionError:  # e.g. a header of nested comments
                 raise too_deep() from None
         except Reject as refusal:
-            await self._record(parcel, "rejected", [*parcel.reasons, refusal.code])
-            log.info("%s conversation=%s %s rejected %s", parcel.id, parcel.conversation.id,
-                     parcel.direction, refusal.code)
-            return refusal.smtp_reply
+            return Outcome(parcel, "rejected", [*parcel.reasons, refusal.code],
+                           refusal.smtp_reply)
         except TempFail as failure:
-            await self._record(parcel, "deferred", parcel.reasons)
-            return failure.smtp_reply
+            return Outcome(parcel, "deferred", parcel.reasons, failure.smtp_reply)
         except Exception:
             # A bug, or the store failing mid-pipeline: 451, never 5xx. The attempt goes on
             # the record when the store still works, so a message that keeps failing is seen.
             log.exception("%s: pipeline failed; answering 451", parcel.id)
-            await self._record(parcel, "deferred", [*parcel.reasons, "internal_error"])
-            return replies.TEMPFAIL
+            return Outcome(parcel, "deferred", [*parcel.reasons, "internal_error"],
+                           replies.TEMPFAIL)
         changed = [r for r in parcel.reasons if r not in INFORMATIONAL]
         disposition = "delivered_redacted" if changed else "delivered"
-        await self._record(parcel, disposition, parcel.reasons, queue=True)
-        if not parcel.hold:
-            self.on_queued()
-        log.info("%s conversation=%s %s accepted", parcel.id, parcel.conversation.id,
-                 parcel.direction)
-        return replies.queued(parcel.id)
+        return Outcome(parcel, disposition, parcel.reasons, replies.queued(parcel.id), True)
+
+    def close(self) -> None:
+        if self.big is not None:
+            self.big.close()
 
     async def receive_report(self, envelope: Envelope, raw: bytes, original_id: str) -> str:
         """Mail to a bounce address (its MAC checked at RCPT): recorded against the message

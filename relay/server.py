@@ -12,6 +12,7 @@ from aiosmtpd.smtp import SMTP
 
 from relay import pipeline
 from relay.accept import Intake
+from relay.big_messages import BigMessages
 from relay.config import Config
 from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
@@ -35,6 +36,7 @@ class Relay:
         self.server: asyncio.Server | None = None
         self.submission: list[asyncio.Server] = []  # STARTTLS port, then implicit TLS
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+        self.stopped = False
 
     @property
     def smtp_port(self) -> int:
@@ -61,7 +63,8 @@ class Relay:
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         self.worker = Worker(cfg, self.store, make_transport(cfg))
-        intake = Intake(cfg, self.store, pipeline.build(cfg, self.store), self.worker.wake)
+        intake = Intake(cfg, self.store, pipeline.build(cfg, self.store), self.worker.wake,
+                        BigMessages(cfg))
         self.handler = Handler(cfg, self.store, intake)
         handler, sessions = self.handler, self.sessions
         try:
@@ -102,7 +105,11 @@ class Relay:
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        """Stop accepting, finish open DATA and in-flight deliveries, close the store."""
+        """Stop accepting, finish open DATA and in-flight deliveries, close the store. A
+        second call does nothing."""
+        if self.stopped:
+            return
+        self.stopped = True
         grace = self.config.shutdown_grace
         listeners = [s for s in [self.server, *self.submission] if s is not None]
         for server in listeners:
@@ -121,6 +128,7 @@ class Relay:
         if self.worker is not None:
             await self.worker.stop(grace)
         if self.handler is not None:
+            self.handler.intake.close()
             for stage in self.handler.intake.stages:
                 close = getattr(stage, "close", None)
                 if close is not None:  # e.g. the sender checks' DNS threads

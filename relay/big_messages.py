@@ -1,0 +1,88 @@
+"""Big messages go through the stages in a worker process.
+
+The rules are regular expressions over whole texts, and Python's `re` holds the GIL while
+a search runs: on a 20 MB body one search can take a second, and a thread would not let
+the event loop serve anyone meanwhile. So a message of BIG bytes or more is parsed, checked,
+rewritten and signed in a process of its own; the event loop records the outcome. One
+process: big messages wait for each other, small ones never wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relay.accept import Outcome
+    from relay.config import Config
+    from relay.pipeline import Envelope
+
+BIG = 256 * 1024  # bytes of raw message
+
+_config: Config | None = None  # in the worker process
+
+
+def _start(config: Config) -> None:
+    global _config
+    _config = config
+    logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s[big]: %(message)s")
+
+
+def _process(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
+    return asyncio.run(_job(envelope, raw, kind))
+
+
+async def _job(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
+    """A store connection and stages of its own, closed again: a connection left open keeps
+    a thread that would stop the worker process from ever exiting."""
+    from email.message import EmailMessage
+
+    from relay import pipeline
+    from relay.accept import Intake
+    from relay.store.db import Store
+
+    assert _config is not None
+    store = await Store.open(_config.store.path, _config.store.busy_timeout)
+    stages = pipeline.build(_config, store)
+    try:
+        outcome = await Intake(_config, store, stages, on_queued=lambda: None).process(
+            envelope, raw, kind)
+    finally:
+        for stage in stages:
+            close = getattr(stage, "close", None)
+            if close is not None:
+                close()
+        await store.close()
+    if outcome.parcel is not None:
+        # The parent has the raw bytes and needs no parsed tree: send back only the rest.
+        outcome.parcel.raw = b""
+        outcome.parcel.message = EmailMessage()
+    return outcome
+
+
+class BigMessages:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def process(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
+        if self._pool is None:  # started at the first big message, not at every start-up
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                initargs=(self.config,))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, _process, envelope, raw, kind)
+        except Exception:
+            self.close()  # a broken pool stays broken: the next big message starts a new one
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
