@@ -99,6 +99,19 @@ def store_of(relay: Relay) -> Store:
     assert relay.store is not None
     return relay.store
 
+async def assert_delivered_as(relay: Relay, capture: Capture, conv: Conversation, queue_id: str,
+                              account: str, *absent: bytes) -> None:
+    """Delivered to the buyer from the seller alias, without `absent`, and recorded as sent
+    by `account`."""
+    (got,) = await capture.wait_for(1)
+    assert got.rcpt_tos == [BUYER]
+    assert got.message["From"].addresses[0].addr_spec == conv.seller_alias
+    for trace in absent:
+        assert trace not in got.data, trace
+    record = await records.get(store_of(relay), queue_id)
+    assert record is not None and record.mail_from == account
+
+
 
 @pytest.fixture
 async def sconv(sub: Relay) -> Conversation:
@@ -231,11 +244,7 @@ async def test_auth_login_works_too(sub: Relay, sconv: Conversation, tls: TLSFil
         assert reply.code == 235, reply
         queue_id = await submit(client, SELLER, sconv.buyer_alias,
                                 compose(SELLER, sconv.buyer_alias, subject="Re: Question"))
-    (got,) = await capture.wait_for(1)
-    assert got.rcpt_tos == [BUYER]
-    assert got.message["From"].addresses[0].addr_spec == sconv.seller_alias
-    record = await records.get(store_of(sub), queue_id)
-    assert record is not None and record.mail_from == SELLER
+    await assert_delivered_as(sub, capture, sconv, queue_id, SELLER)
 
 
 async def test_wrong_password_and_unknown_account_are_535(sub: Relay, sconv: Conversation,
@@ -317,12 +326,7 @@ async def test_second_seller_address_has_its_own_password(
         assert (await client.auth_login(SELLER2, PASSWORD2)).code == 235
         queue_id = await submit(client, SELLER2, sconv.buyer_alias,
                                 compose(SELLER2, sconv.buyer_alias, subject="Re: Question"))
-    (got,) = await capture.wait_for(1)
-    assert got.rcpt_tos == [BUYER]
-    assert got.message["From"].addresses[0].addr_spec == sconv.seller_alias
-    assert b"seller-host.example" not in got.data
-    record = await records.get(store_of(sub), queue_id)
-    assert record is not None and record.mail_from == SELLER2
+    await assert_delivered_as(sub, capture, sconv, queue_id, SELLER2, b"seller-host.example")
 
 
 async def test_password_checks_do_not_block_the_event_loop(
@@ -443,12 +447,7 @@ async def test_implicit_tls_port(relay_factory: RelayFactory, capture: Capture, 
         assert (await client.auth_plain(SELLER, PASSWORD)).code == 235
         queue_id = await submit(client, "someone@else.example", conv.buyer_alias,
                                 compose(SELLER, conv.buyer_alias, subject="Re: Question"))
-    (got,) = await capture.wait_for(1)
-    assert got.rcpt_tos == [BUYER]
-    assert got.message["From"].addresses[0].addr_spec == conv.seller_alias
-    assert b"else.example" not in got.data
-    record = await records.get(store_of(relay), queue_id)
-    assert record is not None and record.mail_from == SELLER
+    await assert_delivered_as(relay, capture, conv, queue_id, SELLER, b"else.example")
 
 
 async def test_bounce_address_is_no_recipient_for_a_seller(
