@@ -29,6 +29,10 @@ from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
 _PARSER = BytesParser(policy=policy.SMTP)
+# A report is read up to here (the returned message after it is kept, not read), and at
+# most this many recipient statuses of it are recorded.
+REPORT_READ = 1_048_576
+MAX_STATUSES = 20
 # Reason codes that say what a message is, not that anything in it was changed.
 INFORMATIONAL = frozenset({"critical", "review_request.sent", "auto_reply"})
 
@@ -37,6 +41,15 @@ def too_deep() -> Reject:
     """The stdlib parser recurses per nesting level; what exhausts the stack is refused for
     good. A fresh exception each time: a shared instance would grow its traceback per raise."""
     return Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
+
+
+def bare_line_break_in_header(raw: bytes) -> bool:
+    """A CR or LF not part of a CRLF in the header section. Python's parser ends a line there,
+    dkimpy does not: the two would read different From: lines, and a signature over one
+    would vouch for the other."""
+    end = raw.find(b"\r\n\r\n")
+    head = (raw if end < 0 else raw[:end + 2]).replace(b"\r\n", b"")
+    return b"\r" in head or b"\n" in head
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -132,6 +145,9 @@ class Intake:
         try:
             if unreadable:
                 raise too_deep()
+            if bare_line_break_in_header(raw):
+                raise Reject("mime.malformed", "a bare CR or LF in the header section; header"
+                             " lines end with CRLF (RFC 5322 2.2)", reply="550 5.6.0")
             try:
                 await run(self.stages, parcel)
             except RecursionError:  # e.g. a header of nested comments
@@ -163,8 +179,10 @@ class Intake:
         if original is None:
             return replies.BAD_BOUNCE_ADDRESS
         try:
-            message = parse(raw)
-            found = dsn_parse.statuses(message)
+            # The report comes first; what follows is the returned message, which may be
+            # big and is kept in the record, not read.
+            message = parse(raw[:REPORT_READ])
+            found = dsn_parse.statuses(message)[:MAX_STATUSES]
             auto = automatic(message)
         except RecursionError:
             found, auto = [], False
@@ -185,8 +203,11 @@ class Intake:
                 await outbox.add_event(db, original.id, kind,
                                        f"{status.status} {status.diagnostic}"[:500])
             if failed:
-                await notify_author(db, self.config, self.signer, original, failed[0].status,
-                                    failed[0].diagnostic or f"status {failed[0].status}")
+                # Only the status code reaches the author: anyone who saw the bounce address
+                # can send a "report", and its text would reach a real mailbox unchecked.
+                status = failed[0].status
+                await notify_author(db, self.config, self.signer, original, status,
+                                    f"the receiving mail server reported status {status}")
         if failed:
             self.on_queued()
         log.info("%s report for %s: %s", report_id, original.id,

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,6 +31,10 @@ _config: Config | None = None  # in the worker process
 def _start(config: Config) -> None:
     global _config
     _config = config
+    # The relay decides when to stop; a Ctrl-C or a SIGTERM to the whole process group must
+    # not kill a message half-way (the pool is shut down when the relay has drained).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s[big]: %(message)s")
 
@@ -78,9 +84,13 @@ class BigMessages:
         try:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, _process, envelope, raw, kind)
-        except Exception:
-            self.close()  # a broken pool stays broken: the next big message starts a new one
+        except BrokenProcessPool:
+            self._pool = None  # the next big message starts a new one; the old one is dead
             raise
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # e.g. a KeyboardInterrupt sent back from the worker
+            raise RuntimeError(f"big message worker: {exc!r}") from exc
 
     def close(self) -> None:
         if self._pool is not None:

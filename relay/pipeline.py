@@ -109,7 +109,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         Route(),
         Authenticate(),
         LoopGuard(config.smtp.max_received_headers),
-        VerifySender(auth.inbound, checker, config.domain),
+        VerifySender(auth.inbound, checker, config.domain, deadline=4 * auth.dns_timeout),
         MimeStructure(config.smtp.max_mime_depth, config.smtp.max_mime_parts),
         OptOut(config.rules, store),
         Notifications(store),

@@ -25,3 +25,20 @@ async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
     if per_sender >= limits.sender_per_hour:
         return f"{limits.sender_per_hour} messages an hour from one sender"
     return None
+
+
+async def reports_exceeded(store: Store, limits: LimitsSettings, message_id: str) -> str | None:
+    """Mail to a bounce address, counted per conversation of the message it names (reports
+    are recorded as that conversation's system messages without a recipient)."""
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT conversation_id FROM messages WHERE id = ?", (message_id,))
+        if not rows:
+            return None  # DATA answers for a message that is not there
+        (reports,), = await db.execute_fetchall(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND direction = 'system'"
+            " AND recipient IS NULL AND received_at >= ?", (rows[0][0], since))
+    if reports >= limits.conversation_per_hour:
+        return f"{limits.conversation_per_hour} reports an hour about one conversation"
+    return None

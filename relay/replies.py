@@ -21,6 +21,7 @@ NOT_YOUR_CONVERSATION = (
     "550 5.7.1 your account may write only to the buyer aliases of its own conversations"
 )
 BAD_BOUNCE_ADDRESS = "550 5.1.1 this bounce address is unknown or has expired"
+LOGIN_THROTTLED = "454 4.7.0 too many failed logins; try again later"
 AUTH_FAILED = "535 5.7.8 authentication failed: wrong account or password"
 CLOSED_ALIAS = "550 5.1.1 this conversation is closed"
 RELAY_DENIED = "550 5.7.1 relaying denied: this server only accepts mail for its own aliases"

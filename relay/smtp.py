@@ -13,6 +13,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from relay import conversations, rate_limits
 from relay.accept import Intake
 from relay.auth import passwords
+from relay.auth.throttle import WINDOW, LoginThrottle
 from relay.config import Config
 from relay.delivery.verp import PREFIX
 from relay.pipeline import Envelope as RelayEnvelope
@@ -23,6 +24,7 @@ from relay.replies import (
     CANNOT_VRFY,
     CLOSED_ALIAS,
     LINE_TOO_LONG,
+    LOGIN_THROTTLED,
     MAX_LINE,
     NOT_YOUR_CONVERSATION,
     ONE_CONVERSATION,
@@ -115,6 +117,7 @@ class SubmissionSMTP(RelaySMTP):
     so its parsers hand the pair back here and the check runs in a thread."""
 
     store: Store | None = None
+    throttle: LoginThrottle | None = None  # shared by every submission session
     MAX_FAILURES = 3  # then the connection closes: guessing costs a reconnect each time
     failures = 0
 
@@ -125,14 +128,21 @@ class SubmissionSMTP(RelaySMTP):
         pair = result.auth_data
         if not isinstance(pair, LoginPassword):
             return result  # aiosmtpd already answered (bad base64, aborted)
-        assert self.store is not None
+        assert self.store is not None and self.throttle is not None
+        peer = self.session.peer if self.session is not None else None
+        client = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+        login = pair.login.decode("utf-8", "replace").strip()
+        if self.throttle.blocked(client, login):
+            return AuthResult(success=False, handled=False, message=LOGIN_THROTTLED)
         try:
-            login, password = pair.login.decode("utf-8"), pair.password.decode("utf-8")
-            account = await passwords.verify(self.store, login.strip(), password)
+            account = await passwords.verify(self.store, login, pair.password.decode("utf-8"))
         except UnicodeDecodeError:
             account = None
         if account is not None:
             return AuthResult(success=True, auth_data=account)
+        recent = self.throttle.failed(client, login)
+        log.info("failed submission login from %s (%d in %.0f min)", client, recent,
+                 WINDOW / 60)
         self.failures += 1
         if self.failures >= self.MAX_FAILURES and self.transport is not None:
             asyncio.get_running_loop().call_soon(self.transport.close)
@@ -161,6 +171,7 @@ class Handler:
         self.idle = asyncio.Event()
         self.idle.set()
         self.closing = False
+        self.login_throttle = LoginThrottle()
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -189,7 +200,7 @@ class Handler:
         if local.startswith(PREFIX):
             if login:  # reports come from mail servers, not from a seller's account
                 return NOT_YOUR_CONVERSATION
-            return self._bounce_rcpt(envelope, address, local, rcpt_options)
+            return await self._bounce_rcpt(envelope, address, local, rcpt_options)
         if envelope.rcpt_tos and envelope.rcpt_tos[0].lower().startswith(PREFIX):
             return ONE_CONVERSATION
         if not conversations.ALIAS_LOCAL.match(local):
@@ -217,13 +228,17 @@ class Handler:
         envelope.rcpt_options.extend(rcpt_options)
         return RCPT_OK
 
-    def _bounce_rcpt(self, envelope: Envelope, address: str, local: str,
-                     options: list[str]) -> str:
-        if self.intake.verp.message_id(local) is None:
+    async def _bounce_rcpt(self, envelope: Envelope, address: str, local: str,
+                           options: list[str]) -> str:
+        message_id = self.intake.verp.message_id(local)
+        if message_id is None:
             return BAD_BOUNCE_ADDRESS
         if envelope.rcpt_tos:  # a report is about one message: alone in its transaction
             return RCPT_OK if envelope.rcpt_tos[0].lower() == address.lower() \
                 else ONE_CONVERSATION
+        over = await rate_limits.reports_exceeded(self.store, self.limits, message_id)
+        if over:
+            return RATE_LIMITED.format(over)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return RCPT_OK
@@ -300,6 +315,7 @@ def submission_factory(config: Config, handler: Handler, sessions: set[SMTP],
         # as unencrypted (and warns at every connection when told not to require TLS).
         protocol._auth_require_tls = False
     protocol.store = handler.store
+    protocol.throttle = handler.login_throttle
     _track(protocol, config, sessions)
     return protocol
 

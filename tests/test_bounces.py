@@ -300,8 +300,11 @@ async def test_remote_dsn_is_recorded_and_the_author_told_anonymously(
     text = notice.data.decode("utf-8", "replace")
     assert f"Final-Recipient: rfc822; {conv.seller_alias}" in text
     assert "Action: failed" in text and "Status: 5.1.1" in text
+    # Only the status code reaches the author: anyone who has seen the bounce address can
+    # send a "report", and its wording would otherwise reach a real mailbox unchecked.
     wording = "benutzer unbekannt" if layout == "global" else "recipient address rejected"
-    assert wording in text.lower()  # the remote wording stays, its names go
+    assert wording not in text.lower()
+    assert "the receiving mail server reported status 5.1.1" in text
     assert_anonymous(notice.data, SELLER, SELLER2, "seller-host.example", "seller-host",
                      REMOTE_HOST, REMOTE_IP, "mailhost-provider", "sälly", "verkäufer")
     rows = await records.summaries(store_of(relay), conv.id)
@@ -430,3 +433,42 @@ def test_report_message_is_a_stdlib_message() -> None:
     assert msg.get_content_type() == "multipart/report"
     assert [p.get_content_type() for p in msg.iter_parts()] == [
         "text/plain", "message/delivery-status", "message/rfc822-headers"]
+
+
+# -- found in review -------------------------------------------------------------------------
+
+async def test_reports_about_one_conversation_are_rate_limited(
+        relay_factory, capture: Capture, tmp_path: Path) -> None:
+    """A bounce address takes no more reports an hour than the conversation takes mail."""
+    from conftest import make_config, open_conv
+
+    from relay.config import LimitsSettings
+
+    relay = await relay_factory(make_config(tmp_path, capture.port).replace(
+        limits=LimitsSettings(conversation_per_hour=2)))
+    conv = await open_conv(relay)
+    _, verp_address = await deliver_original(relay, capture, conv.seller_alias)
+    for _ in range(2):
+        delayed = dsn(verp_address, action="delayed", status="4.4.1")
+        assert (await send(relay.smtp_port, "", verp_address, delayed))[0] == 250
+    code, reply = await send(relay.smtp_port, "", verp_address, dsn(verp_address))
+    assert code == 450 and "reports an hour" in reply, reply
+
+
+async def test_the_address_a_message_went_to_stays_out_of_its_dsn(
+        relay: Relay, conv: Conversation, capture: Capture) -> None:
+    """A seller's private notification address, quoted by the server that refused it, is
+    removed like the registered addresses are."""
+    from relay import sellers
+
+    private = "janedoe77@private-mail.example"
+    await sellers.update(store_of(relay), SELLER, DOMAIN, notify_address=private)
+    capture.refuse[private] = "550 5.2.2 janedoe77... mailbox full"
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             compose(BUYER, conv.seller_alias))
+    assert code == 250, reply
+    (notice,) = await capture.wait_for(1)
+    assert notice.rcpt_tos == [BUYER]
+    text = notice.data.decode("utf-8", "replace").lower()
+    assert "mailbox full" in text and "5.2.2" in text
+    assert "janedoe77" not in text and "private-mail" not in text

@@ -4,6 +4,8 @@ own signature checked by dkimpy and by an independent verifier (Perl Mail::DKIM)
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -23,9 +25,10 @@ from conftest import (
     open_conv,
     send,
 )
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from dns_server import DKIM_VERIFY_PL, LocalDNS, dnsmasq_path, mail_dkim_available, require
+from test_smuggling import talk
 
 from relay.auth.dmarc import aligned, organizational
 from relay.config import AuthSettings, Config
@@ -76,6 +79,25 @@ def signed(data: bytes, domain: str, selector: str, key: bytes) -> bytes:
                        canonicalize=(b"relaxed", b"relaxed"),
                        include_headers=[b"From", b"To", b"Subject", b"Date", b"Message-ID"])
     return header + data
+
+
+def sign_without_from(data: bytes, key_pem: bytes) -> bytes:
+    """A valid buyer-mail.example signature whose h= leaves From out."""
+    policy = dkim.CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+    headers, body = dkim.rfc822_parse(data)
+    include = [b"subject", b"date"]
+    fields = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"),
+              (b"d", b"buyer-mail.example"), (b"s", b"s1"), (b"h", b":".join(include)),
+              (b"bh", base64.b64encode(hashlib.sha256(policy.canonicalize_body(body)).digest())),
+              (b"b", b"")]
+    value = b"; ".join(b"=".join(f) for f in fields)
+    hasher = hashlib.sha256()
+    dkim.hash_headers(hasher, policy, policy.canonicalize_headers(headers), include,
+                      (b"DKIM-Signature", b" " + value), dict(fields))
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    signature = key.sign(hasher.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+    return b"DKIM-Signature: " + value + base64.b64encode(signature) + b"\r\n"
 
 
 async def auth_results(relay: Relay, queue_id: str) -> str | None:
@@ -223,3 +245,39 @@ async def test_delivered_signature_verifies_with_dkimpy_and_mail_dkim(relay, con
     assert done.returncode == 0 and f"pass d={DOMAIN} s=relay" in done.stdout, done
     tampered = await asyncio.to_thread(perl, got.data.replace(b"not arrived", b"now arrived"))
     assert tampered.returncode == 1 and "overall fail" in tampered.stdout, tampered
+
+
+# -- found in review: ways a real signature could vouch for a forged author -------------------
+
+async def test_a_bare_cr_cannot_hide_a_second_header_block(dmarc_relay, capture):
+    """dkimpy ends lines at LF only, Python's parser at a bare CR too: a signed message from
+    Eve with "X-A: x\\rFrom: Bob" in front would pass DKIM for Eve and be read as Bob's.
+    Sent raw: SMTP client libraries turn a bare CR into CRLF."""
+    conv = await open_conv(dmarc_relay)
+    eve = "eve@buyer-mail.example"
+    data = signed(compose(eve, conv.seller_alias, body="Refund me."), "buyer-mail.example",
+                  "s1", BUYER_KEY)
+    forged = f"X-A: x\rFrom: {BUYER}\rSubject: refund\r\r\n".encode() + data
+    script = (f"EHLO client.example\r\nMAIL FROM:<{BUYER}>\r\n"
+              f"RCPT TO:<{conv.seller_alias}>\r\nDATA\r\n").encode() + forged + b".\r\nQUIT\r\n"
+    replies = await talk(dmarc_relay.smtp_port, script)
+    assert b"550 5.6.0 mime.malformed: a bare CR or LF in the header section" in replies, replies
+    assert b"250 2.0.0" not in replies
+    await asyncio.sleep(0.2)
+    assert capture.messages == []
+
+
+@pytest.mark.parametrize("weakness", ["From not signed", "body length limit"])
+async def test_signatures_that_vouch_for_no_author_do_not_pass(dmarc_relay, weakness):
+    conv = await open_conv(dmarc_relay)
+    data = compose(BUYER, conv.seller_alias, body="Please refund me.\n")
+    if weakness == "From not signed":  # dkimpy refuses to make one; other signers do not
+        header = sign_without_from(data, BUYER_KEY)
+        expected = "DKIM permerror"
+    else:
+        header = dkim.sign(data, b"s1", b"buyer-mail.example", BUYER_KEY,
+                           canonicalize=(b"relaxed", b"relaxed"), length=True)
+        expected = "DKIM policy"
+    assert dkim.verify(header + data, dnsfunc=lambda *_a, **_k: dns_record(BUYER_KEY).encode())
+    code, reply = await send(dmarc_relay.smtp_port, BUYER, conv.seller_alias, header + data)
+    assert code == 550 and expected in reply, reply

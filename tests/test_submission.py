@@ -505,3 +505,20 @@ async def test_sender_rate_limit_holds_for_every_spelling_of_the_account(
         with pytest.raises(aiosmtplib.SMTPRecipientRefused) as limited:
             await client.rcpt(conv.buyer_alias)
         assert limited.value.code == 450 and "rate.limit" in limited.value.message
+
+
+async def test_guessing_is_throttled_per_client(sub: Relay, sconv: Conversation,
+                                                tls: TLSFiles) -> None:
+    """Past ten failures from one client in the window, even the right password gets 454
+    until the window passes: reconnecting does not reset the count."""
+    failures = 0
+    while failures < 10:
+        async with session(sub.submission_port, tls) as client:
+            for _ in range(min(2, 10 - failures)):
+                with pytest.raises(aiosmtplib.SMTPAuthenticationError):
+                    await client.auth_plain(SELLER, "not the password at all")
+                failures += 1
+    async with session(sub.submission_port, tls) as client:
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
+            await client.auth_plain(SELLER, PASSWORD)
+    assert throttled.value.code == 454 and "too many failed logins" in throttled.value.message

@@ -41,6 +41,13 @@ def verify(raw: bytes) -> list[Signature]:
             continue
         domain = tags.get(b"d", b"").decode("ascii", "replace").lower()
         selector = tags.get(b"s", b"").decode("ascii", "replace")
+        signed = {h.strip().lower() for h in tags.get(b"h", b"").split(b":")}
+        if b"from" not in signed:  # RFC 6376 6.1.1: such a signature vouches for no author
+            found.append(Signature(domain, selector, "permerror"))
+            continue
+        if b"l" in tags:  # text appended after the signed length would ride along
+            found.append(Signature(domain, selector, "policy"))
+            continue
         try:
             result = "pass" if message.verify(idx=index, dnsfunc=_key) else "fail"
         except resolver.DNSTempError:

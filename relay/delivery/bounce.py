@@ -68,7 +68,10 @@ def build_dsn(
     message_id = f"<{new_token(15)}@{domain}>"
     now = format_datetime(datetime.now(UTC))
     arrival = format_datetime(datetime.fromisoformat(original.received_at))
-    diagnostic = sanitize_diagnostic(diagnostic, conversation.addresses(reader_role))
+    # The address it went to may be a seller's private notification address, not a party's.
+    hide = conversation.addresses(reader_role) + ((original.recipient,) if original.recipient
+                                                  else ())
+    diagnostic = sanitize_diagnostic(diagnostic, hide)
     status = status_code if _STATUS.fullmatch(status_code) and status_code[0] in "45" else "5.0.0"
     # Non-ASCII in the status fields needs RFC 6533's global-delivery-status.
     utf8 = not (reader_alias + diagnostic).isascii()

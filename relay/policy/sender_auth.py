@@ -8,6 +8,8 @@ submission port (the account is the identity) and the relay's own mail are not c
 
 from __future__ import annotations
 
+import asyncio
+
 from relay.auth.inbound import Checker
 from relay.conversations import ascii_domain
 from relay.errors import Reject, TempFail
@@ -21,10 +23,13 @@ UNKNOWN = "sender.auth_temperror"
 class VerifySender:
     name = "verify_sender"
 
-    def __init__(self, mode: str, checker: Checker | None, authserv: str) -> None:
+    def __init__(self, mode: str, checker: Checker | None, authserv: str,
+                 deadline: float) -> None:
         self.mode = mode
         self.checker = checker
         self.authserv = authserv
+        # For the whole check: SPF alone may make ten lookups, each just under the timeout.
+        self.deadline = deadline
 
     async def __call__(self, parcel: Parcel) -> None:
         if self.checker is None or parcel.kind != "message" or parcel.envelope.login:
@@ -32,8 +37,13 @@ class VerifySender:
         env = parcel.envelope
         # Authenticate has made sure there is exactly one From: address.
         from_domain = ascii_domain(from_addresses(parcel)[0].rpartition("@")[2])
-        verdict = await self.checker.check(env.peer, env.helo, env.mail_from, from_domain,
-                                           parcel.raw)
+        try:
+            verdict = await asyncio.wait_for(self.checker.check(
+                env.peer, env.helo, env.mail_from, from_domain, parcel.raw), self.deadline)
+        except TimeoutError:
+            parcel.note(UNKNOWN)
+            raise TempFail(f"{UNKNOWN}: checking your domain took too long; try again later",
+                           reply="451 4.4.3") from None
         parcel.auth_results = verdict.header(self.authserv)
         if verdict.passes(self.mode):
             return
