@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/relay.toml
 
-.PHONY: run test lint migrate policy-report dkim-bench clean
+.PHONY: run test lint migrate policy-report dkim-bench upload-fairness clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -29,6 +29,9 @@ policy-report: $(STAMP)
 
 dkim-bench: $(STAMP)
 	$(BIN)/python -m tools.dkim_bench
+
+upload-fairness: $(STAMP)
+	$(BIN)/python -m tools.upload_fairness
 
 migrate: $(STAMP)
 	$(BIN)/relay --config $(CONFIG) migrate
