@@ -58,3 +58,22 @@ async def test_mail_from_one_alias_to_another_is_refused(relay, conv):
     data = compose(conv.buyer_alias, conv.seller_alias, body="loop?")
     code, reply = await send(relay.smtp_port, conv.buyer_alias, conv.seller_alias, data)
     assert (code, reply.split(":")[0]) == (550, "5.7.1 sender.unregistered")
+
+
+async def test_pipelined_transactions_and_dot_stuffing_survive_the_data_reader(relay, conv,
+                                                                               capture):
+    """The body is read in runs of lines: what follows the end of data in the same packet is
+    the next transaction, and a leading dot is removed from every line that has one."""
+    alias = conv.seller_alias
+    body = b"..leading dot\r\n...\r\n.. \r\nplain\r\n"
+    first = compose(BUYER, alias, subject="One", body="x").rstrip(b"\r\n").rsplit(b"\r\n", 1)[0]
+    message = first + b"\r\n" + body
+    one = (f"MAIL FROM:<{BUYER}>\r\nRCPT TO:<{alias}>\r\nDATA\r\n").encode() + message + b".\r\n"
+    two = one.replace(b"Subject: One", b"Subject: Two")
+    replies = await talk(relay.smtp_port, b"EHLO client.example\r\n" + one + two + b"QUIT\r\n")
+    assert replies.count(b"250 2.0.0 queued as") == 2, replies
+    got = await capture.wait_for(2)
+    assert sorted(g.message["Subject"] for g in got) == ["One", "Two"]
+    rows = await records.summaries(relay.store, conv.id)
+    record = await records.get(relay.store, str(rows[0]["id"]))
+    assert record is not None and record.raw.endswith(b"\r\n.leading dot\r\n..\r\n. \r\nplain\r\n")
