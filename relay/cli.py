@@ -371,34 +371,39 @@ async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
 async def cmd_dkim_keygen(cfg: Config, args: argparse.Namespace) -> int:
     from relay.delivery import dkim_sign
 
-    path = cfg.dkim.key
+    path = cfg.dkim.ed25519_key if args.ed25519 else cfg.dkim.key
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; --force replaces it (publish the new record first)")
     if path.exists():
         path.unlink()
     try:
-        pem = dkim_sign.generate(path)
+        pem = dkim_sign.generate(path, kind="ed25519" if args.ed25519 else "rsa")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    _print_record(cfg, dkim_sign.dns_record(pem))
+    selector = cfg.dkim.ed25519_selector if args.ed25519 else cfg.dkim.selector
+    _print_record(cfg, path, selector, dkim_sign.dns_record(pem))
     return 0
 
 
 async def cmd_dkim_record(cfg: Config, args: argparse.Namespace) -> int:
     from relay.delivery import dkim_sign
 
-    try:
-        pem = cfg.dkim.key.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"no DKIM key at {cfg.dkim.key} ({exc.strerror or exc}):"
-                         " `relay dkim keygen` makes one") from None
-    _print_record(cfg, dkim_sign.dns_record(pem))
+    keys = [(cfg.dkim.key, cfg.dkim.selector, "")]
+    if cfg.dkim.ed25519:
+        keys.append((cfg.dkim.ed25519_key, cfg.dkim.ed25519_selector, " --ed25519"))
+    for path, selector, flag in keys:
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"no DKIM key at {path} ({exc.strerror or exc}):"
+                             f" `relay dkim keygen{flag}` makes one") from None
+        _print_record(cfg, path, selector, dkim_sign.dns_record(pem))
     return 0
 
 
-def _print_record(cfg: Config, value: str) -> None:
-    print(f"publish this TXT record (key {cfg.dkim.key}):")
-    print(f"{cfg.dkim.selector}._domainkey.{cfg.domain}. IN TXT \"{value}\"")
+def _print_record(cfg: Config, path: Path, selector: str, value: str) -> None:
+    print(f"publish this TXT record (key {path}):")
+    print(f"{selector}._domainkey.{cfg.domain}. IN TXT \"{value}\"")
 
 
 def _not_in_future(day: date) -> None:
@@ -535,7 +540,9 @@ def parser() -> argparse.ArgumentParser:
     kg = command(dk_sub, "keygen", "make a 2048-bit RSA key at dkim.key and print its DNS record",
                  cmd_dkim_keygen)
     kg.add_argument("--force", action="store_true", help="replace an existing key")
-    command(dk_sub, "record", "print the DNS record of the current key", cmd_dkim_record)
+    kg.add_argument("--ed25519", action="store_true",
+                    help="the Ed25519 key at dkim.ed25519_key instead")
+    command(dk_sub, "record", "print the DNS records of the current keys", cmd_dkim_record)
 
     audit = command(sub, "audit", "check the tamper-evident record")
     audit_sub = audit.add_subparsers(dest="action", required=True)

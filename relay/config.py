@@ -84,6 +84,10 @@ class DKIMSettings:
     selector: str = "relay"
     # PEM private key; made (and its DNS record logged) when missing.
     key: Path = Path("data/dkim/relay.pem")
+    # A second signature, ed25519-sha256 (RFC 8463), under a selector of its own.
+    ed25519: bool = False
+    ed25519_selector: str = "relayed"
+    ed25519_key: Path = Path("data/dkim/relay-ed25519.pem")
 
 
 @dataclass(frozen=True)
@@ -308,8 +312,11 @@ def _validate(cfg: Config) -> None:
     if cfg.auth.inbound not in ("dmarc", "spf-or-dkim", "none"):
         raise ConfigError(
             f"auth.inbound: one of dmarc, spf-or-dkim, none, got {cfg.auth.inbound!r}")
-    if not re.fullmatch(_LABEL, cfg.dkim.selector):
-        raise ConfigError(f"dkim.selector: not a DNS label: {cfg.dkim.selector!r}")
+    for key in ("selector", "ed25519_selector"):
+        if not re.fullmatch(_LABEL, getattr(cfg.dkim, key)):
+            raise ConfigError(f"dkim.{key}: not a DNS label: {getattr(cfg.dkim, key)!r}")
+    if cfg.dkim.ed25519 and cfg.dkim.ed25519_selector == cfg.dkim.selector:
+        raise ConfigError("dkim.ed25519_selector: must differ from dkim.selector (one key each)")
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
     for key, value in _numbers(cfg):
         if key.endswith("port"):

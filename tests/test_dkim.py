@@ -52,3 +52,17 @@ async def test_keygen_and_record(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
     shown = await asyncio.to_thread(run_cli, "--config", str(cfg), "dkim", "record")
     assert shown.stdout.splitlines()[1] == made.stdout.splitlines()[1]
+
+
+async def test_ed25519_keygen_and_both_records(tmp_path):
+    cfg = tmp_path / "relay.toml"
+    cfg.write_text(f'domain = "{DOMAIN}"\n[dkim]\nkey = "{tmp_path / "k" / "relay.pem"}"\n'
+                   f'ed25519 = true\ned25519_key = "{tmp_path / "k" / "ed.pem"}"\n')
+    for flags in ((), ("--ed25519",)):
+        made = await asyncio.to_thread(run_cli, "--config", str(cfg), "dkim", "keygen", *flags)
+        assert made.returncode == 0, made.stderr
+    assert f'relayed._domainkey.{DOMAIN}. IN TXT "v=DKIM1; k=ed25519; p=' in made.stdout
+    shown = await asyncio.to_thread(run_cli, "--config", str(cfg), "dkim", "record")
+    lines = shown.stdout.splitlines()
+    assert lines[1].startswith(f'relay._domainkey.{DOMAIN}. IN TXT "v=DKIM1; k=rsa; p=')
+    assert lines[3] == made.stdout.splitlines()[1]

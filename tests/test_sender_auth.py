@@ -26,12 +26,12 @@ from conftest import (
     send,
 )
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 from dns_server import DKIM_VERIFY_PL, LocalDNS, dnsmasq_path, mail_dkim_available, require
 from test_smuggling import talk
 
 from relay.auth.dmarc import aligned, organizational
-from relay.config import AuthSettings, Config
+from relay.config import AuthSettings, Config, DKIMSettings
 from relay.delivery.dkim_sign import dns_record
 from relay.server import Relay
 from relay.store import records
@@ -44,6 +44,9 @@ def _key() -> bytes:
 
 
 BUYER_KEY = _key()  # published for buyer-mail.example
+ED_KEY = ed25519.Ed25519PrivateKey.generate().private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption())  # the relay's second signature
 ROGUE_KEY = _key()  # published for attacker.example; never for buyer-mail.example
 
 
@@ -62,6 +65,7 @@ def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDNS]:
         "attacker.example": ["v=spf1 ip4:127.0.0.1 -all"],
         "evil._domainkey.attacker.example": [dns_record(ROGUE_KEY)],
         f"relay._domainkey.{DOMAIN}": [dns_record(relay_key)],
+        f"relayed._domainkey.{DOMAIN}": [dns_record(ED_KEY)],
     })
     with server:
         yield server
@@ -281,3 +285,29 @@ async def test_signatures_that_vouch_for_no_author_do_not_pass(dmarc_relay, weak
     assert dkim.verify(header + data, dnsfunc=lambda *_a, **_k: dns_record(BUYER_KEY).encode())
     code, reply = await send(dmarc_relay.smtp_port, BUYER, conv.seller_alias, header + data)
     assert code == 550 and expected in reply, reply
+
+
+async def test_an_ed25519_signature_rides_along(relay_factory, capture, tmp_path, dns_server):
+    """dkim.ed25519: a second, ed25519-sha256 signature (RFC 8463) under its own selector;
+    both verify against the published keys, and Mail::DKIM still passes the message."""
+    require(mail_dkim_available(), "Perl Mail::DKIM (Debian package libmail-dkim-perl)")
+    (tmp_path / "ed.pem").write_bytes(ED_KEY)
+    base = make_config(tmp_path, capture.port)
+    relay = await relay_factory(base.replace(dkim=DKIMSettings(
+        key=base.dkim.key, ed25519=True, ed25519_key=tmp_path / "ed.pem")))
+    conv = await open_conv(relay)
+    assert (await send(relay.smtp_port, BUYER, conv.seller_alias,
+                       compose(BUYER, conv.seller_alias)))[0] == 250
+    (got,) = await capture.wait_for(1)
+    checked = dkim.DKIM(got.data)
+    tags = [dkim.util.parse_tag_value(v) for k, v in checked.headers
+            if k.lower() == b"dkim-signature"]
+    assert [(t[b"a"], t[b"s"]) for t in tags] == [(b"rsa-sha256", b"relay"),
+                                                  (b"ed25519-sha256", b"relayed")]
+    assert all(checked.verify(idx=i, dnsfunc=dns_server.dkim_dnsfunc) for i in range(2))
+    tampered = dkim.DKIM(got.data.replace(b"Question about", b"Question abouT"))
+    assert not tampered.verify(idx=1, dnsfunc=dns_server.dkim_dnsfunc)
+    done = await asyncio.to_thread(
+        subprocess.run, ["perl", str(DKIM_VERIFY_PL), dns_server.host, str(dns_server.port)],
+        input=got.data.decode("utf-8"), capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and f"pass d={DOMAIN} s=relay" in done.stdout, done
