@@ -389,3 +389,25 @@ async def test_conversation_identity_is_fixed_and_close_is_final(relay, conv):
             db.execute("UPDATE conversations SET closed_at = NULL WHERE id = ?", (conv.id,))
     assert query(store, "SELECT order_id, closed_at FROM conversations") == [
         (conv.order_id, "now")]
+
+
+async def test_backup_while_the_relay_runs(relay, conv, capture, tmp_path):
+    """`relay backup PATH`: a checked, self-contained copy taken while the relay serves; it
+    refuses to overwrite, and the copy passes `audit verify` on its own."""
+    for n in range(3):
+        data = compose(BUYER, conv.seller_alias, body=f"Message {n}")
+        assert (await send(relay.smtp_port, BUYER, conv.seller_alias, data))[0] == 250
+    config = tmp_path / "backup.toml"
+    config.write_text(f"[store]\npath = {json.dumps(str(relay.config.store.path))}\n",
+                      encoding="utf-8")
+    target = tmp_path / "copies" / "relay-backup.db"
+    made = await asyncio.to_thread(run_cli, "--config", str(config), "backup", str(target))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("backed up 3 records to")
+    assert not (tmp_path / "copies" / ".relay-backup.db.partial").exists()
+    again = await asyncio.to_thread(run_cli, "--config", str(config), "backup", str(target))
+    assert again.returncode == 2 and "exists" in again.stderr
+    copy_config = tmp_path / "copy.toml"
+    copy_config.write_text(f"[store]\npath = {json.dumps(str(target))}\n", encoding="utf-8")
+    verified = await asyncio.to_thread(run_cli, "--config", str(copy_config), "audit", "verify")
+    assert verified.returncode == 0 and verified.stdout.startswith("ok: 3 records"), verified
