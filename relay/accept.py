@@ -167,9 +167,9 @@ class Intake:
         disposition = "delivered_redacted" if changed else "delivered"
         return Outcome(parcel, disposition, parcel.reasons, replies.queued(parcel.id), True)
 
-    def close(self) -> None:
+    async def stop(self, grace: float) -> None:
         if self.big is not None:
-            self.big.close()
+            await self.big.stop(grace)
 
     async def receive_report(self, envelope: Envelope, raw: bytes, original_id: str) -> str:
         """Mail to a bounce address (its MAC checked at RCPT): recorded against the message

@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -96,3 +97,19 @@ class BigMessages:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    async def stop(self, grace: float) -> None:
+        """At shutdown, when no transaction is open any more: the worker is asked to exit
+        and, should it not within `grace` seconds, terminated (shutdown without waiting has
+        been seen to leave it running)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(pool._processes.values())  # type: ignore[attr-defined]
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            await asyncio.to_thread(process.join, max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.terminate()
+                await asyncio.to_thread(process.join, 5)

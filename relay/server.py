@@ -128,7 +128,7 @@ class Relay:
         if self.worker is not None:
             await self.worker.stop(grace)
         if self.handler is not None:
-            self.handler.intake.close()
+            await self.handler.intake.stop(grace)
             for stage in self.handler.intake.stages:
                 close = getattr(stage, "close", None)
                 if close is not None:  # e.g. the sender checks' DNS threads
