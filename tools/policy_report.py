@@ -39,6 +39,7 @@ from relay.config import (
     RulesSettings,
     SMTPSettings,
     StoreSettings,
+    SubmissionSettings,
 )
 from relay.pipeline import Envelope, Parcel, build
 from relay.rules.text import TextRules
@@ -107,7 +108,9 @@ def config(workdir: Path) -> Config:
         domain=DOMAIN, shutdown_grace=5.0,
         smtp=SMTPSettings(host="127.0.0.1", port=0),
         store=StoreSettings(path=workdir / "relay.db"),
-        delivery=DeliverySettings(mode="maildir", maildir=workdir / "maildir"),
+        delivery=DeliverySettings(mode="maildir", maildir=workdir / "maildir",
+                                  bounce_key=workdir / "bounce.key"),
+        submission=SubmissionSettings(enabled=False),  # no fixed port: runs beside anything
         rules=RulesSettings(marketplace_domain=MARKETPLACE),
         dkim=DKIMSettings(key=workdir / "dkim.pem"),
         # Hundreds of messages in one conversation within a minute: not what limits are for.
