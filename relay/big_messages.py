@@ -60,10 +60,7 @@ async def _job(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
         outcome = await Intake(_config, store, stages, on_queued=lambda: None).process(
             envelope, raw, kind)
     finally:
-        for stage in stages:
-            close = getattr(stage, "close", None)
-            if close is not None:
-                close()
+        pipeline.close(stages)
         await store.close()
     if outcome.parcel is not None:
         # The parent has the raw bytes and needs no parsed tree: send back only the rest.

@@ -127,3 +127,11 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
 async def run(stages: Sequence[Stage], parcel: Parcel) -> None:
     for stage in stages:
         await stage(parcel)
+
+
+def close(stages: Sequence[Stage]) -> None:
+    """Release what stages hold beyond a message (the sender checks' DNS threads)."""
+    for stage in stages:
+        release = getattr(stage, "close", None)
+        if release is not None:
+            release()

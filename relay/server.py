@@ -129,10 +129,7 @@ class Relay:
             await self.worker.stop(grace)
         if self.handler is not None:
             await self.handler.intake.stop(grace)
-            for stage in self.handler.intake.stages:
-                close = getattr(stage, "close", None)
-                if close is not None:  # e.g. the sender checks' DNS threads
-                    close()
+            pipeline.close(self.handler.intake.stages)
         if self.store is not None:
             await self.store.close()
         log.info("relay stopped")
