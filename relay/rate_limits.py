@@ -9,10 +9,15 @@ from relay.config import LimitsSettings
 from relay.store.db import Store
 
 
+def _hour_ago() -> str:
+    """The start of the rolling hour, in the record's timestamp form."""
+    return (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
+
+
 async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
                    sender: str) -> str | None:
     """Why a new message must wait, or None."""
-    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
+    since = _hour_ago()
     async with store.read() as db:
         (per_conversation,), = await db.execute_fetchall(
             "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND received_at >= ?"
@@ -30,7 +35,7 @@ async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
 async def reports_exceeded(store: Store, limits: LimitsSettings, message_id: str) -> str | None:
     """Mail to a bounce address, counted per conversation of the message it names (reports
     are recorded as that conversation's system messages without a recipient)."""
-    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
+    since = _hour_ago()
     async with store.read() as db:
         rows = await db.execute_fetchall(
             "SELECT conversation_id FROM messages WHERE id = ?", (message_id,))

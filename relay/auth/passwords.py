@@ -13,6 +13,8 @@ import hmac
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import aiosqlite
+
 from relay.conversations import address_key, normalize_address
 from relay.errors import UsageError
 from relay.store.db import Store, utcnow
@@ -49,16 +51,21 @@ _DUMMY = hash_password(os.urandom(16).hex())
 _POOL = ThreadPoolExecutor(2, thread_name_prefix="password")
 
 
+async def _seller_address(db: aiosqlite.Connection, key: str) -> str | None:
+    """The address as registered for a seller, by its matching key; None: no seller."""
+    rows = await db.execute_fetchall(
+        "SELECT address FROM parties WHERE role = 'seller' AND address_key = ? LIMIT 1", (key,))
+    return str(rows[0][0]) if rows else None
+
+
 async def set_password(store: Store, seller: str, domain: str, password: str) -> str:
     """Record a new hash for the seller's account; returns the normalized address."""
     if len(password) < MIN_LENGTH:
         raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
     address = normalize_address(seller, domain)
     async with store.read() as db:
-        known = await db.execute_fetchall(
-            "SELECT 1 FROM parties WHERE role = 'seller' AND address_key = ? LIMIT 1",
-            (address_key(address),))
-    if not known:
+        known = await _seller_address(db, address_key(address))
+    if known is None:
         raise UsageError(f"{address} is not a seller address of any conversation")
     hashed = await asyncio.to_thread(hash_password, password)
     async with store.write() as db:
@@ -76,10 +83,8 @@ async def verify(store: Store, login: str, password: str) -> str | None:
         rows = await db.execute_fetchall(
             "SELECT hash FROM seller_credentials WHERE address_key = ?"
             " ORDER BY seq DESC LIMIT 1", (key,))
-        names = await db.execute_fetchall(
-            "SELECT address FROM parties WHERE role = 'seller' AND address_key = ? LIMIT 1",
-            (key,))
+        account = await _seller_address(db, key)
     stored = rows[0][0] if rows and rows[0][0] else None
     loop = asyncio.get_running_loop()
     ok = await loop.run_in_executor(_POOL, check_hash, password, stored or _DUMMY)
-    return str(names[0][0]) if ok and stored is not None and names else None
+    return account if ok and stored is not None else None
