@@ -14,7 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from relay import conversations, replies
+from relay import conversations, replies, telemetry
 from relay.big_messages import BIG, BigMessages
 from relay.config import Config
 from relay.delivery import dsn_parse
@@ -22,6 +22,7 @@ from relay.delivery.bounce import notify_author
 from relay.delivery.dkim_sign import dkim_signer
 from relay.delivery.verp import Verp, load_key
 from relay.errors import Reject, TempFail
+from relay.logs import event
 from relay.message_center import automatic
 from relay.pipeline import Envelope, Parcel, Stage, run
 from relay.store import outbox, records
@@ -108,29 +109,46 @@ class Intake:
     async def receive(self, envelope: Envelope, raw: bytes, kind: str = "message") -> str:
         """Returns the SMTP reply for this transaction. kind: "message", or what the relay's
         own commands send ("review_request"), which only they can set."""
+        return (await self.receive_outcome(envelope, raw, kind)).reply
+
+    async def receive_outcome(self, envelope: Envelope, raw: bytes,
+                              kind: str = "message") -> Outcome:
+        """receive(), with what became of the message (the API answers with it). Logs the
+        transaction's one line: ids, codes and sizes, no address and no content."""
+        start = time.perf_counter()
+        outcome = await self._receive(envelope, raw, kind)
+        parcel = outcome.parcel
+        fields = {"id": parcel.id, "conversation": parcel.conversation.id,
+                  "direction": parcel.direction} if parcel else {"id": "-"}
+        event(log, "smtp.transaction", **fields, peer=envelope.peer, size=len(raw),
+              reply=outcome.reply[:9].strip(),
+              result="accepted" if outcome.queue else outcome.disposition or "unknown_alias",
+              reasons=outcome.reasons,
+              ms=round((time.perf_counter() - start) * 1000, 1))
+        return outcome
+
+    async def _receive(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
         if self.big is not None and len(raw) >= BIG:
             try:
                 outcome = await self.big.process(envelope, raw, kind)
             except Exception:  # the worker process died, or its answer did not come back
                 log.exception("big message worker failed; answering 451")
                 parcel = await self._parcel(envelope, raw, EmailMessage(), kind)
+                reasons = [*parcel.reasons, "internal_error"] if parcel else []
                 if parcel is not None:
-                    await self._record(parcel, "deferred", [*parcel.reasons, "internal_error"])
-                return replies.TEMPFAIL
+                    await self._record(parcel, "deferred", reasons)
+                return Outcome(parcel, "deferred", reasons, replies.TEMPFAIL)
             if outcome.parcel is not None:
                 outcome.parcel.raw = raw  # not sent back from the worker: we have it
         else:
             outcome = await self.process(envelope, raw, kind)
         parcel = outcome.parcel
         if parcel is None:
-            return outcome.reply
+            return outcome
         await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
         if outcome.queue and not parcel.hold:
             self.on_queued()
-        verdict = "accepted" if outcome.queue else outcome.disposition
-        log.info("%s conversation=%s %s %s %s", parcel.id, parcel.conversation.id,
-                 parcel.direction, verdict, " ".join(outcome.reasons))
-        return outcome.reply
+        return outcome
 
     async def process(self, envelope: Envelope, raw: bytes, kind: str = "message") -> Outcome:
         """Parse and run the stages: what to record and answer. Reads the store, never
@@ -208,10 +226,11 @@ class Intake:
                 status = failed[0].status
                 await notify_author(db, self.config, self.signer, original, status,
                                     f"the receiving mail server reported status {status}")
+        telemetry.recorded("system", "delivered", reasons, INFORMATIONAL)
         if failed:
             self.on_queued()
-        log.info("%s report for %s: %s", report_id, original.id,
-                 ", ".join(f"{s.action} {s.status}" for s in found) or "not a DSN")
+        event(log, "smtp.report", id=report_id, original=original.id, peer=envelope.peer,
+              statuses=[f"{s.action}:{s.status}" for s in found] or "not_a_dsn")
         return replies.queued(report_id)
 
     async def _record(
@@ -227,6 +246,7 @@ class Intake:
             relay_message_id=parcel.relay_message_id if queue else None,
             raw=parcel.raw, delivered=parcel.delivered if queue else None,
         )
+        telemetry.recorded(parcel.direction, disposition, reasons, INFORMATIONAL)
         async with self.store.write() as db:
             await records.append(db, record)
             if parcel.auth_results:

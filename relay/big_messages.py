@@ -10,10 +10,8 @@ process: big messages wait for each other, small ones never wait for them.
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing
 import signal
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,8 +34,9 @@ def _start(config: Config) -> None:
     # not kill a message half-way (the pool is shut down when the relay has drained).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s[big]: %(message)s")
+    from relay import logs
+
+    logs.setup(config.log_level, config.log.format)
 
 
 def _process(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
@@ -69,12 +68,39 @@ async def _job(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
     return outcome
 
 
+_retiring: set[asyncio.Task[None]] = set()  # workers replaced by a reload, still finishing
+
+
 class BigMessages:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._pool: ProcessPoolExecutor | None = None
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def replaced(self, config: Config) -> BigMessages:
+        """A fresh worker for a reloaded config; this one exits once its messages are done."""
+        retiring = asyncio.get_running_loop().create_task(self._retire())
+        _retiring.add(retiring)
+        retiring.add_done_callback(_retiring.discard)
+        return BigMessages(config)
+
+    async def _retire(self) -> None:
+        await self._idle.wait()
+        await self.stop(self.config.shutdown_grace)
 
     async def process(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
+        self._active += 1
+        self._idle.clear()
+        try:
+            return await self._process(envelope, raw, kind)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    async def _process(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
         if self._pool is None:  # started at the first big message, not at every start-up
             self._pool = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,

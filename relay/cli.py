@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import getpass
 import json
-import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from relay import buyers, conversations, review_request, sellers
+from relay import buyers, conversations, logs, review_request, sellers
 from relay.auth import passwords
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
@@ -57,7 +56,42 @@ def _conversation_json(conv: conversations.Conversation, count: int | None = Non
 async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     from relay.server import serve
 
-    await serve(cfg)
+    await serve(cfg, config_path(args.config, os.environ))
+    return 0
+
+
+async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
+    """Reached only when the file loaded: main() prints the problems of one that did not.
+    Here, what else the relay reads at start or at a send: the templates."""
+    from relay import templates
+
+    problems = templates.problems(cfg.templates)
+    for problem in problems:
+        print(f"problem: {problem}")
+    if problems:
+        return 1
+    print(f"ok: {config_path(args.config, os.environ)} (domain {cfg.domain}, SMTP"
+          f" {cfg.smtp.host}:{cfg.smtp.port}, API {cfg.api.host}:{cfg.api.port}"
+          f" with {len(cfg.api.tokens)} tokens, {len(templates.load_all(cfg.templates))}"
+          " templates)")
+    return 0
+
+
+async def cmd_api_token(cfg: Config, args: argparse.Namespace) -> int:
+    from relay.api import tokens
+
+    scope = args.scope
+    if scope == "seller":
+        if not args.email:
+            raise UsageError("a seller token needs the seller's address: relay api token"
+                             " seller EMAIL")
+        scope = f"seller:{conversations.normalize_address(args.email, cfg.domain)}"
+    elif args.email:
+        raise UsageError(f"an {scope} token is not for one seller; leave out {args.email!r}")
+    token = tokens.new_token()
+    print(f"token (shown once; give it to the client): {token}")
+    print("add this to [api] tokens in the config, then SIGHUP or restart the relay:")
+    print(f'  "{tokens.entry(scope, token)}"')
     return 0
 
 
@@ -344,10 +378,10 @@ async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
         conv = await conversations.get(store, cfg.domain, args.conversation)
         locale = await buyers.latest(store, conv.addresses("buyer")[0], "locale")
         text = templates.render(template, locale, conv.order_id, values)
-        sender, raw = outgoing.seller_message(conv, text.subject, text.body,
-                                              [Path(p) for p in args.attach or []])
-        reply = await outgoing.submit(cfg, store, conv, sender, raw)
-    return _refused_or_sent(reply)
+        files = outgoing.read_files([Path(p) for p in args.attach or []])
+        sender, raw = outgoing.seller_message(conv, text.subject, text.body, files)
+        outcome = await outgoing.submit(cfg, store, conv, sender, raw)
+    return _refused_or_sent(outcome.reply)
 
 
 async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
@@ -362,8 +396,8 @@ async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
         sender, raw = outgoing.seller_message(
             conv, Template(review_request.SUBJECT).substitute(fill),
             Template(review_request.BODY).substitute(fill), [])
-        reply = await outgoing.submit(cfg, store, conv, sender, raw, kind="review_request")
-    return _refused_or_sent(reply)
+        outcome = await outgoing.submit(cfg, store, conv, sender, raw, kind="review_request")
+    return _refused_or_sent(outcome.reply)
 
 
 async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
@@ -452,6 +486,14 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     command(sub, "serve", "run the SMTP relay and delivery worker", cmd_serve)
     command(sub, "migrate", "apply pending store migrations", cmd_migrate)
+    command(sub, "check-config", "check the config file and templates; print every problem",
+            cmd_check_config)
+    api = command(sub, "api", "HTTP API tokens")
+    api_sub = api.add_subparsers(dest="action", required=True)
+    token = command(api_sub, "token", "make a bearer token and print its config entry",
+                    cmd_api_token)
+    token.add_argument("scope", choices=("admin", "seller", "metrics"))
+    token.add_argument("email", nargs="?", help="the seller's address (scope seller)")
     command(sub, "backup", "copy the store to a new file while the relay runs, and check the"
             " copy", cmd_backup).add_argument("path")
 
@@ -563,6 +605,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _print_problems(exc: ConfigError) -> int:
+    """`relay check-config` on a file with problems: every one, and the templates' too."""
+    from relay import templates
+
+    found = list(exc.problems)
+    if exc.config is not None:
+        found += templates.problems(exc.config.templates)
+    for problem in found:
+        print(f"problem: {problem}")
+    print(f"{len(found)} problem{'s' if len(found) != 1 else ''} found", file=sys.stderr)
+    return 1
+
+
 def _encodable(text: str) -> bool:
     """Not holding bytes that were no UTF-8 (Python keeps them as lone surrogates)."""
     try:
@@ -581,15 +636,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load(config_path(args.config, os.environ))
     except ConfigError as exc:
-        print(f"relay: config error: {exc}", file=sys.stderr)
+        if args.command == "check-config":
+            return _print_problems(exc)
+        for problem in exc.problems:
+            print(f"relay: config error: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=cfg.log_level.upper(), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if cfg.log_level.upper() != "DEBUG":
-        # aiosmtpd logs every envelope address at INFO; real addresses stay out of the log.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logs.setup(cfg.log_level, cfg.log.format)
     try:
         return asyncio.run(args.func(cfg, args))
     except UsageError as exc:

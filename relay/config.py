@@ -116,8 +116,19 @@ class SubmissionSettings:
 
 @dataclass(frozen=True)
 class APISettings:
+    # HTTP API, /metrics and health checks, on the SMTP server's event loop.
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 8025
+    # Bearer tokens by their SHA-256, each "SCOPE sha256:HEX" with SCOPE admin, metrics or
+    # seller:ADDRESS (`relay api token` makes one). None: every request but health is 401.
+    tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    # "text" (readable) or "json" (one object per line, for a log pipeline).
+    format: str = "text"
 
 
 CARRIER_HOSTS = (
@@ -200,6 +211,7 @@ class Config:
     submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
+    log: LogSettings = field(default_factory=LogSettings)
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -215,6 +227,7 @@ _SECTIONS: dict[str, type] = {
     "submission": SubmissionSettings,
     "limits": LimitsSettings,
     "rules": RulesSettings,
+    "log": LogSettings,
 }
 _STRINGS = tuple[str, ...]
 
@@ -257,28 +270,37 @@ def _convert(key: str, value: Any, kind: type, from_env: bool = False) -> Any:
         raise ConfigError(f"{key}: expected {expected}, got {value!r}") from None
 
 
-def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+def _build(cls: type, prefix: str, table: Mapping[str, Any], env: Mapping[str, str],
+           problems: list[str]) -> Any:
+    """The settings of one section; a wrong value is a problem and its default stands in,
+    so every problem of a file is found in one pass."""
     hints = get_type_hints(cls)
     values: dict[str, Any] = {}
     for name in table:
         if name not in hints or name in _SECTIONS:
-            raise ConfigError(f"{prefix}{name}: unknown setting")
+            problems.append(f"{prefix}{name}: unknown setting")
     for f in dataclasses.fields(cls):
         if f.name in _SECTIONS and prefix == "":
             continue
         key = f"{prefix}{f.name}"
         env_name = "RELAY_" + key.replace(".", "_").upper()
         kind = hints[f.name]
-        if env_name in env:
-            key = f"{key} (from {env_name})"
-            values[f.name] = _convert(key, env[env_name], kind, from_env=True)
-        elif f.name in table:
-            values[f.name] = _convert(key, table[f.name], kind)
-        else:
+        try:
+            if env_name in env:
+                key = f"{key} (from {env_name})"
+                value = _convert(key, env[env_name], kind, from_env=True)
+            elif f.name in table:
+                value = _convert(key, table[f.name], kind)
+            else:
+                continue
+        except ConfigError as exc:
+            problems.append(str(exc))
             continue
         allowed = ACTIONS.get(f.name) if cls is RulesSettings else None
-        if allowed and values[f.name] not in allowed:
-            raise ConfigError(f"{key}: one of {', '.join(allowed)}, got {values[f.name]!r}")
+        if allowed and value not in allowed:
+            problems.append(f"{key}: one of {', '.join(allowed)}, got {value!r}")
+            continue
+        values[f.name] = value
     return cls(**values)
 
 
@@ -292,61 +314,63 @@ def _numbers(cfg: Config) -> list[tuple[str, float]]:
     return found
 
 
-def _validate(cfg: Config) -> None:
-    def positive(key: str, value: float) -> None:
-        if not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
-            raise ConfigError(f"{key}: must be a finite number greater than 0, got {value!r}")
-
+def _validate(cfg: Config) -> list[str]:
+    """Every problem of a config whose values have the right types."""
+    problems: list[str] = []
+    add = problems.append
     if not _DOMAIN.match(cfg.domain):
-        raise ConfigError(f"domain: not a lower-case DNS name: {cfg.domain!r}")
+        add(f"domain: not a lower-case DNS name: {cfg.domain!r}")
     if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"log_level: one of DEBUG, INFO, WARNING, ERROR, got {cfg.log_level!r}")
+        add(f"log_level: one of DEBUG, INFO, WARNING, ERROR, got {cfg.log_level!r}")
+    if cfg.log.format not in ("text", "json"):
+        add(f"log.format: must be 'text' or 'json', got {cfg.log.format!r}")
     if cfg.delivery.mode not in ("maildir", "smtp"):
-        raise ConfigError(f"delivery.mode: must be 'maildir' or 'smtp', got {cfg.delivery.mode!r}")
+        add(f"delivery.mode: must be 'maildir' or 'smtp', got {cfg.delivery.mode!r}")
     if cfg.delivery.smtp_starttls not in ("auto", "always", "never"):
-        raise ConfigError(
-            f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
-            f" {cfg.delivery.smtp_starttls!r}"
-        )
-    _validate_rules(cfg.rules)
+        add(f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
+            f" {cfg.delivery.smtp_starttls!r}")
+    problems += _validate_rules(cfg.rules)
     if cfg.auth.inbound not in ("dmarc", "spf-or-dkim", "none"):
-        raise ConfigError(
-            f"auth.inbound: one of dmarc, spf-or-dkim, none, got {cfg.auth.inbound!r}")
+        add(f"auth.inbound: one of dmarc, spf-or-dkim, none, got {cfg.auth.inbound!r}")
     for key in ("selector", "ed25519_selector"):
         if not re.fullmatch(_LABEL, getattr(cfg.dkim, key)):
-            raise ConfigError(f"dkim.{key}: not a DNS label: {getattr(cfg.dkim, key)!r}")
+            add(f"dkim.{key}: not a DNS label: {getattr(cfg.dkim, key)!r}")
     if cfg.dkim.ed25519 and cfg.dkim.ed25519_selector == cfg.dkim.selector:
-        raise ConfigError("dkim.ed25519_selector: must differ from dkim.selector (one key each)")
+        add("dkim.ed25519_selector: must differ from dkim.selector (one key each)")
+    from relay.api.tokens import token_problems
+
+    problems += token_problems(cfg.api.tokens, cfg.domain)
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
     for key, value in _numbers(cfg):
         if key.endswith("port"):
             if not 0 <= value <= 65535:
-                raise ConfigError(f"{key}: not a TCP port: {value}")
+                add(f"{key}: not a TCP port: {value}")
         elif key == "delivery.retry_factor":
             if not (value >= 1 and math.isfinite(value)):
-                raise ConfigError(f"{key}: must be at least 1, got {value}")
-        else:
-            positive(key, value)
+                add(f"{key}: must be at least 1, got {value}")
+        elif not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
+            add(f"{key}: must be a finite number greater than 0, got {value!r}")
+    return problems
 
 
-def _validate_rules(rules: RulesSettings) -> None:
+def _validate_rules(rules: RulesSettings) -> list[str]:
     import phonenumbers  # only here: the rest of the config does not need it loaded
 
+    problems = []
     for region in rules.phone_regions:
         if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ConfigError(f"rules.phone_regions: not a region code: {region!r}")
+            problems.append(f"rules.phone_regions: not a region code: {region!r}")
     for host in rules.allowed_link_hosts:
         if not _DOMAIN.match(host):
-            raise ConfigError(f"rules.allowed_link_hosts: not a lower-case DNS name: {host!r}")
+            problems.append(f"rules.allowed_link_hosts: not a lower-case DNS name: {host!r}")
     if rules.marketplace_domain and not _DOMAIN.match(rules.marketplace_domain):
-        raise ConfigError(
-            f"rules.marketplace_domain: not a lower-case DNS name: {rules.marketplace_domain!r}"
-        )
+        problems.append("rules.marketplace_domain: not a lower-case DNS name:"
+                        f" {rules.marketplace_domain!r}")
     for kind in rules.attachment_types:
         if kind not in ATTACHMENT_TYPES:
-            raise ConfigError(
-                f"rules.attachment_types: one of {', '.join(ATTACHMENT_TYPES)}, got {kind!r}"
-            )
+            problems.append(
+                f"rules.attachment_types: one of {', '.join(ATTACHMENT_TYPES)}, got {kind!r}")
+    return problems
 
 
 def _env_names() -> set[str]:
@@ -360,12 +384,11 @@ def _env_names() -> set[str]:
     return names
 
 
-def _check_env_names(env: Mapping[str, str]) -> None:
+def _unknown_env_names(env: Mapping[str, str]) -> list[str]:
     """A misspelt override must not be silently ignored."""
     known = _env_names()
-    unknown = sorted(k for k in env if k.startswith("RELAY_") and k not in known)
-    if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown setting (environment variable)")
+    return [f"{k}: unknown setting (environment variable)"
+            for k in sorted(k for k in env if k.startswith("RELAY_") and k not in known)]
 
 
 def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
@@ -373,7 +396,8 @@ def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read the TOML file (missing file = defaults only), apply env overrides, validate."""
+    """Read the TOML file (missing file = defaults only), apply env overrides, validate.
+    Raises ConfigError listing every problem found (its .problems, one line each)."""
     env = os.environ if env is None else env
     table: dict[str, Any] = {}
     if path is not None:
@@ -385,15 +409,19 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    problems: list[str] = []
     sections = {}
     for name, cls in _SECTIONS.items():
         sub = table.get(name, {})
         if not isinstance(sub, dict):
-            raise ConfigError(f"{name}: must be a table ([{name}])")
-        sections[name] = _build(cls, f"{name}.", sub, env)
-    _check_env_names(env)
+            problems.append(f"{name}: must be a table ([{name}])")
+            sub = {}
+        sections[name] = _build(cls, f"{name}.", sub, env, problems)
+    problems += _unknown_env_names(env)
     top = {k: v for k, v in table.items() if k not in _SECTIONS}
-    cfg = _build(Config, "", top, env).replace(**sections)
+    cfg = _build(Config, "", top, env, problems).replace(**sections)
     cfg = cfg.replace(domain=cfg.domain.strip().lower().rstrip("."))
-    _validate(cfg)
+    problems += _validate(cfg)
+    if problems:
+        raise ConfigError(*problems, config=cfg)
     return cfg

@@ -13,7 +13,7 @@ import aiosqlite
 import idna
 from email_validator import EmailNotValidError, validate_email
 
-from relay.errors import UsageError
+from relay.errors import NotFound, UsageError
 from relay.store.db import Store, utcnow
 
 Role = Literal["buyer", "seller"]
@@ -198,7 +198,7 @@ async def get(store: Store, domain: str, conversation_id: str) -> Conversation:
     async with store.read() as db:
         conversation = await load(db, conversation_id, domain)
     if conversation is None:
-        raise UsageError(f"no conversation {conversation_id!r}")
+        raise NotFound(f"no conversation {conversation_id!r}")
     return conversation
 
 
@@ -227,5 +227,5 @@ async def close(store: Store, domain: str, conversation_id: str) -> Conversation
         )
         conversation = await load(db, conversation_id, domain)
     if conversation is None:
-        raise UsageError(f"no conversation {conversation_id!r}")
+        raise NotFound(f"no conversation {conversation_id!r}")
     return conversation

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RelayError(Exception):
     """Base of every error the relay raises on purpose."""
 
 
 class ConfigError(RelayError):
-    """A setting is missing or wrong; the message is one line naming the key."""
+    """Settings are missing or wrong: one line per problem, each naming its key."""
+
+    def __init__(self, *problems: str, config: Any = None) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.config = config  # what could be read of the settings, for check-config
 
 
 class UsageError(RelayError):
-    """Bad input to a command (order ID, address, unknown conversation)."""
+    """Bad input to a command (order ID, address, unknown conversation). `field` names the
+    input at fault, for the HTTP API's 400."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(UsageError):
+    """No such conversation or message (the API's 404)."""
 
 
 class StartupError(RelayError):

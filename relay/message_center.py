@@ -15,7 +15,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from relay.conversations import address_key
-from relay.errors import UsageError
+from relay.errors import NotFound
 from relay.store.db import Store, utcnow
 
 ACCEPTED = "('delivered', 'delivered_redacted')"
@@ -52,19 +52,22 @@ class Filters:
     business_buyers: bool = False
     since: str | None = None  # ISO date or time, inclusive
     until: str | None = None  # ISO date or time, exclusive
+    message: str | None = None  # one message by its id
+    parties_only: bool = False  # without the relay's own system records (bounce reports)
 
 
 async def mark(store: Store, message_id: str, kind: str) -> None:
     async with store.write() as db:
         found = await db.execute_fetchall("SELECT 1 FROM messages WHERE id = ?", (message_id,))
         if not found:
-            raise UsageError(f"no message {message_id!r}")
+            raise NotFound(f"no message {message_id!r}")
         await db.execute("INSERT INTO message_marks (message_id, at, kind) VALUES (?, ?, ?)",
                          (message_id, utcnow(), kind))
 
 
-async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
-    where, params = ["1 = 1"], []
+def _where(f: Filters) -> tuple[list[str], list[Any]]:
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if f.conversation:
         where.append("m.conversation_id = ?")
         params.append(f.conversation)
@@ -76,6 +79,8 @@ async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
         where.append("m.direction = 'seller_to_buyer'")
     if f.received or f.needs_response:
         where.append("m.direction = 'buyer_to_seller'")
+    if f.parties_only:
+        where.append("m.direction != 'system'")
     if f.unread:
         where.append("NOT EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
                      " AND k.kind = 'read')")
@@ -88,31 +93,74 @@ async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
     if f.until:
         where.append("m.received_at < ?")
         params.append(f.until)
+    if f.message:
+        where.append("m.id = ?")
+        params.append(f.message)
+    return where, params
+
+
+_COLUMNS = (
+    "SELECT m.seq, m.id, m.conversation_id, c.order_id, m.received_at, m.direction,"
+    " m.disposition, m.reasons, m.relay_message_id, length(m.raw) AS size,"
+    " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
+    "  ORDER BY e.seq DESC LIMIT 1) AS delivery,"
+    " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
+    "  AND k.kind = 'read') AS read,"
+    " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
+    "  AND k.kind = 'no_response_needed') AS no_response_needed"
+    " FROM messages m JOIN conversations c ON c.id = m.conversation_id")
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"], "conversation_id": r["conversation_id"], "order_id": r["order_id"],
+        "received_at": r["received_at"], "direction": r["direction"],
+        "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
+        "relay_message_id": r["relay_message_id"], "size": r["size"],
+        "delivery": r["delivery"], "read": bool(r["read"]),
+        "no_response_needed": bool(r["no_response_needed"]), "seq": r["seq"],
+    }
+
+
+async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
+    """Every message the filters select, oldest first."""
+    where, params = _where(f)
     async with store.read() as db:
         rows = await db.execute_fetchall(
-            "SELECT m.seq, m.id, m.conversation_id, c.order_id, m.received_at, m.direction,"
-            " m.disposition, m.reasons, m.relay_message_id, length(m.raw) AS size,"
-            " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
-            "  ORDER BY e.seq DESC LIMIT 1) AS delivery,"
-            " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
-            "  AND k.kind = 'read') AS read,"
-            " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
-            "  AND k.kind = 'no_response_needed') AS no_response_needed"
-            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            f" WHERE {' AND '.join(where)} ORDER BY m.seq", params)
-        out = [{
-            "id": r["id"], "conversation_id": r["conversation_id"], "order_id": r["order_id"],
-            "received_at": r["received_at"], "direction": r["direction"],
-            "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
-            "relay_message_id": r["relay_message_id"], "size": r["size"],
-            "delivery": r["delivery"], "read": bool(r["read"]),
-            "no_response_needed": bool(r["no_response_needed"]), "seq": r["seq"],
-        } for r in rows]
+            f"{_COLUMNS} WHERE {' AND '.join(where)} ORDER BY m.seq", params)
+        out = [_row(r) for r in rows]
         if f.needs_response:
             out = [row for row in out if await _needs_response(db, row)]
     for row in out:
         del row["seq"]
     return out
+
+
+async def page(store: Store, f: Filters, limit: int,
+               before: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """Newest first, `limit` at most, older than the record `before` (a seq: the cursor the
+    previous page returned). Returns the page and the next page's cursor (None: no more)."""
+    where, params = _where(f)
+    out: list[dict[str, Any]] = []
+    batch = max(limit + 1, 100) if f.needs_response else limit + 1
+    async with store.read() as db:
+        while len(out) <= limit:
+            cursor = ["m.seq < ?"] if before is not None else []
+            rows = await db.execute_fetchall(
+                f"{_COLUMNS} WHERE {' AND '.join(where + cursor)} ORDER BY m.seq DESC"
+                f" LIMIT {batch}", [*params, *([before] if before is not None else [])])
+            for row in map(_row, rows):
+                if not f.needs_response or await _needs_response(db, row):
+                    out.append(row)
+            if len(rows) < batch:
+                break
+            before = rows[-1]["seq"]
+    more = len(out) > limit
+    out = out[:limit]
+    next_cursor = out[-1]["seq"] if more and out else None
+    for row in out:
+        del row["seq"]
+    return out, next_cursor
 
 
 async def _needs_response(db: Any, row: dict[str, Any]) -> bool:

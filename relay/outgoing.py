@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from relay.accept import Intake
+from relay.accept import Intake, Outcome
 from relay.config import Config
 from relay.conversations import Conversation
 from relay.errors import UsageError
@@ -17,8 +17,19 @@ from relay.pipeline import Envelope, build
 from relay.store.db import Store
 
 
+def read_files(paths: list[Path]) -> list[tuple[str, bytes]]:
+    """`--attach` files as (name, content)."""
+    files = []
+    for path in paths:
+        try:
+            files.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            raise UsageError(f"--attach {path}: {exc.strerror or exc}") from None
+    return files
+
+
 def seller_message(conv: Conversation, subject: str, body: str,
-                   attachments: list[Path]) -> tuple[str, bytes]:
+                   attachments: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     sender = conv.addresses("seller")[0]
     msg = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     msg["From"] = sender
@@ -26,17 +37,13 @@ def seller_message(conv: Conversation, subject: str, body: str,
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain="relay-cli.invalid")
     msg.set_content(body)
-    for path in attachments:
-        if len(f"x{path.name}x".splitlines()) > 1 or not path.name.isprintable():
-            raise UsageError(f"--attach {path!r}: the file name may not hold control"
-                             " characters or line breaks")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--attach {path}: {exc.strerror or exc}") from None
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    for name, data in attachments:
+        if not name or len(f"x{name}x".splitlines()) > 1 or not name.isprintable():
+            raise UsageError(f"attachment {name!r}: the file name may not be empty or hold"
+                             " control characters or line breaks", field="attachments")
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         maintype, _, subtype = kind.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     utf8 = not sender.isascii()
     # Unfolded: the stdlib would fold "Subject: [Important] ..." before the bracket.
     wire = (policy.SMTPUTF8 if utf8 else policy.SMTP).clone(max_line_length=998)
@@ -44,13 +51,15 @@ def seller_message(conv: Conversation, subject: str, body: str,
 
 
 async def submit(config: Config, store: Store, conv: Conversation, sender: str, raw: bytes,
-                 kind: str = "message") -> str:
-    """Through the pipeline as the seller; returns the SMTP reply it would have had. The
-    running relay's delivery worker sends it on (at its next poll)."""
-    intake = Intake(config, store, build(config, store), on_queued=lambda: None)
+                 kind: str = "message", intake: Intake | None = None) -> Outcome:
+    """Through the pipeline as the seller: what became of it, with the SMTP reply it would
+    have had. Without the running relay's `intake` (the CLI), its delivery worker sends it
+    on at its next poll."""
+    if intake is None:
+        intake = Intake(config, store, build(config, store), on_queued=lambda: None)
     # The operator's command stands for the seller, like a login on the submission port:
     # there is no sending server whose SPF or DKIM could be checked.
     envelope = Envelope(peer="local", helo="relay-cli", mail_from=sender,
                         rcpt_to=(conv.buyer_alias,), smtputf8=not sender.isascii(),
                         login=sender)
-    return await intake.receive(envelope, raw, kind=kind)
+    return await intake.receive_outcome(envelope, raw, kind=kind)

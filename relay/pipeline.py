@@ -125,8 +125,11 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
 
 
 async def run(stages: Sequence[Stage], parcel: Parcel) -> None:
+    from relay.telemetry import STAGE_SECONDS, timed
+
     for stage in stages:
-        await stage(parcel)
+        with timed(STAGE_SECONDS.labels(stage.name)):
+            await stage(parcel)
 
 
 def close(stages: Sequence[Stage]) -> None:

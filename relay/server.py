@@ -1,4 +1,5 @@
-"""`relay serve`: store, SMTP listener and delivery worker on one event loop; SIGTERM drains."""
+"""`relay serve`: store, SMTP listeners, delivery worker and HTTP API on one event loop.
+SIGTERM drains; SIGHUP reloads what can change safely."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import asyncio
 import logging
 import signal
 import weakref
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from relay import pipeline
+from relay import pipeline, reload
 from relay.accept import Intake
+from relay.api.app import create_app
+from relay.api.service import APIServer
+from relay.api.tokens import Tokens
 from relay.big_messages import BigMessages
-from relay.config import Config
+from relay.config import Config, load
 from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
-from relay.errors import StartupError
+from relay.errors import ConfigError, StartupError
 from relay.smtp import Handler, protocol_factory, submission_factory
 from relay.store.db import Store
 from relay.store.migrate import migrate
@@ -36,6 +41,7 @@ class Relay:
         self.server: asyncio.Server | None = None
         self.submission: list[asyncio.Server] = []  # STARTTLS port, then implicit TLS
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+        self.api: APIServer | None = None
         self.stopped = False
 
     @property
@@ -46,6 +52,11 @@ class Relay:
     @property
     def submission_port(self) -> int:
         return int(self.submission[0].sockets[0].getsockname()[1])
+
+    @property
+    def api_port(self) -> int:
+        assert self.api is not None
+        return self.api.bound_port
 
     async def _listen(self, factory: Any, host: str, port: int, keys: str,
                       **tls: Any) -> asyncio.Server:
@@ -81,6 +92,9 @@ class Relay:
                     self.submission.append(await self._listen(
                         lambda: submission_factory(cfg, handler, sessions, tls, implicit=True),
                         sub.host, sub.tls_port, "submission.tls_port", ssl=tls))
+            if cfg.api.enabled:
+                self.api = APIServer(create_app(self), cfg.api.host, cfg.api.port)
+                await self.api.start()
         except StartupError:
             for server in [self.server, *self.submission]:
                 if server is not None:
@@ -93,6 +107,51 @@ class Relay:
         if self.submission:
             log.info("submission (AUTH after STARTTLS) on %s:%d", cfg.submission.host,
                      self.submission_port)
+        if self.api is not None:
+            log.info("HTTP API on http://%s:%d (%d tokens)", cfg.api.host, self.api_port,
+                     len(cfg.api.tokens))
+
+    async def readiness(self) -> dict[str, bool]:
+        """What /readyz reports: every check must hold for the relay to take mail."""
+        listeners = [s for s in [self.server, *self.submission] if s is not None]
+        return {
+            "accepting": not self.stopped,
+            "listeners": bool(listeners) and all(s.is_serving() for s in listeners),
+            "delivery_worker": self.worker is not None and self.worker.alive,
+            "store_writable": self.store is not None and await self.store.writable(),
+        }
+
+    async def reload(self, new: Config) -> list[str]:
+        """Apply the settings that can change while running (the rules and their lists,
+        limits, templates, API tokens, log level); log what changed and what needs a
+        restart. Returns the keys applied."""
+        old = self.config
+        changed = reload.differences(old, new)
+        applied = [k for k in changed if reload.reloadable(k)]
+        for key in changed:
+            if not reload.reloadable(key):
+                log.warning("config reload: %s changed; it takes effect at the next restart",
+                            key)
+        if not applied:
+            log.info("config reload: nothing to apply")
+            return []
+        merged = reload.merge(old, new)
+        assert self.handler is not None and self.store is not None
+        intake = self.handler.intake
+        retired = intake.stages
+        intake.stages = pipeline.build(merged, self.store)
+        intake.config = merged
+        if intake.big is not None:
+            intake.big = intake.big.replaced(merged)
+        self.handler.limits = merged.limits
+        self.config = merged
+        if self.api is not None:
+            self.api.app.state.tokens["current"] = Tokens(merged.api.tokens, merged.domain)
+        logging.getLogger().setLevel(merged.log_level.upper())
+        # Messages already in the pipeline finish with the stages they started with.
+        asyncio.get_running_loop().call_later(merged.shutdown_grace, pipeline.close, retired)
+        log.info("config reload: applied %s", ", ".join(applied))
+        return applied
 
     async def _transactions_done(self) -> None:
         """Until no client is between MAIL FROM and the reply to its DATA."""
@@ -127,6 +186,8 @@ class Relay:
             await server.wait_closed()
         if self.worker is not None:
             await self.worker.stop(grace)
+        if self.api is not None:
+            await self.api.stop()
         if self.handler is not None:
             await self.handler.intake.stop(grace)
             pipeline.close(self.handler.intake.stages)
@@ -135,13 +196,35 @@ class Relay:
         log.info("relay stopped")
 
 
-async def serve(config: Config) -> None:
+async def serve(config: Config, path: Path | None = None) -> None:
     relay = Relay(config)
     await relay.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def hangup() -> None:
+        task = loop.create_task(_reload(relay, path))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
     await stop.wait()
     log.info("shutting down")
     await relay.stop()
+
+
+async def _reload(relay: Relay, path: Path | None) -> None:
+    log.info("SIGHUP: reading the configuration again")
+    try:
+        new = await asyncio.to_thread(load, path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            log.error("config reload refused, nothing changed: %s", problem)
+        return
+    try:
+        await relay.reload(new)
+    except Exception:
+        log.exception("config reload failed")

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
-from relay import conversations, rate_limits
+from relay import conversations, rate_limits, telemetry
 from relay.accept import Intake
 from relay.auth import passwords
 from relay.auth.throttle import WINDOW, LoginThrottle
@@ -62,6 +62,7 @@ class RelaySMTP(SMTP):
     # Set by protocol_factory: the open sessions, and how many one client address may hold.
     open_sessions: set[SMTP] | None = None
     max_per_ip = 0
+    listener = "smtp"  # the metrics label
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -74,6 +75,7 @@ class RelaySMTP(SMTP):
         if same >= self.max_per_ip:
             # Before the greeting: the client reads this instead, and the line closes.
             transport.write(f"{TOO_MANY_CONNECTIONS}\r\n".encode("ascii"))  # type: ignore[attr-defined]
+            telemetry.SMTP_REPLIES.labels(self.listener, TOO_MANY_CONNECTIONS[:3]).inc()
             transport.close()
 
     def _cb_client_connected(self, reader: asyncio.StreamReader,
@@ -100,6 +102,7 @@ class RelaySMTP(SMTP):
                                                       _DISCARDED[status])
         if isinstance(status, str):
             status = _REWORDED.get(status, status)
+            telemetry.SMTP_REPLIES.labels(self.listener, status[:3]).inc()
         await super().push(status)
 
     @syntax("DATA")
@@ -194,6 +197,7 @@ class SubmissionSMTP(RelaySMTP):
 
     store: Store | None = None
     throttle: LoginThrottle | None = None  # shared by every submission session
+    listener = "submission"
     MAX_FAILURES = 3  # then the connection closes: guessing costs a reconnect each time
     failures = 0
 

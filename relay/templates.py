@@ -63,6 +63,19 @@ def _parse(path: Path) -> Template:
     return template
 
 
+def problems(directory: Path) -> list[str]:
+    """Every template file's problem, not only the first (`relay check-config`)."""
+    if not directory.is_dir():
+        return [f"templates: no directory {directory}"]
+    found = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            _parse(path)
+        except ConfigError as exc:
+            found.append(str(exc))
+    return found
+
+
 def load_all(directory: Path) -> dict[str, Template]:
     if not directory.is_dir():
         raise ConfigError(f"templates: no directory {directory}")

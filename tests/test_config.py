@@ -15,6 +15,7 @@ from relay.config import (
     AuthSettings,
     Config,
     DeliverySettings,
+    LogSettings,
     SMTPSettings,
     StoreSettings,
     SubmissionSettings,
@@ -23,7 +24,8 @@ from relay.config import (
 from relay.errors import ConfigError
 
 SECTIONS = {"smtp": SMTPSettings, "store": StoreSettings, "delivery": DeliverySettings,
-            "api": APISettings, "auth": AuthSettings, "submission": SubmissionSettings}
+            "api": APISettings, "auth": AuthSettings, "submission": SubmissionSettings,
+            "log": LogSettings}
 
 
 def toml_str(value: object) -> str:

@@ -281,6 +281,9 @@ retry_max = 1.0
 poll_interval = 0.1
 maildir = {json.dumps(str(tmp_path / "maildir"))}
 
+[api]
+port = 0
+
 [submission]
 port = 0
 tls_cert = {json.dumps(str(tmp_path / "cert.pem"))}

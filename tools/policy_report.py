@@ -32,6 +32,7 @@ import aiosmtplib
 
 from relay import conversations
 from relay.config import (
+    APISettings,
     Config,
     DeliverySettings,
     DKIMSettings,
@@ -110,7 +111,8 @@ def config(workdir: Path) -> Config:
         store=StoreSettings(path=workdir / "relay.db"),
         delivery=DeliverySettings(mode="maildir", maildir=workdir / "maildir",
                                   bounce_key=workdir / "bounce.key"),
-        submission=SubmissionSettings(enabled=False),  # no fixed port: runs beside anything
+        # No fixed ports: runs beside anything.
+        submission=SubmissionSettings(enabled=False), api=APISettings(enabled=False),
         rules=RulesSettings(marketplace_domain=MARKETPLACE),
         dkim=DKIMSettings(key=workdir / "dkim.pem"),
         # Hundreds of messages in one conversation within a minute: not what limits are for.

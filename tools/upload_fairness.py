@@ -20,6 +20,7 @@ from aiosmtpd.smtp import SMTP
 
 from relay import conversations
 from relay.config import (
+    APISettings,
     Config,
     DeliverySettings,
     DKIMSettings,
@@ -77,7 +78,7 @@ async def run(uploads: int, megabytes: int) -> None:
         delivery=DeliverySettings(mode="smtp", smtp_port=sink.sockets[0].getsockname()[1],
                                   bounce_key=tmp / "bounce.key", smtp_starttls="never"),
         limits=LimitsSettings(conversation_per_hour=10**6, sender_per_hour=10**6),
-        submission=SubmissionSettings(enabled=False),
+        submission=SubmissionSettings(enabled=False), api=APISettings(enabled=False),
     )
     relay = Relay(config)
     await relay.start()

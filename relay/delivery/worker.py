@@ -13,10 +13,12 @@ import time
 
 import aiosqlite
 
+from relay import telemetry
 from relay.config import Config
 from relay.delivery.bounce import notify_author
 from relay.delivery.dkim_sign import dkim_signer
 from relay.delivery.transport import Result, Transport
+from relay.logs import event
 from relay.store import outbox, records
 from relay.store.db import Store
 
@@ -46,6 +48,11 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        """The delivery loop is running (for /readyz)."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
@@ -116,9 +123,10 @@ class Worker:
                     await outbox.add_event(db, job.message_id, "failed", "no delivered bytes")
                     await outbox.remove(db, job.message_id)
                 return
+            start = time.perf_counter()
             result = await self.transport.send(job.mail_from, job.rcpt, record.delivered,
                                                job.smtputf8)
-            await self._settle(job, record, result)
+            await self._settle(job, record, result, time.perf_counter() - start)
             self._held.pop(job.message_id, None)
         except asyncio.CancelledError:
             raise
@@ -130,29 +138,44 @@ class Worker:
                 failures, time.monotonic() + backoff(self.config, failures))
             log.exception("%s: delivery attempt failed internally (%d)", job.message_id, failures)
 
-    async def _settle(self, job: outbox.Job, record: records.Record, result: Result) -> None:
+    async def _settle(self, job: outbox.Job, record: records.Record, result: Result,
+                      took: float) -> None:
         attempts = job.attempts + 1
         now = time.time()
         expired = now >= job.expires_at
+        # The line names the message and the outcome; the remote text (which may quote the
+        # recipient's address) stays in the record.
+        line = {"id": job.message_id, "attempt": attempts, "status": result.status_code or "-",
+                "ms": round(took * 1000, 1)}
         async with self.store.write() as db:
             if result.status == "delivered":
                 await outbox.add_event(db, job.message_id, "delivered", result.detail)
                 await outbox.remove(db, job.message_id)
-                log.info("%s delivered (attempt %d)", job.message_id, attempts)
+                self._count("delivered", record)
+                event(log, "delivery.attempt", **line, result="delivered")
                 return
             if result.status == "deferred" and not expired:
                 at = now + backoff(self.config, attempts)
                 await outbox.add_event(db, job.message_id, "deferred", result.detail)
                 await outbox.reschedule(db, job.message_id, attempts, at)
-                log.info("%s deferred (attempt %d), next in %.0fs", job.message_id, attempts,
-                         at - now)
+                self._count("deferred", record)
+                event(log, "delivery.attempt", **line, result="deferred",
+                      retry_in=round(at - now))
                 return
             why = result.detail if result.status == "failed" else f"gave up: {result.detail}"
             await outbox.add_event(db, job.message_id, "failed", why)
             await outbox.remove(db, job.message_id)
-            log.info("%s failed (attempt %d)", job.message_id, attempts)
+            self._count("failed", record)
+            event(log, "delivery.attempt", **line, result="failed" if result.status == "failed"
+                  else "expired")
             if job.bounce and record.mail_from:
                 await self._bounce(db, record, job, result)
+
+    @staticmethod
+    def _count(result: str, record: records.Record) -> None:
+        telemetry.DELIVERY_ATTEMPTS.labels(result).inc()
+        if result == "delivered":
+            telemetry.DELIVERED.labels(record.direction).inc()
 
     async def _bounce(self, db: aiosqlite.Connection, record: records.Record, job: outbox.Job,
                       result: Result) -> None:

@@ -8,12 +8,15 @@ before `write()` returns.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
+
+from relay import telemetry
 
 
 def utcnow() -> str:
@@ -46,14 +49,28 @@ class Store:
         async with self._lock:
             yield self._conn
 
+    async def writable(self) -> bool:
+        """Whether a write transaction can start (for /readyz): not locked, not read-only."""
+        async with self._lock:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._conn.rollback()
+                return True
+            except Exception:
+                if self._conn.in_transaction:
+                    await self._conn.rollback()
+                return False
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One transaction; committed (and fsynced) on exit, rolled back on error."""
         async with self._lock:
+            start = time.perf_counter()
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
                 await self._conn.commit()
+                telemetry.STORE_WRITE_SECONDS.observe(time.perf_counter() - start)
             except BaseException:
                 # Also when COMMIT itself fails (disk full, I/O error): never leave the
                 # shared connection inside a transaction.

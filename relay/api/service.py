@@ -1,0 +1,68 @@
+"""The API's HTTP server: uvicorn on the relay's own event loop, on a socket bound here so a
+port in use stops start-up with a clear line, like the SMTP listeners."""
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from relay.errors import StartupError
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The relay handles SIGTERM, SIGINT and SIGHUP itself (relay.server.serve).
+        yield
+
+
+class APIServer:
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.app = app
+        self.sock: socket.socket | None = None
+        self.server: _Server | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise StartupError(f"cannot listen on {self.host}:{self.port} (api.host/api.port):"
+                               f" {exc.strerror or exc}") from None
+        sock.listen(128)
+        sock.setblocking(False)
+        self.sock = sock
+        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
+                                server_header=False, timeout_graceful_shutdown=5)
+        self.server = _Server(config)
+        self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")
+        while not self.server.started and not self.task.done():
+            await asyncio.sleep(0.01)
+        if self.task.done():
+            self.task.result()  # raises what stopped it
+
+    @property
+    def bound_port(self) -> int:
+        assert self.sock is not None
+        return int(self.sock.getsockname()[1])
+
+    @property
+    def serving(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    async def stop(self) -> None:
+        if self.server is None or self.task is None:
+            return
+        self.server.should_exit = True
+        with contextlib.suppress(Exception):
+            await self.task
+        if self.sock is not None:
+            self.sock.close()
