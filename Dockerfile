@@ -1,31 +1,85 @@
-# The relay as a service: slim Python, non-root, state in one volume.
-FROM python:3.11-slim
+# The relay as a service: slim Python, non-root, all state in the /data volume.
+#   docker build -t relay .
+#   docker run -p 127.0.0.1:2525:2525 -p 127.0.0.1:2587:2587 -p 127.0.0.1:8025:8025 \
+#       -v relay-data:/data relay
+# compose.yaml runs it with a catch-all inbox; tests/test_docker.py builds and tries it.
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    RELAY_CONFIG=/app/config/relay.toml \
-    RELAY_STORE_PATH=/data/relay.db \
-    RELAY_DELIVERY_MAILDIR=/data/maildir \
-    RELAY_DKIM_KEY=/data/dkim/relay.pem \
-    RELAY_DELIVERY_BOUNCE_KEY=/data/bounce.key \
-    RELAY_SUBMISSION_TLS_CERT=/data/tls/cert.pem \
-    RELAY_SUBMISSION_TLS_KEY=/data/tls/key.pem \
-    RELAY_SUBMISSION_HOST=0.0.0.0 \
-    RELAY_SMTP_HOST=0.0.0.0
+# -- build: the project and its runtime dependencies (no dev extras) in a venv --------------
+FROM python:3.11-slim AS build
 
-RUN groupadd --system relay && useradd --system --gid relay --home-dir /app relay
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
 
-WORKDIR /app
+RUN python -m venv /opt/venv
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY relay ./relay
 COPY migrations ./migrations
-COPY config ./config
-# Editable, so the code finds migrations/ beside it.
-RUN pip install -e . && mkdir -p /data && chown relay:relay /data
+COPY config/relay.docker.toml ./config/relay.docker.toml
+RUN /opt/venv/bin/pip install .
 
-USER relay
+# The SQL migrations are not package data: relay/store/migrate.py looks for them in a
+# `migrations` directory beside the installed `relay` package (MIGRATIONS_DIR), so put them
+# there, then prove it by migrating a throwaway store with the image's config (run from /,
+# so the source tree in /src is not what gets imported). This also fails the build when a
+# module the relay imports is missing from pyproject.toml's dependencies.
+WORKDIR /
+RUN dir="$(/opt/venv/bin/python -c 'from relay.store.migrate import MIGRATIONS_DIR as d; print(d)')" \
+ && case "$dir" in /opt/venv/*) ;; *) echo "unexpected MIGRATIONS_DIR: $dir" >&2; exit 1;; esac \
+ && mkdir -p "$dir" \
+ && cp /src/migrations/*.sql "$dir"/ \
+ && out="$(RELAY_STORE_PATH=/tmp/check.db \
+           /opt/venv/bin/relay --config /src/config/relay.docker.toml migrate)" \
+ && echo "$out" \
+ && case "$out" in "applied: "*) ;; *) echo "no migrations applied" >&2; exit 1;; esac \
+ && rm -f /tmp/check.db*
+
+# -- runtime ---------------------------------------------------------------------------------
+FROM python:3.11-slim
+
+# Every RELAY_* here is a real setting override (relay/config.py; unknown ones are a config
+# error). They win over the config file, so the paths stay in /data whatever file is mounted.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    RELAY_CONFIG=/etc/relay/relay.toml \
+    RELAY_TEMPLATES=/etc/relay/templates \
+    RELAY_SMTP_HOST=0.0.0.0 \
+    RELAY_SUBMISSION_HOST=0.0.0.0 \
+    RELAY_API_HOST=0.0.0.0 \
+    RELAY_STORE_PATH=/data/relay.db \
+    RELAY_DELIVERY_MAILDIR=/data/maildir \
+    RELAY_DELIVERY_BOUNCE_KEY=/data/bounce.key \
+    RELAY_DKIM_KEY=/data/dkim/relay.pem \
+    RELAY_DKIM_ED25519_KEY=/data/dkim/relay-ed25519.pem \
+    RELAY_SUBMISSION_TLS_CERT=/data/tls/cert.pem \
+    RELAY_SUBMISSION_TLS_KEY=/data/tls/key.pem
+
+# uid/gid 10001. /inbox is for compose.yaml's catch-all inbox service (same image). A new
+# named volume takes its owner and mode from these directories.
+RUN groupadd --gid 10001 relay \
+ && useradd --uid 10001 --gid relay --no-log-init --no-create-home --home-dir /data \
+        --shell /usr/sbin/nologin relay \
+ && mkdir -p /data/maildir /data/dkim /data/tls /inbox \
+ && chown -R relay:relay /data /inbox \
+ && chmod 0750 /data /inbox
+
+COPY --from=build /opt/venv /opt/venv
+COPY config/relay.docker.toml /etc/relay/relay.toml
+COPY config/templates /etc/relay/templates
+
+# Numeric, so a runtime (e.g. Kubernetes runAsNonRoot) can tell it is not root.
+USER 10001:10001
+WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 2525 2587
+# SMTP, submission, HTTP API (ports of /etc/relay/relay.toml)
+EXPOSE 2525 2587 8025
+# `relay serve` drains on SIGTERM for up to shutdown_grace (30 s): give `docker stop` -t 40.
 STOPSIGNAL SIGTERM
-CMD ["relay", "serve"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('RELAY_API_PORT', '8025'), timeout=4)"]
+
+# `relay serve` applies pending migrations first.
+ENTRYPOINT ["relay"]
+CMD ["serve"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from relay.errors import StartupError
 from relay.store.db import Store, utcnow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -21,7 +22,12 @@ def available(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
 
 
 async def migrate(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply pending migrations; returns the names applied."""
+    """Apply pending migrations; returns the names applied. No migration files at all is
+    an installation without them (`pip install .` does not carry migrations/), never "up to
+    date": a store without tables would refuse every message."""
+    if not available(directory):
+        raise StartupError(f"no migrations in {directory}: the relay is installed without its"
+                           " migrations/ directory")
     async with store.read() as db:
         await db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
