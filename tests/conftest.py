@@ -151,7 +151,7 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
         dkim=DKIMSettings(key=dkim_key(tmp_path)),
         submission=SubmissionSettings(port=0, tls_cert=tmp_path / "tls" / "cert.pem",
                                       tls_key=tmp_path / "tls" / "key.pem"),
-        api=APISettings(port=0),
+        api=APISettings(enabled=False),  # tests of the API turn it on (port 0)
     )
 
 

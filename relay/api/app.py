@@ -110,9 +110,15 @@ def create_app(relay: "Relay") -> FastAPI:
             sellers=list(conv.sellers), created_at=conv.created_at, closed_at=conv.closed_at,
             message_count=count, created=created)
 
+    def address_in(field: str, address: str) -> str:
+        try:
+            return conversations.normalize_address(address, domain())
+        except UsageError as exc:
+            raise APIError(400, "invalid", str(exc), field) from None
+
     def own_seller(who: Principal, address: str) -> str:
         need(who, "admin", "seller")
-        normalized = conversations.normalize_address(address, domain())
+        normalized = address_in("address", address)
         if who.scope == "seller" and (who.seller is None or conversations.address_key(
                 who.seller) != conversations.address_key(normalized)):
             raise not_found("seller")
@@ -150,6 +156,13 @@ def create_app(relay: "Relay") -> FastAPI:
                                 response: Response) -> models.Conversation:
         """Open (or find) the conversation of an order between a buyer and a seller."""
         need(who, "admin")
+        try:
+            conversations.check_order_id(body.order_id)
+        except UsageError as exc:
+            raise APIError(400, "invalid", str(exc), "order_id") from None
+        address_in("buyer", body.buyer)
+        for seller in body.sellers:
+            address_in("sellers", seller)
         conv, created = await conversations.open_conversation(
             store(), domain(), body.order_id, body.buyer, body.sellers)
         if body.delivered_on is not None:
@@ -178,6 +191,7 @@ def create_app(relay: "Relay") -> FastAPI:
         """Register one more address the seller may write from (the first receives mail)."""
         need(who, "admin")
         conv = await conversation(who, conversation_id)
+        address_in("address", body.address)
         conv, _ = await conversations.open_conversation(
             store(), domain(), conv.order_id, conv.buyers[0], [conv.sellers[0], body.address])
         return await conversation_out(conv, who)
@@ -280,13 +294,13 @@ def create_app(relay: "Relay") -> FastAPI:
     async def show_buyer(address: str, who: Who) -> models.Buyer:
         """A buyer's opt-out, language and business flag, with their history."""
         need(who, "admin")
-        return await buyer_out(conversations.normalize_address(address, domain()))
+        return await buyer_out(address_in("address", address))
 
     @app.patch("/v1/buyers/{address}", tags=["buyers"], response_model=models.Buyer)
     async def update_buyer(address: str, body: models.BuyerPatch, who: Who) -> models.Buyer:
         """Opt out of (or back in to) seller messages; set the language or business flag."""
         need(who, "admin")
-        address = conversations.normalize_address(address, domain())
+        address = address_in("address", address)
         if body.locale is not None:
             try:
                 await buyers.record(store(), address, domain(), "locale", body.locale)
@@ -356,7 +370,7 @@ def create_app(relay: "Relay") -> FastAPI:
                 own_seller(who, seller)
             seller = who.seller
         elif seller is not None:
-            seller = conversations.normalize_address(seller, domain())
+            seller = address_in("seller", seller)
         filters = message_center.Filters(
             seller=seller, conversation=conversation_id, unread=unread, sent=sent,
             received=received, needs_response=needs_response, business_buyers=business_buyers,

@@ -13,10 +13,20 @@ from relay.errors import StartupError
 
 
 class _Server(uvicorn.Server):
+    stopping: asyncio.Event
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # The relay handles SIGTERM, SIGINT and SIGHUP itself (relay.server.serve).
         yield
+
+    async def main_loop(self) -> None:
+        # uvicorn's loop notices should_exit at its next 0.1 s tick; this one at once.
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 0.1)
 
 
 class APIServer:
@@ -43,6 +53,7 @@ class APIServer:
         config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
                                 server_header=False, timeout_graceful_shutdown=5)
         self.server = _Server(config)
+        self.server.stopping = asyncio.Event()
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")
         while not self.server.started and not self.task.done():
             await asyncio.sleep(0.01)
@@ -62,6 +73,7 @@ class APIServer:
         if self.server is None or self.task is None:
             return
         self.server.should_exit = True
+        self.server.stopping.set()
         with contextlib.suppress(Exception):
             await self.task
         if self.sock is not None:
