@@ -54,8 +54,12 @@ def _conversation_json(conv: conversations.Conversation, count: int | None = Non
 
 
 async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
+    from relay import templates
     from relay.server import serve
 
+    problems = templates.problems(cfg.templates)  # found now, not at the first send
+    if problems:
+        raise ConfigError(*problems)
     await serve(cfg, config_path(args.config, os.environ))
     return 0
 
@@ -66,14 +70,13 @@ async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
     from relay import templates
 
     problems = templates.problems(cfg.templates)
-    for problem in problems:
-        print(f"problem: {problem}")
     if problems:
-        return 1
+        return _print_problems(ConfigError(*problems))
+    tokens = len(cfg.api.tokens)
     print(f"ok: {config_path(args.config, os.environ)} (domain {cfg.domain}, SMTP"
           f" {cfg.smtp.host}:{cfg.smtp.port}, API {cfg.api.host}:{cfg.api.port}"
-          f" with {len(cfg.api.tokens)} tokens, {len(templates.load_all(cfg.templates))}"
-          " templates)")
+          f" with {tokens} token{'' if tokens == 1 else 's'},"
+          f" {len(templates.load_all(cfg.templates))} templates)")
     return 0
 
 
@@ -648,7 +651,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:  # e.g. a template file, read only by the command using it
-        print(f"relay: config error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"relay: config error: {problem}", file=sys.stderr)
         return 2
     except OverflowError:
         print("relay: a date or time is out of range", file=sys.stderr)

@@ -52,7 +52,13 @@ def setup(level: str, fmt: str) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    set_level(level)
+
+
+def set_level(level: str) -> None:
+    """The log level, also on a SIGHUP: the loggers that write addresses stay quiet unless
+    it is DEBUG."""
+    logging.getLogger().setLevel(level.upper())
     quiet = logging.WARNING if level.upper() != "DEBUG" else logging.DEBUG
     # aiosmtpd logs every envelope address at INFO; real addresses stay out of the log.
     logging.getLogger("mail.log").setLevel(quiet)

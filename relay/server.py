@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from relay import pipeline, reload
+from relay import logs, pipeline, reload, templates
 from relay.accept import Intake
 from relay.api.app import create_app
 from relay.api.service import APIServer
@@ -147,7 +147,7 @@ class Relay:
         self.config = merged
         if self.api is not None:
             self.api.app.state.tokens["current"] = Tokens(merged.api.tokens, merged.domain)
-        logging.getLogger().setLevel(merged.log_level.upper())
+        logs.set_level(merged.log_level)
         # Messages already in the pipeline finish with the stages they started with.
         asyncio.get_running_loop().call_later(merged.shutdown_grace, pipeline.close, retired)
         log.info("config reload: applied %s", ", ".join(applied))
@@ -198,19 +198,27 @@ class Relay:
 
 async def serve(config: Config, path: Path | None = None) -> None:
     relay = Relay(config)
-    await relay.start()
     stop = asyncio.Event()
+    started = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Before start-up, so a signal during it (migrations, keys) is not fatal: a SIGTERM
+    # stops the relay once started, a SIGHUP reloads once started.
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     reloads: set[asyncio.Task[None]] = set()
 
+    async def reload_when_started() -> None:
+        await started.wait()
+        await _reload(relay, path)
+
     def hangup() -> None:
-        task = loop.create_task(_reload(relay, path))
+        task = loop.create_task(reload_when_started())
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, hangup)
+    await relay.start()
+    started.set()
     await stop.wait()
     log.info("shutting down")
     await relay.stop()
@@ -220,6 +228,9 @@ async def _reload(relay: Relay, path: Path | None) -> None:
     log.info("SIGHUP: reading the configuration again")
     try:
         new = await asyncio.to_thread(load, path)
+        problems = await asyncio.to_thread(templates.problems, new.templates)
+        if problems:
+            raise ConfigError(*problems)
     except ConfigError as exc:
         for problem in exc.problems:
             log.error("config reload refused, nothing changed: %s", problem)

@@ -59,20 +59,22 @@ _SOURCE_ROUTE = re.compile(r"^\s*TO:\s*<\s*@", re.IGNORECASE)
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our replies and source routes refused."""
 
-    # Set by protocol_factory: the open sessions, and how many one client address may hold.
+    # Set by protocol_factory: the open sessions (the handler's limits say how many one
+    # client address may hold; a SIGHUP may change them).
     open_sessions: set[SMTP] | None = None
-    max_per_ip = 0
     listener = "smtp"  # the metrics label
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         peer = transport.get_extra_info("peername")
-        if self.open_sessions is None or not peer or not self.max_per_ip:
+        handler = self.event_handler
+        if self.open_sessions is None or not peer or not isinstance(handler, Handler):
             return
+        max_per_ip = handler.limits.connections_per_ip
         same = sum(1 for s in list(self.open_sessions) if s is not self and s.transport
                    is not None and not s.transport.is_closing()
                    and (s.transport.get_extra_info("peername") or ("",))[0] == peer[0])
-        if same >= self.max_per_ip:
+        if same >= max_per_ip:
             # Before the greeting: the client reads this instead, and the line closes.
             transport.write(f"{TOO_MANY_CONNECTIONS}\r\n".encode("ascii"))  # type: ignore[attr-defined]
             telemetry.SMTP_REPLIES.labels(self.listener, TOO_MANY_CONNECTIONS[:3]).inc()
@@ -410,5 +412,4 @@ def _options(config: Config) -> dict[str, Any]:
 
 def _track(protocol: RelaySMTP, config: Config, sessions: set[SMTP]) -> None:
     protocol.open_sessions = sessions
-    protocol.max_per_ip = config.limits.connections_per_ip
     sessions.add(protocol)

@@ -1,0 +1,674 @@
+"""Operating a running `relay serve` process: SIGHUP reload, JSON and text logs, the
+`check-config` and `api token` commands, and SIGTERM with the HTTP API up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import (
+    BUYER,
+    ROOT,
+    SELLER,
+    SELLER2,
+    compose,
+    dkim_key,
+    free_port,
+    run_cli,
+    send,
+)
+
+from relay.api import tokens as api_tokens
+
+PHONE_BODY = "Please call me on +44 20 7946 0958 about the parcel.\n"
+MARKER = "Quokkafjord"  # a word that appears only in message bodies and subjects
+ORDER = "112-7654321-7654321"
+# Over relay.big_messages.BIG: its stages run in the big-message worker process.
+BIG_BODY = PHONE_BODY + "The parcel arrived and the box was a little wet at one corner.\n" * 4500
+
+
+# -- config files ---------------------------------------------------------------------------
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a TOML basic string
+
+
+def toml(settings: dict[str, Any]) -> str:
+    top = [f"{k} = {_value(v)}" for k, v in settings.items() if not isinstance(v, dict)]
+    sections = [f"[{name}]\n" + "\n".join(f"{k} = {_value(v)}" for k, v in table.items())
+                for name, table in settings.items() if isinstance(table, dict)]
+    return "\n".join(top) + "\n" + "\n".join(sections) + "\n"
+
+
+def settings(tmp_path: Path, smtp_port: int, api_port: int, sink_port: int,
+             tokens: list[str]) -> dict[str, Any]:
+    """A relay on loopback ports that delivers to the capture server; every file in tmp."""
+    return {
+        "domain": "relay.test", "shutdown_grace": 5.0, "log_level": "INFO",
+        "templates": tmp_path / "templates",
+        "smtp": {"host": "127.0.0.1", "port": smtp_port},
+        "store": {"path": tmp_path / "relay.db"},
+        "delivery": {"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink_port,
+                     "retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.1,
+                     "bounce_key": tmp_path / "bounce.key"},
+        "dkim": {"key": dkim_key(tmp_path)},
+        "submission": {"enabled": False},
+        "api": {"host": "127.0.0.1", "port": api_port, "tokens": tokens},
+        "log": {"format": "text"},
+        "limits": {"conversation_per_hour": 20},
+        "rules": {"contact_phone": "redact"},
+    }
+
+
+def free_ports(count: int, taken: tuple[int, ...] = ()) -> list[int]:
+    """Distinct free ports (free_port alone may hand out the same one twice)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports and port not in taken:
+            ports.append(port)
+    return ports
+
+
+def admin_token() -> tuple[str, str]:
+    token = api_tokens.new_token()
+    return token, api_tokens.entry("admin", token)
+
+
+# -- the process ----------------------------------------------------------------------------
+
+
+class RelayProcess:
+    """`relay serve` with its stderr in a file, so the log can be read while it runs."""
+
+    def __init__(self, tmp_path: Path, config: dict[str, Any]) -> None:
+        self.config = config
+        self.path = tmp_path / "relay.toml"
+        self.log_path = tmp_path / "relay.log"
+        self.smtp_port = int(config["smtp"]["port"])
+        self.api_port = int(config["api"]["port"])
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.write(config)
+
+    def write(self, config: dict[str, Any] | str) -> None:
+        self.path.write_text(config if isinstance(config, str) else toml(config),
+                             encoding="utf-8")
+
+    async def start(self) -> None:
+        (self.path.parent / "templates").mkdir(exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "relay.cli", "--config", str(self.path), "serve"],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        await self.wait_log("HTTP API on http://")  # the last line of a complete start
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    async def wait_log(self, text: str, start: int = 0, timeout: float = 15.0) -> int:
+        """Until `text` is in the log after position `start`; returns where it ends."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.log().find(text, start)
+            if found >= 0:
+                return found + len(text)
+            assert self.proc.poll() is None, f"relay exited:\n{self.log()}"
+            assert time.monotonic() < deadline, f"no {text!r} in the log:\n{self.log()}"
+            await asyncio.sleep(0.03)
+
+    async def reload(self, config: dict[str, Any] | str) -> tuple[int, str]:
+        """Write the config, SIGHUP, wait for the reload's last line; returns (where the
+        reload's lines start, those lines)."""
+        assert self.proc is not None
+        self.write(config)
+        mark = len(self.log())
+        self.proc.send_signal(signal.SIGHUP)
+        await self.wait_log("SIGHUP: reading the configuration again", mark)
+        end = await self._reload_done(mark)
+        return mark, self.log()[mark:end]
+
+    async def _reload_done(self, mark: int) -> int:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = self.log()
+            ends = [m.end() for m in re.finditer(
+                r"config reload: (applied|nothing to apply)[^\n]*\n", text[mark:])]
+            refused = [m.end() for m in re.finditer(
+                r"config reload refused, nothing changed[^\n]*\n", text[mark:])]
+            if ends:
+                return mark + ends[0]
+            if refused:  # one line per problem: wait until no more arrive
+                await asyncio.sleep(0.3)
+                text = self.log()
+                last = list(re.finditer(r"config reload refused[^\n]*\n", text[mark:]))
+                return mark + last[-1].end()
+            await asyncio.sleep(0.03)
+        raise AssertionError(f"reload did not finish:\n{self.log()[mark:]}")
+
+    def api(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.api_port}",
+                                 headers=headers, timeout=10)
+
+    async def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.proc.wait, timeout)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[RelayProcess]]:
+    started: list[RelayProcess] = []
+    yield started
+    for proc in started:
+        proc.kill()
+
+
+async def start_relay(tmp_path: Path, processes: list[RelayProcess], sink_port: int,
+                      tokens: list[str], **changes: Any) -> RelayProcess:
+    config = settings(tmp_path, *free_ports(2, (sink_port,)), sink_port, tokens)
+    for section, values in changes.items():
+        if isinstance(config.get(section), dict):
+            config[section].update(values)
+        else:
+            config[section] = values
+    relay = RelayProcess(tmp_path, config)
+    processes.append(relay)
+    await relay.start()
+    return relay
+
+
+async def open_conversation(relay: RelayProcess, token: str, order: str = ORDER,
+                            seller: str = SELLER) -> dict[str, Any]:
+    async with relay.api(token) as client:
+        reply = await client.post("/v1/conversations", json={
+            "order_id": order, "buyer": BUYER, "sellers": [seller]})
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+async def status(relay: RelayProcess, token: str | None, path: str) -> int:
+    async with relay.api(token) as client:
+        return (await client.get(path)).status_code
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def cli_token(config: Path, *args: str) -> tuple[str, str]:
+    """`relay api token ARGS`: (the token, the config entry it printed)."""
+    done = run_cli("--config", str(config), "api", "token", *args)
+    assert done.returncode == 0, done.stderr
+    token = re.search(r"^token \(shown once[^)]*\): (rly_\S+)$", done.stdout, re.M)
+    entry = re.search(r'^\s+"([^"]+ sha256:[0-9a-f]{64})"$', done.stdout, re.M)
+    assert token and entry, done.stdout
+    assert "[api] tokens" in done.stdout and "SIGHUP" in done.stdout
+    assert token.group(1) not in entry.group(1)  # the config holds the hash only
+    assert entry.group(1).endswith(api_tokens.digest(token.group(1)))
+    return token.group(1), entry.group(1)
+
+
+# -- 1 and 4: SIGHUP reload, and tokens from `relay api token` ------------------------------
+
+
+async def test_sighup_applies_rules_limits_and_tokens_and_keeps_the_port(
+        tmp_path, capture, processes):
+    admin, admin_entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [admin_entry])
+    conv = await open_conversation(relay, admin)
+    other = await open_conversation(relay, admin, order="112-1111111-1111111", seller=SELLER2)
+    third = await open_conversation(relay, admin, order="112-2222222-2222222")
+    big = third["seller_alias"]
+    alias = conv["seller_alias"]
+
+    # Tokens made by the command, for this relay's config (its domain).
+    new_admin, new_admin_entry = cli_token(relay.path, "admin")
+    seller, seller_entry = cli_token(relay.path, "seller", SELLER)
+    metrics, metrics_entry = cli_token(relay.path, "metrics")
+    assert seller_entry.startswith(f"seller:{SELLER} sha256:")
+    assert new_admin_entry.startswith("admin ") and metrics_entry.startswith("metrics ")
+    for token in (new_admin, seller, metrics):
+        assert await status(relay, token, "/v1/conversations") == 401
+    assert await status(relay, metrics, "/metrics") == 401
+
+    # Before: a phone number is redacted and the message delivered.
+    code, reply = await send(relay.smtp_port, BUYER, alias, compose(BUYER, alias, body=PHONE_BODY))
+    assert code == 250, reply
+    delivered = (await capture.wait_for(1))[0].message.get_body(("plain",)).get_content()
+    assert "7946" not in delivered
+    big_message = compose(BUYER, big, body=BIG_BODY)
+    assert len(big_message) > 256 * 1024
+    code, reply = await send(relay.smtp_port, BUYER, big, big_message)
+    assert code == 250, reply
+
+    old_port = relay.smtp_port
+    (new_port,) = free_ports(1, (old_port, relay.api_port, capture.port))
+    changed = json.loads(json.dumps(relay.config, default=str))
+    changed["rules"]["contact_phone"] = "reject"
+    changed["limits"]["conversation_per_hour"] = 2
+    changed["smtp"]["port"] = new_port
+    changed["api"]["tokens"] = [admin_entry, new_admin_entry, seller_entry, metrics_entry]
+    _, lines = await relay.reload(changed)
+
+    applied = re.search(r"config reload: applied (.*)", lines)
+    assert applied, lines
+    assert set(applied.group(1).split(", ")) == {
+        "api.tokens", "limits.conversation_per_hour", "rules.contact_phone"}
+    assert "config reload: smtp.port changed; it takes effect at the next restart" in lines
+    assert "refused" not in lines
+
+    # After: the same kind of message is refused, on the port the relay had all along.
+    assert listening(old_port) and not listening(new_port)
+    code, reply = await send(old_port, BUYER, alias, compose(BUYER, alias, body=PHONE_BODY))
+    assert code == 550 and "contact.phone" in reply, reply
+    # Two messages (one accepted, one refused) in this conversation's hour: the new limit.
+    code, reply = await send(old_port, BUYER, alias, compose(BUYER, alias))
+    assert code == 450 and "2 messages an hour in one conversation" in reply, reply
+    code, reply = await send(old_port, BUYER, big, big_message)  # the worker process too
+    assert code == 550 and "contact.phone" in reply, reply
+
+    # The tokens in the reloaded config work, each within its scope.
+    async with relay.api(new_admin) as client:
+        listed = await client.get("/v1/conversations")
+    assert listed.status_code == 200
+    assert {c["conversation_id"] for c in listed.json()} == {
+        conv["conversation_id"], other["conversation_id"], third["conversation_id"]}
+    async with relay.api(seller) as client:
+        own = await client.get("/v1/conversations")
+    assert own.status_code == 200
+    assert {c["conversation_id"] for c in own.json()} == {  # not SELLER2's
+        conv["conversation_id"], third["conversation_id"]}
+    assert all(c["buyers"] is None for c in own.json())  # no buyer's real address
+    assert await status(relay, metrics, "/metrics") == 200
+    assert await status(relay, metrics, "/v1/conversations") == 403
+    assert await status(relay, admin, "/v1/conversations") == 200
+
+    # A broken file: every problem logged, nothing applied (it would turn the phone rule
+    # off, lift the limit and drop the new tokens).
+    broken = json.loads(json.dumps(changed))
+    broken["rules"]["contact_phone"] = "off"
+    broken["limits"]["conversation_per_hour"] = 50
+    broken["api"]["tokens"] = [admin_entry, "admin sha256:not-hex"]
+    broken["delivery"]["mode"] = "carrier-pigeon"
+    broken["shutdown_grace"] = -1
+    _, lines = await relay.reload(broken)
+    refused = re.findall(r"config reload refused, nothing changed: (.*)", lines)
+    assert len(refused) == 3, lines
+    assert any(p.startswith("api.tokens:") for p in refused), refused
+    assert any(p.startswith("delivery.mode:") for p in refused), refused
+    assert any(p.startswith("shutdown_grace:") for p in refused), refused
+    assert "applied" not in lines
+
+    code, reply = await send(old_port, BUYER, other["seller_alias"],
+                             compose(BUYER, other["seller_alias"], body=PHONE_BODY))
+    assert code == 550 and "contact.phone" in reply, reply  # still "reject"
+    code, reply = await send(old_port, BUYER, alias, compose(BUYER, alias))
+    assert code == 450, reply  # still 2 an hour
+    assert await status(relay, new_admin, "/v1/conversations") == 200  # still a token
+    assert await status(relay, None, "/readyz") == 200
+    assert relay.proc is not None and relay.proc.poll() is None
+    assert len(await capture.wait_for(2)) == 2  # nothing refused was delivered
+    assert "7946" not in capture.messages[1].data.decode()
+
+    # Taking a token out of the file revokes it at the next SIGHUP.
+    changed["api"]["tokens"] = [admin_entry, seller_entry]
+    _, lines = await relay.reload(changed)
+    assert "config reload: applied api.tokens" in lines
+    assert await status(relay, new_admin, "/v1/conversations") == 401
+    assert await status(relay, metrics, "/metrics") == 401
+    assert await status(relay, seller, "/v1/conversations") == 200
+    assert listening(old_port) and not listening(new_port)
+
+
+async def test_sighup_with_nothing_changed_applies_nothing(tmp_path, capture, processes):
+    _, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry])
+    _, lines = await relay.reload(relay.config)
+    assert "config reload: nothing to apply" in lines
+    assert "restart" not in lines and "applied" not in lines
+
+
+async def test_sighup_with_a_broken_template_applies_nothing(tmp_path, capture, processes):
+    _, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry])
+    (tmp_path / "templates" / "broken.toml").write_text('id = "broken"\n', encoding="utf-8")
+    changed = json.loads(json.dumps(relay.config, default=str))
+    changed["limits"]["conversation_per_hour"] = 1
+    _, lines = await relay.reload(changed)
+    assert "config reload refused, nothing changed: template " in lines, lines
+    assert "applied" not in lines
+    async with relay.api() as client:
+        assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_sighup_applies_connections_per_ip(tmp_path, capture, processes):
+    _, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry])
+    changed = json.loads(json.dumps(relay.config, default=str))
+    changed["limits"]["connections_per_ip"] = 1
+    _, lines = await relay.reload(changed)
+    assert "config reload: applied limits.connections_per_ip" in lines
+    first = await asyncio.open_connection("127.0.0.1", relay.smtp_port)
+    second = await asyncio.open_connection("127.0.0.1", relay.smtp_port)
+    try:
+        assert (await first[0].readline()).startswith(b"220 ")
+        greeting = await asyncio.wait_for(second[0].readline(), 5)
+        assert greeting.startswith(b"421 4.7.0"), greeting  # one connection per client now
+    finally:
+        for _, writer in (first, second):
+            writer.close()
+
+
+async def test_sighup_from_debug_to_info_stops_logging_addresses(tmp_path, capture, processes):
+    admin, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry],
+                              log_level="DEBUG")
+    alias = (await open_conversation(relay, admin))["seller_alias"]
+    changed = json.loads(json.dumps(relay.config, default=str))
+    changed["log_level"] = "INFO"
+    mark, lines = await relay.reload(changed)
+    assert "config reload: applied log_level" in lines
+    code, reply = await send(relay.smtp_port, BUYER, alias, compose(BUYER, alias))
+    assert code == 250, reply
+    queue_id = reply.rsplit(" ", 1)[1]
+    await relay.wait_log(f"delivery.attempt id={queue_id}", mark)
+    after = relay.log()[mark:]
+    assert BUYER.lower() not in after.lower(), after
+
+
+# -- 2: JSON and text logs ------------------------------------------------------------------
+
+
+def events(lines: list[str], fmt: str, name: str) -> list[dict[str, Any]]:
+    """The `name` events of a log, as dicts (text: the key=value pairs after the name)."""
+    found = []
+    for line in lines:
+        if fmt == "json":
+            record = json.loads(line)
+            if record.get("event") == name:
+                found.append(record)
+        elif (at := line.find(f": {name} ")) >= 0:
+            pairs = re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line[at:])
+            found.append({k: json.loads(v) if v.startswith('"') else v for k, v in pairs})
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+async def test_log_lines_name_transactions_and_deliveries_not_people(tmp_path, capture,
+                                                                     processes, fmt):
+    admin, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry],
+                              log={"format": fmt}, rules={"contact_phone": "reject"})
+    alias = (await open_conversation(relay, admin))["seller_alias"]
+    subject = f"{MARKER} order question"
+    code, reply = await send(relay.smtp_port, BUYER, alias, compose(
+        BUYER, alias, subject=subject, body=f"Hello, {MARKER} is the colour I want.\n"))
+    assert code == 250, reply
+    accepted = reply.rsplit(" ", 1)[1]
+    assert reply == f"2.0.0 queued as {accepted}"
+    code, reply = await send(relay.smtp_port, BUYER, alias, compose(
+        BUYER, alias, subject=subject, body=f"{MARKER}: {PHONE_BODY}"))
+    assert code == 550, reply
+    assert MARKER in (await capture.wait_for(1))[0].message["Subject"]
+    async with relay.api(admin) as client:  # a path with an address in it
+        assert (await client.get(f"/v1/buyers/{BUYER}")).status_code == 200
+    await relay.wait_log("delivery.attempt")  # the only delivery
+    assert await relay.terminate() == 0
+    log = relay.log()
+    lines = log.splitlines()
+    assert len(lines) >= 6 and "relay stopped" in log
+
+    if fmt == "json":
+        records = [json.loads(line) for line in lines]  # every line is one JSON object
+        assert all(isinstance(r, dict) and {"ts", "level", "logger"} <= r.keys()
+                   for r in records)
+    transactions = events(lines, fmt, "smtp.transaction")
+    assert len(transactions) == 2, transactions  # one per transaction, nothing else
+    with sqlite3.connect(tmp_path / "relay.db") as db:
+        rejected = [r[0] for r in db.execute(
+            "SELECT id FROM messages WHERE disposition = 'rejected'")]
+    assert len(rejected) == 1
+    by_id = {t["id"]: t for t in transactions}
+    assert set(by_id) == {accepted, rejected[0]}
+    assert by_id[accepted]["result"] == "accepted"
+    assert str(by_id[accepted]["reply"]).startswith("250")
+    assert by_id[rejected[0]]["result"] == "rejected"
+    assert str(by_id[rejected[0]]["reply"]).startswith("550")
+    assert "contact.phone" in str(by_id[rejected[0]]["reasons"])
+    assert by_id[accepted]["conversation"] == by_id[rejected[0]]["conversation"]
+    attempts = events(lines, fmt, "delivery.attempt")
+    assert [(a["id"], a["result"]) for a in attempts] == [(accepted, "delivered")]
+    requests = events(lines, fmt, "api.request")
+    assert {"route": "/v1/buyers/{address}", "status": 200} in [
+        {"route": r["route"], "status": int(r["status"])} for r in requests]
+
+    lowered = log.lower()
+    for secret in (BUYER, SELLER, MARKER):
+        assert secret.lower() not in lowered, secret
+    assert "7946" not in log  # nor the refused message's phone number
+
+
+# -- 3: check-config ------------------------------------------------------------------------
+
+
+BAD_CONFIG = """\
+domain = "Shop_Relay!.example"
+colour = "blue"
+templates = {templates}
+[smtp]
+port = 70000
+[api]
+tokens = ["admin sha256:abc", "root sha256:{zeros}"]
+"""
+
+
+def bad_config(tmp_path: Path) -> Path:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "broken.toml").write_text('id = "broken"\ntype = "info"\n', encoding="utf-8")
+    (templates / "misnamed.toml").write_text(
+        (ROOT / "config/templates/shipping_delay.toml").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_CONFIG.format(templates=json.dumps(str(templates)), zeros="0" * 64),
+                    encoding="utf-8")
+    return path
+
+
+CONFIG_PROBLEMS = [
+    "colour: unknown setting",
+    "domain: not a lower-case DNS name: 'shop_relay!.example'",
+    "smtp.port: not a TCP port: 70000",
+    "api.tokens: expected 'admin|metrics|seller:ADDRESS sha256:<64 hex>', got 'admin sha256:abc'",
+    "api.tokens: expected 'admin|metrics|seller:ADDRESS sha256:<64 hex>', got 'root sha256:",
+    "RELAY_SMTP_PROT: unknown setting (environment variable)",
+]
+
+
+def test_check_config_prints_every_problem(tmp_path):
+    path = bad_config(tmp_path)
+    done = run_cli("--config", str(path), "check-config", env={"RELAY_SMTP_PROT": "25"})
+    assert done.returncode == 1, done
+    problems = [line for line in done.stdout.splitlines() if line.startswith("problem: ")]
+    assert len(problems) == len(CONFIG_PROBLEMS) + 2, done.stdout
+    for expected in CONFIG_PROBLEMS:
+        assert sum(p.startswith(f"problem: {expected}") for p in problems) == 1, expected
+    assert any(f"template {tmp_path / 'templates' / 'broken.toml'}: KeyError" in p
+               for p in problems), problems
+    assert any(f"template {tmp_path / 'templates' / 'misnamed.toml'}: id must be 'misnamed'"
+               in p for p in problems), problems
+    assert "ok:" not in done.stdout
+    assert "8 problems found" in done.stderr
+
+
+def test_serve_with_the_bad_file_prints_every_problem_and_exits_2(tmp_path):
+    done = run_cli("--config", str(bad_config(tmp_path)), "serve",
+                   env={"RELAY_SMTP_PROT": "25"})
+    assert done.returncode == 2, done
+    errors = done.stderr.splitlines()
+    for expected in CONFIG_PROBLEMS:
+        assert sum(e.startswith(f"relay: config error: {expected}") for e in errors) == 1, (
+            expected, errors)
+    assert "HTTP API" not in done.stderr and "SMTP on" not in done.stderr
+
+
+def test_broken_templates_stop_serve_and_check_config(tmp_path):
+    """A valid file whose templates are broken: found at start, not at the first send."""
+    _, entry = admin_token()
+    config = settings(tmp_path, *free_ports(2), 25, [entry])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "broken.toml").write_text('id = "broken"\n', encoding="utf-8")
+    path = tmp_path / "relay.toml"
+    path.write_text(toml(config), encoding="utf-8")
+    checked = run_cli("--config", str(path), "check-config")
+    assert checked.returncode == 1, checked
+    assert checked.stdout.startswith(f"problem: template {tmp_path / 'templates' / 'broken.toml'}")
+    assert "1 problem found" in checked.stderr
+    served = run_cli("--config", str(path), "serve")
+    assert served.returncode == 2, served
+    assert served.stderr.startswith("relay: config error: template "), served.stderr
+    assert "SMTP on" not in served.stderr
+
+
+def test_check_config_accepts_the_example_and_a_valid_file(tmp_path):
+    example = run_cli("--config", "config/relay.example.toml", "check-config")
+    assert example.returncode == 0, example
+    assert example.stdout.startswith("ok: config/relay.example.toml (domain relay.localhost")
+    assert "problem" not in example.stdout
+
+    _, entry = admin_token()
+    config = settings(tmp_path, 2526, 8026, 25, [entry])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "shipping_delay.toml").write_text(
+        (ROOT / "config/templates/shipping_delay.toml").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    path = tmp_path / "relay.toml"
+    path.write_text(toml(config), encoding="utf-8")
+    done = run_cli("--config", str(path), "check-config")
+    assert done.returncode == 0, done
+    (line,) = done.stdout.splitlines()
+    assert re.fullmatch(rf"ok: {re.escape(str(path))} \(domain relay\.test, SMTP 127\.0\.0\.1:2526,"
+                        r" API 127\.0\.0\.1:8026 with 1 tokens?, 1 templates?\)", line), line
+
+
+def test_check_config_on_unreadable_toml_is_one_problem(tmp_path):
+    path = tmp_path / "relay.toml"
+    path.write_text('domain = "relay.test"\n[smtp\nport = 1\n', encoding="utf-8")
+    done = run_cli("--config", str(path), "check-config")
+    assert done.returncode == 1
+    problems = done.stdout.splitlines()
+    assert len(problems) == 1 and problems[0].startswith(f"problem: {path}: not valid TOML")
+
+
+# -- 4: `relay api token` refusals ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "wording"), [
+    (("seller",), "a seller token needs the seller's address: relay api token seller EMAIL"),
+    (("admin", "x@y.z"), "an admin token is not for one seller; leave out 'x@y.z'"),
+    (("metrics", SELLER), f"an metrics token is not for one seller; leave out {SELLER!r}"),
+    (("seller", "not-an-address"), "'not-an-address' is not a valid e-mail address"),
+    (("seller", "Someone@Relay.Example"), "is on the relay's own domain"),
+    (("root",), "invalid choice: 'root'"),
+])
+def test_api_token_refuses_a_wrong_scope_or_address(tmp_path, args, wording):
+    path = tmp_path / "relay.toml"
+    path.write_text('domain = "relay.example"\n', encoding="utf-8")
+    done = run_cli("--config", str(path), "api", "token", *args)
+    assert done.returncode == 2, done
+    assert wording in done.stderr, done.stderr
+    assert "rly_" not in done.stdout and "sha256:" not in done.stdout
+
+
+def test_api_tokens_are_new_each_time(tmp_path):
+    path = tmp_path / "relay.toml"
+    path.write_text('domain = "relay.test"\n', encoding="utf-8")
+    first, second = cli_token(path, "admin"), cli_token(path, "admin")
+    assert first[0] != second[0] and first[1] != second[1]
+    assert len(first[0]) >= 40
+
+
+# -- 5: SIGTERM with the API up -------------------------------------------------------------
+
+
+async def test_sigterm_drains_with_the_api_up_and_exits_zero(tmp_path, capture, processes):
+    admin, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry])
+    alias = (await open_conversation(relay, admin))["seller_alias"]
+    async with relay.api() as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert all(ready.json()["checks"].values())
+
+    # A transaction is half way through its DATA when the relay is told to stop.
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.smtp_port)
+
+    async def command(line: bytes) -> bytes:
+        writer.write(line + b"\r\n")
+        await writer.drain()
+        while (reply := await reader.readline())[3:4] == b"-":
+            pass
+        return reply
+
+    await reader.readline()
+    await command(b"EHLO client.example")
+    assert (await command(f"MAIL FROM:<{BUYER}>".encode())).startswith(b"250")
+    assert (await command(f"RCPT TO:<{alias}>".encode())).startswith(b"250")
+    assert (await command(b"DATA")).startswith(b"354")
+    data = compose(BUYER, alias)
+    writer.write(data[:40])
+    await writer.drain()
+    assert relay.proc is not None
+    stopped_at = time.monotonic()
+    relay.proc.send_signal(signal.SIGTERM)
+    await relay.wait_log("shutting down")
+
+    # Draining: not ready (the API still answers), no new SMTP connections.
+    async with relay.api() as client:
+        draining = await client.get("/readyz")
+    assert draining.status_code == 503, draining.text
+    assert draining.json()["checks"]["accepting"] is False
+    assert not listening(relay.smtp_port)
+    assert relay.proc.poll() is None  # waiting for the open transaction
+
+    writer.write(data[40:] + b".\r\n")
+    await writer.drain()
+    assert (await reader.readline()).startswith(b"250 2.0.0 queued as ")
+    writer.close()
+    grace = float(relay.config["shutdown_grace"])
+    code = await asyncio.to_thread(relay.proc.wait, grace + 5)
+    assert code == 0, relay.log()
+    assert time.monotonic() - stopped_at < grace
+    assert "relay stopped" in relay.log()
+    assert not listening(relay.api_port)
+    with contextlib.closing(sqlite3.connect(tmp_path / "relay.db")) as db:
+        queued = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    assert len(capture.messages) + queued == 1  # accepted means delivered or still queued
