@@ -151,7 +151,9 @@ def create_app(relay: "Relay") -> FastAPI:
     # -- conversations -----------------------------------------------------------------
 
     @app.post("/v1/conversations", tags=["conversations"], status_code=201,
-              response_model=models.Conversation)
+              response_model=models.Conversation,
+              responses={200: {"model": models.Conversation,
+                               "description": "It was open already (created: false)"}})
     async def open_conversation(body: models.ConversationIn, who: Who,
                                 response: Response) -> models.Conversation:
         """Open (or find) the conversation of an order between a buyer and a seller."""
@@ -163,10 +165,11 @@ def create_app(relay: "Relay") -> FastAPI:
         address_in("buyer", body.buyer)
         for seller in body.sellers:
             address_in("sellers", seller)
+        if body.delivered_on is not None:
+            _not_in_future(body.delivered_on, "delivered_on")  # before anything is written
         conv, created = await conversations.open_conversation(
             store(), domain(), body.order_id, body.buyer, body.sellers)
         if body.delivered_on is not None:
-            _not_in_future(body.delivered_on, "delivered_on")
             await review_request.set_delivered(store(), conv, body.delivered_on)
         response.status_code = 201 if created else 200
         return await conversation_out(conv, who, created)
@@ -374,7 +377,8 @@ def create_app(relay: "Relay") -> FastAPI:
         filters = message_center.Filters(
             seller=seller, conversation=conversation_id, unread=unread, sent=sent,
             received=received, needs_response=needs_response, business_buyers=business_buyers,
-            since=_iso(since), until=_iso(until), parties_only=who.scope == "seller")
+            since=_iso(since, "since"), until=_iso(until, "until"),
+            parties_only=who.scope == "seller")
         rows, next_seq = await message_center.page(
             store(), filters, limit, int(cursor) if cursor else None)
         return models.MessagePage(messages=[models.Message(**r) for r in rows],
@@ -400,10 +404,15 @@ def create_app(relay: "Relay") -> FastAPI:
         """The message as it arrived. A seller token: only the seller's own messages (a
         buyer's holds the buyer's real address)."""
         row = await message(who, message_id)
-        if who.scope == "seller" and row["direction"] != "seller_to_buyer":
-            raise not_found("received copy of this message")
         record = await records.get(store(), message_id)
         assert record is not None
+        if who.scope == "seller":
+            # Seller-to-buyer by direction is not enough: a buyer who wrote to their own
+            # alias is recorded so (and refused); only mail from a seller address is theirs.
+            conv = await conversation(who, row["conversation_id"])
+            if row["direction"] != "seller_to_buyer" or not conv.is_registered(
+                    "seller", record.mail_from):
+                raise not_found("received copy of this message")
         return Response(record.raw, media_type="message/rfc822")
 
     @app.get("/v1/messages/{message_id}/delivered", tags=["messages"],
@@ -463,11 +472,14 @@ def _decode(data: str) -> bytes:
         raise APIError(400, "invalid", "not base64", "attachments.content_base64") from None
 
 
-def _iso(when: datetime | None) -> str | None:
+def _iso(when: datetime | None, field: str) -> str | None:
     if when is None:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat(
-        timespec="microseconds")
+    try:
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat(
+            timespec="microseconds")
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise APIError(400, "invalid", f"{field}: out of range", field) from None
 
 
 def _not_in_future(day: Any, field: str) -> None:
