@@ -202,10 +202,18 @@ async def get(store: Store, domain: str, conversation_id: str) -> Conversation:
     return conversation
 
 
-async def list_all(store: Store, domain: str) -> list[Conversation]:
+async def list_all(store: Store, domain: str, seller: str | None = None) -> list[Conversation]:
+    """Every conversation, or those where `seller` is a registered seller."""
     async with store.read() as db:
-        ids = [r[0] for r in await db.execute_fetchall(
-            "SELECT id FROM conversations ORDER BY created_at, id")]
+        if seller is None:
+            rows = await db.execute_fetchall(
+                "SELECT id FROM conversations ORDER BY created_at, id")
+        else:
+            rows = await db.execute_fetchall(
+                "SELECT c.id FROM conversations c JOIN parties p ON p.conversation_id = c.id"
+                " AND p.role = 'seller' AND p.address_key = ? ORDER BY c.created_at, c.id",
+                (address_key(seller),))
+        ids = [r[0] for r in rows]
         found = [await load(db, conv_id, domain) for conv_id in ids]
     return [c for c in found if c is not None]
 

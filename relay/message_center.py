@@ -102,6 +102,7 @@ def _where(f: Filters) -> tuple[list[str], list[Any]]:
 _COLUMNS = (
     "SELECT m.seq, m.id, m.conversation_id, c.order_id, m.received_at, m.direction,"
     " m.disposition, m.reasons, m.relay_message_id, length(m.raw) AS size,"
+    " length(m.delivered) AS delivered_size,"
     " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
     "  ORDER BY e.seq DESC LIMIT 1) AS delivery,"
     " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
@@ -117,7 +118,7 @@ def _row(r: Any) -> dict[str, Any]:
         "received_at": r["received_at"], "direction": r["direction"],
         "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
         "relay_message_id": r["relay_message_id"], "size": r["size"],
-        "delivery": r["delivery"], "read": bool(r["read"]),
+        "delivered_size": r["delivered_size"], "delivery": r["delivery"], "read": bool(r["read"]),
         "no_response_needed": bool(r["no_response_needed"]), "seq": r["seq"],
     }
 
@@ -130,7 +131,8 @@ async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
             f"{_COLUMNS} WHERE {' AND '.join(where)} ORDER BY m.seq", params)
         out = [_row(r) for r in rows]
         if f.needs_response:
-            out = [row for row in out if await _needs_response(db, row)]
+            answers = _Answers(db)
+            out = [row for row in out if await _needs_response(answers, row)]
     for row in out:
         del row["seq"]
     return out
@@ -144,13 +146,14 @@ async def page(store: Store, f: Filters, limit: int,
     out: list[dict[str, Any]] = []
     batch = max(limit + 1, 100) if f.needs_response else limit + 1
     async with store.read() as db:
+        answers = _Answers(db)
         while len(out) <= limit:
             cursor = ["m.seq < ?"] if before is not None else []
             rows = await db.execute_fetchall(
                 f"{_COLUMNS} WHERE {' AND '.join(where + cursor)} ORDER BY m.seq DESC"
                 f" LIMIT {batch}", [*params, *([before] if before is not None else [])])
             for row in map(_row, rows):
-                if not f.needs_response or await _needs_response(db, row):
+                if not f.needs_response or await _needs_response(answers, row):
                     out.append(row)
             if len(rows) < batch:
                 break
@@ -163,11 +166,37 @@ async def page(store: Store, f: Filters, limit: int,
     return out, next_cursor
 
 
-async def _needs_response(db: Any, row: dict[str, Any]) -> bool:
+class _Answers:
+    """Per conversation, the seq of the newest seller message that answers (0: none): a
+    buyer message after it needs a response. Found once per conversation and query, from
+    the newest seller message back, reading only the start of each (its headers)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.last: dict[str, int] = {}
+
+    async def newest(self, conversation_id: str) -> int:
+        if conversation_id not in self.last:
+            self.last[conversation_id] = await self._find(conversation_id)
+        return self.last[conversation_id]
+
+    async def _find(self, conversation_id: str) -> int:
+        before = None
+        while True:
+            rows = await self.db.execute_fetchall(
+                "SELECT seq, reasons, substr(raw, 1, 65536) FROM messages WHERE"
+                " conversation_id = ? AND direction = 'seller_to_buyer' AND disposition IN"
+                f" {ACCEPTED}{' AND seq < ?' if before else ''} ORDER BY seq DESC LIMIT 20",
+                (conversation_id, before) if before else (conversation_id,))
+            for seq, reasons, head in rows:
+                if is_answer(reasons, bytes(head)):
+                    return int(seq)
+            if len(rows) < 20:
+                return 0
+            before = rows[-1][0]
+
+
+async def _needs_response(answers: _Answers, row: dict[str, Any]) -> bool:
     if row["disposition"] not in ("delivered", "delivered_redacted") or row["no_response_needed"]:
         return False
-    replies = await db.execute_fetchall(
-        "SELECT reasons, raw FROM messages WHERE conversation_id = ? AND seq > ? AND direction ="
-        f" 'seller_to_buyer' AND disposition IN {ACCEPTED} ORDER BY seq",
-        (row["conversation_id"], row["seq"]))
-    return not any(is_answer(r[0], bytes(r[1])) for r in replies)
+    return int(row["seq"]) > await answers.newest(row["conversation_id"])

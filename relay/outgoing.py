@@ -38,9 +38,11 @@ def seller_message(conv: Conversation, subject: str, body: str,
     msg["Message-ID"] = make_msgid(domain="relay-cli.invalid")
     msg.set_content(body)
     for name, data in attachments:
-        if not name or len(f"x{name}x".splitlines()) > 1 or not name.isprintable():
+        if (not name or len(f"x{name}x".splitlines()) > 1 or not name.isprintable()
+                or "=?" in name):
             raise UsageError(f"attachment {name!r}: the file name may not be empty or hold"
-                             " control characters or line breaks", field="attachments")
+                             " control characters, line breaks or encoded words (=?)",
+                             field="attachments")
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         maintype, _, subtype = kind.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)

@@ -4,7 +4,10 @@ SIGTERM drains; SIGHUP reloads what can change safely."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import resource
+import shutil
 import signal
 import weakref
 from pathlib import Path
@@ -42,6 +45,7 @@ class Relay:
         self.submission: list[asyncio.Server] = []  # STARTTLS port, then implicit TLS
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self.api: APIServer | None = None
+        self.templates: dict[str, templates.Template] = {}  # read at start and on SIGHUP
         self.stopped = False
 
     @property
@@ -69,6 +73,10 @@ class Relay:
 
     async def start(self) -> None:
         cfg = self.config
+        try:
+            self.templates = templates.load_all(cfg.templates)
+        except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
+            log.error("no templates for the API: %s", exc)
         self.store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
         applied = await migrate(self.store)
         if applied:
@@ -119,7 +127,15 @@ class Relay:
             "listeners": bool(listeners) and all(s.is_serving() for s in listeners),
             "delivery_worker": self.worker is not None and self.worker.alive,
             "store_writable": self.store is not None and await self.store.writable(),
+            # Room for a message of the largest size, and the WAL growing with it.
+            "disk_space": self._disk_free() > 2 * self.config.smtp.max_message_size,
         }
+
+    def _disk_free(self) -> int:
+        try:
+            return shutil.disk_usage(self.config.store.path.resolve().parent).free
+        except OSError:
+            return 0
 
     async def reload(self, new: Config) -> list[str]:
         """Apply the settings that can change while running (the rules and their lists,
@@ -127,6 +143,9 @@ class Relay:
         restart. Returns the keys applied."""
         old = self.config
         changed = reload.differences(old, new)
+        fresh = templates.load_all(new.templates)
+        if fresh != self.templates and "templates" not in changed:
+            changed.append("templates")  # the same directory, with files changed
         applied = [k for k in changed if reload.reloadable(k)]
         for key in changed:
             if not reload.reloadable(key):
@@ -144,6 +163,7 @@ class Relay:
         if intake.big is not None:
             intake.big = intake.big.replaced(merged)
         self.handler.limits = merged.limits
+        self.templates = fresh
         self.config = merged
         if self.api is not None:
             self.api.app.state.tokens["current"] = Tokens(merged.api.tokens, merged.domain)
@@ -196,7 +216,18 @@ class Relay:
         log.info("relay stopped")
 
 
+def _more_files() -> None:
+    """The soft limit on open files up to the hard one: each SMTP and API connection is one,
+    and the common soft limit of 1024 would be the relay's connection limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 1 << 20), hard))
+
+
 async def serve(config: Config, path: Path | None = None) -> None:
+    _more_files()
     relay = Relay(config)
     stop = asyncio.Event()
     started = asyncio.Event()

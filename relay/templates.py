@@ -109,6 +109,11 @@ def render(template: Template, locale: str | None, order_id: str,
         if "\0" in value or (key in in_subject and len(f"x{value}x".splitlines()) > 1):
             raise UsageError(f"--var {key}: no line breaks in a value that goes into the"
                              " Subject, and no NUL anywhere")
+        if key in in_subject and "=?" in value:
+            # A reader decodes "=?utf-8?q?...?=" in a Subject: it could say [Important]
+            # (or, on older Pythons, break the header) past the checks on the plain text.
+            raise UsageError(f"--var {key}: no encoded words (=?...?=) in a value that goes"
+                             " into the Subject")
     rendered = Rendered(Text(subject).substitute(everything).strip(),
                         Text(body).substitute(everything).strip() + "\n", lang)
     if len(rendered.body) > template.max_length:

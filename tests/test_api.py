@@ -216,7 +216,7 @@ async def test_health_and_readiness_need_no_token(api):
     ready = await api.ok("GET", "/readyz", None)
     assert ready["status"] == "ready"
     assert ready["checks"] == {"accepting": True, "listeners": True, "delivery_worker": True,
-                               "store_writable": True}
+                               "store_writable": True, "disk_space": True}
     # A token, even a wrong one, does not get in the way of the health checks.
     assert (await api.get("/healthz", "seller")).status_code == 200
 

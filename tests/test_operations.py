@@ -507,8 +507,8 @@ CONFIG_PROBLEMS = [
     "colour: unknown setting",
     "domain: not a lower-case DNS name: 'shop_relay!.example'",
     "smtp.port: not a TCP port: 70000",
-    "api.tokens: expected 'admin|metrics|seller:ADDRESS sha256:<64 hex>', got 'admin sha256:abc'",
-    "api.tokens: expected 'admin|metrics|seller:ADDRESS sha256:<64 hex>', got 'root sha256:",
+    "api.tokens: entry 1 is not 'admin|metrics|seller:ADDRESS sha256:<64 hex>'",
+    "api.tokens: entry 2 is not 'admin|metrics|seller:ADDRESS sha256:<64 hex>'",
     "RELAY_SMTP_PROT: unknown setting (environment variable)",
 ]
 

@@ -6,14 +6,17 @@ address is a registered seller, never a buyer's real address, and gets 404 for a
 else; a metrics token may only read /metrics.
 """
 
+import asyncio
 import base64
 import binascii
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,6 +35,7 @@ from relay import (
 )
 from relay.api import models
 from relay.api.errors import APIError, install, not_found
+from relay.api.guard import Guard
 from relay.api.tokens import Principal, Tokens
 from relay.errors import UsageError
 from relay.logs import event
@@ -43,8 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("relay.api")
 _bearer = HTTPBearer(auto_error=False, description="A token from `relay api token`")
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": models.Error} for s in (400, 401, 403, 404)}
+    s: {"model": models.Error} for s in (400, 401, 403, 404, 413, 503)}
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def create_app(relay: "Relay") -> FastAPI:
@@ -55,6 +60,14 @@ def create_app(relay: "Relay") -> FastAPI:
     install(app)
     tokens = {"current": Tokens(relay.config.api.tokens, relay.config.domain)}
     app.state.tokens = tokens  # replaced on SIGHUP (relay.server)
+    # A request body is at most a message in base64, with room for the JSON around it.
+    app.add_middleware(Guard, tokens=tokens,
+                       max_body=relay.config.smtp.max_message_size * 4 // 3 + 65_536)
+    # Check-then-record under one lock: concurrent sends cannot all pass the same count.
+    send_lock = asyncio.Lock()
+    # Cursors are sealed: a seller learns nothing from them (they hold the store's sequence
+    # number, which counts the whole marketplace's mail). Valid until the relay restarts.
+    cursors = Fernet(Fernet.generate_key())
 
     @app.middleware("http")
     async def log_request(request: Request,
@@ -179,7 +192,7 @@ def create_app(relay: "Relay") -> FastAPI:
     async def list_conversations(who: Who) -> list[models.Conversation]:
         """Every conversation (a seller token: its own)."""
         need(who, "admin", "seller")
-        found = await conversations.list_all(store(), domain())
+        found = await conversations.list_all(store(), domain(), seller=who.seller)
         return [await conversation_out(c, who) for c in found if who.owns(c.sellers)]
 
     @app.get("/v1/conversations/{conversation_id}", tags=["conversations"],
@@ -229,13 +242,17 @@ def create_app(relay: "Relay") -> FastAPI:
         with the rule's reason code)."""
         conv = await conversation(who, conversation_id)
         try:
-            template = templates.load_all(relay.config.templates)[body.template]
+            template = relay.templates[body.template]
         except KeyError:
             raise APIError(400, "invalid", f"no template {body.template!r}",
                            "template") from None
         if body.attachments and not template.attachments:
             raise APIError(400, "invalid", f"template {template.id} does not allow"
                            " attachments", "attachments")
+        for key in body.variables:
+            if not _VARIABLE.fullmatch(key):
+                raise APIError(400, "invalid", "variables: names are letters, digits and _",
+                               "variables")
         files = [(a.filename, _decode(a.content_base64)) for a in body.attachments]
         locale = await buyers.latest(store(), conv.addresses("buyer")[0], "locale")
         try:
@@ -265,13 +282,18 @@ def create_app(relay: "Relay") -> FastAPI:
 
     async def _submit(conv: conversations.Conversation, sender: str, raw: bytes,
                       kind: str) -> models.Sent:
-        over = await rate_limits.exceeded(store(), relay.config.limits, conv.id, sender)
-        if over:
-            raise APIError(429, "rate.limit", f"rate limit: {over}; try again later",
-                           headers={"Retry-After": "300"})
+        limit = relay.config.smtp.max_message_size
+        if len(raw) > limit:
+            raise APIError(413, "message.too_big", f"the message would be {len(raw)} bytes;"
+                           f" the relay takes at most {limit}", "attachments")
         assert relay.handler is not None
-        outcome = await outgoing.submit(relay.config, store(), conv, sender, raw, kind=kind,
-                                        intake=relay.handler.intake)
+        async with send_lock:
+            over = await rate_limits.exceeded(store(), relay.config.limits, conv.id, sender)
+            if over:
+                raise APIError(429, "rate.limit", f"rate limit: {over}; try again later",
+                               headers={"Retry-After": "300"})
+            outcome = await outgoing.submit(relay.config, store(), conv, sender, raw,
+                                            kind=kind, intake=relay.handler.intake)
         if outcome.queue and outcome.parcel is not None:
             return models.Sent(message_id=outcome.parcel.id,
                                disposition=outcome.disposition,  # type: ignore[arg-type]
@@ -361,7 +383,8 @@ def create_app(relay: "Relay") -> FastAPI:
         since: Annotated[datetime | None, Query(description="ISO time, inclusive")] = None,
         until: Annotated[datetime | None, Query(description="ISO time, exclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+        cursor: Annotated[str | None, Query(max_length=200,
+                                            description="next_cursor of the page before")] = None,
     ) -> models.MessagePage:
         """The message center, newest first, a page at a time."""
         need(who, "admin", "seller")
@@ -379,10 +402,17 @@ def create_app(relay: "Relay") -> FastAPI:
             received=received, needs_response=needs_response, business_buyers=business_buyers,
             since=_iso(since, "since"), until=_iso(until, "until"),
             parties_only=who.scope == "seller")
-        rows, next_seq = await message_center.page(
-            store(), filters, limit, int(cursor) if cursor else None)
-        return models.MessagePage(messages=[models.Message(**r) for r in rows],
-                                  next_cursor=None if next_seq is None else str(next_seq))
+        before = None
+        if cursor:
+            try:
+                before = int(cursors.decrypt(cursor.encode("ascii")))
+            except (InvalidToken, ValueError, UnicodeEncodeError):
+                raise APIError(400, "invalid", "cursor: not one this relay handed out (or it"
+                               " restarted since)", "cursor") from None
+        rows, next_seq = await message_center.page(store(), filters, limit, before)
+        sealed = None if next_seq is None else cursors.encrypt(str(next_seq).encode()).decode()
+        return models.MessagePage(messages=[message_out(r, who) for r in rows],
+                                  next_cursor=sealed)
 
     async def message(who: Principal, message_id: str) -> dict[str, Any]:
         need(who, "admin", "seller")
@@ -392,9 +422,18 @@ def create_app(relay: "Relay") -> FastAPI:
             raise not_found("message")
         return rows[0]
 
+    def message_out(row: dict[str, Any], who: Principal) -> models.Message:
+        # A seller is told the size of what it can read: the received size of a buyer's
+        # message would give away the length of the buyer's address.
+        row = dict(row)
+        delivered_size = row.pop("delivered_size")
+        if who.scope == "seller" and row["direction"] == "buyer_to_seller":
+            row["size"] = delivered_size or 0
+        return models.Message(**row)
+
     @app.get("/v1/messages/{message_id}", tags=["messages"], response_model=models.Message)
     async def show_message(message_id: str, who: Who) -> models.Message:
-        return models.Message(**await message(who, message_id))
+        return message_out(await message(who, message_id), who)
 
     _RFC822 = {200: {"content": {"message/rfc822": {}}}}
 
@@ -434,7 +473,7 @@ def create_app(relay: "Relay") -> FastAPI:
         """Mark read, or no response needed (marks are added, never removed)."""
         await message(who, message_id)
         await message_center.mark(store(), message_id, body.mark)
-        return models.Message(**await message(who, message_id))
+        return message_out(await message(who, message_id), who)
 
     # -- templates and audit -------------------------------------------------------------
 
@@ -444,7 +483,7 @@ def create_app(relay: "Relay") -> FastAPI:
         return [models.Template(id=t.id, type=t.type, critical=t.critical,
                                 attachments=t.attachments, languages=sorted(t.texts),
                                 variables=list(t.variables))
-                for t in templates.load_all(relay.config.templates).values()]
+                for t in relay.templates.values()]
 
     @app.get("/v1/audit", tags=["audit"], response_model=models.Audit)
     async def audit(

@@ -1,6 +1,7 @@
 """Every API error is JSON {code, message[, field]} with the status that fits; never a bare 500."""
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,10 +25,15 @@ def not_found(what: str) -> APIError:
     return APIError(404, "not_found", f"no {what}")
 
 
+def _safe(text: str) -> str:
+    """Input echoed in a message may hold lone surrogates, which JSON in UTF-8 cannot."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _body(code: str, message: str, field: str | None = None) -> dict[str, str]:
-    out = {"code": code, "message": message}
+    out = {"code": code, "message": _safe(message)}
     if field:
-        out["field"] = field
+        out["field"] = _safe(field)
     return out
 
 
@@ -39,7 +45,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        # A JSON decode error's location is a character position, not a field.
+        where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")
+                 and not isinstance(p, int)] if first.get("type") != "json_invalid" else []
         field = ".".join(where) or None
         message = str(first.get("msg", "invalid request"))
         return JSONResponse(_body("invalid", f"{field}: {message}" if field else message,
@@ -63,6 +71,13 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
         return JSONResponse(_body(code, str(exc.detail)), exc.status_code, exc.headers)
+
+    @app.exception_handler(sqlite3.Error)
+    async def store_failed(request: Request, exc: sqlite3.Error) -> JSONResponse:
+        # Locked, disk full, read-only: like SMTP's 451, a reason to try again, not a bug.
+        log.warning("API request failed on the store: %s", exc)
+        return JSONResponse(_body("temporary", "the store cannot take this now; try again"
+                                  " later"), 503, {"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:

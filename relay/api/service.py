@@ -8,8 +8,45 @@ from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from relay.errors import StartupError
+
+# Open API connections at most (more are closed at once), and how long a connection may take
+# from its start, or the end of its last response, to the end of its next response: a client
+# that trickles a request or holds a socket idle cannot pile up file descriptors the SMTP
+# listeners need.
+MAX_CONNECTIONS = 256
+REQUEST_DEADLINE = 30.0
+
+
+class _GuardedH11(H11Protocol):
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            transport.close()
+            return
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self.loop.call_later(REQUEST_DEADLINE, self._expire)
+
+    def _expire(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        self._arm()
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
 
 
 class _Server(uvicorn.Server):
@@ -53,7 +90,9 @@ class APIServer:
         sock.setblocking(False)
         self.sock = sock
         config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
-                                server_header=False, timeout_graceful_shutdown=5)
+                                server_header=False, timeout_graceful_shutdown=5,
+                                http=_GuardedH11, limit_concurrency=MAX_CONNECTIONS,
+                                h11_max_incomplete_event_size=16_384)
         self.server = _Server(config)
         self.server.stopping = asyncio.Event()
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")

@@ -46,11 +46,14 @@ def entry(scope: str, token: str) -> str:
     return f"{scope} sha256:{digest(token)}"
 
 
-def _parse(text: str, domain: str) -> tuple[str, Principal]:
+def _parse(text: str, domain: str, position: int = 0) -> tuple[str, Principal]:
     found = _ENTRY.match(text.strip())
     if found is None:
-        raise ConfigError(f"api.tokens: expected 'admin|metrics|seller:ADDRESS sha256:<64 hex>',"
-                          f" got {text[:40]!r}")
+        # Never echoed: an operator who pasted the token itself would see it in the log.
+        hint = " (it looks like a token itself: give its entry from `relay api token`)" \
+            if PREFIX in text else ""
+        raise ConfigError(f"api.tokens: entry {position + 1} is not 'admin|metrics|"
+                          f"seller:ADDRESS sha256:<64 hex>'{hint}")
     seller = found.group("seller")
     if seller is None:
         return found.group("hex"), Principal(found.group(1))
@@ -63,9 +66,9 @@ def _parse(text: str, domain: str) -> tuple[str, Principal]:
 
 def token_problems(entries: tuple[str, ...], domain: str) -> list[str]:
     problems = []
-    for text in entries:
+    for position, text in enumerate(entries):
         try:
-            _parse(text, domain)
+            _parse(text, domain, position)
         except ConfigError as exc:
             problems.append(str(exc))
     return problems

@@ -8,6 +8,7 @@ before `write()` returns.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,8 @@ import aiosqlite
 
 from relay import telemetry
 
+FAILURE_HOLD = 30.0
+
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -27,6 +30,7 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self.failed_at: float | None = None  # when a write last failed in the store
 
     @classmethod
     async def open(cls, path: Path, busy_timeout: float = 5.0) -> Store:
@@ -50,7 +54,11 @@ class Store:
             yield self._conn
 
     async def writable(self) -> bool:
-        """Whether a write transaction can start (for /readyz): not locked, not read-only."""
+        """Whether a write transaction can start and none failed in the last FAILURE_HOLD
+        seconds (for /readyz): not locked, not read-only, not out of space at a commit. The
+        hold ends by itself, so a relay taken out of rotation gets traffic to try again."""
+        if self.failed_at is not None and time.monotonic() - self.failed_at < FAILURE_HOLD:
+            return False
         async with self._lock:
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
@@ -71,7 +79,10 @@ class Store:
                 yield self._conn
                 await self._conn.commit()
                 telemetry.STORE_WRITE_SECONDS.observe(time.perf_counter() - start)
-            except BaseException:
+                self.failed_at = None
+            except BaseException as exc:
+                if isinstance(exc, sqlite3.Error):
+                    self.failed_at = time.monotonic()
                 # Also when COMMIT itself fails (disk full, I/O error): never leave the
                 # shared connection inside a transaction.
                 if self._conn.in_transaction:

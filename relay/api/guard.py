@@ -1,0 +1,83 @@
+"""What every API request passes before its body is read: a valid token (but for health and
+the schema) and a size limit. So a client without a token cannot make the relay read, parse
+or hold a large body, and no request body is bigger than a message could be."""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from relay.api.tokens import Tokens
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+OPEN = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+
+
+def bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if kind.lower() == "bearer" and token.strip() else None
+    return None
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, tokens: dict[str, Tokens], max_body: int) -> None:
+        self.app = app
+        self.tokens = tokens  # {"current": Tokens}, replaced on SIGHUP
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] not in OPEN:
+            token = bearer(scope)
+            if token is None or self.tokens["current"].find(token) is None:
+                await _answer(send, 401, "unauthorized", "a valid bearer token is required",
+                              [(b"www-authenticate", b"Bearer")])
+                return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await _answer(send, 413, "too_large", f"a request body is at most {self.max_body}"
+                          " bytes")
+            return
+        # Read the body here, counting, and hand it on: a body without Content-Length
+        # (chunked) is held to the same limit.
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_body:
+                await _answer(send, 413, "too_large",
+                              f"a request body is at most {self.max_body} bytes")
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _answer(send: Send, status: int, code: str, message: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"code": code, "message": message}).encode("ascii")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
