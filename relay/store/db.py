@@ -74,7 +74,11 @@ class Store:
         """One transaction; committed (and fsynced) on exit, rolled back on error."""
         async with self._lock:
             start = time.perf_counter()
-            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error:  # locked by another process past busy_timeout, read-only
+                self.failed_at = time.monotonic()
+                raise
             try:
                 yield self._conn
                 await self._conn.commit()
