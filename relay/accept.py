@@ -14,7 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from relay import conversations, replies, telemetry
+from relay import conversations, prescan, replies, telemetry
 from relay.big_messages import BIG, BigMessages
 from relay.config import Config
 from relay.delivery import dsn_parse
@@ -153,14 +153,22 @@ class Intake:
     async def process(self, envelope: Envelope, raw: bytes, kind: str = "message") -> Outcome:
         """Parse and run the stages: what to record and answer. Reads the store, never
         writes it, so it may run in a worker process (relay.big_messages)."""
+        smtp = self.config.smtp
         try:
-            message, unreadable = parse(raw), False
+            prescan.check(raw, smtp.max_header_size, smtp.max_mime_parts)
+            oversized = None
+        except Reject as refusal:
+            oversized = refusal  # not parsed: the record keeps the bytes
+        try:
+            message, unreadable = (EmailMessage() if oversized else parse(raw)), False
         except RecursionError:
             message, unreadable = EmailMessage(), True
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
             return Outcome(None, "", [], replies.UNKNOWN_ALIAS)
         try:
+            if oversized is not None:
+                raise oversized
             if unreadable:
                 raise too_deep()
             if bare_line_break_in_header(raw):

@@ -621,6 +621,16 @@ def _print_problems(exc: ConfigError) -> int:
     return 1
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (a dependency on Linux): the same asyncio API with less
+    overhead per callback, which SMTP's many small reads and writes are made of."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _encodable(text: str) -> bool:
     """Not holding bytes that were no UTF-8 (Python keeps them as lone surrogates)."""
     try:
@@ -646,7 +656,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.setup(cfg.log_level, cfg.log.format)
     try:
-        return asyncio.run(args.func(cfg, args))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(args.func(cfg, args))
     except UsageError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2

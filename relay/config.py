@@ -33,6 +33,8 @@ class SMTPSettings:
     # Deeper or larger MIME trees are refused (550 5.6.0) rather than walked.
     max_mime_depth: int = 20
     max_mime_parts: int = 500
+    # A header section over this is refused (552 5.3.4) before the message is parsed.
+    max_header_size: int = 262_144
     # Seconds an idle client may hold a connection.
     timeout: float = 300.0
 
@@ -75,6 +77,8 @@ class LimitsSettings:
     conversation_per_hour: int = 20
     # Open SMTP connections from one client address; more: 421 4.7.0 and closed.
     connections_per_ip: int = 20
+    # Open SMTP connections in all (both ports); more: 421 4.7.0 and closed.
+    connections_total: int = 2000
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 import sqlite3
@@ -27,6 +28,7 @@ def new_token(nbytes: int) -> str:
     return base64.b32encode(secrets.token_bytes(nbytes)).decode("ascii").rstrip("=").lower()
 
 
+@functools.lru_cache(maxsize=4096)  # IDNA encoding is slow, and the same few domains recur
 def ascii_domain(domain: str) -> str:
     """The domain's A-label (xn--) form, lower-cased; unchanged if it is not valid IDNA."""
     try:

@@ -35,6 +35,7 @@ from relay.replies import (
     SHUTTING_DOWN,
     TEMPFAIL,
     TOO_BIG,
+    TOO_BUSY,
     TOO_MANY_CONNECTIONS,
     UNKNOWN_ALIAS,
 )
@@ -70,14 +71,15 @@ class RelaySMTP(SMTP):
         handler = self.event_handler
         if self.open_sessions is None or not peer or not isinstance(handler, Handler):
             return
-        max_per_ip = handler.limits.connections_per_ip
-        same = sum(1 for s in list(self.open_sessions) if s is not self and s.transport
-                   is not None and not s.transport.is_closing()
-                   and (s.transport.get_extra_info("peername") or ("",))[0] == peer[0])
-        if same >= max_per_ip:
+        others = [s.transport for s in list(self.open_sessions) if s is not self
+                  and s.transport is not None and not s.transport.is_closing()]
+        same = sum(1 for t in others if (t.get_extra_info("peername") or ("",))[0] == peer[0])
+        refusal = (TOO_MANY_CONNECTIONS if same >= handler.limits.connections_per_ip
+                   else TOO_BUSY if len(others) >= handler.limits.connections_total else None)
+        if refusal is not None:
             # Before the greeting: the client reads this instead, and the line closes.
-            transport.write(f"{TOO_MANY_CONNECTIONS}\r\n".encode("ascii"))  # type: ignore[attr-defined]
-            telemetry.SMTP_REPLIES.labels(self.listener, TOO_MANY_CONNECTIONS[:3]).inc()
+            transport.write(f"{refusal}\r\n".encode("ascii"))  # type: ignore[attr-defined]
+            telemetry.SMTP_REPLIES.labels(self.listener, refusal[:3]).inc()
             transport.close()
 
     def _cb_client_connected(self, reader: asyncio.StreamReader,
