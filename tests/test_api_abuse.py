@@ -14,12 +14,11 @@ import shutil
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from conftest import BUYER, ROOT, SELLER, compose, run_cli, send
 from test_api import (
     ADMIN,
@@ -28,11 +27,12 @@ from test_api import (
     OTHER_SELLER,
     SELLER_TOKEN,
     Api,
-    api_config,
     error,
     smtp,
 )
-from test_operations import RelayProcess, free_ports, settings, start_relay, toml
+from test_api import start_api as launch  # noqa: F401  (fixture: relay with the API on)
+from test_operations import free_ports, settings, start_relay, toml
+from test_operations import processes as procs  # noqa: F401  (fixture: `relay serve`s)
 
 import relay.store.db
 from relay import conversations, message_center
@@ -42,32 +42,6 @@ from relay.config import LimitsSettings, SMTPSettings, StoreSettings
 
 ORDER = "112-1234567-1234567"
 DELAY = {"template": "shipping_delay", "variables": {"new_date": "the 3rd of May"}}
-
-
-@pytest.fixture
-async def launch(relay_factory, capture, tmp_path) -> AsyncIterator[Any]:
-    """An in-process relay with the API on (test_api's config); a fresh connection per
-    request."""
-    clients: list[httpx.AsyncClient] = []
-
-    async def start(**changes: Any) -> Api:
-        relay = await relay_factory(api_config(tmp_path, capture, **changes))
-        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{relay.api_port}", timeout=10,
-                                   limits=httpx.Limits(max_keepalive_connections=0))
-        clients.append(client)
-        return Api(relay, capture, client)
-
-    yield start
-    for client in clients:
-        await client.aclose()
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[RelayProcess]]:
-    started: list[RelayProcess] = []
-    yield started
-    for proc in started:
-        proc.kill()
 
 
 def send_path(conv: dict[str, Any]) -> str:
@@ -504,10 +478,10 @@ async def test_needs_response_with_replies_auto_replies_and_marks(launch):
 # -- 8. templates: read at start and on SIGHUP --------------------------------------------------
 
 
-async def test_templates_change_only_on_sighup(tmp_path, capture, processes):
+async def test_templates_change_only_on_sighup(tmp_path, capture, procs):
     shutil.copytree(ROOT / "config" / "templates", tmp_path / "templates")
     admin, seller = new_token(), new_token()
-    relay = await start_relay(tmp_path, processes, capture.port,
+    relay = await start_relay(tmp_path, procs, capture.port,
                               [entry("admin", admin), entry(f"seller:{SELLER}", seller)])
     folder = tmp_path / "templates"
     async with relay.api(admin) as client:
@@ -554,7 +528,7 @@ async def test_templates_change_only_on_sighup(tmp_path, capture, processes):
 # -- 9. a token pasted into the config is never echoed ------------------------------------------
 
 
-async def test_a_malformed_token_entry_is_never_echoed(tmp_path, capture, processes):
+async def test_a_malformed_token_entry_is_never_echoed(tmp_path, capture, procs):
     secret = "rly_SECRETSECRETSECRET"
     admin_entry = entry("admin", new_token())
     config = settings(tmp_path, *free_ports(2), 25, [f"admin {secret}"])
@@ -573,7 +547,7 @@ async def test_a_malformed_token_entry_is_never_echoed(tmp_path, capture, proces
     assert "SECRETSECRET" not in served.stdout + served.stderr
     # Nor in the log of a running relay that is sent it on SIGHUP.
     (tmp_path / "run").mkdir()
-    relay = await start_relay(tmp_path / "run", processes, capture.port, [admin_entry])
+    relay = await start_relay(tmp_path / "run", procs, capture.port, [admin_entry])
     changed = json.loads(json.dumps(relay.config, default=str))
     changed["api"]["tokens"] = [admin_entry, f"admin {secret}"]
     _, lines = await relay.reload(changed)
