@@ -367,8 +367,7 @@ def create_app(relay: "Relay") -> FastAPI:
         address = own_seller(who, address)
         now = datetime.now(UTC)
         windows = await metrics.response_time(store(), address, now)
-        return models.ResponseTime(seller=address, as_of=now.isoformat(),
-                                   windows=[models.Window(**w.as_dict()) for w in windows])
+        return models.ResponseTime(seller=address, as_of=now.isoformat(), windows=windows)
 
     # -- messages ------------------------------------------------------------------------
 

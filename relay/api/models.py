@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from relay.metrics import Window  # a dataclass; pydantic takes it as it is
+
 ADDRESS = Field(min_length=3, max_length=320, examples=["seller@shop.example"])
 
 
@@ -115,17 +117,6 @@ class Sent(BaseModel):
     disposition: Literal["delivered", "delivered_redacted"]
     reasons: list[str]
     reply: str
-
-
-class Window(BaseModel):
-    days: int
-    received: int
-    answered_within_24h: int
-    late: int
-    unanswered: int
-    late_rate: float | None
-    average_hours: float | None
-    median_hours: float | None
 
 
 class ResponseTime(BaseModel):
