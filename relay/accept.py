@@ -128,7 +128,7 @@ class Intake:
         return outcome
 
     async def _receive(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
-        if self.big is not None and len(raw) >= BIG:
+        if self.big is not None and (self.big.every or len(raw) >= BIG):
             try:
                 outcome = await self.big.process(envelope, raw, kind)
             except Exception:  # the worker process died, or its answer did not come back
@@ -145,6 +145,8 @@ class Intake:
         parcel = outcome.parcel
         if parcel is None:
             return outcome
+        for stage, seconds in parcel.timings:  # measured where the stages ran
+            telemetry.STAGE_SECONDS.labels(stage).observe(seconds)
         await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
         if outcome.queue and not parcel.hold:
             self.on_queued()

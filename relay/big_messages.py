@@ -1,10 +1,15 @@
-"""Big messages go through the stages in a worker process.
+"""Big messages (or, with smtp.workers, every message) go through the stages in worker
+processes.
 
 The rules are regular expressions over whole texts, and Python's `re` holds the GIL while
 a search runs: on a 20 MB body one search can take a second, and a thread would not let
 the event loop serve anyone meanwhile. So a message of BIG bytes or more is parsed, checked,
 rewritten and signed in a process of its own; the event loop records the outcome. One
 process: big messages wait for each other, small ones never wait for them.
+
+With smtp.workers = N, every message runs there, in N processes: the stages are the most of
+a message's CPU time, so they then use every core, while the event loop keeps SMTP, the
+record and delivery.
 """
 
 from __future__ import annotations
@@ -18,49 +23,49 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from relay.accept import Outcome
+    from relay.accept import Intake, Outcome
     from relay.config import Config
     from relay.pipeline import Envelope
 
 BIG = 256 * 1024  # bytes of raw message
 
-_config: Config | None = None  # in the worker process
+_state: tuple[asyncio.AbstractEventLoop, Intake] | None = None  # in a worker process
 
 
 def _start(config: Config) -> None:
-    global _config
-    _config = config
+    """A worker's own event loop, store connection and stages, kept for every message it
+    runs, and closed at its exit (an open connection's thread would keep it from exiting)."""
+    from multiprocessing import util
+
+    from relay import logs, pipeline
+    from relay.accept import Intake
+    from relay.store.db import Store
+
+    global _state
     # The relay decides when to stop; a Ctrl-C or a SIGTERM to the whole process group must
     # not kill a message half-way (the pool is shut down when the relay has drained).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from relay import logs
-
     logs.setup(config.log_level, config.log.format)
+    loop = asyncio.new_event_loop()
+    store = loop.run_until_complete(Store.open(config.store.path, config.store.busy_timeout))
+    stages = pipeline.build(config, store)
+    _state = (loop, Intake(config, store, stages, on_queued=lambda: None))
+
+    def close() -> None:
+        pipeline.close(stages)
+        loop.run_until_complete(store.close())
+        loop.close()
+
+    util.Finalize(None, close, exitpriority=10)
 
 
 def _process(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
-    return asyncio.run(_job(envelope, raw, kind))
-
-
-async def _job(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
-    """A store connection and stages of its own, closed again: a connection left open keeps
-    a thread that would stop the worker process from ever exiting."""
     from email.message import EmailMessage
 
-    from relay import pipeline
-    from relay.accept import Intake
-    from relay.store.db import Store
-
-    assert _config is not None
-    store = await Store.open(_config.store.path, _config.store.busy_timeout)
-    stages = pipeline.build(_config, store)
-    try:
-        outcome = await Intake(_config, store, stages, on_queued=lambda: None).process(
-            envelope, raw, kind)
-    finally:
-        pipeline.close(stages)
-        await store.close()
+    assert _state is not None
+    loop, intake = _state
+    outcome = loop.run_until_complete(intake.process(envelope, raw, kind))
     if outcome.parcel is not None:
         # The parent has the raw bytes and needs no parsed tree: send back only the rest.
         outcome.parcel.raw = b""
@@ -72,8 +77,13 @@ _retiring: set[asyncio.Task[None]] = set()  # workers replaced by a reload, stil
 
 
 class BigMessages:
+    """The worker pool: `processes` worker processes; with `every` set, every message's
+    stages run there (smtp.workers), else only those of BIG bytes or more, in one."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.every = config.smtp.workers > 0
+        self.processes = max(1, config.smtp.workers)
         self._pool: ProcessPoolExecutor | None = None
         self._active = 0
         self._idle = asyncio.Event()
@@ -103,7 +113,8 @@ class BigMessages:
     async def _process(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
         if self._pool is None:  # started at the first big message, not at every start-up
             self._pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start,
                 initargs=(self.config,))
         try:
             return await asyncio.get_running_loop().run_in_executor(

@@ -35,6 +35,10 @@ class SMTPSettings:
     max_mime_parts: int = 500
     # A header section over this is refused (552 5.3.4) before the message is parsed.
     max_header_size: int = 262_144
+    # Processes that run every message's stages (the most of its CPU time), so a relay
+    # uses more than one core; 0: in the event loop's process, but for messages of 256 KiB
+    # or more, which always go to a worker.
+    workers: int = 0
     # Seconds an idle client may hold a connection.
     timeout: float = 300.0
 
@@ -346,7 +350,10 @@ def _validate(cfg: Config) -> list[str]:
     problems += token_problems(cfg.api.tokens, cfg.domain)
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
     for key, value in _numbers(cfg):
-        if key.endswith("port"):
+        if key == "smtp.workers":
+            if not 0 <= value <= 64:
+                add(f"{key}: 0 to 64, got {value}")
+        elif key.endswith("port"):
             if not 0 <= value <= 65535:
                 add(f"{key}: not a TCP port: {value}")
         elif key == "delivery.retry_factor":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -45,6 +46,7 @@ class Parcel:
     hold: bool = False  # recorded and accepted, not e-mailed (seller notifications off)
     kind: str = "message"  # or "review_request": the marketplace's own, sent by `relay`
     auth_results: str | None = None  # SPF/DKIM/DMARC outcome, for the record only
+    timings: list[tuple[str, float]] = field(default_factory=list)  # seconds per stage run
 
     def note(self, code: str) -> None:
         """Record a reason code (once) for what a stage changed or found."""
@@ -125,11 +127,12 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
 
 
 async def run(stages: Sequence[Stage], parcel: Parcel) -> None:
-    from relay.telemetry import STAGE_SECONDS, timed
-
     for stage in stages:
-        with timed(STAGE_SECONDS.labels(stage.name)):
+        start = time.perf_counter()
+        try:
             await stage(parcel)
+        finally:
+            parcel.timings.append((stage.name, time.perf_counter() - start))
 
 
 def close(stages: Sequence[Stage]) -> None:

@@ -18,13 +18,17 @@ async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
                    sender: str) -> str | None:
     """Why a new message must wait, or None."""
     since = _hour_ago()
+    # Counted up to the limit only: past it the answer is the same, and a flood must not
+    # make every further RCPT count all of it.
     async with store.read() as db:
         (per_conversation,), = await db.execute_fetchall(
-            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND received_at >= ?"
-            " AND direction != 'system'", (conversation_id, since))
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND"
+            " received_at >= ? AND direction != 'system' LIMIT ?)",
+            (conversation_id, since, limits.conversation_per_hour))
         (per_sender,), = await db.execute_fetchall(
-            "SELECT COUNT(*) FROM messages WHERE lower(mail_from) = lower(?)"
-            " AND received_at >= ?", (sender, since)) if sender else [(0,)]
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE lower(mail_from) = lower(?)"
+            " AND received_at >= ? LIMIT ?)", (sender, since, limits.sender_per_hour),
+        ) if sender else [(0,)]
     if per_conversation >= limits.conversation_per_hour:
         return f"{limits.conversation_per_hour} messages an hour in one conversation"
     if per_sender >= limits.sender_per_hour:

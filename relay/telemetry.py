@@ -7,9 +7,6 @@ latencies are not in these histograms (their records and replies are).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -40,15 +37,6 @@ STAGE_SECONDS = Histogram(
 STORE_WRITE_SECONDS = Histogram(
     "relay_store_write_seconds", "Store write transaction latency, commit (fsync) included",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-
-
-@contextmanager
-def timed(histogram: Histogram) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        histogram.observe(time.perf_counter() - start)
 
 
 def recorded(direction: str, disposition: str, reasons: list[str],
