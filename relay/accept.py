@@ -90,7 +90,8 @@ class Intake:
         if hit is None:
             return None
         reasons = [f"{kind}.sent"] if kind != "message" else []
-        # RFC 3834 auto-replies (and null-sender mail) are relayed, marked as automatic.
+        # RFC 3834 auto-replies are marked automatic (null-sender mail reaching the stages
+        # is refused by authenticate, but is marked too: its refusal record says what it was).
         if raw and (automatic(message) or envelope.mail_from in ("", "<>")):
             reasons.append("auto_reply")
         return Parcel(
