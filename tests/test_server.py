@@ -21,6 +21,8 @@ def write_config(tmp_path, smtp_port: int, smarthost_port: int) -> str:
         f'[store]\npath = "{tmp_path / "relay.db"}"\n'
         f'[delivery]\nmode = "smtp"\nsmtp_port = {smarthost_port}\nretry_initial = 0.2\n'
         "retry_max = 1.0\npoll_interval = 0.1\n"
+        f'bounce_key = "{tmp_path / "bounce.key"}"\n'
+        f'[dkim]\nkey = "{tmp_path / "dkim.pem"}"\n'
         '[api]\nport = 0\n'
         f'[submission]\nport = 0\ntls_cert = "{tmp_path / "cert.pem"}"\n'
         f'tls_key = "{tmp_path / "key.pem"}"\n'

@@ -280,6 +280,10 @@ retry_initial = 0.2
 retry_max = 1.0
 poll_interval = 0.1
 maildir = {json.dumps(str(tmp_path / "maildir"))}
+bounce_key = {json.dumps(str(tmp_path / "bounce.key"))}
+
+[dkim]
+key = {json.dumps(str(tmp_path / "dkim.pem"))}
 
 [api]
 port = 0
