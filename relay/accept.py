@@ -158,7 +158,7 @@ class Intake:
         writes it, so it may run in a worker process (relay.big_messages)."""
         smtp = self.config.smtp
         try:
-            prescan.check(raw, smtp.max_header_size, smtp.max_mime_parts)
+            prescan.check(raw, smtp.max_header_size, smtp.max_mime_parts, smtp.max_mime_depth)
             oversized = None
         except Reject as refusal:
             oversized = refusal  # not parsed: the record keeps the bytes

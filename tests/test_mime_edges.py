@@ -96,8 +96,8 @@ async def test_header_line_without_colon_is_refused(relay, conv):
     await refused(relay, conv, data, 550, "5.6.0 mime.malformed", "mime.malformed")
 
 
-# 1000 levels are 1001 parts: refused by the count on the raw bytes, before parsing.
-@pytest.mark.parametrize(("depth", "code"), [(25, "mime.depth"), (1000, "mime.parts")])
+# 1000 levels: refused by the nesting count on the raw bytes, before parsing.
+@pytest.mark.parametrize(("depth", "code"), [(25, "mime.depth"), (1000, "mime.depth")])
 async def test_deep_nesting_is_refused(relay, conv, depth, code):
     body = "MIME-Version: 1.0\n"
     for i in range(depth):

@@ -14,13 +14,14 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.message import EmailMessage, Message
 from email.parser import Parser
 from email.utils import collapse_rfc2231_value, format_datetime
 from urllib.parse import unquote
 
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_text_parts
+from relay.rewrite.text import edit_text_parts, one_line
 
 MIME = {
     "mime-version", "content-type", "content-transfer-encoding", "content-disposition",
@@ -93,6 +94,33 @@ def _scrub_header_dump(text: str) -> str:
     return "".join(f"{k}: {v}\n" for k, v in kept)
 
 
+# Characters str.splitlines() ends a line at, besides CR and LF: the stdlib writes a header
+# value holding one as two lines, so text after it would become a header of its own.
+_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _no_line_breaks(message: Message) -> None:
+    """Each kept header with such a character, raw or inside an encoded word, written again
+    on one line with spaces in their place."""
+    broken: dict[str, list[str]] = {}
+    for name, raw in message.raw_items():
+        value = raw if isinstance(raw, str) else str(raw)
+        decoded = _decoded(message, name, value) if "=?" in value else value
+        broken.setdefault(name.lower(), []).append(decoded)
+    for name, values in broken.items():
+        if any(_BREAKS.search(v) for v in values):
+            del message[name]
+            for value in values:
+                message[name] = one_line(_BREAKS.sub(" ", value))
+
+
+def _decoded(message: Message, name: str, raw: str) -> str:
+    try:
+        return str(message.policy.header_fetch_parse(name, raw))
+    except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
+        return raw  # the stdlib's parser raises on some broken values
+
+
 class SanitizeHeaders:
     name = "sanitize_headers"
 
@@ -108,6 +136,7 @@ class SanitizeHeaders:
         for name in {k.lower() for k in message}:
             if name not in keep:
                 del message[name]
+        _no_line_breaks(message)
         for name in SINGLE:
             _only_first(message, name)
         if message.get("Date") is not None:  # forwarded messages' dates too

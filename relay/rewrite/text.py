@@ -75,7 +75,10 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
 
 def _too_long(text: str, limit: int) -> bool:
     # Only CR and LF end a line on the wire (str.splitlines also splits on \x0b, \x1c...).
-    return any(len(line) > limit for line in text.replace("\r", "\n").split("\n"))
+    # Octets, not characters: "é" is two in UTF-8 (and one in Latin-1: counting UTF-8 can
+    # only re-encode a part that did not need it).
+    return any(len(line) > limit // 4 and len(line.encode("utf-8", "surrogateescape")) > limit
+               for line in text.replace("\r", "\n").split("\n"))
 
 
 def _hard_wrap(text: str, limit: int) -> str:
