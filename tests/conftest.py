@@ -65,6 +65,8 @@ class Capture:
     data_reply: str | None = None
     server: asyncio.Server | None = None
     port: int = 0
+    peers: list[int] = field(default_factory=list)  # client port of each message's connection
+    sessions: list[SMTP] = field(default_factory=list)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, options: list[str]) -> str:
@@ -76,6 +78,7 @@ class Capture:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.data_reply:
             return self.data_reply
+        self.peers.append(session.peer[1] if isinstance(session.peer, tuple) else 0)
         self.messages.append(Received(
             envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content),
             bool(envelope.smtp_utf8)))
@@ -83,11 +86,20 @@ class Capture:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(
-            lambda: SMTP(self, enable_SMTPUTF8=True, decode_data=False, hostname="inbox.test"),
-            host="127.0.0.1", port=self.port,
-        )
+        def session() -> SMTP:
+            smtp = SMTP(self, enable_SMTPUTF8=True, decode_data=False, hostname="inbox.test")
+            self.sessions.append(smtp)
+            return smtp
+
+        self.server = await loop.create_server(session, host="127.0.0.1", port=self.port)
         self.port = self.server.sockets[0].getsockname()[1]
+
+    def drop_connections(self) -> None:
+        """Close every open client connection, as a server does after its idle timeout."""
+        for smtp in self.sessions:
+            if smtp.transport is not None:
+                smtp.transport.close()
+        self.sessions.clear()
 
     async def stop(self) -> None:
         if self.server:

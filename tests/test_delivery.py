@@ -114,6 +114,31 @@ async def test_data_4xx_retries_then_delivers(relay, conv, capture):
     assert any("greylisted" in d for k, d in found if k == "deferred")
 
 
+async def test_deliveries_use_one_connection_again(relay, conv, capture):
+    for n in range(3):
+        code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                                 compose(BUYER, conv.seller_alias, body=f"Message {n}, hello.\n"))
+        assert code == 250, reply
+        await capture.wait_for(n + 1)
+    assert len(set(capture.peers)) == 1, capture.peers  # one connection, three messages
+
+
+async def test_a_connection_closed_while_idle_is_replaced_without_a_retry(relay, conv, capture):
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             compose(BUYER, conv.seller_alias))
+    assert code == 250, reply
+    await capture.wait_for(1)
+    capture.drop_connections()  # the smarthost's idle timeout
+    await asyncio.sleep(0.2)
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             compose(BUYER, conv.seller_alias, body="Second one, hello.\n"))
+    assert code == 250, reply
+    await capture.wait_for(2)
+    found = await wait_event(relay, queue_id(reply), "delivered")
+    assert [k for k, _ in found] == ["queued", "delivered"], found  # no deferred attempt
+    assert capture.peers[0] != capture.peers[1]
+
+
 async def test_queue_lifetime_expiry_bounces(relay_factory, tmp_path, capture):
     config = make_config(tmp_path, free_port(), queue_lifetime=0.5)
     relay = await relay_factory(config)

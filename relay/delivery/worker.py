@@ -69,6 +69,9 @@ class Worker:
             for task in late:  # still queued in the store: retried after restart
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            await close()
 
     async def _run(self) -> None:
         while not self._stopping:
