@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/relay.toml
 
-.PHONY: run test lint migrate policy-report dkim-bench upload-fairness clean
+.PHONY: run test lint migrate policy-report dkim-bench upload-fairness bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -32,6 +32,10 @@ dkim-bench: $(STAMP)
 
 upload-fairness: $(STAMP)
 	$(BIN)/python -m tools.upload_fairness
+
+# End-to-end figures against Postfix and aiosmtpd (minutes; not a test): make bench BENCH_ARGS=--quick
+bench: $(STAMP)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 migrate: $(STAMP)
 	$(BIN)/relay --config $(CONFIG) migrate
