@@ -71,8 +71,10 @@ class RelaySMTP(SMTP):
         handler = self.event_handler
         if self.open_sessions is None or not peer or not isinstance(handler, Handler):
             return
+        # Until connection_lost (transport None), closing ones too: a socket being closed
+        # still holds its buffers, and a client that never reads would keep it so.
         others = [s.transport for s in list(self.open_sessions) if s is not self
-                  and s.transport is not None and not s.transport.is_closing()]
+                  and s.transport is not None]
         same = sum(1 for t in others if (t.get_extra_info("peername") or ("",))[0] == peer[0])
         refusal = (TOO_MANY_CONNECTIONS if same >= handler.limits.connections_per_ip
                    else TOO_BUSY if len(others) >= handler.limits.connections_total else None)
@@ -100,10 +102,19 @@ class RelaySMTP(SMTP):
     # providers; Encode re-encodes such parts so that none goes out (RFC 5322 2.1.1).
     line_length_limit = MAX_LINE
 
+    def _timeout_cb(self) -> None:
+        # aiosmtpd closes gracefully, which waits for unsent replies: a client that stops
+        # reading would hold its socket for ever. After the timeout nothing is owed to it.
+        super()._timeout_cb()
+        if self.transport is not None:
+            self.transport.abort()
+
     async def push(self, status: Any) -> None:
         if status in _DISCARDED and isinstance(self.event_handler, Handler):
-            await self.event_handler.record_discarded(self.session, self.envelope,
-                                                      _DISCARDED[status])
+            recorded = await self.event_handler.record_discarded(
+                self.session, self.envelope, _DISCARDED[status])
+            if not recorded:  # the refusal must be on the record before it is final
+                status = TEMPFAIL
         if isinstance(status, str):
             status = _REWORDED.get(status, status)
             telemetry.SMTP_REPLIES.labels(self.listener, status[:3]).inc()
@@ -353,13 +364,16 @@ class Handler:
 
     async def record_discarded(
         self, session: Session | None, envelope: Envelope | None, reason: str
-    ) -> None:
+    ) -> bool:
+        """Whether the refusal is on the record (or there is nothing to record)."""
         if session is None or envelope is None or not envelope.rcpt_tos:
-            return
+            return True
         try:
             await self.intake.record_discarded(_envelope(session, envelope), reason)
         except Exception:
-            log.exception("could not record a refused message (%s)", reason)
+            log.exception("could not record a refused message (%s); answering 451", reason)
+            return False
+        return True
 
     async def handle_exception(self, error: Exception) -> str:
         # Without this hook aiosmtpd would answer a permanent 500 to an internal error.

@@ -150,29 +150,28 @@ class Worker:
         # recipient's address) stays in the record.
         line = {"id": job.message_id, "attempt": attempts, "status": result.status_code or "-",
                 "ms": round(took * 1000, 1)}
+        extra: dict[str, object] = {}
         async with self.store.write() as db:
             if result.status == "delivered":
+                outcome = "delivered"
                 await outbox.add_event(db, job.message_id, "delivered", result.detail)
                 await outbox.remove(db, job.message_id)
-                self._count("delivered", record)
-                event(log, "delivery.attempt", **line, result="delivered")
-                return
-            if result.status == "deferred" and not expired:
+            elif result.status == "deferred" and not expired:
+                outcome = "deferred"
                 at = now + backoff(self.config, attempts)
                 await outbox.add_event(db, job.message_id, "deferred", result.detail)
                 await outbox.reschedule(db, job.message_id, attempts, at)
-                self._count("deferred", record)
-                event(log, "delivery.attempt", **line, result="deferred",
-                      retry_in=round(at - now))
-                return
-            why = result.detail if result.status == "failed" else f"gave up: {result.detail}"
-            await outbox.add_event(db, job.message_id, "failed", why)
-            await outbox.remove(db, job.message_id)
-            self._count("failed", record)
-            event(log, "delivery.attempt", **line, result="failed" if result.status == "failed"
-                  else "expired")
-            if job.bounce and record.mail_from:
-                await self._bounce(db, record, job, result)
+                extra["retry_in"] = round(at - now)
+            else:
+                outcome = "failed" if result.status == "failed" else "expired"
+                why = result.detail if result.status == "failed" else f"gave up: {result.detail}"
+                await outbox.add_event(db, job.message_id, "failed", why)
+                await outbox.remove(db, job.message_id)
+                if job.bounce and record.mail_from:
+                    await self._bounce(db, record, job, result)
+        # Counted and logged once committed: a failed commit is an internal failure.
+        self._count("failed" if outcome == "expired" else outcome, record)
+        event(log, "delivery.attempt", **line, result=outcome, **extra)
 
     @staticmethod
     def _count(result: str, record: records.Record) -> None:

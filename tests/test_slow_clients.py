@@ -1,0 +1,592 @@
+"""Slow and greedy clients against a real `relay serve` (README "SMTP behaviour":
+limits.connections_per_ip -> `421 4.7.0`, limits.connections_total -> `421 4.3.2`, both then
+closed; smtp.timeout closes idle connections): a slowloris crowd does not hold up a normal
+client, a connection flood is turned away at once and the relay serves again as soon as it
+ends, and silent connections are closed.
+
+Linux routes all of 127.0.0.0/8 to the loopback interface, so binding a client socket to
+127.0.0.N gives it a client address of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import (
+    BUYER,
+    DOMAIN,
+    SELLER,
+    Capture,
+    compose,
+    dkim_key,
+    free_port,
+    run_cli,
+    send,
+)
+from test_store import start_relay, stop, wait_listening
+
+from relay.replies import TOO_BUSY, TOO_MANY_CONNECTIONS
+
+BUSY_LINE = f"{TOO_BUSY}\r\n".encode()
+PER_IP_LINE = f"{TOO_MANY_CONNECTIONS}\r\n".encode()
+
+
+# -- a relay in a process of its own --------------------------------------------------------
+
+
+def write_config(tmp_path: Path, smtp_port: int, sink_port: int, *, timeout: float,
+                 connections_per_ip: int = 20, connections_total: int = 2000) -> Path:
+    paths = {name: json.dumps(str(p)) for name, p in {
+        "store": tmp_path / "relay.db", "maildir": tmp_path / "maildir",
+        "bounce": tmp_path / "bounce.key", "dkim": dkim_key(tmp_path)}.items()}
+    path = tmp_path / "serve.toml"
+    path.write_text(f"""
+domain = "{DOMAIN}"
+shutdown_grace = 3.0
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+timeout = {timeout}
+
+[store]
+path = {paths["store"]}
+
+[delivery]
+mode = "smtp"
+smtp_host = "127.0.0.1"
+smtp_port = {sink_port}
+smtp_timeout = 5.0
+smtp_starttls = "never"
+retry_initial = 0.2
+retry_max = 1.0
+poll_interval = 0.1
+maildir = {paths["maildir"]}
+bounce_key = {paths["bounce"]}
+
+[limits]
+sender_per_hour = 100000
+conversation_per_hour = 100000
+connections_per_ip = {connections_per_ip}
+connections_total = {connections_total}
+
+[dkim]
+key = {paths["dkim"]}
+
+[api]
+enabled = false
+
+[submission]
+enabled = false
+""", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen
+    port: int
+    alias: str  # the seller alias: BUYER writes to it
+    log: Path
+
+    def alive(self) -> None:
+        assert self.proc.poll() is None, (
+            f"relay exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+
+
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, capture: Capture, **settings):
+    port = free_port()
+    config = write_config(tmp_path, port, capture.port, **settings)
+    opened = await asyncio.to_thread(
+        run_cli, "--config", str(config), "conversations", "open", "--order",
+        "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
+    assert opened.returncode == 0, opened.stderr
+    log = tmp_path / "relay.log"
+    proc = start_relay(config, log)
+    try:
+        await wait_listening(proc, port, log)
+        served = Served(proc, port, json.loads(opened.stdout)["seller_alias"], log)
+        yield served
+        served.alive()
+        proc.terminate()
+        assert await asyncio.to_thread(proc.wait, 15) == 0, log.read_text()[-3000:]
+    finally:
+        stop(proc)
+
+
+# -- client helpers -------------------------------------------------------------------------
+
+
+async def connect(port: int, source: str = "127.0.0.1"):
+    return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+
+
+async def first_line(port: int, source: str = "127.0.0.1", timeout: float = 10.0):
+    """Connect and read the first line: (line, seconds it took, reader, writer)."""
+    start = time.monotonic()
+    reader, writer = await asyncio.wait_for(connect(port, source), timeout)
+    line = await asyncio.wait_for(reader.readline(), timeout)
+    return line, time.monotonic() - start, reader, writer
+
+
+async def until_closed(reader: asyncio.StreamReader, timeout: float) -> tuple[bool, bytes]:
+    """Read until the relay closes the connection (EOF or reset): (closed, what came)."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            chunk = await asyncio.wait_for(reader.read(4096), deadline - time.monotonic())
+            if not chunk:
+                return True, got
+            got += chunk
+    except (ConnectionError, OSError):
+        return True, got
+    except TimeoutError:
+        return False, got
+
+
+async def command(reader, writer, line: str, timeout: float = 10.0) -> bytes:
+    """One command; its whole reply (every continuation line)."""
+    writer.write(line.encode() + b"\r\n")
+    await writer.drain()
+    reply = b""
+    while True:
+        part = await asyncio.wait_for(reader.readline(), timeout)
+        assert part, f"closed after {line!r}: {reply!r}"
+        reply += part
+        if part[3:4] != b"-":
+            return reply
+
+
+def close_all(writers) -> None:
+    for writer in writers:
+        writer.close()
+
+
+async def no_connections(served: Served, timeout: float = 5.0) -> None:
+    """Until the relay holds no client connection (earlier ones, closed by their clients,
+    may take a moment to be let go on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while (held := relay_sockets_from(served.proc.pid, served.port)) > 0:
+        assert time.monotonic() < deadline, f"the relay still holds {held} connections"
+        await asyncio.sleep(0.05)
+
+
+async def deliver(served: Served, subject: str) -> tuple[int, str, float]:
+    start = time.monotonic()
+    code, reply = await send(served.port, BUYER, served.alias, compose(
+        BUYER, served.alias, subject=subject, body=f"Hello, when will it ship? {subject}\n"))
+    return code, reply, time.monotonic() - start
+
+
+async def arrived(capture: Capture, subjects: set[str], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = {str(m.message["Subject"]) for m in capture.messages}
+        if subjects <= got:
+            return
+        assert time.monotonic() < deadline, f"never delivered: {sorted(subjects - got)}"
+        await asyncio.sleep(0.05)
+
+
+# -- 1. slowloris ---------------------------------------------------------------------------
+
+SOURCES = [f"127.0.0.{n}" for n in range(2, 17)]  # 15 addresses
+PER_SOURCE = 20  # limits.connections_per_ip: 300 connections, every one allowed
+STEP = 0.5  # seconds between two bytes of a trickling client
+NORMAL = 10
+LATENCY_LIMIT = 3.0
+
+
+async def test_slowloris_crowd_does_not_hold_up_a_normal_client(tmp_path, capture):
+    began = time.monotonic()
+    async with serving(tmp_path, capture, timeout=120.0) as served:
+        baseline = []
+        for n in range(3):
+            code, reply, took = await deliver(served, f"baseline {n}")
+            assert code == 250, reply
+            baseline.append(took)
+
+        stop_event = asyncio.Event()
+        greeted = asyncio.Semaphore(0)
+        failures: list[str] = []
+        writers: list[asyncio.StreamWriter] = []
+        readers: dict[int, asyncio.StreamReader] = {}
+
+        async def trickle(writer: asyncio.StreamWriter, data: bytes) -> None:
+            for byte in data:
+                if stop_event.is_set():
+                    return
+                writer.write(bytes([byte]))
+                await writer.drain()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop_event.wait(), STEP)
+
+        async def slow_client(n: int) -> None:
+            kind = ("silent", "command", "data")[n % 3]
+            try:
+                line, _, reader, writer = await first_line(served.port, SOURCES[n // PER_SOURCE],
+                                                           timeout=20)
+                writers.append(writer)
+                readers[n] = reader
+                if not line.startswith(b"220 "):
+                    failures.append(f"{n} {kind}: greeted {line!r}")
+                    return
+                if kind == "data":
+                    await command(reader, writer, f"EHLO slow-{n}.example")
+                    await command(reader, writer, f"MAIL FROM:<{BUYER}>")
+                    await command(reader, writer, f"RCPT TO:<{served.alias}>")
+                    reply = await command(reader, writer, "DATA")
+                    if not reply.startswith(b"354"):
+                        failures.append(f"{n} {kind}: DATA answered {reply!r}")
+                        return
+                greeted.release()
+                if kind == "silent":
+                    await stop_event.wait()
+                elif kind == "command":  # a command line that never ends
+                    await trickle(writer, b"EHLO " + b"slowloris" * 100)
+                else:
+                    await trickle(writer, b"Subject: slow\r\n\r\n" + b"x" * 1000)
+            except (OSError, TimeoutError, AssertionError) as exc:
+                failures.append(f"{n} {kind}: {exc!r}")
+
+        crowd = [asyncio.create_task(slow_client(n))
+                 for n in range(len(SOURCES) * PER_SOURCE)]
+        try:
+            deadline = time.monotonic() + 30
+            for _ in crowd:
+                await asyncio.wait_for(greeted.acquire(), max(0.1, deadline - time.monotonic()))
+            assert not failures, failures[:10]
+            settled = time.monotonic() - began
+
+            latencies = []
+            for n in range(NORMAL):  # spread over a few seconds of trickling
+                code, reply, took = await deliver(served, f"normal {n}")
+                assert code == 250, reply
+                latencies.append(took)
+                await asyncio.sleep(0.3)
+            await arrived(capture, {f"normal {n}" for n in range(NORMAL)})
+            served.alive()
+            # The crowd was there all along: every slow connection is still open.
+            still_open = [n for n, r in readers.items() if not r.at_eof()]
+            assert len(still_open) == len(crowd), f"{len(crowd) - len(still_open)} closed"
+            assert not failures, failures[:10]
+        finally:
+            stop_event.set()
+            await asyncio.gather(*crowd, return_exceptions=True)
+            close_all(writers)
+    print(f"\nslowloris: {len(crowd)} slow connections from {len(SOURCES)} addresses "
+          f"(silent / endless command / trickled DATA) up after {settled:.1f} s; normal client "
+          f"latency s: baseline {[round(t, 3) for t in baseline]}, under the crowd "
+          f"{[round(t, 3) for t in latencies]} (median {statistics.median(latencies):.3f}, "
+          f"max {max(latencies):.3f}); test {time.monotonic() - began:.1f} s")
+    assert max(latencies) < LATENCY_LIMIT, latencies
+
+
+# -- 2. connection flood --------------------------------------------------------------------
+
+TOTAL = 50
+FLOOD_SOURCES = [f"127.0.0.{n}" for n in range(2, 6)]  # 4 x 20 = 80 at once
+TOLD_AT_ONCE = 2.0  # seconds for a refusal on a busy 2-core machine
+
+
+async def test_connection_flood_is_turned_away_and_the_relay_serves_again(tmp_path, capture):
+    began = time.monotonic()
+    async with serving(tmp_path, capture, timeout=60.0, connections_total=TOTAL) as served:
+        await no_connections(served)  # wait_listening's probe is gone: all TOTAL are free
+        # As fast as possible: 80 at once, 20 from each of 4 addresses (the per-address
+        # limit is not reached, the total one is).
+        flood = await asyncio.gather(*(first_line(served.port, source)
+                                       for source in FLOOD_SOURCES for _ in range(20)))
+        writers = [w for _, _, _, w in flood]
+        try:
+            greeted = [f for f in flood if f[0].startswith(b"220 ")]
+            busy = [f for f in flood if f[0] == BUSY_LINE]
+            assert (len(greeted), len(busy)) == (TOTAL, len(flood) - TOTAL), (
+                sorted({f[0] for f in flood}))
+            for line, took, reader, _ in busy:
+                assert took < TOLD_AT_ONCE, took
+                closed, rest = await until_closed(reader, 2.0)
+                assert closed and rest == b"", (line, rest)  # nothing more, then closed
+            # Beyond it, one after another, from fresh addresses and from the normal client.
+            more = []
+            for source in ["127.0.0.6", "127.0.0.7", "127.0.0.1"] * 10:
+                line, took, reader, writer = await first_line(served.port, source)
+                writers.append(writer)
+                assert line == BUSY_LINE, (source, line)
+                assert took < TOLD_AT_ONCE, took
+                assert (await until_closed(reader, 2.0))[0]
+                more.append(took)
+            served.alive()
+            # The held ones still work.
+            _, _, reader, writer = greeted[0]
+            assert (await command(reader, writer, "NOOP")).startswith(b"250")
+        finally:
+            close_all(writers)
+        ended = time.monotonic()
+
+        # As soon as the flood is gone, the normal client is served.
+        while True:
+            line, _, reader, writer = await first_line(served.port)
+            writer.close()
+            if line.startswith(b"220 "):
+                break
+            assert line == BUSY_LINE, line
+            assert time.monotonic() - ended < 3.0, "still refused after the flood ended"
+            await asyncio.sleep(0.02)
+        free_after = time.monotonic() - ended
+        code, reply, _ = await deliver(served, "after the flood")
+        assert code == 250, reply
+        await arrived(capture, {"after the flood"})
+
+        # Per address: past connections_per_ip (20) from one address, 421 4.7.0 and closed;
+        # other addresses are served meanwhile.
+        await no_connections(served)
+        mine = [await first_line(served.port, "127.0.0.9") for _ in range(20)]
+        try:
+            assert all(line.startswith(b"220 ") for line, _, _, _ in mine)
+            for _ in range(2):
+                line, took, reader, writer = await first_line(served.port, "127.0.0.9")
+                mine.append((line, took, reader, writer))
+                assert line == PER_IP_LINE, line
+                assert took < TOLD_AT_ONCE, took
+                assert (await until_closed(reader, 2.0)) == (True, b"")
+            code, reply, _ = await deliver(served, "beside the greedy address")
+            assert code == 250, reply
+            mine[0][3].close()  # one slot of that address frees up
+            deadline = time.monotonic() + 3
+            while True:
+                line, _, _, writer = await first_line(served.port, "127.0.0.9")
+                mine.append((line, 0.0, None, writer))
+                if line.startswith(b"220 "):
+                    break
+                assert time.monotonic() < deadline, line
+                await asyncio.sleep(0.02)
+        finally:
+            close_all(w for _, _, _, w in mine)
+        await arrived(capture, {"after the flood", "beside the greedy address"})
+        served.alive()
+    refused = [t for _, t, _, _ in busy] + more
+    print(f"\nflood: {len(flood)} at once -> {len(greeted)} greeted, {len(busy)} told 421 4.3.2"
+          f" (max {max(refused):.3f} s); {len(more)} more refused one by one; served again"
+          f" {free_after:.2f} s after the flood closed; test {time.monotonic() - began:.1f} s")
+
+
+# -- 3. idle timeout ------------------------------------------------------------------------
+
+TIMEOUT = 2.0
+LATE = 2.5  # how much later than smtp.timeout a close may come on a busy machine
+
+
+async def test_idle_connections_are_closed_after_smtp_timeout(tmp_path, capture):
+    began = time.monotonic()
+    async with serving(tmp_path, capture, timeout=TIMEOUT) as served:
+
+        async def silent() -> float:
+            line, _, reader, writer = await first_line(served.port)
+            start = time.monotonic()
+            assert line.startswith(b"220 "), line
+            try:
+                closed, rest = await until_closed(reader, TIMEOUT + LATE + 1)
+                assert closed and rest == b"", rest
+            finally:
+                writer.close()
+            return time.monotonic() - start
+
+        async def silent_after_a_command() -> float:
+            _, _, reader, writer = await first_line(served.port)
+            try:
+                assert (await command(reader, writer, "EHLO idle.example")).startswith(b"250")
+                start = time.monotonic()
+                closed, _ = await until_closed(reader, TIMEOUT + LATE + 1)
+                assert closed
+            finally:
+                writer.close()
+            return time.monotonic() - start
+
+        async def busy_with_noops() -> int:
+            """A NOOP every quarter of the timeout for twice the timeout: never idle."""
+            _, _, reader, writer = await first_line(served.port)
+            try:
+                count = 0
+                end = time.monotonic() + 2 * TIMEOUT
+                while time.monotonic() < end:
+                    assert (await command(reader, writer, "NOOP")).startswith(b"250")
+                    count += 1
+                    await asyncio.sleep(TIMEOUT / 4)
+                assert not reader.at_eof()
+                return count
+            finally:
+                writer.close()
+
+        async def trickled(data: bytes, setup: tuple[str, ...]) -> float:
+            """Sends bytes all the time but never completes a command (or the message):
+            the timer runs from the last complete command, so it is closed all the same."""
+            _, _, reader, writer = await first_line(served.port)
+            start = time.monotonic()
+            try:
+                for cmd in setup:
+                    await command(reader, writer, cmd)
+                    start = time.monotonic()
+                for byte in data:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    if reader.at_eof():
+                        break
+                    await asyncio.sleep(0.2)
+                    assert time.monotonic() - start < TIMEOUT + LATE + 1, "never closed"
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+            return time.monotonic() - start
+
+        endless = b"EHLO " + b"x" * 200
+        results = await asyncio.gather(
+            silent(), silent_after_a_command(), busy_with_noops(),
+            trickled(endless, ()),
+            trickled(b"Subject: slow\r\n\r\n" + b"y" * 200,
+                     ("EHLO trickle.example", f"MAIL FROM:<{BUYER}>",
+                      f"RCPT TO:<{served.alias}>", "DATA")))
+        quiet, after_command, noops, in_command, in_data = results
+        for took in (quiet, after_command, in_command, in_data):
+            assert TIMEOUT - 0.5 <= took <= TIMEOUT + LATE, results
+        assert noops >= 7, noops
+        served.alive()
+        # The relay still serves, and the cut-off message went nowhere.
+        code, reply, _ = await deliver(served, "after the timeouts")
+        assert code == 250, reply
+        await arrived(capture, {"after the timeouts"})
+        assert [str(m.message["Subject"]) for m in capture.messages] == ["after the timeouts"]
+    print(f"\nsmtp.timeout {TIMEOUT} s: silent closed after {quiet:.2f} s, after EHLO"
+          f" {after_command:.2f} s, endless command line {in_command:.2f} s, trickled DATA"
+          f" {in_data:.2f} s; {noops} NOOPs over {2 * TIMEOUT:.0f} s kept one open;"
+          f" test {time.monotonic() - began:.1f} s")
+
+
+# -- 4. a client that stops reading ---------------------------------------------------------
+
+
+LISTEN = "0A"  # a socket's state in /proc/net/tcp
+
+
+def relay_sockets_from(pid: int, port: int, source: str | None = None) -> int:
+    """Sockets the relay process holds open for connections from `source` (any: None) to
+    `port` (/proc/net/tcp prints IPv4 addresses as little-endian hex)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    local = f"{socket.inet_aton('127.0.0.1')[::-1].hex().upper()}:{port:04X}"
+    remote = socket.inet_aton(source)[::-1].hex().upper() if source else None
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[3] != LISTEN and fields[9] in inodes \
+                and remote in (None, fields[2].split(":")[0]):
+            count += 1
+    return count
+
+
+async def non_reader(port: int, source: str) -> socket.socket:
+    """A client with a small receive buffer that will never read a reply."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind((source, 0))
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    return sock
+
+
+async def commands_until_stuck(sock: socket.socket, limit: float = 5.0) -> int:
+    """Pipelined HELP commands (each answer ~15 times longer than the command) until the
+    relay stops taking them: its answers fill every buffer up to the client that does not
+    read, and it waits for room to write."""
+    payload = b"HELP\r\n" * 10_000
+    sent, blocked_since, start = 0, None, time.monotonic()
+    while time.monotonic() - start < limit:
+        try:
+            sent += sock.send(payload)
+            blocked_since = None
+        except BlockingIOError:
+            blocked_since = blocked_since or time.monotonic()
+            if time.monotonic() - blocked_since > 0.3:
+                break
+            await asyncio.sleep(0.02)
+        except OSError:  # refused (421) and closed: nothing more to do
+            break
+    return sent
+
+
+async def first_bytes(sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """The relay's first line, left in the socket (a peek): the client reads nothing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(BlockingIOError):
+            data = sock.recv(64, socket.MSG_PEEK)
+            if b"\n" in data or not data:
+                return data
+        assert time.monotonic() < deadline, "no greeting"
+        await asyncio.sleep(0.02)
+
+
+async def until_eof(sock: socket.socket, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not sock.recv(4096):
+                return
+        except BlockingIOError:
+            assert time.monotonic() < deadline, "a refused connection was not closed"
+            await asyncio.sleep(0.02)
+        except OSError:
+            return
+
+
+async def test_a_client_that_stops_reading_holds_no_more_than_its_connections(tmp_path,
+                                                                              capture):
+    """Connections from one address that pipeline commands and never read the answers, one
+    after another for 8 s: the relay must never hold more than connections_per_ip of them
+    (refusing the rest, or letting go of those it timed out)."""
+    limit, source = 2, "127.0.0.3"
+    async with serving(tmp_path, capture, timeout=1.0, connections_per_ip=limit) as served:
+        held: list[socket.socket] = []
+        counts: list[int] = []
+        greetings: list[bytes] = []
+        try:
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                sock = await non_reader(served.port, source)
+                held.append(sock)
+                greeting = await first_bytes(sock)
+                greetings.append(greeting[:3])
+                if greeting.startswith(b"220"):
+                    await commands_until_stuck(sock)
+                else:
+                    assert greeting == PER_IP_LINE, greeting
+                    await until_eof(sock)
+                counts.append(relay_sockets_from(served.proc.pid, served.port, source))
+                if counts[-1] > limit:
+                    break
+                await asyncio.sleep(0.2)
+            served.alive()
+            code, reply, _ = await deliver(served, "beside the non-readers")
+            assert code == 250, reply
+            print(f"\nnon-reading clients from {source} (connections_per_ip {limit}): greeted"
+                  f" {b' '.join(greetings).decode()}; sockets the relay held: {counts}")
+            assert max(counts) <= limit, (
+                f"the relay holds {max(counts)} connections from {source}; limit {limit}")
+        finally:
+            for sock in held:
+                sock.close()  # unread data: the close is a reset, the relay lets go
