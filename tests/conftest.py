@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -165,6 +166,40 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
                                       tls_key=tmp_path / "tls" / "key.pem"),
         api=APISettings(enabled=False),  # tests of the API turn it on (port 0)
     )
+
+
+def serve_config(tmp_path: Path, smtp_port: int, sink_port: int,
+                 **changes: Any) -> Path:
+    """A config file for `relay serve` run as a process: every file it writes in tmp_path,
+    delivery by SMTP to `sink_port`, no submission port or API. `changes` replace top-level
+    keys or keys of a section: serve_config(..., smtp={"timeout": 2.0}, shutdown_grace=3.0)."""
+    settings: dict[str, Any] = {
+        "domain": DOMAIN, "shutdown_grace": 5.0,
+        "smtp": {"host": "127.0.0.1", "port": smtp_port},
+        "store": {"path": tmp_path / "relay.db"},
+        "delivery": {"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink_port,
+                     "smtp_timeout": 5.0, "smtp_starttls": "never", "retry_initial": 0.2,
+                     "retry_max": 1.0, "poll_interval": 0.1, "maildir": tmp_path / "maildir",
+                     "bounce_key": tmp_path / "bounce.key"},
+        "dkim": {"key": dkim_key(tmp_path)},
+        "api": {"enabled": False},
+        "submission": {"enabled": False},
+    }
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            settings.setdefault(key, {}).update(value)
+        else:
+            settings[key] = value
+
+    def toml_value(value: Any) -> str:  # a JSON string is a TOML basic string
+        return json.dumps(str(value) if isinstance(value, Path) else value)
+
+    top = [f"{k} = {toml_value(v)}" for k, v in settings.items() if not isinstance(v, dict)]
+    tables = [f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
+              for name, table in settings.items() if isinstance(table, dict)]
+    path = tmp_path / "serve.toml"
+    path.write_text("\n".join(top) + "\n\n" + "\n".join(tables), encoding="utf-8")
+    return path
 
 
 RelayFactory = Callable[..., Awaitable[Relay]]

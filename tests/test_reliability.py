@@ -23,16 +23,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import (
     BUYER,
-    DOMAIN,
     SELLER,
     Received,
     compose,
-    dkim_key,
     free_port,
     make_config,
     open_conv,
     run_cli,
     send,
+    serve_config,
 )
 from test_delivery import queue_id, wait_event
 from test_store import query, start_relay, stop, wait_listening
@@ -163,47 +162,8 @@ CLIENTS = 4
 
 
 def write_config(tmp_path: Path, smtp_port: int, sink_port: int) -> Path:
-    path = tmp_path / "serve.toml"
-    paths = {name: json.dumps(str(p)) for name, p in {
-        "store": tmp_path / "relay.db", "maildir": tmp_path / "maildir",
-        "bounce": tmp_path / "bounce.key", "dkim": dkim_key(tmp_path)}.items()}
-    path.write_text(f"""
-domain = "{DOMAIN}"
-shutdown_grace = 5.0
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-
-[store]
-path = {paths["store"]}
-
-[delivery]
-mode = "smtp"
-smtp_host = "127.0.0.1"
-smtp_port = {sink_port}
-smtp_timeout = 5.0
-smtp_starttls = "never"
-retry_initial = 0.2
-retry_max = 1.0
-poll_interval = 0.1
-maildir = {paths["maildir"]}
-bounce_key = {paths["bounce"]}
-
-[limits]
-sender_per_hour = 1000000
-conversation_per_hour = 1000000
-
-[dkim]
-key = {paths["dkim"]}
-
-[api]
-enabled = false
-
-[submission]
-enabled = false
-""", encoding="utf-8")
-    return path
+    return serve_config(tmp_path, smtp_port, sink_port, limits={
+        "sender_per_hour": 1000000, "conversation_per_hour": 1000000})
 
 
 @dataclass

@@ -22,14 +22,13 @@ from pathlib import Path
 
 from conftest import (
     BUYER,
-    DOMAIN,
     SELLER,
     Capture,
     compose,
-    dkim_key,
     free_port,
     run_cli,
     send,
+    serve_config,
 )
 from test_store import start_relay, stop, wait_listening
 
@@ -44,50 +43,11 @@ PER_IP_LINE = f"{TOO_MANY_CONNECTIONS}\r\n".encode()
 
 def write_config(tmp_path: Path, smtp_port: int, sink_port: int, *, timeout: float,
                  connections_per_ip: int = 20, connections_total: int = 2000) -> Path:
-    paths = {name: json.dumps(str(p)) for name, p in {
-        "store": tmp_path / "relay.db", "maildir": tmp_path / "maildir",
-        "bounce": tmp_path / "bounce.key", "dkim": dkim_key(tmp_path)}.items()}
-    path = tmp_path / "serve.toml"
-    path.write_text(f"""
-domain = "{DOMAIN}"
-shutdown_grace = 3.0
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-timeout = {timeout}
-
-[store]
-path = {paths["store"]}
-
-[delivery]
-mode = "smtp"
-smtp_host = "127.0.0.1"
-smtp_port = {sink_port}
-smtp_timeout = 5.0
-smtp_starttls = "never"
-retry_initial = 0.2
-retry_max = 1.0
-poll_interval = 0.1
-maildir = {paths["maildir"]}
-bounce_key = {paths["bounce"]}
-
-[limits]
-sender_per_hour = 100000
-conversation_per_hour = 100000
-connections_per_ip = {connections_per_ip}
-connections_total = {connections_total}
-
-[dkim]
-key = {paths["dkim"]}
-
-[api]
-enabled = false
-
-[submission]
-enabled = false
-""", encoding="utf-8")
-    return path
+    return serve_config(
+        tmp_path, smtp_port, sink_port, shutdown_grace=3.0, smtp={"timeout": timeout},
+        limits={"sender_per_hour": 100000, "conversation_per_hour": 100000,
+                "connections_per_ip": connections_per_ip,
+                "connections_total": connections_total})
 
 
 @dataclass

@@ -20,16 +20,15 @@ import httpx
 import pytest
 from conftest import (
     BUYER,
-    DOMAIN,
     SELLER,
     Capture,
     compose,
-    dkim_key,
     free_port,
     make_config,
     open_conv,
     run_cli,
     send,
+    serve_config,
 )
 from test_store import query, start_relay, stop, wait_listening
 
@@ -48,48 +47,10 @@ STRANGER = "stranger@evil.example"  # not a party: refused (550), once the refus
 def write_config(tmp_path: Path, store: Path, smtp_port: int, api_port: int,
                  sink_port: int) -> Path:
     """store.path on the small file system; maildir, keys and the log elsewhere."""
-    paths = {name: json.dumps(str(p)) for name, p in {
-        "store": store, "maildir": tmp_path / "maildir", "bounce": tmp_path / "bounce.key",
-        "dkim": dkim_key(tmp_path)}.items()}
-    path = tmp_path / "serve.toml"
-    path.write_text(f"""
-domain = "{DOMAIN}"
-shutdown_grace = 5.0
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-max_message_size = {MAX_MESSAGE}
-
-[store]
-path = {paths["store"]}
-
-[delivery]
-mode = "smtp"
-smtp_host = "127.0.0.1"
-smtp_port = {sink_port}
-smtp_timeout = 5.0
-smtp_starttls = "never"
-retry_initial = 0.2
-retry_max = 1.0
-poll_interval = 0.1
-maildir = {paths["maildir"]}
-bounce_key = {paths["bounce"]}
-
-[limits]
-sender_per_hour = 100000
-conversation_per_hour = 100000
-
-[dkim]
-key = {paths["dkim"]}
-
-[api]
-port = {api_port}
-
-[submission]
-enabled = false
-""", encoding="utf-8")
-    return path
+    return serve_config(
+        tmp_path, smtp_port, sink_port, smtp={"max_message_size": MAX_MESSAGE},
+        store={"path": store}, api={"enabled": True, "port": api_port},
+        limits={"sender_per_hour": 100000, "conversation_per_hour": 100000})
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from conftest import (
     open_conv,
     run_cli,
     send,
+    serve_config,
 )
 
 STRANGER = "stranger@evil.example"
@@ -257,45 +258,6 @@ async def test_every_accepted_message_has_its_event_trail(relay, conv, capture):
 # -- crash: kill -9 with mail queued, restart, everything arrives ---------------------------
 
 
-def serve_config(tmp_path: Path, smtp_port: int, smarthost_port: int) -> Path:
-    path = tmp_path / "serve.toml"
-    path.write_text(f"""
-domain = "{DOMAIN}"
-shutdown_grace = 5.0
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-
-[store]
-path = {json.dumps(str(tmp_path / "relay.db"))}
-
-[delivery]
-mode = "smtp"
-smtp_host = "127.0.0.1"
-smtp_port = {smarthost_port}
-smtp_timeout = 5.0
-smtp_starttls = "never"
-retry_initial = 0.2
-retry_max = 1.0
-poll_interval = 0.1
-maildir = {json.dumps(str(tmp_path / "maildir"))}
-bounce_key = {json.dumps(str(tmp_path / "bounce.key"))}
-
-[dkim]
-key = {json.dumps(str(tmp_path / "dkim.pem"))}
-
-[api]
-port = 0
-
-[submission]
-port = 0
-tls_cert = {json.dumps(str(tmp_path / "cert.pem"))}
-tls_key = {json.dumps(str(tmp_path / "key.pem"))}
-""", encoding="utf-8")
-    return path
-
-
 def start_relay(config: Path, log: Path) -> subprocess.Popen:
     with log.open("ab") as sink:
         return subprocess.Popen(
@@ -331,7 +293,7 @@ async def test_queued_mail_survives_kill_9(tmp_path):
     store = tmp_path / "relay.db"
     log = tmp_path / "relay.log"
     port = free_port()
-    config = serve_config(tmp_path, port, smarthost_port=free_port())  # nobody listens there
+    config = serve_config(tmp_path, port, free_port())  # nobody listens there
     opened = await asyncio.to_thread(
         run_cli, "--config", str(config), "conversations", "open", "--order",
         "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
@@ -358,7 +320,7 @@ async def test_queued_mail_survives_kill_9(tmp_path):
         assert proc.returncode == -9
 
         await capture.start()
-        config = serve_config(tmp_path, port, smarthost_port=capture.port)
+        config = serve_config(tmp_path, port, capture.port)
         proc = start_relay(config, log)
         await wait_listening(proc, port, log)
         await capture.wait_for(5, timeout=20)
