@@ -114,7 +114,7 @@ async def cmd_conv_open(cfg: Config, args: argparse.Namespace) -> int:
             store, cfg.domain, args.order, args.buyer, args.seller
         )
         if args.delivered_at is not None:
-            _not_in_future(args.delivered_at)
+            review_request.not_in_future(args.delivered_at)
             await review_request.set_delivered(store, conv, args.delivered_at)
     if args.json:
         _print_json({**_conversation_json(conv), "created": created})
@@ -346,7 +346,7 @@ async def cmd_buyers_set(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_conv_delivered(cfg: Config, args: argparse.Namespace) -> int:
-    _not_in_future(args.date)
+    review_request.not_in_future(args.date)
     async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.id)
         await review_request.set_delivered(store, conv, args.date)
@@ -379,26 +379,19 @@ async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
         raise UsageError(f"template {template.id} does not allow attachments")
     async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.conversation)
-        locale = await buyers.latest(store, conv.addresses("buyer")[0], "locale")
-        text = templates.render(template, locale, conv.order_id, values)
         files = outgoing.read_files([Path(p) for p in args.attach or []])
-        sender, raw = outgoing.seller_message(conv, text.subject, text.body, files)
+        sender, raw = await outgoing.template_message(store, conv, template, values, files)
         outcome = await outgoing.submit(cfg, store, conv, sender, raw)
     return _refused_or_sent(outcome.reply)
 
 
 async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
-    from string import Template
-
     from relay import outgoing
 
     async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.conversation)
         await review_request.check(store, conv)
-        fill = {"order_id": conv.order_id}
-        sender, raw = outgoing.seller_message(
-            conv, Template(review_request.SUBJECT).substitute(fill),
-            Template(review_request.BODY).substitute(fill), [])
+        sender, raw = outgoing.review_request_message(conv)
         outcome = await outgoing.submit(cfg, store, conv, sender, raw, kind="review_request")
     return _refused_or_sent(outcome.reply)
 
@@ -452,9 +445,6 @@ def _print_record(cfg: Config, path: Path, selector: str, value: str) -> None:
     print(f"{selector}._domainkey.{cfg.domain}. IN TXT \"{value}\"")
 
 
-def _not_in_future(day: date) -> None:
-    if day > datetime.now(UTC).date():
-        raise UsageError(f"a delivery date cannot be in the future: {day}")
 
 
 def _date_arg(value: str) -> date:

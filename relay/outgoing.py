@@ -8,7 +8,9 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from string import Template
 
+from relay import buyers, review_request, templates
 from relay.accept import Intake, Outcome
 from relay.config import Config
 from relay.conversations import Conversation
@@ -50,6 +52,23 @@ def seller_message(conv: Conversation, subject: str, body: str,
     # Unfolded: the stdlib would fold "Subject: [Important] ..." before the bracket.
     wire = (policy.SMTPUTF8 if utf8 else policy.SMTP).clone(max_line_length=998)
     return sender, msg.as_bytes(policy=wire)
+
+
+async def template_message(store: Store, conv: Conversation, template: templates.Template,
+                           values: dict[str, str],
+                           files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    """A template rendered in the buyer's language, as the seller's message (`relay send`
+    and the API's send)."""
+    locale = await buyers.latest(store, conv.addresses("buyer")[0], "locale")
+    text = templates.render(template, locale, conv.order_id, values)
+    return seller_message(conv, text.subject, text.body, files)
+
+
+def review_request_message(conv: Conversation) -> tuple[str, bytes]:
+    """The marketplace's fixed review request, as the seller's message."""
+    fill = {"order_id": conv.order_id}
+    return seller_message(conv, Template(review_request.SUBJECT).substitute(fill),
+                          Template(review_request.BODY).substitute(fill), [])
 
 
 async def submit(config: Config, store: Store, conv: Conversation, sender: str, raw: bytes,

@@ -21,6 +21,13 @@ BODY = (
 FIRST_DAY, LAST_DAY = 5, 30
 
 
+def not_in_future(day: date) -> None:
+    """A delivery date is a fact: it cannot lie ahead (checked before anything is written)."""
+    if day > datetime.now(UTC).date():
+        raise UsageError(f"a delivery date cannot be in the future: {day}",
+                         field="delivered_on")
+
+
 async def set_delivered(store: Store, conv: Conversation, day: date) -> None:
     async with store.write() as db:
         await db.execute(

@@ -92,14 +92,17 @@ def render(template: Template, locale: str | None, order_id: str,
            values: dict[str, str]) -> Rendered:
     fixed = sorted(set(values) & ALWAYS)
     if fixed:
-        raise UsageError(f"--var {fixed[0]}: set by the relay from the conversation")
+        raise UsageError(f"--var {fixed[0]}: set by the relay from the conversation",
+                         field="variables")
     unknown = sorted(set(values) - set(template.variables))
     if unknown:
         raise UsageError(f"template {template.id} has no variable {', '.join(unknown)}"
-                         f" (it takes: {', '.join(template.variables) or 'none'})")
+                         f" (it takes: {', '.join(template.variables) or 'none'})",
+                         field="variables")
     missing = sorted(set(template.variables) - set(values))
     if missing:
-        raise UsageError(f"template {template.id} needs --var {'=… --var '.join(missing)}=…")
+        raise UsageError(f"template {template.id} needs --var {'=… --var '.join(missing)}=…",
+                         field="variables")
     lang = language(locale, template)
     subject, body = template.texts[lang]
     everything = {"order_id": order_id, "buyer_name": UNKNOWN_NAME.get(lang, "customer"),
@@ -108,20 +111,20 @@ def render(template: Template, locale: str | None, order_id: str,
     for key, value in everything.items():
         if "\0" in value or (key in in_subject and len(f"x{value}x".splitlines()) > 1):
             raise UsageError(f"--var {key}: no line breaks in a value that goes into the"
-                             " Subject, and no NUL anywhere")
+                             " Subject, and no NUL anywhere", field="variables")
         if key in in_subject and "=?" in value:
             # A reader decodes "=?utf-8?q?...?=" in a Subject: it could say [Important]
             # (or, on older Pythons, break the header) past the checks on the plain text.
             raise UsageError(f"--var {key}: no encoded words (=?...?=) in a value that goes"
-                             " into the Subject")
+                             " into the Subject", field="variables")
     rendered = Rendered(Text(subject).substitute(everything).strip(),
                         Text(body).substitute(everything).strip() + "\n", lang)
     if len(rendered.body) > template.max_length:
         raise UsageError(f"template {template.id}: the message would be {len(rendered.body)}"
-                         f" characters, over its limit of {template.max_length}")
+                         f" characters, over its limit of {template.max_length}", field="variables")
     if not template.critical and IMPORTANT.search(rendered.subject):
         raise UsageError(f"template {template.id} is not critical: its Subject may not say"
-                         " [Important]")
+                         " [Important]", field="variables")
     if template.critical and not IMPORTANT.search(rendered.subject):
         rendered = Rendered(f"[Important] {rendered.subject}", rendered.body, lang)
     return rendered

@@ -31,7 +31,6 @@ from relay import (
     review_request,
     sellers,
     telemetry,
-    templates,
 )
 from relay.api import models
 from relay.api.errors import APIError, install, not_found
@@ -179,7 +178,7 @@ def create_app(relay: "Relay") -> FastAPI:
         for seller in body.sellers:
             address_in("sellers", seller)
         if body.delivered_on is not None:
-            _not_in_future(body.delivered_on, "delivered_on")  # before anything is written
+            review_request.not_in_future(body.delivered_on)  # before anything is written
         conv, created = await conversations.open_conversation(
             store(), domain(), body.order_id, body.buyer, body.sellers)
         if body.delivered_on is not None:
@@ -219,7 +218,7 @@ def create_app(relay: "Relay") -> FastAPI:
         """The order's delivery date, which opens the review-request window."""
         need(who, "admin")
         conv = await conversation(who, conversation_id)
-        _not_in_future(body.delivered_on, "delivered_on")
+        review_request.not_in_future(body.delivered_on)
         await review_request.set_delivered(store(), conv, body.delivered_on)
         return await conversation_out(conv, who)
 
@@ -254,12 +253,8 @@ def create_app(relay: "Relay") -> FastAPI:
                 raise APIError(400, "invalid", "variables: names are letters, digits and _",
                                "variables")
         files = [(a.filename, _decode(a.content_base64)) for a in body.attachments]
-        locale = await buyers.latest(store(), conv.addresses("buyer")[0], "locale")
-        try:
-            text = templates.render(template, locale, conv.order_id, body.variables)
-        except UsageError as exc:
-            raise APIError(400, "invalid", str(exc), "variables") from None
-        sender, raw = outgoing.seller_message(conv, text.subject, text.body, files)
+        sender, raw = await outgoing.template_message(store(), conv, template, body.variables,
+                                                      files)
         return await _submit(conv, sender, raw, "message")
 
     @app.post("/v1/conversations/{conversation_id}/review-request", tags=["messages"],
@@ -274,10 +269,7 @@ def create_app(relay: "Relay") -> FastAPI:
             await review_request.check(store(), conv)
         except UsageError as exc:
             raise APIError(409, "review_request.not_allowed", str(exc)) from None
-        fill = {"order_id": conv.order_id}
-        sender, raw = outgoing.seller_message(
-            conv, review_request.SUBJECT.replace("$order_id", fill["order_id"]),
-            review_request.BODY.replace("$order_id", fill["order_id"]), [])
+        sender, raw = outgoing.review_request_message(conv)
         return await _submit(conv, sender, raw, "review_request")
 
     async def _submit(conv: conversations.Conversation, sender: str, raw: bytes,
@@ -519,7 +511,3 @@ def _iso(when: datetime | None, field: str) -> str | None:
     except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
         raise APIError(400, "invalid", f"{field}: out of range", field) from None
 
-
-def _not_in_future(day: Any, field: str) -> None:
-    if day > datetime.now(UTC).date():
-        raise APIError(400, "invalid", f"{field}: {day} is in the future", field)
