@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import Message
 
 from relay.conversations import Conversation, Role, address_key, ascii_domain
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_filenames, edit_text_parts, one_line
+from relay.rewrite.text import decoded_header, edit_filenames, edit_text_parts, one_line
 
 # What may not stand right before a match: characters that would make it a longer local
 # part. ASCII only, so an address glued to CJK or accented text still matches; and not all
@@ -60,10 +59,7 @@ def _rewrite_headers(
     for name, raw in list(part.raw_items()):
         if name.lower() in THREADING:
             continue
-        try:
-            value = str(part.policy.header_fetch_parse(name, raw))  # RFC 2047 decoded
-        except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
-            value = raw  # the stdlib's parser raises on some broken values
+        value = decoded_header(part, name, raw)
         if replace(value) != value:
             part.replace_header(name, one_line(replace(value)))
     edit_filenames(part, in_name)  # "bob@mail.example.pdf" is the address plus ".pdf"

@@ -14,14 +14,13 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from email import policy
-from email.errors import HeaderParseError
 from email.message import EmailMessage, Message
 from email.parser import Parser
 from email.utils import collapse_rfc2231_value, format_datetime
 from urllib.parse import unquote
 
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_text_parts, one_line
+from relay.rewrite.text import decoded_header, edit_text_parts, one_line
 
 MIME = {
     "mime-version", "content-type", "content-transfer-encoding", "content-disposition",
@@ -105,20 +104,13 @@ def _no_line_breaks(message: Message) -> None:
     broken: dict[str, list[str]] = {}
     for name, raw in message.raw_items():
         value = raw if isinstance(raw, str) else str(raw)
-        decoded = _decoded(message, name, value) if "=?" in value else value
+        decoded = decoded_header(message, name, value) if "=?" in value else value
         broken.setdefault(name.lower(), []).append(decoded)
     for name, values in broken.items():
         if any(_BREAKS.search(v) for v in values):
             del message[name]
             for value in values:
-                message[name] = one_line(_BREAKS.sub(" ", value))
-
-
-def _decoded(message: Message, name: str, raw: str) -> str:
-    try:
-        return str(message.policy.header_fetch_parse(name, raw))
-    except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
-        return raw  # the stdlib's parser raises on some broken values
+                message[name] = one_line(value)  # splitlines() ends lines at _BREAKS too
 
 
 class SanitizeHeaders:

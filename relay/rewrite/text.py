@@ -117,6 +117,15 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
     return changed
 
 
+def decoded_header(part: Message, name: str, raw: str) -> str:
+    """A raw header value as its reader sees it (RFC 2047 decoded); as it is when the
+    stdlib's parser raises on it, as it does on some broken values."""
+    try:
+        return str(part.policy.header_fetch_parse(name, raw))
+    except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
+        return raw
+
+
 def one_line(value: str) -> str:
     """A header value as a header may hold it: an encoded word can decode to a line break,
     and the stdlib refuses every one str.splitlines knows (\v, \x1c, U+2028...), not just
