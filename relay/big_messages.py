@@ -127,11 +127,6 @@ class BigMessages:
         except BaseException as exc:  # e.g. a KeyboardInterrupt sent back from the worker
             raise RuntimeError(f"big message worker: {exc!r}") from exc
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
     async def stop(self, grace: float) -> None:
         """At shutdown, when no transaction is open any more: the worker is asked to exit
         and, should it not within `grace` seconds, terminated (shutdown without waiting has

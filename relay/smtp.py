@@ -396,7 +396,7 @@ def _envelope(session: Session, envelope: Envelope) -> RelayEnvelope:
 
 def protocol_factory(config: Config, handler: Handler, sessions: set[SMTP]) -> RelaySMTP:
     protocol = RelaySMTP(handler, **_options(config))
-    _track(protocol, config, sessions)
+    _track(protocol, sessions)
     return protocol
 
 
@@ -414,7 +414,7 @@ def submission_factory(config: Config, handler: Handler, sessions: set[SMTP],
         protocol._auth_require_tls = False
     protocol.store = handler.store
     protocol.throttle = handler.login_throttle
-    _track(protocol, config, sessions)
+    _track(protocol, sessions)
     return protocol
 
 
@@ -426,6 +426,6 @@ def _options(config: Config) -> dict[str, Any]:
     }
 
 
-def _track(protocol: RelaySMTP, config: Config, sessions: set[SMTP]) -> None:
+def _track(protocol: RelaySMTP, sessions: set[SMTP]) -> None:
     protocol.open_sessions = sessions
     sessions.add(protocol)
