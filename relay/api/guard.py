@@ -1,6 +1,7 @@
 """What every API request passes before its body is read: a valid token (but for health and
-the schema) and a size limit. So a client without a token cannot make the relay read, parse
-or hold a large body, and no request body is bigger than a message could be."""
+the schema; whose it is goes to request.state.principal) and a size limit. So a client
+without a token cannot make the relay read, parse or hold a large body, and no request body
+is bigger than a message could be."""
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -37,10 +38,12 @@ class Guard:
             return
         if scope["path"] not in OPEN:
             token = bearer(scope)
-            if token is None or self.tokens["current"].find(token) is None:
+            found = None if token is None else self.tokens["current"].find(token)
+            if found is None:
                 await _answer(send, 401, "unauthorized", "a valid bearer token is required",
                               [(b"www-authenticate", b"Bearer")])
                 return
+            scope.setdefault("state", {})["principal"] = found  # request.state.principal
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await _answer(send, 413, "too_large", f"a request body is at most {self.max_body}"
