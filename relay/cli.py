@@ -57,9 +57,7 @@ async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     from relay import templates
     from relay.server import serve
 
-    problems = templates.problems(cfg.templates)  # found now, not at the first send
-    if problems:
-        raise ConfigError(*problems)
+    templates.load_all(cfg.templates)  # its problems now, not at the first send
     await serve(cfg, config_path(args.config, os.environ))
     return 0
 
@@ -69,14 +67,14 @@ async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
     Here, what else the relay reads at start or at a send: the templates."""
     from relay import templates
 
-    problems = templates.problems(cfg.templates)
-    if problems:
-        return _print_problems(ConfigError(*problems))
+    try:
+        found = templates.load_all(cfg.templates)
+    except ConfigError as exc:
+        return _print_problems(exc)
     tokens = len(cfg.api.tokens)
     print(f"ok: {config_path(args.config, os.environ)} (domain {cfg.domain}, SMTP"
           f" {cfg.smtp.host}:{cfg.smtp.port}, API {cfg.api.host}:{cfg.api.port}"
-          f" with {tokens} token{'' if tokens == 1 else 's'},"
-          f" {len(templates.load_all(cfg.templates))} templates)")
+          f" with {tokens} token{'' if tokens == 1 else 's'}, {len(found)} templates)")
     return 0
 
 

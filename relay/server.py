@@ -258,15 +258,11 @@ async def serve(config: Config, path: Path | None = None) -> None:
 async def _reload(relay: Relay, path: Path | None) -> None:
     log.info("SIGHUP: reading the configuration again")
     try:
-        new = await asyncio.to_thread(load, path)
-        problems = await asyncio.to_thread(templates.problems, new.templates)
-        if problems:
-            raise ConfigError(*problems)
+        # reload() reads the templates before it changes anything: their problems too
+        # refuse the whole reload.
+        await relay.reload(await asyncio.to_thread(load, path))
     except ConfigError as exc:
         for problem in exc.problems:
             log.error("config reload refused, nothing changed: %s", problem)
-        return
-    try:
-        await relay.reload(new)
     except Exception:
         log.exception("config reload failed")

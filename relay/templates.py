@@ -63,23 +63,29 @@ def _parse(path: Path) -> Template:
     return template
 
 
-def problems(directory: Path) -> list[str]:
-    """Every template file's problem, not only the first (`relay check-config`)."""
+def load_all(directory: Path) -> dict[str, Template]:
+    """Every template; a ConfigError lists every file's problem, not only the first."""
     if not directory.is_dir():
-        return [f"templates: no directory {directory}"]
-    found = []
+        raise ConfigError(f"templates: no directory {directory}")
+    found, problems = {}, []
     for path in sorted(directory.glob("*.toml")):
         try:
-            _parse(path)
+            template = _parse(path)
         except ConfigError as exc:
-            found.append(str(exc))
+            problems.append(str(exc))
+            continue
+        found[template.id] = template
+    if problems:
+        raise ConfigError(*problems)
     return found
 
 
-def load_all(directory: Path) -> dict[str, Template]:
-    if not directory.is_dir():
-        raise ConfigError(f"templates: no directory {directory}")
-    return {t.id: t for t in (_parse(p) for p in sorted(directory.glob("*.toml")))}
+def problems(directory: Path) -> list[str]:
+    try:
+        load_all(directory)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
 
 
 def language(locale: str | None, template: Template) -> str:
