@@ -257,7 +257,6 @@ class Intake:
             relay_message_id=parcel.relay_message_id if queue else None,
             raw=parcel.raw, delivered=parcel.delivered if queue else None,
         )
-        telemetry.recorded(parcel.direction, disposition, reasons, INFORMATIONAL)
         async with self.store.write() as db:
             await records.append(db, record)
             if parcel.auth_results:
@@ -273,3 +272,5 @@ class Intake:
                     smtputf8=parcel.smtputf8_out, attempts=0, next_attempt_at=now,
                     expires_at=now + self.config.delivery.queue_lifetime, bounce=True,
                 ))
+        # Counted once committed, like the report and delivery counts: a failed write is a 451.
+        telemetry.recorded(parcel.direction, disposition, reasons, INFORMATIONAL)
