@@ -490,13 +490,16 @@ async def commands_until_stuck(sock: socket.socket, limit: float = 5.0) -> int:
 
 
 async def first_bytes(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """The relay's first line, left in the socket (a peek): the client reads nothing."""
+    """The relay's first line, left in the socket (a peek): the client reads nothing.
+
+    The peek is larger than any reply line (a 64-byte peek cut the 67-byte 421 line short, so
+    a correct refusal was never seen and the test timed out)."""
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(BlockingIOError):
-            data = sock.recv(64, socket.MSG_PEEK)
+            data = sock.recv(4096, socket.MSG_PEEK)
             if b"\n" in data or not data:
-                return data
+                return data[: data.index(b"\n") + 1] if b"\n" in data else data
         assert time.monotonic() < deadline, "no greeting"
         await asyncio.sleep(0.02)
 
