@@ -25,7 +25,7 @@ from relay.errors import Reject, TempFail
 from relay.logs import event
 from relay.message_center import automatic
 from relay.pipeline import Envelope, Parcel, Stage, run
-from relay.store import outbox, records
+from relay.store import chain, outbox, records
 from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
@@ -257,11 +257,14 @@ class Intake:
             relay_message_id=parcel.relay_message_id if queue else None,
             raw=parcel.raw, delivered=parcel.delivered if queue else None,
         )
+        if disposition in ("rejected", "deferred"):
+            record = records.trimmed(record, self.config.store.refused_body_keep,
+                                     self.config.smtp.max_header_size)
         async with self.store.write() as db:
             await records.append(db, record)
             if parcel.auth_results:
-                await db.execute("INSERT INTO authentication_results (message_id, value)"
-                                 " VALUES (?, ?)", (parcel.id, parcel.auth_results))
+                await chain.insert(db, "authentication_results",
+                                   {"message_id": parcel.id, "value": parcel.auth_results})
             if queue and parcel.hold:
                 await outbox.add_event(db, parcel.id, "held", "seller notifications are off")
             elif queue:

@@ -37,7 +37,7 @@ def _start(config: Config) -> None:
     runs, and closed at its exit (an open connection's thread would keep it from exiting)."""
     from multiprocessing import util
 
-    from relay import logs, pipeline
+    from relay import keyfile, logs, pipeline
     from relay.accept import Intake
     from relay.store.db import Store
 
@@ -48,7 +48,10 @@ def _start(config: Config) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.setup(config.log_level, config.log.format)
     loop = asyncio.new_event_loop()
-    store = loop.run_until_complete(Store.open(config.store.path, config.store.busy_timeout))
+    # The chain key too: the stages read parties and settings through the chain.
+    secret = keyfile.read(config.store.key_path, "store.chain_key")
+    store = loop.run_until_complete(Store.open(config.store.path, config.store.busy_timeout,
+                                               secret))
     stages = pipeline.build(config, store)
     _state = (loop, Intake(config, store, stages, on_queued=lambda: None))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from relay.conversations import address_key, normalize_address
 from relay.errors import UsageError
+from relay.store import chain
 from relay.store.db import Store, utcnow
 
 
@@ -31,10 +32,8 @@ async def record(store: Store, address: str, domain: str, kind: str, value: str)
     if kind == "locale" and not _LOCALE.fullmatch(value):
         raise UsageError(f"{value!r} is not a language tag like de-DE or en")
     async with store.write() as db:
-        await db.execute(
-            "INSERT INTO buyer_events (address_key, at, kind, value) VALUES (?, ?, ?, ?)",
-            (address_key(address), utcnow(), kind, value),
-        )
+        await chain.insert(db, "buyer_events", {"address_key": address_key(address),
+                                                "at": utcnow(), "kind": kind, "value": value})
     return address
 
 
@@ -44,10 +43,10 @@ async def set_optout(store: Store, address: str, domain: str, on: bool) -> str:
 
 async def latest(store: Store, address: str, kind: str) -> str | None:
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT value FROM buyer_events WHERE address_key = ? AND kind = ?"
-            " ORDER BY seq DESC LIMIT 1", (address_key(address), kind))
-    return str(rows[0][0]) if rows else None
+        rows = await chain.chained(db, "buyer_events", await db.execute_fetchall(
+            "SELECT * FROM buyer_events WHERE address_key = ? AND kind = ? ORDER BY seq",
+            (address_key(address), kind)))
+    return str(rows[-1]["value"]) if rows else None
 
 
 async def opted_out(store: Store, address: str) -> bool:
@@ -56,7 +55,7 @@ async def opted_out(store: Store, address: str) -> bool:
 
 async def history(store: Store, address: str) -> list[Event]:
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT at, kind, value FROM buyer_events WHERE address_key = ? ORDER BY seq",
-            (address_key(address),))
-    return [Event(*row) for row in rows]
+        rows = await chain.chained(db, "buyer_events", await db.execute_fetchall(
+            "SELECT * FROM buyer_events WHERE address_key = ? ORDER BY seq",
+            (address_key(address),)))
+    return [Event(row["at"], row["kind"], row["value"]) for row in rows]

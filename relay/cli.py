@@ -18,21 +18,24 @@ from relay import buyers, conversations, logs, review_request, sellers
 from relay.auth import passwords
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
-from relay.store import records
 from relay.store.backup import backup
+from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
-from relay.store.migrate import migrate
+from relay.store.startup import load_secret, open_store, prepare
 
 Command = Callable[[Config, argparse.Namespace], Awaitable[int]]
 
 
 @asynccontextmanager
-async def _store(cfg: Config) -> AsyncIterator[Store]:
-    """The store, migrated, closed again when the command is done."""
-    store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
+async def _store(cfg: Config, make_key: bool = True) -> AsyncIterator[Store]:
+    """The store, migrated, closed again when the command is done: with a checkpoint when
+    the command added to the chain (the relay may not be running to write one)."""
+    store = await open_store(cfg.store, make_key)
     try:
-        await migrate(store)
+        marks = Checkpointer(store, cfg.store.log_path, 1, 1.0)
+        await marks.prime()
         yield store
+        await marks.write()
     finally:
         await store.close()
 
@@ -97,9 +100,10 @@ async def cmd_api_token(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
-    store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
+    store = await Store.open(cfg.store.path, cfg.store.busy_timeout,
+                             await load_secret(cfg.store))
     try:
-        applied = await migrate(store)
+        applied = await prepare(store, cfg.store)
     finally:
         await store.close()
     print(f"applied: {', '.join(applied)}" if applied else "store is up to date")
@@ -242,25 +246,35 @@ def _time_arg(value: str) -> datetime:
 
 
 async def cmd_audit_verify(cfg: Config, args: argparse.Namespace) -> int:
-    async with _store(cfg) as store:
+    from relay.store.audit import audit
+
+    # No new key for a store chained with one: it would call every entry forged.
+    async with _store(cfg, make_key=False) as store:
         at_seq = int(args.anchor.partition(":")[0]) if args.anchor else None
-        audit = await records.verify(store, at_seq)
-    broken = audit.broken
-    if args.anchor and audit.anchor_at != args.anchor:
-        last = int(audit.anchor.partition(":")[0])
+        found = await audit(store, cfg.store.log_path, at_seq)
+    problems = list(found.problems)
+    if args.anchor and found.records.anchor_at != args.anchor:
+        last = int(found.records.anchor.partition(":")[0])
         why = (f"it is past the end of this store (last record {last})" if at_seq > last
                else "records up to it were removed or replaced")
         print(f"BROKEN: the store no longer matches anchor {args.anchor} ({why})")
+        for more in problems:
+            print(f"also broken: {more}")
         return 1
-    if not broken:
-        print(f"ok: {audit.count} records, every conversation chain holds")
-        print(f"anchor: {audit.anchor}")
+    if not problems:
+        print(f"ok: {found.records.count} records, every conversation chain holds")
+        print(f"anchor: {found.records.anchor}")
+        entries = found.chain.entries
+        if found.checkpoint is None:
+            print(f"chain: {entries} entries over every append-only table hold; no checkpoint"
+                  f" in {cfg.store.log_path} yet (nothing shows the newest were not cut off)")
+        else:
+            print(f"chain: {entries} entries over every append-only table hold; the latest"
+                  f" checkpoint (entry {found.checkpoint.seq}, {found.checkpoint.at}) matches")
         return 0
-    first = broken[0]
-    print(f"BROKEN: record {first.message_id} (seq {first.seq}, conversation "
-          f"{first.conversation_id}): {first.problem}")
-    for more in broken[1:]:
-        print(f"also broken: record {more.message_id} (seq {more.seq}): {more.problem}")
+    print(f"BROKEN: {problems[0]}")
+    for more in problems[1:]:
+        print(f"also broken: {more}")
     return 1
 
 

@@ -48,6 +48,28 @@ class StoreSettings:
     path: Path = Path("data/relay.db")
     # How long a write waits for a lock held by another process before 451.
     busy_timeout: float = 5.0
+    # A refused (or deferred) message is recorded with its header section, this many bytes
+    # of its body, and the size and SHA-256 of the whole; 0: the header section only.
+    refused_body_keep: int = 65_536
+    # HMAC key of the chain over every append-only table; made on first start. Unset: beside
+    # the store file (chain.key in its directory). Keep it (and a copy) off the database's
+    # disk where you can: whoever holds it and the database can rewrite the record.
+    chain_key: Path | None = None
+    # Append-only log of signed checkpoints (chain length and head), so a store whose
+    # newest records were cut off is caught. Unset: the store's path + ".checkpoints".
+    checkpoint_log: Path | None = None
+    # A checkpoint after this many new chain entries, or this many seconds after a change,
+    # and at shutdown.
+    checkpoint_every: int = 1000
+    checkpoint_interval: float = 60.0
+
+    @property
+    def key_path(self) -> Path:
+        return self.chain_key or self.path.parent / "chain.key"
+
+    @property
+    def log_path(self) -> Path:
+        return self.checkpoint_log or self.path.with_name(self.path.name + ".checkpoints")
 
 
 @dataclass(frozen=True)
@@ -242,6 +264,8 @@ _STRINGS = tuple[str, ...]
 
 def _convert(key: str, value: Any, kind: type, from_env: bool = False) -> Any:
     """Turn a TOML or environment value into `kind`, or raise ConfigError naming `key`."""
+    if kind == (Path | None):  # optional paths: unset is a default of their own
+        kind = Path
     try:
         if kind is bool:
             if isinstance(value, bool):
@@ -350,7 +374,10 @@ def _validate(cfg: Config) -> list[str]:
     problems += token_problems(cfg.api.tokens, cfg.domain)
     # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
     for key, value in _numbers(cfg):
-        if key == "smtp.workers":
+        if key == "store.refused_body_keep":
+            if value < 0:
+                add(f"{key}: 0 or more bytes, got {value}")
+        elif key == "smtp.workers":
             if not 0 <= value <= 64:
                 add(f"{key}: 0 to 64, got {value}")
         elif key.endswith("port"):

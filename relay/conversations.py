@@ -8,13 +8,14 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 import idna
 from email_validator import EmailNotValidError, validate_email
 
 from relay.errors import NotFound, UsageError
+from relay.store import chain
 from relay.store.db import Store, utcnow
 
 Role = Literal["buyer", "seller"]
@@ -85,27 +86,36 @@ def check_order_id(order_id: str) -> str:
     return order_id
 
 
+async def _chained(db: aiosqlite.Connection, table: str, sql: str,
+                   params: tuple[object, ...]) -> list[Any]:
+    return await chain.chained(db, table, await db.execute_fetchall(sql, params))
+
+
 async def load(db: aiosqlite.Connection, conversation_id: str, domain: str) -> Conversation | None:
-    rows = await db.execute_fetchall("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+    """The conversation as the chain holds it: a party, alias or closing added or changed
+    past the relay is not read (who receives mail, who may write, whether it is closed are
+    decided by chained rows only). None: no such conversation (or not one the chain has)."""
+    rows = await _chained(db, "conversations", "SELECT * FROM conversations WHERE id = ?",
+                          (conversation_id,))
     if not rows:
         return None
     conv = rows[0]
-    aliases = {
-        row["role"]: f"{row['local_part']}@{domain}"
-        for row in await db.execute_fetchall(
-            "SELECT role, local_part FROM aliases WHERE conversation_id = ?", (conversation_id,)
-        )
-    }
-    parties = await db.execute_fetchall(
-        "SELECT role, address FROM parties WHERE conversation_id = ? ORDER BY position",
-        (conversation_id,),
-    )
+    aliases = {row["role"]: f"{row['local_part']}@{domain}" for row in await _chained(
+        db, "aliases", "SELECT * FROM aliases WHERE conversation_id = ?", (conversation_id,))}
+    if set(aliases) != {"buyer", "seller"}:
+        return None
+    parties = await _chained(
+        db, "parties", "SELECT * FROM parties WHERE conversation_id = ? ORDER BY position",
+        (conversation_id,))
+    closing = await _chained(db, "conversation_closings",
+                             "SELECT * FROM conversation_closings WHERE conversation_id = ?",
+                             (conversation_id,))
     return Conversation(
         id=conv["id"], order_id=conv["order_id"],
         buyer_alias=aliases["buyer"], seller_alias=aliases["seller"],
         buyers=tuple(p["address"] for p in parties if p["role"] == "buyer"),
         sellers=tuple(p["address"] for p in parties if p["role"] == "seller"),
-        created_at=conv["created_at"], closed_at=conv["closed_at"],
+        created_at=conv["created_at"], closed_at=closing[0]["at"] if closing else None,
     )
 
 
@@ -134,11 +144,9 @@ async def open_conversation(
         else:
             conv_id = new_token(8)
             now = utcnow()
-            await db.execute(
-                "INSERT INTO conversations (id, order_id, buyer_key, seller_key, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (conv_id, order_id, address_key(buyer), address_key(sellers[0]), now),
-            )
+            await chain.insert(db, "conversations", {
+                "id": conv_id, "order_id": order_id, "buyer_key": address_key(buyer),
+                "seller_key": address_key(sellers[0]), "created_at": now})
             for role in ("buyer", "seller"):
                 await _insert_alias(db, conv_id, role, now)
             await _add_party(db, conv_id, "buyer", buyer)
@@ -154,11 +162,9 @@ async def _insert_alias(db: aiosqlite.Connection, conv_id: str, role: Role, now:
     # certain an alias is never handed out twice.
     for _ in range(5):
         try:
-            await db.execute(
-                "INSERT INTO aliases (local_part, conversation_id, role, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (new_token(ALIAS_BYTES), conv_id, role, now),
-            )
+            await chain.insert(db, "aliases", {"local_part": new_token(ALIAS_BYTES),
+                                               "conversation_id": conv_id, "role": role,
+                                               "created_at": now})
             return
         except sqlite3.IntegrityError:
             continue
@@ -169,11 +175,9 @@ async def _add_party(db: aiosqlite.Connection, conv_id: str, role: Role, address
     rows = await db.execute_fetchall(
         "SELECT COUNT(*) FROM parties WHERE conversation_id = ? AND role = ?", (conv_id, role)
     )
-    await db.execute(
-        "INSERT OR IGNORE INTO parties (conversation_id, role, address, address_key, position)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (conv_id, role, address, address_key(address), rows[0][0]),
-    )
+    await chain.insert(db, "parties", {
+        "conversation_id": conv_id, "role": role, "address": address,
+        "address_key": address_key(address), "position": rows[0][0]}, or_ignore=True)
 
 
 @dataclass(frozen=True)
@@ -186,13 +190,13 @@ async def find_alias(store: Store, domain: str, local_part: str) -> AliasHit | N
     if not ALIAS_LOCAL.match(local_part):
         return None
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT conversation_id, role FROM aliases WHERE local_part = ?", (local_part,)
-        )
+        rows = await _chained(db, "aliases", "SELECT * FROM aliases WHERE local_part = ?",
+                              (local_part,))
         if not rows:
             return None
         conversation = await load(db, rows[0]["conversation_id"], domain)
-    assert conversation is not None
+    if conversation is None:
+        return None
     return AliasHit(conversation, rows[0]["role"])
 
 
@@ -216,8 +220,24 @@ async def list_all(store: Store, domain: str, seller: str | None = None) -> list
                 " AND p.role = 'seller' AND p.address_key = ? ORDER BY c.created_at, c.id",
                 (address_key(seller),))
         ids = [r[0] for r in rows]
-        found = [await load(db, conv_id, domain) for conv_id in ids]
-    return [c for c in found if c is not None]
+        found = [await load(db, conv_id, domain) for conv_id in dict.fromkeys(ids)]
+    # A party row slipped in past the relay does not make anyone a seller of it.
+    return [c for c in found
+            if c is not None and (seller is None or c.is_registered("seller", seller))]
+
+
+async def seller_conversations(db: aiosqlite.Connection, seller: str) -> list[str]:
+    """The ids of the conversations where `seller` is a registered seller (chained rows)."""
+    rows = await _chained(db, "parties", "SELECT * FROM parties WHERE role = 'seller' AND"
+                          " address_key = ?", (address_key(seller),))
+    return list(dict.fromkeys(r["conversation_id"] for r in rows))
+
+
+# A message row counts only with its chain entry: one slipped in past the relay (a
+# fabricated reply) is not listed, nor taken for an answer. (Its content is checked by
+# `relay audit verify`.)
+MESSAGE_CHAINED = ("EXISTS (SELECT 1 FROM chain l WHERE l.tbl = 'messages'"
+                   " AND l.row_key = json_array(m.id))")
 
 
 async def message_count(store: Store, conversation_id: str) -> int:
@@ -231,10 +251,15 @@ async def message_count(store: Store, conversation_id: str) -> int:
 async def close(store: Store, domain: str, conversation_id: str) -> Conversation:
     """Close a conversation: its aliases stop accepting mail (550 5.1.1), forever."""
     async with store.write() as db:
-        await db.execute(
+        now = utcnow()
+        cursor = await db.execute(
             "UPDATE conversations SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
-            (utcnow(), conversation_id),
+            (now, conversation_id),
         )
+        # The closing itself is an append-only, chained row: what the relay goes by.
+        if cursor.rowcount:
+            await chain.insert(db, "conversation_closings",
+                               {"conversation_id": conversation_id, "at": now})
         conversation = await load(db, conversation_id, domain)
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id!r}")

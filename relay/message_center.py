@@ -14,8 +14,9 @@ from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
-from relay.conversations import address_key
+from relay.conversations import MESSAGE_CHAINED, seller_conversations
 from relay.errors import NotFound
+from relay.store import chain
 from relay.store.db import Store, utcnow
 
 ACCEPTED = "('delivered', 'delivered_redacted')"
@@ -61,20 +62,19 @@ async def mark(store: Store, message_id: str, kind: str) -> None:
         found = await db.execute_fetchall("SELECT 1 FROM messages WHERE id = ?", (message_id,))
         if not found:
             raise NotFound(f"no message {message_id!r}")
-        await db.execute("INSERT INTO message_marks (message_id, at, kind) VALUES (?, ?, ?)",
-                         (message_id, utcnow(), kind))
+        await chain.insert(db, "message_marks",
+                           {"message_id": message_id, "at": utcnow(), "kind": kind})
 
 
-def _where(f: Filters) -> tuple[list[str], list[Any]]:
-    where: list[str] = ["1 = 1"]
+async def _where(db: Any, f: Filters) -> tuple[list[str], list[Any]]:
+    where: list[str] = [MESSAGE_CHAINED]
     params: list[Any] = []
     if f.conversation:
         where.append("m.conversation_id = ?")
         params.append(f.conversation)
     if f.seller:
-        where.append("m.conversation_id IN (SELECT conversation_id FROM parties"
-                     " WHERE role = 'seller' AND address_key = ?)")
-        params.append(address_key(f.seller))
+        where.append("m.conversation_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(await seller_conversations(db, f.seller)))
     if f.sent:
         where.append("m.direction = 'seller_to_buyer'")
     if f.received or f.needs_response:
@@ -101,7 +101,8 @@ def _where(f: Filters) -> tuple[list[str], list[Any]]:
 
 _COLUMNS = (
     "SELECT m.seq, m.id, m.conversation_id, c.order_id, m.received_at, m.direction,"
-    " m.disposition, m.reasons, m.relay_message_id, length(m.raw) AS size,"
+    " m.disposition, m.reasons, m.relay_message_id, COALESCE(m.size, length(m.raw)) AS size,"
+    " length(m.raw) AS kept,"
     " length(m.delivered) AS delivered_size,"
     " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
     "  ORDER BY e.seq DESC LIMIT 1) AS delivery,"
@@ -118,6 +119,8 @@ def _row(r: Any) -> dict[str, Any]:
         "received_at": r["received_at"], "direction": r["direction"],
         "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
         "relay_message_id": r["relay_message_id"], "size": r["size"],
+        # A refused message is kept in part (its headers, the start of its body): say so.
+        "truncated": r["kept"] < r["size"],
         "delivered_size": r["delivered_size"], "delivery": r["delivery"], "read": bool(r["read"]),
         "no_response_needed": bool(r["no_response_needed"]), "seq": r["seq"],
     }
@@ -125,8 +128,8 @@ def _row(r: Any) -> dict[str, Any]:
 
 async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
     """Every message the filters select, oldest first."""
-    where, params = _where(f)
     async with store.read() as db:
+        where, params = await _where(db, f)
         rows = await db.execute_fetchall(
             f"{_COLUMNS} WHERE {' AND '.join(where)} ORDER BY m.seq", params)
         out = [_row(r) for r in rows]
@@ -142,10 +145,10 @@ async def page(store: Store, f: Filters, limit: int,
                before: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
     """Newest first, `limit` at most, older than the record `before` (a seq: the cursor the
     previous page returned). Returns the page and the next page's cursor (None: no more)."""
-    where, params = _where(f)
     out: list[dict[str, Any]] = []
     batch = max(limit + 1, 100) if f.needs_response else limit + 1
     async with store.read() as db:
+        where, params = await _where(db, f)
         answers = _Answers(db)
         while len(out) <= limit:
             cursor = ["m.seq < ?"] if before is not None else []
@@ -184,7 +187,8 @@ class _Answers:
         before = None
         while True:
             rows = await self.db.execute_fetchall(
-                "SELECT seq, reasons, substr(raw, 1, 65536) FROM messages WHERE"
+                "SELECT seq, reasons, substr(raw, 1, 65536) FROM messages m WHERE"
+                f" {MESSAGE_CHAINED} AND"
                 " conversation_id = ? AND direction = 'seller_to_buyer' AND disposition IN"
                 f" {ACCEPTED}{' AND seq < ?' if before else ''} ORDER BY seq DESC LIMIT 20",
                 (conversation_id, before) if before else (conversation_id,))

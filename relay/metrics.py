@@ -8,12 +8,13 @@ request are no reply.
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from relay.conversations import address_key
+from relay.conversations import MESSAGE_CHAINED, seller_conversations
 from relay.message_center import ACCEPTED, is_answer
 from relay.store.db import Store
 
@@ -38,14 +39,15 @@ class Window:
 
 async def _messages(store: Store, seller: str) -> list[Any]:
     async with store.read() as db:
+        ids = await seller_conversations(db, seller)
         return list(await db.execute_fetchall(
             "SELECT m.seq, m.id, m.conversation_id, m.received_at, m.direction, m.raw, m.reasons,"
             " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
             "  AND k.kind = 'no_response_needed') AS excused"
-            " FROM messages m WHERE m.conversation_id IN (SELECT conversation_id FROM parties"
-            " WHERE role = 'seller' AND address_key = ?) AND m.disposition IN"
+            " FROM messages m WHERE m.conversation_id IN (SELECT value FROM json_each(?))"
+            f" AND {MESSAGE_CHAINED} AND m.disposition IN"
             f" {ACCEPTED} AND m.direction IN ('buyer_to_seller', 'seller_to_buyer')"
-            " ORDER BY m.seq", (address_key(seller),)))
+            " ORDER BY m.seq", (json.dumps(ids),)))
 
 
 async def response_time(store: Store, seller: str, now: datetime) -> list[Window]:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from relay import buyers
 from relay.conversations import Conversation
 from relay.errors import UsageError
+from relay.store import chain
 from relay.store.db import Store, utcnow
 
 SUBJECT = "Order $order_id: your experience"
@@ -30,17 +31,17 @@ def not_in_future(day: date) -> None:
 
 async def set_delivered(store: Store, conv: Conversation, day: date) -> None:
     async with store.write() as db:
-        await db.execute(
-            "INSERT INTO conversation_events (conversation_id, at, kind, value)"
-            " VALUES (?, ?, 'delivered', ?)", (conv.id, utcnow(), day.isoformat()))
+        await chain.insert(db, "conversation_events", {
+            "conversation_id": conv.id, "at": utcnow(), "kind": "delivered",
+            "value": day.isoformat()})
 
 
 async def delivered_on(store: Store, conv: Conversation) -> date | None:
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT value FROM conversation_events WHERE conversation_id = ? AND kind ="
-            " 'delivered' ORDER BY seq DESC LIMIT 1", (conv.id,))
-    return date.fromisoformat(rows[0][0]) if rows else None
+        rows = await chain.chained(db, "conversation_events", await db.execute_fetchall(
+            "SELECT * FROM conversation_events WHERE conversation_id = ? AND kind ="
+            " 'delivered' ORDER BY seq", (conv.id,)))
+    return date.fromisoformat(rows[-1]["value"]) if rows else None
 
 
 async def check(store: Store, conv: Conversation, today: date | None = None) -> None:

@@ -26,8 +26,9 @@ from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
 from relay.errors import ConfigError, StartupError
 from relay.smtp import Handler, protocol_factory, submission_factory
+from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
-from relay.store.migrate import migrate
+from relay.store.startup import load_secret, prepare
 from relay.tls import server_context
 
 log = logging.getLogger("relay.server")
@@ -39,6 +40,7 @@ class Relay:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store: Store | None = None
+        self.checkpointer: Checkpointer | None = None
         self.worker: Worker | None = None
         self.handler: Handler | None = None
         self.server: asyncio.Server | None = None
@@ -77,10 +79,18 @@ class Relay:
             self.templates = templates.load_all(cfg.templates)
         except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
             log.error("no templates for the API: %s", exc)
-        self.store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
-        applied = await migrate(self.store)
+        secret = await load_secret(cfg.store, announce=True)
+        self.store = await Store.open(cfg.store.path, cfg.store.busy_timeout, secret)
+        try:
+            applied = await prepare(self.store, cfg.store)
+        except BaseException:
+            await self.store.close()
+            raise
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
+        self.checkpointer = Checkpointer(self.store, cfg.store.log_path,
+                                         cfg.store.checkpoint_every, cfg.store.checkpoint_interval)
+        await self.checkpointer.write()  # what a kill -9 left unwritten, if anything
         self.worker = Worker(cfg, self.store, make_transport(cfg))
         intake = Intake(cfg, self.store, pipeline.build(cfg, self.store), self.worker.wake,
                         BigMessages(cfg))
@@ -109,6 +119,7 @@ class Relay:
                     server.close()
             await self.store.close()
             raise
+        self.checkpointer.start()
         self.worker.start()
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)
@@ -211,6 +222,8 @@ class Relay:
         if self.handler is not None:
             await self.handler.intake.stop(grace)
             pipeline.close(self.handler.intake.stages)
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()  # after the last write: it covers everything
         if self.store is not None:
             await self.store.close()
         log.info("relay stopped")

@@ -5,7 +5,10 @@ templates, the review request, the audit and /metrics."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -857,3 +860,43 @@ async def test_metrics_after_traffic(api):
     assert delta("relay_stage_seconds_count") >= 1
     assert delta("relay_store_write_seconds_count") >= 2  # the record, the delivery event
     assert delta("relay_messages_refused_total") == 0
+
+
+# -- refused messages are recorded in part ---------------------------------------------------
+
+
+async def test_a_big_refused_message_is_recorded_in_part_and_said_so(api, tmp_path):
+    """An outsider who knows an alias sends big messages that are refused: the record keeps
+    the header section and the first store.refused_body_keep bytes (64 KiB) of the body, with
+    the size and SHA-256 of the whole, and every reader says it is not all there."""
+    conv = await api.open()
+    stranger = "stranger@evil.example"
+    body = "".join(f"line {n} of a message nobody asked for, padded out.\n"
+                   for n in range(12_000))  # ~600 KB
+    data = compose(stranger, conv["seller_alias"], body=body)
+    code, reply = await send(api.relay.smtp_port, stranger, conv["seller_alias"], data)
+    assert code == 550, reply
+    store = api.relay.config.store.path
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        (mid, kept, size, digest), = db.execute(
+            "SELECT id, raw, size, sha256 FROM messages").fetchall()
+    head = data.index(b"\r\n\r\n") + 4
+    assert kept == data[:head + 65_536]
+    assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
+
+    shown = await api.message(mid)
+    assert (shown["size"], shown["truncated"]) == (len(data), True)
+    received = await api.get(f"/v1/messages/{mid}/received")
+    assert received.status_code == 200
+    assert received.content == kept
+    assert received.headers["record-truncated"] == f"kept {len(kept)} of {len(data)} bytes"
+    assert received.headers["record-size"] == str(len(data))
+    assert received.headers["record-sha256"] == digest
+
+    # A message that was accepted is kept whole, and says nothing of the kind.
+    accepted_id, sent = await smtp(api, BUYER, conv["seller_alias"], body)
+    whole = await api.get(f"/v1/messages/{accepted_id}/received")
+    assert whole.content == sent and "record-truncated" not in whole.headers
+    assert (await api.message(accepted_id))["truncated"] is False
+    audit = await api.ok("GET", "/v1/audit")
+    assert audit["ok"] is True and audit["problems"] == [], audit

@@ -53,6 +53,11 @@ def cli_config(tmp_path: Path, store: Path) -> Path:
     return path
 
 
+def chain_entry(store: Path, message_id: str) -> int:
+    return query(store, "SELECT seq FROM chain WHERE tbl = 'messages' AND row_key = ?",
+                 (json.dumps([message_id]),))[0][0]
+
+
 async def audit(tmp_path: Path, store: Path):
     # Off the event loop: the in-process relay keeps its store usable meanwhile.
     return await asyncio.to_thread(run_cli, "--config", str(cli_config(tmp_path, store)),
@@ -150,8 +155,8 @@ async def test_altered_record_is_named(relay, conv, capture, tmp_path, column, v
     assert len(lines) == 1, done.stdout  # the records after it still link to its stored hash
 
 
-async def test_removed_record_names_the_next_one_in_its_conversation(relay, conv, capture,
-                                                                     tmp_path):
+async def test_removed_record_is_named_then_the_next_one_in_its_conversation(
+        relay, conv, capture, tmp_path):
     other = await open_conv(relay, order="112-7654321-7654321")
     port = relay.smtp_port
     a1 = await accepted(port, BUYER, conv.seller_alias, "a1")
@@ -171,10 +176,13 @@ async def test_removed_record_names_the_next_one_in_its_conversation(relay, conv
     done = await audit(tmp_path, store)
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    # Not b2, the next record in the store: a3, the next record of the same conversation.
-    assert lines[0].startswith(f"BROKEN: record {a3} ")
-    assert "previous-hash link does not match" in lines[0]
-    assert len(lines) == 1, done.stdout
+    # The chain over the table names the removed record itself; then its conversation's
+    # chain breaks at a3 (not b2, the next record in the store).
+    assert lines[0] == f"BROKEN: record {a2}: chained at entry {chain_entry(store, a2)} but no" \
+        " longer in the store: removed", done.stdout
+    assert lines[1].startswith(f"also broken: record {a3} ")
+    assert "previous-hash link does not match" in lines[1]
+    assert len(lines) == 2, done.stdout
     assert a1 not in done.stdout
 
 
@@ -200,10 +208,13 @@ async def test_cut_off_newest_records_are_caught_by_an_earlier_anchor(relay, con
         db.execute("DELETE FROM message_events")
         db.execute("DELETE FROM messages")
     plain = await audit(tmp_path, store)
-    assert plain.returncode == 0  # an empty store is a consistent store...
+    # The chain over every table has their entries: no anchor needed any more...
+    assert plain.returncode == 1, plain.stdout
+    assert plain.stdout.startswith("BROKEN: record "), plain.stdout
+    assert "no longer in the store: removed" in plain.stdout.splitlines()[0]
     cut = await asyncio.to_thread(run_cli, "--config", config, "audit", "verify",
                                   "--anchor", anchor)
-    assert cut.returncode == 1  # ...but not the one the anchor was taken from
+    assert cut.returncode == 1  # ...and an earlier one still says so
     assert cut.stdout.startswith(f"BROKEN: the store no longer matches anchor {anchor}")
 
 
@@ -377,6 +388,8 @@ async def test_backup_while_the_relay_runs(relay, conv, capture, tmp_path):
     again = await asyncio.to_thread(run_cli, "--config", str(config), "backup", str(target))
     assert again.returncode == 2 and "exists" in again.stderr
     copy_config = tmp_path / "copy.toml"
-    copy_config.write_text(f"[store]\npath = {json.dumps(str(target))}\n", encoding="utf-8")
+    # The copy is chained with the relay's key (beside the relay's store, not the copy).
+    copy_config.write_text(f"[store]\npath = {json.dumps(str(target))}\nchain_key ="
+                           f" {json.dumps(str(tmp_path / 'chain.key'))}\n", encoding="utf-8")
     verified = await asyncio.to_thread(run_cli, "--config", str(copy_config), "audit", "verify")
     assert verified.returncode == 0 and verified.stdout.startswith("ok: 3 records"), verified

@@ -39,6 +39,7 @@ from relay.api.tokens import Principal, Tokens
 from relay.errors import UsageError
 from relay.logs import event
 from relay.store import records
+from relay.store.audit import audit as audit_store
 
 if TYPE_CHECKING:
     from relay.server import Relay
@@ -433,8 +434,10 @@ def create_app(relay: "Relay") -> FastAPI:
     @app.get("/v1/messages/{message_id}/received", tags=["messages"],
              response_class=Response, responses=_RFC822)
     async def received_bytes(message_id: str, who: Who) -> Response:
-        """The message as it arrived. A seller token: only the seller's own messages (a
-        buyer's holds the buyer's real address)."""
+        """The message as it arrived. A refused message is recorded in part (its header
+        section and the start of its body): then the Record-Truncated, Record-Size and
+        Record-SHA256 headers say so and describe the whole. A seller token: only the
+        seller's own messages (a buyer's holds the buyer's real address)."""
         row = await message(who, message_id)
         record = await records.get(store(), message_id)
         assert record is not None
@@ -445,7 +448,13 @@ def create_app(relay: "Relay") -> FastAPI:
             if row["direction"] != "seller_to_buyer" or not conv.is_registered(
                     "seller", record.mail_from):
                 raise not_found("received copy of this message")
-        return Response(record.raw, media_type="message/rfc822")
+        headers = {}
+        if record.truncated:
+            # A refused message is recorded in part: the bytes kept, and what the whole was.
+            headers = {"Record-Truncated": f"kept {len(record.raw)} of {record.size} bytes",
+                       "Record-Size": str(record.size),
+                       "Record-SHA256": str(record.sha256)}
+        return Response(record.raw, media_type="message/rfc822", headers=headers)
 
     @app.get("/v1/messages/{message_id}/delivered", tags=["messages"],
              response_class=Response, responses=_RFC822)
@@ -487,12 +496,13 @@ def create_app(relay: "Relay") -> FastAPI:
         """Recompute every conversation's hash chain (and compare an earlier anchor)."""
         need(who, "admin")
         at_seq = int(anchor.partition(":")[0]) if anchor else None
-        found = await records.verify(store(), at_seq)
-        matches = None if anchor is None else found.anchor_at == anchor
+        found = await audit_store(store(), relay.config.store.log_path, at_seq)
+        matches = None if anchor is None else found.records.anchor_at == anchor
         return models.Audit(
-            ok=not found.broken and matches is not False, records=found.count,
-            anchor=found.anchor, anchor_matches=matches,
-            broken=[models.BrokenRecord(**b.__dict__) for b in found.broken])
+            ok=found.ok and matches is not False, records=found.records.count,
+            anchor=found.records.anchor, anchor_matches=matches,
+            broken=[models.BrokenRecord(**b.__dict__) for b in found.records.broken],
+            problems=[str(p) for p in found.problems])
 
     return app
 

@@ -87,6 +87,9 @@ class Message(BaseModel):
     reasons: list[str]
     relay_message_id: str | None
     size: int
+    truncated: bool = Field(False, description="The record keeps only the start of this"
+                            " (refused) message: its header section and the first"
+                            " store.refused_body_keep bytes of its body")
     delivery: str | None
     read: bool
     no_response_needed: bool
@@ -138,6 +141,9 @@ class Audit(BaseModel):
     anchor: str
     anchor_matches: bool | None = None
     broken: list[BrokenRecord]
+    problems: list[str] = Field(default_factory=list, description=(
+        "Every difference the chain over the append-only tables and the checkpoint log"
+        " show, the first difference first"))
 
 
 class Template(BaseModel):

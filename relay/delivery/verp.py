@@ -9,52 +9,20 @@ from __future__ import annotations
 
 import base64
 import hmac
-import logging
-import os
 import re
 import time
 from hashlib import sha256
 from pathlib import Path
 
-from relay.errors import StartupError
+from relay import keyfile
 
-log = logging.getLogger("relay.verp")
 PREFIX = "bounces+"
 _LOCAL = re.compile(r"^bounces\+([a-z2-7]{16})\.([0-9a-z]{1,10})\.([a-z2-7]{16})$")
 
 
-KEY_BYTES = 32
-
-
-def _read(path: Path) -> bytes:
-    key = path.read_bytes()
-    if len(key) < KEY_BYTES:
-        raise StartupError(f"delivery.bounce_key: {path} holds {len(key)} bytes, not a key of"
-                           f" at least {KEY_BYTES}; remove it to have a new one made")
-    return key
-
-
 def load_key(path: Path) -> bytes:
-    """The HMAC key; made (32 random bytes, mode 0600) when missing. Written aside and
-    linked into place, so another process never reads a half-written key."""
-    try:
-        return _read(path)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(os.urandom(KEY_BYTES))
-        out.flush()
-        os.fsync(out.fileno())
-    try:
-        os.link(aside, path)  # fails if another process made one first: use that one
-        log.info("made the bounce address key %s", path)
-    except FileExistsError:
-        pass
-    finally:
-        aside.unlink()
-    return _read(path)
+    """The HMAC key; made (32 random bytes, mode 0600) when missing."""
+    return keyfile.load_or_make(path, "delivery.bounce_key", "bounce address key")
 
 
 def _base36(number: int) -> str:

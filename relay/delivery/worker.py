@@ -119,11 +119,19 @@ class Worker:
 
     async def _attempt(self, job: outbox.Job) -> None:
         try:
-            record = await records.get(self.store, job.message_id)
-            if record is None or record.delivered is None:
-                log.error("%s: queued without delivered bytes; dropping from queue", job.message_id)
+            # Only what the chain holds goes out, and only to its recorded recipient: the
+            # outbox is a work queue anyone with the database could add to or redirect.
+            record = await records.get(self.store, job.message_id, chained=True)
+            problem = ("not in the chain as it is" if record is None
+                       else "no delivered bytes" if record.delivered is None
+                       else "queued for another recipient than recorded"
+                       if job.rcpt != record.recipient else None)
+            if problem is not None:
+                log.error("%s: %s; dropping from queue", job.message_id, problem)
+                there = record is not None or await records.get(self.store, job.message_id)
                 async with self.store.write() as db:
-                    await outbox.add_event(db, job.message_id, "failed", "no delivered bytes")
+                    if there:  # an event needs its message row
+                        await outbox.add_event(db, job.message_id, "failed", problem)
                     await outbox.remove(db, job.message_id)
                 return
             start = time.perf_counter()

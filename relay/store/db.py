@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from relay import telemetry
+from relay.store import chain
 
 FAILURE_HOLD = 30.0
 
@@ -27,13 +28,23 @@ def utcnow() -> str:
 
 
 class Store:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, secret: bytes | None = None) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.failed_at: float | None = None  # when a write last failed in the store
+        self.secret = secret  # the chain key (relay.store.chain); None: the chain is unused
+        # Told of every chain entry this process adds (the checkpointer counts them).
+        self.on_chain_entry: Callable[[], None] | None = None
+        if secret is not None:
+            chain.bind(conn, secret, self._chain_entry)
+
+    def _chain_entry(self) -> None:
+        if self.on_chain_entry is not None:
+            self.on_chain_entry()
 
     @classmethod
-    async def open(cls, path: Path, busy_timeout: float = 5.0) -> Store:
+    async def open(cls, path: Path, busy_timeout: float = 5.0,
+                   secret: bytes | None = None) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         conn = await aiosqlite.connect(path, isolation_level=None)
@@ -42,7 +53,7 @@ class Store:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = FULL")
         await conn.execute("PRAGMA foreign_keys = ON")
-        return cls(conn)
+        return cls(conn, secret)
 
     async def close(self) -> None:
         async with self._lock:

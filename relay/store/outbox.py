@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from relay.store import chain
 from relay.store.db import Store, utcnow
 
 
@@ -23,10 +24,8 @@ class Job:
 
 
 async def add_event(db: aiosqlite.Connection, message_id: str, kind: str, detail: str = "") -> None:
-    await db.execute(
-        "INSERT INTO message_events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)",
-        (message_id, utcnow(), kind, detail),
-    )
+    await chain.insert(db, "message_events",
+                       {"message_id": message_id, "at": utcnow(), "kind": kind, "detail": detail})
 
 
 async def enqueue(db: aiosqlite.Connection, job: Job) -> None:

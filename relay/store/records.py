@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import aiosqlite
 
+from relay.store import chain
 from relay.store.db import Store
 
 GENESIS = "0" * 64
@@ -32,17 +33,49 @@ class Record:
     recipient: str | None
     original_message_id: str | None
     relay_message_id: str | None
-    raw: bytes
+    raw: bytes  # what is kept: every byte, or the start of a refused message (see trimmed)
     delivered: bytes | None
+    # The whole message as received: its size and SHA-256. append() fills them in; None
+    # only in records made before they were kept (their raw is whole).
+    size: int | None = None
+    sha256: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Whether raw is only the start of the message (a refused one, trimmed)."""
+        return self.size is not None and self.size > len(self.raw)
 
 
 def _digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
+def header_end(raw: bytes) -> int:
+    """Where the body starts: after the blank line (CRLF or bare LF); len(raw) if none."""
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    return min(ends) if ends else len(raw)
+
+
+def trimmed(record: Record, body_keep: int, header_cap: int) -> Record:
+    """A refused message as recorded: its header section (at most header_cap bytes) and the
+    first body_keep bytes of its body, with the size and digest of the whole. Refused mail
+    is kept for evidence, and the record is never deleted: whoever knows one alias could
+    otherwise fill the disk with 25 MB refusals."""
+    whole = record.raw
+    cut = min(header_end(whole), header_cap) + body_keep
+    if cut >= len(whole):
+        return record
+    return replace(record, raw=whole[:cut], size=len(whole), sha256=_digest(whole))
+
+
 def record_hash(record: Record, prev_hash: str) -> str:
-    """SHA-256 over every field (bodies by their own digest) and the previous hash."""
+    """SHA-256 over every field (bodies by their own digest) and the previous hash. size
+    and sha256 count when set (every record since they are kept; a trimmed record's digest
+    of the whole message is in its hash)."""
     fields = asdict(record)
+    for name in ("size", "sha256"):
+        if fields[name] is None:  # older records: hashed as they were
+            del fields[name]
     fields["raw"] = _digest(record.raw)
     fields["delivered"] = _digest(record.delivered)
     fields["reasons"] = list(record.reasons)
@@ -54,24 +87,25 @@ def record_hash(record: Record, prev_hash: str) -> str:
 
 async def append(db: aiosqlite.Connection, record: Record) -> str:
     """Insert `record` at the end of its conversation's chain; call inside store.write()."""
+    if record.size is None:
+        record = replace(record, size=len(record.raw), sha256=_digest(record.raw))
     rows = await db.execute_fetchall(
         "SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
         (record.conversation_id,),
     )
     prev = rows[0][0] if rows else GENESIS
     digest = record_hash(record, prev)
-    await db.execute(
-        "INSERT INTO messages (id, conversation_id, received_at, direction, disposition, reasons,"
-        " peer, helo, mail_from, rcpt_to, recipient, original_message_id, relay_message_id,"
-        " raw, delivered, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            record.id, record.conversation_id, record.received_at, record.direction,
-            record.disposition, json.dumps(list(record.reasons)), record.peer, record.helo,
-            record.mail_from, json.dumps(list(record.rcpt_to)), record.recipient,
-            record.original_message_id, record.relay_message_id, record.raw, record.delivered,
-            prev, digest,
-        ),
-    )
+    await chain.insert(db, "messages", {
+        "id": record.id, "conversation_id": record.conversation_id,
+        "received_at": record.received_at, "direction": record.direction,
+        "disposition": record.disposition, "reasons": json.dumps(list(record.reasons)),
+        "peer": record.peer, "helo": record.helo, "mail_from": record.mail_from,
+        "rcpt_to": json.dumps(list(record.rcpt_to)), "recipient": record.recipient,
+        "original_message_id": record.original_message_id,
+        "relay_message_id": record.relay_message_id, "raw": record.raw,
+        "delivered": record.delivered, "prev_hash": prev, "hash": digest,
+        "size": record.size, "sha256": record.sha256,
+    })
     return digest
 
 
@@ -84,12 +118,17 @@ def from_row(row: aiosqlite.Row) -> Record:
         recipient=row["recipient"], original_message_id=row["original_message_id"],
         relay_message_id=row["relay_message_id"], raw=bytes(row["raw"]),
         delivered=None if row["delivered"] is None else bytes(row["delivered"]),
+        size=row["size"], sha256=row["sha256"],
     )
 
 
-async def get(store: Store, message_id: str) -> Record | None:
+async def get(store: Store, message_id: str, chained: bool = False) -> Record | None:
+    """The record; chained=True: only as the chain holds it (None if it was added or
+    changed past the relay), for what is about to be sent."""
     async with store.read() as db:
         rows = await db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
+        if chained:
+            rows = await chain.chained(db, "messages", rows)
     return from_row(rows[0]) if rows else None
 
 
@@ -166,7 +205,8 @@ async def summaries(store: Store, conversation_id: str | None = None) -> list[di
     async with store.read() as db:
         rows = await db.execute_fetchall(
             "SELECT m.seq, m.id, m.conversation_id, m.received_at, m.direction, m.disposition,"
-            " m.reasons, m.relay_message_id, length(m.raw) AS size,"
+            " m.reasons, m.relay_message_id, COALESCE(m.size, length(m.raw)) AS size,"
+            " length(m.raw) AS kept,"
             " (SELECT kind FROM message_events e WHERE e.message_id = m.id"
             "  ORDER BY e.seq DESC LIMIT 1) AS delivery"
             f" FROM messages m {where} ORDER BY m.seq",
@@ -178,7 +218,7 @@ async def summaries(store: Store, conversation_id: str | None = None) -> list[di
             "received_at": r["received_at"], "direction": r["direction"],
             "disposition": r["disposition"], "reasons": json.loads(r["reasons"]),
             "relay_message_id": r["relay_message_id"], "size": r["size"],
-            "delivery": r["delivery"],
+            "truncated": r["kept"] < r["size"], "delivery": r["delivery"],
         }
         for r in rows
     ]
