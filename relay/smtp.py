@@ -29,6 +29,7 @@ from relay.replies import (
     NOT_YOUR_CONVERSATION,
     ONE_CONVERSATION,
     RATE_LIMITED,
+    RATE_NETWORK,
     RCPT_OK,
     RELAY_DENIED,
     SENDER_OK,
@@ -109,10 +110,13 @@ class RelaySMTP(SMTP):
         if self.transport is not None:
             self.transport.abort()
 
+    # Bytes of the last DATA body as received (the body itself may have been discarded).
+    data_bytes = 0
+
     async def push(self, status: Any) -> None:
         if status in _DISCARDED and isinstance(self.event_handler, Handler):
             recorded = await self.event_handler.record_discarded(
-                self.session, self.envelope, _DISCARDED[status])
+                self.session, self.envelope, _DISCARDED[status], self.data_bytes)
             if not recorded:  # the refusal must be on the record before it is final
                 status = TEMPFAIL
         if isinstance(status, str):
@@ -191,6 +195,7 @@ class RelaySMTP(SMTP):
             at_line_start = True
             if end >= 0:
                 break
+        self.data_bytes = size
         body = b"".join(parts)
         # RFC 5321 4.5.2: a line's leading dot is the sender's, added for transparency.
         body = (b"\r\n" + body).replace(b"\r\n.", b"\r\n")[2:]
@@ -292,6 +297,13 @@ class Handler:
             return RELAY_DENIED
         local = local.lower()
         login = login_of(session)
+        # A client whose messages were refused too often waits before it may send more: here,
+        # before it can push another body, and before anything tells it whether an alias exists.
+        client = rate_limits.refusal_client(_peer(session), login)
+        if client is not None:
+            over = await rate_limits.refusals_exceeded(self.store, self.limits, client)
+            if over:
+                return RATE_NETWORK.format(over)
         if local.startswith(PREFIX):
             if login:  # reports come from mail servers, not from a seller's account
                 return NOT_YOUR_CONVERSATION
@@ -363,13 +375,13 @@ class Handler:
                 self.idle.set()
 
     async def record_discarded(
-        self, session: Session | None, envelope: Envelope | None, reason: str
+        self, session: Session | None, envelope: Envelope | None, reason: str, size: int
     ) -> bool:
         """Whether the refusal is on the record (or there is nothing to record)."""
         if session is None or envelope is None or not envelope.rcpt_tos:
             return True
         try:
-            await self.intake.record_discarded(_envelope(session, envelope), reason)
+            await self.intake.record_discarded(_envelope(session, envelope), reason, size)
         except Exception:
             log.exception("could not record a refused message (%s); answering 451", reason)
             return False
@@ -381,8 +393,13 @@ class Handler:
         return TEMPFAIL
 
 
+def _peer(session: Session) -> str:
+    """The client's address (its IP)."""
+    return str(session.peer[0] if isinstance(session.peer, tuple) else session.peer)
+
+
 def _envelope(session: Session, envelope: Envelope) -> RelayEnvelope:
-    peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
+    peer = _peer(session)
     login = login_of(session)
     # aiosmtpd spells the null sender "<>"; the relay spells it "". On the submission port
     # the account is the sender, whatever MAIL FROM said.
