@@ -12,8 +12,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Se
 
 from relay import conversations, rate_limits, telemetry
 from relay.accept import Intake
-from relay.auth import passwords
-from relay.auth.throttle import WINDOW, LoginThrottle
+from relay.auth import passwords, throttle
 from relay.config import Config
 from relay.delivery.verp import PREFIX
 from relay.pipeline import Envelope as RelayEnvelope
@@ -216,7 +215,6 @@ class SubmissionSMTP(RelaySMTP):
     so its parsers hand the pair back here and the check runs in a thread."""
 
     store: Store | None = None
-    throttle: LoginThrottle | None = None  # shared by every submission session
     listener = "submission"
     MAX_FAILURES = 3  # then the connection closes: guessing costs a reconnect each time
     failures = 0
@@ -228,11 +226,11 @@ class SubmissionSMTP(RelaySMTP):
         pair = result.auth_data
         if not isinstance(pair, LoginPassword):
             return result  # aiosmtpd already answered (bad base64, aborted)
-        assert self.store is not None and self.throttle is not None
+        assert self.store is not None and isinstance(self.event_handler, Handler)
         peer = self.session.peer if self.session is not None else None
         client = str(peer[0]) if isinstance(peer, tuple) else str(peer)
         login = pair.login.decode("utf-8", "replace").strip()
-        if self.throttle.blocked(client, login):
+        if await throttle.blocked(self.store, self.event_handler.limits, client, login):
             return AuthResult(success=False, handled=False, message=LOGIN_THROTTLED)
         try:
             account = await passwords.verify(self.store, login, pair.password.decode("utf-8"))
@@ -240,9 +238,9 @@ class SubmissionSMTP(RelaySMTP):
             account = None
         if account is not None:
             return AuthResult(success=True, auth_data=account)
-        recent = self.throttle.failed(client, login)
-        log.info("failed submission login from %s (%d in %.0f min)", client, recent,
-                 WINDOW / 60)
+        recent = await throttle.failed(self.store, client, login)
+        log.info("failed submission login from %s (%d from its network in %.0f min)", client,
+                 recent, throttle.WINDOW / 60)
         self.failures += 1
         if self.failures >= self.MAX_FAILURES and self.transport is not None:
             asyncio.get_running_loop().call_soon(self.transport.close)
@@ -271,7 +269,6 @@ class Handler:
         self.idle = asyncio.Event()
         self.idle.set()
         self.closing = False
-        self.login_throttle = LoginThrottle()
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -430,7 +427,6 @@ def submission_factory(config: Config, handler: Handler, sessions: set[SMTP],
         # as unencrypted (and warns at every connection when told not to require TLS).
         protocol._auth_require_tls = False
     protocol.store = handler.store
-    protocol.throttle = handler.login_throttle
     _track(protocol, sessions)
     return protocol
 

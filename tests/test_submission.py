@@ -123,10 +123,13 @@ async def sconv(sub: Relay) -> Conversation:
 
 @asynccontextmanager
 async def session(port: int, tls: TLSFiles, *, starttls: bool = True, implicit: bool = False,
-                  auth: tuple[str, str] | None = None) -> AsyncIterator[aiosmtplib.SMTP]:
-    """A connected client after EHLO; with STARTTLS (verified) and AUTH PLAIN when asked."""
+                  auth: tuple[str, str] | None = None,
+                  source: str | None = None) -> AsyncIterator[aiosmtplib.SMTP]:
+    """A connected client after EHLO; with STARTTLS (verified) and AUTH PLAIN when asked;
+    from the loopback address `source` when given (another client network)."""
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False,
-                             use_tls=implicit, tls_context=tls.client_context())
+                             use_tls=implicit, tls_context=tls.client_context(),
+                             source_address=(source, 0) if source else None)
     await client.connect()
     try:
         await client.ehlo(hostname="client.example")
@@ -522,3 +525,44 @@ async def test_guessing_is_throttled_per_client(sub: Relay, sconv: Conversation,
         with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
             await client.auth_plain(SELLER, PASSWORD)
     assert throttled.value.code == 454 and "too many failed logins" in throttled.value.message
+
+
+async def fail_logins(relay: Relay, tls: TLSFiles, source: str, logins: list[str]) -> None:
+    """A wrong password for each of `logins`, from `source`, two per connection."""
+    for start in range(0, len(logins), 2):
+        async with session(relay.submission_port, tls, source=source) as client:
+            for login in logins[start:start + 2]:
+                with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
+                    await client.auth_plain(login, "not the password at all")
+                assert refused.value.code == 535, refused.value
+
+
+async def test_guesses_from_other_networks_do_not_lock_the_seller_out(
+        sub: Relay, sconv: Conversation, tls: TLSFiles) -> None:
+    """Ten wrong passwords for the account from each of three networks (30 in all) throttle
+    those networks; the seller, on a network of its own, still logs in."""
+    for network in ("127.0.1", "127.0.2", "127.0.3"):
+        await fail_logins(sub, tls, f"{network}.1", [SELLER] * 10)
+    async with session(sub.submission_port, tls, source="127.0.2.99") as client:
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
+            await client.auth_plain(SELLER, PASSWORD)  # another address of a guessing /24
+        assert throttled.value.code == 454, throttled.value
+    async with session(sub.submission_port, tls, auth=(SELLER, PASSWORD)) as client:
+        await submit(client, SELLER, sconv.buyer_alias,
+                     compose(SELLER, sconv.buyer_alias, subject="Re: Question"))
+
+
+async def test_guessing_many_accounts_from_one_network_is_throttled(
+        sub: Relay, sconv: Conversation, tls: TLSFiles) -> None:
+    """Thirty failures from one network, one per account and address, throttle every login
+    from that network; another network is not affected."""
+    for host in range(1, 16):
+        await fail_logins(sub, tls, f"127.0.4.{host}",
+                          [f"nobody{host}a@seller-host.example", f"nobody{host}b@x.example"])
+    async with session(sub.submission_port, tls, source="127.0.4.200") as client:
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
+            await client.auth_plain(SELLER, PASSWORD)
+        assert throttled.value.code == 454, throttled.value
+    async with session(sub.submission_port, tls, source="127.0.5.1",
+                       auth=(SELLER, PASSWORD)):
+        pass
