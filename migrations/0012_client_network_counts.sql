@@ -1,10 +1,10 @@
--- Only accepted messages count toward a conversation's and a sender's hourly limits: the
--- disposition joins both rate indexes, so the counts at every RCPT still read no message row.
+-- Only accepted messages count toward a conversation's and a sender's hourly limits. The
+-- disposition comes before the time in these indexes, so the count at every RCPT reads the
+-- accepted entries only, however many refused ones strangers left in the hour.
 DROP INDEX messages_sender;
-CREATE INDEX messages_sender ON messages (lower(mail_from), received_at, disposition);
-DROP INDEX messages_conversation_time;
-CREATE INDEX messages_conversation_time
-    ON messages (conversation_id, received_at, direction, disposition);
+CREATE INDEX messages_sender ON messages (lower(mail_from), disposition, received_at);
+CREATE INDEX messages_conversation_accepted
+    ON messages (conversation_id, disposition, received_at, direction);
 
 -- Refused messages, one row each, counted per client (an IPv4 /24, an IPv6 /64, or
 -- "account <address>" for a submission login) for the hourly refusal limits. The bytes are
