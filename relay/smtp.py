@@ -166,7 +166,7 @@ class RelaySMTP(SMTP):
                 raise
             except asyncio.LimitOverrunError as overrun:  # one line longer than the limit
                 trouble, parts = trouble or _DATA_LINE_TOO_LONG, []
-                await reader.read(overrun.consumed)
+                size += len(await reader.read(overrun.consumed))  # received: it counts
                 at_line_start = False
                 continue
             cut = buffer.rfind(b"\r\n") + 2  # the complete lines already here, at once

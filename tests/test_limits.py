@@ -182,3 +182,19 @@ async def test_refused_bytes_are_capped_per_client_network(relay_factory, captur
     code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
                              compose(BUYER, conv.seller_alias, body="Where is my parcel?"))
     assert code == 250, reply
+
+
+async def test_a_line_too_long_counts_all_its_bytes(relay_factory, capture, tmp_path):
+    """A line over the line limit is discarded in pieces as it is read; every piece counts
+    toward the refused bytes."""
+    relay = await limited(relay_factory, capture, tmp_path,
+                          refused_bytes_per_network_per_hour=150_000)
+    conv = await open_conv(relay)
+    head = junk(conv.seller_alias).split(b"\r\n\r\n")[0]
+    long_line = head + b"\r\n\r\n" + b"x" * 160_000 + b"\r\n"  # two and a half MAX_LINEs
+    code, reply = await send(relay.smtp_port, STRANGER, conv.seller_alias, long_line,
+                             source=ELSEWHERE)
+    assert code == 552 and "longer than" in reply, reply
+    code, reply = await send(relay.smtp_port, STRANGER, conv.seller_alias,
+                             junk(conv.seller_alias), source=ELSEWHERE)
+    assert code == 450 and "bytes of refused mail" in reply, reply
