@@ -566,3 +566,39 @@ async def test_guessing_many_accounts_from_one_network_is_throttled(
     async with session(sub.submission_port, tls, source="127.0.5.1",
                        auth=(SELLER, PASSWORD)):
         pass
+
+
+async def test_a_sellers_refusals_are_its_accounts_not_its_networks(
+        relay_factory: RelayFactory, capture: Capture, tmp_path: Path, tls: TLSFiles) -> None:
+    """Strangers' refusals from the seller's network do not hold up its logged-in mail, and
+    its own refused bytes count toward its account, not toward the strangers' network."""
+    config = make_config(tmp_path, capture.port).replace(
+        submission=SubmissionSettings(port=0, tls_cert=tls.cert, tls_key=tls.key),
+        limits=LimitsSettings(refused_per_network_per_hour=2,
+                              refused_bytes_per_network_per_hour=1_000_000))
+    relay = await relay_factory(config)
+    conv = await open_conv(relay, sellers=(SELLER, SELLER2))
+    await set_password(store_of(relay), SELLER, DOMAIN, PASSWORD)
+    junk = compose("mallory@junk.example", conv.seller_alias, body="Cheap watches")
+    for _ in range(2):  # from 127.0.0.1, the seller's network too
+        code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias,
+                                 junk)
+        assert code == 550, reply
+    code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias, junk)
+    assert code == 450 and "from your network" in reply, reply
+    async with session(relay.submission_port, tls, auth=(SELLER, PASSWORD)) as client:
+        await submit(client, SELLER, conv.buyer_alias,
+                     compose(SELLER, conv.buyer_alias, subject="Re: Question"))
+        huge = compose(SELLER, conv.buyer_alias, body="All the details.\n" * 70_000)  # 1.2 MB
+        await client.mail(SELLER)
+        await client.rcpt(conv.buyer_alias)
+        with pytest.raises(aiosmtplib.SMTPDataError) as too_big:
+            await client.data(huge)
+        assert too_big.value.code == 552, too_big.value
+        await client.mail(SELLER)
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as waiting:
+            await client.rcpt(conv.buyer_alias)
+        assert waiting.value.code == 450 and "from your account" in waiting.value.message
+    code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias, junk,
+                             source="127.0.3.1")
+    assert code == 550, reply  # another network: as before
