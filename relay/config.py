@@ -76,7 +76,8 @@ class DeliverySettings:
 
 @dataclass(frozen=True)
 class LimitsSettings:
-    # Messages (recorded, whatever became of them) per rolling hour; more: 450 4.7.1.
+    # Accepted messages per rolling hour (refused ones count per client network, below);
+    # more: 450 4.7.1 rate.limit.
     sender_per_hour: int = 200
     conversation_per_hour: int = 20
     # Open SMTP connections from one client address; more: 421 4.7.0 and closed.
