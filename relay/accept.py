@@ -14,7 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from relay import conversations, prescan, replies, telemetry
+from relay import conversations, prescan, rate_limits, replies, telemetry
 from relay.big_messages import BIG, BigMessages
 from relay.config import Config
 from relay.delivery import dsn_parse
@@ -100,12 +100,13 @@ class Intake:
             reasons=reasons,
         )
 
-    async def record_discarded(self, envelope: Envelope, reason: str) -> None:
+    async def record_discarded(self, envelope: Envelope, reason: str, size: int = 0) -> None:
         """A message refused while its body was being discarded (too big, a line too long):
-        recorded without the body the SMTP layer did not keep."""
+        recorded without the body the SMTP layer did not keep; its `size` bytes received
+        count toward the client's refused bytes all the same."""
         parcel = await self._parcel(envelope, b"", EmailMessage())
         if parcel is not None:
-            await self._record(parcel, "rejected", [reason])
+            await self._record(parcel, "rejected", [reason], size=size)
 
     async def receive(self, envelope: Envelope, raw: bytes, kind: str = "message") -> str:
         """Returns the SMTP reply for this transaction. kind: "message", or what the relay's
@@ -245,8 +246,10 @@ class Intake:
         return replies.queued(report_id)
 
     async def _record(
-        self, parcel: Parcel, disposition: str, reasons: list[str], queue: bool = False
+        self, parcel: Parcel, disposition: str, reasons: list[str], queue: bool = False,
+        size: int | None = None,
     ) -> None:
+        """size: the bytes received, when the parcel does not hold them (discarded)."""
         record = records.Record(
             id=parcel.id, conversation_id=parcel.conversation.id,
             received_at=parcel.received_at, direction=parcel.direction,
@@ -257,11 +260,18 @@ class Intake:
             relay_message_id=parcel.relay_message_id if queue else None,
             raw=parcel.raw, delivered=parcel.delivered if queue else None,
         )
+        envelope = parcel.envelope
+        refused_by = None
         if disposition in ("rejected", "deferred"):
             record = records.trimmed(record, self.config.store.refused_body_keep,
                                      self.config.smtp.max_header_size)
+            refused_by = rate_limits.refusal_client(envelope.peer, envelope.login)
         async with self.store.write() as db:
             await records.append(db, record)
+            if refused_by is not None:  # rejected or deferred: not the sender's, the client's
+                await rate_limits.count_refusal(
+                    db, refused_by, parcel.received_at,
+                    len(parcel.raw) if size is None else size, parcel.id)
             if parcel.auth_results:
                 await chain.insert(db, "authentication_results",
                                    {"message_id": parcel.id, "value": parcel.auth_results})

@@ -98,13 +98,24 @@ class DeliverySettings:
 
 @dataclass(frozen=True)
 class LimitsSettings:
-    # Messages (recorded, whatever became of them) per rolling hour; more: 450 4.7.1.
+    # Accepted messages per rolling hour (refused ones count per client network, below);
+    # more: 450 4.7.1 rate.limit.
     sender_per_hour: int = 200
     conversation_per_hour: int = 20
     # Open SMTP connections from one client address; more: 421 4.7.0 and closed.
     connections_per_ip: int = 20
     # Open SMTP connections in all (both ports); more: 421 4.7.0 and closed.
     connections_total: int = 2000
+    # Refused messages (not accepted: rejected or deferred) and their bytes per rolling hour
+    # from one client network (IPv4 /24, IPv6 /64), or from one submission account; more:
+    # 450 4.7.1 rate.network at RCPT, before any DATA. Only accepted messages count above.
+    refused_per_network_per_hour: int = 100
+    refused_bytes_per_network_per_hour: int = 100_000_000
+    # Failed submission logins in 15 minutes for one account from one client network, and
+    # from one network for any accounts; more: 454 4.7.0 without a password check. None is
+    # counted per account alone: guesses from elsewhere must not lock its seller out.
+    login_failures_per_account_network: int = 10
+    login_failures_per_network: int = 30
 
 
 @dataclass(frozen=True)

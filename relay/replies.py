@@ -11,6 +11,7 @@ CANNOT_VRFY = "252 2.1.5 cannot verify here; aliases are checked at RCPT"
 SHUTTING_DOWN = "421 4.3.2 relay is shutting down, try again later"
 TEMPFAIL = "451 4.3.0 temporary failure, please try again later"
 RATE_LIMITED = "450 4.7.1 rate.limit: {}; try again later"
+RATE_NETWORK = "450 4.7.1 rate.network: {}; try again later"
 TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections from your address; try again later"
 TOO_BUSY = "421 4.3.2 too many connections; try again later"
 ONE_CONVERSATION = (

@@ -12,8 +12,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Se
 
 from relay import conversations, rate_limits, telemetry
 from relay.accept import Intake
-from relay.auth import passwords
-from relay.auth.throttle import WINDOW, LoginThrottle
+from relay.auth import passwords, throttle
 from relay.config import Config
 from relay.delivery.verp import PREFIX
 from relay.pipeline import Envelope as RelayEnvelope
@@ -29,6 +28,7 @@ from relay.replies import (
     NOT_YOUR_CONVERSATION,
     ONE_CONVERSATION,
     RATE_LIMITED,
+    RATE_NETWORK,
     RCPT_OK,
     RELAY_DENIED,
     SENDER_OK,
@@ -109,10 +109,13 @@ class RelaySMTP(SMTP):
         if self.transport is not None:
             self.transport.abort()
 
+    # Bytes of the last DATA body as received (the body itself may have been discarded).
+    data_bytes = 0
+
     async def push(self, status: Any) -> None:
         if status in _DISCARDED and isinstance(self.event_handler, Handler):
             recorded = await self.event_handler.record_discarded(
-                self.session, self.envelope, _DISCARDED[status])
+                self.session, self.envelope, _DISCARDED[status], self.data_bytes)
             if not recorded:  # the refusal must be on the record before it is final
                 status = TEMPFAIL
         if isinstance(status, str):
@@ -163,7 +166,7 @@ class RelaySMTP(SMTP):
                 raise
             except asyncio.LimitOverrunError as overrun:  # one line longer than the limit
                 trouble, parts = trouble or _DATA_LINE_TOO_LONG, []
-                await reader.read(overrun.consumed)
+                size += len(await reader.read(overrun.consumed))  # received: it counts
                 at_line_start = False
                 continue
             cut = buffer.rfind(b"\r\n") + 2  # the complete lines already here, at once
@@ -191,6 +194,7 @@ class RelaySMTP(SMTP):
             at_line_start = True
             if end >= 0:
                 break
+        self.data_bytes = size
         body = b"".join(parts)
         # RFC 5321 4.5.2: a line's leading dot is the sender's, added for transparency.
         body = (b"\r\n" + body).replace(b"\r\n.", b"\r\n")[2:]
@@ -211,7 +215,6 @@ class SubmissionSMTP(RelaySMTP):
     so its parsers hand the pair back here and the check runs in a thread."""
 
     store: Store | None = None
-    throttle: LoginThrottle | None = None  # shared by every submission session
     listener = "submission"
     MAX_FAILURES = 3  # then the connection closes: guessing costs a reconnect each time
     failures = 0
@@ -223,11 +226,11 @@ class SubmissionSMTP(RelaySMTP):
         pair = result.auth_data
         if not isinstance(pair, LoginPassword):
             return result  # aiosmtpd already answered (bad base64, aborted)
-        assert self.store is not None and self.throttle is not None
+        assert self.store is not None and isinstance(self.event_handler, Handler)
         peer = self.session.peer if self.session is not None else None
         client = str(peer[0]) if isinstance(peer, tuple) else str(peer)
         login = pair.login.decode("utf-8", "replace").strip()
-        if self.throttle.blocked(client, login):
+        if await throttle.blocked(self.store, self.event_handler.limits, client, login):
             return AuthResult(success=False, handled=False, message=LOGIN_THROTTLED)
         try:
             account = await passwords.verify(self.store, login, pair.password.decode("utf-8"))
@@ -235,9 +238,9 @@ class SubmissionSMTP(RelaySMTP):
             account = None
         if account is not None:
             return AuthResult(success=True, auth_data=account)
-        recent = self.throttle.failed(client, login)
-        log.info("failed submission login from %s (%d in %.0f min)", client, recent,
-                 WINDOW / 60)
+        recent = await throttle.failed(self.store, client, login)
+        log.info("failed submission login from %s (%d from its network in %.0f min)", client,
+                 recent, throttle.WINDOW / 60)
         self.failures += 1
         if self.failures >= self.MAX_FAILURES and self.transport is not None:
             asyncio.get_running_loop().call_soon(self.transport.close)
@@ -266,7 +269,6 @@ class Handler:
         self.idle = asyncio.Event()
         self.idle.set()
         self.closing = False
-        self.login_throttle = LoginThrottle()
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -292,6 +294,13 @@ class Handler:
             return RELAY_DENIED
         local = local.lower()
         login = login_of(session)
+        # A client whose messages were refused too often waits before it may send more: here,
+        # before it can push another body, and before anything tells it whether an alias exists.
+        client = rate_limits.refusal_client(_peer(session), login)
+        if client is not None:
+            over = await rate_limits.refusals_exceeded(self.store, self.limits, client)
+            if over:
+                return RATE_NETWORK.format(over)
         if local.startswith(PREFIX):
             if login:  # reports come from mail servers, not from a seller's account
                 return NOT_YOUR_CONVERSATION
@@ -363,13 +372,13 @@ class Handler:
                 self.idle.set()
 
     async def record_discarded(
-        self, session: Session | None, envelope: Envelope | None, reason: str
+        self, session: Session | None, envelope: Envelope | None, reason: str, size: int
     ) -> bool:
         """Whether the refusal is on the record (or there is nothing to record)."""
         if session is None or envelope is None or not envelope.rcpt_tos:
             return True
         try:
-            await self.intake.record_discarded(_envelope(session, envelope), reason)
+            await self.intake.record_discarded(_envelope(session, envelope), reason, size)
         except Exception:
             log.exception("could not record a refused message (%s); answering 451", reason)
             return False
@@ -381,8 +390,13 @@ class Handler:
         return TEMPFAIL
 
 
+def _peer(session: Session) -> str:
+    """The client's address (its IP)."""
+    return str(session.peer[0] if isinstance(session.peer, tuple) else session.peer)
+
+
 def _envelope(session: Session, envelope: Envelope) -> RelayEnvelope:
-    peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
+    peer = _peer(session)
     login = login_of(session)
     # aiosmtpd spells the null sender "<>"; the relay spells it "". On the submission port
     # the account is the sender, whatever MAIL FROM said.
@@ -413,7 +427,6 @@ def submission_factory(config: Config, handler: Handler, sessions: set[SMTP],
         # as unencrypted (and warns at every connection when told not to require TLS).
         protocol._auth_require_tls = False
     protocol.store = handler.store
-    protocol.throttle = handler.login_throttle
     _track(protocol, sessions)
     return protocol
 

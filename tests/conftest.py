@@ -256,8 +256,11 @@ def compose(sender: str, to: str, subject: str = "Question about my order",
 
 async def send(port: int, mail_from: str, rcpt: str | list[str], data: bytes,
                **kwargs: Any) -> tuple[int, str]:
-    """One SMTP transaction; returns the final reply (the DATA reply when DATA ran)."""
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False)
+    """One SMTP transaction; returns the final reply (the DATA reply when DATA ran).
+    source="127.0.2.1": connect from that loopback address (another client network)."""
+    source = kwargs.get("source")
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False,
+                             source_address=(source, 0) if source else None)
     await client.connect()
     try:
         await client.ehlo(hostname="client.example")

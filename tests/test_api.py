@@ -741,6 +741,21 @@ async def test_sending_past_the_rate_limit_is_429(start_api):
     await api.capture.wait_for(1)
 
 
+async def test_strangers_refused_mail_does_not_use_up_the_template_send(start_api):
+    """Refused mail to the seller alias is none of the conversation's messages an hour."""
+    api = await start_api(limits=LimitsSettings(conversation_per_hour=2))
+    conv = await api.open()
+    for _ in range(2):
+        junk = compose("mallory@junk.example", conv["seller_alias"], body="Cheap watches")
+        code, reply = await send(api.relay.smtp_port, "mallory@junk.example",
+                                 conv["seller_alias"], junk, source="127.0.2.1")
+        assert code == 550 and "sender.unregistered" in reply, reply
+    body = {"template": "shipping_delay", "variables": {"new_date": "the 3rd of May"}}
+    await api.ok("POST", f"/v1/conversations/{conv['conversation_id']}/messages",
+                 status=201, json=body)
+    await api.capture.wait_for(1)
+
+
 async def test_review_request_needs_a_delivery_date_in_the_window(api):
     conv = await api.open()
     cid = conv["conversation_id"]

@@ -221,7 +221,8 @@ def test_migrate_twice(cfg, tmp_path):
                                      " 0005_conversation_events.sql, 0006_message_marks.sql,"
                                      " 0007_sender_index.sql, 0008_authentication_results.sql,"
                                      " 0009_seller_credentials.sql, 0010_lookup_indexes.sql,"
-                                     " 0011_covering_rate_index.sql, 0013_message_size.sql,"
+                                     " 0011_covering_rate_index.sql,"
+                                     " 0012_client_network_counts.sql, 0013_message_size.sql,"
                                      " 0014_chain.sql")
     assert (tmp_path / "relay.db").exists()
     second = cli(cfg, "migrate")

@@ -123,10 +123,13 @@ async def sconv(sub: Relay) -> Conversation:
 
 @asynccontextmanager
 async def session(port: int, tls: TLSFiles, *, starttls: bool = True, implicit: bool = False,
-                  auth: tuple[str, str] | None = None) -> AsyncIterator[aiosmtplib.SMTP]:
-    """A connected client after EHLO; with STARTTLS (verified) and AUTH PLAIN when asked."""
+                  auth: tuple[str, str] | None = None,
+                  source: str | None = None) -> AsyncIterator[aiosmtplib.SMTP]:
+    """A connected client after EHLO; with STARTTLS (verified) and AUTH PLAIN when asked;
+    from the loopback address `source` when given (another client network)."""
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False,
-                             use_tls=implicit, tls_context=tls.client_context())
+                             use_tls=implicit, tls_context=tls.client_context(),
+                             source_address=(source, 0) if source else None)
     await client.connect()
     try:
         await client.ehlo(hostname="client.example")
@@ -522,3 +525,80 @@ async def test_guessing_is_throttled_per_client(sub: Relay, sconv: Conversation,
         with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
             await client.auth_plain(SELLER, PASSWORD)
     assert throttled.value.code == 454 and "too many failed logins" in throttled.value.message
+
+
+async def fail_logins(relay: Relay, tls: TLSFiles, source: str, logins: list[str]) -> None:
+    """A wrong password for each of `logins`, from `source`, two per connection."""
+    for start in range(0, len(logins), 2):
+        async with session(relay.submission_port, tls, source=source) as client:
+            for login in logins[start:start + 2]:
+                with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
+                    await client.auth_plain(login, "not the password at all")
+                assert refused.value.code == 535, refused.value
+
+
+async def test_guesses_from_other_networks_do_not_lock_the_seller_out(
+        sub: Relay, sconv: Conversation, tls: TLSFiles) -> None:
+    """Ten wrong passwords for the account from each of three networks (30 in all) throttle
+    those networks; the seller, on a network of its own, still logs in."""
+    for network in ("127.0.1", "127.0.2", "127.0.3"):
+        await fail_logins(sub, tls, f"{network}.1", [SELLER] * 10)
+    async with session(sub.submission_port, tls, source="127.0.2.99") as client:
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
+            await client.auth_plain(SELLER, PASSWORD)  # another address of a guessing /24
+        assert throttled.value.code == 454, throttled.value
+    async with session(sub.submission_port, tls, auth=(SELLER, PASSWORD)) as client:
+        await submit(client, SELLER, sconv.buyer_alias,
+                     compose(SELLER, sconv.buyer_alias, subject="Re: Question"))
+
+
+async def test_guessing_many_accounts_from_one_network_is_throttled(
+        sub: Relay, sconv: Conversation, tls: TLSFiles) -> None:
+    """Thirty failures from one network, one per account and address, throttle every login
+    from that network; another network is not affected."""
+    for host in range(1, 16):
+        await fail_logins(sub, tls, f"127.0.4.{host}",
+                          [f"nobody{host}a@seller-host.example", f"nobody{host}b@x.example"])
+    async with session(sub.submission_port, tls, source="127.0.4.200") as client:
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
+            await client.auth_plain(SELLER, PASSWORD)
+        assert throttled.value.code == 454, throttled.value
+    async with session(sub.submission_port, tls, source="127.0.5.1",
+                       auth=(SELLER, PASSWORD)):
+        pass
+
+
+async def test_a_sellers_refusals_are_its_accounts_not_its_networks(
+        relay_factory: RelayFactory, capture: Capture, tmp_path: Path, tls: TLSFiles) -> None:
+    """Strangers' refusals from the seller's network do not hold up its logged-in mail, and
+    its own refused bytes count toward its account, not toward the strangers' network."""
+    config = make_config(tmp_path, capture.port).replace(
+        submission=SubmissionSettings(port=0, tls_cert=tls.cert, tls_key=tls.key),
+        limits=LimitsSettings(refused_per_network_per_hour=2,
+                              refused_bytes_per_network_per_hour=1_000_000))
+    relay = await relay_factory(config)
+    conv = await open_conv(relay, sellers=(SELLER, SELLER2))
+    await set_password(store_of(relay), SELLER, DOMAIN, PASSWORD)
+    junk = compose("mallory@junk.example", conv.seller_alias, body="Cheap watches")
+    for _ in range(2):  # from 127.0.0.1, the seller's network too
+        code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias,
+                                 junk)
+        assert code == 550, reply
+    code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias, junk)
+    assert code == 450 and "from your network" in reply, reply
+    async with session(relay.submission_port, tls, auth=(SELLER, PASSWORD)) as client:
+        await submit(client, SELLER, conv.buyer_alias,
+                     compose(SELLER, conv.buyer_alias, subject="Re: Question"))
+        huge = compose(SELLER, conv.buyer_alias, body="All the details.\n" * 70_000)  # 1.2 MB
+        await client.mail(SELLER)
+        await client.rcpt(conv.buyer_alias)
+        with pytest.raises(aiosmtplib.SMTPDataError) as too_big:
+            await client.data(huge)
+        assert too_big.value.code == 552, too_big.value
+        await client.mail(SELLER)
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as waiting:
+            await client.rcpt(conv.buyer_alias)
+        assert waiting.value.code == 450 and "from your account" in waiting.value.message
+    code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias, junk,
+                             source="127.0.3.1")
+    assert code == 550, reply  # another network: as before

@@ -1,44 +1,53 @@
-"""Failed submission logins, counted per client address and per account in a sliding window.
-Past the limit AUTH is refused for a while without looking at the password, so guessing
-costs time, not just a reconnect. In memory: a restart forgets, which only helps a guesser
-once per restart."""
+"""Failed submission logins, counted in the store per (account, client network) and per
+client network, in a sliding window. Past either limit AUTH is refused for a while without
+looking at the password, so guessing costs time, not just a reconnect.
+
+Not per account alone: that count was reached from anywhere, so a guesser elsewhere locked
+the seller out. A guesser now gets a few tries per network per window, which the scrypt
+hashes and the sellers' passwords are there to bear. In the store, not in memory: a restart
+does not reset the counts, and every relay process sharing the store sees them."""
 
 from __future__ import annotations
 
-import time
-from collections import deque
+from datetime import UTC, datetime, timedelta
 
+from relay.config import LimitsSettings
 from relay.conversations import address_key
+from relay.networks import client_network
+from relay.store.db import Store, utcnow
 
 WINDOW = 900.0  # seconds
-PER_CLIENT = 10  # failures from one address in the window
-PER_ACCOUNT = 30  # failures for one account, from anywhere (higher: a lock-out is a DoS too)
-_MAX_KEYS = 100_000
+_ACCOUNT_CHARS = 320  # a login is the client's text: what is kept of it is bounded
 
 
-class LoginThrottle:
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
+def _account(login: str) -> str:
+    return address_key(login)[:_ACCOUNT_CHARS]
 
-    def _recent(self, key: str, now: float) -> int:
-        times = self._failures.get(key)
-        if not times:
-            return 0
-        while times and times[0] < now - WINDOW:
-            times.popleft()
-        return len(times)
 
-    def blocked(self, client: str, login: str) -> bool:
-        now = time.monotonic()
-        return (self._recent(f"ip {client}", now) >= PER_CLIENT
-                or self._recent(f"account {address_key(login)}", now) >= PER_ACCOUNT)
+def _since() -> str:
+    return (datetime.now(UTC) - timedelta(seconds=WINDOW)).isoformat(timespec="microseconds")
 
-    def failed(self, client: str, login: str) -> int:
-        """Count a failure; returns the client's failures in the window."""
-        now = time.monotonic()
-        if len(self._failures) > _MAX_KEYS:  # forget the quiet ones, not the active guessers
-            self._failures = {k: v for k, v in self._failures.items()
-                              if v and v[-1] >= now - WINDOW}
-        for key in (f"ip {client}", f"account {address_key(login)}"):
-            self._failures.setdefault(key, deque()).append(now)
-        return self._recent(f"ip {client}", now)
+
+async def blocked(store: Store, limits: LimitsSettings, peer: str, login: str) -> bool:
+    """Whether a login for `login` from `peer` is refused unchecked for now."""
+    network = client_network(peer)
+    async with store.read() as db:
+        # Rows of the network in the window: bounded by the per-network limit (past it no
+        # failure is counted), whatever the history.
+        (from_network, for_account), = await db.execute_fetchall(
+            "SELECT COUNT(*), COALESCE(SUM(account = ?), 0) FROM login_failures"
+            " WHERE network = ? AND at >= ?", (_account(login), network, _since()))
+    return (from_network >= limits.login_failures_per_network
+            or for_account >= limits.login_failures_per_account_network)
+
+
+async def failed(store: Store, peer: str, login: str) -> int:
+    """Count a failure; returns the network's failures in the window."""
+    network = client_network(peer)
+    async with store.write() as db:
+        await db.execute("INSERT INTO login_failures (at, network, account) VALUES (?, ?, ?)",
+                         (utcnow(), network, _account(login)))
+        (count,), = await db.execute_fetchall(
+            "SELECT COUNT(*) FROM login_failures WHERE network = ? AND at >= ?",
+            (network, _since()))
+    return int(count)
