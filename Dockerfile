@@ -4,8 +4,15 @@
 #       -v relay-data:/data relay
 # compose.yaml runs it with a catch-all inbox; tests/test_docker.py builds and tries it.
 
+# The base image is pinned to a patch release: 3.11.10 is the first 3.11 whose e-mail
+# generator refuses to write a header value holding a line break (CVE-2024-6923, gh-121650:
+# an encoded word that decodes to CRLF went out raw, a header injection). The relay writes
+# every header it keeps itself (relay/rewrite/header_line.py) and checks each on the way
+# out (relay/rewrite/mime.py), so this is the second line, not the only one; the build
+# below fails on a Python without the fix. Both stages must name the same release (the venv
+# is copied across). Raise it with each 3.11 security release.
 # -- build: the project and its runtime dependencies (no dev extras) in a venv --------------
-FROM python:3.11-slim AS build
+FROM python:3.11.13-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -36,7 +43,10 @@ RUN dir="$(/opt/venv/bin/python -c 'from relay.store.migrate import MIGRATIONS_D
  && rm -f /tmp/check.db*
 
 # -- runtime ---------------------------------------------------------------------------------
-FROM python:3.11-slim
+FROM python:3.11.13-slim
+
+# The stdlib's own check of generated headers (see the top): absent before 3.11.10.
+RUN python -c "from email import policy; assert policy.SMTP.verify_generated_headers"
 
 # Every RELAY_* here is a real setting override (relay/config.py; unknown ones are a config
 # error). They win over the config file, so the paths stay in /data whatever file is mounted.

@@ -159,7 +159,8 @@ class Intake:
         writes it, so it may run in a worker process (relay.big_messages)."""
         smtp = self.config.smtp
         try:
-            prescan.check(raw, smtp.max_header_size, smtp.max_mime_parts, smtp.max_mime_depth)
+            prescan.check(raw, smtp.max_header_size, smtp.max_mime_parts, smtp.max_mime_depth,
+                          smtp.max_header_count)
             oversized = None
         except Reject as refusal:
             oversized = refusal  # not parsed: the record keeps the bytes

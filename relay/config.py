@@ -35,6 +35,10 @@ class SMTPSettings:
     max_mime_parts: int = 500
     # A header section over this is refused (552 5.3.4) before the message is parsed.
     max_header_size: int = 262_144
+    # More header fields than this in one header section (the message's, a part's or an
+    # attached message's) is refused (552 5.3.4): real mail has tens; each field costs work
+    # in every stage that reads the headers.
+    max_header_count: int = 1000
     # Processes that run every message's stages (the most of its CPU time), so a relay
     # uses more than one core; 0: in the event loop's process, but for messages of 256 KiB
     # or more, which always go to a worker.

@@ -1,6 +1,8 @@
 """Limits checked on the raw bytes, before the message is parsed: the parser's time and
 memory grow with the header section, the size of one header field, the number of parts and
-their nesting, so a message over one of these limits is refused without being parsed.
+their nesting, so a message over one of these limits is refused without being parsed. The
+number of fields in a header section is limited too: the stages read every field, and a
+message of twenty thousand costs seconds however it is read.
 (Line length and message size are the SMTP layer's.)
 
 Lines end as the parser ends them: at CRLF, a bare CR or a bare LF. A boundary is read as
@@ -29,12 +31,19 @@ def _parts(count: int, limit: int) -> Reject:
     return Reject("mime.parts", f"more than {limit} MIME parts", reply="550 5.6.0")
 
 
-def check(raw: bytes, max_header: int, max_parts: int, max_depth: int) -> None:
-    """Raise Reject when the header section, a header field, the part count or the nesting
-    is over its limit."""
+def too_many_fields(limit: int) -> Reject:
+    return Reject("mime.header_count", f"more than {limit} header fields in a header section",
+                  reply="552 5.3.4")
+
+
+def check(raw: bytes, max_header: int, max_parts: int, max_depth: int,
+          max_fields: int) -> None:
+    """Raise Reject when the header section, a header field, the number of fields in a
+    header section (the message's or a part's), the part count or the nesting is over its
+    limit."""
     boundaries = {a or b for a, b in _BOUNDARY.findall(raw)}
     every_dash_line = bool(_PIECES.search(raw))
-    in_header, header_size, field, delimiters = True, 0, 0, 0
+    in_header, header_size, field, fields, delimiters = True, 0, 0, 0, 0
     open_boundaries: list[bytes] = []
     for match in _LINE.finditer(raw):
         line = match.group(0)
@@ -46,7 +55,12 @@ def check(raw: bytes, max_header: int, max_parts: int, max_depth: int) -> None:
             if not text:  # the blank line that ends a header block
                 in_header = False
                 continue
-            field = field + len(line) if text[:1] in (b" ", b"\t") else len(line)
+            if text[:1] in (b" ", b"\t"):
+                field += len(line)
+            else:
+                field, fields = len(line), fields + 1
+                if fields > max_fields:
+                    raise too_many_fields(max_fields)
             if field > MAX_FIELD:
                 raise Reject("mime.headers", f"a header field is over {MAX_FIELD} bytes",
                              reply="552 5.3.4")
@@ -76,4 +90,4 @@ def check(raw: bytes, max_header: int, max_parts: int, max_depth: int) -> None:
             if len(open_boundaries) + 1 > max_depth:
                 raise Reject("mime.depth", f"MIME parts nested deeper than {max_depth}",
                              reply="550 5.6.0")
-        in_header, header_size, field = True, 0, 0  # a part's own header block
+        in_header, header_size, field, fields = True, 0, 0, 0  # a part's own header block

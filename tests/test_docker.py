@@ -190,9 +190,23 @@ def test_every_relay_variable_is_a_real_setting(path):
     assert not unknown, f"{path.name}: not config overrides (relay/config.py): {unknown}"
 
 
+def test_the_base_image_is_a_python_with_the_header_injection_fix():
+    # CVE-2024-6923 (the generator wrote a decoded CRLF in a header raw) is fixed from
+    # 3.11.10 and 3.12.5; both stages on one release, so the copied venv matches.
+    bases = [args.split()[0] for word, args in instructions(DOCKERFILE.read_text("utf-8"))
+             if word == "FROM"]
+    assert len(set(bases)) == 1, bases
+    found = re.fullmatch(r"python:3\.(\d+)\.(\d+)-slim", bases[0])
+    assert found, f"{bases[0]}: pin a patch release"
+    minor, patch = int(found[1]), int(found[2])
+    assert (minor, patch) >= (11, 10) and (minor != 12 or patch >= 5), bases[0]
+    assert any("verify_generated_headers" in args for word, args in final_stage()
+               if word == "RUN")
+
+
 def test_dockerfile_runs_as_non_root_with_health_volume_and_ports():
     (base,) = stage_values("FROM")
-    assert base.split()[0] == "python:3.11-slim"
+    assert base.split()[0] == "python:3.11.13-slim"
     users = stage_values("USER")
     assert users, "the image must switch to a non-root USER"
     assert users[-1].split(":")[0] not in ("root", "0")

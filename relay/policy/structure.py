@@ -12,6 +12,7 @@ from email.message import Message
 
 from relay.errors import Reject
 from relay.pipeline import Parcel
+from relay.prescan import too_many_fields
 
 OPAQUE_MESSAGES = ("message/partial", "message/external-body")
 # Their content cannot be read, so it cannot be checked or scrubbed.
@@ -41,9 +42,10 @@ def _check(part: Message) -> None:
 class MimeStructure:
     name = "mime_structure"
 
-    def __init__(self, max_depth: int, max_parts: int) -> None:
+    def __init__(self, max_depth: int, max_parts: int, max_fields: int) -> None:
         self.max_depth = max_depth
         self.max_parts = max_parts
+        self.max_fields = max_fields
 
     async def __call__(self, parcel: Parcel) -> None:
         # Iterative, not Message.walk(): a deep tree must not exhaust the Python stack.
@@ -58,6 +60,10 @@ class MimeStructure:
             if parts > self.max_parts:
                 raise Reject("mime.parts", f"more than {self.max_parts} MIME parts",
                              reply="550 5.6.0")
+            # The prescan counted the sections it could find in the raw bytes; an attached
+            # message's own header section it takes for body text.
+            if len(part) > self.max_fields:
+                raise too_many_fields(self.max_fields)
             _check(part)
             if part.is_multipart():
                 stack.extend((sub, depth + 1) for sub in part.get_payload()

@@ -11,7 +11,8 @@ from email.message import Message
 
 from relay.conversations import Conversation, Role, address_key, ascii_domain
 from relay.pipeline import Parcel
-from relay.rewrite.text import decoded_header, edit_filenames, edit_text_parts, one_line
+from relay.rewrite.header_line import FREE_TEXT, set_text
+from relay.rewrite.text import edit_filenames, edit_text_parts
 
 # What may not stand right before a match: characters that would make it a longer local
 # part. ASCII only, so an address glued to CJK or accented text still matches; and not all
@@ -48,20 +49,14 @@ def replacer(conv: Conversation, loose_end: bool = False) -> Callable[[str], str
     return replace
 
 
-THREADING = ("message-id", "in-reply-to", "references")
-
-
 def _rewrite_headers(
     part: Message, replace: Callable[[str], str], in_name: Callable[[str], str]
 ) -> None:
-    # Every header still there (Subject, Content-* with comments and x-parameters); the
-    # threading headers are thread_map's.
-    for name, raw in list(part.raw_items()):
-        if name.lower() in THREADING:
-            continue
-        value = decoded_header(part, name, raw)
-        if replace(value) != value:
-            part.replace_header(name, one_line(replace(value)))
+    # The free-text fields; the scrub left no comments or x-parameters in the others.
+    for name in FREE_TEXT:
+        value = part.get(name)
+        if value is not None and (new := replace(str(value))) != str(value):
+            set_text(part, name, new)
     edit_filenames(part, in_name)  # "bob@mail.example.pdf" is the address plus ".pdf"
     if part.is_multipart():  # text between MIME parts is shown by some clients
         for attr in ("preamble", "epilogue"):

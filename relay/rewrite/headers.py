@@ -6,6 +6,9 @@ too: Content-IDs (they often carry the sender's host) move onto the relay domain
 links follow, multipart boundaries are drawn anew (Outlook derives them from the Message-ID),
 MIME-Version loses its client comment, Content-Type and Content-Disposition keep only the
 parameters a client uses (attachment dates and x- parameters go), Content-Language its comments.
+Every field kept is written anew by the relay (relay.rewrite.header_line), in one pass over
+the fields: nothing a sender wrote reaches the wire as it came, and a message of many fields
+costs time in proportion to their number.
 """
 
 from __future__ import annotations
@@ -16,11 +19,22 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import Parser
-from email.utils import collapse_rfc2231_value, format_datetime
+from email.utils import format_datetime
+from typing import Any
 from urllib.parse import unquote
 
 from relay.pipeline import Parcel
-from relay.rewrite.text import decoded_header, edit_text_parts, one_line
+from relay.rewrite.header_line import (
+    FREE_TEXT,
+    TOKEN,
+    header_value,
+    mime_value,
+    params_of,
+    reader_text,
+    replace_all,
+    set_value,
+)
+from relay.rewrite.text import edit_text_parts
 
 MIME = {
     "mime-version", "content-type", "content-transfer-encoding", "content-disposition",
@@ -32,8 +46,10 @@ EMBEDDED_KEEP = MIME | {"subject", "date"}
 # From, To, Reply-To are written anew by rewrite_addresses; threading headers by thread_map.
 # Auto-Submitted stays so that two auto-responders do not answer each other through the relay.
 TOP_KEEP = MIME | {"subject", "date", "message-id", "in-reply-to", "references", "auto-submitted"}
-SINGLE = ("subject", "date", "content-type", "content-transfer-encoding", "content-disposition",
-          "content-description", "mime-version", "content-id", "auto-submitted")
+SINGLE = {"subject", "date", "content-type", "content-transfer-encoding", "content-disposition",
+          "content-description", "mime-version", "content-id", "auto-submitted",
+          "content-language"}
+_MIME_TYPE = re.compile(rf"{TOKEN.pattern}/{TOKEN.pattern}")
 _CID_LINK = re.compile(r"cid:([^\"'\s<>()]+)", re.IGNORECASE)
 
 
@@ -63,54 +79,29 @@ _LANGUAGES = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*(?:\s*,\s*[A-Za-z]{
                         r"(?:-[A-Za-z0-9]{1,8})*)*")
 
 
-def _known_params_only(message: Message, header: str, allowed: set[str]) -> None:
-    if message.get(header) is None:
-        return
-    params = message.get_params(header=header) or []
-    if not params:
-        return
-    kept = [(k, v) for k, v in params[1:] if k.lower() in allowed]
-    if len(kept) == len(params) - 1 and "(" not in str(message[header]):
-        return  # nothing to drop: leave the header as it came
-    del message[header]
-    message[header] = params[0][0]
-    for key, value in kept:
-        text = collapse_rfc2231_value(value) if isinstance(value, tuple) else value
-        message.set_param(key, text, header=header)
-
-
-def _only_first(message: Message, name: str) -> None:
-    values = message.get_all(name)
-    if values and len(values) > 1:
-        del message[name]
-        message[name] = values[0]
+def _kept(message: Message, keep: set[str]) -> list[tuple[str, Any]]:
+    """The fields in keep, in their order; of a SINGLE one only the first. One pass."""
+    seen: set[str] = set()
+    kept = []
+    for name, value in message.raw_items():
+        low = name.lower()
+        if low in keep and not (low in SINGLE and low in seen):
+            seen.add(low)
+            kept.append((name, value))
+    return kept
 
 
 def _scrub_header_dump(text: str) -> str:
     """A text/rfc822-headers part is a header block: keep what a forwarded message keeps."""
     headers = Parser(policy=policy.compat32).parsestr(text, headersonly=True)
     kept = [(k, v) for k, v in headers.items() if k.lower() in EMBEDDED_KEEP]
-    return "".join(f"{k}: {v}\n" for k, v in kept)
+    return "".join(f"{k}: {reader_text(v)}\n" for k, v in kept)
 
 
-# Characters str.splitlines() ends a line at, besides CR and LF: the stdlib writes a header
-# value holding one as two lines, so text after it would become a header of its own.
-_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
-def _no_line_breaks(message: Message) -> None:
-    """Each kept header with such a character, raw or inside an encoded word, written again
-    on one line with spaces in their place."""
-    broken: dict[str, list[str]] = {}
-    for name, raw in message.raw_items():
-        value = raw if isinstance(raw, str) else str(raw)
-        decoded = decoded_header(message, name, value) if "=?" in value else value
-        broken.setdefault(name.lower(), []).append(decoded)
-    for name, values in broken.items():
-        if any(_BREAKS.search(v) for v in values):
-            del message[name]
-            for value in values:
-                message[name] = one_line(value)  # splitlines() ends lines at _BREAKS too
+def _disposition(message: Message) -> str:
+    first = (message.get_params(header="Content-Disposition") or [("attachment", "")])[0][0]
+    first = first.strip().lower()
+    return first if TOKEN.fullmatch(first) else "attachment"
 
 
 class SanitizeHeaders:
@@ -124,34 +115,61 @@ class SanitizeHeaders:
         digest = hashlib.sha256(old.encode("utf-8", "surrogateescape")).hexdigest()[:24]
         return f"{digest}@{self.domain}"
 
-    def _scrub(self, message: Message, keep: set[str]) -> None:
-        for name in {k.lower() for k in message}:
-            if name not in keep:
-                del message[name]
-        _no_line_breaks(message)
-        for name in SINGLE:
-            _only_first(message, name)
-        if message.get("Date") is not None:  # forwarded messages' dates too
-            message.replace_header("Date", _utc_date(message))
-        if message.get("Auto-Submitted") is not None:  # the keyword, without comments
-            keyword = str(message["Auto-Submitted"]).split(";")[0].split("(")[0].strip()
-            message.replace_header("Auto-Submitted", keyword.lower() or "auto-generated")
-        if message.get("MIME-Version") is not None:
-            message.replace_header("MIME-Version", "1.0")
-        cid = message.get("Content-ID")
-        if cid is not None:
-            old = str(cid).strip().strip('<>')
-            message.replace_header("Content-ID", f"<{self.content_id(old)}>")
-        for header, allowed in KNOWN_PARAMS.items():
-            _known_params_only(message, header, allowed)
-        language = message.get("Content-Language")
-        if language is not None and not _LANGUAGES.fullmatch(str(language).strip()):
-            del message["Content-Language"]  # "en (call me ...)": a comment is free text
+    def _made(self, message: Message, name: str, value: Any) -> str | None:
+        """The value the relay writes for a kept field (None: drop it). Every one is made
+        here, none kept as it came: the generator refolds a long raw line by parsing it
+        again, which decodes what a sender encoded."""
+        low = name.lower()
+        if low in FREE_TEXT:
+            return header_value(str(value), name)
+        if low == "date":  # UTC hides the sender's time zone, which says where they are
+            return _utc_date(message)
+        if low == "mime-version":  # without the client comment
+            return "1.0"
+        if low == "content-id":
+            return f"<{self.content_id(str(value).strip().strip('<>'))}>"
+        if low == "auto-submitted":  # the keyword, without comments
+            keyword = reader_text(str(value)).split(";")[0].split("(")[0].strip().lower()
+            return keyword if TOKEN.fullmatch(keyword) else "auto-generated"
+        if low == "content-language":  # "en (call me ...)": a comment is free text
+            text = reader_text(str(value))
+            return text if _LANGUAGES.fullmatch(text) else None
+        if low == "content-transfer-encoding":
+            text = reader_text(str(value)).lower()
+            return text if TOKEN.fullmatch(text) else None
+        if low == "content-type":
+            return self._content_type(message)
+        if low == "content-disposition":
+            params = [(k, v) for k, v in params_of(message, name)
+                      if k.lower() in KNOWN_PARAMS["Content-Disposition"]]
+            return mime_value(_disposition(message), params)
+        return None  # message-id, in-reply-to, references: thread_map writes them anew
+
+    def _content_type(self, message: Message) -> str:
+        kind = message.get_content_type()
+        if not _MIME_TYPE.fullmatch(kind):  # "tëxt/plain": what the parser read it as
+            kind = message.get_default_type()
+        params = [(k, v) for k, v in params_of(message, "Content-Type")
+                  if k.lower() in KNOWN_PARAMS["Content-Type"]]
         if message.get_content_maintype() == "multipart":
-            message.del_param("boundary", header="Content-Type")  # the generator draws anew
-            start = message.get_param("start")
-            if isinstance(start, str):
-                message.set_param("start", f"<{self.content_id(start.strip().strip('<>'))}>")
+            # The generator draws the boundary anew (Outlook derives it from the Message-ID).
+            params = [(k, v) for k, v in params if k.lower() != "boundary"]
+            params = [(k, f"<{self.content_id(v.strip().strip('<>'))}>"
+                       if k.lower() == "start" else v) for k, v in params]
+        return mime_value(kind, params)
+
+    def _scrub(self, message: Message, keep: set[str]) -> None:
+        replace_all(message, _kept(message, keep))
+        made = []
+        for name, value in message.raw_items():
+            low = name.lower()
+            if low in ("message-id", "in-reply-to", "references"):
+                made.append((name, value))
+                continue
+            new = self._made(message, name, value)
+            if new is not None:
+                made.append((name, new))
+        replace_all(message, made)
         if message.get_content_type() in ("message/rfc822", "message/global"):
             for inner in message.get_payload():
                 if isinstance(inner, Message):
@@ -170,6 +188,6 @@ class SanitizeHeaders:
     async def __call__(self, parcel: Parcel) -> None:
         message: EmailMessage = parcel.message
         if message.get("Date") is None:
-            message["Date"] = _utc_date(message)
+            set_value(message, "Date", _utc_date(message))
         self._scrub(message, TOP_KEEP)
         edit_text_parts(message, self._clean_text)

@@ -10,20 +10,47 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import Any
 
 from relay.delivery.dkim_sign import Signer
+from relay.errors import RelayError
 from relay.pipeline import Parcel
 from relay.rewrite.text import fold_long_lines
+
+# A header field as it may go out: its name, then lines that each continue it (CRLF, then
+# whitespace and something that is not whitespace), each line ending in CRLF.
+_SOUND = re.compile(rb"[!-9;-~]+:[^\r\n]*(?:\r\n[ \t]+[^\r\n \t][^\r\n]*)*\r\n")
+
+
+class UnsoundHeader(RelayError):
+    """A header field would have gone out as more than one field, or ended the header
+    section early: a bug in what wrote it (relay.rewrite.header_line writes every field the
+    relay keeps); the message is not sent."""
+
+
+class SoundHeaders(EmailPolicy):
+    """The wire policy, with every header field checked as the generator writes it, in
+    every part, whatever the Python patch level (the stdlib does the same since
+    3.11.10/3.12.5: verify_generated_headers)."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        folded = super().fold_binary(name, value)
+        if (not _SOUND.fullmatch(folded)
+                or folded[:len(name) + 1].lower() != name.encode("ascii", "replace").lower()
+                + b":"):
+            raise UnsoundHeader(f"header field {name!r} would not go out as one field")
+        return folded
+
 
 # Long header lines are left whole (RFC 5322 allows 998): the stdlib folds a Subject that
 # starts with a bracket before its first word ("Subject:" CRLF " [x] ..."), and readers
 # then see a leading space.
-WIRE = policy.SMTP.clone(max_line_length=998)
-WIRE_UTF8 = policy.SMTPUTF8.clone(max_line_length=998)
+WIRE = SoundHeaders(linesep="\r\n", max_line_length=998)
+WIRE_UTF8 = WIRE.clone(utf8=True)
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 

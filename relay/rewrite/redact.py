@@ -14,7 +14,8 @@ import nh3
 from relay.config import RulesSettings
 from relay.errors import Reject
 from relay.pipeline import Parcel
-from relay.rewrite.text import edit_filenames, edit_text_parts, one_line
+from relay.rewrite.header_line import FREE_TEXT, set_text
+from relay.rewrite.text import edit_filenames, edit_text_parts
 from relay.rules.findings import Finding
 from relay.rules.html import HtmlRules
 from relay.rules.links import LinkRule
@@ -30,7 +31,6 @@ REASONS = {
     "html.active": "the message contains scripts, forms or other active content",
     "style.emoji": "emojis are not allowed",
 }
-_HEADERS = ("Subject", "Content-Description")
 
 
 class Redact:
@@ -64,10 +64,10 @@ class Redact:
     async def __call__(self, parcel: Parcel) -> None:
         message = parcel.message
         for part in message.walk():
-            for name in _HEADERS:
+            for name in FREE_TEXT:
                 value = part.get(name)
                 if value is not None and (new := self._plain(parcel, str(value))) != str(value):
-                    part.replace_header(name, one_line(new))
+                    set_text(part, name, new)
             edit_filenames(part, lambda name: self._plain(parcel, name))
             if part.is_multipart():  # text around the parts, which some readers show
                 for attr in ("preamble", "epilogue"):

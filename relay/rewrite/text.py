@@ -9,12 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import contextlib
 from collections.abc import Callable
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value
+
+from relay.rewrite.header_line import reader_text, set_param, set_value
 
 TEXT_LIKE = ("application/ics",)
 
@@ -67,7 +66,7 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
                     data = new.encode(charset, errors="xmlcharrefreplace")
                 else:
                     data = new.encode("utf-8", errors="surrogateescape")
-                    part.set_param("charset", "utf-8")
+                    set_param(part, "Content-Type", "charset", "utf-8")
             _set_body(part, data)
             changed += 1
     return changed
@@ -110,27 +109,10 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
         data = part.get_payload(decode=True) or b""
         if cte not in ("base64", "quoted-printable"):
             cte = "quoted-printable" if part.get_content_maintype() == "text" else "base64"
-            del part["Content-Transfer-Encoding"]
-            part["Content-Transfer-Encoding"] = cte
+            set_value(part, "Content-Transfer-Encoding", cte)
         _set_body(part, data)
         changed += 1
     return changed
-
-
-def decoded_header(part: Message, name: str, raw: str) -> str:
-    """A raw header value as its reader sees it (RFC 2047 decoded); as it is when the
-    stdlib's parser raises on it, as it does on some broken values."""
-    try:
-        return str(part.policy.header_fetch_parse(name, raw))
-    except (IndexError, AttributeError, ValueError, TypeError, HeaderParseError):
-        return raw
-
-
-def one_line(value: str) -> str:
-    """A header value as a header may hold it: an encoded word can decode to a line break,
-    and the stdlib refuses every one str.splitlines knows (\v, \x1c, U+2028...), not just
-    CR and LF."""
-    return " ".join(value.splitlines())
 
 
 def edit_filenames(part: Message, edit: Callable[[str], str]) -> None:
@@ -139,10 +121,9 @@ def edit_filenames(part: Message, edit: Callable[[str], str]) -> None:
         value = part.get_param(param, header=header)
         if value is None:
             continue
-        text = collapse_rfc2231_value(value)  # filename*=utf-8''... is percent-encoded
-        if "=?" in text:  # and many clients put RFC 2047 encoded words in quotes instead
-            with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
-                text = str(make_header(decode_header(text)))
+        # filename*=utf-8''... is percent-encoded, and many clients put RFC 2047 encoded
+        # words in quotes instead: the name as the reader sees it (and the scrub wrote it).
+        text = reader_text(collapse_rfc2231_value(value))
         new = edit(text)
         if new != text:
-            part.set_param(param, new, header=header)
+            set_param(part, header, param, new)

@@ -14,6 +14,7 @@ from email.message import Message
 
 from relay.conversations import new_token
 from relay.pipeline import Parcel
+from relay.rewrite.header_line import set_value
 from relay.store.db import Store
 from relay.unicode import storable
 
@@ -24,6 +25,13 @@ MAX_REFERENCES = 50
 
 def message_ids(value: object) -> list[str]:
     return _MSGID.findall(str(value)) if value is not None else []
+
+
+def _writable(message_id: str) -> bool:
+    # Short (the generator refolds a line over 998 octets by parsing it) and nothing that
+    # a parser would decode as an encoded word.
+    return (message_id.isascii() and message_id.isprintable() and len(message_id) <= 250
+            and "=?" not in message_id)
 
 
 def raw_ids(message: Message, name: str) -> list[str]:
@@ -84,12 +92,11 @@ class ThreadMap:
         if len(references) > MAX_REFERENCES:
             references = references[:1] + references[-(MAX_REFERENCES - 1):]
         mapping = await self._mapping(parcel, list(dict.fromkeys(in_reply_to + references)))
-        for name in ("Message-ID", "In-Reply-To", "References"):
-            del message[name]
-        message["Message-ID"] = parcel.relay_message_id
-        mapped_reply = [mapping[i] for i in in_reply_to if i in mapping]
-        if mapped_reply:
-            message["In-Reply-To"] = mapped_reply[0]
-        mapped_refs = list(dict.fromkeys(mapping[i] for i in references if i in mapping))
-        if mapped_refs:
-            message["References"] = " ".join(mapped_refs)
+        # Written as they are (header_line.set_value): IDs are not text to decode; one that
+        # is not printable ASCII (an SMTPUTF8 client's) is left out rather than encoded.
+        mapped_reply = [mapping[i] for i in in_reply_to if i in mapping and _writable(mapping[i])]
+        mapped_refs = list(dict.fromkeys(mapping[i] for i in references
+                                         if i in mapping and _writable(mapping[i])))
+        set_value(message, "Message-ID", parcel.relay_message_id)
+        set_value(message, "In-Reply-To", mapped_reply[0] if mapped_reply else None)
+        set_value(message, "References", "\r\n ".join(mapped_refs) if mapped_refs else None)
