@@ -245,8 +245,21 @@ async def test_null_recipient_and_vrfy(relay):
         writer.close()
 
 
-async def test_writing_to_your_own_alias_is_explained(relay, conv):
-    code, msg = await send(relay.smtp_port, BUYER, conv.buyer_alias,
-                           compose(BUYER, conv.buyer_alias))
-    assert code == 550 and msg.startswith("5.7.1 sender.unregistered: you wrote to your own alias")
-    assert conv.seller_alias in msg
+@pytest.mark.parametrize(("sender", "own"), [(BUYER, "buyer_alias"), (SELLER, "seller_alias")])
+async def test_writing_to_your_own_alias_reveals_nothing(relay, conv, sender, own):
+    """Anyone can put a guessed address in MAIL FROM: a reply naming the counterpart's alias,
+    or one worded apart from a stranger's, would confirm the guess (the buyer's real address)
+    and hand out the other alias. The party gets the stranger's refusal, which says what to
+    do."""
+    alias = getattr(conv, own)
+    code, msg = await send(relay.smtp_port, sender, alias, compose(sender, alias))
+    stranger = "nobody@elsewhere.example"
+    code2, msg2 = await send(relay.smtp_port, stranger, alias, compose(stranger, alias))
+    assert (code, code2) == (550, 550)
+    assert msg.startswith("5.7.1 sender.unregistered: "), msg
+    assert msg == msg2
+    for leak in (conv.buyer_alias, conv.seller_alias, "own alias"):
+        assert leak.split("@")[0] not in msg, msg
+    rows = await records.summaries(relay.store, conv.id)
+    assert [(r["disposition"], r["reasons"]) for r in rows] == [
+        ("rejected", ["sender.unregistered"])] * 2
