@@ -74,6 +74,11 @@ async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
         found = templates.load_all(cfg.templates)
     except ConfigError as exc:
         return _print_problems(exc)
+    from relay.auth.exposure import unauthenticated_inbound
+
+    risk = unauthenticated_inbound(cfg)
+    if risk is not None:  # allowed (to try the relay out), but never silently
+        print(f"WARNING: {risk}", file=sys.stderr)
     tokens = len(cfg.api.tokens)
     print(f"ok: {config_path(args.config, os.environ)} (domain {cfg.domain}, SMTP"
           f" {cfg.smtp.host}:{cfg.smtp.port}, API {cfg.api.host}:{cfg.api.port}"

@@ -226,6 +226,10 @@ class RulesSettings:
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     attachment_max_total: int = 10_485_760
     attachment_max_count: int = 5
+    # An Office file (a zip) unpacks to at most this many times its size, and to at most
+    # this many bytes, by its declared sizes: more is a zip bomb (attachment.bomb).
+    attachment_max_ratio: int = 100
+    attachment_max_unpacked: int = 104_857_600
     # [Important] messages a seller may send an opted-out buyer per rolling window.
     critical_limit: int = 3
     critical_window_days: float = 30.0

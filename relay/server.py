@@ -20,6 +20,7 @@ from relay.accept import Intake
 from relay.api.app import create_app
 from relay.api.service import APIServer
 from relay.api.tokens import Tokens
+from relay.auth.exposure import unauthenticated_inbound
 from relay.big_messages import BigMessages
 from relay.config import Config, load
 from relay.delivery.transport import make_transport
@@ -123,6 +124,9 @@ class Relay:
         self.worker.start()
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)
+        risk = unauthenticated_inbound(cfg)
+        if risk is not None:
+            log.warning("%s", risk)
         if self.submission:
             log.info("submission (AUTH after STARTTLS) on %s:%d", cfg.submission.host,
                      self.submission_port)

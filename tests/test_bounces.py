@@ -472,3 +472,115 @@ async def test_the_address_a_message_went_to_stays_out_of_its_dsn(
     text = notice.data.decode("utf-8", "replace").lower()
     assert "mailbox full" in text and "5.2.2" in text
     assert "janedoe77" not in text and "private-mail" not in text
+
+
+# -- the relay's own DSN: the real address in other spellings, names, the smarthost ----------
+
+def _b64(data: str, altchars: bytes | None = None) -> str:
+    import base64
+
+    return base64.b64encode(data.encode(), altchars).decode()
+
+
+def squeezed(text: str) -> str:
+    """Letters and digits only, lower-cased: a spaced-out address reads as the address."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+async def smarthost_dsn(relay: Relay, conv: Conversation, capture: Capture) -> str:
+    """Sends buyer -> seller; the capture inbox refuses the seller as set up by the caller and
+    gets the DSN to the buyer. Returns the DSN's body (its DKIM signature is random base64,
+    in which "sally" could turn up by chance)."""
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             compose(BUYER, conv.seller_alias))
+    assert code == 250, reply
+    (notice,) = await capture.wait_for(1)
+    assert notice.rcpt_tos == [BUYER]
+    return notice.data.decode("utf-8", "replace").split("\r\n\r\n", 1)[1]
+
+
+# Spellings of SELLER (sally@seller-host.example) a server's reply can carry.
+SPELLINGS = {
+    "base64": _b64(SELLER),
+    "base64 inside a longer blob": _b64(f"rcpt={SELLER};orcpt=x"),
+    "base64 url-safe, no padding": _b64(f"<{SELLER}>", b"-_").rstrip("="),
+    "spaced out": " ".join(SELLER),
+    "spaced around the at and dots": "sally @ seller-host . example",
+    "at and dot words": "sally at seller-host dot example",
+    "bracketed at and dot": "sally [at] seller-host [dot] example",
+    "percent-encoded": "sally%40seller-host%2Eexample",
+    "encoded word, Q": "=?utf-8?q?sally=40seller-host=2Eexample?=",
+    "encoded word, B": f"=?utf-8?b?{_b64(SELLER)}?=",
+    "HTML entities": "sally&#64;seller-host&#46;example",
+    "hex": SELLER.encode().hex(),
+}
+
+
+@pytest.mark.parametrize("spelling", list(SPELLINGS))
+async def test_own_dsn_hides_the_address_in_any_spelling(
+        relay: Relay, conv: Conversation, capture: Capture, spelling: str) -> None:
+    form = SPELLINGS[spelling]
+    capture.refuse[SELLER] = f"550 5.1.1 recipient {form} does not exist here"
+    text = await smarthost_dsn(relay, conv, capture)
+    assert "5.1.1" in text and "does not exist here" in text, text
+    assert form.lower() not in text.lower(), text
+    assert "sally" not in squeezed(text) and "sellerhost" not in squeezed(text), text
+
+
+async def test_own_dsn_keeps_a_name_that_equals_the_mailbox(
+        relay: Relay, conv: Conversation, capture: Capture) -> None:
+    """The local part "sally" goes where it is part of an address; a person's name in the
+    server's wording is not one, and "[mailbox] Smith" would tell the author what the real
+    mailbox is called."""
+    capture.refuse[SELLER] = (f"550 5.2.1 <{SELLER}>: the mailbox of Sally Smith is disabled;"
+                              " sally... account closed")
+    text = await smarthost_dsn(relay, conv, capture)
+    assert "the mailbox of Sally Smith is disabled" in text, text
+    assert "[mailbox] Smith" not in text and "[mailbox]... account closed" in text, text
+    assert SELLER not in text and "seller-host" not in text, text
+
+
+async def test_own_dsn_hides_the_smarthost_name_and_port(
+        relay_factory, capture: Capture, tmp_path: Path) -> None:
+    """A smarthost that cannot be reached: the DSN after the queue lifetime says so without
+    its name (one label, which no host-name pattern catches) or its port."""
+    from conftest import free_port, make_config, open_conv
+
+    port = free_port()  # nothing listens there
+    relay = await relay_factory(make_config(tmp_path, port, smtp_host="localhost",
+                                            queue_lifetime=0.5))
+    conv = await open_conv(relay)
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                             compose(BUYER, conv.seller_alias))
+    assert code == 250, reply
+    original = queue_id(reply)
+    await wait_kind(relay, original, "bounced")
+    found = await events(relay, original)
+    dsn_id = next(d for k, d in found if k == "bounced")
+    failed = next(d for k, d in found if k == "failed")
+    assert str(port) in failed and "localhost" in failed  # the record keeps it: not a leak
+    dsn_record = await records.get(store_of(relay), dsn_id)
+    assert dsn_record is not None and dsn_record.raw is not None
+    text = dsn_record.raw.decode("utf-8", "replace")
+    assert "Reason: SMTPConnectError: " in text, text
+    assert str(port) not in text and "localhost" not in text.lower(), text
+    assert "127.0.0.1" not in text and "::1" not in text, text
+
+
+@pytest.mark.parametrize(("reply", "shown"), [
+    ("550 5.1.1 User Sally unknown", "550 5.1.1 User [mailbox] unknown"),
+    ("550 5.1.1 user sally unknown", "550 5.1.1 user [mailbox] unknown"),
+    ("552 mailbox of Sally Smith is full", "552 mailbox of Sally Smith is full"),
+    ("550 sally%seller-host refused", "550 [mailbox]%[host] refused"),
+    # whole words only: the local part "sal" is no reason to change "salary"
+    ("550 5.7.1 salary slips not accepted", "550 5.7.1 salary slips not accepted"),
+    ("421 4.4.1 Connect call failed ('::1', 2525, 0, 0)", "421 4.4.1 Connect call failed"
+                                                           " ('[ip]', [port], 0, 0)"),
+    ("421 4.4.1 smarthost:2525 busy", "421 4.4.1 [host]:[port] busy"),
+    ("421 4.4.1 try port 587 later", "421 4.4.1 try port [port] later"),
+])
+def test_sanitize_diagnostic_pieces(reply: str, shown: str) -> None:
+    from relay.delivery.bounce import sanitize_diagnostic
+
+    hide = ("sally@seller-host.example", "sal@seller-host.example")
+    assert sanitize_diagnostic(reply, hide, ("smarthost", 2525)) == shown

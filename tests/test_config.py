@@ -197,6 +197,17 @@ def test_chain_key_and_checkpoint_log_are_beside_the_store_unless_set():
     assert cfg.store.log_path == Path("/var/log/relay/checkpoints")
 
 
+def test_zip_bomb_limits_are_settings():
+    assert (Config().rules.attachment_max_ratio,
+            Config().rules.attachment_max_unpacked) == (100, 104_857_600)
+    cfg = load(None, {"RELAY_RULES_ATTACHMENT_MAX_RATIO": "250",
+                      "RELAY_RULES_ATTACHMENT_MAX_UNPACKED": "5000000"})
+    assert (cfg.rules.attachment_max_ratio, cfg.rules.attachment_max_unpacked) == (250, 5_000_000)
+    for key in ("ATTACHMENT_MAX_RATIO", "ATTACHMENT_MAX_UNPACKED"):
+        message = config_error(None, {f"RELAY_RULES_{key}": "0"})
+        assert message.startswith(f"rules.{key.lower()}: must be a finite number greater than 0")
+
+
 def test_nan_float_is_refused():
     message = config_error(None, {"RELAY_DELIVERY_RETRY_INITIAL": "nan"})
     assert message.startswith("delivery.retry_initial")

@@ -675,3 +675,75 @@ async def test_sigterm_drains_with_the_api_up_and_exits_zero(tmp_path, capture, 
     with contextlib.closing(sqlite3.connect(tmp_path / "relay.db")) as db:
         queued = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     assert len(capture.messages) + queued == 1  # accepted means delivered or still queued
+
+
+# -- unauthenticated SMTP off loopback --------------------------------------------------------
+
+# (smtp.host, auth.inbound, warned): `none` is for trying the relay out on loopback; anywhere
+# else it lets anyone who knows a buyer's address and the seller alias write as the buyer.
+EXPOSURE = [
+    ("127.0.0.1", "none", False),
+    ("localhost", "none", False),
+    ("0.0.0.0", "none", True),
+    ("0.0.0.0", "dmarc", False),
+    ("0.0.0.0", "spf-or-dkim", False),
+]
+
+
+def exposure_config(tmp_path: Path, host: str = "127.0.0.1", inbound: str = "none") -> Path:
+    config = settings(tmp_path, 2526, 8026, 25, [])
+    config["smtp"]["host"] = host
+    config["auth"] = {"inbound": inbound}
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    path = tmp_path / "relay.toml"
+    path.write_text(toml(config), encoding="utf-8")
+    return path
+
+
+def exposure_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "auth.inbound" in line]
+
+
+def assert_exposure_warning(lines: list[str], host: str) -> None:
+    assert len(lines) == 1, lines
+    (line,) = lines
+    assert "WARNING" in line, line
+    assert 'auth.inbound = "none"' in line and f"{host}:" in line, line
+    assert "not authenticated" in line and "write as that party" in line, line
+
+
+@pytest.mark.parametrize(("host", "inbound", "warned"), EXPOSURE)
+def test_check_config_warns_about_unauthenticated_smtp_off_loopback(tmp_path, host, inbound,
+                                                                   warned):
+    done = run_cli("--config", str(exposure_config(tmp_path, host, inbound)), "check-config")
+    assert done.returncode == 0, done  # allowed, but said
+    assert done.stdout.startswith("ok: ") and len(done.stdout.splitlines()) == 1, done.stdout
+    lines = exposure_lines(done.stderr)
+    if warned:
+        assert_exposure_warning(lines, host)
+        assert lines[0].startswith("WARNING: "), lines
+    else:
+        assert lines == [], done.stderr
+
+
+def test_check_config_warns_when_the_environment_opens_the_port(tmp_path):
+    """The image sets RELAY_SMTP_HOST=0.0.0.0 over a file that says 127.0.0.1."""
+    done = run_cli("--config", str(exposure_config(tmp_path)), "check-config",
+                   env={"RELAY_SMTP_HOST": "0.0.0.0"})
+    assert done.returncode == 0, done
+    assert_exposure_warning(exposure_lines(done.stderr), "0.0.0.0")
+
+
+@pytest.mark.parametrize(("host", "inbound", "warned"),
+                         [e for e in EXPOSURE if e[0] != "localhost"])
+async def test_serve_warns_about_unauthenticated_smtp_off_loopback(tmp_path, processes, host,
+                                                                   inbound, warned):
+    relay = await start_relay(tmp_path, processes, free_port(), [],
+                              smtp={"host": host}, auth={"inbound": inbound})
+    lines = exposure_lines(relay.log())
+    if warned:
+        assert_exposure_warning(lines, host)
+        assert " WARNING relay.server: " in lines[0], lines
+    else:
+        assert lines == [], relay.log()
+    assert await relay.terminate() == 0, relay.log()

@@ -6,9 +6,15 @@ so addresses, host names and IP addresses are removed from it before it is shown
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import html
 import re
 import time
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
@@ -27,28 +33,117 @@ if TYPE_CHECKING:
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _IPV4 = re.compile(r"\[?\b\d{1,3}(?:\.\d{1,3}){3}\b\]?")
 _IPV6 = re.compile(r"\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b\]?", re.IGNORECASE)
+_IPV6_LEADING = re.compile(r"(?<![\w:])::[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*(?![\w:])",
+                           re.IGNORECASE)  # "::1", "::ffff:..." : no word boundary before
 # Labels of any script: IDN hosts must go too.
 _HOST = re.compile(r"\b(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}\b\.?")
 _STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
+_MAX_INPUT = 4000  # shown: 300 characters; read: enough for a long multi-line reply
+# Spellings of one character that servers (or someone who wants it through) use instead.
+_ESCAPES = (
+    (re.compile(r"=\?[\w-]+(?:\*[\w-]+)?\?[bq]\?[^?\s]*\?=", re.IGNORECASE), None),
+    (re.compile(r"%([0-9a-f]{2})", re.IGNORECASE), 16),  # URL encoding
+    (re.compile(r"=([0-9A-F]{2})"), 16),  # quoted-printable
+    (re.compile(r"\\x([0-9a-f]{2})", re.IGNORECASE), 16),
+)
+_ENCODED = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")  # base64 (either alphabet) or hex
+_AT = r"\s*(?:@|[(\[{<]\s*at\s*[)\]}>]|\bat\b)\s*"
+_DOT = r"\s*(?:\.|[(\[{<]\s*dot\s*[)\]}>]|\bdot\b)\s*"
+# A word in a person's name ("Sally Smith"): capitalised letters, next to another such word.
+_NAME_WORD = re.compile(r"[^\W\d_][^\W\d_A-Z]+")
 
 
-def sanitize_diagnostic(text: str, hide: tuple[str, ...] = ()) -> str:
-    """Keep the reply code and wording; drop anything naming a person or a host.
+def _unescaped(text: str) -> str:
+    """RFC 2047 words, %40, =40, \\x40 and &#64; as the characters they stand for: the
+    diagnostic is shown as plain text, and the address must not pass in another spelling."""
+    def word(match: re.Match[str]) -> str:
+        try:
+            return str(make_header(decode_header(match.group(0))))
+        except (ValueError, LookupError, UnicodeDecodeError, HeaderParseError):
+            return match.group(0)
+
+    def char(match: re.Match[str]) -> str:
+        value = chr(int(match.group(1), 16))
+        return value if value.isprintable() and value.isascii() else match.group(0)
+
+    for pattern, base in _ESCAPES:
+        text = pattern.sub(word if base is None else char, text)
+    return html.unescape(text)
+
+
+def _decodings(token: str) -> list[bytes]:
+    """What an opaque token may hold: hex, or base64 read from each of the four positions
+    a 3-byte group can start at (the address may sit in the middle of a longer blob)."""
+    found = []
+    if len(token) % 2 == 0 and re.fullmatch(r"[0-9a-fA-F]+", token):
+        found.append(bytes.fromhex(token))
+    body = token.rstrip("=").replace("-", "+").replace("_", "/")
+    for start in range(4):
+        chunk = body[start:]
+        chunk = chunk[:len(chunk) - len(chunk) % 4]
+        with contextlib.suppress(binascii.Error, ValueError):
+            found.append(base64.b64decode(chunk, validate=True))
+    return found
+
+
+def _spelled(piece: str) -> str:
+    """A pattern for `piece` however it is spaced out: "s a l l y", "sally @ host . example",
+    "sally at host dot example", "sally [at] host [dot] example"."""
+    parts = [_AT if c == "@" else _DOT if c == "." else re.escape(c) for c in piece]
+    return r"\s*".join(parts)
+
+
+def _in_name(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is the first name of a person named in the text: capitalised
+    letters only, and a capitalised word right after it ("Sally Smith"). "User Sally
+    unknown" is a mailbox."""
+    if not _NAME_WORD.fullmatch(text[start:end]) or not text[start].isupper():
+        return False
+    after = text[end + 1:].split(" ", 1)[0] if text[end:end + 1] == " " else ""
+    return bool(_NAME_WORD.fullmatch(after)) and after[0].isupper()
+
+
+def sanitize_diagnostic(text: str, hide: tuple[str, ...] = (),
+                        smarthost: tuple[str, int] | None = None) -> str:
+    """Keep the reply code and wording; drop anything naming a person's address or a host.
 
     `hide` are the reader's real addresses: servers also quote them in pieces
-    ("sally... User unknown", "mailbox sally%seller-host disabled").
+    ("sally... User unknown", "mailbox sally%seller-host disabled"), encoded (base64, hex,
+    %40) or spaced out. `smarthost` (host, port) is the relay's own next hop, named in its
+    connection errors ("Error connecting to localhost on port 2525").
     """
-    text = " ".join(text.split())
+    text = " ".join(_unescaped(text[:_MAX_INPUT]).split())
+    pieces: list[tuple[str, str]] = []
     for address in hide:
         local, _, domain = address.rpartition("@")
         label = domain.split(".")[0]  # "sally%seller-host" names the domain by its label
-        for piece, mark in ((address, "[address]"), (domain, "[host]"), (local, "[mailbox]"),
-                            (label, "[host]")):
-            if piece:
-                text = re.sub(re.escape(piece), mark, text, flags=re.IGNORECASE)
+        pieces += [(address, "[address]"), (domain, "[host]"), (local, "[mailbox]"),
+                   (label, "[host]")]
+    wanted = [p.lower().encode("utf-8") for p, _ in pieces if len(p) >= 3]
+
+    def opaque(match: re.Match[str]) -> str:
+        decoded = [d.lower() for d in _decodings(match.group(0))]
+        return "[address]" if any(w in d for w in wanted for d in decoded) else match.group(0)
+
+    text = _ENCODED.sub(opaque, text)
+    for piece, mark in pieces:
+        if not piece:
+            continue
+        # Whole words only: a local part "al" is no reason to change "normal".
+        pattern = re.compile(rf"(?<![^\W_]){_spelled(piece)}(?![^\W_])", re.IGNORECASE)
+        text = pattern.sub(lambda m, mark=mark: m.group(0) if mark == "[mailbox]" and _in_name(
+            m.string, m.start(), m.end()) else mark, text)
+    if smarthost is not None:
+        host, port = smarthost
+        if host:
+            text = re.sub(rf"(?<![^\W_]){re.escape(host)}(?![^\W_])", "[host]", text,
+                          flags=re.IGNORECASE)
+        text = re.sub(rf"(?<![\d.]){port}(?![\d.])", "[port]", text)
+    text = re.sub(r"\b(port\s*:?\s*)\d{1,5}\b", r"\1[port]", text, flags=re.IGNORECASE)
     statuses = {m.group(0) for m in _STATUS.finditer(text)}
     text = _ADDRESS.sub("[address]", text)
     text = _IPV4.sub("[ip]", text)
+    text = _IPV6_LEADING.sub("[ip]", text)
     text = _IPV6.sub(lambda m: m.group(0) if m.group(0) in statuses else "[ip]", text)
     text = _HOST.sub("[host]", text)
     return text[:300]
@@ -60,7 +155,7 @@ def _wrap(text: str) -> str:
 
 def build_dsn(
     domain: str, conversation: Conversation, original: Record, reader_role: Role,
-    status_code: str, diagnostic: str,
+    status_code: str, diagnostic: str, smarthost: tuple[str, int] | None = None,
 ) -> tuple[str, bytes]:
     """Returns (relay Message-ID, DSN bytes) for `original`, to go to its author."""
     reader_alias = conversation.alias(reader_role)
@@ -71,7 +166,7 @@ def build_dsn(
     # The address it went to may be a seller's private notification address, not a party's.
     hide = conversation.addresses(reader_role) + ((original.recipient,) if original.recipient
                                                   else ())
-    diagnostic = sanitize_diagnostic(diagnostic, hide)
+    diagnostic = sanitize_diagnostic(diagnostic, hide, smarthost)
     status = status_code if _STATUS.fullmatch(status_code) and status_code[0] in "45" else "5.0.0"
     # Non-ASCII in the status fields needs RFC 6533's global-delivery-status.
     utf8 = not (reader_alias + diagnostic).isascii()
@@ -131,7 +226,10 @@ async def notify_author(db: aiosqlite.Connection, config: Config, signer: Signer
     conv = await conversations.load(db, record.conversation_id, config.domain)
     assert conv is not None
     reader: Role = "buyer" if record.direction.endswith("_buyer") else "seller"
-    message_id, data = build_dsn(config.domain, conv, record, reader, status_code, diagnostic)
+    delivery = config.delivery
+    smarthost = (delivery.smtp_host, delivery.smtp_port) if delivery.mode == "smtp" else None
+    message_id, data = build_dsn(config.domain, conv, record, reader, status_code, diagnostic,
+                                 smarthost)
     if signer is not None:
         data = signer.header(data) + data
     dsn_id = new_token(10)

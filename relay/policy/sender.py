@@ -39,17 +39,15 @@ class Authenticate:
                 raise Reject(CODE, "your account may write only to the buyer aliases of its"
                                    " own conversations")
             return
-        if conv.is_registered(parcel.addressed, parcel.envelope.mail_from):
-            raise Reject(
-                CODE,
-                f"you wrote to your own alias; as the {parcel.addressed}, write to the"
-                f" {role} alias {conv.alias(role)}",
-            )
+        # A party writing to its own alias hears the same as a stranger: MAIL FROM is
+        # anyone's to fill in, and a reply of its own (it named the other alias) confirmed a
+        # guessed address as the party's real one.
         if not conv.is_registered(role, parcel.envelope.mail_from):
             raise Reject(
                 CODE,
                 f"the envelope sender is not a registered {role} address of this conversation;"
-                f" write from the mailbox the marketplace has on file for you",
+                " write from the mailbox the marketplace has on file for you, or, as the other"
+                " party, reply to a message you received through the relay",
             )
         senders = from_addresses(parcel)
         if len(senders) != 1:
