@@ -22,20 +22,17 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY relay ./relay
-COPY migrations ./migrations
 COPY config/relay.docker.toml ./config/relay.docker.toml
 RUN /opt/venv/bin/pip install .
 
-# The SQL migrations are not package data: relay/store/migrate.py looks for them in a
-# `migrations` directory beside the installed `relay` package (MIGRATIONS_DIR), so put them
-# there, then prove it by migrating a throwaway store with the image's config (run from /,
-# so the source tree in /src is not what gets imported). This also fails the build when a
-# module the relay imports is missing from pyproject.toml's dependencies.
+# The migrations and default templates are package data (relay/migrations,
+# relay/default_templates): prove the installed package has them by migrating a throwaway
+# store with the image's config (run from /, so the source tree in /src is not what gets
+# imported). This also fails the build when a module the relay imports is missing from
+# pyproject.toml's dependencies.
 WORKDIR /
 RUN dir="$(/opt/venv/bin/python -c 'from relay.store.migrate import MIGRATIONS_DIR as d; print(d)')" \
  && case "$dir" in /opt/venv/*) ;; *) echo "unexpected MIGRATIONS_DIR: $dir" >&2; exit 1;; esac \
- && mkdir -p "$dir" \
- && cp /src/migrations/*.sql "$dir"/ \
  && out="$(RELAY_STORE_PATH=/tmp/check.db \
            /opt/venv/bin/relay --config /src/config/relay.docker.toml migrate)" \
  && echo "$out" \
@@ -54,7 +51,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     RELAY_CONFIG=/etc/relay/relay.toml \
-    RELAY_TEMPLATES=/etc/relay/templates \
     RELAY_SMTP_HOST=0.0.0.0 \
     RELAY_SUBMISSION_HOST=0.0.0.0 \
     RELAY_API_HOST=0.0.0.0 \
@@ -77,7 +73,6 @@ RUN groupadd --gid 10001 relay \
 
 COPY --from=build /opt/venv /opt/venv
 COPY config/relay.docker.toml /etc/relay/relay.toml
-COPY config/templates /etc/relay/templates
 
 # Numeric, so a runtime (e.g. Kubernetes runAsNonRoot) can tell it is not root.
 USER 10001:10001

@@ -60,7 +60,7 @@ async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     from relay import templates
     from relay.server import serve
 
-    templates.load_all(cfg.templates)  # its problems now, not at the first send
+    templates.load_all(cfg.template_dir)  # its problems now, not at the first send
     await serve(cfg, config_path(args.config, os.environ))
     return 0
 
@@ -71,7 +71,7 @@ async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
     from relay import templates
 
     try:
-        found = templates.load_all(cfg.templates)
+        found = templates.load_all(cfg.template_dir)
     except ConfigError as exc:
         return _print_problems(exc)
     from relay.auth.exposure import unauthenticated_inbound
@@ -80,7 +80,8 @@ async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
     if risk is not None:  # allowed (to try the relay out), but never silently
         print(f"WARNING: {risk}", file=sys.stderr)
     tokens = len(cfg.api.tokens)
-    print(f"ok: {config_path(args.config, os.environ)} (domain {cfg.domain}, SMTP"
+    source = config_path(args.config, os.environ) or "built-in defaults"
+    print(f"ok: {source} (domain {cfg.domain}, SMTP"
           f" {cfg.smtp.host}:{cfg.smtp.port}, API {cfg.api.host}:{cfg.api.port}"
           f" with {tokens} token{'' if tokens == 1 else 's'}, {len(found)} templates)")
     return 0
@@ -389,9 +390,9 @@ async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
             raise UsageError(f"--var {item!r}: expected key=value")
         values[key] = value
     try:
-        template = templates.load_all(cfg.templates)[args.template]
+        template = templates.load_all(cfg.template_dir)[args.template]
     except KeyError:
-        raise UsageError(f"no template {args.template!r} in {cfg.templates}") from None
+        raise UsageError(f"no template {args.template!r} in {cfg.template_dir}") from None
     if args.attach and not template.attachments:
         raise UsageError(f"template {template.id} does not allow attachments")
     async with _store(cfg) as store:
@@ -416,7 +417,7 @@ async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
 async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
     from relay import templates
 
-    found = templates.load_all(cfg.templates)
+    found = templates.load_all(cfg.template_dir)
     for t in found.values():
         extra = [("critical" if t.critical else ""), ("attachments" if t.attachments else "")]
         print(f"{t.id:24} {','.join(sorted(t.texts)):16} vars: {', '.join(t.variables) or '-'}"
@@ -621,7 +622,7 @@ def _print_problems(exc: ConfigError) -> int:
 
     found = list(exc.problems)
     if exc.config is not None:
-        found += templates.problems(exc.config.templates)
+        found += templates.problems(exc.config.template_dir)
     for problem in found:
         print(f"problem: {problem}")
     print(f"{len(found)} problem{'s' if len(found) != 1 else ''} found", file=sys.stderr)

@@ -13,12 +13,15 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from relay.errors import ConfigError
 
 DEFAULT_PATH = Path("config/relay.toml")
+# The templates shipped with the relay (package data).
+DEFAULT_TEMPLATES = Path(str(resources.files("relay") / "default_templates"))
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}$")
 
@@ -249,8 +252,9 @@ class Config:
     log_level: str = "INFO"
     # Grace period for open transactions and deliveries on SIGTERM.
     shutdown_grace: float = 30.0
-    # Message templates for `relay send`, one TOML file each.
-    templates: Path = Path("config/templates")
+    # Message templates for `relay send`, one TOML file each. Unset: the set shipped with the
+    # relay (package data, so an installed relay has them wherever it runs).
+    templates: Path | None = None
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -261,6 +265,10 @@ class Config:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
     log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def template_dir(self) -> Path:
+        return self.templates or DEFAULT_TEMPLATES
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -448,8 +456,13 @@ def _unknown_env_names(env: Mapping[str, str]) -> list[str]:
             for k in sorted(k for k in env if k.startswith("RELAY_") and k not in known)]
 
 
-def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
-    return Path(explicit or env.get("RELAY_CONFIG") or DEFAULT_PATH)
+def config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """The file named (it must exist), else config/relay.toml where there is one; None: no
+    file, the built-in defaults and RELAY_* variables (an installed relay runs anywhere)."""
+    named = explicit or env.get("RELAY_CONFIG")
+    if named:
+        return Path(named)
+    return DEFAULT_PATH if DEFAULT_PATH.exists() else None
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:

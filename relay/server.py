@@ -77,7 +77,7 @@ class Relay:
     async def start(self) -> None:
         cfg = self.config
         try:
-            self.templates = templates.load_all(cfg.templates)
+            self.templates = templates.load_all(cfg.template_dir)
         except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
             log.error("no templates for the API: %s", exc)
         secret = await load_secret(cfg.store, announce=True)
@@ -158,7 +158,7 @@ class Relay:
         restart. Returns the keys applied."""
         old = self.config
         changed = reload.differences(old, new)
-        fresh = templates.load_all(new.templates)
+        fresh = templates.load_all(new.template_dir)
         if fresh != self.templates and "templates" not in changed:
             changed.append("templates")  # the same directory, with files changed
         applied = [k for k in changed if reload.reloadable(k)]

@@ -1,4 +1,5 @@
-"""Operator-defined message templates (config/templates/*.toml), rendered for one buyer.
+"""Message templates (the `templates` directory, default relay/default_templates/*.toml),
+rendered for one buyer.
 
 A template names its message type, whether it is critical (sent with "[Important]"), the
 longest body it may render to, whether files may go with it, and the free variables it

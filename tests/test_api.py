@@ -23,7 +23,7 @@ from relay.api.tokens import entry, new_token
 from relay.config import APISettings, LimitsSettings, RulesSettings
 from relay.server import Relay
 
-TEMPLATES = ROOT / "config" / "templates"
+TEMPLATES = ROOT / "relay" / "default_templates"
 OTHER_SELLER = "hello@other-shop.example"
 OTHER_BUYER = "carla@buyer-mail.example"
 ORDER = "112-1234567-1234567"

@@ -479,7 +479,7 @@ async def test_needs_response_with_replies_auto_replies_and_marks(launch):
 
 
 async def test_templates_change_only_on_sighup(tmp_path, capture, procs):
-    shutil.copytree(ROOT / "config" / "templates", tmp_path / "templates")
+    shutil.copytree(ROOT / "relay" / "default_templates", tmp_path / "templates")
     admin, seller = new_token(), new_token()
     relay = await start_relay(tmp_path, procs, capture.port,
                               [entry("admin", admin), entry(f"seller:{SELLER}", seller)])
@@ -532,7 +532,7 @@ async def test_a_malformed_token_entry_is_never_echoed(tmp_path, capture, procs)
     secret = "rly_SECRETSECRETSECRET"
     admin_entry = entry("admin", new_token())
     config = settings(tmp_path, *free_ports(2), 25, [f"admin {secret}"])
-    config["templates"] = ROOT / "config" / "templates"
+    config["templates"] = ROOT / "relay" / "default_templates"
     path = tmp_path / "pasted.toml"
     path.write_text(toml(config), encoding="utf-8")
     checked = run_cli("--config", str(path), "check-config")

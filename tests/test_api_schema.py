@@ -86,7 +86,7 @@ def write_config(tmp: Path, smtp_port: int, api_port: int, smarthost_port: int) 
     path.write_text(f"""
 domain = "relay.test"
 shutdown_grace = 2.0
-templates = {json.dumps(str(ROOT / "config" / "templates"))}
+templates = {json.dumps(str(ROOT / "relay" / "default_templates"))}
 
 [smtp]
 host = "127.0.0.1"

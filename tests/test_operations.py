@@ -498,7 +498,7 @@ def bad_config(tmp_path: Path) -> Path:
     templates.mkdir()
     (templates / "broken.toml").write_text('id = "broken"\ntype = "info"\n', encoding="utf-8")
     (templates / "misnamed.toml").write_text(
-        (ROOT / "config/templates/shipping_delay.toml").read_text(encoding="utf-8"),
+        (ROOT / "relay/default_templates/shipping_delay.toml").read_text(encoding="utf-8"),
         encoding="utf-8")
     path = tmp_path / "bad.toml"
     path.write_text(BAD_CONFIG.format(templates=json.dumps(str(templates)), zeros="0" * 64),
@@ -571,7 +571,7 @@ def test_check_config_accepts_the_example_and_a_valid_file(tmp_path):
     config = settings(tmp_path, 2526, 8026, 25, [entry])
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "shipping_delay.toml").write_text(
-        (ROOT / "config/templates/shipping_delay.toml").read_text(encoding="utf-8"),
+        (ROOT / "relay/default_templates/shipping_delay.toml").read_text(encoding="utf-8"),
         encoding="utf-8")
     path = tmp_path / "relay.toml"
     path.write_text(toml(config), encoding="utf-8")

@@ -14,7 +14,7 @@ from conftest import BUYER, DOMAIN, ROOT, SELLER, run_cli
 from relay import buyers
 from relay.store import records
 
-SHIPPED = ROOT / "config" / "templates"
+SHIPPED = ROOT / "relay" / "default_templates"
 
 
 def config_file(relay, tmp_path: Path, templates: Path = SHIPPED) -> Path:

@@ -631,7 +631,7 @@ class Relay:
                     "poll_interval": 0.2, "bounce_key": str(bench.work / "bounce.key"),
                     "maildir": str(self.dir / "maildir"), **delivery}
         lines = [
-            f'domain = "{DOMAIN}"', f'templates = "{ROOT / "config" / "templates"}"',
+            f'domain = "{DOMAIN}"', f'templates = "{ROOT / "relay" / "default_templates"}"',
             "shutdown_grace = 10.0", "", "[smtp]", 'host = "127.0.0.1"', "port = 0",
             f"workers = {bench.args.workers}", "",
             "[store]", f'path = "{self.db}"', "", "[delivery]",

@@ -1,14 +1,16 @@
-"""Migrations: numbered SQL files in migrations/, each applied once, atomically."""
+"""Migrations: numbered SQL files in relay/migrations/ (package data), each applied once,
+atomically."""
 
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 from relay.errors import StartupError
 from relay.store.db import Store, utcnow
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(str(resources.files("relay") / "migrations"))
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -22,12 +24,12 @@ def available(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
 
 
 async def migrate(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply pending migrations; returns the names applied. No migration files at all is
-    an installation without them (`pip install .` does not carry migrations/), never "up to
-    date": a store without tables would refuse every message."""
+    """Apply pending migrations; returns the names applied. No migration files at all is a
+    broken installation, never "up to date": a store without tables would refuse every
+    message."""
     if not available(directory):
         raise StartupError(f"no migrations in {directory}: the relay is installed without its"
-                           " migrations/ directory")
+                           " package data (relay/migrations/*.sql)")
     async with store.read() as db:
         await db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
