@@ -115,15 +115,15 @@ def create_app(relay: "Relay") -> FastAPI:
             raise not_found("conversation")  # another seller's: as if it did not exist
         return conv
 
-    async def conversation_out(conv: conversations.Conversation, who: Principal,
-                               created: bool | None = None) -> models.Conversation:
+    async def conversation_out(conv: conversations.Conversation,
+                               who: Principal) -> models.Conversation:
         count = await conversations.message_count(store(), conv.id)
         return models.Conversation(
             conversation_id=conv.id, order_id=conv.order_id, buyer_alias=conv.buyer_alias,
             seller_alias=conv.seller_alias,
             buyers=list(conv.buyers) if who.scope == "admin" else None,
             sellers=list(conv.sellers), created_at=conv.created_at, closed_at=conv.closed_at,
-            message_count=count, created=created)
+            message_count=count)
 
     def address_in(field: str, address: str) -> str:
         try:
@@ -166,11 +166,11 @@ def create_app(relay: "Relay") -> FastAPI:
     # -- conversations -----------------------------------------------------------------
 
     @app.post("/v1/conversations", tags=["conversations"], status_code=201,
-              response_model=models.Conversation,
-              responses={200: {"model": models.Conversation,
+              response_model=models.OpenedConversation,
+              responses={200: {"model": models.OpenedConversation,
                                "description": "It was open already (created: false)"}})
     async def open_conversation(body: models.ConversationIn, who: Who,
-                                response: Response) -> models.Conversation:
+                                response: Response) -> models.OpenedConversation:
         """Open (or find) the conversation of an order between a buyer and a seller."""
         need(who, "admin")
         try:
@@ -187,7 +187,8 @@ def create_app(relay: "Relay") -> FastAPI:
         if body.delivered_on is not None:
             await review_request.set_delivered(store(), conv, body.delivered_on)
         response.status_code = 201 if created else 200
-        return await conversation_out(conv, who, created)
+        out = await conversation_out(conv, who)
+        return models.OpenedConversation(**out.model_dump(), created=created)
 
     @app.get("/v1/conversations", tags=["conversations"],
              response_model=list[models.Conversation])

@@ -34,7 +34,10 @@ class Conversation(BaseModel):
     created_at: str
     closed_at: str | None
     message_count: int
-    created: bool | None = Field(None, description="Set by open: whether it is new")
+
+
+class OpenedConversation(Conversation):
+    created: bool = Field(description="Whether open made it (201) or found it open (200)")
 
 
 class SellerAddressIn(BaseModel):
