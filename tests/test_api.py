@@ -224,6 +224,20 @@ async def test_health_and_readiness_need_no_token(api):
     assert (await api.get("/healthz", "seller")).status_code == 200
 
 
+async def test_the_interactive_docs_load_nothing_from_elsewhere(api):
+    page = await api.get("/docs", None)
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text) + re.findall(
+        r"url: '([^']+)'", page.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets), page.text
+    for asset in assets:
+        assert asset.startswith("/"), asset  # served by the relay itself, no other host
+        got = await api.get(asset, None)  # no token, like /docs itself
+        assert got.status_code == 200, asset
+    assert (await api.get("/docs/assets/../v1/conversations", None)).status_code == 401
+
+
 async def test_responses_on_a_kept_alive_connection_do_not_stall(api):
     async with httpx.AsyncClient(base_url=str(api.http.base_url), timeout=10) as client:
         took = []

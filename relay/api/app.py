@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from relay import (
@@ -34,7 +35,7 @@ from relay import (
 )
 from relay.api import models
 from relay.api.errors import APIError, install, not_found
-from relay.api.guard import Guard
+from relay.api.guard import DOCS_ASSETS, Guard
 from relay.api.tokens import Principal, Tokens
 from relay.errors import UsageError
 from relay.logs import event
@@ -53,8 +54,11 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def create_app(relay: "Relay") -> FastAPI:
-    app = FastAPI(
-        title="Relay API", version="1", redoc_url=None, responses=_ERRORS,
+    # /docs with Swagger UI's assets served by the relay itself: a CDN would leave the page
+    # blank offline and load third-party code into an operator's browser.
+    app = FastAPIOffline(
+        title="Relay API", version="1", redoc_url=None, static_url=DOCS_ASSETS,
+        responses=_ERRORS,
         description="Drive the anonymizing relay: conversations, buyers, sellers, the"
         " message center, templates, metrics and the audit. Errors are {code, message}.")
     install(app)

@@ -16,6 +16,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 OPEN = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's own files, served by the relay (no CDN)
+
+
+def is_open(path: str) -> bool:
+    """Paths that need no token: health, the schema and its viewer."""
+    return path in OPEN or path.startswith(DOCS_ASSETS + "/")
 
 
 def bearer(scope: Scope) -> str | None:
@@ -36,7 +42,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] not in OPEN:
+        if not is_open(scope["path"]):
             token = bearer(scope)
             found = None if token is None else self.tokens["current"].find(token)
             if found is None:
