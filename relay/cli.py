@@ -65,6 +65,32 @@ async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_reload(cfg: Config, args: argparse.Namespace) -> int:
+    """SIGHUP to the relay serving this config, found by its pid file."""
+    import signal
+
+    try:
+        pid = int(cfg.pid_path.read_text(encoding="ascii"))
+        os.kill(pid, signal.SIGHUP)
+    except FileNotFoundError:
+        print(f"relay: no relay is serving with this config (no {cfg.pid_path})",
+              file=sys.stderr)
+        return 1
+    except ValueError:
+        print(f"relay: {cfg.pid_path} holds no process ID", file=sys.stderr)
+        return 1
+    except ProcessLookupError:
+        print(f"relay: no process {pid} (a stale {cfg.pid_path}: the relay did not stop"
+              " cleanly)", file=sys.stderr)
+        return 1
+    except PermissionError:
+        print(f"relay: process {pid} belongs to another user; run this as the relay's user",
+              file=sys.stderr)
+        return 1
+    print(f"SIGHUP sent to the relay (pid {pid}); its log says what it applied")
+    return 0
+
+
 async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
     """Reached only when the file loaded: main() prints the problems of one that did not.
     Here, what else the relay reads at start or at a send: the templates."""
@@ -497,6 +523,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     command(sub, "serve", "run the SMTP relay and delivery worker", cmd_serve)
     command(sub, "migrate", "apply pending store migrations", cmd_migrate)
+    command(sub, "reload", "make the running relay read its config and templates again"
+            " (SIGHUP)", cmd_reload)
     command(sub, "check-config", "check the config file and templates; print every problem",
             cmd_check_config)
     api = command(sub, "api", "HTTP API tokens")

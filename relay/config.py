@@ -255,6 +255,9 @@ class Config:
     # Message templates for `relay send`, one TOML file each. Unset: the set shipped with the
     # relay (package data, so an installed relay has them wherever it runs).
     templates: Path | None = None
+    # `relay serve` writes its process ID here, for `relay reload` (SIGHUP). Unset: relay.pid
+    # beside the store.
+    pidfile: Path | None = None
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -269,6 +272,10 @@ class Config:
     @property
     def template_dir(self) -> Path:
         return self.templates or DEFAULT_TEMPLATES
+
+    @property
+    def pid_path(self) -> Path:
+        return self.pidfile or self.store.path.with_name("relay.pid")
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)

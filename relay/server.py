@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
 import shutil
 import signal
@@ -267,9 +268,37 @@ async def serve(config: Config, path: Path | None = None) -> None:
     loop.add_signal_handler(signal.SIGHUP, hangup)
     await relay.start()
     started.set()
-    await stop.wait()
-    log.info("shutting down")
-    await relay.stop()
+    pid_file = PidFile(config.pid_path)
+    pid_file.write()
+    try:
+        await stop.wait()
+        log.info("shutting down")
+        await relay.stop()
+    finally:
+        pid_file.remove()
+
+
+class PidFile:
+    """The serving process's ID, for `relay reload`; removed at a clean stop (only if it is
+    still ours: another relay may have started on the same files since)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pid = os.getpid()
+
+    def write(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(self.path.name + ".tmp")
+            partial.write_text(f"{self.pid}\n", encoding="ascii")
+            partial.replace(self.path)  # never a half-written ID
+        except OSError as exc:  # serving matters more than the convenience
+            log.warning("cannot write the pid file %s: %s", self.path, exc.strerror or exc)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if int(self.path.read_text(encoding="ascii")) == self.pid:
+                self.path.unlink()
 
 
 async def _reload(relay: Relay, path: Path | None) -> None:

@@ -359,6 +359,26 @@ async def test_sighup_with_nothing_changed_applies_nothing(tmp_path, capture, pr
     assert "restart" not in lines and "applied" not in lines
 
 
+async def test_relay_reload_finds_the_serving_process_by_its_pid_file(tmp_path, capture,
+                                                                       processes):
+    _, entry = admin_token()
+    relay = await start_relay(tmp_path, processes, capture.port, [entry])
+    assert relay.proc is not None
+    pid_file = Path(relay.config["store"]["path"]).with_name("relay.pid")
+    assert pid_file.read_text(encoding="ascii").strip() == str(relay.proc.pid)
+    mark = len(relay.log())
+    done = run_cli("--config", str(relay.path), "reload")
+    assert done.returncode == 0, done.stderr
+    assert f"pid {relay.proc.pid}" in done.stdout
+    await relay.wait_log("SIGHUP: reading the configuration again", mark)
+    await relay._reload_done(mark)
+    assert await relay.terminate() == 0
+    assert not pid_file.exists()  # a clean stop takes it away
+    gone = run_cli("--config", str(relay.path), "reload")
+    assert gone.returncode == 1
+    assert "no relay is serving with this config" in gone.stderr
+
+
 async def test_sighup_with_a_broken_template_applies_nothing(tmp_path, capture, processes):
     _, entry = admin_token()
     relay = await start_relay(tmp_path, processes, capture.port, [entry])
