@@ -4,7 +4,11 @@ Modules outside relay.store never write SQL nor import aiosqlite/sqlite3 (tests/
 holds them to it); they call the repository functions here with plain Python values and get
 plain values or dataclasses back. Each repository module is named after the tables it holds:
 
+- conversations: conversations, their aliases, parties and closings
 - records: the message record (append, read, verify)
+- messages: what the policies count and look up in the record
+- events: buyer, seller and conversation events (preferences, settings, delivery dates)
+- credentials: seller password hashes
 - outbox: the delivery queue and the delivery events
 - chain, checkpoints, audit: the keyed chain over every append-only table and its checks
 
