@@ -9,6 +9,7 @@ plain values or dataclasses back. Each repository module is named after the tabl
 - messages: what the policies count and look up in the record
 - events: buyer, seller and conversation events (preferences, settings, delivery dates)
 - credentials: seller password hashes
+- limits: failed logins and refused messages, counted per client
 - outbox: the delivery queue and the delivery events
 - chain, checkpoints, audit: the keyed chain over every append-only table and its checks
 

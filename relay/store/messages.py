@@ -22,3 +22,41 @@ async def review_request_sent(db: Connection, conversation_id: str) -> bool:
         f"SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND disposition IN {ACCEPTED}"
         " AND reasons LIKE '%\"review_request.sent\"%'", (conversation_id,))
     return bool(rows[0][0])
+
+
+async def _count_upto(db: Connection, where: str, params: tuple[object, ...], limit: int) -> int:
+    """Messages matching `where`, counted up to `limit` only: past it the answer is the same,
+    and a flood must not make every further RCPT count all of it."""
+    (found,), = await db.execute_fetchall(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE {where} LIMIT ?)",
+        (*params, limit))
+    return int(found)
+
+
+async def accepted_in_conversation(db: Connection, conversation_id: str, since: str,
+                                   limit: int) -> int:
+    """The parties' accepted messages in the conversation since `since` (up to `limit`)."""
+    return await _count_upto(
+        db, "conversation_id = ? AND received_at >= ? AND direction != 'system'"
+        f" AND disposition IN {ACCEPTED}", (conversation_id, since), limit)
+
+
+async def accepted_from_sender(db: Connection, sender: str, since: str, limit: int) -> int:
+    """Accepted messages with this MAIL FROM (any case) since `since` (up to `limit`)."""
+    return await _count_upto(
+        db, f"lower(mail_from) = lower(?) AND received_at >= ? AND disposition IN {ACCEPTED}",
+        (sender, since), limit)
+
+
+async def reports(db: Connection, conversation_id: str, since: str, limit: int) -> int:
+    """Reports received at bounce addresses about the conversation's messages since `since`
+    (its system records without a recipient; up to `limit`)."""
+    return await _count_upto(
+        db, "conversation_id = ? AND direction = 'system' AND recipient IS NULL"
+        " AND received_at >= ?", (conversation_id, since), limit)
+
+
+async def conversation_of(db: Connection, message_id: str) -> str | None:
+    rows = await db.execute_fetchall(
+        "SELECT conversation_id FROM messages WHERE id = ?", (message_id,))
+    return str(rows[0][0]) if rows else None
