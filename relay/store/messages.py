@@ -60,3 +60,51 @@ async def conversation_of(db: Connection, message_id: str) -> str | None:
     rows = await db.execute_fetchall(
         "SELECT conversation_id FROM messages WHERE id = ?", (message_id,))
     return str(rows[0][0]) if rows else None
+
+
+async def referenced(db: Connection, conversation_id: str,
+                     ids: list[str]) -> list[tuple[str, str | None, str]]:
+    """(direction, original ID, relay ID) of the conversation's relayed messages that ids
+    name by either ID, oldest first."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await db.execute_fetchall(
+        "SELECT direction, original_message_id, relay_message_id FROM messages"
+        " WHERE conversation_id = ? AND relay_message_id IS NOT NULL"
+        f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))"
+        " ORDER BY seq",
+        (conversation_id, *ids, *ids),
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def last_buyer_message(db: Connection, conversation_id: str) -> int | None:
+    """The seq of the conversation's newest accepted buyer message."""
+    rows = await db.execute_fetchall(
+        "SELECT MAX(seq) FROM messages WHERE conversation_id = ? AND direction ="
+        f" 'buyer_to_seller' AND disposition IN {ACCEPTED}", (conversation_id,))
+    return None if rows[0][0] is None else int(rows[0][0])
+
+
+async def seller_messages_after(db: Connection, conversation_id: str,
+                                seq: int) -> list[tuple[str, bytes]]:
+    """(reasons as recorded (JSON), raw) of the conversation's accepted seller messages
+    after `seq`."""
+    rows = await db.execute_fetchall(
+        "SELECT reasons, raw FROM messages WHERE conversation_id = ? AND seq > ?"
+        f" AND direction = 'seller_to_buyer' AND disposition IN {ACCEPTED}",
+        (conversation_id, seq))
+    return [(str(reasons), bytes(raw)) for reasons, raw in rows]
+
+
+async def critical_senders(db: Connection, buyer_key: str, since: str) -> list[str]:
+    """The MAIL FROM of every accepted seller message marked critical ([Important]) to the
+    buyer since `since`, in any of its conversations."""
+    rows = await db.execute_fetchall(
+        "SELECT m.mail_from FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id WHERE c.buyer_key = ?"
+        " AND m.direction = 'seller_to_buyer' AND m.received_at >= ?"
+        f" AND m.disposition IN {ACCEPTED} AND m.reasons LIKE '%\"critical\"%'",
+        (buyer_key, since))
+    return [str(sender) for (sender,) in rows]
