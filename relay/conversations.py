@@ -191,13 +191,6 @@ async def seller_conversations(db: Connection, seller: str) -> list[str]:
     return await repo.seller_conversations(db, address_key(seller))
 
 
-# A message row counts only with its chain entry: one slipped in past the relay (a
-# fabricated reply) is not listed, nor taken for an answer. (Its content is checked by
-# `relay audit verify`.)
-MESSAGE_CHAINED = ("EXISTS (SELECT 1 FROM chain l WHERE l.tbl = 'messages'"
-                   " AND l.row_key = json_array(m.id))")
-
-
 async def message_count(store: Store, conversation_id: str) -> int:
     async with store.read() as db:
         return await messages.count(db, conversation_id)

@@ -7,6 +7,7 @@ plain values or dataclasses back. Each repository module is named after the tabl
 - conversations: conversations, their aliases, parties and closings
 - records: the message record (append, read, verify)
 - messages: what the policies count and look up in the record
+- message_center: the sellers' view of the record (filters, pages, marks, answers)
 - events: buyer, seller and conversation events (preferences, settings, delivery dates)
 - credentials: seller password hashes
 - limits: failed logins and refused messages, counted per client
