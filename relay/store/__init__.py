@@ -5,7 +5,7 @@ holds them to it); they call the repository functions here with plain Python val
 plain values or dataclasses back. Each repository module is named after the tables it holds:
 
 - conversations: conversations, their aliases, parties and closings
-- records: the message record (append, read, verify)
+- records: the message record (append, read, verify) and its authentication results
 - messages: what the policies count and look up in the record
 - message_center: the sellers' view of the record (filters, pages, marks, answers)
 - events: buyer, seller and conversation events (preferences, settings, delivery dates)
