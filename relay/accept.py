@@ -25,7 +25,7 @@ from relay.errors import Reject, TempFail
 from relay.logs import event
 from relay.message_center import automatic
 from relay.pipeline import Envelope, Parcel, Stage, run
-from relay.store import chain, outbox, records
+from relay.store import outbox, records
 from relay.store.db import Store, utcnow
 
 log = logging.getLogger("relay.accept")
@@ -274,8 +274,7 @@ class Intake:
                     db, refused_by, parcel.received_at,
                     len(parcel.raw) if size is None else size, parcel.id)
             if parcel.auth_results:
-                await chain.insert(db, "authentication_results",
-                                   {"message_id": parcel.id, "value": parcel.auth_results})
+                await records.add_authentication_results(db, parcel.id, parcel.auth_results)
             if queue and parcel.hold:
                 await outbox.add_event(db, parcel.id, "held", "seller notifications are off")
             elif queue:

@@ -8,20 +8,12 @@ shows, for any message, whether the buyer had opted out when it was sent.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from relay.conversations import address_key, normalize_address
 from relay.errors import UsageError
-from relay.store import chain
+from relay.store import events
 from relay.store.db import Store, utcnow
-
-
-@dataclass(frozen=True)
-class Event:
-    at: str
-    kind: str
-    value: str
-
+from relay.store.events import Event
 
 _LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", re.IGNORECASE)
 
@@ -32,8 +24,7 @@ async def record(store: Store, address: str, domain: str, kind: str, value: str)
     if kind == "locale" and not _LOCALE.fullmatch(value):
         raise UsageError(f"{value!r} is not a language tag like de-DE or en")
     async with store.write() as db:
-        await chain.insert(db, "buyer_events", {"address_key": address_key(address),
-                                                "at": utcnow(), "kind": kind, "value": value})
+        await events.add_buyer(db, address_key(address), utcnow(), kind, value)
     return address
 
 
@@ -43,10 +34,8 @@ async def set_optout(store: Store, address: str, domain: str, on: bool) -> str:
 
 async def latest(store: Store, address: str, kind: str) -> str | None:
     async with store.read() as db:
-        rows = await chain.chained(db, "buyer_events", await db.execute_fetchall(
-            "SELECT * FROM buyer_events WHERE address_key = ? AND kind = ? ORDER BY seq",
-            (address_key(address), kind)))
-    return str(rows[-1]["value"]) if rows else None
+        found = await events.buyer(db, address_key(address), kind)
+    return str(found[-1].value) if found else None
 
 
 async def opted_out(store: Store, address: str) -> bool:
@@ -55,7 +44,4 @@ async def opted_out(store: Store, address: str) -> bool:
 
 async def history(store: Store, address: str) -> list[Event]:
     async with store.read() as db:
-        rows = await chain.chained(db, "buyer_events", await db.execute_fetchall(
-            "SELECT * FROM buyer_events WHERE address_key = ? ORDER BY seq",
-            (address_key(address),)))
-    return [Event(row["at"], row["kind"], row["value"]) for row in rows]
+        return await events.buyer(db, address_key(address))

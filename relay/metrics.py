@@ -8,14 +8,14 @@ request are no reply.
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from relay.conversations import MESSAGE_CHAINED, seller_conversations
-from relay.message_center import ACCEPTED, is_answer
+from relay.conversations import seller_conversations
+from relay.message_center import is_answer
+from relay.store import message_center
 from relay.store.db import Store
 
 WINDOWS = (7, 30, 90)
@@ -37,24 +37,16 @@ class Window:
         return asdict(self)
 
 
-async def _messages(store: Store, seller: str) -> list[Any]:
+async def _messages(store: Store, seller: str) -> list[dict[str, Any]]:
     async with store.read() as db:
-        ids = await seller_conversations(db, seller)
-        return list(await db.execute_fetchall(
-            "SELECT m.seq, m.id, m.conversation_id, m.received_at, m.direction, m.raw, m.reasons,"
-            " EXISTS (SELECT 1 FROM message_marks k WHERE k.message_id = m.id"
-            "  AND k.kind = 'no_response_needed') AS excused"
-            " FROM messages m WHERE m.conversation_id IN (SELECT value FROM json_each(?))"
-            f" AND {MESSAGE_CHAINED} AND m.disposition IN"
-            f" {ACCEPTED} AND m.direction IN ('buyer_to_seller', 'seller_to_buyer')"
-            " ORDER BY m.seq", (json.dumps(ids),)))
+        return await message_center.exchanged(db, await seller_conversations(db, seller))
 
 
 async def response_time(store: Store, seller: str, now: datetime) -> list[Window]:
     rows = await _messages(store, seller)
     at = {r["id"]: datetime.fromisoformat(r["received_at"]) for r in rows}
     replies = [r for r in rows if r["direction"] == "seller_to_buyer" and at[r["id"]] <= now
-               and is_answer(r["reasons"], bytes(r["raw"]))]
+               and is_answer(r["reasons"], r["raw"])]
     windows = []
     for days in WINDOWS:
         start = now - timedelta(days=days)

@@ -10,32 +10,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
 from relay.config import LimitsSettings
 from relay.conversations import address_key
 from relay.networks import client_network
-from relay.store.db import Store
+from relay.store import limits as counts
+from relay.store import messages
+from relay.store.db import Connection, Store
 
 # Not a client: what the relay's own commands (the CLI, the API) send. The API has limits
 # of its own (tokens, the send lock), and a refusal there is nobody's attempt at the port.
 LOCAL_PEER = "local"
-_ACCEPTED = "disposition IN ('delivered', 'delivered_redacted')"
-
-
 def _hour_ago() -> str:
     """The start of the rolling hour, in the record's timestamp form."""
     return (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
-
-
-async def _count(db: aiosqlite.Connection, where: str, params: tuple[object, ...],
-                 limit: int) -> int:
-    """Recent messages matching `where`, counted up to `limit` only: past it the answer is
-    the same, and a flood must not make every further RCPT count all of it."""
-    (count,), = await db.execute_fetchall(
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE {where} LIMIT ?)",
-        (*params, limit))
-    return int(count)
 
 
 async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
@@ -43,13 +30,10 @@ async def exceeded(store: Store, limits: LimitsSettings, conversation_id: str,
     """Why a new message must wait, or None."""
     since = _hour_ago()
     async with store.read() as db:
-        per_conversation = await _count(
-            db, "conversation_id = ? AND received_at >= ? AND direction != 'system'"
-            f" AND {_ACCEPTED}", (conversation_id, since), limits.conversation_per_hour)
-        per_sender = await _count(
-            db, f"lower(mail_from) = lower(?) AND received_at >= ? AND {_ACCEPTED}",
-            (sender, since),
-            limits.sender_per_hour) if sender else 0
+        per_conversation = await messages.accepted_in_conversation(
+            db, conversation_id, since, limits.conversation_per_hour)
+        per_sender = await messages.accepted_from_sender(
+            db, sender, since, limits.sender_per_hour) if sender else 0
     if per_conversation >= limits.conversation_per_hour:
         return f"{limits.conversation_per_hour} messages an hour in one conversation"
     if per_sender >= limits.sender_per_hour:
@@ -62,13 +46,11 @@ async def reports_exceeded(store: Store, limits: LimitsSettings, message_id: str
     are recorded as that conversation's system messages without a recipient)."""
     since = _hour_ago()
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT conversation_id FROM messages WHERE id = ?", (message_id,))
-        if not rows:
+        conversation_id = await messages.conversation_of(db, message_id)
+        if conversation_id is None:
             return None  # DATA answers for a message that is not there
-        reports = await _count(
-            db, "conversation_id = ? AND direction = 'system' AND recipient IS NULL"
-            " AND received_at >= ?", (rows[0][0], since), limits.conversation_per_hour)
+        reports = await messages.reports(db, conversation_id, since,
+                                         limits.conversation_per_hour)
     if reports >= limits.conversation_per_hour:
         return f"{limits.conversation_per_hour} reports an hour about one conversation"
     return None
@@ -87,11 +69,8 @@ async def refusals_exceeded(store: Store, limits: LimitsSettings, client: str) -
     """Why the client's next message must wait, or None: it had too many refused messages,
     or too many refused bytes, in the last hour."""
     async with store.read() as db:
-        # Counted up to the limit only, like _count; below it the byte sum is complete.
-        (count, size), = await db.execute_fetchall(
-            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (SELECT bytes FROM refusals"
-            " WHERE client = ? AND at >= ? LIMIT ?)",
-            (client, _hour_ago(), limits.refused_per_network_per_hour))
+        count, size = await counts.refusals(db, client, _hour_ago(),
+                                            limits.refused_per_network_per_hour)
     whose = "your account" if client.startswith("account ") else "your network"
     if count >= limits.refused_per_network_per_hour:
         return f"{limits.refused_per_network_per_hour} refused messages an hour from {whose}"
@@ -101,9 +80,8 @@ async def refusals_exceeded(store: Store, limits: LimitsSettings, client: str) -
     return None
 
 
-async def count_refusal(db: aiosqlite.Connection, client: str, at: str, size: int,
+async def count_refusal(db: Connection, client: str, at: str, size: int,
                         message_id: str | None) -> None:
     """In the transaction that records the refused message: counted if and only if it is
     on the record."""
-    await db.execute("INSERT INTO refusals (at, client, bytes, message_id) VALUES (?, ?, ?, ?)",
-                     (at, client, size, message_id))
+    await counts.add_refusal(db, client, at, size, message_id)

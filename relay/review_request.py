@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from relay import buyers
 from relay.conversations import Conversation
 from relay.errors import UsageError
-from relay.store import chain
+from relay.store import events, messages
 from relay.store.db import Store, utcnow
 
 SUBJECT = "Order $order_id: your experience"
@@ -31,17 +31,13 @@ def not_in_future(day: date) -> None:
 
 async def set_delivered(store: Store, conv: Conversation, day: date) -> None:
     async with store.write() as db:
-        await chain.insert(db, "conversation_events", {
-            "conversation_id": conv.id, "at": utcnow(), "kind": "delivered",
-            "value": day.isoformat()})
+        await events.add_conversation(db, conv.id, utcnow(), "delivered", day.isoformat())
 
 
 async def delivered_on(store: Store, conv: Conversation) -> date | None:
     async with store.read() as db:
-        rows = await chain.chained(db, "conversation_events", await db.execute_fetchall(
-            "SELECT * FROM conversation_events WHERE conversation_id = ? AND kind ="
-            " 'delivered' ORDER BY seq", (conv.id,)))
-    return date.fromisoformat(rows[-1]["value"]) if rows else None
+        found = await events.conversation(db, conv.id, "delivered")
+    return date.fromisoformat(found[-1].value) if found else None
 
 
 async def check(store: Store, conv: Conversation, today: date | None = None) -> None:
@@ -61,9 +57,6 @@ async def check(store: Store, conv: Conversation, today: date | None = None) -> 
     if await buyers.opted_out(store, conv.addresses("buyer")[0]):
         raise UsageError("the buyer has opted out of seller messages")
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND disposition IN"
-            " ('delivered', 'delivered_redacted') AND reasons LIKE '%\"review_request.sent\"%'",
-            (conv.id,))
-    if rows[0][0]:
+        sent = await messages.review_request_sent(db, conv.id)
+    if sent:
         raise UsageError("a review request was already sent for this order")

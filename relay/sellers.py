@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.conversations import address_key, normalize_address
-from relay.store import chain
+from relay.store import events
 from relay.store.db import Store, utcnow
 
 
@@ -27,21 +27,15 @@ async def update(store: Store, seller: str, domain: str, notify: bool | None = N
         notify_address = normalize_address(notify_address, domain)
     async with store.write() as db:
         if notify is not None:
-            await chain.insert(db, "seller_events", {"address_key": key, "at": utcnow(),
-                                                     "kind": "notify",
-                                                     "value": "on" if notify else "off"})
+            await events.add_seller(db, key, utcnow(), "notify", "on" if notify else "off")
         if notify_address is not None:
-            await chain.insert(db, "seller_events", {"address_key": key, "at": utcnow(),
-                                                     "kind": "notify_address",
-                                                     "value": notify_address})
+            await events.add_seller(db, key, utcnow(), "notify_address", notify_address)
     return await current(store, seller)
 
 
 async def current(store: Store, seller: str) -> Settings:
     async with store.read() as db:
-        rows = await chain.chained(db, "seller_events", await db.execute_fetchall(
-            "SELECT * FROM seller_events WHERE address_key = ? ORDER BY seq",
-            (address_key(seller),)))
-    latest = {r["kind"]: r["value"] for r in rows}  # later events of a kind overwrite earlier
+        found = await events.seller(db, address_key(seller))
+    latest = {e.kind: e.value for e in found}  # later events of a kind overwrite earlier
     return Settings(notify=latest.get("notify", "on") == "on",
                     notify_address=latest.get("notify_address") or None)

@@ -52,11 +52,10 @@ def recorded(direction: str, disposition: str, reasons: list[str],
 
 async def refresh_queue(store: Store) -> None:
     """Queue gauges, read from the store when scraped."""
+    from relay.store import outbox  # not at the top: relay.store.db imports this module
+
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT COUNT(*), MIN(m.received_at) FROM outbox o JOIN messages m"
-            " ON m.id = o.message_id")
-    count, oldest = rows[0][0], rows[0][1]
+        count, oldest = await outbox.depth(db)
     QUEUE_DEPTH.set(count)
     age = 0.0
     if oldest:

@@ -1,7 +1,6 @@
 """Every API error is JSON {code, message[, field]} with the status that fits; never a bare 500."""
 
 import logging
-import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -9,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from relay.errors import ConfigError, NotFound, UsageError
+from relay.store.db import StoreError
 
 log = logging.getLogger("relay.api")
 
@@ -72,8 +72,8 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
         return JSONResponse(_body(code, str(exc.detail)), exc.status_code, exc.headers)
 
-    @app.exception_handler(sqlite3.Error)
-    async def store_failed(request: Request, exc: sqlite3.Error) -> JSONResponse:
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, exc: StoreError) -> JSONResponse:
         # Locked, disk full, read-only: like SMTP's 451, a reason to try again, not a bug.
         log.warning("API request failed on the store: %s", exc)
         return JSONResponse(_body("temporary", "the store cannot take this now; try again"

@@ -13,11 +13,9 @@ import hmac
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import aiosqlite
-
 from relay.conversations import address_key, normalize_address
 from relay.errors import UsageError
-from relay.store import chain
+from relay.store import conversations, credentials
 from relay.store.db import Store, utcnow
 
 N, R, P = 2**14, 8, 1  # ~16 MiB and ~50 ms per check (RFC 7914's interactive setting)
@@ -52,26 +50,18 @@ _DUMMY = hash_password(os.urandom(16).hex())
 _POOL = ThreadPoolExecutor(2, thread_name_prefix="password")
 
 
-async def _seller_address(db: aiosqlite.Connection, key: str) -> str | None:
-    """The address as registered for a seller, by its matching key; None: no seller."""
-    rows = await chain.chained(db, "parties", await db.execute_fetchall(
-        "SELECT * FROM parties WHERE role = 'seller' AND address_key = ?", (key,)))
-    return str(rows[0]["address"]) if rows else None
-
-
 async def set_password(store: Store, seller: str, domain: str, password: str) -> str:
     """Record a new hash for the seller's account; returns the normalized address."""
     if len(password) < MIN_LENGTH:
         raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
     address = normalize_address(seller, domain)
     async with store.read() as db:
-        known = await _seller_address(db, address_key(address))
+        known = await conversations.seller_address(db, address_key(address))
     if known is None:
         raise UsageError(f"{address} is not a seller address of any conversation")
     hashed = await asyncio.to_thread(hash_password, password)
     async with store.write() as db:
-        await chain.insert(db, "seller_credentials",
-                           {"address_key": address_key(address), "at": utcnow(), "hash": hashed})
+        await credentials.add(db, address_key(address), utcnow(), hashed)
     return address
 
 
@@ -81,11 +71,8 @@ async def verify(store: Store, login: str, password: str) -> str | None:
     record, the rate limits and any failure notice use it."""
     key = address_key(login)
     async with store.read() as db:
-        # Every row of the account (a few): the newest one the chain holds counts.
-        rows = await chain.chained(db, "seller_credentials", await db.execute_fetchall(
-            "SELECT * FROM seller_credentials WHERE address_key = ? ORDER BY seq", (key,)))
-        account = await _seller_address(db, key)
-    stored = rows[-1]["hash"] if rows and rows[-1]["hash"] else None
+        stored = await credentials.latest(db, key)
+        account = await conversations.seller_address(db, key)
     loop = asyncio.get_running_loop()
     ok = await loop.run_in_executor(_POOL, check_hash, password, stored or _DUMMY)
     return account if ok and stored is not None else None

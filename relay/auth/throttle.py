@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from relay.config import LimitsSettings
 from relay.conversations import address_key
 from relay.networks import client_network
+from relay.store import limits as counts
 from relay.store.db import Store, utcnow
 
 WINDOW = 900.0  # seconds
@@ -32,11 +33,8 @@ async def blocked(store: Store, limits: LimitsSettings, peer: str, login: str) -
     """Whether a login for `login` from `peer` is refused unchecked for now."""
     network = client_network(peer)
     async with store.read() as db:
-        # Rows of the network in the window: bounded by the per-network limit (past it no
-        # failure is counted), whatever the history.
-        (from_network, for_account), = await db.execute_fetchall(
-            "SELECT COUNT(*), COALESCE(SUM(account = ?), 0) FROM login_failures"
-            " WHERE network = ? AND at >= ?", (_account(login), network, _since()))
+        from_network, for_account = await counts.login_failures(
+            db, network, _account(login), _since())
     return (from_network >= limits.login_failures_per_network
             or for_account >= limits.login_failures_per_account_network)
 
@@ -45,9 +43,5 @@ async def failed(store: Store, peer: str, login: str) -> int:
     """Count a failure; returns the network's failures in the window."""
     network = client_network(peer)
     async with store.write() as db:
-        await db.execute("INSERT INTO login_failures (at, network, account) VALUES (?, ?, ?)",
-                         (utcnow(), network, _account(login)))
-        (count,), = await db.execute_fetchall(
-            "SELECT COUNT(*) FROM login_failures WHERE network = ? AND at >= ?",
-            (network, _since()))
-    return int(count)
+        await counts.add_login_failure(db, utcnow(), network, _account(login))
+        return await counts.network_login_failures(db, network, _since())

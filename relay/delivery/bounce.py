@@ -18,12 +18,10 @@ from email.header import decode_header, make_header
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from relay import conversations
 from relay.conversations import Conversation, Role, new_token
 from relay.store import outbox, records
-from relay.store.db import utcnow
+from relay.store.db import Connection, utcnow
 from relay.store.records import Record
 
 if TYPE_CHECKING:
@@ -214,13 +212,11 @@ def build_dsn(
     return message_id, (_wrap(body) + "\r\n").encode("utf-8")
 
 
-async def notify_author(db: aiosqlite.Connection, config: Config, signer: Signer | None,
+async def notify_author(db: Connection, config: Config, signer: Signer | None,
                         record: Record, status_code: str, diagnostic: str) -> str | None:
     """Queue a DSN telling `record`'s author that it was not delivered, naming only aliases;
     returns its id. At most one per message: a remote bounce after our own is not news."""
-    told = await db.execute_fetchall(
-        "SELECT 1 FROM message_events WHERE message_id = ? AND kind = 'bounced' LIMIT 1",
-        (record.id,))
+    told = await outbox.has_event(db, record.id, "bounced")
     if told or not record.mail_from or record.direction == "system":
         return None
     conv = await conversations.load(db, record.conversation_id, config.domain)

@@ -11,8 +11,6 @@ import contextlib
 import logging
 import time
 
-import aiosqlite
-
 from relay import telemetry
 from relay.config import Config
 from relay.delivery.bounce import notify_author
@@ -20,7 +18,7 @@ from relay.delivery.dkim_sign import dkim_signer
 from relay.delivery.transport import Result, Transport
 from relay.logs import event
 from relay.store import outbox, records
-from relay.store.db import Store
+from relay.store.db import Connection, Store
 
 log = logging.getLogger("relay.delivery")
 
@@ -187,7 +185,7 @@ class Worker:
         if result == "delivered":
             telemetry.DELIVERED.labels(record.direction).inc()
 
-    async def _bounce(self, db: aiosqlite.Connection, record: records.Record, job: outbox.Job,
+    async def _bounce(self, db: Connection, record: records.Record, job: outbox.Job,
                       result: Result) -> None:
         code = result.status_code if result.status == "failed" else "4.4.7"
         await notify_author(db, self.config, self.signer, record, code, result.detail)

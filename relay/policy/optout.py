@@ -16,8 +16,9 @@ from relay import buyers
 from relay.config import RulesSettings
 from relay.conversations import address_key
 from relay.errors import Reject
-from relay.message_center import ACCEPTED, is_answer
+from relay.message_center import is_answer
 from relay.pipeline import Parcel
+from relay.store import messages
 from relay.store.db import Store
 
 IMPORTANT = re.compile(r"\[\s*important\s*\]", re.IGNORECASE)
@@ -39,29 +40,20 @@ class OptOut:
         seller could otherwise write on for ever under one old In-Reply-To."""
         # Only the buyer's latest message matters: an answer after it answers all before it.
         async with self.store.read() as db:
-            last = await db.execute_fetchall(
-                "SELECT MAX(seq) FROM messages WHERE conversation_id = ? AND direction ="
-                f" 'buyer_to_seller' AND disposition IN {ACCEPTED}", (parcel.conversation.id,))
-            if last[0][0] is None:
+            last = await messages.last_buyer_message(db, parcel.conversation.id)
+            if last is None:
                 return False
-            after = await db.execute_fetchall(
-                "SELECT reasons, raw FROM messages WHERE conversation_id = ? AND seq > ?"
-                f" AND direction = 'seller_to_buyer' AND disposition IN {ACCEPTED}",
-                (parcel.conversation.id, last[0][0]))
-        return not any(is_answer(reasons, bytes(raw)) for reasons, raw in after)
+            after = await messages.seller_messages_after(db, parcel.conversation.id, last)
+        return not any(is_answer(reasons, raw) for reasons, raw in after)
 
     async def _critical_sent(self, parcel: Parcel) -> int:
         """[Important] messages from this seller (any of its addresses) to this buyer."""
         since = (datetime.now(UTC) - self.window).isoformat(timespec="microseconds")
         async with self.store.read() as db:
-            rows = await db.execute_fetchall(
-                "SELECT m.mail_from FROM messages m JOIN conversations c"
-                " ON c.id = m.conversation_id WHERE c.buyer_key = ?"
-                " AND m.direction = 'seller_to_buyer' AND m.received_at >= ?"
-                f" AND m.disposition IN {ACCEPTED} AND m.reasons LIKE '%\"critical\"%'",
-                (address_key(parcel.conversation.addresses("buyer")[0]), since))
+            senders = await messages.critical_senders(
+                db, address_key(parcel.conversation.addresses("buyer")[0]), since)
         seller = {address_key(a) for a in parcel.conversation.addresses("seller")}
-        return sum(1 for (sender,) in rows if address_key(sender) in seller)
+        return sum(1 for sender in senders if address_key(sender) in seller)
 
     async def __call__(self, parcel: Parcel) -> None:
         if parcel.author != "seller":

@@ -15,6 +15,7 @@ from email.message import Message
 from relay.conversations import new_token
 from relay.pipeline import Parcel
 from relay.rewrite.header_line import set_value
+from relay.store import messages
 from relay.store.db import Store
 from relay.unicode import storable
 
@@ -46,16 +47,8 @@ async def _referenced(store: Store, conversation_id: str,
     """(direction, original ID, relay ID) of this conversation's messages that ids name."""
     if not ids:
         return []
-    marks = ",".join("?" * len(ids))
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT direction, original_message_id, relay_message_id FROM messages"
-            " WHERE conversation_id = ? AND relay_message_id IS NOT NULL"
-            f" AND (relay_message_id IN ({marks}) OR original_message_id IN ({marks}))"
-            " ORDER BY seq",
-            (conversation_id, *ids, *ids),
-        )
-    return [(r[0], r[1], r[2]) for r in rows]
+        return await messages.referenced(db, conversation_id, ids)
 
 
 async def known_ids(store: Store, conversation_id: str, ids: list[str]) -> set[str]:

@@ -22,6 +22,12 @@ from relay.store import chain
 
 FAILURE_HOLD = 30.0
 
+# What Store.read() and Store.write() yield: the repository functions (relay.store.*) take
+# it as `db`; outside relay.store it is opaque, only handed on.
+Connection = aiosqlite.Connection
+# What a failed store access raises (locked past busy_timeout, read-only, disk full).
+StoreError = sqlite3.Error
+
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -28,6 +28,13 @@ async def add_event(db: aiosqlite.Connection, message_id: str, kind: str, detail
                        {"message_id": message_id, "at": utcnow(), "kind": kind, "detail": detail})
 
 
+async def has_event(db: aiosqlite.Connection, message_id: str, kind: str) -> bool:
+    rows = await db.execute_fetchall(
+        "SELECT 1 FROM message_events WHERE message_id = ? AND kind = ? LIMIT 1",
+        (message_id, kind))
+    return bool(rows)
+
+
 async def enqueue(db: aiosqlite.Connection, job: Job) -> None:
     await db.execute(
         "INSERT INTO outbox (message_id, mail_from, rcpt, smtputf8, attempts, next_attempt_at,"
@@ -78,3 +85,11 @@ async def reschedule(db: aiosqlite.Connection, message_id: str, attempts: int, a
 async def remove(db: aiosqlite.Connection, message_id: str) -> None:
     await db.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
 
+
+
+async def depth(db: aiosqlite.Connection) -> tuple[int, str | None]:
+    """How many jobs wait, and when the oldest one's message was received (None: none)."""
+    rows = await db.execute_fetchall(
+        "SELECT COUNT(*), MIN(m.received_at) FROM outbox o JOIN messages m"
+        " ON m.id = o.message_id")
+    return int(rows[0][0]), rows[0][1]

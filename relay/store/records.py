@@ -109,6 +109,13 @@ async def append(db: aiosqlite.Connection, record: Record) -> str:
     return digest
 
 
+async def add_authentication_results(db: aiosqlite.Connection, message_id: str,
+                                     value: str) -> None:
+    """The Authentication-Results the relay found for a recorded message (in its
+    transaction)."""
+    await chain.insert(db, "authentication_results", {"message_id": message_id, "value": value})
+
+
 def from_row(row: aiosqlite.Row) -> Record:
     return Record(
         id=row["id"], conversation_id=row["conversation_id"], received_at=row["received_at"],

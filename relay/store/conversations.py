@@ -1,0 +1,136 @@
+"""Conversations, their aliases, parties and closings: every row chained, and read through
+the chain (who receives mail, who may write, whether it is closed are decided by chained
+rows only)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from relay.store import chain
+from relay.store.db import Connection
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A conversation's chained rows."""
+    id: str
+    order_id: str
+    created_at: str
+    closed_at: str | None
+    aliases: dict[str, str]  # role -> local part
+    parties: tuple[tuple[str, str], ...]  # (role, address), in the order they were added
+
+
+async def _chained(db: Connection, table: str, sql: str,
+                   params: tuple[object, ...]) -> list[Mapping[str, Any]]:
+    return await chain.chained(db, table, await db.execute_fetchall(sql, params))
+
+
+async def load(db: Connection, conversation_id: str) -> Stored | None:
+    """The conversation as the chain holds it; None: no such conversation (or not one the
+    chain has)."""
+    rows = await _chained(db, "conversations", "SELECT * FROM conversations WHERE id = ?",
+                          (conversation_id,))
+    if not rows:
+        return None
+    conv = rows[0]
+    aliases = {row["role"]: row["local_part"] for row in await _chained(
+        db, "aliases", "SELECT * FROM aliases WHERE conversation_id = ?", (conversation_id,))}
+    parties = await _chained(
+        db, "parties", "SELECT * FROM parties WHERE conversation_id = ? ORDER BY position",
+        (conversation_id,))
+    closing = await _chained(db, "conversation_closings",
+                             "SELECT * FROM conversation_closings WHERE conversation_id = ?",
+                             (conversation_id,))
+    return Stored(id=conv["id"], order_id=conv["order_id"], created_at=conv["created_at"],
+                  closed_at=closing[0]["at"] if closing else None, aliases=aliases,
+                  parties=tuple((p["role"], p["address"]) for p in parties))
+
+
+async def find(db: Connection, order_id: str, buyer_key: str, seller_key: str) -> str | None:
+    """The id of the conversation for this order, buyer and (first) seller, if there is one."""
+    rows = await db.execute_fetchall(
+        "SELECT id FROM conversations WHERE order_id = ? AND buyer_key = ? AND seller_key = ?",
+        (order_id, buyer_key, seller_key))
+    return str(rows[0][0]) if rows else None
+
+
+async def create(db: Connection, conversation_id: str, order_id: str, buyer_key: str,
+                 seller_key: str, created_at: str) -> None:
+    await chain.insert(db, "conversations", {
+        "id": conversation_id, "order_id": order_id, "buyer_key": buyer_key,
+        "seller_key": seller_key, "created_at": created_at})
+
+
+async def add_alias(db: Connection, local_part: str, conversation_id: str, role: str,
+                    created_at: str) -> bool:
+    """False when the local part is taken (the primary key makes certain an alias is never
+    handed out twice): draw another."""
+    try:
+        await chain.insert(db, "aliases", {"local_part": local_part,
+                                           "conversation_id": conversation_id, "role": role,
+                                           "created_at": created_at})
+    except sqlite3.IntegrityError:
+        return False
+    return True
+
+
+async def add_party(db: Connection, conversation_id: str, role: str, address: str,
+                    address_key: str) -> None:
+    """After the conversation's parties of that role; nothing if the address is one already."""
+    rows = await db.execute_fetchall(
+        "SELECT COUNT(*) FROM parties WHERE conversation_id = ? AND role = ?",
+        (conversation_id, role))
+    await chain.insert(db, "parties", {
+        "conversation_id": conversation_id, "role": role, "address": address,
+        "address_key": address_key, "position": rows[0][0]}, or_ignore=True)
+
+
+async def alias(db: Connection, local_part: str) -> tuple[str, str] | None:
+    """(conversation id, role) of the chained alias."""
+    rows = await _chained(db, "aliases", "SELECT * FROM aliases WHERE local_part = ?",
+                          (local_part,))
+    return (rows[0]["conversation_id"], rows[0]["role"]) if rows else None
+
+
+async def ids(db: Connection, seller_key: str | None = None) -> list[str]:
+    """Every conversation's id, or those with a party row for the seller (not yet checked
+    against the chain: load() does that), oldest first."""
+    if seller_key is None:
+        rows = await db.execute_fetchall("SELECT id FROM conversations ORDER BY created_at, id")
+    else:
+        rows = await db.execute_fetchall(
+            "SELECT c.id FROM conversations c JOIN parties p ON p.conversation_id = c.id"
+            " AND p.role = 'seller' AND p.address_key = ? ORDER BY c.created_at, c.id",
+            (seller_key,))
+    return list(dict.fromkeys(r[0] for r in rows))
+
+
+async def _seller_parties(db: Connection, seller_key: str) -> list[Mapping[str, Any]]:
+    return await _chained(db, "parties", "SELECT * FROM parties WHERE role = 'seller' AND"
+                          " address_key = ?", (seller_key,))
+
+
+async def seller_conversations(db: Connection, seller_key: str) -> list[str]:
+    """The ids of the conversations where the seller is a registered seller (chained rows)."""
+    return list(dict.fromkeys(r["conversation_id"] for r in await _seller_parties(db, seller_key)))
+
+
+async def seller_address(db: Connection, seller_key: str) -> str | None:
+    """The address as registered for a seller, by its matching key; None: no seller."""
+    rows = await _seller_parties(db, seller_key)
+    return str(rows[0]["address"]) if rows else None
+
+
+async def close(db: Connection, conversation_id: str, at: str) -> None:
+    """Close it if it is open. The closing itself is an append-only, chained row: what the
+    relay goes by (closed_at is its copy)."""
+    cursor = await db.execute(
+        "UPDATE conversations SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+        (at, conversation_id))
+    if cursor.rowcount:
+        await chain.insert(db, "conversation_closings",
+                           {"conversation_id": conversation_id, "at": at})
