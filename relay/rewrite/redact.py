@@ -55,6 +55,8 @@ class Redact:
         return new
 
     def _part(self, parcel: Parcel, text: str, subtype: str) -> str:
+        if subtype in ("calendar", "ics"):  # scrubbed property by property (attachment_clean)
+            return text
         if subtype != "html":
             return self._plain(parcel, text)
         outcome = self.html.clean(text, _content_ids(parcel.message))
