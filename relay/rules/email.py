@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 _AT_WORDS = r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje"
-_DOT_WORDS = r"dot|punkt|point|punto|ponto|kropka|punt|dott"
+_DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste"
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
 _AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|@)\s*{_CLOSE}\s*"
@@ -58,6 +58,40 @@ _DESCRIBED = re.compile(
     r"[\w\-]+(?:\s?\.\s?[\w\-]+){1,6}",
     re.IGNORECASE,
 )
+# Mail providers people name instead of writing the domain ("jens.albrecht87 bei gmail",
+# "my hotmail is tombaker1985"): the name alone says which address is meant.
+PROVIDERS = (
+    r"g-?mail|googlemail|hotmail|msn|yahoo|ymail|icloud|me\.com|aol|gmx|web\.de|"
+    r"t-online|freenet|posteo|mailbox\.org|wanadoo|free\.fr|laposte|sfr|libero|virgilio|"
+    r"tiscali|tin\.it|proton(?:mail)?|pm\.me|tutanota|fastmail|zoho|mail\.ru|yandex|"
+    r"qq|163|126|sina|naver|daum|hanmail|seznam|wp\.pl|onet|interia|ziggo|kpn|"
+    r"telenet|skynet|bluewin|yahoo\.co\.jp|docomo|ezweb|softbank|rediffmail|"
+    r"bredband|comhem|btinternet|virginmedia|comcast|verizon|gmx\.net"
+)
+# Providers whose name is also a word ("in orange", "live", "sky"): only after an at-word.
+_WORDLIKE_PROVIDERS = r"orange|outlook|live|sky|alice|terra|sapo|uol|bol|kakao|nate|o2|telia"
+_HANDLE = r"[a-z0-9][a-z0-9._\-]{1,40}[a-z0-9]"
+# A handle only an address looks like: a dot, underscore, dash or digit inside.
+_STRONG_HANDLE = r"[a-z0-9]+(?:[._\-][a-z0-9]+)+|[a-z]+\d+[a-z0-9]*|\d+[a-z]+[a-z0-9]*"
+# "<user> bei/en/chez/at/on/sur/auf/su/op/på/em/na/w/@ <provider>"
+_USER_AT_PROVIDER = re.compile(
+    rf"(?<![\w.@+\-])(?P<user>{_STRONG_HANDLE})\s*(?:{_OPEN}\s*)?(?:(?:@|at|bei|auf|en|chez|"
+    rf"sur|on|su|op|på|em|na|w|di|an|in|no|bij|hos)(?:\s*{_CLOSE})?\s+(?:der\s+|la\s+)?"
+    rf"(?:{PROVIDERS})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
+    rf"(?:{_WORDLIKE_PROVIDERS}))\b",
+    re.IGNORECASE,
+)
+# "my gmail is <user>", "mi hotmail: <user>", "gmail: <user>", "on gmail as <user>"
+_PROVIDER_USER = re.compile(
+    rf"\b(?:{PROVIDERS})\b(?:[\s\-]*(?:address|adresse|adres|account|konto|compte|cuenta|conta|"
+    rf"correo|mail|e-?mail|id|name|handle|user(?:name)?))?\s*(?:[:=]|\s(?:is|ist|es|est|è|é|är|"
+    rf"er|jest|to|as|als|comme|como|come|under|unter|sous|op|:)\b[\s:]*)\s*"
+    rf"(?P<user>{_STRONG_HANDLE})(?![\w@])",
+    re.IGNORECASE,
+)
+# user@[192.0.2.1], user@[IPv6:2001:db8::1]: an address literal; user%host@relay: source route.
+_LITERAL = re.compile(r"[\w.%+\-]{1,64}\s?@\s?\[[0-9a-f.:]{2,60}\]|[\w.%+\-]{1,64}\s?@\s?\[IPv6:"
+                      r"[0-9a-f.:]{2,60}\]", re.IGNORECASE)
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
 # Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".
 _MAY_SPELL = re.compile(rf"\b(?:{_DOT_WORDS})\b|\.\s?(?:{_TLDS})\b|{_OPEN}\s*\.\s*{_CLOSE}",
@@ -69,6 +103,10 @@ def _file_extension(domain: str) -> int:
     """Length of a file extension glued to an address ("bob@mail.example.pdf"), or 0."""
     head, _, extension = domain.rpartition(".")
     return len(extension) + 1 if extension.lower() in _FILES and "." in head else 0
+
+
+_ROUTED = re.compile(r"[%!]")
+_ROUTE = re.compile(r"[\w.+\-]{1,64}[%!][\w.%!+\-]{1,200}@", re.IGNORECASE)
 
 
 class EmailRule:
@@ -84,9 +122,11 @@ class EmailRule:
         return domain == self.own_domain or (head == self.own_domain and extension in _FILES)
 
     def own(self, text: str) -> Iterator[tuple[int, int]]:
-        """The relay's own addresses: on-platform, never redacted."""
+        """The relay's own addresses: on-platform, never redacted. A local part with "%" or
+        "!" routes on to another host ("sally%real.example@relay"): not ours."""
         return ((m.start(), m.end()) for m in _PLAIN.finditer(text)
-                if self._own(m.group("domain")))
+                if self._own(m.group("domain")) and not _ROUTED.search(m.group("local"))
+                and text[max(0, m.start() - 1):m.start()] not in ("%", "!"))
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         patterns = [_PLAIN] if "@" in text else []
@@ -94,8 +134,16 @@ class EmailRule:
             patterns.append(_SPELLED)
         for pattern in patterns:
             for m in pattern.finditer(text):
-                if not self._own(m.group("domain")):
+                if not self._own(m.group("domain")) or _ROUTED.search(m.group("local")):
                     yield m.start(), m.end() - _file_extension(m.group("domain"))
+        if "@" in text:
+            for m in _LITERAL.finditer(text):
+                yield m.start(), m.end()
+            for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
+                yield m.start(), m.end()
+        for pattern in (_USER_AT_PROVIDER, _PROVIDER_USER):
+            for m in pattern.finditer(text):
+                yield m.start("user"), m.end("user") if pattern is _PROVIDER_USER else m.end()
         for m in _DESCRIBED.finditer(text):
             yield m.start(), m.end()
         for m in _MAILTO.finditer(text):

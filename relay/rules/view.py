@@ -22,7 +22,7 @@ _SPECIAL = re.compile(
 )
 # Letters that show as nothing, and dots of other scripts (NFKC keeps "。" as it is).
 _INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800\u180e")
-_DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52")
+_DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52\u30fb\uff65")
 # Cyrillic and Greek letters that look Latin: "gm\u0430il" is still gmail.
 _LOOKALIKES = dict(zip("аеорсухіјѕԁһӏкмтвнοαρτνεικΑΒΕΗΙΚΜΝΟΡΤΧΥΖАВЕКМНОРСТХ",
                        "aeopcyxijsdhlkmtbhoaptvetkABEHIKMNOPTXYZABEKMHOPCTX", strict=True))
