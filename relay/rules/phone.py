@@ -68,7 +68,7 @@ _KEYWORDS = (
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
 _BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
-            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|：|:|番号|번호|"
+            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|"
             r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
             r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
             r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
@@ -124,7 +124,8 @@ _DIGIT_WORDS = {
     "åtta": "8", "nio": "9",
     "jeden": "1", "dwa": "2", "trzy": "3", "cztery": "4", "pięć": "5", "sześć": "6",
     "siedem": "7", "osiem": "8", "dziewięć": "9",
-    "sıfır": "0", "bir": "1", "iki": "2", "üç": "3", "dört": "4", "beş": "5", "altı": "6",
+    "s\u0131f\u0131r": "0", "bir": "1", "iki": "2", "üç": "3", "dört": "4", "beş": "5",
+    "alt\u0131": "6",
     "yedi": "7", "sekiz": "8", "dokuz": "9",
 }
 # Teens and tens say two digits at once ("quarante-sept", "twenty one").
@@ -138,8 +139,8 @@ _PAIR_WORDS = frozenset({
     "catorce", "quince", "veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta",
     "ochenta", "noventa", "dieci", "undici", "dodici", "tredici", "venti", "trenta", "quaranta",
     "cinquanta", "sessanta", "settanta", "ottanta", "novanta",
-    "dez", "onze", "doze", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "setenta",
-    "oitenta", "noventa", "tien", "twintig", "dertig", "veertig", "vijftig", "zestig",
+    "dez", "doze", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "oitenta", "tien",
+    "twintig", "dertig", "veertig", "vijftig", "zestig",
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
     "sextio", "sjuttio", "åttio", "nittio",
 })

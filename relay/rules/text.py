@@ -19,7 +19,6 @@ from relay.rules.phone import MASK, PhoneRule
 from relay.rules.social import SocialRule
 from relay.rules.view import view
 
-
 # A query value in an allowed link ("...track?tracknum=1Z...&email=sally%40gmail.com"): the
 # host and path stay, a value that holds a contact detail goes. Keys that name a person or a
 # way to reach one go whatever their value looks like.
