@@ -559,7 +559,7 @@ def side_by_side(named: list[tuple[str, Report]]) -> None:
         keys = sorted({k for _, r in named for k in pick(r)})
         if not keys:
             return
-        width = max(12, *(len(n) for n, _ in named))
+        width = max(16, *(len(n) for n, _ in named))
         print(f"-- {title}")
         print(f"    {'':24}" + "".join(f"{n:>{width + 2}}" for n, _ in named))
         for key in keys:
