@@ -211,6 +211,55 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
     yield from done()
 
 
+# A number that a label names further back in its clause ("Il codice EAN sulla confezione è
+# 8001505005707", "die DHL-Express-Sendung mit dem Zubehör hat die Nummer 4817263950") is
+# that, not a phone, unless the clause speaks of calling.
+_LABELS = (
+    r"invoice|receipt|tracking|track|trk|shipment|parcel|package|consignment|awb|waybill|"
+    r"ref(?:erence)?|sku|asin|isbn|ean|upc|gtin|mpn|model|modell|part|serial|s/n|imei|ticket|"
+    r"rma|return|claim|batch|lot|rechnung|sendung|sendungsnummer|paket|paketnummer|"
+    r"artikelnummer|commande|facture|colis|suivi|référence|factura|seguimiento|envío|fattura|"
+    r"spedizione|tracciamento|factuur|zending|pakket|faktura|przesyłk\w*|voucher|coupon|"
+    r"seriennummer|serienummer|réf|rif|codice|código|cod|barcode|sändning\w*|kolli|symbol\w*|"
+    r"typ|kargo|takip|rastreio|objeto|matricola|ricambio|vettura|peça|pieza|pièce|"
+    r"réclamation|retour\w*|retoure\w*|autorización|autorisation|autorizzazione|devolución|"
+    r"reso|zwrot\w*|n°|nº|referenz|referencia|riferimento|vorgang|aktenzeichen|dossier|"
+    r"expediente|pratica|ärende|modelo|modèle|modello|artículo|articolo|onderdeel|część|"
+    r"parça|kod|serie|série|seriale|garantie|warranty|garanzia|garantía|lieferschein|"
+    r"albarán|numéro de série|número de serie|numer seryjny|追跡番号|お問い合わせ番号|伝票番号|"
+    r"注文番号|製造番号|型番|品番|运单号|快递单号|订单号|单号|序列号|型号|운송장|송장|주문번호|"
+    r"일련번호|모델"
+)
+_LABEL_BEFORE = re.compile(
+    rf"(?i:(?<!\w)(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?!\w))"
+    r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
+_PHONE_WORDS = re.compile(
+    r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
+    r"anruf\w*|ruf|appel\w*|appelle\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
+    r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
+    r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
+    r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
+    r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer))\b)"
+    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系")
+
+
+def _labelled(text: str, start: int, end: int) -> bool:
+    """A label stands before the number in its clause, and nothing speaks of calling."""
+    before = text[max(0, start - 60):start]
+    if not _LABEL_BEFORE.search(before):
+        return False
+    return not _PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
+
+
+def _gtin(digits: str) -> bool:
+    """An EAN/UPC/GTIN: 8, 12, 13 or 14 digits whose last is their check digit."""
+    if len(digits) not in (8, 12, 13, 14):
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, char in enumerate(reversed(digits)):
@@ -307,6 +356,11 @@ class PhoneRule:
                 if digits == 15 and not international and (
                         _luhn(_digits(candidate)) or "imei" in text.lower()):
                     continue  # an IMEI (15 digits, Luhn check digit), not a number to call
+                if not international and candidate.isdigit() and digits >= 12 \
+                        and _gtin(candidate):
+                    continue  # a barcode number written as one run
+                if not international and _labelled(text, offset + m.start(), offset + m.end()):
+                    continue
                 checked += 1
                 if checked > MAX_CHECKED:  # digit soup: redact rather than spend seconds
                     yield offset + m.start(), offset + m.end()

@@ -134,7 +134,7 @@ class SocialRule:
             ident = m.group("ident")
             if ident.lower() in _COMMON:
                 continue
-            if m.group("colon") or re.search(r"[\d._\-@]|[a-z][A-Z]", ident) or len(ident) >= 5:
+            if m.group("colon") or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
                 yield m.start("ident"), m.end("ident")
         if "u/" in text:
             for m in _REDDIT.finditer(text):
