@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-_AT_WORDS = r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje"
+_AT_WORDS = r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei"
 _DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste"
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
@@ -69,13 +69,13 @@ PROVIDERS = (
     r"bredband|comhem|btinternet|virginmedia|comcast|verizon|gmx\.net"
 )
 # Providers whose name is also a word ("in orange", "live", "sky"): only after an at-word.
-_WORDLIKE_PROVIDERS = r"orange|outlook|live|sky|alice|terra|sapo|uol|bol|kakao|nate|o2|telia"
+_WORDLIKE_PROVIDERS = r"orange|live|sky|alice|bol|kakao|nate|o2|telia"
 _HANDLE = r"[a-z0-9][a-z0-9._\-]{1,40}[a-z0-9]"
 # A handle only an address looks like: a dot, underscore, dash or digit inside.
 _STRONG_HANDLE = r"[a-z0-9]+(?:[._\-][a-z0-9]+)+|[a-z]+\d+[a-z0-9]*|\d+[a-z]+[a-z0-9]*"
 # "<user> bei/en/chez/at/on/sur/auf/su/op/på/em/na/w/@ <provider>"
 _USER_AT_PROVIDER = re.compile(
-    rf"(?<![\w.@+\-])(?P<user>{_STRONG_HANDLE})\s*(?:{_OPEN}\s*)?(?:(?:@|at|bei|auf|en|chez|"
+    rf"(?<![\w.@+\-])(?P<user>{_STRONG_HANDLE})[)»\"'\u201d]?\s*(?:{_OPEN}\s*)?(?:(?:@|at|bei|auf|en|chez|"
     rf"sur|on|su|op|på|em|na|w|di|an|in|no|bij|hos)(?:\s*{_CLOSE})?\s+(?:der\s+|la\s+)?"
     rf"(?:{PROVIDERS})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
     rf"(?:{_WORDLIKE_PROVIDERS}))\b",
@@ -84,10 +84,37 @@ _USER_AT_PROVIDER = re.compile(
 # "my gmail is <user>", "mi hotmail: <user>", "gmail: <user>", "on gmail as <user>"
 _PROVIDER_USER = re.compile(
     rf"\b(?:{PROVIDERS})\b(?:[\s\-]*(?:address|adresse|adres|account|konto|compte|cuenta|conta|"
-    rf"correo|mail|e-?mail|id|name|handle|user(?:name)?))?\s*(?:[:=]|\s(?:is|ist|es|est|è|é|är|"
-    rf"er|jest|to|as|als|comme|como|come|under|unter|sous|op|:)\b[\s:]*)\s*"
-    rf"(?P<user>{_STRONG_HANDLE})(?![\w@])",
+    rf"correo|mail|e-?mail|id|name|handle|user(?:name)?))?\s*[\u2014\u2013,\-]?\s*"
+    rf"(?:it's|it\s+is|that's|c'est|das\s+ist)?\s*(?:[:=]|\s?(?:is|ist|es|est|è|é|är|"
+    rf"er|jest|to|as|als|comme|como|come|under|unter|sous|op|:)\b[\s:]*)?\s*"
+    rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
     re.IGNORECASE,
+)
+# "il mio indirizzo è g.santoro74", "meine Mailadresse ist tanja_roeder", "o usuário é ...":
+# an address announced, its domain left out or written elsewhere.
+_ANNOUNCED = re.compile(
+    r"\b(?:e-?mail|mail|correo|courriel|mailadresse|e-?mail-?adresse|adresse(?:\s+(?:e-?)?mail)?|"
+    r"indirizzo(?:\s+e-?mail)?|endereço(?:\s+de\s+e-?mail)?|adres(?:\s+e-?mail)?|"
+    r"e-?postadress|usuário|usuario|utilisateur|benutzer|gebruiker|account|konto|compte|cuenta|"
+    r"conta)\b(?:\s+(?:to\s+write\s+to|perso|personal|privée?|privada|privat|personnelle))?"
+    r"\s*(?:[:=]|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to)\b)\s*[«\"'„“]?\s*"
+    rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
+    re.IGNORECASE,
+)
+# "jmgarrido_63 arroba (ya sabe) ...": the user part before an at-word, the rest in riddles.
+_BEFORE_AT = re.compile(
+    rf"(?<![\w.@+\-])(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))[)»\"']?\s*"
+    rf"(?:{_OPEN}\s*)?(?:@|arroba|arobase|ät|klammeraffe|małpa|malpa|chiocciola|"
+    rf"apenstaartje)(?:\s*{_CLOSE})?(?![\w])",
+    re.IGNORECASE,
+)
+# With mail talk about, a handle alone on its line (or after "first half:") is the user part.
+_MAIL_TALK = re.compile(rf"e-?mail|\bmail|correo|courriel|indirizzo|endereço|メール|邮箱|이메일|"
+                        rf"{PROVIDERS}", re.IGNORECASE)
+_LONE_HANDLE = re.compile(
+    r"^[ \t]*(?:[\w ]{1,20}:[ \t]*)?(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t]*$"
+    r"|^[ \t]*(?P<part>[.@][a-z0-9][a-z0-9._]*)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 # user@[192.0.2.1], user@[IPv6:2001:db8::1]: an address literal; user%host@relay: source route.
 _LITERAL = re.compile(r"[\w.%+\-]{1,64}\s?@\s?\[[0-9a-f.:]{2,60}\]|[\w.%+\-]{1,64}\s?@\s?\[IPv6:"
@@ -141,9 +168,15 @@ class EmailRule:
                 yield m.start(), m.end()
             for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
                 yield m.start(), m.end()
-        for pattern in (_USER_AT_PROVIDER, _PROVIDER_USER):
+        for pattern in (_USER_AT_PROVIDER, _PROVIDER_USER, _ANNOUNCED, _BEFORE_AT):
             for m in pattern.finditer(text):
-                yield m.start("user"), m.end("user") if pattern is _PROVIDER_USER else m.end()
+                yield m.start("user"), m.end("user") if pattern is not _USER_AT_PROVIDER \
+                    else m.end()
+        if "\n" in text and _MAIL_TALK.search(text):
+            for m in _LONE_HANDLE.finditer(text):
+                group = "user" if m.group("user") else "part"
+                if m.group(group).rpartition(".")[2].lower() not in _FILES:
+                    yield m.start(group), m.end(group)
         for m in _DESCRIBED.finditer(text):
             yield m.start(), m.end()
         for m in _MAILTO.finditer(text):
