@@ -60,7 +60,8 @@ _STREETS = (
     rf"\b(?:Am|An der|Im|In der|Auf der|Zum|Zur|Unter den)\s+{_NAME}\s+\d{{1,4}}[a-z]?"
     rf"(?=,?\s*\n?\s*{_EU_POSTCODE})",
     # 12 rue de Rivoli, 5 bis avenue des Champs-Élysées
-    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|"
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|boul\.|bd|place|chemin|"
+    r"ch\.|allée|allee|rang|montée|côte|"
     r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
     r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]{0,30}(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]{0,30}|de|du|des|"
     r"la|le)){0,5}",
@@ -71,13 +72,13 @@ _STREETS = (
     r"aleja|os\.|osiedle|plac|pl\.)\s*(?:(?:de la|de las|de los|del|de|dei|della|di|do|da|dos|"
     r"das)\s+)?[A-ZÁÉÍÓÚŁŚŻ0-9][\w'\u2019\-]{1,30}"
     r"(?:\s+(?:[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-.]{1,30}|de|del|da|do|di|dos|das)){0,4},?\s+"
-    r"(?:n\.?\s?|nº\s?|no\.?\s?|#\s?)?\d{1,5}[a-zA-Z]?(?:/\d{1,4})?\b",
+    r"(?:n\.?\s?[ºo°]\.?\s?|n\.?\s?|no\.?\s?|#\s?)?\d{1,5}[a-zA-Z]?(?:/\d{1,4})?\b",
     # Unit 7, Riverside Industrial Estate / Flat 12, 4th Cross, MG Road
     rf"\b(?:Unit|Flat|Apt\.?|Apartment|Suite|House|Plot|Door)\s+(?:No\.?\s*)?\d{{1,5}}[A-Z]?,"
     rf"[ \w.'-]{{3,60}}?\b(?:{_STREET_EN}|Cross|Main|Nagar|Marg|Layout|Colony|Park)\b",
     # 1-2-3 Jingumae, Shibuya-ku, Tokyo 150-0001
-    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:,\s*[A-Z][a-z]+-(?:ku|shi|ken|cho|machi|"
-    r"gun))+(?:,\s*[A-Z][a-z]+)?",
+    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?(?:,\s*[A-Z][a-z]+-(?:ku|shi|"
+    r"ken|cho|machi|gun))+(?:,\s*[A-Z][a-z]+)?",
     # 〒150-0001 東京都渋谷区神宮前1-2-3 サニーハイツ201号室 / 大阪市北区梅田3丁目1番1号
     r"(?:〒\s?\d{3}-?\d{4}\s*)?(?:東京都|北海道|(?:京都|大阪)府|[\u4e00-\u9fff]{2,3}県)?"
     r"[\u4e00-\u9fff\u30a0-\u30ffヶ々]{1,8}[市区町村郡][\u4e00-\u9fff\u30a0-\u30ffヶ々]{0,10}"
@@ -93,7 +94,7 @@ _STREETS = (
     # Post boxes and pick-up stations, with their town
     r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|postbus|boîte postale|b\.p\.|"
     r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
-    r"postfiliale|postnummer))\s*\d(?:[\d ]{0,10}\d)?",
+    r"postfiliale|postnummer|case postale|c\.p\.|caixa postal))\s*\d(?:[\d ]{0,10}\d)?",
 )
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
@@ -108,7 +109,8 @@ _TOWN = (r"[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻ][\w'\u2019.\-]{1,30}(?:[ \-](?:[A-ZÄ�
          r"am|an|der|de|la|le|sur|del|di|upon|on)){0,3}(?:\s?\([A-ZÉ][\w\-]{1,20}\))?")
 _POSTCODE = (r"(?:(?:C\.?\s?P\.?|CP|PL|NL|D|F|A|CH|S|SE|DK|N|B|L|I|E|P)[\s\-]?)?"
              r"(?:\d{5}(?:-\d{4})?|\d{4}\s?[A-Z]{2}(?![A-Za-z])|\d{4}-\d{3}|\d{2}-\d{3}|"
-             r"\d{3}\s\d{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|〒?\s?\d{3}-\d{4}|\d{4}(?=\s+[A-Z]))")
+             r"\d{3}\s\d{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|〒?\s?\d{3}-\d{4}|\d{5}-\d{3}|"
+             r"\d{4}(?=\s+[A-Z]))")
 _TAIL_CODE = re.compile(
     rf"(?<![\w\-])(?:{_POSTCODE}(?![\w\-])(?:[ ,]+{_TOWN})?|{_UK_POSTCODE}|{_US_ZIP})")
 _SENTENCE_END = re.compile(r"[A-Za-zÀ-ÿ]{4,}[.!?]\s+[A-ZÀ-Ý]|[!?]")
@@ -121,7 +123,7 @@ _POSTCODE_LINE = re.compile(
     rf"(?<![\w\-])(?:\d{{4}}\s?(?!(?:{_SIZES})\b)[A-Z]{{2}}|\d{{4}}-\d{{3}}|\d{{2}}-\d{{3}}|"
     rf"\d{{3}}\s\d{{2}})[ ,]+(?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])(?:{_TOWN})"
     r"|(?<![\w\-])[A-Z]\d[A-Z]\s?\d[A-Z]\d(?![\w\-])"
-    r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b"
+    r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
     rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
     r"|〒\s?\d{3}-?\d{4}"
     rf"|(?:(?<=,\s)|(?<=^)|(?<=\n)|{_AFTER_PLACE_WORD})"
@@ -131,14 +133,16 @@ _POSTCODE_LINE = re.compile(
 
 # -- described in words: a street placed, without its number ---------------------------------
 _NUMBER_WORDS = (r"(?:number|no\.|nr\.?|Nr\.?|Hausnummer|Nummer|nummer|huisnummer|numéro|"
-                 r"n°|nº|número|numero|numer|husnummer|house\s+number|door\s+number)")
-_HOUSE_NUMBER = rf"{_NUMBER_WORDS}\s?\d{{1,4}}[a-zA-Z]?"
+                 r"n°|nº|número|numero|numer|husnummer|house\s+number|door\s+number|civico)")
+_HOUSE_NUMBER = (rf"{_NUMBER_WORDS}(?:\s+(?:ist|is|es|est|è|é|är|die|the|la|le|el|o|a)){{0,2}}"
+                 r"\s?\d{1,4}[a-zA-Z]?")
 # "on Elm Road" is a place like "on High Street" near a shop: only next to words about a home.
 _DESCRIBED_EN = re.compile(
-    rf"\b(?:on|at|in|off|along|down|up|near)\s+(?:the\s+)?(?!The\b)(?:{_NAME}\s+){{1,3}}"
+    rf"\b(?:on|at|in|off|along|down|up|near|onto|into)\s+(?:the\s+)?(?!The\b)(?:{_NAME}\s+){{1,3}}"
     r"(?<!Google )(?<!Hard )(?<!USB )(?<!Flash )(?<!One )"
     r"(?:Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Court|Place|Gardens|Grove|Mews|"
-    r"Boulevard|Walk|Square|Row|Way|Hill)\b")
+    r"Boulevard|Walk|Square|Row|Way|Hill|View|Rise|Park|Vale|Croft|Meadows?|Fields|End|Green|"
+    r"Parade|Villas|Cottages)\b")
 _HOME_WORDS = re.compile(
     r"\b(?:house|home|flat|apartment|door|live|lives|living|number|no\.|building|gate|"
     r"pick\s?(?:it\s)?up|collect|come\s+(?:by|round|over)|drop\s+(?:it\s)?off|porch|garage|"
@@ -147,15 +151,16 @@ _DESCRIBED = re.compile(
     "|".join((
         # in der Gartenstraße, an der Lindenallee, am Mühlenweg
         r"\b(?:in|an|auf)\s+der\s+[A-ZÄÖÜ][\wäöüß\-]{2,40}(?:straße|strasse|gasse|allee|chaussee)\b",
-        r"\b(?:[Ii]m|[Aa]m)\s+[A-ZÄÖÜ][\wäöüß\-]{2,40}(?:weg|ring|damm|platz|markt|ufer)\b"
-        r"(?=[^.\n]{0,60}(?:Hausnummer|Nummer|Nr\.|wohne|Haus))",
+        r"\b(?:[Ii]m|[Aa]m|vom|zum|beim)\s+[A-ZÄÖÜ][\wäöüß\-]{2,40}(?:weg|ring|damm|platz|markt|"
+        r"ufer|straße|gasse|allee)\b(?=[^.\n]{0,60}(?:Hausnummer|Nummer|Nr\.|wohne|Haus|Klingel))",
         # rue des Lilas, avenue Victor Hugo, chemin du Moulin
         r"\b(?:rue|avenue|boulevard|chemin|allée|impasse|quai|ruelle|rang|montée)\s+"
         r"(?:de la |de l'|de l\u2019|des |du |de |d'|d\u2019)?[A-ZÉÈÀ][\w'\u2019\-]{2,30}"
         r"(?:[\s\-](?:[A-ZÉÈÀ][\w'\u2019\-]{2,30}|de|du|des|la|le)){0,3}",
         # en la calle Mayor, na Rua Augusta, in via Roma, nella via Garibaldi
         r"\b(?:calle|avenida|paseo|camino|calzada|rua|avenida|travessa|estrada|alameda|viale|"
-        r"piazza|corso|vicolo|(?<=in )via|(?<=nella )via|(?<=della )via|(?<=sulla )via)\s+"
+        r"piazza|corso|vicolo|(?<=in )via|(?<=nella )via|(?<=della )via|(?<=sulla )via|"
+        r"(?<=da )Rua|(?<=na )Rua|(?<=na )Avenida|(?<=la )Calle|(?<=en )Calle)\s+"
         r"(?:(?:de la|de las|de los|del|de|do|da|dos|das|di|della|dei)\s+)?"
         r"[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}(?:\s[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}){0,3}",
         # in de Kerkstraat, op de Dorpsweg, aan de Prinsengracht
@@ -163,6 +168,10 @@ _DESCRIBED = re.compile(
         r"dijk|steeg)\b",
         # på Storgatan, vid Kungsvägen
         r"\b(?:på|vid|i)\s+[A-ZÅÄÖ][\wåäö\-]{2,40}(?:gatan|vägen|gränd|torget|stigen|backen)\b",
+        # the name on the doorbell: Klingel „Brandt“, citofono Ferrante
+        r"\b(?:Klingel|klingeln\s+bei|citofono|campanello|doorbell|bell|interphone|sonnette|"
+        r"timbre|campainha|dzwonek|ring\s+på\s+hos|aanbellen\s+bij)\b[\s:,]*(?:bei\s+|hos\s+|"
+        r"chez\s+)?[„“\"'«\u201a]?\s?[A-ZÄÖÜÅÉ][\w'\-]{1,30}(?:\s[A-ZÄÖÜÅÉ][\w'\-]{1,30})?",
         # na ulicy Długiej, przy ul. Kwiatowej
         r"\b(?:ulicy|ulica|ul\.|alei|aleja|al\.|osiedlu|osiedle|os\.)\s+"
         r"[A-ZŁŚŻ][\wąćęłńóśźż\-]{2,30}"
@@ -173,7 +182,9 @@ _NUMBER_NEAR = re.compile(rf"[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?{_HOUSE_NUMBER}")
 _NUMBER_BEFORE = re.compile(rf"{_HOUSE_NUMBER}[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?$")
 _MAY_DESCRIBE = re.compile(
     r"Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Court|Place|Gardens|Grove|Mews|"
-    r"Boulevard|Walk|Square|Row|Way|Hill|straße|strasse|gasse|allee|chaussee|weg|ring|damm|"
+    r"Boulevard|Walk|Square|Row|Way|Hill|View|Rise|Park|Vale|Croft|Meadow|Fields|End|Green|"
+    r"Parade|Villas|Cottages|Klingel|klingeln|citofono|campanello|doorbell|bell|interphone|"
+    r"sonnette|timbre|campainha|dzwonek|ring\s+på|aanbellen|straße|strasse|gasse|allee|chaussee|weg|ring|damm|"
     r"platz|markt|ufer|rue|avenue|boulevard|chemin|allée|impasse|quai|ruelle|rang|montée|calle|"
     r"avenida|paseo|camino|calzada|rua|travessa|estrada|alameda|via|piazza|corso|vicolo|straat|"
     r"laan|gracht|plein|kade|singel|dijk|steeg|gatan|vägen|gränd|torget|stigen|backen|ulic|"

@@ -119,6 +119,8 @@ _LONE_HANDLE = re.compile(
 # user@[192.0.2.1], user@[IPv6:2001:db8::1]: an address literal; user%host@relay: source route.
 _LITERAL = re.compile(r"[\w.%+\-]{1,64}\s?@\s?\[[0-9a-f.:]{2,60}\]|[\w.%+\-]{1,64}\s?@\s?\[IPv6:"
                       r"[0-9a-f.:]{2,60}\]", re.IGNORECASE)
+# A contact card pasted as text: every line of it is a contact detail.
+_VCARD = re.compile(r"BEGIN:VCARD.{0,4000}?(?:END:VCARD|\Z)", re.IGNORECASE | re.DOTALL)
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
 # Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".
 _MAY_SPELL = re.compile(rf"\b(?:{_DOT_WORDS})\b|\.\s?(?:{_TLDS})\b|{_OPEN}\s*\.\s*{_CLOSE}",
@@ -179,6 +181,9 @@ class EmailRule:
                     yield m.start(group), m.end(group)
         for m in _DESCRIBED.finditer(text):
             yield m.start(), m.end()
+        if "VCARD" in text.upper():
+            for m in _VCARD.finditer(text):
+                yield m.start(), m.end()
         for m in _MAILTO.finditer(text):
             if not self.own_mailto(m.group(0)):
                 yield m.start(), m.end()

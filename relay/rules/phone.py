@@ -146,7 +146,7 @@ _PAIR_WORDS = frozenset({
 })
 _JOINERS = frozenset({"et", "and", "und", "y", "e"})
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
-_GAP = re.compile(r"[\s,.\-/]*")
+_GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
 
 
 def _weight(word: str) -> int:
@@ -235,7 +235,7 @@ _LABEL_BEFORE = re.compile(
     r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
 _PHONE_WORDS = re.compile(
     r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
-    r"anruf\w*|ruf|appel\w*|appelle\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
+    r"anruf\w*|ruf|appel\w*|appelle\w*|rappel\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
     r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
@@ -272,7 +272,7 @@ def _luhn(digits: str) -> bool:
 _VANITY = re.compile(
     r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\s?(?:800|888|877|866|855|844|833)\s?\)|"
     r"(?:800|888|877|866|855|844|833)|0800|0808)[\s.\-]?"
-    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[\s.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)")
+    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)")
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
 _CJK_NUMERALS = "〇零一二三四五六七八九"

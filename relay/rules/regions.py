@@ -24,7 +24,7 @@ _SCRIPTS = (
 # A few words each language uses in almost every message, and the plans of its countries.
 _WORDS = {
     ("BR", "PT"): "você voce não nao obrigado obrigada olá encomenda meu minha celular número "
-                  "telefone ligue está também muito pedido",
+                  "telefone ligue está também muito pedido zap manda oi passo desconto frete",
     ("ES", "MX", "AR", "CO", "CL", "PE"): "hola gracias pedido usted envío mi número teléfono "
                                           "llámame llamame está también muy por favor celular",
     ("IT",): "ciao grazie ordine numero chiamami il della sono anche molto buongiorno cellulare",
@@ -36,6 +36,23 @@ _WORDS = {
     ("AT", "CH"): "hallo danke bestellung meine nummer ruf bitte auch sehr und",
     ("BE", "CH", "LU"): "bonjour merci commande mon numéro appelez aussi très avec",
 }
+# Names that point to a country: a messenger of its own, the country or its people.
+_NAMES = {
+    "KR": "kakao kakaotalk naver korea korean coreano coreana coréen coréenne koreanisch "
+          "koreaans seoul busan",
+    "JP": "japan japanese japón japon japonés japonais japanisch giappone tokyo osaka line",
+    "CN": "wechat weixin china chinese chinois chino chinesisch cina shanghai beijing",
+    "BR": "brasil brazil brésil brasilien zap whatsapp",
+    "MX": "méxico mexico mexique mexiko cdmx",
+    "IT": "italia italy italie italien",
+    "ES": "españa spain espagne spanien",
+    "PT": "portugal",
+    "NL": "nederland netherlands holland",
+    "SE": "sverige sweden suède schweden",
+    "PL": "polska poland pologne polen",
+    "TR": "türkiye turkey turquie türkei",
+}
+_NAME_SETS = {region: frozenset(words.split()) for region, words in _NAMES.items()}
 _WORD_SETS = {regions: frozenset(words.split()) for regions, words in _WORDS.items()}
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -48,6 +65,7 @@ def suggested(text: str) -> tuple[str, ...]:
             if pattern.search(text):
                 found.extend(regions)
     words = {w.lower() for w in _WORD.findall(text[:4000])}
+    found.extend(region for region, names in _NAME_SETS.items() if words & names)
     scored = sorted(((len(words & vocabulary), regions)
                      for regions, vocabulary in _WORD_SETS.items()), reverse=True)
     for score, regions in scored:

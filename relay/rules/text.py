@@ -26,7 +26,7 @@ _QUERY_VALUE = re.compile(r"[?&;#](?P<key>[^=&;#?\s]{1,40})=(?P<value>[^&;#\s]*)
 _CONTACT_KEYS = re.compile(
     r"e?-?mail|email_?address|phone|tel|telephone|mobile|cell|fax|whatsapp|contact|name|"
     r"first_?name|last_?name|full_?name|user(?:name)?|login|address|addr|street|zip|postcode|"
-    r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|line|skype",
+    r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|line|skype|wa|viber|signal",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
