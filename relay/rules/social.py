@@ -32,7 +32,10 @@ _PLATFORMS = (
     r"messenger|snap(?:chat)?|tik\s?tok|twitter|skype|viber|discord|kik|linkedin|youtube|"
     r"threema|wickr|etsy|vinted|ebay|depop|poshmark|mercari|wallapop|leboncoin|kleinanzeigen|"
     r"marktplaats|tradera|blocket|olx|allegro|subito|shpock|willhaben|reddit|pinterest|"
-    r"twitch|tumblr|bluesky|mastodon|xing|vk|vkontakte|kakao\s?talk|wickr|zalo)"
+    r"twitch|tumblr|bluesky|mastodon|xing|vk|vkontakte|kakao\s?talk|wickr|zalo|steam|discogs|"
+    r"mercado\s?livre|mercado\s?libre|mercadolibre|vinted|catawiki|bandcamp|soundcloud|"
+    r"onlyfans|patreon|ko-fi|kofi|gumtree|craigslist|carousell|shopee|lazada|coupang|rakuten|"
+    r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu)"
     r"(?:e|ie|zie|u|em|ach|a|s|'s|m|n)?"
     r"|wa|ig|fb|line(?=,?\s*id\b)|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
@@ -47,14 +50,18 @@ _KEYWORD = (r"id|i\.d\.|handle|user\s?name|user|account|acc|profile|nick(?:name)
             r"nombre\s+de\s+usuario|usuario|nome\s+utente|utente|gebruikersnaam|naam|"
             r"användarnamn|brukernavn|brugernavn|shop|store|boutique|tienda|laden|butik|winkel|"
             r"sklep|negozio|loja|page|seite|channel|kanal|konto|compte|cuenta|conta")
-_OWNER = r"(?:(?:my|meine?|mon|ma|mi|il\s+mio|mijn|our|unser(?:e)?)\s+)?"
-_SAYS = r"(?:\s*[:=]\s*|\s+(?:is|ist|est|es|è|=)\s+|\s+|\s*-\s*)"
+_OWNER = (r"(?:(?:my|meine?|mon|ma|mi|il\s+mio|la\s+mia|mijn|our|unser(?:e)?|minha|meu|mój|"
+          r"moja)\s+)?")
+_SAYS = (r"(?:\s*[:=]\s*|\s+(?:is|ist|est|es|è|é|är|heißt|=)\s+|\s+|\s*-\s*)"
+         r"[«\"'„“\u2018\u201a]?\s?")
 _NAMED = re.compile(
     rf"\b(?:{_PLATFORMS})\b(?:[\s,(-]*{_OWNER}(?:{_KEYWORD})\b{_SAYS}\(?(?P<ident>{_IDENT})"
     rf"|\s*[:=]\s*(?P<after_colon>{_IDENT})"
     rf"|(?:\s+(?:me|us))?[\s,(]*(?:\b(?:at|on|is|via|under|unter|sur|su|op|en|as|als|comme|"
-    rf"como|come|sous|som|jako|called|named|heißt)\b|で|に|は|の|에서)?\s*\(?"
-    rf"(?P<strong>{_STRONG}))",
+    rf"como|come|sous|som|jako|called|named|heißt|sono|soy|sou)\b|で|に|は|の|에서)?\s*\(?"
+    rf"[«\"'„“\u2018\u201a]?\s?(?P<strong>{_STRONG})"
+    rf"|(?:\s+[^\s.!?]{{1,20}}){{1,3}}?\s+(?:as|als|comme|como|come|unter|sous|som|jako|under)\s+"
+    rf"[«\"'„“\u2018\u201a]?\s?(?P<found_as>{_STRONG}))",
     re.IGNORECASE,
 )
 # "chineuse_de_lyon on Vinted", "sally_deals auf eBay"
@@ -73,7 +80,8 @@ _CJK_MESSENGERS = re.compile(
     r"(?:微信号?|微信|威信|薇信|[Vv]信|QQ号?|扣扣|企鹅号|ライン|らいん|カカオトーク|カカオ|カトク|"
     r"テレグラム|ワッツアップ|インスタ|카톡|카카오톡|카카오|텔레그램|라인|왓츠앱|인스타|微博|抖音|"
     r"小红书|(?i:vx|wx)(?=\s*[:号]))"
-    r"\s*(?:ID|id|Id|号|號|아이디|계정|アカウント|账号|帐号)?\s*(?:は|是|:|은|는|으로|로|を|も)?\s*:?\s*"
+    r"\s*(?:ID|id|Id|号|號|아이디|계정|アカウント|账号|帐号|搜索|搜|검색|で検索)?\s*(?:は|是|:|은|는|으로|로|を|も)?"
+    r"\s*:?\s*"
     r"(?P<ident>[A-Za-z0-9][A-Za-z0-9_\-.]{3,30})")
 # A nickname or user name, announced as such ("Mon pseudo là-bas c'est chineuse_de_lyon").
 _NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användarnamn|anv\.?namn|"
@@ -83,8 +91,18 @@ _NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användar
 _FILLER = (r"là-bas|la-bas|c'est|c\u2019est|ist|is|är|es|est|è|to|jest|there|dort|da|on|auf|sur|"
            r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war")
 _NICK = re.compile(
-    rf"\b(?:{_NICK_WORDS})\b(?:\s*(?:{_FILLER})\b){{0,3}}\s*(?P<colon>[:=])?\s*"
+    rf"\b(?:{_NICK_WORDS})\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})|"
+    rf"(?:{_PLATFORMS})\b)){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
     rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE)
+# "heiße ich Schraubenkoenig_BO", "me llamo ...": a name that only a handle looks like
+_CALLED = re.compile(
+    rf"\b(?:heiße\s+ich|ich\s+heiße|heiß\s+ich|i'm\s+called|i\s+go\s+by|je\s+m'appelle|"
+    rf"me\s+llamo|mi\s+chiamo|heet\s+ik|ik\s+heet|jag\s+heter|jeg\s+heter|nazywam\s+się|"
+    rf"me\s+chamo|sono|soy|sou|je\s+suis|jestem|i'm|i\s+am)\s+[«\"'„“\u2018\u201a]?"
+    rf"(?P<ident>{_STRONG})", re.IGNORECASE)
+# With a platform or a nickname talked about, a name with an underscore is a handle.
+_TALK = re.compile(rf"\b(?:{_PLATFORMS}|{_NICK_WORDS})\b|微信|微博|ライン|카톡|라인", re.IGNORECASE)
+_UNDERSCORED = re.compile(r"(?<![\w@./])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w@])")
 _COMMON = frozenset((
     "the", "and", "ist", "der", "die", "das", "est", "les", "une", "con", "por", "para", "per",
     "che", "und", "oder", "och", "är", "som", "från", "here", "there", "same", "also", "auch",
@@ -94,13 +112,20 @@ _REDDIT = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_\-]{3,20}\b")
 # "Búscame en Facebook como Cerámicas Alba Ruiz", "search Anna Kowalski on Facebook"
 _CAP = r"[A-ZÁÉÍÓÚÑÄÖÜÅŁŚŻÇ][\w'\-]+"
 _CAPS = rf"{_CAP}(?:\s+(?:{_CAP}|de|del|da|di|von|van|la|le|dos|das)){{0,5}}"
+_QUOTE = r"[«\"'„“\u2018\u201a]?\s?"
+_AS = (r"(?i:as|como|comme|als|unter|sous|come|som|jako|under|z|pelo\s+nome|by\s+the\s+name|"
+       r"under\s+the\s+name|unter\s+dem\s+namen|sous\s+le\s+nom|con\s+el\s+nombre|"
+       r"col\s+nome|com\s+o\s+nome|onder\s+de\s+naam|pod\s+nazwą)")
+_SEARCH = (r"(?i:search|look\s+(?:me\s+)?up|find|google|look\s+for|busca(?:me)?|búscame|"
+           r"cherche(?:z)?(?:-moi)?|such(?:e|en|t)?|zoek|szukaj|cerca(?:mi)?|procur[ae](?:-me)?|"
+           r"me\s+procura|sök|ara|tapez|tape|type|enter|tippe|gib|digita|escribe|pon)")
 _SEARCH_ME = re.compile(
-    rf"(?:(?i:{_PLATFORMS})\s+(?:as|como|comme|als|unter|sous|come|som|jako|under|z)\s+"
-    rf"(?P<as>{_CAPS})"
-    rf"|(?i:search|look\s+up|find|google|look\s+for|busca(?:me)?|búscame|cherche(?:z)?(?:-moi)?|"
-    rf"such(?:e|en|t)?|zoek|szukaj|cerca(?:mi)?|procur[ae](?:-me)?|sök|ara)\s+(?:(?i:for|nach|"
-    rf"me|mich|moi)\s+)?(?P<name>{_CAPS})\s+(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+"
-    rf"(?i:{_PLATFORMS}))")
+    rf"(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
+    rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<name>{_CAPS})[»\"'“”]?\s+"
+    rf"(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})"
+    rf"|{_SEARCH}\s+(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+"
+    rf"{_QUOTE}(?P<after>{_CAPS})"
+    rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))")
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
@@ -114,7 +139,7 @@ class SocialRule:
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
         for m in _NAMED.finditer(text):
-            group = next(g for g in ("ident", "after_colon", "strong") if m.group(g))
+            group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
             ident = m.group(group)
             if group != "strong" and ident.isdigit() and len(ident) < 5:
                 continue  # "Signal: 3 bars" is not an ID
@@ -134,11 +159,17 @@ class SocialRule:
             ident = m.group("ident")
             if ident.lower() in _COMMON:
                 continue
-            if m.group("colon") or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
+            if m.group("colon") or m.group("quote") or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
                 yield m.start("ident"), m.end("ident")
         if "u/" in text:
             for m in _REDDIT.finditer(text):
                 yield m.start(), m.end()
         for m in _SEARCH_ME.finditer(text):
-            group = "as" if m.group("as") else "name"
+            group = next(g for g in ("as", "name", "after", "then") if m.group(g))
             yield m.start(group), m.end(group)
+        for m in _CALLED.finditer(text):
+            if len(m.group("ident")) >= 5:
+                yield m.start("ident"), m.end("ident")
+        if "_" in text and _TALK.search(text):
+            for m in _UNDERSCORED.finditer(text):
+                yield m.start(), m.end()
