@@ -39,7 +39,10 @@ CARRIERS = ("ups.com", "fedex.com", "usps.com", "dhl.com", "dhl.de", "royalmail.
             "pocztex.pl", "poczta-polska.pl", "gls-group.eu", "gls-group.com", "bpost.be",
             "post.ch", "post.at", "parcelforce.com", "canadapost-postescanada.ca",
             "auspost.com.au", "epost.go.kr", "cjlogistics.com", "sf-express.com", "dhl.nl",
-            "dhl.fr", "dhl.es", "dhl.it", "dhl.co.uk", "tnt.com", "yodel.co.uk")
+            "dhl.fr", "dhl.es", "dhl.it", "dhl.co.uk", "tnt.com", "yodel.co.uk",
+            "postnord.com", "yurticikargo.com", "araskargo.com.tr", "mngkargo.com.tr",
+            "ptt.gov.tr", "cainiao.com", "zto.com", "ems.com.cn", "hanjin.com",
+            "lotteglogis.com", "seino.co.jp", "dhl.se", "dhl.pl")
 
 
 def env_name(key: str) -> str:

@@ -11,11 +11,14 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-_AT_WORDS = r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei"
-_DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste"
+_AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
+             r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign")
+# Only in brackets: "(et)" is "and" elsewhere.
+_AT_BRACKETED = r"et|a|@"
+_DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点"
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
-_AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|@)\s*{_CLOSE}\s*"
+_AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}\s*"
        rf"|\s+(?:{_AT_WORDS})\s+|\s*-(?:{_AT_WORDS})-\s*)")
 _DOT_SPELLED = (rf"(?:\s*{_OPEN}\s*(?:{_DOT_WORDS}|\.)\s*{_CLOSE}\s*"
                 rf"|\s+(?:{_DOT_WORDS})\s+|\s*-(?:{_DOT_WORDS})-\s*)")
@@ -122,6 +125,12 @@ _LITERAL = re.compile(r"[\w.%+\-]{1,64}\s?@\s?\[[0-9a-f.:]{2,60}\]|[\w.%+\-]{1,6
 # A contact card pasted as text: every line of it is a contact detail.
 _VCARD = re.compile(r"BEGIN:VCARD.{0,4000}?(?:END:VCARD|\Z)", re.IGNORECASE | re.DOTALL)
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
+# An address broken over lines: "matilda.\nholm\n@\ngmail\n.com"
+_SPLIT = re.compile(
+    r"^[ \t]*(?:[a-z0-9._%+\-]{1,40}[ \t]*\n[ \t]*){1,5}@[ \t]*\n?[ \t]*[a-z0-9\-]{1,40}"
+    r"(?:[ \t]*\n?[ \t]*\.[ \t]*[a-z0-9\-]{1,20}){1,3}",
+    re.IGNORECASE | re.MULTILINE,
+)
 # Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".
 _MAY_SPELL = re.compile(rf"\b(?:{_DOT_WORDS})\b|\.\s?(?:{_TLDS})\b|{_OPEN}\s*\.\s*{_CLOSE}",
                         re.IGNORECASE)
@@ -166,6 +175,9 @@ class EmailRule:
                 if not self._own(m.group("domain")) or _ROUTED.search(m.group("local")):
                     yield m.start(), m.end() - _file_extension(m.group("domain"))
         if "@" in text:
+            if "\n" in text:
+                for m in _SPLIT.finditer(text):
+                    yield m.start(), m.end()
             for m in _LITERAL.finditer(text):
                 yield m.start(), m.end()
             for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain

@@ -79,7 +79,7 @@ _PROTECT = re.compile(
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
         # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
-        rf"(?i:(?<!\w)(?:{_KEYWORDS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?!\w)\.?"
+        rf"(?i:(?<![A-Za-z0-9])(?:{_KEYWORDS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9])\.?"
         rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
         r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
         r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
@@ -95,7 +95,7 @@ _PROTECT = re.compile(
         rf"\b\d+(?:[.,]\d+)?\s?(?i:(?:{_UNITS})(?![a-z]))",
         rf"\b\d+(?:[.,]\d+)?(?i:(?:{_TIGHT_UNITS})(?![a-z]))",
         r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
-        r"\b\d{4}-\d{4}-\d{4}\b(?!-)",  # Japanese carriers' 12 digits as 4-4-4
+        r"(?<![\d+])[1-9]\d{3}[-\s]\d{4}[-\s]\d{4}(?![\d-])",  # carriers: 12 digits, 4-4-4, no 0
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
 )
@@ -104,7 +104,7 @@ _ORDER_ID = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f_\u2591])(?:(?:\+|00)\s?)?\(?\s?\d"
-                        r"[\d\s().\-/\u2011\u2013\u2014_*\u00b7|\u2022\u2219~\u301c]{5,28}\d"
+                        r"[\d\s().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e]{5,28}\d"
                         r"(?![0-9A-Za-z\u00c0-\u024f_\u2591])")
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
@@ -144,7 +144,15 @@ _PAIR_WORDS = frozenset({
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
     "sextio", "sjuttio", "åttio", "nittio",
 })
-_JOINERS = frozenset({"et", "and", "und", "y", "e"})
+_JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og"})
+# Tens said in one word with their units ("drieënveertig", "sextiosju", "dreiundzwanzig"),
+# teens, and hundreds ("sześćset", "trzysta", "beş yüz"): each says two or three digits.
+_COMPOUND = re.compile(
+    r"\w*(?:twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|zwanzig|dreißig|"
+    r"dreissig|vierzig|fünfzig|sechzig|siebzig|achtzig|neunzig|tjugo|trettio|fyrtio|femtio|"
+    r"sextio|sjuttio|åttio|nittio|dzieścia|dzieści|dziesiąt|naście|set|sta|ście|yirmi|otuz|k\u0131rk|"
+    r"elli|altm\u0131ş|yetmiş|seksen|doksan|yüz|hundert|honderd|hundra|tien|tton|elva|tolv|arton|"
+    r"nitton)\w*", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
 
@@ -154,13 +162,13 @@ def _weight(word: str) -> int:
     lowered = word.lower()
     if word.isdigit() or _DIGIT_WORDS.get(lowered, ""):
         return 1
-    return 2 if lowered in _PAIR_WORDS else 0
+    return 2 if lowered in _PAIR_WORDS or _COMPOUND.fullmatch(lowered) else 0
 
 
 def _counts(word: str) -> bool:
     lowered = word.lower()
     return word.isdigit() or lowered in _DIGIT_WORDS or lowered in _PAIR_WORDS \
-        or lowered in _JOINERS
+        or lowered in _JOINERS or bool(len(lowered) > 3 and _COMPOUND.fullmatch(lowered))
 
 
 _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS)
@@ -171,7 +179,8 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     """Only where number words come close together is a spelled number possible: the token
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
-    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS]
+    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
+             or (len(m.group(0)) > 3 and _COMPOUND.fullmatch(m.group(0).lower()))]
     start = 0
     while start < len(words):
         end = start
@@ -228,10 +237,10 @@ _LABELS = (
     r"parça|kod|serie|série|seriale|garantie|warranty|garanzia|garantía|lieferschein|"
     r"albarán|numéro de série|número de serie|numer seryjny|追跡番号|お問い合わせ番号|伝票番号|"
     r"注文番号|製造番号|型番|品番|运单号|快递单号|订单号|单号|序列号|型号|운송장|송장|주문번호|"
-    r"일련번호|모델"
+    r"일련번호|모델|jan|jancode|janコード|条码|條碼|바코드|protokół|protokol|szkody|zgłoszeni\w*"
 )
 _LABEL_BEFORE = re.compile(
-    rf"(?i:(?<!\w)(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?!\w))"
+    rf"(?i:(?<![A-Za-z0-9])(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9]))"
     r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
 _PHONE_WORDS = re.compile(
     r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
@@ -275,12 +284,26 @@ _VANITY = re.compile(
     r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)")
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
-_CJK_NUMERALS = "〇零一二三四五六七八九"
+_CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
 _KO_NUMERALS = "공영일이삼사오육칠팔구"
-_CJK_RUN = re.compile(rf"[{_CJK_NUMERALS}0-9](?:[{_CJK_NUMERALS}0-9]|[\s.\-\u30fc\uff0d(),]"
-                      rf"(?=[{_CJK_NUMERALS}0-9])){{8,30}}")
+_CJK_RUN = re.compile(rf"[{_CJK_NUMERALS}0-9](?:[{_CJK_NUMERALS}0-9]|"
+                      rf"[\s.\-\u2010-\u2015\u30fc\uff0d(),の](?=[{_CJK_NUMERALS}0-9])){{8,30}}")
 _KO_RUN = re.compile(rf"[{_KO_NUMERALS}0-9](?:[{_KO_NUMERALS}0-9]|[ .\-](?=[{_KO_NUMERALS}0-9]))"
                      r"{8,30}")
+
+
+# Digits read aloud in kana ("ぜろはちぜろ の 2941"), mixed with digits.
+_KANA_DIGIT = r"(?:ぜろ|ゼロ|れい|まる|いち|にー|に|さん|よん|し|ご|ろく|なな|しち|はち|きゅう|く)"
+_KANA_RUN = re.compile(rf"(?:{_KANA_DIGIT}|\d)(?:{_KANA_DIGIT}|\d|[\s\-の、,]){{6,60}}")
+
+
+def _kana_runs(text: str) -> Iterator[tuple[int, int]]:
+    for m in _KANA_RUN.finditer(text):
+        run = m.group(0).rstrip(" -の、,")
+        kana = re.findall(_KANA_DIGIT, run)
+        digits = len(kana) + sum(c.isdigit() for c in run)
+        if len(kana) >= 4 and digits >= 9:
+            yield m.start(), m.start() + len(run)
 
 
 def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
@@ -394,5 +417,6 @@ class PhoneRule:
         yield from _spelled(text)
         if not text.isascii():
             yield from _numeral_runs(text)
+            yield from _kana_runs(text)
         if re.search(r"8\d\d|080", text):
             yield from _vanity(text)

@@ -24,9 +24,9 @@ from relay.rules.view import view
 # way to reach one go whatever their value looks like.
 _QUERY_VALUE = re.compile(r"[?&;#](?P<key>[^=&;#?\s]{1,40})=(?P<value>[^&;#\s]*)")
 _CONTACT_KEYS = re.compile(
-    r"e?-?mail|email_?address|phone|tel|telephone|mobile|cell|fax|whatsapp|contact|name|"
-    r"first_?name|last_?name|full_?name|user(?:name)?|login|address|addr|street|zip|postcode|"
-    r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|line|skype|wa|viber|signal",
+    r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
+    r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
+    r"^line$|^cb$",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
@@ -57,7 +57,7 @@ class TextRules:
                 masked = separators(masked)
             allowed = list(self.links.allowed_spans(masked))
             for start, end in allowed:
-                for vs, ve, code in self._query_contacts(masked[start:end]):
+                for vs, ve, code in self.query_contacts(masked[start:end]):
                     findings.append(Finding(*seen.span(start + vs, start + ve), code))
             for start, end in (*allowed, *self.email.own(masked)):
                 masked = masked[:start] + MASK * (end - start) + masked[end:]
@@ -68,7 +68,7 @@ class TextRules:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)
 
-    def _query_contacts(self, url: str) -> list[tuple[int, int, str]]:
+    def query_contacts(self, url: str) -> list[tuple[int, int, str]]:
         """Query values of an allowed link that carry a contact detail: (start, end, code)."""
         if "=" not in url:
             return []
@@ -78,7 +78,7 @@ class TextRules:
             if not value:
                 continue
             code = None
-            if _CONTACT_KEYS.fullmatch(m.group("key")):
+            if _CONTACT_KEYS.search(m.group("key")):
                 code = "contact.phone" if re.search(r"\d{6}", value) else "contact.email" \
                     if "@" in value else "contact.social"
             elif "@" in value:
