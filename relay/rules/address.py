@@ -60,7 +60,8 @@ _STREETS = (
     rf"\b(?:Am|An der|Im|In der|Auf der|Zum|Zur|Unter den)\s+{_NAME}\s+\d{{1,4}}[a-z]?"
     rf"(?=,?\s*\n?\s*{_EU_POSTCODE})",
     # 12 rue de Rivoli, 5 bis avenue des Champs-Élysées
-    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|boul\.|bd|place|chemin|"
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:\d{1,2}(?:e|er|re)\s+)?"
+    r"(?i:rue|avenue|av\.|boulevard|boul\.|bd|place|chemin|"
     r"ch\.|allée|allee|rang|montée|côte|"
     r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
     r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]{0,30}(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]{0,30}|de|du|des|"
@@ -77,20 +78,24 @@ _STREETS = (
     rf"\b(?:Unit|Flat|Apt\.?|Apartment|Suite|House|Plot|Door)\s+(?:No\.?\s*)?\d{{1,5}}[A-Z]?,"
     rf"[ \w.'-]{{3,60}}?\b(?:{_STREET_EN}|Cross|Main|Nagar|Marg|Layout|Colony|Park)\b",
     # 1-2-3 Jingumae, Shibuya-ku, Tokyo 150-0001
-    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?(?:,\s*[A-Z][a-z]+-(?:ku|shi|"
+    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:[\s-][A-Z]?[a-z]+)?(?:,\s*[A-Z][a-z]+-(?:ku|shi|"
     r"ken|cho|machi|gun))+(?:,\s*[A-Z][a-z]+)?",
     # 〒150-0001 東京都渋谷区神宮前1-2-3 サニーハイツ201号室 / 大阪市北区梅田3丁目1番1号
     r"(?:〒\s?\d{3}-?\d{4}\s*)?(?:東京都|北海道|(?:京都|大阪)府|[\u4e00-\u9fff]{2,3}県)?"
     r"[\u4e00-\u9fff\u30a0-\u30ffヶ々]{1,8}[市区町村郡][\u4e00-\u9fff\u30a0-\u30ffヶ々]{0,10}"
-    r"(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|番地?|号|-\d{1,4})"
-    r"(?:(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|番地?|号)|-\d{1,4}){0,3}"
+    r"(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|丁|番地?|号|-\d{1,4})"
+    r"(?:(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|丁|番地?|号|-\d{1,4})|-\d{1,4}){0,3}"
     r"(?:[\s\u3000]*[\u30a0-\u30ff\u4e00-\u9fffA-Za-z]{1,15}\s?\d{1,4}(?:号室?|室)?)?",
     # 北京市朝阳区建国路88号 / 上海市静安区南京西路1266号恒隆广场
-    r"[\u4e00-\u9fff]{2,12}(?:路|街|道|巷|弄|大道|胡同)\d{1,5}(?:号|號)"
-    r"(?:[\u4e00-\u9fff\d]{0,12}(?:室|楼|樓|栋|棟|单元|單元))?",
+    r"[\u4e00-\u9fff]{2,15}(?:路|街|道|大道|胡同)(?:[一二三四五六七八九十]{1,3}段)?"
+    r"(?:\d{1,5}\s?(?:弄|巷|号|號|樓|楼|室|栋|棟|单元|單元|F|f)){1,5}",
     # 서울특별시 강남구 테헤란로 123 / 부산 해운대구 우동 1234-5
     r"(?:[가-힣]{1,10}(?:특별시|광역시|시|도)\s?)?[가-힣]{1,10}(?:구|군)\s[가-힣0-9]{1,15}"
     r"(?:로|길|동|읍|면)\s?\d{1,5}(?:-\d{1,5})?(?:\s?\d{1,5}\s?호)?",
+    # Caferağa Mah. Moda Cad. No:48 D:7
+    r"[A-ZÇĞİÖŞÜ][\wçğ\u0131öşü]+\s+(?:Mah\.|Mahallesi|Cad\.|Caddesi|Sok\.|Sokak|Sokağ\u0131|Sk\.|"
+    r"Bulvar\u0131|Blv\.)(?:\s+[A-ZÇĞİÖŞÜ][\wçğ\u0131öşü]+\s+(?:Cad\.|Caddesi|Sok\.|Sokak|Sk\.))?"
+    r"(?:\s*No\s?:?\s?\d{1,4}(?:/\d{1,3})?)?(?:\s*(?:D|Daire)\s?:?\s?\d{1,3})?",
     # Post boxes and pick-up stations, with their town
     r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|postbus|boîte postale|b\.p\.|"
     r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
@@ -105,7 +110,8 @@ _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)
 _DIGIT = re.compile(r"\d")
 
 # -- what follows a street: floor or flat, then postcode and town ---------------------------
-_TOWN = (r"[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻ][\w'\u2019.\-]{1,30}(?:[ \-](?:[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻ][\w'\u2019.\-]{1,30}|"
+_TOWN = (r"[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻİ][\w'\u2019.\-/]{1,30}"
+         r"(?:[ \-](?:[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻ][\w'\u2019.\-]{1,30}|"
          r"am|an|der|de|la|le|sur|del|di|upon|on)){0,3}(?:\s?\([A-ZÉ][\w\-]{1,20}\))?")
 _POSTCODE = (r"(?:(?:C\.?\s?P\.?|CP|PL|NL|D|F|A|CH|S|SE|DK|N|B|L|I|E|P)[\s\-]?)?"
              r"(?:\d{5}(?:-\d{4})?|\d{4}\s?[A-Z]{2}(?![A-Za-z])|\d{4}-\d{3}|\d{2}-\d{3}|"
@@ -204,6 +210,16 @@ def _tail(text: str, end: int) -> int:
     return end + m.end()
 
 
+# A name on the line right above a street line is the addressee: "Karin Almqvist\nVasagatan 31"
+_NAME_LINE = re.compile(r"(?:^|\n)[ \t]*((?:(?:Mr|Mrs|Ms|Dr|Herr|Frau|M\.|Mme|Sr|Sra)\.?\s+)?"
+                        r"[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+(?:\s+[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+){1,2})[ \t]*\n[ \t]*$")
+
+
+def _head(text: str, start: int) -> int:
+    m = _NAME_LINE.search(text, max(0, start - 60), start)
+    return m.start(1) if m else start
+
+
 class AddressRule:
     code = "contact.address"
 
@@ -212,7 +228,7 @@ class AddressRule:
             for pattern in _STREET:
                 for m in pattern.finditer(text):
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
-                        yield m.start(), _tail(text, m.end())
+                        yield _head(text, m.start()), _tail(text, m.end())
             for m in _ALONE.finditer(text):
                 yield m.start(), m.end()
             for m in _POSTCODE_LINE.finditer(text):

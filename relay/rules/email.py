@@ -80,7 +80,7 @@ _STRONG_HANDLE = r"[a-z0-9]+(?:[._\-][a-z0-9]+)+|[a-z]+\d+[a-z0-9]*|\d+[a-z]+[a-
 _USER_AT_PROVIDER = re.compile(
     rf"(?<![\w.@+\-])(?P<user>{_STRONG_HANDLE})[)»\"'\u201d]?\s*(?:{_OPEN}\s*)?(?:(?:@|at|bei|auf|en|chez|"
     rf"sur|on|su|op|på|em|na|w|di|an|in|no|bij|hos)(?:\s*{_CLOSE})?\s+(?:der\s+|la\s+)?"
-    rf"(?:{PROVIDERS})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
+    rf"(?:{PROVIDERS}|onet\w{{0,4}})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
     rf"(?:{_WORDLIKE_PROVIDERS}))\b",
     re.IGNORECASE,
 )
@@ -99,8 +99,11 @@ _ANNOUNCED = re.compile(
     r"\b(?:e-?mail|mail|correo|courriel|mailadresse|e-?mail-?adresse|adresse(?:\s+(?:e-?)?mail)?|"
     r"indirizzo(?:\s+e-?mail)?|endereço(?:\s+de\s+e-?mail)?|adres(?:\s+e-?mail)?|"
     r"e-?postadress|usuário|usuario|utilisateur|benutzer|gebruiker|account|konto|compte|cuenta|"
-    r"conta)\b(?:\s+(?:to\s+write\s+to|perso|personal|privée?|privada|privat|personnelle))?"
-    r"\s*(?:[:=]|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to)\b)\s*[«\"'„“]?\s*"
+    r"conta|användarnamn\w*|adres\w*|アドレス|メアド|아이디|kullan\u0131c\u0131\s+ad\u0131\w*)"
+    r"(?:\b|(?<=[^\x00-\x7f]))"
+    r"(?:\s+(?:to\s+write\s+to|perso|personal|privée?|privada|privat|personnelle))?"
+    r"\s*(?:[:=]|は|는|은|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to|dat\s+is)\b)?"
+    r"\s*[«\"'„“]?\s*"
     rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
     re.IGNORECASE,
 )

@@ -35,7 +35,7 @@ _PLATFORMS = (
     r"twitch|tumblr|bluesky|mastodon|xing|vk|vkontakte|kakao\s?talk|wickr|zalo|steam|discogs|"
     r"mercado\s?livre|mercado\s?libre|mercadolibre|vinted|catawiki|bandcamp|soundcloud|"
     r"onlyfans|patreon|ko-fi|kofi|gumtree|craigslist|carousell|shopee|lazada|coupang|rakuten|"
-    r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu)"
+    r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu|fejs|face)"
     r"(?:e|ie|zie|u|em|ach|a|s|'s|m|n)?"
     r"|wa|ig|fb|line(?=,?\s*id\b)|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
@@ -70,7 +70,7 @@ _BEFORE_PLATFORM = re.compile(
     rf"(?:{_PLATFORMS})\b", re.IGNORECASE)
 # Schemes that open a messenger chat or a call: tg://resolve?domain=..., viber://chat?...
 _SCHEMES = re.compile(
-    r"(?<![\w.+\-])(?P<scheme>tg|viber|weixin|wechat|line|kakaotalk|kakaoplus|kakaolink|whatsapp|"
+    r"(?<![\w+\-])(?<![a-z0-9]\.)(?P<scheme>tg|viber|weixin|wechat|line|kakaotalk|kakaoplus|kakaolink|whatsapp|"
     r"skype|sgnl|signal|fb-messenger|messenger|snapchat|instagram|threema|wickr|discord|tiktok|"
     r"twitter|zalo|imo|icq|xmpp|msnim|facetime|facetime-audio|sip|sips|tel|sms|mms|callto|im|"
     r"aim|ymsgr|gtalk|wire|element|matrix|teams|msteams|mqq|tencent|weibo|sinaweibo|"
@@ -79,7 +79,7 @@ _SCHEMES = re.compile(
 _CJK_MESSENGERS = re.compile(
     r"(?:微信号?|微信|威信|薇信|[Vv]信|QQ号?|扣扣|企鹅号|ライン|らいん|カカオトーク|カカオ|カトク|"
     r"テレグラム|ワッツアップ|インスタ|카톡|카카오톡|카카오|텔레그램|라인|왓츠앱|인스타|微博|抖音|"
-    r"小红书|(?i:vx|wx)(?=\s*[:号]))"
+    r"小红书|(?i:vx|wx)(?=\s*[:号])|(?<![A-Za-z])[Vv](?=\s*:))"
     r"\s*(?:ID|id|Id|号|號|아이디|계정|アカウント|账号|帐号|搜索|搜|검색|で検索)?\s*(?:は|是|:|은|는|으로|로|を|も)?"
     r"\s*:?\s*"
     r"(?P<ident>[A-Za-z0-9][A-Za-z0-9_\-.]{3,30})")
@@ -91,7 +91,7 @@ _NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användar
 _FILLER = (r"là-bas|la-bas|c'est|c\u2019est|ist|is|är|es|est|è|to|jest|there|dort|da|on|auf|sur|"
            r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war")
 _NICK = re.compile(
-    rf"\b(?:{_NICK_WORDS})\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})|"
+    rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})|"
     rf"(?:{_PLATFORMS})\b)){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
     rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE)
 # "heiße ich Schraubenkoenig_BO", "me llamo ...": a name that only a handle looks like
@@ -116,7 +116,8 @@ _QUOTE = r"[«\"'„“\u2018\u201a]?\s?"
 _AS = (r"(?i:as|como|comme|als|unter|sous|come|som|jako|under|z|pelo\s+nome|by\s+the\s+name|"
        r"under\s+the\s+name|unter\s+dem\s+namen|sous\s+le\s+nom|con\s+el\s+nombre|"
        r"col\s+nome|com\s+o\s+nome|onder\s+de\s+naam|pod\s+nazwą)")
-_SEARCH = (r"(?i:search|look\s+(?:me\s+)?up|find|google|look\s+for|busca(?:me)?|búscame|"
+_SEARCH = (r"(?i:search|look\s+(?:me\s+)?up|find|google|znajd\u017a(?:\s+mnie)?|hitta\s+mig|"
+           r"vind\s+me|trovami|encu[ée]ntrame|look\s+for|busca(?:me)?|búscame|"
            r"cherche(?:z)?(?:-moi)?|such(?:e|en|t)?|zoek|szukaj|cerca(?:mi)?|procur[ae](?:-me)?|"
            r"me\s+procura|sök|ara|tapez|tape|type|enter|tippe|gib|digita|escribe|pon)")
 _SEARCH_ME = re.compile(
@@ -126,6 +127,18 @@ _SEARCH_ME = re.compile(
     rf"|{_SEARCH}\s+(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+"
     rf"{_QUOTE}(?P<after>{_CAPS})"
     rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))")
+# A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratın") or
+# announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
+_OPEN_Q = "[「『“\"'«„\u2018]"
+_CLOSE_Q = "[」』”\"'»“\u2019]"
+_QUOTED = re.compile(
+    rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}\s*(?:って|을|를|で|diye|and|och|en|"
+    rf"und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|sök|such|busca|cherche|cerca|procura)"
+    rf"|(?:店铺名|店名|상점명|ショップ名|昵称|ハンドルネーム|ハンドル名|ニックネーム|ユーザー名|닉네임|用户名|"
+    rf"账号|(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
+    rf"sat\u0131c\u0131|anbieter|shop\s+name|store\s+name|shop|store|boutique|tienda|loja|"
+    rf"negozio|winkel|butik|sklep|laden))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*"
+    rf"{_OPEN_Q}(?P<q2>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
@@ -166,6 +179,9 @@ class SocialRule:
                 yield m.start(), m.end()
         for m in _SEARCH_ME.finditer(text):
             group = next(g for g in ("as", "name", "after", "then") if m.group(g))
+            yield m.start(group), m.end(group)
+        for m in _QUOTED.finditer(text):
+            group = "q" if m.group("q") else "q2"
             yield m.start(group), m.end(group)
         for m in _CALLED.finditer(text):
             if len(m.group("ident")) >= 5:
