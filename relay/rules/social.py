@@ -127,7 +127,7 @@ _SEARCH_ME = re.compile(
     rf"|{_SEARCH}\s+(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+"
     rf"{_QUOTE}(?P<after>{_CAPS})"
     rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))")
-# A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratın") or
+# A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratin") or
 # announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
 _OPEN_Q = "[「『“\"'«„\u2018]"
 _CLOSE_Q = "[」』”\"'»“\u2019]"
