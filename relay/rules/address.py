@@ -49,6 +49,9 @@ _STREETS = (
     rf"(?:(?:{_NAME}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}(?:{_STREET_EN})\b\.?"
     rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT}",
     rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z][\w'-]{{0,30}}\s+){{1,3}}(?:{_STREET_EN_LOWER})\b{_UNIT}",
+    # Ashgrove Road 9 (the number after the street, as many countries write it)
+    rf"\b(?:{_NAME}\s+){{1,3}}(?:Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Way|"
+    rf"Gardens|Grove|Place|Court|Square)\s+\d{{1,3}}[a-zA-Z]?\b(?![.,]\d|\s?(?:%|days?|mins?))",
     # Hauptstraße 5, Berliner Str. 12, Lindenallee 3a
     r"(?<![\w\-])[A-ZÄÖÜÅØÆ][\wäöüßåøæ\-]{0,40}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|"
     r"damm|ufer|chaussee|steig|pfad|markt|straat|laan|plein|gracht|kade|singel|dijk|steeg|hof|"
@@ -66,6 +69,9 @@ _STREETS = (
     r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
     r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]{0,30}(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]{0,30}|de|du|des|"
     r"la|le)){0,5}",
+    # Laan van Meerdervoort 310, Plein van de Verenigde Naties 1
+    r"\b(?:Laan|Weg|Plein|Kade|Dijk|Singel|Straat)\s+(?:van|der|de|het|den|op|aan)\s+"
+    r"(?:(?:de|der|het|den)\s+)?[A-Z][\w'\-]{2,30}(?:\s+[A-Z][\w'\-]{2,30}){0,2}\s+\d{1,4}[a-zA-Z]?\b",
     # Calle Mayor 5, Via Roma 10, Piazza San Marco 1
     r"(?:\b|(?<=\s))(?:Calle|C/|Avenida|Av\.|Avda\.?|Plaza|Paseo|Carrer|Camino|Carretera|Calzada|"
     r"Privada|Cerrada|Callejón|Boulevard|Blvd\.?|Ronda|Travesía|Via|Viale|Piazza|Corso|Largo|"
@@ -212,7 +218,8 @@ def _tail(text: str, end: int) -> int:
 
 # A name on the line right above a street line is the addressee: "Karin Almqvist\nVasagatan 31"
 _NAME_LINE = re.compile(r"(?:^|\n)[ \t]*((?:(?:Mr|Mrs|Ms|Dr|Herr|Frau|M\.|Mme|Sr|Sra)\.?\s+)?"
-                        r"[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+(?:\s+[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+){1,2})[ \t]*\n[ \t]*$")
+                        r"[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+(?:[ \t]+[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+){1,2})"
+                        r"[ \t\r]*\n[ \t]*$")
 
 
 def _head(text: str, start: int) -> int:

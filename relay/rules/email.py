@@ -118,8 +118,8 @@ _BEFORE_AT = re.compile(
 _MAIL_TALK = re.compile(rf"e-?mail|\bmail|correo|courriel|indirizzo|endereço|メール|邮箱|이메일|"
                         rf"{PROVIDERS}", re.IGNORECASE)
 _LONE_HANDLE = re.compile(
-    r"^[ \t]*(?:[\w ]{1,20}:[ \t]*)?(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t]*$"
-    r"|^[ \t]*(?P<part>[.@][a-z0-9][a-z0-9._]*)[ \t]*$",
+    r"^[ \t]*(?:[\w ]{1,20}:[ \t]*)?(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t\r]*$"
+    r"|^[ \t]*(?P<part>[.@][a-z0-9][a-z0-9._]*)[ \t\r]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 # user@[192.0.2.1], user@[IPv6:2001:db8::1]: an address literal; user%host@relay: source route.
@@ -130,8 +130,8 @@ _VCARD = re.compile(r"BEGIN:VCARD.{0,4000}?(?:END:VCARD|\Z)", re.IGNORECASE | re
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
 # An address broken over lines: "matilda.\nholm\n@\ngmail\n.com"
 _SPLIT = re.compile(
-    r"^[ \t]*(?:[a-z0-9._%+\-]{1,40}[ \t]*\n[ \t]*){1,5}@[ \t]*\n?[ \t]*[a-z0-9\-]{1,40}"
-    r"(?:[ \t]*\n?[ \t]*\.[ \t]*[a-z0-9\-]{1,20}){1,3}",
+    r"^[ \t]*(?:[a-z0-9._%+\-]{1,40}[ \t\r]*\n[ \t]*){1,5}@[ \t\r]*\n?[ \t]*[a-z0-9\-]{1,40}"
+    r"(?:[ \t\r]*\n?[ \t]*\.[ \t]*[a-z0-9\-]{1,20}){1,3}",
     re.IGNORECASE | re.MULTILINE,
 )
 # Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".

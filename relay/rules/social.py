@@ -91,7 +91,7 @@ _NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användar
 _FILLER = (r"là-bas|la-bas|c'est|c\u2019est|ist|is|är|es|est|è|to|jest|there|dort|da|on|auf|sur|"
            r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war")
 _NICK = re.compile(
-    rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})|"
+    rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})(?=\s)|"
     rf"(?:{_PLATFORMS})\b)){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
     rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE)
 # "heiße ich Schraubenkoenig_BO", "me llamo ...": a name that only a handle looks like
