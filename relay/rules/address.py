@@ -109,6 +109,9 @@ _STREETS = (
 )
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
+# Forms written in CJK or Hangul: only tried on text that has such letters.
+_CJK_FORMS = frozenset(i for i, form in enumerate(_STREETS) if re.search(r"[\u3000-\ud7a3]",
+                                                                          form))
 _ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
@@ -131,17 +134,20 @@ _SIZES = r"XS|XL|XXL|GB|MB|TB|KG|CM|MM|PC|AM|PM|HD|UK|EU|US|OK|LED|USB|CD|DVD"
 # Fixed-width lookbehinds, one per word: "in 80331 München", "à 75011 Paris".
 _PLACE_WORDS = ("in", "à", "en", "a", "nach", "to", "i", "w", "em", "na", "aus", "de")
 _AFTER_PLACE_WORD = "|".join(rf"(?<=\b{w}\s)" for w in _PLACE_WORDS)
+# Each form starts with what it must start with: a digit, a letter-digit, "C", "〒".
 _POSTCODE_LINE = re.compile(
     rf"(?<![\w\-])(?:\d{{4}}\s?(?!(?:{_SIZES})\b)[A-Z]{{2}}|\d{{4}}-\d{{3}}|\d{{2}}-\d{{3}}|"
     rf"\d{{3}}\s\d{{2}})[ ,]+(?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])(?:{_TOWN})"
     r"|(?<![\w\-])[A-Z]\d[A-Z]\s?\d[A-Z]\d(?![\w\-])"
     r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
     rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
-    r"|〒\s?\d{3}-?\d{4}"
-    rf"|(?:(?<=,\s)|(?<=^)|(?<=\n)|{_AFTER_PLACE_WORD})"
-    rf"(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})",
-    re.MULTILINE,
+    r"|〒\s?\d{3}-?\d{4}",
 )
+# "04109 Leipzig" alone: only as an address line (after a comma, a line break or "in").
+_FIVE_DIGITS_TOWN = re.compile(
+    rf"(?<![\w\-])(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})")
+_PLACE_BEFORE = re.compile(rf"(?:^|\n|,\s|\b(?:{'|'.join(_PLACE_WORDS)})\s)$")
+
 
 # -- described in words: a street placed, without its number ---------------------------------
 _NUMBER_WORDS = (r"(?:number|no\.|nr\.?|Nr\.?|Hausnummer|Nummer|nummer|huisnummer|numéro|"
@@ -192,15 +198,18 @@ _DESCRIBED = re.compile(
 )
 _NUMBER_NEAR = re.compile(rf"[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?{_HOUSE_NUMBER}")
 _NUMBER_BEFORE = re.compile(rf"{_HOUSE_NUMBER}[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?$")
-_MAY_DESCRIBE = re.compile(
-    r"Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Court|Place|Gardens|Grove|Mews|"
-    r"Boulevard|Walk|Square|Row|Way|Hill|View|Rise|Park|Vale|Croft|Meadow|Fields|End|Green|"
-    r"Parade|Villas|Cottages|Klingel|klingeln|citofono|campanello|doorbell|bell|interphone|"
-    r"sonnette|timbre|campainha|dzwonek|ring\s+på|aanbellen|straße|strasse|gasse|allee|chaussee|weg|ring|damm|"
-    r"platz|markt|ufer|rue|avenue|boulevard|chemin|allée|impasse|quai|ruelle|rang|montée|calle|"
-    r"avenida|paseo|camino|calzada|rua|travessa|estrada|alameda|via|piazza|corso|vicolo|straat|"
-    r"laan|gracht|plein|kade|singel|dijk|steeg|gatan|vägen|gränd|torget|stigen|backen|ulic|"
-    r"ul\.|alei|aleja|al\.|osiedl|os\.", re.IGNORECASE)
+_DESCRIBE_STEMS = (
+    "street", "road", "lane", "avenue", "close", "crescent", "drive", "terrace", "court",
+    "place", "gardens", "grove", "mews", "boulevard", "walk", "square", " row", " way", "hill",
+    "view", "rise", "park", "vale", "croft", "meadow", "fields", " end", "green", "parade",
+    "villas", "cottages", "klingel", "citofono", "campanello", "doorbell", "bell", "interphone",
+    "sonnette", "timbre", "campainha", "dzwonek", "ring på", "aanbellen", "straße", "strasse",
+    "gasse", "allee", "chaussee", "weg", "ring", "damm", "platz", "markt", "ufer", "rue ",
+    "chemin", "allée", "impasse", "quai", "ruelle", "rang ", "montée", "calle", "avenida",
+    "paseo", "camino", "calzada", "rua ", "travessa", "estrada", "alameda", "via ", "piazza",
+    "corso", "vicolo", "viale", "straat", "laan", "gracht", "plein", "kade", "singel", "dijk",
+    "steeg", "gatan", "vägen", "gränd", "torget", "stigen", "backen", "ulic", "ul.", "alei",
+    "aleja", "al.", "osiedl", "os.")
 
 
 def _tail(text: str, end: int) -> int:
@@ -232,7 +241,10 @@ class AddressRule:
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
-            for pattern in _STREET:
+            ascii_only = text.isascii()
+            for i, pattern in enumerate(_STREET):
+                if ascii_only and i in _CJK_FORMS:
+                    continue
                 for m in pattern.finditer(text):
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
                         yield _head(text, m.start()), _tail(text, m.end())
@@ -240,7 +252,11 @@ class AddressRule:
                 yield m.start(), m.end()
             for m in _POSTCODE_LINE.finditer(text):
                 yield m.start(), m.end()
-        if _MAY_DESCRIBE.search(text):
+            for m in _FIVE_DIGITS_TOWN.finditer(text):
+                if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
+                    yield m.start(), m.end()
+        lowered = text.lower()
+        if any(stem in lowered for stem in _DESCRIBE_STEMS):
             described = list(_DESCRIBED.finditer(text))
             described += [m for m in _DESCRIBED_EN.finditer(text) if _HOME_WORDS.search(
                 text, max(0, m.start() - 80), m.end() + 80)]

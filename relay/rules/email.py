@@ -150,6 +150,22 @@ _ROUTED = re.compile(r"[%!]")
 _ROUTE = re.compile(r"[\w.+\-]{1,64}[%!][\w.%!+\-]{1,200}@", re.IGNORECASE)
 
 
+# Cheap tests before the costly patterns.
+_PROVIDER_STEMS = (*dict.fromkeys(
+    w.replace("\\", "").replace("-?", "").replace("(?:mail)?", "")
+    for w in PROVIDERS.split("|")), "onet")
+_MAIL_STEMS = ("mail", "correo", "courriel", "indirizzo", "endereço", "adres", "usuário",
+               "usuario", "utilisateur", "benutzer", "gebruiker", "account", "konto", "compte",
+               "cuenta", "conta", "användarnamn", "アドレス", "メアド", "メール", "邮箱", "아이디",
+               "이메일", "kullan")
+_AT_STEMS = ("@", "arroba", "arobase", "ät", "klammeraffe", "małpa", "malpa", "chiocciola",
+             "apenstaartje")
+
+
+def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
+    return any(stem in lowered for stem in stems)
+
+
 class EmailRule:
     code = "contact.email"
 
@@ -185,11 +201,18 @@ class EmailRule:
                 yield m.start(), m.end()
             for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
                 yield m.start(), m.end()
-        for pattern in (_USER_AT_PROVIDER, _PROVIDER_USER, _ANNOUNCED, _BEFORE_AT):
+        lowered = text.lower()
+        provider = _mentions(lowered, _PROVIDER_STEMS) or _mentions(lowered, (
+            "orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia"))
+        mail = _mentions(lowered, _MAIL_STEMS)
+        patterns = [p for p, on in ((_USER_AT_PROVIDER, provider), (_PROVIDER_USER, provider),
+                                    (_ANNOUNCED, mail), (_BEFORE_AT, _mentions(lowered,
+                                                                              _AT_STEMS))) if on]
+        for pattern in patterns:
             for m in pattern.finditer(text):
                 yield m.start("user"), m.end("user") if pattern is not _USER_AT_PROVIDER \
                     else m.end()
-        if "\n" in text and _MAIL_TALK.search(text):
+        if "\n" in text and (mail or provider):
             for m in _LONE_HANDLE.finditer(text):
                 group = "user" if m.group("user") else "part"
                 if m.group(group).rpartition(".")[2].lower() not in _FILES:

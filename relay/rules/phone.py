@@ -147,12 +147,24 @@ _PAIR_WORDS = frozenset({
 _JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og"})
 # Tens said in one word with their units ("drieënveertig", "sextiosju", "dreiundzwanzig"),
 # teens, and hundreds ("sześćset", "trzysta", "beş yüz"): each says two or three digits.
-_COMPOUND = re.compile(
-    r"\w*(?:twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|zwanzig|dreißig|"
-    r"dreissig|vierzig|fünfzig|sechzig|siebzig|achtzig|neunzig|tjugo|trettio|fyrtio|femtio|"
-    r"sextio|sjuttio|åttio|nittio|dzieścia|dzieści|dziesiąt|naście|set|sta|ście|yirmi|otuz|k\u0131rk|"
-    r"elli|altm\u0131ş|yetmiş|seksen|doksan|yüz|hundert|honderd|hundra|tien|tton|elva|tolv|arton|"
-    r"nitton)\w*", re.IGNORECASE)
+_COMPOUND_ENDS = (
+    "twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig",
+    "zwanzig", "dreißig", "dreissig", "vierzig", "fünfzig", "sechzig", "siebzig", "achtzig",
+    "neunzig", "dzieścia", "dzieści", "dziesiąt", "naście", "sześćset", "pięćset", "siedemset",
+    "osiemset", "dziewięćset", "czterysta", "trzysta", "dwieście", "hundert", "honderd",
+    "hundra", "tien", "tton", "elva", "tolv", "arton", "nitton")
+_COMPOUND_STARTS = ("tjugo", "trettio", "fyrtio", "femtio", "sextio", "sjuttio", "åttio",
+                    "nittio")
+_COMPOUND_WORDS = frozenset((
+    "yirmi", "otuz", "k\u0131rk", "elli", "altm\u0131ş", "yetmiş", "seksen", "doksan", "yüz"))
+
+
+def _compound(lowered: str) -> bool:
+    """A number word made of several ("drieënveertig", "sextiosju", "sześćset")."""
+    return len(lowered) > 3 and (lowered.endswith(_COMPOUND_ENDS) or lowered.startswith(
+        _COMPOUND_STARTS) or lowered in _COMPOUND_WORDS)
+
+
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
 
@@ -162,13 +174,13 @@ def _weight(word: str) -> int:
     lowered = word.lower()
     if word.isdigit() or _DIGIT_WORDS.get(lowered, ""):
         return 1
-    return 2 if lowered in _PAIR_WORDS or _COMPOUND.fullmatch(lowered) else 0
+    return 2 if lowered in _PAIR_WORDS or _compound(lowered) else 0
 
 
 def _counts(word: str) -> bool:
     lowered = word.lower()
     return word.isdigit() or lowered in _DIGIT_WORDS or lowered in _PAIR_WORDS \
-        or lowered in _JOINERS or bool(len(lowered) > 3 and _COMPOUND.fullmatch(lowered))
+        or lowered in _JOINERS or _compound(lowered)
 
 
 _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS)
@@ -180,7 +192,7 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
     words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
-             or (len(m.group(0)) > 3 and _COMPOUND.fullmatch(m.group(0).lower()))]
+             or _compound(m.group(0).lower())]
     start = 0
     while start < len(words):
         end = start

@@ -131,14 +131,40 @@ _SEARCH_ME = re.compile(
 # announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
 _OPEN_Q = "[「『“\"'«„\u2018]"
 _CLOSE_Q = "[」』”\"'»“\u2019]"
-_QUOTED = re.compile(
-    rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}\s*(?:って|을|를|で|diye|and|och|en|"
-    rf"und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|sök|such|busca|cherche|cerca|procura)"
-    rf"|(?:店铺名|店名|상점명|ショップ名|昵称|ハンドルネーム|ハンドル名|ニックネーム|ユーザー名|닉네임|用户名|"
-    rf"账号|(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
-    rf"sat\u0131c\u0131|anbieter|shop\s+name|store\s+name|shop|store|boutique|tienda|loja|"
-    rf"negozio|winkel|butik|sklep|laden))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*"
-    rf"{_OPEN_Q}(?P<q2>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
+_QUOTED = re.compile(rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
+_SEARCHED_AFTER = re.compile(
+    r"\s*(?:って|을|를|で|diye|and|och|en|und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|"
+    r"sök|such|busca|cherche|cerca|procura)", re.IGNORECASE)
+_NAMED_BEFORE = re.compile(
+    r"(?:店铺名|店名|상점명|ショップ名|昵称|ハンドルネーム|ハンドル名|ニックネーム|ユーザー名|닉네임|用户名|"
+    r"账号|(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
+    r"sat\u0131c\u0131|anbieter|shop\s+name|store\s+name|shop|store|boutique|tienda|loja|"
+    r"negozio|winkel|butik|sklep|laden))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*$")
+# Cheap tests before the costly patterns: most messages name no platform and no nickname.
+_PLATFORM_STEMS = (
+    "whatsapp", "whats app", "telegram", "wechat", "we chat", "weixin", "signal", "insta",
+    "facebook", "messenger", "snap", "tiktok", "tik tok", "twitter", "skype", "viber",
+    "discord", "kik", "linkedin", "youtube", "threema", "wickr", "etsy", "vinted", "ebay",
+    "depop", "poshmark", "mercari", "wallapop", "leboncoin", "kleinanzeigen", "marktplaats",
+    "tradera", "blocket", "olx", "allegro", "subito", "shpock", "willhaben", "reddit",
+    "pinterest", "twitch", "tumblr", "bluesky", "mastodon", "xing", "vkontakte", "kakao",
+    "zalo", "steam", "discogs", "mercado", "catawiki", "bandcamp", "soundcloud", "onlyfans",
+    "patreon", "ko-fi", "kofi", "gumtree", "craigslist", "carousell", "shopee", "lazada",
+    "coupang", "rakuten", "jimoty", "ジモティー", "メルカリ", "번개장터", "당근마켓", "闲鱼",
+    "淘宝",
+    "taobao", "xianyu", "fejs", "face")
+_SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
+_NICK_STEMS = (
+    "nick", "pseudo", "benutzer", "nutzer", "användar", "anv.namn", "bruker", "bruger",
+    "gebruiker", "user", "utente", "usuario", "apodo", "ksywka", "użytkownik", "kullan",
+    "handle", "login", "ユーザ", "ニックネーム", "昵称", "用户名", "닉네임")
+_STRONGISH = re.compile(r"[a-z][A-Z]|[A-Za-z]_|[a-z]\d")
+
+
+def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
+    return any(stem in lowered for stem in stems)
+
+
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
@@ -151,7 +177,11 @@ class SocialRule:
                 host = m.group("host").lower().removeprefix("www.")
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
-        for m in _NAMED.finditer(text):
+        lowered = text.lower()
+        platform = _mentions(lowered, _PLATFORM_STEMS) \
+            or bool(_SHORT_PLATFORMS.search(lowered))
+        nick = _mentions(lowered, _NICK_STEMS)
+        for m in _NAMED.finditer(text) if platform else ():
             group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
             ident = m.group(group)
             if group != "strong" and ident.isdigit() and len(ident) < 5:
@@ -163,12 +193,12 @@ class SocialRule:
         if ":" in text:
             for m in _SCHEMES.finditer(text):
                 yield m.start(), m.end()
-        for m in _BEFORE_PLATFORM.finditer(text):
+        for m in _BEFORE_PLATFORM.finditer(text) if platform else ():
             yield m.start("ident"), m.end("ident")
         if not text.isascii():
             for m in _CJK_MESSENGERS.finditer(text):
                 yield m.start("ident"), m.end("ident")
-        for m in _NICK.finditer(text):
+        for m in _NICK.finditer(text) if nick else ():
             ident = m.group("ident")
             if ident.lower() in _COMMON:
                 continue
@@ -177,15 +207,17 @@ class SocialRule:
         if "u/" in text:
             for m in _REDDIT.finditer(text):
                 yield m.start(), m.end()
-        for m in _SEARCH_ME.finditer(text):
+        for m in _SEARCH_ME.finditer(text) if platform else ():
             group = next(g for g in ("as", "name", "after", "then") if m.group(g))
             yield m.start(group), m.end(group)
         for m in _QUOTED.finditer(text):
-            group = "q" if m.group("q") else "q2"
-            yield m.start(group), m.end(group)
-        for m in _CALLED.finditer(text):
+            if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(
+                    text, max(0, m.start() - 30), m.start()):
+                yield m.start("q"), m.end("q")
+        strongish = bool(_STRONGISH.search(text))
+        for m in _CALLED.finditer(text) if strongish else ():
             if len(m.group("ident")) >= 5:
                 yield m.start("ident"), m.end("ident")
-        if "_" in text and _TALK.search(text):
+        if "_" in text and (platform or nick or _TALK.search(text)):
             for m in _UNDERSCORED.finditer(text):
                 yield m.start(), m.end()
