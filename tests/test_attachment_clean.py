@@ -184,3 +184,20 @@ def test_sample_files_without_metadata_are_left_alone():
     assert attachment_text.strip_jpeg(samples.jpeg()) == samples.jpeg()
     assert attachment_text.strip_png(samples.png()) == samples.png()
     assert not attachment_text.pdf_contents(samples.pdf()).metadata
+
+
+@pytest.mark.parametrize(("extra", "refused"), [
+    (b"(Write to sally.quill77@gmail.com for the real price) Tj", True),
+    (b"(Invoice for order 112-1234567-1234567, total 24.99 EUR) Tj", False),
+])
+async def test_damaged_pdf_is_judged_by_its_printable_bytes(relay, conv, capture, extra,
+                                                            refused):
+    # No cross-reference table, no pages: pypdf cannot read it, a viewer may still try.
+    data = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\nBT " + extra + b" ET\n%%EOF\n"
+    file = ("offer.pdf", data, PDF)
+    if refused:
+        reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
+                           message(SELLER, conv.buyer_alias, [file]))
+        await assert_refused(relay, conv, capture, reply, "attachment.contact", "offer.pdf")
+    else:
+        assert await delivered_file(relay, conv, capture, file) == ("offer.pdf", data)

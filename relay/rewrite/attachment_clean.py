@@ -157,6 +157,16 @@ class CleanAttachments(_Refusals):
             else:
                 return
         except files.Unreadable as e:
+            # A PDF its library cannot read (a viewer may still show it): its printable
+            # bytes are what can be checked; an address or link there refuses it.
+            if kind == "pdf" and e.as_bytes:
+                # Only addresses and links: in byte soup, digit runs look like phone numbers.
+                raw = files.printable_text(data)
+                if any(self.text.email.find(raw)) or any(self.text.links.find(raw)):
+                    self.refuse(parcel, part, parent, "attachment.contact",
+                                "contains contact details or links, which cannot be removed"
+                                " from a PDF")
+                return
             self.refuse(parcel, part, parent, "attachment.unreadable",
                         f"is {e} whose contents cannot be checked")
             return

@@ -26,7 +26,23 @@ _PNG_TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
 
 
 class Unreadable(ValueError):
-    """A file too damaged to be read: what it carries cannot be checked."""
+    """A file too damaged to be read by its library: what it carries cannot be checked as a
+    document. `as_bytes`: whether a scan of its printable bytes may stand in for that."""
+
+    def __init__(self, why: str, as_bytes: bool = True) -> None:
+        super().__init__(why)
+        self.as_bytes = as_bytes
+
+
+_PRINTABLE = re.compile(rb"[\x20-\x7e\t]{6,}")
+# A damaged file is scanned this far: past it, what a reader could see is not plain text.
+MAX_RAW_SCAN = 2_000_000
+
+
+def printable_text(data: bytes) -> str:
+    """The runs of printable ASCII in a file's bytes, one per line: what a damaged PDF shows
+    to anyone who opens it in a text editor (strings(1))."""
+    return "\n".join(m.group(0).decode("ascii") for m in _PRINTABLE.finditer(data[:MAX_RAW_SCAN]))
 
 
 def strip_jpeg(data: bytes) -> bytes:
@@ -118,7 +134,7 @@ def pdf_contents(data: bytes) -> PdfContents:
         metadata = any(k not in _PDF_HARMLESS and str(v).strip() for k, v in info.items()) \
             or "/Metadata" in root
         if "/Names" in root and "/EmbeddedFiles" in root["/Names"]:
-            raise Unreadable("a PDF with files inside")
+            raise Unreadable("a PDF with files inside", as_bytes=False)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as e:
         if isinstance(e, Unreadable):
             raise
