@@ -11,9 +11,9 @@ for a pickup names its organizer and a home address.
   Info and XMP metadata and Office files their document properties; the text of PDFs and
   Office files is read with the same text rules as a message body, and a file whose text
   carries a contact detail is refused (attachment.contact): its text cannot be edited in
-  place. A file that cannot be read is refused too (attachment.unreadable). Calendar
-  invites are delivered with ORGANIZER, ATTENDEE, LOCATION, DESCRIPTION, URL... scrubbed by
-  the text rules and GEO dropped. "strip" instead of "reject" (rules.attachment) removes the
+  place. A PDF its library cannot read is judged by its printable bytes; another file that
+  cannot be read is refused (attachment.unreadable). Calendar invites are scrubbed by Redact
+  (after the address rewrite). "strip" instead of "reject" (rules.attachment) removes the
   file and delivers the rest.
 """
 
@@ -26,13 +26,10 @@ from relay.config import RulesSettings
 from relay.errors import Reject
 from relay.pipeline import Parcel
 from relay.policy.attachments import is_attachment, shown_name
-from relay.rewrite.redact import REASONS
 from relay.rules import attachment_text as files
 from relay.rules.attachments import sniff
 from relay.rules.findings import Finding
 from relay.rules.text import TextRules
-
-CALENDAR_TYPES = ("text/calendar", "application/ics")
 
 
 def _leaves(message: Message) -> list[tuple[Message, Message | None]]:
@@ -107,30 +104,6 @@ class CleanAttachments(_Refusals):
     def _found(self, text: str) -> list[Finding]:
         return self.text.find(text) if text.strip() else []
 
-    def _redact(self, parcel: Parcel, text: str) -> str:
-        new, findings = self.text.redact(text)
-        codes = list(dict.fromkeys(f.code for f in findings))
-        for code in codes:
-            if self.rules.action(code) == "reject":
-                raise Reject(code, REASONS[code])
-        for code in codes:
-            parcel.note(code)
-        return new
-
-    def _calendar(self, parcel: Parcel, part: Message) -> None:
-        data = part.get_payload(decode=True) or b""
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            text = data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            charset, text = "utf-8", data.decode("utf-8", "replace")
-        new = files.scrub_calendar(text, lambda value: self._redact(parcel, value),
-                                   self.text.links.host_allowed)
-        if new != text:
-            _replace_bytes(part, new.encode(charset, "replace"))
-            part.set_param("charset", charset)
-            parcel.note("attachment.metadata")
-
     def _file(self, parcel: Parcel, part: Message, parent: Message | None) -> None:
         data = part.get_payload(decode=True) or b""
         kind = sniff(data).kind
@@ -175,9 +148,8 @@ class CleanAttachments(_Refusals):
             parcel.note("attachment.metadata")
 
     async def __call__(self, parcel: Parcel) -> None:
+        if self.rules.attachment == "off":
+            return
         for part, parent in _leaves(parcel.message):
-            name = (part.get_filename() or "").strip().lower()
-            if part.get_content_type() in CALENDAR_TYPES or name.endswith((".ics", ".ical")):
-                self._calendar(parcel, part)
-            elif self.rules.attachment != "off" and is_attachment(part):
+            if is_attachment(part):
                 self._file(parcel, part, parent)
