@@ -24,8 +24,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check relay tests tools
 
+# Blind sets too: make policy-report POLICY_ARGS='--blind DIR'
 policy-report: $(STAMP)
-	$(BIN)/python -m tools.policy_report
+	$(BIN)/python -m tools.policy_report $(POLICY_ARGS)
 
 dkim-bench: $(STAMP)
 	$(BIN)/python -m tools.dkim_bench

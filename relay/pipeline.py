@@ -99,6 +99,7 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
     from relay.policy.sender_auth import VerifySender
     from relay.policy.structure import MimeStructure
     from relay.rewrite.addresses import RewriteAddresses
+    from relay.rewrite.attachment_clean import CleanAttachments, RefuseCards
     from relay.rewrite.headers import SanitizeHeaders
     from relay.rewrite.mime import Encode
     from relay.rewrite.redact import Redact
@@ -117,7 +118,9 @@ def build(config: Config, store: Store) -> Sequence[Stage]:
         OptOut(config.rules, store),
         Notifications(store),
         StripSignatures(),
+        RefuseCards(config.rules),  # before the type check: a card has its own reason
         CheckAttachments(config.rules),
+        CleanAttachments(config.rules, config.domain),  # opens only files judged safe
         ProhibitedContent(config.rules, store),
         SanitizeHeaders(config.domain),
         RewriteAddresses(),

@@ -193,7 +193,7 @@ def _core_props(title: str) -> str:
         ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
         ' xmlns:dcterms="http://purl.org/dc/terms/"'
         ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{title}</dc:title><dc:creator>Seller</dc:creator>"
+        f"<dc:title>{title}</dc:title>"  # no creator: one would be stripped (attachment_clean)
         '<dcterms:created xsi:type="dcterms:W3CDTF">2025-01-01T00:00:00Z</dcterms:created>'
         "</cp:coreProperties>"
     )

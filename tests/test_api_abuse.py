@@ -204,7 +204,7 @@ async def test_bodies_are_refused_before_they_are_read(launch):
 
     # Under the request limit, but the message it makes is over smtp.max_message_size.
     before = await api.ids()
-    pdf = b"%PDF-1.4\n" + os.urandom(80_000)
+    pdf = padded_pdf(80_000)
     request = {"template": "invoice", "variables": {"invoice_number": "INV-1"},
                "attachments": [{"filename": "invoice.pdf",
                                 "content_base64": base64.b64encode(pdf).decode()}]}
@@ -213,9 +213,27 @@ async def test_bodies_are_refused_before_they_are_read(launch):
     error(response, 413, "message.too_big", "attachments")
     assert await api.ids() == before
     # A smaller invoice goes.
-    request["attachments"][0]["content_base64"] = base64.b64encode(pdf[:20_000]).decode()
+    request["attachments"][0]["content_base64"] = base64.b64encode(padded_pdf(20_000)).decode()
     await api.ok("POST", send_path(conv), "seller", status=201, json=request)
     await api.capture.wait_for(1)
+
+
+def padded_pdf(size: int) -> bytes:
+    """A real one-page PDF carrying `size` random bytes in a stream: its size is what counts,
+    and the relay reads PDFs now (random bytes after "%PDF-" are refused as unreadable)."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    blob = DecodedStreamObject()
+    blob.set_data(os.urandom(size))
+    writer._add_object(blob)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # -- 3. the rate limit under concurrent sends ------------------------------------------------
@@ -352,7 +370,7 @@ async def test_readiness_holds_after_a_write_fails_at_a_full_disk(launch, monkey
     async with store.read() as db:  # the relay's own connection: no page more for it
         pages = (await db.execute_fetchall("PRAGMA page_count"))[0][0]
         await db.execute(f"PRAGMA max_page_count = {pages}")
-    pdf = base64.b64encode(b"%PDF-1.4\n" + os.urandom(60_000)).decode()
+    pdf = base64.b64encode(padded_pdf(60_000)).decode()
     invoice = {"template": "invoice", "variables": {"invoice_number": "INV-1"},
                "attachments": [{"filename": "invoice.pdf", "content_base64": pdf}]}
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.policy_report import Report, load, run_corpus, squash
+from tools.policy_report import Report, in_sample_sets, load, run_cases, run_corpus, squash
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +61,33 @@ def test_the_held_out_corpus_meets_the_targets_too(holdout: Report):
     assert holdout.contacts >= 80 and holdout.benign >= 80
     assert holdout.recall >= 0.99, "\n".join(holdout.leaked)
     assert holdout.false_positive_rate <= 0.01, "\n".join(holdout.changed)
+
+
+# The 14-language training sets (every where-form, attachments, calendars, cards). Their
+# figures as measured when they were added; a change to the rules may not lower them.
+CORPUS14 = {"corpus14a": (0.95, 0.02), "corpus14b": (0.94, 0.02)}
+
+
+@pytest.fixture(scope="module")
+def corpus14(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    sets = {c.name: c for c in in_sample_sets() if c.name in CORPUS14}
+    return {name: asyncio.run(run_cases(tmp_path_factory.mktemp(name), sets[name]))
+            for name in CORPUS14}
+
+
+def test_the_14_language_sets_are_well_formed():
+    for name in CORPUS14:
+        contacts = load(f"{name}_contacts.jsonl")
+        benign = load(f"{name}_benign.jsonl")
+        assert len(contacts) >= 200 and len(benign) >= 100
+        assert {c["where"] for c in contacts} >= {"subject", "body", "html", "forwarded",
+                                                  "attachment"}
+        assert all(c["secret"] for c in contacts)
+
+
+@pytest.mark.parametrize("name", list(CORPUS14))
+def test_the_14_language_sets_keep_their_figures(corpus14: dict[str, Report], name: str):
+    report = corpus14[name]
+    recall, changed = CORPUS14[name]
+    assert report.recall >= recall, "\n".join(report.leaked)
+    assert report.false_positive_rate <= changed, "\n".join(report.changed)

@@ -32,7 +32,17 @@ ACTIONS = {
     "content_review_request": ("reject", "off"),
 }
 CARRIERS = ("ups.com", "fedex.com", "usps.com", "dhl.com", "dhl.de", "royalmail.com", "dpd.com",
-            "dpd.co.uk", "dpd.de", "evri.com", "myhermes.co.uk", "myhermes.de", "hermesworld.com")
+            "dpd.co.uk", "dpd.de", "evri.com", "myhermes.co.uk", "myhermes.de", "hermesworld.com",
+            "postnl.nl", "japanpost.jp", "kuronekoyamato.co.jp", "sagawa-exp.co.jp", "laposte.fr",
+            "colissimo.fr", "chronopost.fr", "correos.es", "poste.it", "brt.it", "ctt.pt",
+            "correios.com.br", "postnord.se", "postnord.dk", "posten.no", "bring.no", "inpost.pl",
+            "pocztex.pl", "poczta-polska.pl", "gls-group.eu", "gls-group.com", "bpost.be",
+            "post.ch", "post.at", "parcelforce.com", "canadapost-postescanada.ca",
+            "auspost.com.au", "epost.go.kr", "cjlogistics.com", "sf-express.com", "dhl.nl",
+            "dhl.fr", "dhl.es", "dhl.it", "dhl.co.uk", "tnt.com", "yodel.co.uk",
+            "postnord.com", "yurticikargo.com", "araskargo.com.tr", "mngkargo.com.tr",
+            "ptt.gov.tr", "cainiao.com", "zto.com", "ems.com.cn", "hanjin.com",
+            "lotteglogis.com", "seino.co.jp", "dhl.se", "dhl.pl")
 
 
 def env_name(key: str) -> str:

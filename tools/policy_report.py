@@ -1,20 +1,25 @@
 """Run the labelled corpus (tests/data/policy/) through the relay and print how it did.
 
 Each case is sent over SMTP to a relay on a loopback port (real store, real stages); what
-the relay would put on the wire is read back from the record. Printed: recall on contact
-details and links (nothing of them left), the false-positive rate on ordinary order messages
-(any change at all), the prohibited-content classifier's results, and what the policy stages
-cost on a typical 20 KB HTML mail.
+the relay would put on the wire is read back from the record, attachments included (their
+text and metadata: tools/corpus_files.py). Printed: recall on contact details and links
+(nothing of them left), the changed rate on ordinary order messages (any change at all), both
+per category and per language and for every set side by side (the in-sample sets in
+tests/data/policy/, and blind sets given on the command line), the prohibited-content
+classifier's results, and what the policy stages cost.
 
-    make policy-report            (or: python -m tools.policy_report)
+    make policy-report                     (or: python -m tools.policy_report)
+    python -m tools.policy_report --blind DIR [--blind DIR2]   (DIR holds contacts.jsonl and
+                                           benign.jsonl, or sub-directories that do)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import contextlib
 import html
 import json
+import re
 import sqlite3
 import sys
 import tempfile
@@ -23,7 +28,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
@@ -74,9 +79,26 @@ class Outcome:
     subject: str = ""
     plain: str = ""
     markup: str = ""
+    texts: list[str] = field(default_factory=list)  # every text part, forwarded ones too
+    files: dict[str, bytes] = field(default_factory=dict)  # attachments by file name
+    forwarded: str = ""  # the text of a forwarded message's body
 
     def everything(self) -> str:
-        return "\n".join((self.subject, self.plain, html.unescape(self.markup)))
+        """What the reader gets, as one text: headers shown, text, HTML, file names,
+        attachments' text and metadata."""
+        from tools.corpus_files import read_back
+        return "\n".join((self.subject, self.plain, html.unescape(self.markup), *self.texts,
+                          *(html.unescape(t) for t in self.texts), *self.files,
+                          *(read_back(data) for data in self.files.values())))
+
+
+@dataclass
+class Tally:
+    total: int = 0
+    failed: int = 0
+
+    def rate(self) -> float:
+        return self.failed / self.total if self.total else 0.0
 
 
 @dataclass
@@ -90,6 +112,11 @@ class Report:
     content: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     content_errors: list[str] = field(default_factory=list)
+    # Contacts: failed = leaked; benign: failed = changed. Keys: category, language.
+    by_category: dict[str, Tally] = field(default_factory=dict)
+    by_lang: dict[str, Tally] = field(default_factory=dict)
+    benign_by_category: dict[str, Tally] = field(default_factory=dict)
+    benign_by_lang: dict[str, Tally] = field(default_factory=dict)
 
     @property
     def recall(self) -> float:
@@ -102,6 +129,12 @@ class Report:
     @property
     def content_accuracy(self) -> float:
         return 1 - len(self.content_errors) / self.content if self.content else 0.0
+
+
+def _count(tallies: dict[str, Tally], key: str, failed: bool) -> None:
+    tally = tallies.setdefault(key, Tally())
+    tally.total += 1
+    tally.failed += failed
 
 
 def config(workdir: Path) -> Config:
@@ -176,67 +209,222 @@ class Harness:
         else:
             sender, alias = BUYER, self.conv.seller_alias
         data = data_for(sender, alias)
+        (before,) = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()
         # A refusal is read from the record like any other outcome.
-        with contextlib.suppress(aiosmtplib.SMTPResponseException):
+        refusal = ""
+        try:
             await self.client.sendmail(sender, [alias], data)
-        disposition, reasons, delivered = self.db.execute(
-            "SELECT disposition, reasons, delivered FROM messages ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        except aiosmtplib.SMTPResponseException as e:
+            refusal = f"{e.code} {e.message}"
+        row = self.db.execute(
+            "SELECT disposition, reasons, delivered FROM messages WHERE seq > ?"
+            " ORDER BY seq DESC LIMIT 1", (before,)).fetchone()
+        if row is None:  # refused before anything was recorded
+            return Outcome(False, [refusal or "not recorded"])
+        disposition, reasons, delivered = row
         outcome = Outcome(disposition.startswith("delivered"), json.loads(reasons))
         if delivered is None:
             return outcome
-        message = BytesParser(policy=policy.SMTP).parsebytes(delivered)
-        outcome.subject = str(message.get("Subject", ""))
-        for part in message.walk():
-            if part.get_content_type() == "text/plain":
-                outcome.plain = part.get_content()
-            elif part.get_content_type() == "text/html":
-                outcome.markup = part.get_content()
+        read_delivered(BytesParser(policy=policy.SMTP).parsebytes(delivered), outcome)
         return outcome
 
 
+def read_delivered(message: Message, outcome: Outcome) -> None:
+    """Fill outcome with what the reader sees: the main text, every text part, the headers
+    of forwarded messages, and attachments by name."""
+    outcome.subject = str(message.get("Subject", ""))
+    nested = False
+    for part in message.walk():
+        if part is not message and part.get_content_type() == "message/rfc822":
+            nested = True
+            for inner in part.get_payload():
+                outcome.texts.extend(f"{k}: {v}" for k, v in inner.items())
+            continue
+        if part.is_multipart():
+            continue
+        name = part.get_filename()
+        if name or part.get_content_disposition() == "attachment" \
+                or part.get_content_maintype() not in ("text",):
+            outcome.files[name or f"part{len(outcome.files)}"] = \
+                part.get_payload(decode=True) or b""
+            continue
+        try:
+            content = part.get_content()
+        except (LookupError, ValueError):
+            content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        outcome.texts.append(content)
+        if nested and part.get_content_type() == "text/plain" and not outcome.forwarded:
+            outcome.forwarded = content
+        elif part.get_content_type() == "text/plain" and not outcome.plain and not nested:
+            outcome.plain = content
+        elif part.get_content_type() == "text/html" and not outcome.markup and not nested:
+            outcome.markup = content
+
+
+NOTE = f"Please see the attached file about order {ORDER}.\n"
+FORWARD_NOTE = f"Forwarding the message below about order {ORDER}.\n"
+
+
+def _message(sender: str, alias: str, case: dict[str, Any]) -> EmailMessage:
+    where, text = case["where"], case["text"]
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = alias
+    msg["Subject"] = text if where == "subject" else f"Order {ORDER}"
+    msg["Message-ID"] = f"<{time.time_ns()}@{sender.rpartition('@')[2]}>"
+    if where == "subject":
+        msg.set_content(f"About order {ORDER}: see the subject.\n")
+    elif where == "html":
+        msg.set_content(text, subtype="html")
+    elif where in ("body-qp", "body-base64"):
+        cte = "quoted-printable" if where == "body-qp" else "base64"
+        msg.set_content(text, cte=cte)
+    elif where == "forwarded":
+        msg.set_content(FORWARD_NOTE)
+        inner = EmailMessage(policy=policy.SMTP)
+        inner["From"] = case.get("forwarded_from") or sender
+        inner["To"] = sender
+        inner["Subject"] = f"Order {ORDER}"
+        inner["Date"] = "Mon, 10 Nov 2025 09:30:00 +0000"
+        inner.set_content(text)
+        msg.add_attachment(inner)
+    elif where == "attachment":
+        from tools.corpus_files import build as build_file
+        msg.set_content(NOTE)
+        maintype, subtype, name, data = build_file(case["attachment"])
+        if maintype == "text":
+            msg.add_attachment(data.decode("utf-8"), subtype=subtype, filename=name)
+        else:
+            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    else:
+        msg.set_content(text)
+    return msg
+
+
 def _case_message(case: dict[str, Any]) -> Any:
+    return lambda sender, alias: _message(sender, alias, case).as_bytes()
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def _visible(markup: str) -> str:
+    return " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
+
+
+def _expected_subject(case: dict[str, Any]) -> str:
+    # The Subject as the relay got it: the stdlib's own folding may double a space.
+    sent = _case_message(case)(BUYER, "x@" + DOMAIN)
+    return str(BytesParser(policy=policy.SMTP).parsebytes(sent)["Subject"])
+
+
+def unchanged(case: dict[str, Any], outcome: Outcome) -> bool:
+    """A benign case arrives as it was written."""
+    if not outcome.accepted:
+        return False
     where, text = case["where"], case["text"]
 
-    def data(sender: str, alias: str) -> bytes:
-        if where == "subject":
-            return compose(sender, alias, text, f"About order {ORDER}: see the subject.\n")
-        subtype = "html" if where == "html" else "plain"
-        return compose(sender, alias, f"Order {ORDER}", text, subtype)
+    def same(got: str, sent: str) -> bool:
+        return got.replace("\r\n", "\n").rstrip("\n") == sent.replace("\r\n", "\n").rstrip("\n")
 
-    return data
+    if where == "subject":
+        return outcome.subject == _expected_subject(case)
+    if where == "html":
+        return _visible(outcome.markup) == _visible(text)
+    if where == "forwarded":
+        return same(outcome.forwarded, text) and same(outcome.plain, FORWARD_NOTE)
+    if where == "attachment":
+        from tools.corpus_files import build as build_file
+        _, _, name, data = build_file(case["attachment"])
+        got = outcome.files.get(name)
+        if got is None or not same(outcome.plain, NOTE):
+            return False
+        if case["attachment"]["kind"] in ("txt", "ics", "vcf"):
+            return same(got.decode("utf-8", "replace"), data.decode("utf-8"))
+        return True
+    return same(outcome.plain, text)
 
 
-async def run_corpus(workdir: Path, prefix: str = "") -> Report:
-    """The corpus files, or with prefix="holdout_" the held-out set: cases written apart
-    from the rules and never used to tune them (no content cases)."""
+def describe(case: dict[str, Any]) -> str:
+    extra = ""
+    if case.get("attachment"):
+        extra = f" [{case['attachment'].get('kind')}: {case['attachment'].get('fields')}]"
+    return f"{case['id']} ({case.get('category', '-')}/{case.get('lang', '-')}/" \
+           f"{case['where']}): {case['text']!r}{extra}"
+
+
+@dataclass
+class CaseSet:
+    name: str
+    contacts: list[dict[str, Any]]
+    benign: list[dict[str, Any]]
+    content: list[dict[str, Any]] = field(default_factory=list)
+    blind: bool = False
+
+
+def in_sample_sets() -> list[CaseSet]:
+    """Every pair of files in tests/data/policy/: contacts.jsonl + benign.jsonl (with the
+    content cases), and each PREFIXcontacts.jsonl + PREFIXbenign.jsonl."""
+    sets = []
+    for path in sorted(CORPUS.glob("*contacts.jsonl")):
+        prefix = path.name.removesuffix("contacts.jsonl")
+        benign = CORPUS / f"{prefix}benign.jsonl"
+        sets.append(CaseSet(prefix.rstrip("_") or "corpus", load(path.name),
+                            load(benign.name) if benign.exists() else [],
+                            load("content.jsonl") if not prefix else []))
+    return sets
+
+
+def blind_sets(directory: Path) -> list[CaseSet]:
+    """A directory with contacts.jsonl/benign.jsonl, or sub-directories that have them."""
+    found = []
+    for contacts in sorted([directory / "contacts.jsonl", *directory.glob("*/contacts.jsonl")]):
+        if not contacts.exists():
+            continue
+        benign = contacts.with_name("benign.jsonl")
+        found.append(CaseSet(f"blind:{contacts.parent.name}", _read(contacts),
+                             _read(benign) if benign.exists() else [], blind=True))
+    return found
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+async def run_cases(workdir: Path, cases: CaseSet) -> Report:
     report = Report()
     async with Harness(workdir) as harness:
-        for i, case in enumerate(load(f"{prefix}contacts.jsonl")):
-            direction = "buyer_to_seller" if i % 2 else "seller_to_buyer"
+        for i, case in enumerate(cases.contacts):
+            direction = case.get("direction") or ("buyer_to_seller" if i % 2 else
+                                                  "seller_to_buyer")
             outcome = await harness.send(direction, _case_message(case))
             report.contacts += 1
+            category = case.get("category") or case["code"]
+            left = squash(outcome.everything()) if outcome.accepted else ""
+            leaked = any(squash(secret) in left for secret in case["secret"])
+            _count(report.by_category, category, leaked)
+            _count(report.by_lang, case.get("lang", "?"), leaked)
             if not outcome.accepted:
                 report.refused_contacts.append(f"{case['id']}: {outcome.reasons}")
-                continue
-            left = squash(outcome.everything())
-            if any(squash(secret) in left for secret in case["secret"]):
-                report.leaked.append(f"{case['id']}: {case['text']!r}")
+            if leaked:
+                report.leaked.append(describe(case))
             elif case["code"] not in outcome.reasons:
                 report.wrong_code.append(f"{case['id']}: {case['code']} -> {outcome.reasons}")
-        for i, case in enumerate(load(f"{prefix}benign.jsonl")):
-            direction = "buyer_to_seller" if i % 2 else "seller_to_buyer"
+        for i, case in enumerate(cases.benign):
+            direction = case.get("direction") or ("buyer_to_seller" if i % 2 else
+                                                  "seller_to_buyer")
             outcome = await harness.send(direction, _case_message(case))
             report.benign += 1
-            got = outcome.subject if case["where"] == "subject" else outcome.plain
-            got = got.replace("\r\n", "\n")
-            # The Subject as the relay got it: the stdlib's own folding may double a space.
-            sent = _case_message(case)(BUYER, "x@" + DOMAIN)
-            expected = str(BytesParser(policy=policy.SMTP).parsebytes(sent)["Subject"]) \
-                if case["where"] == "subject" else case["text"]
-            if not outcome.accepted or got.rstrip("\n") != expected.rstrip("\n"):
-                report.changed.append(f"{case['id']}: {outcome.reasons} {got!r}")
-        for case in load("content.jsonl") if not prefix else []:
+            changed = not unchanged(case, outcome)
+            _count(report.benign_by_category, case.get("category") or "-", changed)
+            _count(report.benign_by_lang, case.get("lang", "?"), changed)
+            if changed:
+                got = outcome.subject if case["where"] == "subject" else (
+                    outcome.forwarded or outcome.plain or _visible(outcome.markup))
+                report.changed.append(f"{describe(case)}\n             -> {outcome.reasons}"
+                                      f" {got!r}")
+        for case in cases.content:
             headers = dict(case.get("headers") or {})
             if "In-Reply-To" in headers:  # a reply: to a real message of the conversation
                 headers["In-Reply-To"] = await harness.question_for(case["direction"])
@@ -254,6 +442,13 @@ async def run_corpus(workdir: Path, prefix: str = "") -> Report:
                 report.content_errors.append(f"{case['id']}: expected {expected}, got"
                                              f" {outcome.reasons} ({case['direction']})")
     return report
+
+
+async def run_corpus(workdir: Path, prefix: str = "") -> Report:
+    """One in-sample set: the corpus files (prefix ""), or PREFIXcontacts/benign.jsonl."""
+    chosen = next(c for c in in_sample_sets() if (c.name == "corpus" and not prefix)
+                  or c.name == prefix.rstrip("_"))
+    return await run_cases(workdir, chosen)
 
 
 def typical_html_mail() -> bytes:
@@ -328,7 +523,7 @@ def worst_cases() -> dict[str, float]:
 def _print(report: Report, title: str) -> None:
     print(f"== {title}")
     print(f"contact details and links: {report.contacts} cases")
-    print(f"  recall (nothing left):      {report.recall:.2%}  (target >= 99%)")
+    print(f"  recall (nothing left):      {report.recall:.2%}  (target >= 97%)")
     for line in report.leaked:
         print(f"    leaked   {line}")
     for line in report.refused_contacts:
@@ -336,7 +531,7 @@ def _print(report: Report, title: str) -> None:
     for line in report.wrong_code:
         print(f"    other code {line}")
     print(f"ordinary order messages: {report.benign} cases")
-    print(f"  false positives (changed):  {report.false_positive_rate:.2%}  (target <= 1%)")
+    print(f"  changed:                    {report.false_positive_rate:.2%}  (target <= 2%)")
     for line in report.changed:
         print(f"    changed  {line}")
     if not report.content:
@@ -347,6 +542,84 @@ def _print(report: Report, title: str) -> None:
         print(f"    {expected:24} -> {got:24} {n}")
     for line in report.content_errors:
         print(f"    wrong    {line}")
+
+
+def _cell(tally: Tally | None, good_is_low: bool) -> str:
+    if tally is None or not tally.total:
+        return "-"
+    share = tally.rate() if good_is_low else 1 - tally.rate()
+    return f"{share:.0%} ({tally.total - tally.failed if not good_is_low else tally.failed}/" \
+           f"{tally.total})"
+
+
+def side_by_side(named: list[tuple[str, Report]]) -> None:
+    """Per category and per language, every set in a column: recall for contacts (kept
+    out/cases), changed rate for ordinary messages (changed/cases)."""
+    def table(title: str, pick: Any, good_is_low: bool) -> None:
+        keys = sorted({k for _, r in named for k in pick(r)})
+        if not keys:
+            return
+        width = max(16, *(len(n) for n, _ in named))
+        print(f"-- {title}")
+        print(f"    {'':24}" + "".join(f"{n:>{width + 2}}" for n, _ in named))
+        for key in keys:
+            print(f"    {key:24}" + "".join(
+                f"{_cell(pick(r).get(key), good_is_low):>{width + 2}}" for _, r in named))
+        total = "recall" if not good_is_low else "changed"
+        print(f"    {'ALL (' + total + ')':24}" + "".join(
+            f"{_cell(_all(pick(r)), good_is_low):>{width + 2}}" for _, r in named))
+
+    print("== side by side (in-sample sets, then blind sets)")
+    table("contacts: recall per category", lambda r: r.by_category, False)
+    table("contacts: recall per language", lambda r: r.by_lang, False)
+    table("ordinary messages: changed per category", lambda r: r.benign_by_category, True)
+    table("ordinary messages: changed per language", lambda r: r.benign_by_lang, True)
+
+
+def _all(tallies: dict[str, Tally]) -> Tally:
+    return Tally(sum(t.total for t in tallies.values()), sum(t.failed for t in tallies.values()))
+
+
+def plain_message(size: int = 2048) -> str:
+    """An ordinary 2 KB buyer message: order talk, a tracking number, prices, dates."""
+    paragraph = (f"Hello, about order {ORDER}: the parcel (UPS 1Z999AA10123456784) arrived on "
+                 "14.11.2025 but the lid of the teapot is cracked. It cost $24.99 plus 4,90 EUR"
+                 " shipping; the box says 32 x 20 x 15 cm, 1.2 kg, model TP-2000. Could you "
+                 "send a replacement lid, or should I return the whole set? Thanks a lot!\n")
+    return (paragraph * (size // len(paragraph) + 1))[:size]
+
+
+def rules_cost(rounds: int = 300) -> dict[str, float]:
+    """CPU ms per call of the text rules, and of the whole redact stage, on a 2 KB plain
+    message (process time: what one core spends, not the wall clock)."""
+    from relay.rewrite.redact import Redact
+    text = plain_message()
+    rules = TextRules(RulesSettings(marketplace_domain=MARKETPLACE), DOMAIN)
+    rules.find(text)
+    started = time.process_time()
+    for _ in range(rounds):
+        rules.find(text)
+    find_ms = (time.process_time() - started) / rounds * 1000
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"], msg["To"], msg["Subject"] = BUYER, "x@" + DOMAIN, f"Order {ORDER}"
+    msg.set_content(text)
+    raw = msg.as_bytes()
+    redact = Redact(RulesSettings(marketplace_domain=MARKETPLACE), DOMAIN)
+    parser = BytesParser(policy=policy.SMTP)
+
+    async def stage_time() -> float:
+        spent = 0.0
+        for i in range(rounds):
+            message = parser.parsebytes(raw)
+            parcel = Parcel(id=f"m{i}", received_at="", raw=raw, message=message,  # type: ignore[arg-type]
+                            envelope=Envelope("127.0.0.1", "bench", BUYER, ("x",), False),
+                            conversation=None, addressed="seller")  # type: ignore[arg-type]
+            t0 = time.process_time()
+            await redact(parcel)
+            spent += time.process_time() - t0
+        return spent / rounds * 1000
+
+    return {"text_rules_ms": find_ms, "redact_stage_ms": asyncio.run(stage_time())}
 
 
 def _print_speed(speed: dict[str, float]) -> None:
@@ -360,17 +633,36 @@ def _print_speed(speed: dict[str, float]) -> None:
         print(f"    {name:20} {ms:7.0f} ms")
 
 
-async def main() -> int:
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--blind", type=Path, action="append", default=[],
+                        help="a directory with contacts.jsonl and benign.jsonl (or subdirs)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only the in-sample sets with these names")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed figures")
+    args = parser.parse_args(argv)
+    sets = [c for c in in_sample_sets() if not args.only or c.name in args.only]
+    for directory in args.blind:
+        found = blind_sets(directory)
+        if not found:
+            print(f"{directory}: no contacts.jsonl there", file=sys.stderr)
+            return 2
+        sets += found
+    named: list[tuple[str, Report]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        report = await run_corpus(Path(tmp) / "corpus")
-        holdout = await run_corpus(Path(tmp) / "holdout", prefix="holdout_")
-        blind = await run_corpus(Path(tmp) / "eval2", prefix="eval2_")
-        speed = await measure(Path(tmp) / "speed")
-    _print(report, "corpus (tests/data/policy/{contacts,benign,content}.jsonl)")
-    _print(holdout, "held-out corpus, written apart from the rules (holdout_*.jsonl)")
-    _print(blind, "blind evaluation set, never used to change the rules (eval2_*.jsonl)")
-    _print_speed(speed)
-    ok = all(r.recall >= 0.99 and r.false_positive_rate <= 0.01 for r in (report, holdout))
+        for i, case_set in enumerate(sets):
+            named.append((case_set.name, await run_cases(Path(tmp) / f"set{i}", case_set)))
+        speed = None if args.no_speed else await measure(Path(tmp) / "speed")
+    for (name, report), case_set in zip(named, sets, strict=True):
+        _print(report, f"{name} ({'blind' if case_set.blind else 'in-sample'})")
+    side_by_side(named)
+    if speed is not None:
+        _print_speed(speed)
+        cost = await asyncio.to_thread(rules_cost)
+        print(f"rules on a 2 KB plain message: text rules {cost['text_rules_ms']:.3f} ms CPU,"
+              f" redact stage {cost['redact_stage_ms']:.3f} ms CPU")
+    ok = all(r.recall >= 0.97 and r.false_positive_rate <= 0.02 for r in
+             (r for (_, r), c in zip(named, sets, strict=True) if not c.blind))
     return 0 if ok else 1
 
 

@@ -1,7 +1,9 @@
 """Redact: the text rules over everything a reader sees, the HTML rules over HTML parts.
 
 Subject and Content-Description lines (forwarded messages' too), file names, text/plain
-parts, and HTML parts (sanitized, trackers stripped, then the text rules over their text).
+parts, HTML parts (sanitized, trackers stripped, then the text rules over their text), and
+calendar invites (ORGANIZER, ATTENDEE, LOCATION, DESCRIPTION, URL... property by property;
+GEO dropped). After the address rewrite: a party's own address there is already its alias.
 A rule set to "reject" in the config refuses the message instead of redacting it.
 """
 
@@ -16,6 +18,7 @@ from relay.errors import Reject
 from relay.pipeline import Parcel
 from relay.rewrite.header_line import FREE_TEXT, set_text
 from relay.rewrite.text import edit_filenames, edit_text_parts
+from relay.rules.attachment_text import scrub_calendar
 from relay.rules.findings import Finding
 from relay.rules.html import HtmlRules
 from relay.rules.links import LinkRule
@@ -55,6 +58,9 @@ class Redact:
         return new
 
     def _part(self, parcel: Parcel, text: str, subtype: str) -> str:
+        if subtype in ("calendar", "ics"):  # property by property, so the invite still works
+            return scrub_calendar(text, lambda value: self._plain(parcel, value),
+                                  self.text.links.host_allowed)
         if subtype != "html":
             return self._plain(parcel, text)
         outcome = self.html.clean(text, _content_ids(parcel.message))

@@ -1,8 +1,14 @@
-"""contact.address: street addresses and post boxes (US, UK, DE, FR, and ES/IT/NL forms).
+"""contact.address: street addresses and post boxes (US, UK, DE, FR, ES/IT/PT/NL/SE/PL, MX,
+Québec, Japanese, Chinese and Korean forms), and streets described in words.
 
 A street needs a house number next to a street word ("221B Baker Street", "Hauptstraße 5",
-"12 rue de Rivoli"); the postcode and town after it go with it, on the same line or the next.
-A UK postcode or a US state and ZIP code is an address line on its own.
+"12 rue de Rivoli", "Södermannagatan 19", "Av. Insurgentes Sur 1602"); the postcode and town
+after it go with it, also past a floor or flat ("2. OG", "3º izq.", "m. 12") and on the next
+line. A postcode that only an address has (UK, US state + ZIP, Canadian, Dutch "1017 GN",
+Portuguese "4000-447", Swedish "116 40", Polish "90-006" with their town, 〒) is an address
+line on its own. Without a number, a street named after a word that places someone there
+("on Elm Road", "in der Gartenstraße", "rue des Lilas", "na Rua Augusta") is a described
+address, with the "number 9" next to it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Iterator
 # Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
 _STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Estate|"
+              r"Terr|Cres|Crt|Pde|Gdns|Cl|Mnr|Manor|Pike|Alley|Loop|Bend|Run|Path|"
               r"Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Close|"
               r"Crescent|Gardens|Grove|Row|Mews|Walk|Parade|Broadway|Yard|Green|Rise|Wharf|Quay|"
               r"Vale|Hill|Heights|Circus|Approach|Gate")
@@ -42,53 +49,225 @@ _STREETS = (
     rf"(?:(?:{_NAME}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}(?:{_STREET_EN})\b\.?"
     rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT}",
     rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z][\w'-]{{0,30}}\s+){{1,3}}(?:{_STREET_EN_LOWER})\b{_UNIT}",
+    # Ashgrove Road 9 (the number after the street, as many countries write it)
+    rf"\b(?:{_NAME}\s+){{1,3}}(?:Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Way|"
+    rf"Gardens|Grove|Place|Court|Square)\s+\d{{1,3}}[a-zA-Z]?\b(?![.,]\d|\s?(?:%|days?|mins?))",
     # Hauptstraße 5, Berliner Str. 12, Lindenallee 3a
-    r"(?<![\w\-])[A-ZÄÖÜ][\wäöüß\-]{0,40}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|"
-    r"chaussee|steig|pfad|markt|straat|laan|plein|gracht|kade|singel)\s+\d{1,4}\s?[a-zA-Z]?\b",
+    r"(?<![\w\-])[A-ZÄÖÜÅØÆ][\wäöüßåøæ\-]{0,40}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|"
+    r"damm|ufer|chaussee|steig|pfad|markt|straat|laan|plein|gracht|kade|singel|dijk|steeg|hof|"
+    r"gatan|vägen|gränd|torget|stigen|backen|allén|leden|gata|väg|vej|gade|veien|vegen|gaten|"
+    r"gate|vei|tie|katu)\s+\d{1,4}(?:\s?[a-zA-Z]\b|-[IVX]{1,4}\b|-\d{1,3}\b|\s?(?:bis|hs)\b)?",
     r"(?<![\w\-])[A-ZÄÖÜ][\wäöüß\-]{1,40}\s+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|"
     r"Chaussee)\s+\d{1,4}\s?[a-zA-Z]?\b",
     # Am Markt 3, 80331 München: only with its postcode, "Am Montag 3 Pakete" is not one.
     rf"\b(?:Am|An der|Im|In der|Auf der|Zum|Zur|Unter den)\s+{_NAME}\s+\d{{1,4}}[a-z]?"
     rf"(?=,?\s*\n?\s*{_EU_POSTCODE})",
     # 12 rue de Rivoli, 5 bis avenue des Champs-Élysées
-    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|"
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:\d{1,2}(?:e|er|re)\s+)?"
+    r"(?i:rue|avenue|av\.|boulevard|boul\.|bd|place|chemin|"
+    r"ch\.|allée|allee|rang|montée|côte|"
     r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
     r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]{0,30}(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]{0,30}|de|du|des|"
     r"la|le)){0,5}",
+    # Laan van Meerdervoort 310, Plein van de Verenigde Naties 1
+    r"\b(?:Laan|Weg|Plein|Kade|Dijk|Singel|Straat)\s+(?:van|der|de|het|den|op|aan)\s+"
+    r"(?:(?:de|der|het|den)\s+)?[A-Z][\w'\-]{2,30}(?:\s+[A-Z][\w'\-]{2,30}){0,2}\s+\d{1,4}[a-zA-Z]?\b",
     # Calle Mayor 5, Via Roma 10, Piazza San Marco 1
-    r"\b(?:Calle|C/|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Largo|Vicolo|"
-    r"Rua|ul\.|ulica|Aleja)\s+(?:(?:de la|del|de|dei|della|di)\s+)?[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]{1,30}"
-    r"(?:\s+[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-]{1,30}){0,3},?\s+(?:n\.?\s?|nº\s?)?\d{1,4}[a-zA-Z]?"
-    r"(?:/\d{1,4})?\b",
+    r"(?:\b|(?<=\s))(?:Calle|C/|Avenida|Av\.|Avda\.?|Plaza|Paseo|Carrer|Camino|Carretera|Calzada|"
+    r"Privada|Cerrada|Callejón|Boulevard|Blvd\.?|Ronda|Travesía|Via|Viale|Piazza|Corso|Largo|"
+    r"Vicolo|Strada|Rua|R\.|Travessa|Praça|Estrada|Alameda|Avenue|ul\.|ulica|al\.|Al\.|Aleja|"
+    r"aleja|os\.|osiedle|plac|pl\.)\s*(?:(?:de la|de las|de los|del|de|dei|della|di|do|da|dos|"
+    r"das)\s+)?[A-ZÁÉÍÓÚŁŚŻ0-9][\w'\u2019\-]{1,30}"
+    r"(?:\s+(?:[A-ZÁÉÍÓÚŁŚŻ][\w'\u2019\-.]{1,30}|de|del|da|do|di|dos|das)){0,4},?\s+"
+    r"(?:n\.?\s?[ºo°]\.?\s?|n\.?\s?|no\.?\s?|#\s?)?\d{1,5}[a-zA-Z]?(?:/\d{1,4})?\b",
     # Unit 7, Riverside Industrial Estate / Flat 12, 4th Cross, MG Road
     rf"\b(?:Unit|Flat|Apt\.?|Apartment|Suite|House|Plot|Door)\s+(?:No\.?\s*)?\d{{1,5}}[A-Z]?,"
     rf"[ \w.'-]{{3,60}}?\b(?:{_STREET_EN}|Cross|Main|Nagar|Marg|Layout|Colony|Park)\b",
     # 1-2-3 Jingumae, Shibuya-ku, Tokyo 150-0001
-    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:,\s*[A-Z][a-z]+-(?:ku|shi|ken|cho|machi|"
-    r"gun))+(?:,\s*[A-Z][a-z]+)?",
+    r"\b\d{1,4}(?:-\d{1,4}){1,3},?\s+[A-Z][a-z]+(?:[\s-][A-Z]?[a-z]+)?(?:,\s*[A-Z][a-z]+-(?:ku|shi|"
+    r"ken|cho|machi|gun))+(?:,\s*[A-Z][a-z]+)?",
+    # 〒150-0001 東京都渋谷区神宮前1-2-3 サニーハイツ201号室 / 大阪市北区梅田3丁目1番1号
+    r"(?:〒\s?\d{3}-?\d{4}\s*)?(?:東京都|北海道|(?:京都|大阪)府|[\u4e00-\u9fff]{2,3}県)?"
+    r"[\u4e00-\u9fff\u30a0-\u30ffヶ々]{1,8}[市区町村郡][\u4e00-\u9fff\u30a0-\u30ffヶ々]{0,10}"
+    r"(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|丁|番地?|号|-\d{1,4})"
+    r"(?:(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|丁|番地?|号|-\d{1,4})|-\d{1,4}){0,3}"
+    r"(?:[\s\u3000]*[\u30a0-\u30ff\u4e00-\u9fffA-Za-z]{1,15}\s?\d{1,4}(?:号室?|室)?)?",
+    # 北京市朝阳区建国路88号 / 上海市静安区南京西路1266号恒隆广场
+    r"[\u4e00-\u9fff]{2,15}(?:路|街|道|大道|胡同)(?:[一二三四五六七八九十]{1,3}段)?"
+    r"(?:\d{1,5}\s?(?:弄|巷|号|號|樓|楼|室|栋|棟|单元|單元|F|f)){1,5}",
+    # 서울특별시 강남구 테헤란로 123 / 부산 해운대구 우동 1234-5
+    r"(?:[가-힣]{1,10}(?:특별시|광역시|시|도)\s?)?[가-힣]{1,10}(?:구|군)\s[가-힣0-9]{1,15}"
+    r"(?:로|길|동|읍|면)\s?\d{1,5}(?:-\d{1,5})?(?:\s?\d{1,5}\s?호)?",
+    # Caferağa Mah. Moda Cad. No:48 D:7
+    r"[A-ZÇĞİÖŞÜ][\wçğ\u0131öşü]+\s+(?:Mah\.|Mahallesi|Cad\.|Caddesi|Sok\.|Sokak|Sokağ\u0131|Sk\.|"
+    r"Bulvar\u0131|Blv\.)(?:\s+[A-ZÇĞİÖŞÜ][\wçğ\u0131öşü]+\s+(?:Cad\.|Caddesi|Sok\.|Sokak|Sk\.))?"
+    r"(?:\s*No\s?:?\s?\d{1,4}(?:/\d{1,3})?)?(?:\s*(?:D|Daire)\s?:?\s?\d{1,3})?",
     # Post boxes and pick-up stations, with their town
     r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|postbus|boîte postale|b\.p\.|"
     r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
-    r"postfiliale|postnummer))\s*\d(?:[\d ]{0,10}\d)?",
+    r"postfiliale|postnummer|case postale|c\.p\.|caixa postal))\s*\d(?:[\d ]{0,10}\d)?",
 )
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
+# Forms written in CJK or Hangul: only tried on text that has such letters.
+_CJK_FORMS = frozenset(i for i, form in enumerate(_STREETS) if re.search(r"[\u3000-\ud7a3]",
+                                                                          form))
 _ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 
 _DIGIT = re.compile(r"\d")
 
+# -- what follows a street: floor or flat, then postcode and town ---------------------------
+_TOWN = (r"[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻİ][\w'\u2019.\-/]{1,30}"
+         r"(?:[ \-](?:[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻ][\w'\u2019.\-]{1,30}|"
+         r"am|an|der|de|la|le|sur|del|di|upon|on)){0,3}(?:\s?\([A-ZÉ][\w\-]{1,20}\))?")
+_POSTCODE = (r"(?:(?:C\.?\s?P\.?|CP|PL|NL|D|F|A|CH|S|SE|DK|N|B|L|I|E|P)[\s\-]?)?"
+             r"(?:\d{5}(?:-\d{4})?|\d{4}\s?[A-Z]{2}(?![A-Za-z])|\d{4}-\d{3}|\d{2}-\d{3}|"
+             r"\d{3}\s\d{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|〒?\s?\d{3}-\d{4}|\d{5}-\d{3}|"
+             r"\d{4}(?=\s+[A-Z]))")
+_TAIL_CODE = re.compile(
+    rf"(?<![\w\-])(?:{_POSTCODE}(?![\w\-])(?:[ ,]+{_TOWN})?|{_UK_POSTCODE}|{_US_ZIP})")
+_SENTENCE_END = re.compile(r"[A-Za-zÀ-ÿ]{4,}[.!?]\s+[A-ZÀ-Ý]|[!?]")
+# A postcode only an address has, with its town (or one that needs none).
+_SIZES = r"XS|XL|XXL|GB|MB|TB|KG|CM|MM|PC|AM|PM|HD|UK|EU|US|OK|LED|USB|CD|DVD"
+# Fixed-width lookbehinds, one per word: "in 80331 München", "à 75011 Paris".
+_PLACE_WORDS = ("in", "à", "en", "a", "nach", "to", "i", "w", "em", "na", "aus", "de")
+_AFTER_PLACE_WORD = "|".join(rf"(?<=\b{w}\s)" for w in _PLACE_WORDS)
+# Each form starts with what it must start with: a digit, a letter-digit, "C", "〒".
+_POSTCODE_LINE = re.compile(
+    rf"(?<![\w\-])(?:\d{{4}}\s?(?!(?:{_SIZES})\b)[A-Z]{{2}}|\d{{4}}-\d{{3}}|\d{{2}}-\d{{3}}|"
+    rf"\d{{3}}\s\d{{2}})[ ,]+(?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])(?:{_TOWN})"
+    r"|(?<![\w\-])[A-Z]\d[A-Z]\s?\d[A-Z]\d(?![\w\-])"
+    r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
+    rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
+    r"|〒\s?\d{3}-?\d{4}",
+)
+# "04109 Leipzig" alone: only as an address line (after a comma, a line break or "in").
+_FIVE_DIGITS_TOWN = re.compile(
+    rf"(?<![\w\-])(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})")
+_PLACE_BEFORE = re.compile(rf"(?:^|\n|,\s|\b(?:{'|'.join(_PLACE_WORDS)})\s)$")
+
+
+# -- described in words: a street placed, without its number ---------------------------------
+_NUMBER_WORDS = (r"(?:number|no\.|nr\.?|Nr\.?|Hausnummer|Nummer|nummer|huisnummer|numéro|"
+                 r"n°|nº|número|numero|numer|husnummer|house\s+number|door\s+number|civico)")
+_HOUSE_NUMBER = (rf"{_NUMBER_WORDS}(?:\s+(?:ist|is|es|est|è|é|är|die|the|la|le|el|o|a)){{0,2}}"
+                 r"\s?\d{1,4}[a-zA-Z]?")
+# "on Elm Road" is a place like "on High Street" near a shop: only next to words about a home.
+_DESCRIBED_EN = re.compile(
+    rf"\b(?:on|at|in|off|along|down|up|near|onto|into)\s+(?:the\s+)?(?!The\b)(?:{_NAME}\s+){{1,3}}"
+    r"(?<!Google )(?<!Hard )(?<!USB )(?<!Flash )(?<!One )"
+    r"(?:Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Court|Place|Gardens|Grove|Mews|"
+    r"Boulevard|Walk|Square|Row|Way|Hill|View|Rise|Park|Vale|Croft|Meadows?|Fields|End|Green|"
+    r"Parade|Villas|Cottages)\b")
+_HOME_WORDS = re.compile(
+    r"\b(?:house|home|flat|apartment|door|live|lives|living|number|no\.|building|gate|"
+    r"pick\s?(?:it\s)?up|collect|come\s+(?:by|round|over)|drop\s+(?:it\s)?off|porch|garage|"
+    r"mailbox|letterbox|opposite|next\s+to|corner|bungalow|cottage|farm|block)\b", re.IGNORECASE)
+_DESCRIBED = re.compile(
+    "|".join((
+        # in der Gartenstraße, an der Lindenallee, am Mühlenweg
+        r"\b(?:in|an|auf)\s+der\s+[A-ZÄÖÜ][\wäöüß\-]{2,40}(?:straße|strasse|gasse|allee|chaussee)\b",
+        r"\b(?:[Ii]m|[Aa]m|vom|zum|beim)\s+[A-ZÄÖÜ][\wäöüß\-]{2,40}(?:weg|ring|damm|platz|markt|"
+        r"ufer|straße|gasse|allee)\b(?=[^.\n]{0,60}(?:Hausnummer|Nummer|Nr\.|wohne|Haus|Klingel))",
+        # rue des Lilas, avenue Victor Hugo, chemin du Moulin
+        r"\b(?:rue|avenue|boulevard|chemin|allée|impasse|quai|ruelle|rang|montée)\s+"
+        r"(?:de la |de l'|de l\u2019|des |du |de |d'|d\u2019)?[A-ZÉÈÀ][\w'\u2019\-]{2,30}"
+        r"(?:[\s\-](?:[A-ZÉÈÀ][\w'\u2019\-]{2,30}|de|du|des|la|le)){0,3}",
+        # en la calle Mayor, na Rua Augusta, in via Roma, nella via Garibaldi
+        r"\b(?:calle|avenida|paseo|camino|calzada|rua|avenida|travessa|estrada|alameda|viale|"
+        r"piazza|corso|vicolo|(?<=in )via|(?<=nella )via|(?<=della )via|(?<=sulla )via|"
+        r"(?<=da )Rua|(?<=na )Rua|(?<=na )Avenida|(?<=la )Calle|(?<=en )Calle)\s+"
+        r"(?:(?:de la|de las|de los|del|de|do|da|dos|das|di|della|dei)\s+)?"
+        r"[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}(?:\s[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}){0,3}",
+        # in de Kerkstraat, op de Dorpsweg, aan de Prinsengracht
+        r"\b(?:in|op|aan|bij)\s+de\s+[A-Z][\w\-]{2,40}(?:straat|laan|weg|gracht|plein|kade|singel|"
+        r"dijk|steeg)\b",
+        # på Storgatan, vid Kungsvägen
+        r"\b(?:på|vid|i)\s+[A-ZÅÄÖ][\wåäö\-]{2,40}(?:gatan|vägen|gränd|torget|stigen|backen)\b",
+        # the name on the doorbell: Klingel „Brandt“, citofono Ferrante
+        r"\b(?:Klingel|klingeln\s+bei|citofono|campanello|doorbell|bell|interphone|sonnette|"
+        r"timbre|campainha|dzwonek|ring\s+på\s+hos|aanbellen\s+bij)\b[\s:,]*(?:bei\s+|hos\s+|"
+        r"chez\s+)?[„“\"'«\u201a]?\s?[A-ZÄÖÜÅÉ][\w'\-]{1,30}(?:\s[A-ZÄÖÜÅÉ][\w'\-]{1,30})?",
+        # na ulicy Długiej, przy ul. Kwiatowej
+        r"\b(?:ulicy|ulica|ul\.|alei|aleja|al\.|osiedlu|osiedle|os\.)\s+"
+        r"[A-ZŁŚŻ][\wąćęłńóśźż\-]{2,30}"
+        r"(?:\s[A-ZŁŚŻ][\wąćęłńóśźż\-]{2,30}){0,2}",
+    )),
+)
+_NUMBER_NEAR = re.compile(rf"[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?{_HOUSE_NUMBER}")
+_NUMBER_BEFORE = re.compile(rf"{_HOUSE_NUMBER}[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?$")
+_DESCRIBE_STEMS = (
+    "street", "road", "lane", "avenue", "close", "crescent", "drive", "terrace", "court",
+    "place", "gardens", "grove", "mews", "boulevard", "walk", "square", " row", " way", "hill",
+    "view", "rise", "park", "vale", "croft", "meadow", "fields", " end", "green", "parade",
+    "villas", "cottages", "klingel", "citofono", "campanello", "doorbell", "bell", "interphone",
+    "sonnette", "timbre", "campainha", "dzwonek", "ring på", "aanbellen", "straße", "strasse",
+    "gasse", "allee", "chaussee", "weg", "ring", "damm", "platz", "markt", "ufer", "rue ",
+    "chemin", "allée", "impasse", "quai", "ruelle", "rang ", "montée", "calle", "avenida",
+    "paseo", "camino", "calzada", "rua ", "travessa", "estrada", "alameda", "via ", "piazza",
+    "corso", "vicolo", "viale", "straat", "laan", "gracht", "plein", "kade", "singel", "dijk",
+    "steeg", "gatan", "vägen", "gränd", "torget", "stigen", "backen", "ulic", "ul.", "alei",
+    "aleja", "al.", "osiedl", "os.")
+
+
+def _tail(text: str, end: int) -> int:
+    """Where an address that ends at `end` really ends: past a floor or flat and the
+    postcode and town after it (on this line or the next), if there are any."""
+    window = text[end:end + 80]
+    m = _TAIL_CODE.search(window)
+    if m is None:
+        return end
+    gap = window[:m.start()]
+    if gap.count("\n") > 2 or "\n\n" in gap or _SENTENCE_END.search(gap):
+        return end
+    return end + m.end()
+
+
+# A name on the line right above a street line is the addressee: "Karin Almqvist\nVasagatan 31"
+_NAME_LINE = re.compile(r"(?:^|\n)[ \t]*((?:(?:Mr|Mrs|Ms|Dr|Herr|Frau|M\.|Mme|Sr|Sra)\.?\s+)?"
+                        r"[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+(?:[ \t]+[A-ZÄÖÜÅÉÁŁŚŻ][\w'\-]+){1,2})"
+                        r"[ \t\r]*\n[ \t]*$")
+
+
+def _head(text: str, start: int) -> int:
+    m = _NAME_LINE.search(text, max(0, start - 60), start)
+    return m.start(1) if m else start
+
 
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
-        if not _DIGIT.search(text):
-            return  # every form has a house number, a postcode or a box number
-        for pattern in _STREET:
-            for m in pattern.finditer(text):
-                if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
+        if _DIGIT.search(text):  # every numbered form has a house number or a postcode
+            ascii_only = text.isascii()
+            for i, pattern in enumerate(_STREET):
+                if ascii_only and i in _CJK_FORMS:
+                    continue
+                for m in pattern.finditer(text):
+                    if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
+                        yield _head(text, m.start()), _tail(text, m.end())
+            for m in _ALONE.finditer(text):
+                yield m.start(), m.end()
+            for m in _POSTCODE_LINE.finditer(text):
+                yield m.start(), m.end()
+            for m in _FIVE_DIGITS_TOWN.finditer(text):
+                if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
                     yield m.start(), m.end()
-        for m in _ALONE.finditer(text):
-            yield m.start(), m.end()
+        lowered = text.lower()
+        if any(stem in lowered for stem in _DESCRIBE_STEMS):
+            described = list(_DESCRIBED.finditer(text))
+            described += [m for m in _DESCRIBED_EN.finditer(text) if _HOME_WORDS.search(
+                text, max(0, m.start() - 80), m.end() + 80)]
+            for m in described:
+                if _CARRIERS.search(m.group(0)):
+                    continue
+                start, end = m.start(), _tail(text, m.end())
+                after = _NUMBER_NEAR.match(text, end)
+                if after:
+                    end = after.end()
+                before = _NUMBER_BEFORE.search(text[max(0, start - 50):start])
+                if before:
+                    start = max(0, start - 50) + before.start()
+                yield start, end

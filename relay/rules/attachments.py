@@ -33,7 +33,8 @@ EXTENSIONS = {
     "pdf": {"pdf"},
     "png": {"png"},
     "jpeg": {"jpg", "jpeg", "jpe", "jfif"},
-    "text": {"txt", "text", "csv", "tsv", "log", "md"},
+    "text": {"txt", "text", "csv", "tsv", "log", "md",
+             "ics", "ical"},  # calendars: scrubbed by relay/rewrite/attachment_clean.py
     "office": {"docx", "dotx", "xlsx", "xltx", "pptx", "potx", "ppsx", "doc", "dot", "xls",
                "xlt", "ppt", "pps", "pot"},
 }

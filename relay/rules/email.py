@@ -11,11 +11,14 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-_AT_WORDS = r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje"
-_DOT_WORDS = r"dot|punkt|point|punto|ponto|kropka|punt|dott"
+_AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
+             r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign")
+# Only in brackets: "(et)" is "and" elsewhere.
+_AT_BRACKETED = r"et|a|@"
+_DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点"
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
-_AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|@)\s*{_CLOSE}\s*"
+_AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}\s*"
        rf"|\s+(?:{_AT_WORDS})\s+|\s*-(?:{_AT_WORDS})-\s*)")
 _DOT_SPELLED = (rf"(?:\s*{_OPEN}\s*(?:{_DOT_WORDS}|\.)\s*{_CLOSE}\s*"
                 rf"|\s+(?:{_DOT_WORDS})\s+|\s*-(?:{_DOT_WORDS})-\s*)")
@@ -58,7 +61,79 @@ _DESCRIBED = re.compile(
     r"[\w\-]+(?:\s?\.\s?[\w\-]+){1,6}",
     re.IGNORECASE,
 )
+# Mail providers people name instead of writing the domain ("jens.albrecht87 bei gmail",
+# "my hotmail is tombaker1985"): the name alone says which address is meant.
+PROVIDERS = (
+    r"g-?mail|googlemail|hotmail|msn|yahoo|ymail|icloud|me\.com|aol|gmx|web\.de|"
+    r"t-online|freenet|posteo|mailbox\.org|wanadoo|free\.fr|laposte|sfr|libero|virgilio|"
+    r"tiscali|tin\.it|proton(?:mail)?|pm\.me|tutanota|fastmail|zoho|mail\.ru|yandex|"
+    r"qq|163|126|sina|naver|daum|hanmail|seznam|wp\.pl|onet|interia|ziggo|kpn|"
+    r"telenet|skynet|bluewin|yahoo\.co\.jp|docomo|ezweb|softbank|rediffmail|"
+    r"bredband|comhem|btinternet|virginmedia|comcast|verizon|gmx\.net"
+)
+# Providers whose name is also a word ("in orange", "live", "sky"): only after an at-word.
+_WORDLIKE_PROVIDERS = r"orange|live|sky|alice|bol|kakao|nate|o2|telia"
+_HANDLE = r"[a-z0-9][a-z0-9._\-]{1,40}[a-z0-9]"
+# A handle only an address looks like: a dot, underscore, dash or digit inside.
+_STRONG_HANDLE = r"[a-z0-9]+(?:[._\-][a-z0-9]+)+|[a-z]+\d+[a-z0-9]*|\d+[a-z]+[a-z0-9]*"
+# "<user> bei/en/chez/at/on/sur/auf/su/op/på/em/na/w/@ <provider>"
+_USER_AT_PROVIDER = re.compile(
+    rf"(?<![\w.@+\-])(?P<user>{_STRONG_HANDLE})[)»\"'\u201d]?\s*(?:{_OPEN}\s*)?(?:(?:@|at|bei|auf|en|chez|"
+    rf"sur|on|su|op|på|em|na|w|di|an|in|no|bij|hos)(?:\s*{_CLOSE})?\s+(?:der\s+|la\s+)?"
+    rf"(?:{PROVIDERS}|onet\w{{0,4}})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
+    rf"(?:{_WORDLIKE_PROVIDERS}))\b",
+    re.IGNORECASE,
+)
+# "my gmail is <user>", "mi hotmail: <user>", "gmail: <user>", "on gmail as <user>"
+_PROVIDER_USER = re.compile(
+    rf"\b(?:{PROVIDERS})\b(?:[\s\-]*(?:address|adresse|adres|account|konto|compte|cuenta|conta|"
+    rf"correo|mail|e-?mail|id|name|handle|user(?:name)?))?\s*[\u2014\u2013,\-]?\s*"
+    rf"(?:it's|it\s+is|that's|c'est|das\s+ist)?\s*(?:[:=]|\s?(?:is|ist|es|est|è|é|är|"
+    rf"er|jest|to|as|als|comme|como|come|under|unter|sous|op|:)\b[\s:]*)?\s*"
+    rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
+    re.IGNORECASE,
+)
+# "il mio indirizzo è g.santoro74", "meine Mailadresse ist tanja_roeder", "o usuário é ...":
+# an address announced, its domain left out or written elsewhere.
+_ANNOUNCED = re.compile(
+    r"\b(?:e-?mail|mail|correo|courriel|mailadresse|e-?mail-?adresse|adresse(?:\s+(?:e-?)?mail)?|"
+    r"indirizzo(?:\s+e-?mail)?|endereço(?:\s+de\s+e-?mail)?|adres(?:\s+e-?mail)?|"
+    r"e-?postadress|usuário|usuario|utilisateur|benutzer|gebruiker|account|konto|compte|cuenta|"
+    r"conta|användarnamn\w*|adres\w*|アドレス|メアド|아이디|kullan\u0131c\u0131\s+ad\u0131\w*)"
+    r"(?:\b|(?<=[^\x00-\x7f]))"
+    r"(?:\s+(?:to\s+write\s+to|perso|personal|privée?|privada|privat|personnelle))?"
+    r"\s*(?:[:=]|は|는|은|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to|dat\s+is)\b)?"
+    r"\s*[«\"'„“]?\s*"
+    rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
+    re.IGNORECASE,
+)
+# "jmgarrido_63 arroba (ya sabe) ...": the user part before an at-word, the rest in riddles.
+_BEFORE_AT = re.compile(
+    rf"(?<![\w.@+\-])(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))[)»\"']?\s*"
+    rf"(?:{_OPEN}\s*)?(?:@|arroba|arobase|ät|klammeraffe|małpa|malpa|chiocciola|"
+    rf"apenstaartje)(?:\s*{_CLOSE})?(?![\w])",
+    re.IGNORECASE,
+)
+# With mail talk about, a handle alone on its line (or after "first half:") is the user part.
+_MAIL_TALK = re.compile(rf"e-?mail|\bmail|correo|courriel|indirizzo|endereço|メール|邮箱|이메일|"
+                        rf"{PROVIDERS}", re.IGNORECASE)
+_LONE_HANDLE = re.compile(
+    r"^[ \t]*(?:[\w ]{1,20}:[ \t]*)?(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t\r]*$"
+    r"|^[ \t]*(?P<part>[.@][a-z0-9][a-z0-9._]*)[ \t\r]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# user@[192.0.2.1], user@[IPv6:2001:db8::1]: an address literal; user%host@relay: source route.
+_LITERAL = re.compile(r"[\w.%+\-]{1,64}\s?@\s?\[[0-9a-f.:]{2,60}\]|[\w.%+\-]{1,64}\s?@\s?\[IPv6:"
+                      r"[0-9a-f.:]{2,60}\]", re.IGNORECASE)
+# A contact card pasted as text: every line of it is a contact detail.
+_VCARD = re.compile(r"BEGIN:VCARD.{0,4000}?(?:END:VCARD|\Z)", re.IGNORECASE | re.DOTALL)
 _MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
+# An address broken over lines: "matilda.\nholm\n@\ngmail\n.com"
+_SPLIT = re.compile(
+    r"^[ \t]*(?:[a-z0-9._%+\-]{1,40}[ \t\r]*\n[ \t]*){1,5}@[ \t\r]*\n?[ \t]*[a-z0-9\-]{1,40}"
+    r"(?:[ \t\r]*\n?[ \t]*\.[ \t]*[a-z0-9\-]{1,20}){1,3}",
+    re.IGNORECASE | re.MULTILINE,
+)
 # Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".
 _MAY_SPELL = re.compile(rf"\b(?:{_DOT_WORDS})\b|\.\s?(?:{_TLDS})\b|{_OPEN}\s*\.\s*{_CLOSE}",
                         re.IGNORECASE)
@@ -69,6 +144,26 @@ def _file_extension(domain: str) -> int:
     """Length of a file extension glued to an address ("bob@mail.example.pdf"), or 0."""
     head, _, extension = domain.rpartition(".")
     return len(extension) + 1 if extension.lower() in _FILES and "." in head else 0
+
+
+_ROUTED = re.compile(r"[%!]")
+_ROUTE = re.compile(r"[\w.+\-]{1,64}[%!][\w.%!+\-]{1,200}@", re.IGNORECASE)
+
+
+# Cheap tests before the costly patterns.
+_PROVIDER_STEMS = (*dict.fromkeys(
+    w.replace("\\", "").replace("-?", "").replace("(?:mail)?", "")
+    for w in PROVIDERS.split("|")), "onet")
+_MAIL_STEMS = ("mail", "correo", "courriel", "indirizzo", "endereço", "adres", "usuário",
+               "usuario", "utilisateur", "benutzer", "gebruiker", "account", "konto", "compte",
+               "cuenta", "conta", "användarnamn", "アドレス", "メアド", "メール", "邮箱", "아이디",
+               "이메일", "kullan")
+_AT_STEMS = ("@", "arroba", "arobase", "ät", "klammeraffe", "małpa", "malpa", "chiocciola",
+             "apenstaartje")
+
+
+def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
+    return any(stem in lowered for stem in stems)
 
 
 class EmailRule:
@@ -84,9 +179,11 @@ class EmailRule:
         return domain == self.own_domain or (head == self.own_domain and extension in _FILES)
 
     def own(self, text: str) -> Iterator[tuple[int, int]]:
-        """The relay's own addresses: on-platform, never redacted."""
+        """The relay's own addresses: on-platform, never redacted. A local part with "%" or
+        "!" routes on to another host ("sally%real.example@relay"): not ours."""
         return ((m.start(), m.end()) for m in _PLAIN.finditer(text)
-                if self._own(m.group("domain")))
+                if self._own(m.group("domain")) and not _ROUTED.search(m.group("local"))
+                and text[max(0, m.start() - 1):m.start()] not in ("%", "!"))
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         patterns = [_PLAIN] if "@" in text else []
@@ -94,10 +191,37 @@ class EmailRule:
             patterns.append(_SPELLED)
         for pattern in patterns:
             for m in pattern.finditer(text):
-                if not self._own(m.group("domain")):
+                if not self._own(m.group("domain")) or _ROUTED.search(m.group("local")):
                     yield m.start(), m.end() - _file_extension(m.group("domain"))
+        if "@" in text:
+            if "\n" in text:
+                for m in _SPLIT.finditer(text):
+                    yield m.start(), m.end()
+            for m in _LITERAL.finditer(text):
+                yield m.start(), m.end()
+            for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
+                yield m.start(), m.end()
+        lowered = text.lower()
+        provider = _mentions(lowered, _PROVIDER_STEMS) or _mentions(lowered, (
+            "orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia"))
+        mail = _mentions(lowered, _MAIL_STEMS)
+        patterns = [p for p, on in ((_USER_AT_PROVIDER, provider), (_PROVIDER_USER, provider),
+                                    (_ANNOUNCED, mail), (_BEFORE_AT, _mentions(lowered,
+                                                                              _AT_STEMS))) if on]
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                yield m.start("user"), m.end("user") if pattern is not _USER_AT_PROVIDER \
+                    else m.end()
+        if "\n" in text and (mail or provider):
+            for m in _LONE_HANDLE.finditer(text):
+                group = "user" if m.group("user") else "part"
+                if m.group(group).rpartition(".")[2].lower() not in _FILES:
+                    yield m.start(group), m.end(group)
         for m in _DESCRIBED.finditer(text):
             yield m.start(), m.end()
+        if "VCARD" in text.upper():
+            for m in _VCARD.finditer(text):
+                yield m.start(), m.end()
         for m in _MAILTO.finditer(text):
             if not self.own_mailto(m.group(0)):
                 yield m.start(), m.end()

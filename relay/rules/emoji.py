@@ -32,3 +32,17 @@ class EmojiRule:
             if m.group(0) in _TEXT_SIGNS:
                 continue
             yield m.start(), m.end()
+
+
+def separators(text: str) -> str:
+    """The text with each emoji replaced by spaces of the same length (a keycap keeps its
+    digit): what the contact rules read, so an emoji between digits separates them."""
+    def blank(m: regex.Match[str]) -> str:
+        token = m.group(0)
+        if token in _TEXT_SIGNS:
+            return token
+        if token[0] in "0123456789#*" and token.endswith("\u20e3"):
+            return token[0] + " " * (len(token) - 1)
+        return " " * len(token)
+
+    return _EMOJI.sub(blank, text)

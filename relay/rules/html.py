@@ -165,6 +165,12 @@ class HtmlRules:
         mailto = url.strip().lower().startswith("mailto:")
         if not _UNSUBSCRIBE.search(url) and (
                 self.links.allowed_url(url) or (mailto and self.text.email.own_mailto(url))):
+            # An allowed link keeps its host and path; a query value with a contact goes.
+            found = [] if mailto else self.text.query_contacts(url)
+            for start, end, code in reversed(found):
+                url = url[:start] + url[end:]
+                assert self._outcome is not None
+                self._outcome.findings.append(Finding(0, 0, code))
             return url
         assert self._outcome is not None
         code = "contact.email" if mailto else "link.external"

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from relay.rules.regions import suggested
+
 MASK = "\u2591"
 # Candidates checked one by one per text; past this many, the rest are redacted unchecked.
 MAX_CHECKED = 200  # neither digit nor letter nor phone punctuation: ends any candidate
@@ -45,11 +47,28 @@ _KEYWORDS = (
     r"número de serie|numero di serie|onderdeelnummer|part no|firmware|version|artikel|kunden|"
     r"kunde|kundennr|best|bestell|retoure|rücksendung|rücksendenummer|bestelnummer|klant|"
     r"klantnummer|transaktion|transaction|transacción|transazione|barcode|amount|betrag|"
-    r"montant|importe|importo|total|summe|paypal|iban|bic|rma"
+    r"montant|importe|importo|total|summe|paypal|iban|bic|rma|"
+    # More languages: parcels, serials, part and return numbers
+    r"pakket|pakketnummer|zending|zendingnummer|retournummer|serienummer|onderdeel|"
+    r"sändning|sändningsnummer|försändelse|kolli|kollinummer|paket|paketnummer|spårningsnummer|"
+    r"ordernummer|artikelnummer|returnummer|serienr|symbol|symbolu|paczka|paczki|przesyłki|"
+    r"numer\s+seryjny|nr\s+seryjny|numer\s+przesyłki|numer\s+zamówienia|zwrot|zwrotu|"
+    r"sipariş|kargo|takip|seri\s+no|parça|encomenda|rastreio|rastreamento|objeto|"
+    r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
+    r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"
+    r"delivery\s+note|bon\s+de\s+livraison|albarán|imei\d?|meid|esn|mac|uuid|"
+    r"serial\s+number|serial\s+no|product\s+code|product\s+key|license|licence|"
+    r"追跡番号|お問い合わせ番号|お問合せ番号|問い合わせ番号|問合せ番号|伝票番号|注文番号|"
+    r"送り状番号|荷物番号|製造番号|シリアル番号|シリアル|型番|品番|管理番号|受付番号|"
+    r"ヤマト運輸|ヤマト|クロネコ|佐川急便|佐川|日本郵便|ゆうパック|ゆうパケット|西濃|福山通運|"
+    r"运单号|運單號|快递单号|快遞單號|订单号|訂單號|单号|物流单号|序列号|型号|顺丰|中通|圆通|"
+    r"韵达|申通|京东|ems|운송장\s?번호|운송장|송장\s?번호|송장|주문\s?번호|일련\s?번호|"
+    r"시리얼\s?번호|모델\s?번호|택배|cj대한통운|한진택배|우체국택배|롯데택배"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
 _BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
+            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|"
             r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
             r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
             r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
@@ -60,10 +79,11 @@ _PROTECT = re.compile(
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
         # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
-        rf"(?i:\b(?:{_KEYWORDS})s?\b\.?(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
+        rf"(?i:(?<![A-Za-z0-9])(?:{_KEYWORDS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9])\.?"
+        rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
         r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
         r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
-        r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])){3,40})",
+        r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])|\s(?=[A-Z0-9])){3,40})",
         rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]{{0,16}}\d",                # $1,299.00  EUR 19,99
         rf"\d[\d.,' ]{{0,16}}\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
         rf"\b(?:19|20)\d\d[-/.]{_MONTH}[-/.]{_DAY}\b(?![-/.]\d)",       # 2026-11-26
@@ -75,14 +95,17 @@ _PROTECT = re.compile(
         rf"\b\d+(?:[.,]\d+)?\s?(?i:(?:{_UNITS})(?![a-z]))",
         rf"\b\d+(?:[.,]\d+)?(?i:(?:{_TIGHT_UNITS})(?![a-z]))",
         r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
+        r"(?<![\d+])[1-9]\d{3}[-\s]\d{4}[-\s]\d{4}(?![\d-])",  # carriers: 12 digits, 4-4-4, no 0
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
 )
 _ORDER_ID = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
-_CANDIDATE = re.compile(r"(?<![\w\u2591])(?:(?:\+|00)\s?)?\(?\s?\d"
-                        r"[\d\s().\-/\u2011\u2013\u2014_*\u00b7|]{5,28}\d"
-                        r"(?![\w\u2591])")
+# Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
+# space ("090-1234-5678までお電話ください").
+_CANDIDATE = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f_\u2591])(?:(?:\+|00)\s?)?\(?\s?\d"
+                        r"[\d\s().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e]{5,28}\d"
+                        r"(?![0-9A-Za-z\u00c0-\u024f_\u2591])")
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
@@ -94,6 +117,16 @@ _DIGIT_WORDS = {
     "siete": "7", "ocho": "8", "nueve": "9",
     "due": "2", "tre": "3", "quattro": "4", "cinque": "5", "sei": "6", "sette": "7", "otto": "8",
     "nove": "9", "double": "", "triple": "",
+    "um": "1", "dois": "2", "três": "3", "quatro": "4", "sete": "7", "oito": "8",
+    "nul": "0", "een": "1", "één": "1", "twee": "2", "drie": "3", "vijf": "5", "zes": "6",
+    "zeven": "7", "negen": "9",
+    "noll": "0", "ett": "1", "två": "2", "fyra": "4", "fem": "5", "sex": "6", "sju": "7",
+    "åtta": "8", "nio": "9",
+    "jeden": "1", "dwa": "2", "trzy": "3", "cztery": "4", "pięć": "5", "sześć": "6",
+    "siedem": "7", "osiem": "8", "dziewięć": "9",
+    "s\u0131f\u0131r": "0", "bir": "1", "iki": "2", "üç": "3", "dört": "4", "beş": "5",
+    "alt\u0131": "6",
+    "yedi": "7", "sekiz": "8", "dokuz": "9",
 }
 # Teens and tens say two digits at once ("quarante-sept", "twenty one").
 _PAIR_WORDS = frozenset({
@@ -106,10 +139,34 @@ _PAIR_WORDS = frozenset({
     "catorce", "quince", "veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta",
     "ochenta", "noventa", "dieci", "undici", "dodici", "tredici", "venti", "trenta", "quaranta",
     "cinquanta", "sessanta", "settanta", "ottanta", "novanta",
+    "dez", "doze", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "oitenta", "tien",
+    "twintig", "dertig", "veertig", "vijftig", "zestig",
+    "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
+    "sextio", "sjuttio", "åttio", "nittio",
 })
-_JOINERS = frozenset({"et", "and", "und", "y", "e"})
+_JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og"})
+# Tens said in one word with their units ("drieënveertig", "sextiosju", "dreiundzwanzig"),
+# teens, and hundreds ("sześćset", "trzysta", "beş yüz"): each says two or three digits.
+_COMPOUND_ENDS = (
+    "twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig",
+    "zwanzig", "dreißig", "dreissig", "vierzig", "fünfzig", "sechzig", "siebzig", "achtzig",
+    "neunzig", "dzieścia", "dzieści", "dziesiąt", "naście", "sześćset", "pięćset", "siedemset",
+    "osiemset", "dziewięćset", "czterysta", "trzysta", "dwieście", "hundert", "honderd",
+    "hundra", "tien", "tton", "elva", "tolv", "arton", "nitton")
+_COMPOUND_STARTS = ("tjugo", "trettio", "fyrtio", "femtio", "sextio", "sjuttio", "åttio",
+                    "nittio")
+_COMPOUND_WORDS = frozenset((
+    "yirmi", "otuz", "k\u0131rk", "elli", "altm\u0131ş", "yetmiş", "seksen", "doksan", "yüz"))
+
+
+def _compound(lowered: str) -> bool:
+    """A number word made of several ("drieënveertig", "sextiosju", "sześćset")."""
+    return len(lowered) > 3 and (lowered.endswith(_COMPOUND_ENDS) or lowered.startswith(
+        _COMPOUND_STARTS) or lowered in _COMPOUND_WORDS)
+
+
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
-_GAP = re.compile(r"[\s,.\-/]*")
+_GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
 
 
 def _weight(word: str) -> int:
@@ -117,13 +174,13 @@ def _weight(word: str) -> int:
     lowered = word.lower()
     if word.isdigit() or _DIGIT_WORDS.get(lowered, ""):
         return 1
-    return 2 if lowered in _PAIR_WORDS else 0
+    return 2 if lowered in _PAIR_WORDS or _compound(lowered) else 0
 
 
 def _counts(word: str) -> bool:
     lowered = word.lower()
     return word.isdigit() or lowered in _DIGIT_WORDS or lowered in _PAIR_WORDS \
-        or lowered in _JOINERS
+        or lowered in _JOINERS or _compound(lowered)
 
 
 _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS)
@@ -134,7 +191,8 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     """Only where number words come close together is a spelled number possible: the token
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
-    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS]
+    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
+             or _compound(m.group(0).lower())]
     start = 0
     while start < len(words):
         end = start
@@ -174,6 +232,112 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
     yield from done()
 
 
+# A number that a label names further back in its clause ("Il codice EAN sulla confezione è
+# 8001505005707", "die DHL-Express-Sendung mit dem Zubehör hat die Nummer 4817263950") is
+# that, not a phone, unless the clause speaks of calling.
+_LABELS = (
+    r"invoice|receipt|tracking|track|trk|shipment|parcel|package|consignment|awb|waybill|"
+    r"ref(?:erence)?|sku|asin|isbn|ean|upc|gtin|mpn|model|modell|part|serial|s/n|imei|ticket|"
+    r"rma|return|claim|batch|lot|rechnung|sendung|sendungsnummer|paket|paketnummer|"
+    r"artikelnummer|commande|facture|colis|suivi|référence|factura|seguimiento|envío|fattura|"
+    r"spedizione|tracciamento|factuur|zending|pakket|faktura|przesyłk\w*|voucher|coupon|"
+    r"seriennummer|serienummer|réf|rif|codice|código|cod|barcode|sändning\w*|kolli|symbol\w*|"
+    r"typ|kargo|takip|rastreio|objeto|matricola|ricambio|vettura|peça|pieza|pièce|"
+    r"réclamation|retour\w*|retoure\w*|autorización|autorisation|autorizzazione|devolución|"
+    r"reso|zwrot\w*|n°|nº|referenz|referencia|riferimento|vorgang|aktenzeichen|dossier|"
+    r"expediente|pratica|ärende|modelo|modèle|modello|artículo|articolo|onderdeel|część|"
+    r"parça|kod|serie|série|seriale|garantie|warranty|garanzia|garantía|lieferschein|"
+    r"albarán|numéro de série|número de serie|numer seryjny|追跡番号|お問い合わせ番号|伝票番号|"
+    r"注文番号|製造番号|型番|品番|运单号|快递单号|订单号|单号|序列号|型号|운송장|송장|주문번호|"
+    r"일련번호|모델|jan|jancode|janコード|条码|條碼|바코드|protokół|protokol|szkody|zgłoszeni\w*"
+)
+_LABEL_BEFORE = re.compile(
+    rf"(?i:(?<![A-Za-z0-9])(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9]))"
+    r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
+_PHONE_WORDS = re.compile(
+    r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
+    r"anruf\w*|ruf|appel\w*|appelle\w*|rappel\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
+    r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
+    r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
+    r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
+    r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer))\b)"
+    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系")
+
+
+def _labelled(text: str, start: int, end: int) -> bool:
+    """A label stands before the number in its clause, and nothing speaks of calling."""
+    before = text[max(0, start - 60):start]
+    if not _LABEL_BEFORE.search(before):
+        return False
+    return not _PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
+
+
+def _gtin(digits: str) -> bool:
+    """An EAN/UPC/GTIN: 8, 12, 13 or 14 digits whose last is their check digit."""
+    if len(digits) not in (8, 12, 13, 14):
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = int(char) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+# Vanity numbers: a toll-free prefix and letters on the keypad ("1-800-FLOWERS").
+_VANITY = re.compile(
+    r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\s?(?:800|888|877|866|855|844|833)\s?\)|"
+    r"(?:800|888|877|866|855|844|833)|0800|0808)[\s.\-]?"
+    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)")
+# Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
+# ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
+_CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
+_KO_NUMERALS = "공영일이삼사오육칠팔구"
+_CJK_RUN = re.compile(rf"[{_CJK_NUMERALS}0-9](?:[{_CJK_NUMERALS}0-9]|"
+                      rf"[\s.\-\u2010-\u2015\u30fc\uff0d(),の](?=[{_CJK_NUMERALS}0-9])){{8,30}}")
+_KO_RUN = re.compile(rf"[{_KO_NUMERALS}0-9](?:[{_KO_NUMERALS}0-9]|[ .\-](?=[{_KO_NUMERALS}0-9]))"
+                     r"{8,30}")
+
+
+# Digits read aloud in kana ("ぜろはちぜろ の 2941"), mixed with digits.
+_KANA_DIGIT = r"(?:ぜろ|ゼロ|れい|まる|いち|にー|に|さん|よん|し|ご|ろく|なな|しち|はち|きゅう|く)"
+_KANA_RUN = re.compile(rf"(?:{_KANA_DIGIT}|\d)(?:{_KANA_DIGIT}|\d|[\s\-の、,]){{6,60}}")
+
+
+def _kana_runs(text: str) -> Iterator[tuple[int, int]]:
+    for m in _KANA_RUN.finditer(text):
+        run = m.group(0).rstrip(" -の、,")
+        kana = re.findall(_KANA_DIGIT, run)
+        digits = len(kana) + sum(c.isdigit() for c in run)
+        if len(kana) >= 4 and digits >= 9:
+            yield m.start(), m.start() + len(run)
+
+
+def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
+    for pattern, numerals in ((_CJK_RUN, _CJK_NUMERALS), (_KO_RUN, _KO_NUMERALS)):
+        if not any(c in text for c in numerals):
+            continue
+        for m in pattern.finditer(text):
+            run = m.group(0)
+            count = sum(c.isdigit() or c in numerals for c in run)
+            words = sum(c in numerals for c in run)
+            if count >= 9 and words >= 3:
+                yield m.start(), m.end()
+
+
+def _vanity(text: str) -> Iterator[tuple[int, int]]:
+    for m in _VANITY.finditer(text):
+        tail = re.sub(r"[\s.\-]", "", m.group("tail"))
+        letters = sum(c.isalpha() for c in tail)
+        if 6 <= len(tail) <= 10 and letters >= 3 and (tail.isupper() or m.group(0)[:1] in "1+("):
+            yield m.start(), m.end()
+
+
 def mask(text: str) -> str:
     return _PROTECT.sub(lambda m: MASK * len(m.group(0)), text)
 
@@ -188,10 +352,10 @@ class PhoneRule:
     def __init__(self, regions: Iterable[str]) -> None:
         self.regions = tuple(regions)
 
-    def _valid_run(self, candidate: str) -> bool:
+    def _valid_run(self, candidate: str, regions: tuple[str, ...]) -> bool:
         digits = _digits(candidate)
         international = candidate.lstrip(" (").startswith(("+", "00"))
-        for region in self.regions:
+        for region in regions:
             try:
                 number = phonenumbers.parse(
                     ("+" + digits.removeprefix("00")) if international else digits, region)
@@ -215,6 +379,7 @@ class PhoneRule:
             else:
                 windows.append([start, end])
         checked = 0
+        extra: tuple[str, ...] | None = None  # the text's own regions, found when needed
         for offset, end in windows:
             for m in _CANDIDATE.finditer(mask(text[offset:end])):
                 candidate = m.group(0)
@@ -223,17 +388,31 @@ class PhoneRule:
                 # Without a country code, a number people share has its area code: 9 digits+.
                 if not (8 if international else 9) <= digits <= 15:
                     continue
+                if digits == 15 and not international and (
+                        _luhn(_digits(candidate)) or "imei" in text.lower()):
+                    continue  # an IMEI (15 digits, Luhn check digit), not a number to call
+                if not international and candidate.isdigit() and digits >= 12 \
+                        and _gtin(candidate):
+                    continue  # a barcode number written as one run
+                if not international and _labelled(text, offset + m.start(), offset + m.end()):
+                    continue
                 checked += 1
                 if checked > MAX_CHECKED:  # digit soup: redact rather than spend seconds
                     yield offset + m.start(), offset + m.end()
                     continue
-                for s, e in self._check(candidate):
+                hits = list(self._check(candidate, self.regions))
+                if not hits and not international:
+                    if extra is None:
+                        extra = tuple(r for r in suggested(text) if r not in self.regions)
+                    if extra:
+                        hits = list(self._check(candidate, extra))
+                for s, e in hits:
                     yield offset + m.start() + s, offset + m.start() + e
 
-    def _check(self, candidate: str) -> Iterator[tuple[int, int]]:
+    def _check(self, candidate: str, regions: tuple[str, ...]) -> Iterator[tuple[int, int]]:
         """The number(s) in one candidate, in positions within it."""
         found = False
-        for region in self.regions:
+        for region in regions:
             # A few tries: a candidate is short, and digit soup must not cost seconds.
             matcher = PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID,
                                          max_tries=4)
@@ -242,9 +421,14 @@ class PhoneRule:
                 yield hit.start, hit.end
             if found:
                 break
-        if not found and self._valid_run(candidate):
+        if not found and self._valid_run(candidate, regions):
             yield 0, len(candidate)
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         yield from self._numbers(text)
         yield from _spelled(text)
+        if not text.isascii():
+            yield from _numeral_runs(text)
+            yield from _kana_runs(text)
+        if re.search(r"8\d\d|080", text):
+            yield from _vanity(text)

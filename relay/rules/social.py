@@ -24,27 +24,147 @@ _PROFILE = re.compile(
     r"(?:[^\s<>\"'`]+|\s?[\d\s]{6,}\d)",  # "wa.me/ 31 6 4827 1953"
     re.IGNORECASE,
 )
+# Messengers, social networks and marketplaces (a shop or seller name there is a way to
+# reach someone off the platform), with the endings other languages give them
+# ("na Discordzie", "auf Instagramm").
 _PLATFORMS = (
-    r"whats\s?app|wa|telegram|we\s?chat|weixin|signal|insta(?:gram)?|ig|facebook|fb|"
+    r"(?:whats\s?app|telegram|we\s?chat|weixin|signal|insta(?:gram)?|facebook|"
     r"messenger|snap(?:chat)?|tik\s?tok|twitter|skype|viber|discord|kik|linkedin|youtube|"
-    r"line(?=,?\s*id\b)|threema|wickr|session(?=\s+id\b)|qq|tg(?=\s*:)"
+    r"threema|wickr|etsy|vinted|ebay|depop|poshmark|mercari|wallapop|leboncoin|kleinanzeigen|"
+    r"marktplaats|tradera|blocket|olx|allegro|subito|shpock|willhaben|reddit|pinterest|"
+    r"twitch|tumblr|bluesky|mastodon|xing|vk|vkontakte|kakao\s?talk|wickr|zalo|steam|discogs|"
+    r"mercado\s?livre|mercado\s?libre|mercadolibre|vinted|catawiki|bandcamp|soundcloud|"
+    r"onlyfans|patreon|ko-fi|kofi|gumtree|craigslist|carousell|shopee|lazada|coupang|rakuten|"
+    r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu|fejs|face)"
+    r"(?:e|ie|zie|u|em|ach|a|s|'s|m|n)?"
+    r"|wa|ig|fb|line(?=,?\s*id\b)|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
-_IDENT = r"(?:live:)?@?[\w][\w.\-]{2,39}"
-# Something only a handle looks like: an @, or a digit, underscore, dot or # inside.
-_STRONG = r"(?:@[\w][\w.\-]{2,39}|(?:live:)?[a-z][\w\-]*[._\d#][\w.\-#]*)"
+_IDENT = r"(?:live:[\w.\-:]{3,40}|@?[\w][\w.\-]{2,39})"
+# Something only a handle looks like: an @, or a digit, underscore, dot or # inside, or
+# words run together with capitals ("CandleCraftCo").
+_STRONG = (r"(?:@[\w][\w.\-]{2,39}|live:[\w.\-:]{3,40}|[a-z][\w\-]*[._\d#][\w.\-#]*"
+           r"|(?-i:[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+))")
 # Words that say an identifier follows, in the languages of the corpus.
 _KEYWORD = (r"id|i\.d\.|handle|user\s?name|user|account|acc|profile|nick(?:name)?|name|number|"
             r"no\.?|benutzername|nutzername|kennung|nom\s+d'utilisateur|pseudo|identifiant|"
-            r"nombre\s+de\s+usuario|usuario|nome\s+utente|utente|gebruikersnaam|naam")
-_OWNER = r"(?:(?:my|meine?|mon|ma|mi|il\s+mio|mijn|our|unser(?:e)?)\s+)?"
-_SAYS = r"(?:\s*[:=]\s*|\s+(?:is|ist|est|es|è|=)\s+|\s+|\s*-\s*)"
+            r"nombre\s+de\s+usuario|usuario|nome\s+utente|utente|gebruikersnaam|naam|"
+            r"användarnamn|brukernavn|brugernavn|shop|store|boutique|tienda|laden|butik|winkel|"
+            r"sklep|negozio|loja|page|seite|channel|kanal|konto|compte|cuenta|conta")
+_OWNER = (r"(?:(?:my|meine?|mon|ma|mi|il\s+mio|la\s+mia|mijn|our|unser(?:e)?|minha|meu|mój|"
+          r"moja)\s+)?")
+_SAYS = (r"(?:\s*[:=]\s*|\s+(?:is|ist|est|es|è|é|är|heißt|=)\s+|\s+|\s*-\s*)"
+         r"[«\"'„“\u2018\u201a]?\s?")
 _NAMED = re.compile(
     rf"\b(?:{_PLATFORMS})\b(?:[\s,(-]*{_OWNER}(?:{_KEYWORD})\b{_SAYS}\(?(?P<ident>{_IDENT})"
     rf"|\s*[:=]\s*(?P<after_colon>{_IDENT})"
-    rf"|(?:\s+(?:me|us))?[\s,(]*(?:\b(?:at|on|is|via|under|unter|sur|su|op|en)\b)?\s*\(?"
-    rf"(?P<strong>{_STRONG}))",
+    rf"|(?:\s+(?:me|us))?[\s,(]*(?:\b(?:at|on|is|via|under|unter|sur|su|op|en|as|als|comme|"
+    rf"como|come|sous|som|jako|called|named|heißt|sono|soy|sou)\b|で|に|は|の|에서)?\s*\(?"
+    rf"[«\"'„“\u2018\u201a]?\s?(?P<strong>{_STRONG})"
+    rf"|(?:\s+[^\s.!?]{{1,20}}){{1,3}}?\s+(?:as|als|comme|como|come|unter|sous|som|jako|under)\s+"
+    rf"[«\"'„“\u2018\u201a]?\s?(?P<found_as>{_STRONG}))",
     re.IGNORECASE,
 )
+# "chineuse_de_lyon on Vinted", "sally_deals auf eBay"
+_BEFORE_PLATFORM = re.compile(
+    rf"(?<![\w@.])(?P<ident>{_STRONG})\s+(?:on|auf|sur|en|su|op|på|na|w|bei|at|in|im)\s+"
+    rf"(?:{_PLATFORMS})\b", re.IGNORECASE)
+# Schemes that open a messenger chat or a call: tg://resolve?domain=..., viber://chat?...
+_SCHEMES = re.compile(
+    r"(?<![\w+\-])(?<![a-z0-9]\.)(?P<scheme>tg|viber|weixin|wechat|line|kakaotalk|kakaoplus|kakaolink|whatsapp|"
+    r"skype|sgnl|signal|fb-messenger|messenger|snapchat|instagram|threema|wickr|discord|tiktok|"
+    r"twitter|zalo|imo|icq|xmpp|msnim|facetime|facetime-audio|sip|sips|tel|sms|mms|callto|im|"
+    r"aim|ymsgr|gtalk|wire|element|matrix|teams|msteams|mqq|tencent|weibo|sinaweibo|"
+    r"kakaostory|band|navertalk):(?://)?[^\s<>\"'`]+", re.IGNORECASE)
+# Messengers named in Chinese, Japanese or Korean ("加我微信 sally_wx88", "카톡 아이디 ...").
+_CJK_MESSENGERS = re.compile(
+    r"(?:微信号?|微信|威信|薇信|[Vv]信|QQ号?|扣扣|企鹅号|ライン|らいん|カカオトーク|カカオ|カトク|"
+    r"テレグラム|ワッツアップ|インスタ|카톡|카카오톡|카카오|텔레그램|라인|왓츠앱|인스타|微博|抖音|"
+    r"小红书|(?i:vx|wx)(?=\s*[:号])|(?<![A-Za-z])[Vv](?=\s*:))"
+    r"\s*(?:ID|id|Id|号|號|아이디|계정|アカウント|账号|帐号|搜索|搜|검색|で検索)?\s*(?:は|是|:|은|는|으로|로|を|も)?"
+    r"\s*:?\s*"
+    r"(?P<ident>[A-Za-z0-9][A-Za-z0-9_\-.]{3,30})")
+# A nickname or user name, announced as such ("Mon pseudo là-bas c'est chineuse_de_lyon").
+_NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användarnamn|anv\.?namn|"
+               r"brukernavn|brugernavn|gebruikersnaam|user\s?name|nome\s+utente|"
+               r"nombre\s+de\s+usuario|apodo|ksywka|nazwa\s+użytkownika|kullan\u0131c\u0131\s+ad\u0131|"
+               r"handle|login|ユーザー名|ユーザ名|ニックネーム|昵称|用户名|닉네임")
+_FILLER = (r"là-bas|la-bas|c'est|c\u2019est|ist|is|är|es|est|è|to|jest|there|dort|da|on|auf|sur|"
+           r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war")
+_NICK = re.compile(
+    rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})(?=\s)|"
+    rf"(?:{_PLATFORMS})\b)){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
+    rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE)
+# "heiße ich Schraubenkoenig_BO", "me llamo ...": a name that only a handle looks like
+_CALLED = re.compile(
+    rf"\b(?:heiße\s+ich|ich\s+heiße|heiß\s+ich|i'm\s+called|i\s+go\s+by|je\s+m'appelle|"
+    rf"me\s+llamo|mi\s+chiamo|heet\s+ik|ik\s+heet|jag\s+heter|jeg\s+heter|nazywam\s+się|"
+    rf"me\s+chamo|sono|soy|sou|je\s+suis|jestem|i'm|i\s+am)\s+[«\"'„“\u2018\u201a]?"
+    rf"(?P<ident>{_STRONG})", re.IGNORECASE)
+# With a platform or a nickname talked about, a name with an underscore is a handle.
+_TALK = re.compile(rf"\b(?:{_PLATFORMS}|{_NICK_WORDS})\b|微信|微博|ライン|카톡|라인", re.IGNORECASE)
+_UNDERSCORED = re.compile(r"(?<![\w@./])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w@])")
+_COMMON = frozenset((
+    "the", "and", "ist", "der", "die", "das", "est", "les", "une", "con", "por", "para", "per",
+    "che", "und", "oder", "och", "är", "som", "från", "here", "there", "same", "also", "auch",
+    "aussi", "también", "anche", "ook", "också"))
+# u/name on reddit
+_REDDIT = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_\-]{3,20}\b")
+# "Búscame en Facebook como Cerámicas Alba Ruiz", "search Anna Kowalski on Facebook"
+_CAP = r"[A-ZÁÉÍÓÚÑÄÖÜÅŁŚŻÇ][\w'\-]+"
+_CAPS = rf"{_CAP}(?:\s+(?:{_CAP}|de|del|da|di|von|van|la|le|dos|das)){{0,5}}"
+_QUOTE = r"[«\"'„“\u2018\u201a]?\s?"
+_AS = (r"(?i:as|como|comme|als|unter|sous|come|som|jako|under|z|pelo\s+nome|by\s+the\s+name|"
+       r"under\s+the\s+name|unter\s+dem\s+namen|sous\s+le\s+nom|con\s+el\s+nombre|"
+       r"col\s+nome|com\s+o\s+nome|onder\s+de\s+naam|pod\s+nazwą)")
+_SEARCH = (r"(?i:search|look\s+(?:me\s+)?up|find|google|znajd\u017a(?:\s+mnie)?|hitta\s+mig|"
+           r"vind\s+me|trovami|encu[ée]ntrame|look\s+for|busca(?:me)?|búscame|"
+           r"cherche(?:z)?(?:-moi)?|such(?:e|en|t)?|zoek|szukaj|cerca(?:mi)?|procur[ae](?:-me)?|"
+           r"me\s+procura|sök|ara|tapez|tape|type|enter|tippe|gib|digita|escribe|pon)")
+_SEARCH_ME = re.compile(
+    rf"(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
+    rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<name>{_CAPS})[»\"'“”]?\s+"
+    rf"(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})"
+    rf"|{_SEARCH}\s+(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+"
+    rf"{_QUOTE}(?P<after>{_CAPS})"
+    rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))")
+# A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratin") or
+# announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
+_OPEN_Q = "[「『“\"'«„\u2018]"
+_CLOSE_Q = "[」』”\"'»“\u2019]"
+_QUOTED = re.compile(rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
+_SEARCHED_AFTER = re.compile(
+    r"\s*(?:って|을|를|で|diye|and|och|en|und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|"
+    r"sök|such|busca|cherche|cerca|procura)", re.IGNORECASE)
+_NAMED_BEFORE = re.compile(
+    r"(?:店铺名|店名|상점명|ショップ名|昵称|ハンドルネーム|ハンドル名|ニックネーム|ユーザー名|닉네임|用户名|"
+    r"账号|(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
+    r"sat\u0131c\u0131|anbieter|shop\s+name|store\s+name|shop|store|boutique|tienda|loja|"
+    r"negozio|winkel|butik|sklep|laden))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*$")
+# Cheap tests before the costly patterns: most messages name no platform and no nickname.
+_PLATFORM_STEMS = (
+    "whatsapp", "whats app", "telegram", "wechat", "we chat", "weixin", "signal", "insta",
+    "facebook", "messenger", "snap", "tiktok", "tik tok", "twitter", "skype", "viber",
+    "discord", "kik", "linkedin", "youtube", "threema", "wickr", "etsy", "vinted", "ebay",
+    "depop", "poshmark", "mercari", "wallapop", "leboncoin", "kleinanzeigen", "marktplaats",
+    "tradera", "blocket", "olx", "allegro", "subito", "shpock", "willhaben", "reddit",
+    "pinterest", "twitch", "tumblr", "bluesky", "mastodon", "xing", "vkontakte", "kakao",
+    "zalo", "steam", "discogs", "mercado", "catawiki", "bandcamp", "soundcloud", "onlyfans",
+    "patreon", "ko-fi", "kofi", "gumtree", "craigslist", "carousell", "shopee", "lazada",
+    "coupang", "rakuten", "jimoty", "ジモティー", "メルカリ", "번개장터", "당근마켓", "闲鱼",
+    "淘宝",
+    "taobao", "xianyu", "fejs", "face")
+_SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
+_NICK_STEMS = (
+    "nick", "pseudo", "benutzer", "nutzer", "användar", "anv.namn", "bruker", "bruger",
+    "gebruiker", "user", "utente", "usuario", "apodo", "ksywka", "użytkownik", "kullan",
+    "handle", "login", "ユーザ", "ニックネーム", "昵称", "用户名", "닉네임")
+_STRONGISH = re.compile(r"[a-z][A-Z]|[A-Za-z]_|[a-z]\d")
+
+
+def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
+    return any(stem in lowered for stem in stems)
+
+
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
@@ -57,12 +177,47 @@ class SocialRule:
                 host = m.group("host").lower().removeprefix("www.")
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
-        for m in _NAMED.finditer(text):
-            group = next(g for g in ("ident", "after_colon", "strong") if m.group(g))
+        lowered = text.lower()
+        platform = _mentions(lowered, _PLATFORM_STEMS) \
+            or bool(_SHORT_PLATFORMS.search(lowered))
+        nick = _mentions(lowered, _NICK_STEMS)
+        for m in _NAMED.finditer(text) if platform else ():
+            group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
             ident = m.group(group)
             if group != "strong" and ident.isdigit() and len(ident) < 5:
                 continue  # "Signal: 3 bars" is not an ID
             yield m.start(group), m.end(group)
         if "@" in text:
             for m in _HANDLE.finditer(text):
+                yield m.start(), m.end()
+        if ":" in text:
+            for m in _SCHEMES.finditer(text):
+                yield m.start(), m.end()
+        for m in _BEFORE_PLATFORM.finditer(text) if platform else ():
+            yield m.start("ident"), m.end("ident")
+        if not text.isascii():
+            for m in _CJK_MESSENGERS.finditer(text):
+                yield m.start("ident"), m.end("ident")
+        for m in _NICK.finditer(text) if nick else ():
+            ident = m.group("ident")
+            if ident.lower() in _COMMON:
+                continue
+            if m.group("colon") or m.group("quote") or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
+                yield m.start("ident"), m.end("ident")
+        if "u/" in text:
+            for m in _REDDIT.finditer(text):
+                yield m.start(), m.end()
+        for m in _SEARCH_ME.finditer(text) if platform else ():
+            group = next(g for g in ("as", "name", "after", "then") if m.group(g))
+            yield m.start(group), m.end(group)
+        for m in _QUOTED.finditer(text):
+            if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(
+                    text, max(0, m.start() - 30), m.start()):
+                yield m.start("q"), m.end("q")
+        strongish = bool(_STRONGISH.search(text))
+        for m in _CALLED.finditer(text) if strongish else ():
+            if len(m.group("ident")) >= 5:
+                yield m.start("ident"), m.end("ident")
+        if "_" in text and (platform or nick or _TALK.search(text)):
+            for m in _UNDERSCORED.finditer(text):
                 yield m.start(), m.end()

@@ -6,15 +6,30 @@ digits of a carrier's tracking link are not taken for a phone number.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote_plus
+
 from relay.config import RulesSettings
 from relay.rules.address import AddressRule
 from relay.rules.email import EmailRule
-from relay.rules.emoji import EmojiRule
+from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
 from relay.rules.links import LinkRule
 from relay.rules.phone import MASK, PhoneRule
 from relay.rules.social import SocialRule
 from relay.rules.view import view
+
+# A query value in an allowed link ("...track?tracknum=1Z...&email=sally%40gmail.com"): the
+# host and path stay, a value that holds a contact detail goes. Keys that name a person or a
+# way to reach one go whatever their value looks like.
+_QUERY_VALUE = re.compile(r"[?&;#](?P<key>[^=&;#?\s]{1,40})=(?P<value>[^&;#\s]*)")
+_CONTACT_KEYS = re.compile(
+    r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
+    r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
+    r"^line$|^cb$",
+    re.IGNORECASE,
+)
+_INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 
 
 def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
@@ -25,8 +40,8 @@ class TextRules:
     def __init__(self, settings: RulesSettings, domain: str) -> None:
         self.email = EmailRule(domain)
         self.links = LinkRule(allowed_hosts(settings, domain))
-        rules = (self.email, SocialRule(), PhoneRule(settings.phone_regions), AddressRule(),
-                 self.links)
+        self.phone = PhoneRule(settings.phone_regions)
+        rules = (self.email, SocialRule(), self.phone, AddressRule(), self.links)
         self.rules = tuple(r for r in rules if settings.action(r.code) != "off")
         self.emoji = EmojiRule() if settings.action("style.emoji") != "off" else None
 
@@ -36,7 +51,15 @@ class TextRules:
         if self.rules:
             seen = view(text)
             masked = seen.text
-            for start, end in (*self.links.allowed_spans(masked), *self.email.own(masked)):
+            if not masked.isascii():
+                # Emoji between digit groups ("0176📞1234📞5678") separate them like spaces:
+                # stripped later, they must not glue the digits into a clean number.
+                masked = separators(masked)
+            allowed = list(self.links.allowed_spans(masked))
+            for start, end in allowed:
+                for vs, ve, code in self.query_contacts(masked[start:end]):
+                    findings.append(Finding(*seen.span(start + vs, start + ve), code))
+            for start, end in (*allowed, *self.email.own(masked)):
                 masked = masked[:start] + MASK * (end - start) + masked[end:]
             for rule in self.rules:
                 for start, end in rule.find(masked):
@@ -44,6 +67,30 @@ class TextRules:
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)
+
+    def query_contacts(self, url: str) -> list[tuple[int, int, str]]:
+        """Query values of an allowed link that carry a contact detail: (start, end, code)."""
+        if "=" not in url:
+            return []
+        found = []
+        for m in _QUERY_VALUE.finditer(url):
+            value = unquote_plus(m.group("value")).strip()
+            if not value:
+                continue
+            code = None
+            if _CONTACT_KEYS.search(m.group("key")):
+                code = "contact.phone" if re.search(r"\d{6}", value) else "contact.email" \
+                    if "@" in value else "contact.social"
+            elif "@" in value:
+                code = "contact.email"
+            elif _INTERNATIONAL.fullmatch(value):
+                code = "contact.phone"
+            else:
+                code = next((r.code for r in self.rules if r.code != "link.external"
+                             and r is not self.phone and any(r.find(value))), None)
+            if code is not None:
+                found.append((m.start("value"), m.end("value"), code))
+        return found
 
     def redact(self, text: str) -> tuple[str, list[Finding]]:
         findings = self.find(text)

@@ -18,11 +18,15 @@ from dataclasses import dataclass
 # scheme ("hxxps"), or a word written letter by letter ("j o n a s"). ASCII runs map 1:1.
 _SPECIAL = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
-    r"|\s?[\[({]\.[\])}]\s?|\bhxxp|(?<!\S)(?:[A-Za-z0-9._@/\-] ){3,}[A-Za-z0-9._@/\-](?!\S)"
+    r"|\s?[\[({]\.[\])}]\s?|\bhxxp|(?<!\S)(?:[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a"
+    r"\uff41-\uff5a] ){3,}[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a](?!\S)"
+    # "s-t-e-f-f-i", "b_r_u_n_o": one character at a time, joined by dashes or underscores
+    r"|(?<![\w\-])(?:[A-Za-z0-9.@]-){4,}[A-Za-z0-9.@](?![\w\-])"
+    r"|(?<![\w])(?:[A-Za-z0-9.@]_){2,}[A-Za-z0-9.@](?![\w])"
 )
 # Letters that show as nothing, and dots of other scripts (NFKC keeps "。" as it is).
 _INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800\u180e")
-_DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52")
+_DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52\u30fb\uff65\u318d")
 # Cyrillic and Greek letters that look Latin: "gm\u0430il" is still gmail.
 _LOOKALIKES = dict(zip("аеорсухіјѕԁһӏкмтвнοαρτνεικΑΒΕΗΙΚΜΝΟΡΤΧΥΖАВЕКМНОРСТХ",
                        "aeopcyxijsdhlkmtbhoaptvetkABEHIKMNOPTXYZABEKMHOPCTX", strict=True))
@@ -31,7 +35,9 @@ _DEFANGED = re.compile(r"\s?[\[({]\.[\])}]\s?")
 
 def _normal(token: str) -> str:
     if len(token) > 4 and token[1] == " " and token[-2] == " ":
-        return token.replace(" ", "")  # letter by letter
+        return unicodedata.normalize("NFKC", token.replace(" ", ""))  # letter by letter
+    if len(token) > 4 and token[1] in "-_" and token[-2] in "-_":
+        return token[::2]  # joined letter by letter
     if _DEFANGED.fullmatch(token):
         return "."
     if token.lower() == "hxxp":

@@ -1,0 +1,74 @@
+"""Which numbering plans a text's language suggests, beyond the configured regions.
+
+A Korean message quoting "010-2345-6789" is a Korean mobile number, which no plan in the
+default regions accepts. Scripts say it cheaply (Hangul: KR, kana: JP, Han: CN/TW/HK...);
+for Latin-script languages a handful of common words does. Asked only when a candidate failed
+the configured regions, so ordinary messages never pay for it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SCRIPTS = (
+    (re.compile(r"[\uac00-\ud7a3]"), ("KR",)),
+    (re.compile(r"[\u3040-\u30ff]"), ("JP",)),
+    (re.compile(r"[\u4e00-\u9fff]"), ("CN", "TW", "HK", "SG")),
+    (re.compile(r"[\u0400-\u04ff]"), ("RU", "UA", "BY", "KZ")),
+    (re.compile(r"[\u0e00-\u0e7f]"), ("TH",)),
+    (re.compile(r"[\u0370-\u03ff]"), ("GR", "CY")),
+    (re.compile(r"[\u0600-\u06ff]"), ("SA", "AE", "EG", "MA")),
+    (re.compile(r"[\u0590-\u05ff]"), ("IL",)),
+    (re.compile(r"[\u0900-\u097f]"), ("IN",)),
+)
+# A few words each language uses in almost every message, and the plans of its countries.
+_WORDS = {
+    ("BR", "PT"): "você voce não nao obrigado obrigada olá encomenda meu minha celular número "
+                  "telefone ligue está também muito pedido zap manda oi passo desconto frete",
+    ("ES", "MX", "AR", "CO", "CL", "PE"): "hola gracias pedido usted envío mi número teléfono "
+                                          "llámame llamame está también muy por favor celular",
+    ("IT",): "ciao grazie ordine numero chiamami il della sono anche molto buongiorno cellulare",
+    ("NL", "BE"): "hallo bedankt bestelling mijn het een niet bel nummer graag ook",
+    ("SE", "FI"): "hej tack och jag är inte ring mitt nummer också beställning",
+    ("DK", "NO"): "hej tak jeg ikke og mitt mit nummer ring bestilling",
+    ("PL",): "dzień dobry dziękuję zamówienie mój numer proszę jest też bardzo zadzwoń",
+    ("TR",): "merhaba teşekkür sipariş numaram benim ve bir numara ara lütfen",
+    ("AT", "CH"): "hallo danke bestellung meine nummer ruf bitte auch sehr und",
+    ("BE", "CH", "LU"): "bonjour merci commande mon numéro appelez aussi très avec",
+}
+# Names that point to a country: a messenger of its own, the country or its people.
+_NAMES = {
+    "KR": "kakao kakaotalk naver korea korean coreano coreana coréen coréenne koreanisch "
+          "koreaans seoul busan",
+    "JP": "japan japanese japón japon japonés japonais japanisch giappone tokyo osaka line",
+    "CN": "wechat weixin china chinese chinois chino chinesisch cina shanghai beijing",
+    "BR": "brasil brazil brésil brasilien zap whatsapp",
+    "MX": "méxico mexico mexique mexiko cdmx",
+    "IT": "italia italy italie italien",
+    "ES": "españa spain espagne spanien",
+    "PT": "portugal",
+    "NL": "nederland netherlands holland",
+    "SE": "sverige sweden suède schweden",
+    "PL": "polska poland pologne polen",
+    "TR": "türkiye turkey turquie türkei",
+}
+_NAME_SETS = {region: frozenset(words.split()) for region, words in _NAMES.items()}
+_WORD_SETS = {regions: frozenset(words.split()) for regions, words in _WORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def suggested(text: str) -> tuple[str, ...]:
+    """Regions whose plans fit the text's script or language, most likely first."""
+    found: list[str] = []
+    if not text.isascii():
+        for pattern, regions in _SCRIPTS:
+            if pattern.search(text):
+                found.extend(regions)
+    words = {w.lower() for w in _WORD.findall(text[:4000])}
+    found.extend(region for region, names in _NAME_SETS.items() if words & names)
+    scored = sorted(((len(words & vocabulary), regions)
+                     for regions, vocabulary in _WORD_SETS.items()), reverse=True)
+    for score, regions in scored:
+        if score >= 2:
+            found.extend(regions)
+    return tuple(dict.fromkeys(found))

@@ -1,0 +1,229 @@
+# ruff: noqa: RUF001  (full-width digits and CJK punctuation are what these tests are about)
+"""The contact rules on what people write to get a contact across, category by category:
+the text rules (pure detectors) with a message in hand, and over SMTP where the place in the
+message matters (Subject, forwarded message, HTML, links). Examples are written for these
+tests, not taken from the corpus: they check that each rule generalizes."""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from conftest import BUYER, SELLER, send
+
+from relay.config import RulesSettings
+from relay.rules.text import TextRules
+from tools.policy_report import squash
+
+RULES = TextRules(RulesSettings(marketplace_domain="marketplace.example"), "relay.test")
+MARKER = "[contact details removed]"
+
+
+def left(text: str) -> str:
+    new, _ = RULES.redact(text)
+    return squash(new)
+
+
+CONTACTS = {
+    "email-described": [
+        ("my gmail is jordan.whitfield.sells - you know the ending", "jordan.whitfield.sells"),
+        ("Meine Adresse ist jens.albrecht87 bei gmail, einfach kurz schreiben.", "albrecht87"),
+        ("mándeme un correo a tienda.xochitl en gmail y ahí lo vemos", "tienda.xochitl"),
+        ("écrivez-moi: marie.dupont44 chez orange", "marie.dupont44"),
+        ("il mio indirizzo è g.santoro74, dominio libero punto it", "g.santoro74"),
+        ("Le paso mi correo: jmgarrido_63 arroba (ya sabe) telefonica punto net", "jmgarrido_63"),
+        ("Gmail adresim selin.aydin.1990, sonu bildiğiniz gibi.", "selin.aydin.1990"),
+    ],
+    "email-spaced": [
+        ("n a m e . s u r n a m e (at) g m a i l . c o m", "namesurname"),
+        ("s-t-e-f-f-i-.-w-a-l-t-e-r [ät] t-online [Punkt] de", "steffiwalter"),
+        ("mail me: j o h a n . l u n d g r e n (snabel-a) t e l i a . c o m", "johanlundgren"),
+        ("write me at maxine_ortiz (at) fastmail (d0t) com", "maxine_ortiz"),
+    ],
+    "email-split": [
+        ("marco.rinaldi.sartoria\n@\ngmail.com", "marcorinaldisartoria"),
+        ("send it to\ngrace.\nholloway\n@\nicloud.com\nthanks", "graceholloway"),
+        ("My email:\nfirst half: priya.raman\nsecond half: @outlook.com", "priyaraman"),
+    ],
+    "email-literal": [
+        ("user@[192.0.2.1]", "user"),
+        ("write to sally@[IPv6:2001:db8::1]", "sally"),
+        ("or sally%real.example@relay.test works", "sallyrealexample"),
+    ],
+    "link-query": [
+        ("https://www.ups.com/track?tracknum=1Z999AA10123456784&email=sally.q%40gmail.com",
+         "sallyq"),
+        ("https://www.dhl.de/x.html?piececode=00340434&phone=%2B4917612345678", "4917612345678"),
+        ("https://trace.cjlogistics.com/t.html?wblNo=684120937751&rcvTel=01048273915",
+         "01048273915"),
+    ],
+    "phone-vanity": [
+        ("Call 1-800-FLOWERS any time", "flowers"),
+        ("Text or call 1-888-GO-LEATHR any time", "goleathr"),
+    ],
+    "phone-emoji-separators": [
+        ("0176\U0001f4de1234\U0001f4de5678", "017612345678"),
+        ("0176 \U0001f338 1234 \U0001f338 5678", "017612345678"),
+    ],
+    "phone-words": [
+        ("meine Nummer: null eins sieben sechs 12 34 56 78", "12345678"),
+        ("zéro six douze 34 cinquante-six 78 90", "567890"),
+        ("mi número: seis cero cero uno dos tres cuatro cinco seis", "seiscerocero"),
+        ("Meine Handynummer: null eins sieben sechs – 2345 6781.", "23456781"),
+    ],
+    "phone-cjk": [
+        ("０９０・１２３４・５６７８までお電話ください", "09012345678"),
+        ("〇九〇・一二三四・五六七八に電話して", "〇九〇一二三四五六七八"),
+        ("Il mio numero coreano: ０１０ㆍ２３４５ㆍ６７８９", "01023456789"),
+        ("（０３）６４１８ー２２７５（平日10時〜18時）", "64182275"),
+    ],
+    "phone-national": [
+        ("제 번호는 010-2345-6789 입니다", "01023456789"),
+        ("meu celular é (11) 98765-4321", "987654321"),
+        ("please contact me: 010-2345-6789 (KakaoTalk same number)", "01023456789"),
+    ],
+    "address": [
+        ("〒150-0001 東京都渋谷区神宮前1-2-3 サニーハイツ201号室", "神宮前123"),
+        ("大阪府大阪市北区梅田3丁目1番1号", "梅田3丁目1番1号"),
+        ("Jag bor på Södermannagatan 19, 116 40 Stockholm.", "11640stockholm"),
+        ("Mijn adres: Kerkstraat 88-II, 1017 GN Amsterdam", "1017gnamsterdam"),
+        ("Estamos na Rua de Santa Catarina 312, 4000-447 Porto", "4000447porto"),
+        ("Es en Av. Insurgentes Sur 1602, Col. Crédito Constructor, 03940 CDMX.", "03940"),
+        ("4521, rue Saint-Denis, Montréal (Québec) H2J 2L2", "h2j2l2"),
+        ("Ich wohne Lindenstraße 27, 2. OG, 04109 Leipzig", "04109leipzig"),
+        ("Caferağa Mah. Moda Cad. No:48 D:7 34710 Kadıköy/İstanbul", "no48"),
+        ("上海市徐汇区漕溪北路88弄3号1201室", "88弄3号"),
+    ],
+    "address-described": [
+        ("it's the house with the red door, number 9 on Elm Road", "elmroad"),
+        ("Ich wohne in der Gartenstraße, Hausnummer 12, das gelbe Haus", "gartenstraße"),
+        ("c'est la maison bleue au bout de la rue des Lilas, au numéro 7", "ruedeslilas"),
+    ],
+    "messenger": [
+        ("tg://resolve?domain=sallyshop", "sallyshop"),
+        ("viber://chat?number=%2B380501234567", "380501234567"),
+        ("加我微信 sally_wx88 吧", "sally_wx88"),
+        ("카톡 아이디 sallyk88 로 연락주세요", "sallyk88"),
+        ("写真はLINEで送ります。line://ti/p/@sakura_pottery で", "sakura_pottery"),
+    ],
+    "social": [
+        ("my Etsy shop is CandleCraftCo, cheaper there", "candlecraftco"),
+        ("find me on eBay as sallys_deals", "sallys_deals"),
+        ("I'm u/retro_sally on reddit", "retro_sally"),
+        ("Búscame en Facebook como Cerámicas Alba Ruiz Sevilla", "albaruiz"),
+        ("Tapez Séverine Dumoulin-Kerbrat sur Facebook", "severinedumoulin"),
+        ("インスタで「花田さくら 陶芸」って検索してDMください", "花田さくら"),
+        ("Mon pseudo là-bas c'est chineuse_de_lyon", "chineuse_de_lyon"),
+        ("Skriv till mig på Signal, användarnamn moosesmide.42.", "moosesmide42"),
+        ("Add me on Skype: live:.cid.7f3a9b21c04e", "7f3a9b21c04e"),
+    ],
+}
+ORDINARY = [
+    "RMA 4471-2209-18 for the return",
+    "ヤマト運輸のお問い合わせ番号は 4012-3456-7890 です。",
+    "佐川急便の送り状番号は 3618 2749 5013 です。",
+    "Could you confirm the IMEI? The listing photo shows 35 291508 442819 7.",
+    "Passt er zum Gerät mit der Seriennummer 71 0440 2213?",
+    "La pièce reçue (réf. 06 12 044 38) ne correspond pas.",
+    "volgens DPD is pakket 05212304918874 op 14-03 bezorgd",
+    "enligt DHL är sändningen 4719203846 levererad",
+    "Il codice EAN sulla confezione è 8001505005707, l'ASIN è B07XJ8C8F5.",
+    "Die DHL-Express-Sendung mit dem Zubehör hat die Nummer 4817263950.",
+    "Tu pedido ha sido entregado a las 12:40 en el punto de recogida de Sevilla.",
+    "The mug arrived with the handle snapped off.",
+    "It's at the post office on High Street, open till six.",
+    "my gmail is broken, sorry for the delay",
+    "https://tracking.postnord.com/se/?id=UA482193057SE",
+    "https://www.ups.com/track?loc=en_US&tracknum=1Z999AA10123456784",
+    "Order 112-1234567-1234567 shipped 2025-11-14, 24,99 €, 40 x 30 x 20 cm, 2.5 kg",
+    "ISBN 978-0-306-40615-7, model KD-55X85J, serial 4810 2233 8761",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"),
+                         [case for cases in CONTACTS.values() for case in cases],
+                         ids=[f"{cat}-{i}" for cat, cases in CONTACTS.items()
+                              for i in range(len(cases))])
+def test_contact_detail_is_removed(text, secret):
+    assert squash(secret) not in left(text), RULES.redact(text)[0]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_order_talk_is_untouched(text):
+    assert RULES.redact(text)[0] == text
+
+
+# -- over SMTP: where in the message it is --------------------------------------------------
+
+
+def mail(sender: str, to: str, subject: str, body: str, subtype: str = "plain") -> bytes:
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg.set_content(body, subtype=subtype)
+    return msg.as_bytes()
+
+
+async def delivered(relay, capture, data: bytes, sender: str, alias: str):
+    code, reply = await send(relay.smtp_port, sender, alias, data)
+    assert code == 250, reply
+    return (await capture.wait_for(1))[0]
+
+
+async def test_phone_in_the_subject(relay, conv, capture):
+    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias,
+                                               "Retour colis — rappelez-moi au 06.39.98.71.24",
+                                               "Le colis est arrivé abîmé, que faire ?\n"),
+                          SELLER, conv.buyer_alias)
+    assert "71.24" not in str(got.message["Subject"])
+    assert MARKER in str(got.message["Subject"])
+
+
+async def test_korean_number_in_a_forwarded_message(relay, conv, capture):
+    inner = EmailMessage(policy=policy.SMTP)
+    inner["From"], inner["Subject"] = "Shop <shop@shop.example>", "Your order"
+    inner.set_content("안녕하세요, 제 번호는 010-2345-6789 입니다. 카톡도 같은 번호예요.\n")
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"], msg["To"], msg["Subject"] = BUYER, conv.seller_alias, "Fwd: order"
+    msg.set_content("See below.\n")
+    msg.add_attachment(inner)
+    got = await delivered(relay, capture, msg.as_bytes(), BUYER, conv.seller_alias)
+    assert b"2345-6789" not in got.data and "6789" not in str(got.message)
+
+
+async def test_address_lines_in_an_html_only_message(relay, conv, capture):
+    markup = ("<p>Return it to me:</p><p>Karin Almqvist<br>Vasagatan 31 B<br>411 24 Göteborg"
+              "</p>")
+    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, "Return", markup,
+                                               "html"), SELLER, conv.buyer_alias)
+    text = got.message.get_content()
+    for secret in ("Vasagatan", "411 24", "Almqvist"):
+        assert secret not in text
+    assert "Return it to me" in text
+
+
+async def test_contact_in_the_query_of_an_allowed_link_goes_the_link_stays(relay, conv,
+                                                                            capture):
+    markup = ('<p><a href="https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899'
+              '223817460215&amp;notify=yuna.choi.la%40gmail.com">USPS</a></p>')
+    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, "Shipped", markup,
+                                               "html"), SELLER, conv.buyer_alias)
+    text = got.message.get_content()
+    assert "yuna.choi" not in text
+    assert "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223817460215" in text
+
+
+@pytest.mark.parametrize("address", ["sally@[192.0.2.1]", "sally@[IPv6:2001:db8::1]"])
+async def test_address_literals_do_not_pass(relay, conv, capture, address):
+    got = await delivered(relay, capture, mail(BUYER, conv.seller_alias, "Hi",
+                                               f"Write to {address} instead.\n"),
+                          BUYER, conv.seller_alias)
+    assert "192.0.2.1" not in got.message.get_content()
+    assert "2001:db8" not in got.message.get_content()
+
+
+async def test_percent_route_through_the_relay_does_not_pass(relay, conv, capture):
+    body = "Write to sally%real.example@relay.test instead.\n"
+    got = await delivered(relay, capture, mail(BUYER, conv.seller_alias, "Hi", body),
+                          BUYER, conv.seller_alias)
+    assert "real.example" not in got.message.get_content()
