@@ -20,10 +20,14 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 RUN python -m venv /opt/venv
 WORKDIR /src
+# Dependencies first, from the lock (exact versions, hashes checked): this layer is rebuilt
+# only when the lock changes, not with every change to the code.
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY relay ./relay
 COPY config/relay.docker.toml ./config/relay.docker.toml
-RUN /opt/venv/bin/pip install .
+RUN /opt/venv/bin/pip install --no-deps .
 
 # The migrations and default templates are package data (relay/migrations,
 # relay/default_templates): prove the installed package has them by migrating a throwaway

@@ -5,13 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/relay.toml
 
-.PHONY: run test lint migrate policy-report dkim-bench upload-fairness bench clean
+.PHONY: run test lint lock migrate policy-report dkim-bench upload-fairness bench clean
 
-$(STAMP): pyproject.toml
+# Dependencies come from the lock (exact versions, hashes checked); the project itself is
+# installed editable on top, without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 run: $(STAMP)
@@ -20,6 +23,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Refresh the locks from pyproject.toml: requirements.lock (what the relay runs on: the Docker
+# image) and requirements-dev.lock (that plus the test tools: make run, make test, CI).
+LOCK = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links --allow-unsafe
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(LOCK) --output-file requirements.lock pyproject.toml
+	$(LOCK) --extra dev --output-file requirements-dev.lock pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check relay tests tools

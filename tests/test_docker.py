@@ -238,8 +238,13 @@ def test_dockerfile_runs_as_non_root_with_health_volume_and_ports():
 def test_dockerfile_installs_runtime_dependencies_only_and_ships_migrations():
     found = instructions(DOCKERFILE.read_text(encoding="utf-8"))
     runs = " ".join(args for word, args in found if word == "RUN")
-    assert "pip install ." in runs
+    # Dependencies from the lock with their hashes, in a layer before the code; then the
+    # project alone.
+    assert "pip install --require-hashes -r requirements.lock" in runs
+    assert "pip install --no-deps ." in runs
     assert "[dev]" not in runs
+    copies = [args for word, args in found if word == "COPY"]
+    assert copies.index("requirements.lock ./") < copies.index("relay ./relay")
     # The build proves the installed package carries its migrations (package data).
     assert "MIGRATIONS_DIR" in runs
     assert "migrate" in runs
@@ -352,6 +357,31 @@ def test_healthcheck_command_passes_only_on_a_healthy_api():
         server.shutdown()
         server.server_close()
     assert _run_healthcheck(port) == 1  # nothing listening
+
+
+def test_compose_runs_both_services_hardened_and_the_relay_checked_for_readiness():
+    import yaml
+
+    services = yaml.safe_load(compose_text())["services"]
+    for name, service in services.items():
+        assert service["read_only"] is True, name
+        assert service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+        assert service["logging"]["options"]["max-size"], name  # logs rotate
+    assert "build" in services["relay"] and "build" not in services["inbox"]  # built once
+    assert services["inbox"]["image"] == services["relay"]["image"]
+    assert "/readyz" in " ".join(services["relay"]["healthcheck"]["test"])
+
+
+def test_the_locks_pin_every_dependency_with_hashes():
+    for name in ("requirements.lock", "requirements-dev.lock"):
+        entries = re.split(r"\n(?=[a-z0-9])", (ROOT / name).read_text(encoding="utf-8"))
+        pins = [e for e in entries if "==" in e.split("\n")[0]]
+        assert pins, name
+        for entry in pins:
+            assert "--hash=sha256:" in entry, entry.split("\n")[0]
+    runtime = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert "pytest==" not in runtime  # the image gets no test tools
 
 
 def test_compose_inbox_command_stores_every_message_in_its_maildir(tmp_path):
