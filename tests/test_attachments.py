@@ -656,6 +656,11 @@ NAMES_REFUSED = [
      "page.html"),
     (OCTET_NAMED + 'name="invoice.pdf"\r\nContent-Disposition: attachment;'
      ' filename="notes.txt"', samples.text(), "attachment.mismatch", "invoice.pdf"),
+    # A word whose base64 is broken (the stdlib's decode_header raised: a 451 for ever),
+    # beside a word nested in a word.
+    (OCTET_NAMED + 'name="=?utf-8?b?Zm9vY?= notes.txt"\r\nContent-Disposition: attachment;'
+     ' filename="=?utf-8?q?=3D=3Futf-8=3Fb=3FdXBkYXRlLmh0YQ=3D=3D=3F=3D?="', samples.text(),
+     "attachment.script", "update.hta"),
 ]
 
 

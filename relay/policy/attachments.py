@@ -7,13 +7,13 @@ the attachment rule counts; S/MIME signatures are gone already (strip_signatures
 from __future__ import annotations
 
 import re
-from email.header import decode_header, make_header
 from email.message import Message
 from urllib.parse import unquote
 
 from relay.config import RulesSettings
 from relay.errors import Reject
 from relay.pipeline import Parcel
+from relay.rewrite.header_line import reader_text
 from relay.rules.attachments import is_gif, judge
 from relay.rules.ooxml import Limits
 
@@ -25,13 +25,9 @@ _NAME_KEYS = ("name", "filename")
 
 
 def _decoded_word(value: str) -> str:
-    """A name sent as an RFC 2047 encoded word, as mail clients show it."""
-    if "=?" not in value:
-        return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
-        return value
+    """A name sent as RFC 2047 encoded words, as a reader is shown it: decoded fully (nested
+    words too), a malformed word left as written, never an exception."""
+    return reader_text(value) if "=?" in value else value
 
 
 def _extended(value: str, charset: str | None = None) -> str:
