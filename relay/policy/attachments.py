@@ -7,6 +7,7 @@ the attachment rule counts; S/MIME signatures are gone already (strip_signatures
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.message import Message
 from urllib.parse import unquote
 
@@ -111,8 +112,10 @@ def shown_name(part: Message) -> str:
     return _quoted(name) if name else f"an attachment ({part.get_content_type()})"
 
 
-def _leaves(message: Message) -> list[tuple[Message, Message | None]]:
-    """(part, its parent) for every attachment; iterative, like mime_structure."""
+def leaves(message: Message, keep: Callable[[Message], bool] = is_attachment,
+           ) -> list[tuple[Message, Message | None]]:
+    """(part, its parent) for every leaf part `keep` takes (default: the attachments), in
+    order; iterative, like mime_structure."""
     found = []
     stack: list[tuple[Message, Message | None]] = [(message, None)]
     while stack:
@@ -120,7 +123,7 @@ def _leaves(message: Message) -> list[tuple[Message, Message | None]]:
         if part.is_multipart():
             stack.extend((sub, part) for sub in reversed(part.get_payload())
                          if isinstance(sub, Message))
-        elif is_attachment(part):
+        elif keep(part):
             found.append((part, parent))
     return found
 
@@ -169,7 +172,7 @@ class CheckAttachments:
 
     async def __call__(self, parcel: Parcel) -> None:
         kept: list[tuple[Message, Message | None, int]] = []
-        for part, parent in _leaves(parcel.message):
+        for part, parent in leaves(parcel.message):
             data = part.get_payload(decode=True) or b""
             if is_gif(data) and self.rules.style_emoji != "off":
                 if self.rules.style_emoji == "reject":

@@ -25,24 +25,15 @@ from email.message import Message
 from relay.config import RulesSettings
 from relay.errors import Reject
 from relay.pipeline import Parcel
-from relay.policy.attachments import is_attachment, shown_name
+from relay.policy.attachments import is_attachment, leaves, shown_name
 from relay.rules import attachment_text as files
 from relay.rules.attachments import sniff
 from relay.rules.findings import Finding
 from relay.rules.text import TextRules
 
 
-def _leaves(message: Message) -> list[tuple[Message, Message | None]]:
-    found = []
-    stack: list[tuple[Message, Message | None]] = [(message, None)]
-    while stack:
-        part, parent = stack.pop()
-        if part.is_multipart():
-            stack.extend((sub, part) for sub in reversed(part.get_payload())
-                         if isinstance(sub, Message))
-        else:
-            found.append((part, parent))
-    return found
+def _every_leaf(part: Message) -> bool:
+    return True
 
 
 def _remove(part: Message, parent: Message | None) -> None:
@@ -84,7 +75,7 @@ class RefuseCards(_Refusals):
     async def __call__(self, parcel: Parcel) -> None:
         if self.rules.attachment == "off":
             return
-        for part, parent in _leaves(parcel.message):
+        for part, parent in leaves(parcel.message, _every_leaf):
             if part.get_content_maintype() == "message":
                 continue
             data = part.get_payload(decode=True) or b""
@@ -150,6 +141,6 @@ class CleanAttachments(_Refusals):
     async def __call__(self, parcel: Parcel) -> None:
         if self.rules.attachment == "off":
             return
-        for part, parent in _leaves(parcel.message):
+        for part, parent in leaves(parcel.message, _every_leaf):
             if is_attachment(part):
                 self._file(parcel, part, parent)
