@@ -63,12 +63,20 @@ _KEYWORDS = (
     r"ヤマト運輸|ヤマト|クロネコ|佐川急便|佐川|日本郵便|ゆうパック|ゆうパケット|西濃|福山通運|"
     r"运单号|運單號|快递单号|快遞單號|订单号|訂單號|单号|物流单号|序列号|型号|顺丰|中通|圆通|"
     r"韵达|申通|京东|ems|운송장\s?번호|운송장|송장\s?번호|송장|주문\s?번호|일련\s?번호|"
-    r"시리얼\s?번호|모델\s?번호|택배|cj대한통운|한진택배|우체국택배|롯데택배"
+    r"시리얼\s?번호|모델\s?번호|택배|cj대한통운|한진택배|우체국택배|롯데택배|"
+    # Case files and parts in more languages ("Fall 2026-55812", "Numer części: 0 986 ...")
+    r"fall|vorgang|aktenzeichen|ärende|sag|caso|pratica|dossier|expediente|częś|czesc|"
+    r"reservedel|varenr|varenummer|díl|dílu|číslo|parte|pezzo|ricambio|repuesto|peça|"
+    # Any compound number word ("Ersatzteilnummer", "Fakturanummer", "Vorgangsnr") but one
+    # that names a way to call ("Handynummer", "Servicenummer")
+    r"(?!\w*(?:telefon|handy|mobil|ruf|fax|kontakt|privat|whats|tlf|notfall|durchwahl|"
+    r"festnetz|service|hotline|sms|telefoon|mobiel|mobil|signal|viber|tel))"
+    r"[a-zäöüßåæø]{2,24}(?:nummer|numret|numer|nr)"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
 _BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
-            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|"
+            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|lautet|lyder|jest|è|é|"
             r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
             r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
             r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
