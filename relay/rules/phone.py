@@ -17,6 +17,7 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from relay.rules.regions import suggested
+from relay.rules.view import view
 
 MASK = "\u2591"
 # Candidates checked one by one per text; past this many, the rest are redacted unchecked.
@@ -135,7 +136,15 @@ _DIGIT_WORDS = {
     "s\u0131f\u0131r": "0", "bir": "1", "iki": "2", "üç": "3", "dört": "4", "beş": "5",
     "alt\u0131": "6",
     "yedi": "7", "sekiz": "8", "dokuz": "9",
+    "nula": "0", "jedna": "1", "dva": "2", "tři": "3", "čtyři": "4", "pět": "5", "šest": "6",
+    "sedm": "7", "osm": "8", "devět": "9",
+    "seks": "6", "syv": "7", "otte": "8", "åtte": "8",
+    "μηδέν": "0", "ένα": "1", "δύο": "2", "δυο": "2", "τρία": "3", "τέσσερα": "4",
+    "πέντε": "5", "έξι": "6", "επτά": "7", "εφτά": "7", "οκτώ": "8", "οχτώ": "8", "εννέα": "9",
+    "εννιά": "9",
 }
+# The view writes Greek letters that look Latin as Latin ("οκτώ" is matched as "oktώ").
+_DIGIT_WORDS.update({view(w).text: d for w, d in list(_DIGIT_WORDS.items())})
 # Teens and tens say two digits at once ("quarante-sept", "twenty one").
 _PAIR_WORDS = frozenset({
     "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -152,7 +161,10 @@ _PAIR_WORDS = frozenset({
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
     "sextio", "sjuttio", "åttio", "nittio",
 })
-_JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og"})
+# "and", and "then" between the groups ("tre quattro sette, poi 219 88 40")
+_JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og", "then", "dann", "puis",
+                      "poi", "luego", "depois", "dan", "sedan", "potem", "sonra", "pak", "så",
+                      "και", "kai", "a"})
 # Tens said in one word with their units ("drieënveertig", "sextiosju", "dreiundzwanzig"),
 # teens, and hundreds ("sześćset", "trzysta", "beş yüz"): each says two or three digits.
 _COMPOUND_ENDS = (
@@ -174,6 +186,7 @@ def _compound(lowered: str) -> bool:
 
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
+_DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
 
 
@@ -206,7 +219,8 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
         end = start
         while end + 1 < len(words) and words[end + 1] - words[end] <= 40:
             end += 1
-        if end > start:
+        # Two number words close together, or one said before the digits ("seis 12 48 73 90")
+        if end > start or _DIGIT_AFTER.match(text, words[start]):
             offset = max(0, words[start] - 60)
             window = text[offset:words[end] + 60]
             for s, e in _spelled_runs(window):
@@ -223,7 +237,11 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
             run.pop()
         digits = sum(_weight(t.group(0)) for t in run)
         words = sum(1 for t in run if not t.group(0).isdigit() and _weight(t.group(0)))
-        if digits >= 7 and words >= 2 and len(run) >= 5:
+        # One word said before eight digits or more ("seis 12 48 73 90") is a number too.
+        said_first = bool(run) and len(run[0].group(0)) >= 3 and _weight(run[0].group(0)) > 0 \
+            and not run[0].group(0).isdigit()
+        raw = sum(1 for t in run if t.group(0).isdigit())
+        if len(run) >= 5 and ((digits >= 7 and words >= 2) or (said_first and raw >= 8)):
             yield run[0].start(), run[-1].end()
 
     for token in _TOKEN.finditer(text):
@@ -270,6 +288,11 @@ _PHONE_WORDS = re.compile(
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer))\b)"
     r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系")
+
+
+_CALL_BEFORE = re.compile(
+    r"(?i:\b(?:ring\w{0,3}|call|tel|tlf|telefon\w*|mobil\w*|handy|cell|phone|whats\s?app|"
+    r"sms|text|appel\w*|llam\w*|chiam\w*|bel|zadzwo\w*|ara)\b)[^\d\n]{0,25}$")
 
 
 def _labelled(text: str, start: int, end: int) -> bool:
@@ -322,7 +345,7 @@ def _kana_runs(text: str) -> Iterator[tuple[int, int]]:
         run = m.group(0).rstrip(" -の、,")
         kana = re.findall(_KANA_DIGIT, run)
         digits = len(kana) + sum(c.isdigit() for c in run)
-        if len(kana) >= 4 and digits >= 9:
+        if (len(kana) >= 4 and digits >= 9) or (len(kana) >= 3 and digits >= 10):
             yield m.start(), m.start() + len(run)
 
 
@@ -338,7 +361,18 @@ def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
                 yield m.start(), m.end()
 
 
+# Any area code with the rest on the keypad ("917-DOG-WALK"), where the text speaks of calling.
+_KEYPAD = re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
+                     r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])")
+_MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
+
+
 def _vanity(text: str) -> Iterator[tuple[int, int]]:
+    if _MAY_KEYPAD.search(text):
+        for m in _KEYPAD.finditer(text):
+            if sum(c.isalpha() for c in m.group("tail")) >= 3 and _PHONE_WORDS.search(
+                    text, max(0, m.start() - 80), m.end() + 40):
+                yield m.start(), m.end()
     for m in _VANITY.finditer(text):
         tail = re.sub(r"[\s.\-]", "", m.group("tail"))
         letters = sum(c.isalpha() for c in tail)
@@ -394,7 +428,11 @@ class PhoneRule:
                 digits = len(_digits(candidate))
                 international = candidate.lstrip(" (").startswith(("+", "00"))
                 # Without a country code, a number people share has its area code: 9 digits+.
-                if not (8 if international else 9) <= digits <= 15:
+                # Eight digits are a whole number in some plans (DK, NO): where calling is
+                # spoken of just before.
+                if not (8 if international else 9) <= digits <= 15 and not (
+                        digits == 8 and _CALL_BEFORE.search(
+                            text, max(0, offset + m.start() - 40), offset + m.start())):
                     continue
                 if digits == 15 and not international and (
                         _luhn(_digits(candidate)) or "imei" in text.lower()):
@@ -438,5 +476,4 @@ class PhoneRule:
         if not text.isascii():
             yield from _numeral_runs(text)
             yield from _kana_runs(text)
-        if re.search(r"8\d\d|080", text):
-            yield from _vanity(text)
+        yield from _vanity(text)
