@@ -280,7 +280,7 @@ _LABELS = (
 _LABEL_BEFORE = re.compile(
     rf"(?i:(?<![A-Za-z0-9])(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9]))"
     r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
-_PHONE_WORDS = re.compile(
+PHONE_WORDS = re.compile(
     r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
     r"anruf\w*|ruf|appel\w*|appelle\w*|rappel\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
     r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
@@ -300,7 +300,7 @@ def _labelled(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 60):start]
     if not _LABEL_BEFORE.search(before):
         return False
-    return not _PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
+    return not PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
 
 
 def _gtin(digits: str) -> bool:
@@ -370,7 +370,7 @@ _MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
 def _vanity(text: str) -> Iterator[tuple[int, int]]:
     if _MAY_KEYPAD.search(text):
         for m in _KEYPAD.finditer(text):
-            if sum(c.isalpha() for c in m.group("tail")) >= 3 and _PHONE_WORDS.search(
+            if sum(c.isalpha() for c in m.group("tail")) >= 3 and PHONE_WORDS.search(
                     text, max(0, m.start() - 80), m.end() + 40):
                 yield m.start(), m.end()
     for m in _VANITY.finditer(text):
