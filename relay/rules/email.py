@@ -189,6 +189,24 @@ _AT_STEMS = ("@", "arroba", "arobase", "ät", "klammeraffe", "małpa", "malpa", 
              "apenstaartje", "골뱅이", "あっと", "アット", "παπάκι", "zavináč", "snabel")
 
 
+_PROVIDER_WORD = re.compile(rf"\b(?:{PROVIDERS}|{_WORDLIKE_PROVIDERS}|onet\w{{0,4}})\b",
+                            re.IGNORECASE)
+_NEAR_PROVIDER = (_USER_AT_PROVIDER, _PROVIDER_USER, _PROVIDER_NEAR, _SPELLED_USER)
+
+
+def _windows(found: Iterator[re.Match[str]], length: int) -> list[tuple[int, int]]:
+    """Stretches around each provider's name, wide enough for every form around one (a
+    spelled-out user part before it, a handle a few words after it), overlaps merged."""
+    out: list[tuple[int, int]] = []
+    for m in found:
+        start, end = max(0, m.start() - 300), min(length, m.end() + 200)
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
 def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
     return any(stem in lowered for stem in stems)
 
@@ -232,17 +250,19 @@ class EmailRule:
         provider = _mentions(lowered, _PROVIDER_STEMS) or _mentions(lowered, (
             "orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia"))
         mail = _mentions(lowered, _MAIL_STEMS)
-        patterns = [p for p, on in ((_USER_AT_PROVIDER, provider), (_PROVIDER_USER, provider),
-                                    (_ANNOUNCED, mail), (_BEFORE_AT, _mentions(lowered,
-                                                                              _AT_STEMS))) if on]
-        if provider:
-            patterns += [_PROVIDER_NEAR, _SPELLED_USER]
+        patterns = [p for p, on in ((_ANNOUNCED, mail), (_BEFORE_AT, _mentions(
+            lowered, _AT_STEMS))) if on]
         for pattern in patterns:
             for m in pattern.finditer(text):
-                if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
-                    continue  # "the outlook invite.ics": a file, not a mailbox
-                yield m.start("user"), m.end("user") if pattern not in (
-                    _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
+                yield m.start("user"), m.end("user")
+        # The patterns around a provider's name run only near one: a window each side.
+        for start, end in _windows(_PROVIDER_WORD.finditer(text) if provider else (), len(text)):
+            for pattern in _NEAR_PROVIDER:
+                for m in pattern.finditer(text, start, end):
+                    if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
+                        continue  # "the outlook invite.ics": a file, not a mailbox
+                    yield m.start("user"), m.end("user") if pattern not in (
+                        _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
         if "\n" in text and (mail or provider):
             for m in _LONE_HANDLE.finditer(text):
                 group = "user" if m.group("user") else "part"

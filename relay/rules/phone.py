@@ -415,6 +415,13 @@ class PhoneRule:
         # gets a window, and overlapping windows are masked once, together.
         windows: list[list[int]] = []
         for raw in _CANDIDATE.finditer(text):
+            # Masking only takes digits away: a run too short to be a number now never will
+            # be one (a date, a price, a postcode), and costs no masking at all.
+            digits = sum(c.isdigit() for c in raw.group(0))
+            if digits < 8 or (digits == 8 and not raw.group(0).lstrip(" (").startswith(
+                    ("+", "00")) and not _CALL_BEFORE.search(
+                    text, max(0, raw.start() - 40), raw.start())):
+                continue
             start, end = max(0, raw.start() - 80), raw.end() + 30
             if windows and start <= windows[-1][1]:
                 windows[-1][1] = end

@@ -135,7 +135,8 @@ _OBJECT = (r"(?i:me|mich|moi|mnie|mig|meg|mij|me|my\s+name|meinen\s+namen|mon\s+
 _SIMPLY = (r"(?i:einfach|just|simply|simplement|simplemente|semplicemente|gewoon|bara|bare|"
            r"po\s+prostu|só|apenas)")
 _SEARCH_ME = re.compile(
-    rf"(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
+    # Every form starts a word: the engine gives up at once inside one (most positions).
+    rf"\b(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
     rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<name>{_CAPS})[»\"'“”]?\s+"
     rf"(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})"
     rf"|{_SEARCH}\s+(?:{_OBJECT}\s+)?(?:{_SIMPLY}\s+)?(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)"
@@ -184,6 +185,10 @@ _NICK_STEMS = (
 _STRONGISH = re.compile(r"[a-z][A-Z]|[A-Za-z]_|[a-z]\d")
 
 
+# "face" alone is Facebook only as a word of its own ("add me on face", not "surface").
+_FACE = re.compile(r"\bface\b")
+
+
 def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
     return any(stem in lowered for stem in stems)
 
@@ -201,7 +206,9 @@ class SocialRule:
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
         lowered = text.lower()
-        platform = _mentions(lowered, _PLATFORM_STEMS) \
+        platform = (_mentions(lowered, _PLATFORM_STEMS) and (
+            "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
+            or bool(_FACE.search(lowered)))) \
             or bool(_SHORT_PLATFORMS.search(lowered))
         nick = _mentions(lowered, _NICK_STEMS)
         for m in _NAMED.finditer(text) if platform else ():
