@@ -136,6 +136,39 @@ _STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
 # Forms written in CJK or Hangul: only tried on text that has such letters.
 _CJK_FORMS = frozenset(i for i, form in enumerate(_STREETS) if re.search(r"[\u3000-\ud7a3]",
                                                                           form))
+# Cheap tests before the costly patterns: each form can only match where one of its words
+# stands (lower case, looked up in the lowered text; None: always tried).
+_FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
+    None,
+    ("street", "avenue", "boulevard", "terrace", "crescent"),
+    None,
+    ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer",
+     "chaussee", "steig", "pfad", "markt", "straat", "laan", "plein", "gracht", "kade", "singel",
+     "dijk", "steeg", "hof", "gatan", "vägen", "gränd", "torget", "stigen", "backen", "allén",
+     "leden", "gata", "väg", "vej", "gade", "veien", "vegen", "gaten", "gate", "vei", "tie",
+     "katu"),
+    ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer",
+     "chaussee"),
+    ("am ", "an der", "im ", "in der", "auf der", "zum ", "zur ", "unter den"),
+    ("rue", "av", "boul", "bd", "place", "ch", "all", "rang", "montée", "côte", "impasse", "quai",
+     "route", "cours", "passage", "square", "faubourg"),
+    ("laan", "weg", "plein", "kade", "dijk", "singel", "straat"),
+    ("calle", "c/", "av", "plaza", "paseo", "carrer", "camino", "carretera", "calz", "privada",
+     "cerrada", "callej", "boulevard", "blvd", "ronda", "traves", "via", "piazza", "corso",
+     "largo", "vicolo", "strada", "rua", "r.", "travessa", "praça", "estrada", "alameda", "ul",
+     "al.", "aleja", "os.", "osiedle", "plac", "pl."),
+    ("unit", "flat", "apt", "apartment", "suite", "house", "plot", "door"),
+    ("-ku", "-shi", "-ken", "-cho", "-machi", "-gun"),
+    None, None, None, None, None,
+    ("mah", "cad", "sok", "sk.", "bulvar", "blv"),
+    ("box", "post", "boîte", "b.p.", "apartado", "casella", "skrytka", "packstation", "c.p.",
+     "caixa"),
+    ("box",),
+    ("avenue", "rue", "rang", "street", "avenida", "calle", "strasse", "straße"),
+)
+_SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
+               "código", "codigo")
+_COMMA_CODE = re.compile(r",\s*(?:[A-Z]{1,2}-)?\d{2}")
 _ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
@@ -272,8 +305,12 @@ class AddressRule:
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
             ascii_only = text.isascii()
+            lowered = text.lower()
             for i, pattern in enumerate(_STREET):
                 if ascii_only and i in _CJK_FORMS:
+                    continue
+                needs = _FORM_NEEDS[i]
+                if needs is not None and not any(word in lowered for word in needs):
                     continue
                 for m in pattern.finditer(text):
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
@@ -282,11 +319,12 @@ class AddressRule:
                 yield m.start(), m.end()
             for m in _POSTCODE_LINE.finditer(text):
                 yield m.start(), m.end()
-            for m in _STREET_POSTCODE.finditer(text):
+            for m in _STREET_POSTCODE.finditer(text) if _COMMA_CODE.search(text) else ():
                 if m.group("street")[0].isupper() and m.group("town")[0].isupper() \
                         and not _NOT_STREET.match(m.group("street")):
                     yield m.start(), m.end()
-            for m in _POSTCODE_SAID.finditer(text):
+            for m in _POSTCODE_SAID.finditer(text) if any(
+                    word in lowered for word in _SAID_NEEDS) else ():
                 yield m.start("code"), m.end("code")
             for m in _FIVE_DIGITS_TOWN.finditer(text):
                 if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
