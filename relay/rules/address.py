@@ -150,12 +150,14 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
     ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer",
      "chaussee"),
     ("am ", "an der", "im ", "in der", "auf der", "zum ", "zur ", "unter den"),
-    ("rue", "av", "boul", "bd", "place", "ch", "all", "rang", "montée", "côte", "impasse", "quai",
+    ("rue", "av", "boul", "bd", "place", "ch.", "chemin", "allée", "allee", "rang", "montée",
+     "côte", "impasse", "quai",
      "route", "cours", "passage", "square", "faubourg"),
     ("laan", "weg", "plein", "kade", "dijk", "singel", "straat"),
     ("calle", "c/", "av", "plaza", "paseo", "carrer", "camino", "carretera", "calz", "privada",
      "cerrada", "callej", "boulevard", "blvd", "ronda", "traves", "via", "piazza", "corso",
-     "largo", "vicolo", "strada", "rua", "r.", "travessa", "praça", "estrada", "alameda", "ul",
+     "largo", "vicolo", "strada", "rua", "r.", "travessa", "praça", "estrada", "alameda", "ul.",
+     "ulica",
      "al.", "aleja", "os.", "osiedle", "plac", "pl."),
     ("unit", "flat", "apt", "apartment", "suite", "house", "plot", "door"),
     ("-ku", "-shi", "-ken", "-cho", "-machi", "-gun"),
@@ -256,11 +258,13 @@ _DESCRIBED = re.compile(
 )
 _NUMBER_NEAR = re.compile(rf"[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?{_HOUSE_NUMBER}")
 _NUMBER_BEFORE = re.compile(rf"{_HOUSE_NUMBER}[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?$")
+# English street words as words (" place", not "replacement"), the others as parts of one.
 _DESCRIBE_STEMS = (
-    "street", "road", "lane", "avenue", "close", "crescent", "drive", "terrace", "court",
-    "place", "gardens", "grove", "mews", "boulevard", "walk", "square", " row", " way", "hill",
-    "view", "rise", "park", "vale", "croft", "meadow", "fields", " end", "green", "parade",
-    "villas", "cottages", "klingel", "citofono", "campanello", "doorbell", "bell", "interphone",
+    " street", " road", " lane", " avenue", " close", " crescent", " drive", " terrace",
+    " court", " place", " gardens", " grove", " mews", " boulevard", " walk", " square", " row",
+    " way", " hill", " view", " rise", " park", " vale", " croft", " meadow", " fields", " end",
+    " green", " parade", " villas", " cottages", "klingel", "citofono", "campanello", "doorbell",
+    "bell", "interphone",
     "sonnette", "timbre", "campainha", "dzwonek", "ring på", "aanbellen", "straße", "strasse",
     "gasse", "allee", "chaussee", "weg", "ring", "damm", "platz", "markt", "ufer", "rue ",
     "chemin", "allée", "impasse", "quai", "ruelle", "rang ", "montée", "calle", "avenida",
