@@ -239,7 +239,7 @@ _DESCRIBED = re.compile(
         r"piazza|corso|vicolo|(?<=in )via|(?<=nella )via|(?<=della )via|(?<=sulla )via|"
         r"(?<=di )via|(?<=in )Via|(?<=di )Via|(?<=della )Via|"
         r"(?<=da )Rua|(?<=na )Rua|(?<=na )Avenida|(?<=la )Calle|(?<=en )Calle)\s+"
-        r"(?:(?:de la|de las|de los|del|de|do|da|dos|das|di|della|dei)\s+)?"
+        r"(?:(?:de la|de las|de los|del|de|do|da|dos|das|di|della|dei|delle|degli|dello)\s+)?"
         r"[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}(?:\s[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}){0,3}",
         # in de Kerkstraat, op de Dorpsweg, aan de Prinsengracht
         r"\b(?:in|op|aan|bij|van)\s+(?:de|het)\s+[A-Z][\w\-]{2,40}(?:straat|laan|weg|gracht|plein|"
