@@ -115,9 +115,10 @@ async def test_spreadsheet_with_only_order_talk_is_delivered(relay, conv, captur
 async def test_spreadsheet_of_part_numbers_and_sizes_is_delivered(relay, conv, capture):
     # Digits alone in cells, side by side: no phone number runs from one cell to the next,
     # and a part number in digit groups is not one either.
-    file = made("xlsx", "parts.xlsx", cells=[["Part", "W (mm)", "H (mm)", "Qty"],
-                                             ["4410-227-318", "250", "75", "3"],
-                                             ["0 281 006 117", "120", "40", "12"]])
+    file = made("xlsx", "parts.xlsx", cells=[["Item", "W (cm)", "D (cm)", "H (cm)", "kg"],
+                                             ["Cabinet", "200", "60", "90", "75"],
+                                             ["Desk", "160", "80", "74", "38"],
+                                             ["Part", "0 281 006 117", "", "", ""]])
     assert await delivered_file(relay, conv, capture, file, sender=BUYER) == (
         "parts.xlsx", file[1])
 
