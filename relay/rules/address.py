@@ -121,7 +121,7 @@ _STREETS = (
 # Praha 10", "Ερμού 56, 105 63 Αθήνα"
 _STREET_POSTCODE = re.compile(
     r"(?<![\w\-])(?P<street>[^\W\d_][\w'.\-]{2,40}(?:\s[^\W\d_][\w'.\-]{1,30}){0,3})"
-    r"\s(?:n[º°o]\.?\s?|č\.\s?)?\d{1,5}(?:[/\-]\d{1,4})?[a-zA-Z]?,\s*(?:[A-Z]{1,2}-)?"
+    r"\s(?:n[º°o]\.?\s?|č\.\s?)?\d{1,5}(?:[/\-]\d{1,4})?[a-zA-Z]?,\s+(?:[A-Z]{1,2}-)?"
     r"(?:\d{3}\s?\d{2}|\d{5}|\d{4}|\d{2}-\d{3}|\d{4}-\d{3})\s+(?P<town>[^\W\d_][\w'.\-]{1,30}"
     r"(?:\s(?:\d{1,2}\b|[^\W\d_][\w'.\-]{1,30}))?)")
 # An announced postcode alone: "Mijn postcode is 3581 KP"
@@ -170,7 +170,7 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
 )
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
                "código", "codigo")
-_COMMA_CODE = re.compile(r",\s*(?:[A-Z]{1,2}-)?\d{2}")
+_COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
 _ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 

@@ -212,8 +212,12 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     """Only where number words come close together is a spelled number possible: the token
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
-    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
-             or _compound(m.group(0).lower())]
+    # Lowered once (str.lower keeps the length of these letters' words), then looked up.
+    lowered = text.lower()
+    words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
+             or _compound(m.group(0))] if len(lowered) == len(text) else [
+        m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
+        or _compound(m.group(0).lower())]
     start = 0
     while start < len(words):
         end = start
