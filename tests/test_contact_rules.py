@@ -215,6 +215,7 @@ ORDINARY_BLIND14 = [
     "Ring me on 24.12.2025 about the pickup time.",
     "The Shelf is 120 cm wide and the 4 boxes weigh 12 kg each.",
     "I'll place the replacement order today; the surface is scratched.",
+    "receipt_302-4418820-1937462.pdf",
 ]
 
 

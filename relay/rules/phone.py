@@ -83,7 +83,7 @@ _BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|tr
             r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
 _PROTECT = re.compile(
     "|".join((
-        r"\b\d{3}-\d{7}-\d{7}\b",                                  # marketplace order ID
+        r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)",                         # marketplace order ID
         r"\b1Z(?:\s?[0-9A-Z]){16}\b",                              # UPS, also spaced
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
@@ -108,7 +108,8 @@ _PROTECT = re.compile(
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
 )
-_ORDER_ID = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
+# Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.
+_ORDER_ID = re.compile(r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)")
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
