@@ -112,6 +112,24 @@ async def test_spreadsheet_with_only_order_talk_is_delivered(relay, conv, captur
         "order.xlsx", file[1])
 
 
+async def test_spreadsheet_of_part_numbers_and_sizes_is_delivered(relay, conv, capture):
+    # Digits alone in cells, side by side: no phone number runs from one cell to the next,
+    # and a part number in digit groups is not one either.
+    file = made("xlsx", "parts.xlsx", cells=[["Item", "W (cm)", "D (cm)", "H (cm)", "kg"],
+                                             ["Cabinet", "200", "60", "90", "75"],
+                                             ["Desk", "160", "80", "74", "38"],
+                                             ["Part", "0 281 006 117", "", "", ""]])
+    assert await delivered_file(relay, conv, capture, file, sender=BUYER) == (
+        "parts.xlsx", file[1])
+
+
+async def test_spreadsheet_with_a_phone_column_is_still_refused(relay, conv, capture):
+    file = made("xlsx", "pickup.xlsx", cells=[["Name", "Tel."], ["Sally", "415 555 0134"]])
+    reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
+                       message(SELLER, conv.buyer_alias, [file]))
+    await assert_refused(relay, conv, capture, reply, "attachment.contact", "pickup.xlsx")
+
+
 @pytest.mark.parametrize(("filename", "ctype"), [
     ("sally.vcf", "text/vcard"), ("contact.vcard", "text/x-vcard"),
     # A card by content, whatever its name says.

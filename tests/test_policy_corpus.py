@@ -63,9 +63,10 @@ def test_the_held_out_corpus_meets_the_targets_too(holdout: Report):
     assert holdout.false_positive_rate <= 0.01, "\n".join(holdout.changed)
 
 
-# The 14-language training sets (every where-form, attachments, calendars, cards). Their
-# figures as measured when they were added; a change to the rules may not lower them.
-CORPUS14 = {"corpus14a": (0.95, 0.02), "corpus14b": (0.94, 0.02)}
+# The 14-language training sets (every where-form, attachments, calendars, cards), and the
+# blind set of 2026-12-06, corpus since it was measured (87.5% recall, 4.3% changed, on the
+# rules before it). Their figures as last measured; a change to the rules may not lower them.
+CORPUS14 = {"corpus14a": (0.97, 0.01), "corpus14b": (0.96, 0.01), "blind14": (0.98, 0.015)}
 
 
 @pytest.fixture(scope="module")

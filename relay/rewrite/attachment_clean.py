@@ -20,6 +20,7 @@ for a pickup names its organizer and a home address.
 from __future__ import annotations
 
 import base64
+import re
 from email.message import Message
 
 from relay.config import RulesSettings
@@ -29,6 +30,7 @@ from relay.policy.attachments import is_attachment, leaves, shown_name
 from relay.rules import attachment_text as files
 from relay.rules.attachments import sniff
 from relay.rules.findings import Finding
+from relay.rules.phone import PHONE_WORDS
 from relay.rules.text import TextRules
 
 
@@ -85,6 +87,10 @@ class RefuseCards(_Refusals):
                             " conversation")
 
 
+# How a number to call starts ("+49", "0049", "(555)", "0176"); "0 986 494 204" is a part.
+_PHONE_SHAPED = re.compile(r"[\s;]*(?:\+|00|\(|0\d)")
+
+
 class CleanAttachments(_Refusals):
     name = "clean_attachments"
 
@@ -94,6 +100,16 @@ class CleanAttachments(_Refusals):
 
     def _found(self, text: str) -> list[Finding]:
         return self.text.find(text) if text.strip() else []
+
+    def _found_office(self, text: str) -> list[Finding]:
+        """In a spreadsheet, digits alone in a cell are a part number, a size or a count, not
+        a phone number, unless shaped like one (+49..., 0176..., (555) ...) or the sheet
+        speaks of phones ("Tel." above the column)."""
+        findings = self._found(text)
+        if files.CELL_END not in text or not findings or PHONE_WORDS.search(text):
+            return findings
+        return [f for f in findings if f.code != "contact.phone"
+                or _PHONE_SHAPED.match(text, f.start)]
 
     def _file(self, parcel: Parcel, part: Message, parent: Message | None) -> None:
         data = part.get_payload(decode=True) or b""
@@ -112,7 +128,7 @@ class CleanAttachments(_Refusals):
                     return
                 new = files.strip_pdf(data) if contents.metadata else data
             elif kind == "office" and data.startswith(b"PK"):
-                if self._found(files.office_text(data)):
+                if self._found_office(files.office_text(data)):
                     self.refuse(parcel, part, parent, "attachment.contact",
                                 "contains contact details or links in its text, which cannot"
                                 " be removed from an Office document")

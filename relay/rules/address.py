@@ -43,6 +43,9 @@ _NL_POSTCODE = r"\b\d{4}\s?[A-Z]{2}\s+[A-Z][\w\-]+"
 _TAIL = (rf"(?:(?:,\s*|\s*\n\s*)(?:{_NAME}(?:\s{_NAME}){{0,2}},?\s*)?"
          rf"(?:{_US_ZIP}|{_UK_POSTCODE}|{_EU_POSTCODE}|{_NL_POSTCODE}|{_CA_POSTCODE}|"
          rf"{_AU_POSTCODE}|{_IN_PIN}|{_JP_POSTCODE}))?")
+# "305, 3e Avenue", "12 1st Street": a numbered street, with no name besides its number
+_NUMBERED_STREET = (r"\b\d{1,5},?\s+\d{1,3}(?:e|er|re|ème|ieme|st|nd|rd|th)\s+(?i:avenue|rue|rang|"
+                    r"street|avenida|calle|strasse|straße)\b")
 _STREETS = (
     # 221B Baker Street, 1600 Pennsylvania Avenue NW, 55 Main St., Apt 4B
     rf"\b\d{{1,6}}[A-Za-z]?\s+(?:(?:[NSEW]|NE|NW|SE|SW)\.?\s+)?"
@@ -64,7 +67,7 @@ _STREETS = (
     rf"(?=,?\s*\n?\s*{_EU_POSTCODE})",
     # 12 rue de Rivoli, 5 bis avenue des Champs-Élysées
     r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:\d{1,2}(?:e|er|re)\s+)?"
-    r"(?i:rue|avenue|av\.|boulevard|boul\.|bd|place|chemin|"
+    r"(?i:rue|avenue|av\.|ave\.?|boulevard|boul\.|bd|place|chemin|"
     r"ch\.|allée|allee|rang|montée|côte|"
     r"impasse|quai|route|cours|passage|square|faubourg)\s+(?:(?:de la|de l'|des|du|de|d'|l'|"
     r"la|le|les)\s*)?[A-ZÉÈÀ][\w'\u2019\-]{0,30}(?:[\s\-]+(?:[A-ZÉÈÀ][\w'\u2019\-]{0,30}|de|du|des|"
@@ -74,7 +77,7 @@ _STREETS = (
     r"(?:(?:de|der|het|den)\s+)?[A-Z][\w'\-]{2,30}(?:\s+[A-Z][\w'\-]{2,30}){0,2}\s+\d{1,4}[a-zA-Z]?\b",
     # Calle Mayor 5, Via Roma 10, Piazza San Marco 1
     r"(?:\b|(?<=\s))(?:Calle|C/|Avenida|Av\.|Avda\.?|Plaza|Paseo|Carrer|Camino|Carretera|Calzada|"
-    r"Privada|Cerrada|Callejón|Boulevard|Blvd\.?|Ronda|Travesía|Via|Viale|Piazza|Corso|Largo|"
+    r"Privada|Cerrada|Callejón|Calz\.|Boulevard|Blvd\.?|Ronda|Travesía|Via|Viale|Piazza|Corso|Largo|"
     r"Vicolo|Strada|Rua|R\.|Travessa|Praça|Estrada|Alameda|Avenue|ul\.|ulica|al\.|Al\.|Aleja|"
     r"aleja|os\.|osiedle|plac|pl\.)\s*(?:(?:de la|de las|de los|del|de|dei|della|di|do|da|dos|"
     r"das)\s+)?[A-ZÁÉÍÓÚŁŚŻ0-9][\w'\u2019\-]{1,30}"
@@ -92,6 +95,10 @@ _STREETS = (
     r"(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|丁|番地?|号|-\d{1,4})"
     r"(?:(?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|丁|番地?|号|-\d{1,4})|-\d{1,4}){0,3}"
     r"(?:[\s\u3000]*[\u30a0-\u30ff\u4e00-\u9fffA-Za-z]{1,15}\s?\d{1,4}(?:号室?|室)?)?",
+    # 京都市中京区河原町通三条上る恵比須町427: a town block with its number, past a ward
+    r"[市区郡][\u3040-\u30ff\u4e00-\u9fffヶ々]{1,24}?[町村]\d{1,4}(?:-\d{1,4}){0,2}",
+    # 番地は三の七の十二: the block number said in numerals
+    r"番地\s*(?:は|:|\uff1a)?\s*[〇一二三四五六七八九十\d]{1,3}(?:[のー\-][〇一二三四五六七八九十\d]{1,3}){1,3}",
     # 北京市朝阳区建国路88号 / 上海市静安区南京西路1266号恒隆广场
     r"[\u4e00-\u9fff]{2,15}(?:路|街|道|大道|胡同)(?:[一二三四五六七八九十]{1,3}段)?"
     r"(?:\d{1,5}\s?(?:弄|巷|号|號|樓|楼|室|栋|棟|单元|單元|F|f)){1,5}",
@@ -106,12 +113,64 @@ _STREETS = (
     r"(?i:\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|postbus|boîte postale|b\.p\.|"
     r"apartado de correos|apartado postal|casella postale|skrytka pocztowa|packstation|"
     r"postfiliale|postnummer|case postale|c\.p\.|caixa postal))\s*\d(?:[\d ]{0,10}\d)?",
+    # Nordic post boxes: "Box 2217, 103 15 Stockholm"
+    r"\bBox\s+\d{1,6}(?=,?\s*\d{3}\s?\d{2}\s)",
+    _NUMBERED_STREET,
 )
+# Street and number, then postcode and town, in any script: "Vinohradská 1511/230, 100 00
+# Praha 10", "Ερμού 56, 105 63 Αθήνα"
+_STREET_POSTCODE = re.compile(
+    r"(?<![\w\-])(?P<street>[^\W\d_][\w'.\-]{2,40}(?:\s[^\W\d_][\w'.\-]{1,30}){0,3})"
+    r"\s(?:n[º°o]\.?\s?|č\.\s?)?\d{1,5}(?:[/\-]\d{1,4})?[a-zA-Z]?,\s+(?:[A-Z]{1,2}-)?"
+    r"(?:\d{3}\s?\d{2}|\d{5}|\d{4}|\d{2}-\d{3}|\d{4}-\d{3})\s+(?P<town>[^\W\d_][\w'.\-]{1,30}"
+    r"(?:\s(?:\d{1,2}\b|[^\W\d_][\w'.\-]{1,30}))?)")
+# An announced postcode alone: "Mijn postcode is 3581 KP"
+_POSTCODE_SAID = re.compile(
+    r"(?i:\b(?:postcode|post\s?code|postal\s+code|zip(?:\s?code)?|code\s+postal|"
+    r"c[óo]digo\s+postal|codice\s+postale|cap|plz|postleitzahl|postnummer|postnr|"
+    r"kod\s+pocztowy|posta\s+kodu|psč|ταχυδρομικός\s+κώδικας|τ\.κ\.)"
+    r"(?:\s+(?:is|ist|est|es|è|é|är|er|jest|to|lautet|c'est|mi|mein|mijn))*\s*[:=]?\s*)"
+    r"(?P<code>\d{2,5}(?:[\s\-]?(?:\d{2,4}|[A-Z]{2}))?\b)")
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
 # Forms written in CJK or Hangul: only tried on text that has such letters.
 _CJK_FORMS = frozenset(i for i, form in enumerate(_STREETS) if re.search(r"[\u3000-\ud7a3]",
                                                                           form))
+# Cheap tests before the costly patterns: each form can only match where one of its words
+# stands (lower case, looked up in the lowered text; None: always tried).
+_FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
+    None,
+    ("street", "avenue", "boulevard", "terrace", "crescent"),
+    None,
+    ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer",
+     "chaussee", "steig", "pfad", "markt", "straat", "laan", "plein", "gracht", "kade", "singel",
+     "dijk", "steeg", "hof", "gatan", "vägen", "gränd", "torget", "stigen", "backen", "allén",
+     "leden", "gata", "väg", "vej", "gade", "veien", "vegen", "gaten", "gate", "vei", "tie",
+     "katu"),
+    ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer",
+     "chaussee"),
+    ("am ", "an der", "im ", "in der", "auf der", "zum ", "zur ", "unter den"),
+    ("rue", "av", "boul", "bd", "place", "ch.", "chemin", "allée", "allee", "rang", "montée",
+     "côte", "impasse", "quai",
+     "route", "cours", "passage", "square", "faubourg"),
+    ("laan", "weg", "plein", "kade", "dijk", "singel", "straat"),
+    ("calle", "c/", "av", "plaza", "paseo", "carrer", "camino", "carretera", "calz", "privada",
+     "cerrada", "callej", "boulevard", "blvd", "ronda", "traves", "via", "piazza", "corso",
+     "largo", "vicolo", "strada", "rua", "r.", "travessa", "praça", "estrada", "alameda", "ul.",
+     "ulica",
+     "al.", "aleja", "os.", "osiedle", "plac", "pl."),
+    ("unit", "flat", "apt", "apartment", "suite", "house", "plot", "door"),
+    ("-ku", "-shi", "-ken", "-cho", "-machi", "-gun"),
+    None, None, None, None, None,
+    ("mah", "cad", "sok", "sk.", "bulvar", "blv"),
+    ("box", "post", "boîte", "b.p.", "apartado", "casella", "skrytka", "packstation", "c.p.",
+     "caixa"),
+    ("box",),
+    ("avenue", "rue", "rang", "street", "avenida", "calle", "strasse", "straße"),
+)
+_SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
+               "código", "codigo")
+_COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
 _ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
@@ -178,12 +237,13 @@ _DESCRIBED = re.compile(
         # en la calle Mayor, na Rua Augusta, in via Roma, nella via Garibaldi
         r"\b(?:calle|avenida|paseo|camino|calzada|rua|avenida|travessa|estrada|alameda|viale|"
         r"piazza|corso|vicolo|(?<=in )via|(?<=nella )via|(?<=della )via|(?<=sulla )via|"
+        r"(?<=di )via|(?<=in )Via|(?<=di )Via|(?<=della )Via|"
         r"(?<=da )Rua|(?<=na )Rua|(?<=na )Avenida|(?<=la )Calle|(?<=en )Calle)\s+"
-        r"(?:(?:de la|de las|de los|del|de|do|da|dos|das|di|della|dei)\s+)?"
+        r"(?:(?:de la|de las|de los|del|de|do|da|dos|das|di|della|dei|delle|degli|dello)\s+)?"
         r"[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}(?:\s[A-ZÁÉÍÓÚ][\w'\u2019\-]{2,30}){0,3}",
         # in de Kerkstraat, op de Dorpsweg, aan de Prinsengracht
-        r"\b(?:in|op|aan|bij)\s+de\s+[A-Z][\w\-]{2,40}(?:straat|laan|weg|gracht|plein|kade|singel|"
-        r"dijk|steeg)\b",
+        r"\b(?:in|op|aan|bij|van)\s+(?:de|het)\s+[A-Z][\w\-]{2,40}(?:straat|laan|weg|gracht|plein|"
+        r"kade|singel|dijk|steeg|pad|hof|erf|dreef|kant)\b",
         # på Storgatan, vid Kungsvägen
         r"\b(?:på|vid|i)\s+[A-ZÅÄÖ][\wåäö\-]{2,40}(?:gatan|vägen|gränd|torget|stigen|backen)\b",
         # the name on the doorbell: Klingel „Brandt“, citofono Ferrante
@@ -198,18 +258,20 @@ _DESCRIBED = re.compile(
 )
 _NUMBER_NEAR = re.compile(rf"[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?{_HOUSE_NUMBER}")
 _NUMBER_BEFORE = re.compile(rf"{_HOUSE_NUMBER}[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?$")
+# English street words as words (" place", not "replacement"), the others as parts of one.
 _DESCRIBE_STEMS = (
-    "street", "road", "lane", "avenue", "close", "crescent", "drive", "terrace", "court",
-    "place", "gardens", "grove", "mews", "boulevard", "walk", "square", " row", " way", "hill",
-    "view", "rise", "park", "vale", "croft", "meadow", "fields", " end", "green", "parade",
-    "villas", "cottages", "klingel", "citofono", "campanello", "doorbell", "bell", "interphone",
+    " street", " road", " lane", " avenue", " close", " crescent", " drive", " terrace",
+    " court", " place", " gardens", " grove", " mews", " boulevard", " walk", " square", " row",
+    " way", " hill", " view", " rise", " park", " vale", " croft", " meadow", " fields", " end",
+    " green", " parade", " villas", " cottages", "klingel", "citofono", "campanello", "doorbell",
+    "bell", "interphone",
     "sonnette", "timbre", "campainha", "dzwonek", "ring på", "aanbellen", "straße", "strasse",
     "gasse", "allee", "chaussee", "weg", "ring", "damm", "platz", "markt", "ufer", "rue ",
     "chemin", "allée", "impasse", "quai", "ruelle", "rang ", "montée", "calle", "avenida",
     "paseo", "camino", "calzada", "rua ", "travessa", "estrada", "alameda", "via ", "piazza",
     "corso", "vicolo", "viale", "straat", "laan", "gracht", "plein", "kade", "singel", "dijk",
-    "steeg", "gatan", "vägen", "gränd", "torget", "stigen", "backen", "ulic", "ul.", "alei",
-    "aleja", "al.", "osiedl", "os.")
+    "steeg", "pad", "dreef", "gatan", "vägen", "gränd", "torget", "stigen", "backen", "ulic",
+    "ul.", "alei", "aleja", "al.", "osiedl", "os.")
 
 
 def _tail(text: str, end: int) -> int:
@@ -236,14 +298,23 @@ def _head(text: str, start: int) -> int:
     return m.start(1) if m else start
 
 
+# Words before a number that make it no house number ("Order 12, 10115 Berlin").
+_NOT_STREET = re.compile(r"(?i)(?:order|invoice|item|art|size|model|page|room|version|nr|no|"
+                         r"bestellung|rechnung|artikel|größe|commande|pedido|ordine|zamówienie)\b")
+
+
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
             ascii_only = text.isascii()
+            lowered = text.lower()
             for i, pattern in enumerate(_STREET):
                 if ascii_only and i in _CJK_FORMS:
+                    continue
+                needs = _FORM_NEEDS[i]
+                if needs is not None and not any(word in lowered for word in needs):
                     continue
                 for m in pattern.finditer(text):
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
@@ -252,6 +323,13 @@ class AddressRule:
                 yield m.start(), m.end()
             for m in _POSTCODE_LINE.finditer(text):
                 yield m.start(), m.end()
+            for m in _STREET_POSTCODE.finditer(text) if _COMMA_CODE.search(text) else ():
+                if m.group("street")[0].isupper() and m.group("town")[0].isupper() \
+                        and not _NOT_STREET.match(m.group("street")):
+                    yield m.start(), m.end()
+            for m in _POSTCODE_SAID.finditer(text) if any(
+                    word in lowered for word in _SAID_NEEDS) else ():
+                yield m.start("code"), m.end("code")
             for m in _FIVE_DIGITS_TOWN.finditer(text):
                 if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
                     yield m.start(), m.end()

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
-             r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign")
+             r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
+             r"zavináč|kukac|krøllalfa")
 # Only in brackets: "(et)" is "and" elsewhere.
 _AT_BRACKETED = r"et|a|@"
 _DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点"
@@ -37,7 +38,7 @@ _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|a
 _TLDS_NO_WORDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|nl|pl|ch|eu|ca|au|jp|ru|cn|br|mx|se|"
                   r"dk|fi|pt|ie|nz|io|fm|email|online|shop|store|xyz|app|dev")
 _PLAIN = re.compile(
-    rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD}(?:\.{_WORD}){{0,10}})\s?@\s?"
+    rf"(?<![a-z0-9_%+\-])(?<![a-z0-9_%+\-]\.)(?P<local>{_WORD}(?:\.{_WORD}){{0,10}})\s?@\s?"
     rf"(?P<domain>{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s?[a-z]{{2,24}})(?![a-z0-9\-])",
     re.IGNORECASE,
 )
@@ -65,11 +66,14 @@ _DESCRIBED = re.compile(
 # "my hotmail is tombaker1985"): the name alone says which address is meant.
 PROVIDERS = (
     r"g-?mail|googlemail|hotmail|msn|yahoo|ymail|icloud|me\.com|aol|gmx|web\.de|"
-    r"t-online|freenet|posteo|mailbox\.org|wanadoo|free\.fr|laposte|sfr|libero|virgilio|"
+    r"t-online|freenet|posteo|mailbox\.org|wanadoo|free\.fr|laposte|sfr|libero|virgilio|web\sde|"
     r"tiscali|tin\.it|proton(?:mail)?|pm\.me|tutanota|fastmail|zoho|mail\.ru|yandex|"
     r"qq|163|126|sina|naver|daum|hanmail|seznam|wp\.pl|onet|interia|ziggo|kpn|"
     r"telenet|skynet|bluewin|yahoo\.co\.jp|docomo|ezweb|softbank|rediffmail|"
-    r"bredband|comhem|btinternet|virginmedia|comcast|verizon|gmx\.net"
+    r"bredband|comhem|btinternet|virginmedia|comcast|verizon|gmx\.net|outlook|sapo|jubii|"
+    r"wp|o2\.pl|op\.pl|centrum\.cz|email\.cz|post\.cz|otenet|forthnet|abv\.bg|citromail|"
+    r"freemail|inbox\.lv|ukr\.net|hotmail\.co\.uk|yahoo\.co\.uk|mail\.com|"
+    r"네이버|지메일|한메일|야후|ネイバー|ヤフー|ジーメール"
 )
 # Providers whose name is also a word ("in orange", "live", "sky"): only after an at-word.
 _WORDLIKE_PROVIDERS = r"orange|live|sky|alice|bol|kakao|nate|o2|telia"
@@ -79,8 +83,8 @@ _STRONG_HANDLE = r"[a-z0-9]+(?:[._\-][a-z0-9]+)+|[a-z]+\d+[a-z0-9]*|\d+[a-z]+[a-
 # "<user> bei/en/chez/at/on/sur/auf/su/op/på/em/na/w/@ <provider>"
 _USER_AT_PROVIDER = re.compile(
     rf"(?<![\w.@+\-])(?P<user>{_STRONG_HANDLE})[)»\"'\u201d]?\s*(?:{_OPEN}\s*)?(?:(?:@|at|bei|auf|en|chez|"
-    rf"sur|on|su|op|på|em|na|w|di|an|in|no|bij|hos)(?:\s*{_CLOSE})?\s+(?:der\s+|la\s+)?"
-    rf"(?:{PROVIDERS}|onet\w{{0,4}})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
+    rf"sur|on|su|op|på|em|na|w|di|an|in|no|bij|hos|σε|στο)(?:\s*{_CLOSE})?\s+(?:der\s+|la\s+)?"
+    rf"(?:{PROVIDERS}|{_WORDLIKE_PROVIDERS}|onet\w{{0,4}})|(?:@|at|bei|chez|arroba|arobase)(?:\s*{_CLOSE})?\s*"
     rf"(?:{_WORDLIKE_PROVIDERS}))\b",
     re.IGNORECASE,
 )
@@ -93,6 +97,27 @@ _PROVIDER_USER = re.compile(
     rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
     re.IGNORECASE,
 )
+# A provider named, then within a few words a handle only an address looks like (a dot or
+# underscore inside, or letters then digits): "στο gmail μου, είναι nikos.papadakis.ath".
+# Only names that mean nothing else: "163", "wp" or "sky" may stand near a model number.
+_MAIL_BRANDS = "|".join(w for w in PROVIDERS.split("|") if (len(w) > 4 and not w.isdigit())
+                        or w in ("gmx", "sapo", "naver") or not w.isascii())
+_PROVIDER_NEAR = re.compile(
+    rf"\b(?:{_MAIL_BRANDS})\b[^\n@.!?]{{0,40}}?(?<![\w.\-])"
+    r"(?P<user>[a-z][a-z0-9]*(?:[._][a-z0-9]+)+|[a-z]{3,}_?\d{2,})(?![\w@])",
+    re.IGNORECASE,
+)
+# Spelled out before a provider: "sabine punkt ott bei web de", "pilar guion bajo rios
+# arroba gmail", "francesca punto bellini 90 su libero".
+_JOIN_WORDS = (rf"{_DOT_WORDS}|underscore|unterstrich|guion\s+bajo|guión\s+bajo|"
+               r"trattino(?:\s+basso)?|tiret(?:\s+bas)?|bindestrich|hyphen|dash|guion|guión|"
+               r"podkreślnik|myślnik|understreck|streck|sublinhado|hífen|traço|liggende\s+streg")
+_SPELLED_USER = re.compile(
+    rf"(?<![\w.@])(?P<user>[a-z0-9]{{2,30}}(?:\s+(?:{_JOIN_WORDS})\s+[a-z0-9]{{1,30}}){{1,4}}"
+    rf"(?:\s+\d{{1,4}})?)\s*(?:{_OPEN}\s*)?(?:@|{_AT_WORDS}|en|su|sur|auf|on|op|på|em|na|w|"
+    rf"no|hos|bij|in|di)(?:\s*{_CLOSE})?\s+(?:{PROVIDERS}|{_WORDLIKE_PROVIDERS})\b",
+    re.IGNORECASE,
+)
 # "il mio indirizzo è g.santoro74", "meine Mailadresse ist tanja_roeder", "o usuário é ...":
 # an address announced, its domain left out or written elsewhere.
 _ANNOUNCED = re.compile(
@@ -102,7 +127,7 @@ _ANNOUNCED = re.compile(
     r"conta|användarnamn\w*|adres\w*|アドレス|メアド|아이디|kullan\u0131c\u0131\s+ad\u0131\w*)"
     r"(?:\b|(?<=[^\x00-\x7f]))"
     r"(?:\s+(?:to\s+write\s+to|perso|personal|privée?|privada|privat|personnelle))?"
-    r"\s*(?:[:=]|は|는|은|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to|dat\s+is)\b)?"
+    r"\s*(?:[:=\uff1a]|は|는|은|가|이|が|を|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to|dat\s+is)\b)?"
     r"\s*[«\"'„“]?\s*"
     rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
     re.IGNORECASE,
@@ -111,14 +136,16 @@ _ANNOUNCED = re.compile(
 _BEFORE_AT = re.compile(
     rf"(?<![\w.@+\-])(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))[)»\"']?\s*"
     rf"(?:{_OPEN}\s*)?(?:@|arroba|arobase|ät|klammeraffe|małpa|malpa|chiocciola|"
-    rf"apenstaartje)(?:\s*{_CLOSE})?(?![\w])",
+    rf"apenstaartje|골뱅이|あっと|アットマーク|アット|παπάκι|zavináč|snabel-?a)(?:\s*{_CLOSE})?"
+    r"(?![a-z0-9_])",
     re.IGNORECASE,
 )
 # With mail talk about, a handle alone on its line (or after "first half:") is the user part.
 _MAIL_TALK = re.compile(rf"e-?mail|\bmail|correo|courriel|indirizzo|endereço|メール|邮箱|이메일|"
                         rf"{PROVIDERS}", re.IGNORECASE)
 _LONE_HANDLE = re.compile(
-    r"^[ \t]*(?:[\w ]{1,20}:[ \t]*)?(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t\r]*$"
+    r"^(?:[^\n]{0,200}?[:\uff1a][ \t]*|[ \t]*)"
+    r"(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t\r]*$"
     r"|^[ \t]*(?P<part>[.@][a-z0-9][a-z0-9._]*)[ \t\r]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -153,13 +180,31 @@ _ROUTE = re.compile(r"[\w.+\-]{1,64}[%!][\w.%!+\-]{1,200}@", re.IGNORECASE)
 # Cheap tests before the costly patterns.
 _PROVIDER_STEMS = (*dict.fromkeys(
     w.replace("\\", "").replace("-?", "").replace("(?:mail)?", "")
-    for w in PROVIDERS.split("|")), "onet")
+    for w in PROVIDERS.split("|")), "onet", "web de")
 _MAIL_STEMS = ("mail", "correo", "courriel", "indirizzo", "endereço", "adres", "usuário",
                "usuario", "utilisateur", "benutzer", "gebruiker", "account", "konto", "compte",
                "cuenta", "conta", "användarnamn", "アドレス", "メアド", "メール", "邮箱", "아이디",
                "이메일", "kullan")
 _AT_STEMS = ("@", "arroba", "arobase", "ät", "klammeraffe", "małpa", "malpa", "chiocciola",
-             "apenstaartje")
+             "apenstaartje", "골뱅이", "あっと", "アット", "παπάκι", "zavináč", "snabel")
+
+
+_PROVIDER_WORD = re.compile(rf"\b(?:{PROVIDERS}|{_WORDLIKE_PROVIDERS}|onet\w{{0,4}})\b",
+                            re.IGNORECASE)
+_NEAR_PROVIDER = (_USER_AT_PROVIDER, _PROVIDER_USER, _PROVIDER_NEAR, _SPELLED_USER)
+
+
+def _windows(found: Iterator[re.Match[str]], length: int) -> list[tuple[int, int]]:
+    """Stretches around each provider's name, wide enough for every form around one (a
+    spelled-out user part before it, a handle a few words after it), overlaps merged."""
+    out: list[tuple[int, int]] = []
+    for m in found:
+        start, end = max(0, m.start() - 300), min(length, m.end() + 200)
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
 
 
 def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
@@ -205,13 +250,19 @@ class EmailRule:
         provider = _mentions(lowered, _PROVIDER_STEMS) or _mentions(lowered, (
             "orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia"))
         mail = _mentions(lowered, _MAIL_STEMS)
-        patterns = [p for p, on in ((_USER_AT_PROVIDER, provider), (_PROVIDER_USER, provider),
-                                    (_ANNOUNCED, mail), (_BEFORE_AT, _mentions(lowered,
-                                                                              _AT_STEMS))) if on]
+        patterns = [p for p, on in ((_ANNOUNCED, mail), (_BEFORE_AT, _mentions(
+            lowered, _AT_STEMS))) if on]
         for pattern in patterns:
             for m in pattern.finditer(text):
-                yield m.start("user"), m.end("user") if pattern is not _USER_AT_PROVIDER \
-                    else m.end()
+                yield m.start("user"), m.end("user")
+        # The patterns around a provider's name run only near one: a window each side.
+        for start, end in _windows(_PROVIDER_WORD.finditer(text) if provider else (), len(text)):
+            for pattern in _NEAR_PROVIDER:
+                for m in pattern.finditer(text, start, end):
+                    if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
+                        continue  # "the outlook invite.ics": a file, not a mailbox
+                    yield m.start("user"), m.end("user") if pattern not in (
+                        _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
         if "\n" in text and (mail or provider):
             for m in _LONE_HANDLE.finditer(text):
                 group = "user" if m.group("user") else "part"

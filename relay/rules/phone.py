@@ -17,6 +17,7 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from relay.rules.regions import suggested
+from relay.rules.view import view
 
 MASK = "\u2591"
 # Candidates checked one by one per text; past this many, the rest are redacted unchecked.
@@ -63,18 +64,26 @@ _KEYWORDS = (
     r"ヤマト運輸|ヤマト|クロネコ|佐川急便|佐川|日本郵便|ゆうパック|ゆうパケット|西濃|福山通運|"
     r"运单号|運單號|快递单号|快遞單號|订单号|訂單號|单号|物流单号|序列号|型号|顺丰|中通|圆通|"
     r"韵达|申通|京东|ems|운송장\s?번호|운송장|송장\s?번호|송장|주문\s?번호|일련\s?번호|"
-    r"시리얼\s?번호|모델\s?번호|택배|cj대한통운|한진택배|우체국택배|롯데택배"
+    r"시리얼\s?번호|모델\s?번호|택배|cj대한통운|한진택배|우체국택배|롯데택배|"
+    # Case files and parts in more languages ("Fall 2026-55812", "Numer części: 0 986 ...")
+    r"fall|vorgang|aktenzeichen|ärende|sag|caso|pratica|dossier|expediente|częś|czesc|"
+    r"reservedel|varenr|varenummer|díl|dílu|číslo|parte|pezzo|ricambio|repuesto|peça|"
+    # Any compound number word ("Ersatzteilnummer", "Fakturanummer", "Vorgangsnr") but one
+    # that names a way to call ("Handynummer", "Servicenummer")
+    r"(?!\w*(?:telefon|handy|mobil|ruf|fax|kontakt|privat|whats|tlf|notfall|durchwahl|"
+    r"festnetz|service|hotline|sms|telefoon|mobiel|mobil|signal|viber|tel))"
+    r"[a-zäöüßåæø]{2,24}(?:nummer|numret|numer|nr)"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
 _BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
-            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|"
+            r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|lautet|lyder|jest|è|é|"
             r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
             r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
             r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
 _PROTECT = re.compile(
     "|".join((
-        r"\b\d{3}-\d{7}-\d{7}\b",                                  # marketplace order ID
+        r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)",                         # marketplace order ID
         r"\b1Z(?:\s?[0-9A-Z]){16}\b",                              # UPS, also spaced
         r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
         r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
@@ -99,7 +108,8 @@ _PROTECT = re.compile(
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
 )
-_ORDER_ID = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
+# Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.
+_ORDER_ID = re.compile(r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)")
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
@@ -127,7 +137,15 @@ _DIGIT_WORDS = {
     "s\u0131f\u0131r": "0", "bir": "1", "iki": "2", "üç": "3", "dört": "4", "beş": "5",
     "alt\u0131": "6",
     "yedi": "7", "sekiz": "8", "dokuz": "9",
+    "nula": "0", "jedna": "1", "dva": "2", "tři": "3", "čtyři": "4", "pět": "5", "šest": "6",
+    "sedm": "7", "osm": "8", "devět": "9",
+    "seks": "6", "syv": "7", "otte": "8", "åtte": "8",
+    "μηδέν": "0", "ένα": "1", "δύο": "2", "δυο": "2", "τρία": "3", "τέσσερα": "4",
+    "πέντε": "5", "έξι": "6", "επτά": "7", "εφτά": "7", "οκτώ": "8", "οχτώ": "8", "εννέα": "9",
+    "εννιά": "9",
 }
+# The view writes Greek letters that look Latin as Latin ("οκτώ" is matched as "oktώ").
+_DIGIT_WORDS.update({view(w).text: d for w, d in list(_DIGIT_WORDS.items())})
 # Teens and tens say two digits at once ("quarante-sept", "twenty one").
 _PAIR_WORDS = frozenset({
     "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -144,7 +162,10 @@ _PAIR_WORDS = frozenset({
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
     "sextio", "sjuttio", "åttio", "nittio",
 })
-_JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og"})
+# "and", and "then" between the groups ("tre quattro sette, poi 219 88 40")
+_JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og", "then", "dann", "puis",
+                      "poi", "luego", "depois", "dan", "sedan", "potem", "sonra", "pak", "så",
+                      "και", "kai", "a"})
 # Tens said in one word with their units ("drieënveertig", "sextiosju", "dreiundzwanzig"),
 # teens, and hundreds ("sześćset", "trzysta", "beş yüz"): each says two or three digits.
 _COMPOUND_ENDS = (
@@ -166,6 +187,7 @@ def _compound(lowered: str) -> bool:
 
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
+_DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
 
 
@@ -191,14 +213,19 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     """Only where number words come close together is a spelled number possible: the token
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
-    words = [m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
-             or _compound(m.group(0).lower())]
+    # Lowered once (str.lower keeps the length of these letters' words), then looked up.
+    lowered = text.lower()
+    words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
+             or _compound(m.group(0))] if len(lowered) == len(text) else [
+        m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
+        or _compound(m.group(0).lower())]
     start = 0
     while start < len(words):
         end = start
         while end + 1 < len(words) and words[end + 1] - words[end] <= 40:
             end += 1
-        if end > start:
+        # Two number words close together, or one said before the digits ("seis 12 48 73 90")
+        if end > start or _DIGIT_AFTER.match(text, words[start]):
             offset = max(0, words[start] - 60)
             window = text[offset:words[end] + 60]
             for s, e in _spelled_runs(window):
@@ -215,7 +242,11 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
             run.pop()
         digits = sum(_weight(t.group(0)) for t in run)
         words = sum(1 for t in run if not t.group(0).isdigit() and _weight(t.group(0)))
-        if digits >= 7 and words >= 2 and len(run) >= 5:
+        # One word said before eight digits or more ("seis 12 48 73 90") is a number too.
+        said_first = bool(run) and len(run[0].group(0)) >= 3 and _weight(run[0].group(0)) > 0 \
+            and not run[0].group(0).isdigit()
+        raw = sum(1 for t in run if t.group(0).isdigit())
+        if len(run) >= 5 and ((digits >= 7 and words >= 2) or (said_first and raw >= 8)):
             yield run[0].start(), run[-1].end()
 
     for token in _TOKEN.finditer(text):
@@ -254,7 +285,7 @@ _LABELS = (
 _LABEL_BEFORE = re.compile(
     rf"(?i:(?<![A-Za-z0-9])(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9]))"
     r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
-_PHONE_WORDS = re.compile(
+PHONE_WORDS = re.compile(
     r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
     r"anruf\w*|ruf|appel\w*|appelle\w*|rappel\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
     r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
@@ -264,12 +295,17 @@ _PHONE_WORDS = re.compile(
     r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系")
 
 
+_CALL_BEFORE = re.compile(
+    r"(?i:\b(?:ring\w{0,3}|call|tel|tlf|telefon\w*|mobil\w*|handy|cell|phone|whats\s?app|"
+    r"sms|text|appel\w*|llam\w*|chiam\w*|bel|zadzwo\w*|ara)\b)[^\d\n]{0,25}$")
+
+
 def _labelled(text: str, start: int, end: int) -> bool:
     """A label stands before the number in its clause, and nothing speaks of calling."""
     before = text[max(0, start - 60):start]
     if not _LABEL_BEFORE.search(before):
         return False
-    return not _PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
+    return not PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
 
 
 def _gtin(digits: str) -> bool:
@@ -314,7 +350,7 @@ def _kana_runs(text: str) -> Iterator[tuple[int, int]]:
         run = m.group(0).rstrip(" -の、,")
         kana = re.findall(_KANA_DIGIT, run)
         digits = len(kana) + sum(c.isdigit() for c in run)
-        if len(kana) >= 4 and digits >= 9:
+        if (len(kana) >= 4 and digits >= 9) or (len(kana) >= 3 and digits >= 10):
             yield m.start(), m.start() + len(run)
 
 
@@ -330,7 +366,18 @@ def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
                 yield m.start(), m.end()
 
 
+# Any area code with the rest on the keypad ("917-DOG-WALK"), where the text speaks of calling.
+_KEYPAD = re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
+                     r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])")
+_MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
+
+
 def _vanity(text: str) -> Iterator[tuple[int, int]]:
+    if _MAY_KEYPAD.search(text):
+        for m in _KEYPAD.finditer(text):
+            if sum(c.isalpha() for c in m.group("tail")) >= 3 and PHONE_WORDS.search(
+                    text, max(0, m.start() - 80), m.end() + 40):
+                yield m.start(), m.end()
     for m in _VANITY.finditer(text):
         tail = re.sub(r"[\s.\-]", "", m.group("tail"))
         letters = sum(c.isalpha() for c in tail)
@@ -373,6 +420,13 @@ class PhoneRule:
         # gets a window, and overlapping windows are masked once, together.
         windows: list[list[int]] = []
         for raw in _CANDIDATE.finditer(text):
+            # Masking only takes digits away: a run too short to be a number now never will
+            # be one (a date, a price, a postcode), and costs no masking at all.
+            digits = sum(c.isdigit() for c in raw.group(0))
+            if digits < 8 or (digits == 8 and not raw.group(0).lstrip(" (").startswith(
+                    ("+", "00")) and not _CALL_BEFORE.search(
+                    text, max(0, raw.start() - 40), raw.start())):
+                continue
             start, end = max(0, raw.start() - 80), raw.end() + 30
             if windows and start <= windows[-1][1]:
                 windows[-1][1] = end
@@ -386,7 +440,11 @@ class PhoneRule:
                 digits = len(_digits(candidate))
                 international = candidate.lstrip(" (").startswith(("+", "00"))
                 # Without a country code, a number people share has its area code: 9 digits+.
-                if not (8 if international else 9) <= digits <= 15:
+                # Eight digits are a whole number in some plans (DK, NO): where calling is
+                # spoken of just before.
+                if not (8 if international else 9) <= digits <= 15 and not (
+                        digits == 8 and _CALL_BEFORE.search(
+                            text, max(0, offset + m.start() - 40), offset + m.start())):
                     continue
                 if digits == 15 and not international and (
                         _luhn(_digits(candidate)) or "imei" in text.lower()):
@@ -430,5 +488,4 @@ class PhoneRule:
         if not text.isascii():
             yield from _numeral_runs(text)
             yield from _kana_runs(text)
-        if re.search(r"8\d\d|080", text):
-            yield from _vanity(text)
+        yield from _vanity(text)

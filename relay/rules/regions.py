@@ -30,7 +30,8 @@ _WORDS = {
     ("IT",): "ciao grazie ordine numero chiamami il della sono anche molto buongiorno cellulare",
     ("NL", "BE"): "hallo bedankt bestelling mijn het een niet bel nummer graag ook",
     ("SE", "FI"): "hej tack och jag är inte ring mitt nummer också beställning",
-    ("DK", "NO"): "hej tak jeg ikke og mitt mit nummer ring bestilling",
+    ("DK", "NO"): "hej tak jeg ikke og mitt mit nummer ring bestilling ringe ringer hvis noget "
+                  "venlig hilsen til det på velkommen nogen også",
     ("PL",): "dzień dobry dziękuję zamówienie mój numer proszę jest też bardzo zadzwoń",
     ("TR",): "merhaba teşekkür sipariş numaram benim ve bir numara ara lütfen",
     ("AT", "CH"): "hallo danke bestellung meine nummer ruf bitte auch sehr und",

@@ -79,20 +79,28 @@ _SCHEMES = re.compile(
 _CJK_MESSENGERS = re.compile(
     r"(?:微信号?|微信|威信|薇信|[Vv]信|QQ号?|扣扣|企鹅号|ライン|らいん|カカオトーク|カカオ|カトク|"
     r"テレグラム|ワッツアップ|インスタ|카톡|카카오톡|카카오|텔레그램|라인|왓츠앱|인스타|微博|抖音|"
-    r"小红书|(?i:vx|wx)(?=\s*[:号])|(?<![A-Za-z])[Vv](?=\s*:))"
-    r"\s*(?:ID|id|Id|号|號|아이디|계정|アカウント|账号|帐号|搜索|搜|검색|で検索)?\s*(?:は|是|:|은|는|으로|로|を|も)?"
+    r"小红书|加微|(?i:v\s?x|w\s?x)(?=\s*[:号])|(?<![A-Za-z])[Vv](?=\s*:)"
+    # Latin names glued to the CJK text around them ("WeChatのIDは...")
+    r"|(?i:we\s?chat|weixin|line|kakao\s?talk|telegram|whats\s?app|insta(?:gram)?|skype|"
+    r"facebook|discord|signal|viber)(?=\s*(?:の|で|は|ID|id|아이디|号|號|:|\uff1a)))"
+    r"\s*(?:の|에서?\s?)?\s*(?:ID|id|Id|号|號|아이디|계정|アカウント|账号|帐号|搜索|搜|검색|で検索)?\s*(?:は|是|:|은|는|으로|로|を|も)?"
     r"\s*:?\s*"
     r"(?P<ident>[A-Za-z0-9][A-Za-z0-9_\-.]{3,30})")
 # A nickname or user name, announced as such ("Mon pseudo là-bas c'est chineuse_de_lyon").
 _NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användarnamn|anv\.?namn|"
                r"brukernavn|brugernavn|gebruikersnaam|user\s?name|nome\s+utente|"
                r"nombre\s+de\s+usuario|apodo|ksywka|nazwa\s+użytkownika|kullan\u0131c\u0131\s+ad\u0131|"
-               r"handle|login|ユーザー名|ユーザ名|ニックネーム|昵称|用户名|닉네임")
+               r"handle|login|ユーザー名|ユーザ名|ニックネーム|昵称|用户名|닉네임|přezdívk\w*|"
+               r"uživatelské\s+jméno|ψευδώνυμο|όνομα\s+χρήστη|rumuz\w*|takma\s+ad\w*|apelido|"
+               r"soprannome|bijnaam|smeknamn|kallenavn|kaldenavn|profilname|profilnamn|"
+               r"profielnaam|nom\s+de\s+profil|nombre\s+de\s+perfil|nome\s+(?:do|del)\s+perfil|"
+               r"profile\s+name|nazwa\s+profilu|profil\s+ad\u0131|アカウント名|账号名|계정\s?이름")
 _FILLER = (r"là-bas|la-bas|c'est|c\u2019est|ist|is|är|es|est|è|to|jest|there|dort|da|on|auf|sur|"
-           r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war")
+           r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war|"
+           r"su|no|em|bei|in|at|v|ve|σε|στο|είναι|è")
 _NICK = re.compile(
-    rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?-i:[A-Z][\w\-]{{1,20}})(?=\s)|"
-    rf"(?:{_PLATFORMS})\b)){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
+    rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?P<site>(?-i:[A-Z][\w\-]{{1,20}})"
+    rf"(?=[\s:])|(?:{_PLATFORMS})\b))){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
     rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE)
 # "heiße ich Schraubenkoenig_BO", "me llamo ...": a name that only a handle looks like
 _CALLED = re.compile(
@@ -120,13 +128,27 @@ _SEARCH = (r"(?i:search|look\s+(?:me\s+)?up|find|google|znajd\u017a(?:\s+mnie)?|
            r"vind\s+me|trovami|encu[ée]ntrame|look\s+for|busca(?:me)?|búscame|"
            r"cherche(?:z)?(?:-moi)?|such(?:e|en|t)?|zoek|szukaj|cerca(?:mi)?|procur[ae](?:-me)?|"
            r"me\s+procura|sök|ara|tapez|tape|type|enter|tippe|gib|digita|escribe|pon)")
+# "search my name on", "such mich einfach auf"
+_OBJECT = (r"(?i:me|mich|moi|mnie|mig|meg|mij|me|my\s+name|meinen\s+namen|mon\s+nom|"
+           r"mi\s+nombre|il\s+mio\s+nome|mijn\s+naam|mitt\s+namn|meu\s+nome|moje\s+imię|"
+           r"for\s+me|nach\s+mir)")
+_SIMPLY = (r"(?i:einfach|just|simply|simplement|simplemente|semplicemente|gewoon|bara|bare|"
+           r"po\s+prostu|só|apenas)")
 _SEARCH_ME = re.compile(
-    rf"(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
+    # Every form starts a word: the engine gives up at once inside one (most positions).
+    rf"\b(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
     rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<name>{_CAPS})[»\"'“”]?\s+"
     rf"(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})"
-    rf"|{_SEARCH}\s+(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+"
-    rf"{_QUOTE}(?P<after>{_CAPS})"
+    rf"|{_SEARCH}\s+(?:{_OBJECT}\s+)?(?:{_SIMPLY}\s+)?(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)"
+    rf"\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+{_QUOTE}(?P<after>{_CAPS})"
+    # A Turkish "Facebook'ta <name> diye arat\u0131n": the name, then the search verb
+    rf"|(?i:{_PLATFORMS})(?:['\u2019]\w{{1,4}})?\s+{_QUOTE}(?P<before_verb>{_CAPS})[»\"'“”]?"
+    rf"\s+(?i:diye|olarak|and|und|et|y|e|en|och|i)?\s*(?i:arat\w*|ara\w*|search|such\w*|"
+    rf"cherch\w*|busc\w*|cerca\w*|zoek\w*|sök\w*|szukaj\w*|procur\w*)"
+    # "just search WillowAndWickCandles": a name only a handle looks like
+    rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<handle>{_STRONG})(?![\w@])"
     rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))")
+_MORE_NAMES = re.compile(rf"(?:[ \t]+{_CAP}){{1,3}}")
 # A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratin") or
 # announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
 _OPEN_Q = "[「『“\"'«„\u2018]"
@@ -155,10 +177,16 @@ _PLATFORM_STEMS = (
     "taobao", "xianyu", "fejs", "face")
 _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
 _NICK_STEMS = (
-    "nick", "pseudo", "benutzer", "nutzer", "användar", "anv.namn", "bruker", "bruger",
+    "přezdív", "jméno", "ψευδώνυμο", "χρήστη", "rumuz", "takma", "apelido", "soprannome",
+    "bijnaam", "smeknamn", "kallenavn", "kaldenavn", "profil", "profile", "アカウント", "账号",
+    "계정", "nick", "pseudo", "benutzer", "nutzer", "användar", "anv.namn", "bruker", "bruger",
     "gebruiker", "user", "utente", "usuario", "apodo", "ksywka", "użytkownik", "kullan",
     "handle", "login", "ユーザ", "ニックネーム", "昵称", "用户名", "닉네임")
 _STRONGISH = re.compile(r"[a-z][A-Z]|[A-Za-z]_|[a-z]\d")
+
+
+# "face" alone is Facebook only as a word of its own ("add me on face", not "surface").
+_FACE = re.compile(r"\bface\b")
 
 
 def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
@@ -178,7 +206,9 @@ class SocialRule:
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
         lowered = text.lower()
-        platform = _mentions(lowered, _PLATFORM_STEMS) \
+        platform = (_mentions(lowered, _PLATFORM_STEMS) and (
+            "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
+            or bool(_FACE.search(lowered)))) \
             or bool(_SHORT_PLATFORMS.search(lowered))
         nick = _mentions(lowered, _NICK_STEMS)
         for m in _NAMED.finditer(text) if platform else ():
@@ -186,7 +216,10 @@ class SocialRule:
             ident = m.group(group)
             if group != "strong" and ident.isdigit() and len(ident) < 5:
                 continue  # "Signal: 3 bars" is not an ID
-            yield m.start(group), m.end(group)
+            end = m.end(group)
+            if ident[:1].isupper() and (more := _MORE_NAMES.match(text, end)):
+                end = more.end()  # a full name: "Facebook: Xaver Oberhuber-Kaltenbrunner"
+            yield m.start(group), end
         if "@" in text:
             for m in _HANDLE.finditer(text):
                 yield m.start(), m.end()
@@ -202,13 +235,17 @@ class SocialRule:
             ident = m.group("ident")
             if ident.lower() in _COMMON:
                 continue
-            if m.group("colon") or m.group("quote") or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
+            # A plain word is a nickname too where the site it belongs to is named
+            # ("il mio nickname su Steam è ilgattoprofessore").
+            if m.group("colon") or m.group("quote") or (m.group("site") and len(ident) >= 6) \
+                    or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
                 yield m.start("ident"), m.end("ident")
         if "u/" in text:
             for m in _REDDIT.finditer(text):
                 yield m.start(), m.end()
         for m in _SEARCH_ME.finditer(text) if platform else ():
-            group = next(g for g in ("as", "name", "after", "then") if m.group(g))
+            group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle")
+                         if m.group(g))
             yield m.start(group), m.end(group)
         for m in _QUOTED.finditer(text):
             if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 # What the view changes: an entity, one non-ASCII character, a defanged dot ("[.]") or
 # scheme ("hxxps"), or a word written letter by letter ("j o n a s"). ASCII runs map 1:1.
 _SPECIAL = re.compile(
-    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
-    r"|\s?[\[({]\.[\])}]\s?|\bhxxp|(?<!\S)(?:[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a"
-    r"\uff41-\uff5a] ){3,}[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a](?!\S)"
+    # Letter by letter first, so that full-width letters (full-width "k e n") join up too.
+    r"(?<![^\s:\uff1a(\uff08\[「『\"'])(?:[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a"
+    r"\uff41-\uff5a][ \u3000]){3,}[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+    r"(?![^\s)\uff09:\uff1a,、。])"
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
+    r"|\s?[\[({]\.[\])}]\s?|\bhxxp"
     # "s-t-e-f-f-i", "b_r_u_n_o": one character at a time, joined by dashes or underscores
     r"|(?<![\w\-])(?:[A-Za-z0-9.@]-){4,}[A-Za-z0-9.@](?![\w\-])"
     r"|(?<![\w])(?:[A-Za-z0-9.@]_){2,}[A-Za-z0-9.@](?![\w])"
@@ -34,8 +37,8 @@ _DEFANGED = re.compile(r"\s?[\[({]\.[\])}]\s?")
 
 
 def _normal(token: str) -> str:
-    if len(token) > 4 and token[1] == " " and token[-2] == " ":
-        return unicodedata.normalize("NFKC", token.replace(" ", ""))  # letter by letter
+    if len(token) > 4 and token[1] in " \u3000" and token[-2] in " \u3000":  # letter by letter
+        return unicodedata.normalize("NFKC", token.replace(" ", "").replace("\u3000", ""))
     if len(token) > 4 and token[1] in "-_" and token[-2] in "-_":
         return token[::2]  # joined letter by letter
     if _DEFANGED.fullmatch(token):
