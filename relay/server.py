@@ -26,6 +26,7 @@ from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
 from relay.errors import ConfigError, StartupError
 from relay.smtp import Handler, protocol_factory, submission_factory
+from relay.spool import spool_dir
 from relay.store.db import Store
 from relay.store.migrate import migrate
 from relay.tls import server_context
@@ -77,6 +78,11 @@ class Relay:
             self.templates = templates.load_all(cfg.templates)
         except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
             log.error("no templates for the API: %s", exc)
+        try:  # where big bodies wait for their turn (relay.spool); only the relay reads it
+            spool_dir(cfg).mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(f"cannot make the spool directory {spool_dir(cfg)}:"
+                               f" {exc.strerror or exc}") from None
         self.store = await Store.open(cfg.store.path, cfg.store.busy_timeout)
         applied = await migrate(self.store)
         if applied:
