@@ -144,6 +144,12 @@ class APISettings:
     # Bearer tokens by their SHA-256, each "SCOPE sha256:HEX" with SCOPE admin, metrics or
     # seller:ADDRESS (`relay api token` makes one). None: every request but health is 401.
     tokens: tuple[str, ...] = ()
+    # Open API connections from one client address. Past it (or past 256 in all) a
+    # connection may still ask /healthz or /readyz, at once; anything else is closed.
+    connections_per_ip: int = 64
+    # Seconds a connection may take to send a request's head (the request line and
+    # headers), from its start or the end of its last response; then it is closed.
+    header_timeout: float = 10.0
 
 
 @dataclass(frozen=True)

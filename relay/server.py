@@ -107,7 +107,7 @@ class Relay:
                         lambda: submission_factory(cfg, handler, sessions, tls, implicit=True),
                         sub.host, sub.tls_port, "submission.tls_port", ssl=tls))
             if cfg.api.enabled:
-                self.api = APIServer(create_app(self), cfg.api.host, cfg.api.port)
+                self.api = APIServer(create_app(self), cfg.api.host, cfg.api.port, cfg.api)
                 await self.api.start()
         except StartupError:
             for server in [self.server, *self.submission]:
