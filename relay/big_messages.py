@@ -40,7 +40,7 @@ def _start(config: Config) -> None:
     runs, and closed at its exit (an open connection's thread would keep it from exiting)."""
     from multiprocessing import util
 
-    from relay import logs, pipeline
+    from relay import logs, memory, pipeline
     from relay.accept import Intake
     from relay.store.db import Store
 
@@ -50,6 +50,7 @@ def _start(config: Config) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.setup(config.log_level, config.log.format)
+    memory.return_big_buffers()
     loop = asyncio.new_event_loop()
     store = loop.run_until_complete(Store.open(config.store.path, config.store.busy_timeout))
     stages = pipeline.build(config, store)

@@ -49,7 +49,7 @@ class SMTPSettings:
     # one more: 421 4.7.0 and closed. MAIL, RCPT, DATA, AUTH and STARTTLS start the count again.
     max_idle_commands: int = 20
     # Bytes of message bodies being received or processed at once, over every connection
-    # (bodies past 1 MiB wait on disk, in a spool directory beside the store); a DATA past
+    # (bodies past 256 KiB wait on disk, in a spool directory beside the store); a DATA past
     # it: 452 4.3.1, try again later.
     max_bytes_in_flight: int = 1_073_741_824
 

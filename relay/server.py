@@ -15,7 +15,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from relay import logs, pipeline, reload, templates
+from relay import logs, memory, pipeline, reload, templates
 from relay.accept import Intake
 from relay.api.app import create_app
 from relay.api.service import APIServer
@@ -78,6 +78,7 @@ class Relay:
             self.templates = templates.load_all(cfg.templates)
         except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
             log.error("no templates for the API: %s", exc)
+        memory.return_big_buffers()
         try:  # where big bodies wait for their turn (relay.spool); only the relay reads it
             spool_dir(cfg).mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:

@@ -227,7 +227,7 @@ class RelaySMTP(SMTP):
         """aiosmtpd's DATA with the body read in runs of lines: every complete line already
         buffered is taken at once, where aiosmtpd awaits each line. A 20 MB body is 270,000
         lines; read one by one they kept the event loop from other sessions for seconds.
-        The body goes to a Body (past 1 MiB on disk), within the budget of bytes in flight."""
+        The body goes to a Body (past 256 KiB on disk), within the budget of bytes in flight."""
         self.idle_commands = 0
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return

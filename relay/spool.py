@@ -15,10 +15,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from relay.big_messages import BIG
+
 if TYPE_CHECKING:
     from relay.config import Config
 
-SPOOL_AFTER = 1 << 20  # bytes of a body kept in memory; past it, in a file
+# Bytes of a body kept in memory; past it, in a file. BIG: every body that will go to a
+# worker process waits for its turn on disk, and sixty uploads hold 15 MB, not 60.
+SPOOL_AFTER = BIG
 
 
 def spool_dir(config: Config) -> Path:
