@@ -5,7 +5,9 @@ The rules are regular expressions over whole texts, and Python's `re` holds the 
 a search runs: on a 20 MB body one search can take a second, and a thread would not let
 the event loop serve anyone meanwhile. So a message of BIG bytes or more is parsed, checked,
 rewritten and signed in a process of its own; the event loop records the outcome. One
-process: big messages wait for each other, small ones never wait for them.
+process, and one more for messages of HUGE bytes or more: a 20 MB message takes seconds, and
+a 300 KB one must not wait for it. Small ones never wait for either. Who goes next is
+decided before (relay.lanes): per client network, round robin.
 
 With smtp.workers = N, every message runs there, in N processes: the stages are the most of
 a message's CPU time, so they then use every core, while the event loop keeps SMTP, the
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from relay.pipeline import Envelope
 
 BIG = 256 * 1024  # bytes of raw message
+HUGE = 2 * 1024 * 1024  # from here on, in a process of their own
 
 _state: tuple[asyncio.AbstractEventLoop, Intake] | None = None  # in a worker process
 
@@ -37,7 +40,7 @@ def _start(config: Config) -> None:
     runs, and closed at its exit (an open connection's thread would keep it from exiting)."""
     from multiprocessing import util
 
-    from relay import keyfile, logs, pipeline
+    from relay import keyfile, logs, memory, pipeline
     from relay.accept import Intake
     from relay.store.db import Store
 
@@ -47,6 +50,7 @@ def _start(config: Config) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.setup(config.log_level, config.log.format)
+    memory.return_big_buffers()
     loop = asyncio.new_event_loop()
     # The chain key too: the stages read parties and settings through the chain.
     secret = keyfile.read(config.store.key_path, "store.chain_key")
@@ -80,17 +84,31 @@ _retiring: set[asyncio.Task[None]] = set()  # workers replaced by a reload, stil
 
 
 class BigMessages:
-    """The worker pool: `processes` worker processes; with `every` set, every message's
-    stages run there (smtp.workers), else only those of BIG bytes or more, in one."""
+    """The worker pools: `processes` worker processes; with `every` set, every message's
+    stages run there (smtp.workers), else only those of BIG bytes or more, in one. Messages
+    of HUGE bytes or more run in a pool of one process of their own."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.every = config.smtp.workers > 0
         self.processes = max(1, config.smtp.workers)
         self._pool: ProcessPoolExecutor | None = None
+        self._huge: ProcessPoolExecutor | None = None
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def lane(self, size: int) -> str | None:
+        """Where a message of `size` bytes waits for its turn (relay.lanes): "huge", "big",
+        or None (its stages run in the event loop's process, without waiting)."""
+        if size >= HUGE:
+            return "huge"
+        return "big" if self.every or size >= BIG else None
+
+    @property
+    def slots(self) -> dict[str, int]:
+        """Processes per lane: how many messages of each run at once."""
+        return {"big": self.processes, "huge": 1}
 
     def replaced(self, config: Config) -> BigMessages:
         """A fresh worker for a reloaded config; this one exits once its messages are done."""
@@ -113,17 +131,30 @@ class BigMessages:
             if not self._active:
                 self._idle.set()
 
+    def _executor(self, huge: bool) -> ProcessPoolExecutor:
+        pool = self._huge if huge else self._pool
+        if pool is None:  # started at the first message for it, not at every start-up
+            pool = ProcessPoolExecutor(
+                1 if huge else self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start, initargs=(self.config,))
+            if huge:
+                self._huge = pool
+            else:
+                self._pool = pool
+        return pool
+
     async def _process(self, envelope: Envelope, raw: bytes, kind: str) -> Outcome:
-        if self._pool is None:  # started at the first big message, not at every start-up
-            self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start,
-                initargs=(self.config,))
+        huge = len(raw) >= HUGE
+        pool = self._executor(huge)
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self._pool, _process, envelope, raw, kind)
+                pool, _process, envelope, raw, kind)
         except BrokenProcessPool:
-            self._pool = None  # the next big message starts a new one; the old one is dead
+            # The next message starts a new one; the old one is dead.
+            if huge:
+                self._huge = None
+            else:
+                self._pool = None
             raise
         except asyncio.CancelledError:
             raise
@@ -131,14 +162,15 @@ class BigMessages:
             raise RuntimeError(f"big message worker: {exc!r}") from exc
 
     async def stop(self, grace: float) -> None:
-        """At shutdown, when no transaction is open any more: the worker is asked to exit
-        and, should it not within `grace` seconds, terminated (shutdown without waiting has
+        """At shutdown, when no transaction is open any more: the workers are asked to exit
+        and, should one not within `grace` seconds, terminated (shutdown without waiting has
         been seen to leave it running)."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list(pool._processes.values())  # type: ignore[attr-defined]
-        pool.shutdown(wait=False, cancel_futures=True)
+        pools = [p for p in (self._pool, self._huge) if p is not None]
+        self._pool = self._huge = None
+        processes: list[multiprocessing.process.BaseProcess] = []
+        for pool in pools:
+            processes += list(pool._processes.values())  # type: ignore[attr-defined]
+            pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace
         for process in processes:
             await asyncio.to_thread(process.join, max(0.0, deadline - time.monotonic()))

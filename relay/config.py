@@ -46,8 +46,19 @@ class SMTPSettings:
     # uses more than one core; 0: in the event loop's process, but for messages of 256 KiB
     # or more, which always go to a worker.
     workers: int = 0
-    # Seconds an idle client may hold a connection.
+    # Seconds an idle client may hold a connection, and a message's body may take to arrive
+    # (from DATA to its end); the time a message waits for its processing does not count.
     timeout: float = 300.0
+    # Seconds a connection may last in all, however busy; then 421 4.4.2 and closed (a
+    # message being processed is answered first).
+    max_session_time: float = 600.0
+    # Commands in a row that move no message on (NOOP, RSET, HELP, VRFY, EXPN, HELO, EHLO);
+    # one more: 421 4.7.0 and closed. MAIL, RCPT, DATA, AUTH and STARTTLS start the count again.
+    max_idle_commands: int = 20
+    # Bytes of message bodies being received or processed at once, over every connection
+    # (bodies past 256 KiB wait on disk, in a spool directory beside the store); a DATA past
+    # it: 452 4.3.1, try again later.
+    max_bytes_in_flight: int = 1_073_741_824
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,8 @@ class LimitsSettings:
     conversation_per_hour: int = 20
     # Open SMTP connections from one client address; more: 421 4.7.0 and closed.
     connections_per_ip: int = 20
+    # Open SMTP connections from one client network (IPv4 /24, IPv6 /64); more: 421 4.7.0.
+    connections_per_network: int = 100
     # Open SMTP connections in all (both ports); more: 421 4.7.0 and closed.
     connections_total: int = 2000
     # Refused messages (not accepted: rejected or deferred) and their bytes per rolling hour
@@ -171,6 +184,12 @@ class APISettings:
     # Bearer tokens by their SHA-256, each "SCOPE sha256:HEX" with SCOPE admin, metrics or
     # seller:ADDRESS (`relay api token` makes one). None: every request but health is 401.
     tokens: tuple[str, ...] = ()
+    # Open API connections from one client address. Past it (or past 256 in all) a
+    # connection may still ask /healthz or /readyz, at once; anything else is closed.
+    connections_per_ip: int = 64
+    # Seconds a connection may take to send a request's head (the request line and
+    # headers), from its start or the end of its last response; then it is closed.
+    header_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -433,6 +452,10 @@ def _validate(cfg: Config) -> list[str]:
                 add(f"{key}: must be at least 1, got {value}")
         elif not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
             add(f"{key}: must be a finite number greater than 0, got {value!r}")
+    if cfg.smtp.max_bytes_in_flight < cfg.smtp.max_message_size:
+        add(f"smtp.max_bytes_in_flight: at least smtp.max_message_size"
+            f" ({cfg.smtp.max_message_size}), or a message of that size could never be taken,"
+            f" got {cfg.smtp.max_bytes_in_flight}")
     return problems
 
 

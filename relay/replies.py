@@ -14,6 +14,11 @@ RATE_LIMITED = "450 4.7.1 rate.limit: {}; try again later"
 RATE_NETWORK = "450 4.7.1 rate.network: {}; try again later"
 TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections from your address; try again later"
 TOO_BUSY = "421 4.3.2 too many connections; try again later"
+TOO_MANY_FROM_NETWORK = "421 4.7.0 too many connections from your network; try again later"
+IDLE_COMMANDS = "421 4.7.0 too many commands without a message; closing"
+SESSION_TOO_LONG = "421 4.4.2 connection time limit reached; closing"
+# RFC 3463 4.3.1: "mail system full"; RFC 5321 452: "insufficient system storage".
+IN_FLIGHT_FULL = "452 4.3.1 too much mail in progress; try again later"
 ONE_CONVERSATION = (
     "452 4.5.3 one conversation per message: send to this alias in a separate transaction"
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from relay import logs, pipeline, reload, templates
+from relay import logs, memory, pipeline, reload, templates
 from relay.accept import Intake
 from relay.api.app import create_app
 from relay.api.service import APIServer
@@ -28,6 +28,7 @@ from relay.delivery.transport import make_transport
 from relay.delivery.worker import Worker
 from relay.errors import ConfigError, StartupError
 from relay.smtp import Handler, protocol_factory, submission_factory
+from relay.spool import spool_dir
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
 from relay.store.startup import load_secret, prepare
@@ -81,6 +82,12 @@ class Relay:
             self.templates = templates.load_all(cfg.template_dir)
         except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
             log.error("no templates for the API: %s", exc)
+        memory.return_big_buffers()
+        try:  # where big bodies wait for their turn (relay.spool); only the relay reads it
+            spool_dir(cfg).mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(f"cannot make the spool directory {spool_dir(cfg)}:"
+                               f" {exc.strerror or exc}") from None
         secret = await load_secret(cfg.store, announce=True)
         self.store = await Store.open(cfg.store.path, cfg.store.busy_timeout, secret)
         try:
@@ -113,7 +120,7 @@ class Relay:
                         lambda: submission_factory(cfg, handler, sessions, tls, implicit=True),
                         sub.host, sub.tls_port, "submission.tls_port", ssl=tls))
             if cfg.api.enabled:
-                self.api = APIServer(create_app(self), cfg.api.host, cfg.api.port)
+                self.api = APIServer(create_app(self), cfg.api.host, cfg.api.port, cfg.api)
                 await self.api.start()
         except StartupError:
             for server in [self.server, *self.submission]:

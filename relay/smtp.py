@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from email._header_value_parser import get_angle_addr
 from email.errors import HeaderParseError
 from typing import Any
@@ -17,6 +19,8 @@ from relay.accept import Intake
 from relay.auth import passwords, throttle
 from relay.config import Config
 from relay.delivery.verp import PREFIX
+from relay.lanes import FairLanes
+from relay.networks import client_network
 from relay.pipeline import Envelope as RelayEnvelope
 from relay.replies import (
     AUTH_FAILED,
@@ -24,6 +28,8 @@ from relay.replies import (
     BAD_RECIPIENT,
     CANNOT_VRFY,
     CLOSED_ALIAS,
+    IDLE_COMMANDS,
+    IN_FLIGHT_FULL,
     LINE_TOO_LONG,
     LOGIN_THROTTLED,
     MAX_LINE,
@@ -34,13 +40,16 @@ from relay.replies import (
     RCPT_OK,
     RELAY_DENIED,
     SENDER_OK,
+    SESSION_TOO_LONG,
     SHUTTING_DOWN,
     TEMPFAIL,
     TOO_BIG,
     TOO_BUSY,
     TOO_MANY_CONNECTIONS,
+    TOO_MANY_FROM_NETWORK,
     UNKNOWN_ALIAS,
 )
+from relay.spool import Body, Budget, spool_dir
 from relay.store.db import Store
 from relay.unicode import storable
 
@@ -77,6 +86,41 @@ def has_source_route(arg: str) -> bool:
     return any(token.token_type == "obs-route" for token in address)
 
 
+# A refused or expired connection is closed after its last reply is sent, or after this many
+# seconds should the client not read it.
+_CLOSE_GRACE = 5.0
+
+_Command = Callable[[Any, Any], Awaitable[None]]
+
+
+def _no_progress(command: _Command) -> _Command:
+    """A command that moves no message on: smtp.max_idle_commands of them in a row, and the
+    next is answered 421 and the connection closed. (functools.wraps keeps aiosmtpd's syntax
+    attributes, which its HELP reads.)"""
+
+    @functools.wraps(command)
+    async def counted(self: RelaySMTP, arg: Any) -> None:
+        self.idle_commands += 1
+        handler = self.event_handler
+        if isinstance(handler, Handler) and self.idle_commands > handler.max_idle_commands:
+            self.close_with(IDLE_COMMANDS)
+            return
+        await command(self, arg)
+
+    return counted
+
+
+def _progress(command: _Command) -> _Command:
+    """A command that moves a message on: the count of idle ones starts again."""
+
+    @functools.wraps(command)
+    async def reset(self: RelaySMTP, arg: Any) -> None:
+        self.idle_commands = 0
+        await command(self, arg)
+
+    return reset
+
+
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our replies and source routes refused."""
 
@@ -84,25 +128,70 @@ class RelaySMTP(SMTP):
     # client address may hold; a SIGHUP may change them).
     open_sessions: set[SMTP] | None = None
     listener = "smtp"  # the metrics label
+    address = ""  # the client's address and network, set when the connection is admitted
+    network = ""
+    admitted = False
+    idle_commands = 0  # commands in a row that moved no message on
+    body: Body | None = None  # the body of the DATA being received or processed
+    processing = False  # between the end of a body and its reply: not timed
+    expired = False  # smtp.max_session_time passed while processing: closed after the reply
+    _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        if self.admitted:  # the TLS transport after STARTTLS: the same connection
+            return
+        self.admitted = True
         peer = transport.get_extra_info("peername")
         handler = self.event_handler
         if self.open_sessions is None or not peer or not isinstance(handler, Handler):
             return
+        self.address = str(peer[0])
+        self.network = client_network(self.address)
         # Until connection_lost (transport None), closing ones too: a socket being closed
         # still holds its buffers, and a client that never reads would keep it so.
-        others = [s.transport for s in list(self.open_sessions) if s is not self
-                  and s.transport is not None]
-        same = sum(1 for t in others if (t.get_extra_info("peername") or ("",))[0] == peer[0])
-        refusal = (TOO_MANY_CONNECTIONS if same >= handler.limits.connections_per_ip
-                   else TOO_BUSY if len(others) >= handler.limits.connections_total else None)
+        others = [s for s in list(self.open_sessions) if s is not self
+                  and s.transport is not None and isinstance(s, RelaySMTP)]
+        limits = handler.limits
+        refusal = (
+            TOO_MANY_CONNECTIONS
+            if sum(s.address == self.address for s in others) >= limits.connections_per_ip
+            else TOO_MANY_FROM_NETWORK
+            if sum(s.network == self.network for s in others) >= limits.connections_per_network
+            else TOO_BUSY if len(others) >= limits.connections_total else None)
         if refusal is not None:
             # Before the greeting: the client reads this instead, and the line closes.
             transport.write(f"{refusal}\r\n".encode("ascii"))  # type: ignore[attr-defined]
             telemetry.SMTP_REPLIES.labels(self.listener, refusal[:3]).inc()
             transport.close()
+            return
+        # However busy a client keeps it (a NOOP every few seconds resets smtp.timeout), a
+        # connection ends: else a few clients could hold every slot for ever.
+        self._deadline = self.loop.call_later(handler.max_session_time, self._session_over)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        if self.body is not None:  # gone mid-DATA: the bytes it held are free again
+            self.body.drop()
+        super().connection_lost(error)
+
+    def close_with(self, reply: str) -> None:
+        """Send a last reply and close; a client that does not read it is cut off soon."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(f"{reply}\r\n".encode("ascii"))  # type: ignore[attr-defined]
+        telemetry.SMTP_REPLIES.labels(self.listener, reply[:3]).inc()
+        transport.close()
+        self.loop.call_later(_CLOSE_GRACE, transport.abort)  # type: ignore[attr-defined]
+
+    def _session_over(self) -> None:
+        if self.processing:  # a message being processed is answered first
+            self.expired = True
+        else:
+            log.info("closing a connection from %s after smtp.max_session_time", self.address)
+            self.close_with(SESSION_TOO_LONG)
 
     def _cb_client_connected(self, reader: asyncio.StreamReader,
                              writer: asyncio.StreamWriter) -> None:
@@ -123,6 +212,10 @@ class RelaySMTP(SMTP):
     line_length_limit = MAX_LINE
 
     def _timeout_cb(self) -> None:
+        if self.processing:
+            # smtp.timeout times the client, not the relay: a message waiting for its turn
+            # at a worker, or being processed, is answered (the timer starts again then).
+            return
         # aiosmtpd closes gracefully, which waits for unsent replies: a client that stops
         # reading would hold its socket for ever. After the timeout nothing is owed to it.
         super()._timeout_cb()
@@ -143,11 +236,24 @@ class RelaySMTP(SMTP):
             telemetry.SMTP_REPLIES.labels(self.listener, status[:3]).inc()
         await super().push(status)
 
+    smtp_NOOP = _no_progress(SMTP.smtp_NOOP)
+    smtp_RSET = _no_progress(SMTP.smtp_RSET)
+    smtp_HELP = _no_progress(SMTP.smtp_HELP)
+    smtp_VRFY = _no_progress(SMTP.smtp_VRFY)
+    smtp_EXPN = _no_progress(SMTP.smtp_EXPN)
+    smtp_HELO = _no_progress(SMTP.smtp_HELO)
+    smtp_EHLO = _no_progress(SMTP.smtp_EHLO)
+    smtp_MAIL = _progress(SMTP.smtp_MAIL)
+    smtp_AUTH = _progress(SMTP.smtp_AUTH)
+    smtp_STARTTLS = _progress(SMTP.smtp_STARTTLS)
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         """aiosmtpd's DATA with the body read in runs of lines: every complete line already
         buffered is taken at once, where aiosmtpd awaits each line. A 20 MB body is 270,000
-        lines; read one by one they kept the event loop from other sessions for seconds."""
+        lines; read one by one they kept the event loop from other sessions for seconds.
+        The body goes to a Body (past 256 KiB on disk), within the budget of bytes in flight."""
+        self.idle_commands = 0
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return
         assert self.envelope is not None
@@ -157,24 +263,40 @@ class RelaySMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        body, trouble = await self._read_body()
-        if trouble is not None:  # told after the end of data (RFC 5321 4.2.5), like aiosmtpd
-            await self.push(trouble)
-            self._set_post_data_state()
+        handler = self.event_handler
+        budget = handler.budget if isinstance(handler, Handler) else None
+        if budget is not None and budget.full:
+            await self.push(IN_FLIGHT_FULL)
             return
-        self.envelope.content = self.envelope.original_content = body
-        status = await self._call_handler_hook("DATA")
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self.body = body = Body(handler.spool if isinstance(handler, Handler) else None, budget)
+        try:
+            trouble = await self._read_body(body)
+            if trouble is not None:  # told after the end of data (RFC 5321 4.2.5)
+                await self.push(trouble)
+                self._set_post_data_state()
+                return
+            self.processing = True
+            try:
+                status = await self._call_handler_hook("DATA")
+            finally:
+                self.processing = False
+            self._reset_timeout()  # the client is timed again, from its reply on
+        finally:
+            self.body = None
+            body.drop()
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
+        if self.expired:
+            self.close_with(SESSION_TOO_LONG)
 
-    async def _read_body(self) -> tuple[bytes, str | None]:
-        """Up to a line that is "." alone; dot-stuffing undone. Only CRLF ends a line, as in
-        aiosmtpd; what follows the end (a pipelined command) stays in the reader."""
+    async def _read_body(self, body: Body) -> str | None:
+        """Into `body`: up to a line that is "." alone; dot-stuffing undone. Only CRLF ends a
+        line, as in aiosmtpd; what follows the end (a pipelined command) stays in the reader.
+        Returns the reply for a body refused (too big, a line too long, past the budget)."""
         reader = self._reader
         buffer: bytearray = reader._buffer  # type: ignore[attr-defined]
         limit = self.data_size_limit
-        parts: list[bytes] = []
         size = 0
         trouble: str | None = None
         at_line_start = True
@@ -185,7 +307,8 @@ class RelaySMTP(SMTP):
                 self._writer.close()
                 raise
             except asyncio.LimitOverrunError as overrun:  # one line longer than the limit
-                trouble, parts = trouble or _DATA_LINE_TOO_LONG, []
+                trouble = trouble or _DATA_LINE_TOO_LONG
+                body.drop()
                 size += len(await reader.read(overrun.consumed))  # received: it counts
                 at_line_start = False
                 continue
@@ -204,23 +327,27 @@ class RelaySMTP(SMTP):
                 buffer[0:0] = chunk[end + 3:]  # not ours: the next command's
             size += len(taken)
             if trouble is None and limit and size > limit:
-                trouble, parts = _DATA_TOO_BIG, []
+                trouble = _DATA_TOO_BIG
+                body.drop()
             if trouble is None and taken:
                 longest = max(map(len, taken.split(b"\r\n"))) + 2
                 if longest > self.line_length_limit:
-                    trouble, parts = _DATA_LINE_TOO_LONG, []
-                else:
-                    parts.append(taken)
+                    trouble = _DATA_LINE_TOO_LONG
+                    body.drop()
+                # RFC 5321 4.5.2: a line's leading dot is the sender's, added for
+                # transparency. `taken` is whole lines, so its start is a line's start.
+                elif not body.write((b"\r\n" + taken).replace(b"\r\n.", b"\r\n")[2:]):
+                    trouble = IN_FLIGHT_FULL
+                    log.info("DATA from %s past smtp.max_bytes_in_flight; answering 452",
+                             self.address)
             at_line_start = True
             if end >= 0:
                 break
         self.data_bytes = size
-        body = b"".join(parts)
-        # RFC 5321 4.5.2: a line's leading dot is the sender's, added for transparency.
-        body = (b"\r\n" + body).replace(b"\r\n.", b"\r\n")[2:]
-        return body, trouble
+        return trouble
 
     async def smtp_RCPT(self, arg: str | None) -> None:
+        self.idle_commands = 0
         # The address parser silently drops a source route (<@a,@b:u@d>): refuse it first.
         if arg and self.envelope and self.envelope.mail_from and has_source_route(arg):
             await self.push(RELAY_DENIED)
@@ -283,8 +410,13 @@ class Handler:
     def __init__(self, config: Config, store: Store, intake: Intake) -> None:
         self.domain = config.domain
         self.limits = config.limits
+        self.max_session_time = config.smtp.max_session_time
+        self.max_idle_commands = config.smtp.max_idle_commands
+        self.budget = Budget(config.smtp.max_bytes_in_flight)
+        self.spool = spool_dir(config)
         self.store = store
         self.intake = intake
+        self.lanes = FairLanes(intake.big.slots if intake.big is not None else {})
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -376,13 +508,18 @@ class Handler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            raw = bytes(envelope.original_content or b"")
-            local = envelope.rcpt_tos[0].rpartition("@")[0].lower()
-            original = self.intake.verp.message_id(local)
-            if original is not None:
-                return await self.intake.receive_report(_envelope(session, envelope), raw,
-                                                        original)
-            return await self.intake.receive(_envelope(session, envelope), raw)
+            assert isinstance(server, RelaySMTP) and server.body is not None
+            body = server.body
+            big = self.intake.big
+            # The body stays where it is (on disk, when big) until its turn at a worker.
+            async with self.lanes.turn(big.lane(body.size) if big else None, server.network):
+                raw = await body.read()
+                local = envelope.rcpt_tos[0].rpartition("@")[0].lower()
+                original = self.intake.verp.message_id(local)
+                if original is not None:
+                    return await self.intake.receive_report(_envelope(session, envelope), raw,
+                                                            original)
+                return await self.intake.receive(_envelope(session, envelope), raw)
         except Exception:
             log.exception("DATA failed; answering 451")
             return TEMPFAIL

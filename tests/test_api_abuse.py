@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -38,7 +39,7 @@ import relay.store.db
 from relay import conversations, message_center
 from relay.api import service
 from relay.api.tokens import entry, new_token
-from relay.config import LimitsSettings, SMTPSettings, StoreSettings
+from relay.config import APISettings, LimitsSettings, SMTPSettings, StoreSettings
 
 ORDER = "112-1234567-1234567"
 DELAY = {"template": "shipping_delay", "variables": {"new_date": "the 3rd of May"}}
@@ -131,11 +132,12 @@ async def test_half_sent_requests_are_cut_off_and_connections_over_the_cap_close
         held.append((reader, writer))
     start = time.monotonic()
     extra = []
+    other = b"GET /v1/messages HTTP/1.1\r\nHost: relay.test\r\n"  # not a health check
     try:
         # Over the cap: closed at once, well before the deadline.
         for _ in range(5):
             reader, writer = await asyncio.open_connection("127.0.0.1", api.relay.api_port)
-            writer.write(partial)
+            writer.write(other)
             extra.append(writer)
             assert await closed_by_peer(reader, 0.5)
         assert time.monotonic() - start < deadline * 0.8
@@ -158,6 +160,51 @@ async def test_half_sent_requests_are_cut_off_and_connections_over_the_cap_close
         for _, writer in held:
             writer.close()
         for writer in extra:
+            writer.close()
+
+
+async def get_from(port: int, source: str, path: str, timeout: float = 10.0) -> int | None:
+    """GET `path` on a connection of its own from the client address `source`: the status,
+    or None when the relay closes the connection without an answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    try:
+        writer.write(head("GET", path).replace("\n", "\r\n").encode())
+        status, _, _ = await asyncio.wait_for(read_response(reader), timeout)
+        return status
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    finally:
+        writer.close()
+
+
+async def test_idle_sockets_from_one_address_leave_the_api_and_health_checks_answering(
+        launch):
+    """260 idle sockets from one address (more than the API's 256 connections): past
+    api.connections_per_ip the rest are turned away, so /readyz from another address is
+    200; over the cap a health check from that very address is still answered (anything
+    else there is closed at its first bytes, or 503); and the idle ones are closed at
+    api.header_timeout (1 s here)."""
+    api = await launch(api=APISettings(port=0, tokens=(entry("admin", ADMIN),),
+                                       header_timeout=1.0))
+    port, flooder = api.relay.api_port, "127.0.0.2"
+    idle = []
+    try:
+        for _ in range(260):
+            with contextlib.suppress(OSError):  # refused at once: the kernel may say so
+                idle.append(await asyncio.open_connection("127.0.0.1", port,
+                                                          local_addr=(flooder, 0)))
+        assert await get_from(port, "127.0.0.1", "/readyz") == 200
+        assert await get_from(port, flooder, "/readyz") == 200
+        assert await get_from(port, flooder, "/healthz") == 200
+        assert await get_from(port, flooder, "/v1/conversations") is None
+        assert await get_from(port, flooder, "/healthz/../v1/conversations") == 503
+        # The idle ones are let go of at the head deadline, with nothing said.
+        for reader, _ in idle:
+            assert await closed_by_peer(reader, 10.0)
+        ready = await api.get("/readyz", None)
+        assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+    finally:
+        for _, writer in idle:
             writer.close()
 
 

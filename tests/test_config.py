@@ -208,6 +208,14 @@ def test_zip_bomb_limits_are_settings():
         assert message.startswith(f"rules.{key.lower()}: must be a finite number greater than 0")
 
 
+def test_a_budget_of_bytes_in_flight_below_the_message_size_is_refused():
+    message = config_error(None, {"RELAY_SMTP_MAX_BYTES_IN_FLIGHT": "1000000"})
+    assert message.startswith("smtp.max_bytes_in_flight: at least smtp.max_message_size"), \
+        message
+    assert config_error(None, {"RELAY_SMTP_MAX_IDLE_COMMANDS": "0"}).startswith(
+        "smtp.max_idle_commands")
+
+
 def test_nan_float_is_refused():
     message = config_error(None, {"RELAY_DELIVERY_RETRY_INITIAL": "nan"})
     assert message.startswith("delivery.retry_initial")

@@ -32,21 +32,26 @@ from conftest import (
 )
 from test_store import start_relay, stop, wait_listening
 
-from relay.replies import TOO_BUSY, TOO_MANY_CONNECTIONS
+from relay.replies import TOO_BUSY, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_NETWORK
 
 BUSY_LINE = f"{TOO_BUSY}\r\n".encode()
 PER_IP_LINE = f"{TOO_MANY_CONNECTIONS}\r\n".encode()
+TOO_MANY_FROM_NETWORK_LINE = f"{TOO_MANY_FROM_NETWORK}\r\n".encode()
 
 
 # -- a relay in a process of its own --------------------------------------------------------
 
 
 def write_config(tmp_path: Path, smtp_port: int, sink_port: int, *, timeout: float,
-                 connections_per_ip: int = 20, connections_total: int = 2000) -> Path:
+                 connections_per_ip: int = 20, connections_total: int = 2000,
+                 connections_per_network: int = 2000, **smtp: float) -> Path:
+    """Every client address here is in 127.0.0.0/24 unless a test says otherwise: the
+    per-network cap is out of the way but where a test is about it."""
     return serve_config(
-        tmp_path, smtp_port, sink_port, shutdown_grace=3.0, smtp={"timeout": timeout},
+        tmp_path, smtp_port, sink_port, shutdown_grace=3.0, smtp={"timeout": timeout, **smtp},
         limits={"sender_per_hour": 100000, "conversation_per_hour": 100000,
                 "connections_per_ip": connections_per_ip,
+                "connections_per_network": connections_per_network,
                 "connections_total": connections_total})
 
 
@@ -108,10 +113,10 @@ async def until_closed(reader: asyncio.StreamReader, timeout: float) -> tuple[bo
             if not chunk:
                 return True, got
             got += chunk
+    except TimeoutError:  # first: since Python 3.11 a TimeoutError is an OSError
+        return False, got
     except (ConnectionError, OSError):
         return True, got
-    except TimeoutError:
-        return False, got
 
 
 async def command(reader, writer, line: str, timeout: float = 10.0) -> bytes:
@@ -553,3 +558,115 @@ async def test_a_client_that_stops_reading_holds_no_more_than_its_connections(tm
         finally:
             for sock in held:
                 sock.close()  # unread data: the close is a reset, the relay lets go
+
+
+# -- 5. connections that are busy doing nothing ---------------------------------------------
+
+
+async def replies_until_closed(reader, writer, lines: list[str], timeout: float = 10.0,
+                               wait: float = 0.5):
+    """Send each line and read its reply until the relay closes the connection: the replies
+    (first lines), and whether it was closed (by the end of the lines and `wait` more)."""
+    replies: list[bytes] = []
+    for line in lines:
+        try:
+            writer.write(line.encode() + b"\r\n")
+            await writer.drain()
+            reply = await asyncio.wait_for(reader.readline(), timeout)
+        except (ConnectionError, OSError):
+            return replies, True
+        if not reply:
+            return replies, True
+        replies.append(reply)
+        while reply[3:4] == b"-":
+            reply = await asyncio.wait_for(reader.readline(), timeout)
+    closed, rest = await until_closed(reader, wait)
+    replies += rest.splitlines(keepends=True)  # said unasked (a 421), then closed
+    return replies, closed
+
+
+async def test_commands_that_move_no_message_on_are_capped(tmp_path, capture):
+    """smtp.max_idle_commands (20): NOOP, RSET, HELP, VRFY, EHLO... in a row; the next one is
+    421 4.7.0 and the connection closes. MAIL (or RCPT, DATA) starts the count again, so a
+    client that sends a NOOP between its messages is never cut off."""
+    async with serving(tmp_path, capture, timeout=60.0, max_idle_commands=20) as served:
+        _, _, reader, writer = await first_line(served.port)
+        try:
+            spin = ["EHLO spinner.example", "RSET", "HELP", f"VRFY <{BUYER}>"] + ["NOOP"] * 40
+            replies, closed = await replies_until_closed(reader, writer, spin)
+        finally:
+            writer.close()
+        assert len(replies) == 21 and closed, replies
+        assert all(r.startswith((b"250", b"252")) for r in replies[:20]), replies
+        assert replies[20] == b"421 4.7.0 too many commands without a message; closing\r\n"
+
+        _, _, reader, writer = await first_line(served.port)
+        try:
+            steady = (["EHLO steady.example"] + ["NOOP"] * 15 + [f"MAIL FROM:<{BUYER}>"]
+                      + ["NOOP"] * 15 + ["RSET", f"MAIL FROM:<{BUYER}>"] + ["NOOP"] * 15)
+            replies, closed = await replies_until_closed(reader, writer, steady)
+        finally:
+            writer.close()
+        assert not closed and len(replies) == len(steady), (len(replies), replies[-3:])
+        assert all(r.startswith(b"250") for r in replies), replies
+        served.alive()
+
+
+async def test_a_busy_connection_ends_at_max_session_time(tmp_path, capture):
+    """A client that keeps smtp.timeout from running out (a transaction begun and dropped
+    every moment, never idle, never past the idle-command cap) is told 421 4.4.2 and
+    closed at smtp.max_session_time."""
+    async with serving(tmp_path, capture, timeout=60.0, max_session_time=2.0) as served:
+        _, _, reader, writer = await first_line(served.port)
+        try:
+            replies: list[bytes] = []
+            closed = False
+            deadline = time.monotonic() + 30
+            assert (await command(reader, writer, "EHLO busy.example")).startswith(b"250")
+            while not closed and time.monotonic() < deadline:
+                batch, closed = await replies_until_closed(
+                    reader, writer, [f"MAIL FROM:<{BUYER}>", "NOOP", "RSET"], wait=0.1)
+                replies += batch
+        finally:
+            writer.close()
+        assert closed, "still open long after smtp.max_session_time"
+        assert replies[-1] == b"421 4.4.2 connection time limit reached; closing\r\n", replies
+        # The relay goes on, and the next connection has its own time.
+        code, reply, _ = await deliver(served, "after the long session")
+        assert code == 250, reply
+        await arrived(capture, {"after the long session"})
+
+
+async def test_connections_from_one_network_are_capped(tmp_path, capture):
+    """limits.connections_per_network (5 here): from five addresses of 127.0.0.0/24 every one
+    is let in, a sixth address of that /24 gets 421 4.7.0 and is closed, while a client of
+    127.0.1.0/24 connects; a slot freed in the /24 is taken again."""
+    network = TOO_MANY_FROM_NETWORK_LINE
+    async with serving(tmp_path, capture, timeout=60.0, connections_per_ip=20,
+                       connections_per_network=5) as served:
+        await no_connections(served)
+        held = [await first_line(served.port, f"127.0.0.{n}") for n in range(2, 7)]
+        try:
+            assert all(line.startswith(b"220 ") for line, _, _, _ in held), held
+            line, _, reader, writer = await first_line(served.port, "127.0.0.7")
+            held.append((line, 0.0, reader, writer))
+            assert line == network, line
+            assert (await until_closed(reader, 5.0)) == (True, b"")
+
+            line, _, reader, writer = await first_line(served.port, "127.0.1.2")
+            held.append((line, 0.0, reader, writer))
+            assert line.startswith(b"220 "), line
+            assert (await command(reader, writer, "EHLO other.example")).startswith(b"250")
+
+            held[0][3].close()  # one slot of the /24 frees up
+            deadline = time.monotonic() + 5
+            while True:
+                line, _, _, writer = await first_line(served.port, "127.0.0.8")
+                held.append((line, 0.0, None, writer))
+                if line.startswith(b"220 "):
+                    break
+                assert line == network and time.monotonic() < deadline, line
+                await asyncio.sleep(0.05)
+        finally:
+            close_all(w for _, _, _, w in held)
+        served.alive()

@@ -7,6 +7,7 @@ the capture server as the buyer's inbox, and the `relay` CLI as a subprocess.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import re
@@ -333,10 +334,18 @@ async def test_second_seller_address_has_its_own_password(
 
 
 async def test_password_checks_do_not_block_the_event_loop(
-        sub: Relay, sconv: Conversation, tls: TLSFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+        relay_factory: RelayFactory, capture: Capture, tmp_path: Path, tls: TLSFiles,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Six AUTHs (scrypt each) at once on six TLS sessions while port 25 answers NOOPs: a
     NOOP reply comes before the last AUTH reply, and NOOP replies come while a password
-    check is running, which a check on the event loop thread would make impossible."""
+    check is running, which a check on the event loop thread would make impossible.
+    (The NOOPs are a probe, as many as the loop answers: smtp.max_idle_commands is raised.)"""
+    config = make_config(tmp_path, capture.port)
+    sub = await relay_factory(config.replace(
+        smtp=dataclasses.replace(config.smtp, max_idle_commands=1_000_000),
+        submission=SubmissionSettings(port=0, tls_cert=tls.cert, tls_key=tls.key)))
+    await open_conv(sub, sellers=(SELLER, SELLER2))
+    await set_password(store_of(sub), SELLER, DOMAIN, PASSWORD)
     events: list[str] = []  # appended from the loop and from the checking threads, in order
     real_scrypt = hashlib.scrypt
 

@@ -8,39 +8,106 @@ from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from relay.config import APISettings
 from relay.errors import StartupError
 
-# Open API connections at most (more are closed at once), and how long a connection may take
-# from its start, or the end of its last response, to the end of its next response: a client
-# that trickles a request or holds a socket idle cannot pile up file descriptors the SMTP
-# listeners need.
+# Open API connections at most, and how long a request may take from the end of its head to
+# the end of its response; the head itself must come within api.header_timeout (and this) of
+# the connection's start or the end of its last response. A client that trickles a request
+# or holds a socket idle cannot pile up file descriptors the SMTP listeners need.
 MAX_CONNECTIONS = 256
 REQUEST_DEADLINE = 30.0
+# Past MAX_CONNECTIONS in all or api.connections_per_ip from one address, up to SPARE more
+# connections may still ask /healthz or /readyz, for SPARE_DEADLINE seconds, and are closed
+# after the answer: a crowd of idle sockets must not make a health check fail. Anything
+# else on them is closed at its first bytes (or 503 once its head is in), and when all
+# SPARE are taken a newcomer takes the place of the oldest one that has sent nothing yet (a
+# health check sends its request at once; a socket held idle is what it displaces).
+SPARE = 16
+SPARE_DEADLINE = 2.0
+HEALTH = ("/healthz", "/readyz")
+_HEALTH_STARTS = tuple(f"{method} {path}".encode() for method in ("GET", "HEAD")
+                       for path in HEALTH)
+_BUSY = b'{"code":"busy","message":"too many connections; try again later"}'
+
+
+def _health_only(app: ASGIApp) -> ASGIApp:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in HEALTH:
+            await app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 503, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(_BUSY)),
+            (b"retry-after", b"5"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": _BUSY})
+
+    return guarded
 
 
 class _GuardedH11(H11Protocol):
+    # api.connections_per_ip and api.header_timeout: set on a subclass per server.
+    per_ip = 64
+    header_timeout = 10.0
+    spare = False  # over a cap: health checks only
+    _opened = 0.0  # when a spare connection was let in
     _deadline: asyncio.TimerHandle | None = None
+    _timed: object = None  # the request whose head has come in
+    _start = b""  # a spare connection's first bytes
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > MAX_CONNECTIONS:
-            transport.close()
+        mine = self.client[0] if self.client else None
+        full = [c for c in self.connections if c is not self
+                and not getattr(c, "spare", False)]
+        if len(full) < MAX_CONNECTIONS and (mine is None or sum(
+                1 for c in full if c.client and c.client[0] == mine) < self.per_ip):
+            self._arm(min(self.header_timeout, REQUEST_DEADLINE))
             return
-        self._arm()
+        spares = [c for c in self.connections if isinstance(c, _GuardedH11) and c.spare]
+        if len(spares) >= SPARE:
+            silent = [c for c in spares if not c._start]
+            if not silent:
+                transport.close()
+                return
+            min(silent, key=lambda c: c._opened).transport.close()
+        self.spare = True
+        self._opened = self.loop.time()
+        self.app = _health_only(self.app)
+        self._arm(SPARE_DEADLINE)
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
-        self._deadline = self.loop.call_later(REQUEST_DEADLINE, self._expire)
+        self._deadline = self.loop.call_later(seconds, self._expire)
 
     def _expire(self) -> None:
         if not self.transport.is_closing():
             self.transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        if self.spare and len(self._start) < 16:
+            self._start += data[:16]
+            if not any(s.startswith(self._start[:len(s)]) for s in _HEALTH_STARTS):
+                self.transport.close()  # not a health check: nothing to wait for
+                return
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and self.cycle is not self._timed \
+                and not self.cycle.response_complete and not self.spare:
+            self._timed = self.cycle  # its head is in: the rest has REQUEST_DEADLINE
+            self._arm(REQUEST_DEADLINE)
+
     def on_response_complete(self) -> None:
-        self._arm()
+        if self.spare:
+            super().on_response_complete()
+            self._expire()
+            return
+        self._arm(min(self.header_timeout, REQUEST_DEADLINE))
         super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -67,9 +134,11 @@ class _Server(uvicorn.Server):
 
 
 class APIServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, host: str, port: int,
+                 settings: APISettings | None = None) -> None:
         self.host, self.port = host, port
         self.app = app
+        self.settings = settings or APISettings()
         self.sock: socket.socket | None = None
         self.server: _Server | None = None
         self.task: asyncio.Task[None] | None = None
@@ -89,9 +158,14 @@ class APIServer:
         sock.listen(128)
         sock.setblocking(False)
         self.sock = sock
+        protocol = type("GuardedH11", (_GuardedH11,), {
+            "per_ip": self.settings.connections_per_ip,
+            "header_timeout": self.settings.header_timeout})
+        # uvicorn's own limit answers 503 to every request, health checks too: past the
+        # connections the guard lets in, so only its count of requests being run applies.
         config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
                                 server_header=False, timeout_graceful_shutdown=5,
-                                http=_GuardedH11, limit_concurrency=MAX_CONNECTIONS,
+                                http=protocol, limit_concurrency=MAX_CONNECTIONS + SPARE + 1,
                                 h11_max_incomplete_event_size=16_384)
         self.server = _Server(config)
         self.server.stopping = asyncio.Event()

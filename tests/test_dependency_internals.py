@@ -1,0 +1,44 @@
+"""The relay leans on a few private parts of aiosmtpd and uvicorn (relay.smtp, relay.api
+.service). They are checked here against the versions they were written for: an upgrade
+fails this test first, and whoever upgrades reads the code named below again, rather than
+finding out from a timeout that no longer fires or a cap that no longer holds."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+from aiosmtpd.smtp import SMTP
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+# Versions whose internals below were read; add one after reading its code again.
+AIOSMTPD = {"1.4.6"}
+UVICORN = {"0.55.0"}
+
+
+def test_aiosmtpd_internals_the_relay_relies_on() -> None:
+    assert version("aiosmtpd") in AIOSMTPD, (
+        "aiosmtpd changed: check RelaySMTP (_timeout_cb, _reset_timeout, _reader._buffer,"
+        " _cb_client_connected, _call_handler_hook, _set_post_data_state) and add the version")
+    # RelaySMTP._timeout_cb skips a message being processed; smtp_DATA re-arms the timer
+    # with _reset_timeout() after it, and _handle_client resets it at each command.
+    assert "self._timeout_cb" in inspect.getsource(SMTP._reset_timeout)
+    assert "self._reset_timeout()" in inspect.getsource(SMTP._handle_client)
+    # The command table is built from the instance's smtp_* attributes, so the wrapped
+    # NOOP, RSET, ... of RelaySMTP are the ones run.
+    assert 'm.startswith("smtp_")' in inspect.getsource(SMTP.__init__)
+    for name in ("_call_handler_hook", "_set_post_data_state", "_cb_client_connected"):
+        assert callable(getattr(SMTP, name))
+
+
+def test_uvicorn_internals_the_api_guard_relies_on() -> None:
+    assert version("uvicorn") in UVICORN, (
+        "uvicorn changed: check relay.api.service._GuardedH11 (connections, client, app,"
+        " cycle, handle_events, on_response_complete) and add the version")
+    source = inspect.getsource(H11Protocol)
+    # The guard swaps self.app for a health-only app: it must be read per request.
+    assert "app = self.app" in inspect.getsource(H11Protocol.handle_events)
+    for attribute in ("self.connections", "self.client", "self.cycle"):
+        assert attribute in source
+    for name in ("handle_events", "on_response_complete", "data_received"):
+        assert callable(getattr(H11Protocol, name))
