@@ -233,7 +233,8 @@ class RelaySMTP(SMTP):
                 status = TEMPFAIL
         if isinstance(status, str):
             status = _REWORDED.get(status, status)
-            telemetry.SMTP_REPLIES.labels(self.listener, status[:3]).inc()
+            if status[3:4] != "-":  # a multi-line reply (EHLO's) is one reply, its last line
+                telemetry.SMTP_REPLIES.labels(self.listener, status[:3]).inc()
         await super().push(status)
 
     smtp_NOOP = _no_progress(SMTP.smtp_NOOP)
