@@ -65,6 +65,25 @@ async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
+    """A starter config: every setting with its default and a comment, from the package."""
+    from importlib import resources
+
+    target = Path(args.path)
+    starter = (resources.files("relay") / "relay.example.toml").read_text(encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as out:  # never over a config in use
+            out.write(starter)
+    except FileExistsError:
+        raise UsageError(f"{target} exists; not overwritten") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {target}: set domain and auth.inbound, then: relay --config {target}"
+          " check-config")
+    return 0
+
+
 async def cmd_reload(cfg: Config, args: argparse.Namespace) -> int:
     """SIGHUP to the relay serving this config, found by its pid file."""
     import signal
@@ -523,6 +542,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     command(sub, "serve", "run the SMTP relay and delivery worker", cmd_serve)
     command(sub, "migrate", "apply pending store migrations", cmd_migrate)
+    command(sub, "init", "write a starter config file (every setting, commented)",
+            cmd_init).add_argument("path", nargs="?", default="relay.toml")
     command(sub, "reload", "make the running relay read its config and templates again"
             " (SIGHUP)", cmd_reload)
     command(sub, "check-config", "check the config file and templates; print every problem",

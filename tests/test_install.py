@@ -73,3 +73,17 @@ def test_a_named_config_file_that_is_missing_is_still_an_error(installed, tmp_pa
     done = relay_cli(installed, tmp_path, "--config", "nowhere.toml", "check-config")
     assert done.returncode != 0
     assert "not found" in done.stdout + done.stderr
+
+
+def test_relay_init_writes_a_starter_config_that_checks_ok(installed, tmp_path):
+    done = relay_cli(installed, tmp_path, "init")
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "relay.toml").read_text(encoding="utf-8")
+    assert "[smtp]" in written and "auth" in written
+    checked = relay_cli(installed, tmp_path, "--config", "relay.toml", "check-config")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("ok: relay.toml"), checked.stdout
+    again = relay_cli(installed, tmp_path, "init")
+    assert again.returncode == 2
+    assert "exists; not overwritten" in again.stderr
+    assert (tmp_path / "relay.toml").read_text(encoding="utf-8") == written
