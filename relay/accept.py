@@ -164,16 +164,25 @@ class Intake:
             oversized = None
         except Reject as refusal:
             oversized = refusal  # not parsed: the record keeps the bytes
+        unparsable: Reject | None = None
         try:
             message, unreadable = (EmailMessage() if oversized else parse(raw)), False
         except RecursionError:
             message, unreadable = EmailMessage(), True
+        except (UnicodeError, LookupError, ValueError, TypeError):
+            # The parser reads Content-Type parameters as it goes; one in a charset whose
+            # codec always raises ('undefined') stops it. The sender's fault, not ours.
+            message, unreadable = EmailMessage(), False
+            unparsable = Reject("mime.malformed", "a MIME header cannot be read (a parameter's"
+                                " charset or encoding is broken)", reply="550 5.6.0")
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
             return Outcome(None, "", [], replies.UNKNOWN_ALIAS)
         try:
             if oversized is not None:
                 raise oversized
+            if unparsable is not None:
+                raise unparsable
             if unreadable:
                 raise too_deep()
             if bare_line_break_in_header(raw):

@@ -90,6 +90,19 @@ async def test_multipart_without_usable_boundary_is_refused(relay, conv):
     await refused(relay, conv, data, 550, "5.6.0 mime.malformed", "mime.malformed")
 
 
+@pytest.mark.parametrize("header", [
+    "Content-Disposition: attachment; filename*=undefined''notes.txt",
+    "Content-Type: text/plain; name*=undefined''notes.txt"])
+async def test_a_parameter_in_a_charset_no_codec_reads_is_refused(relay, conv, header):
+    """The email package raises at every read of such a header (found by the fuzz tests:
+    each stage that read a file name answered 451 instead)."""
+    data = message(conv.seller_alias, (
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        "Content-Type: text/plain\n\nhello\n--b\n"
+        f"{header}\nContent-Transfer-Encoding: 8bit\n\nsome text\n--b--\n"))
+    await refused(relay, conv, data, 550, "5.6.0 mime.malformed", "mime.malformed")
+
+
 async def test_header_line_without_colon_is_refused(relay, conv):
     data = message(conv.seller_alias,
                    "X-Broken header without colon\nX-Mailer: Thunderbird\n\nhi\n")

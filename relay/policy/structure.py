@@ -19,7 +19,18 @@ OPAQUE_MESSAGES = ("message/partial", "message/external-body")
 ENCRYPTED = ("multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime")
 
 
+# The headers whose parameters every later stage reads through the email package.
+_PARAMETERIZED = ("Content-Type", "Content-Disposition")
+
+
 def _check(part: Message) -> None:
+    for name in _PARAMETERIZED:
+        try:  # parsed at each read: a charset like 'undefined' makes every read raise
+            part.get(name)
+        except (UnicodeError, LookupError, ValueError, TypeError, IndexError,
+                errors.HeaderParseError):
+            raise Reject("mime.malformed", f"a {name} header cannot be read (a parameter's"
+                         " charset or encoding is broken)", reply="550 5.6.0") from None
     kind = part.get_content_type()
     cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
     if part.get_content_maintype() == "message" and cte not in ("7bit", "8bit", "binary"):
