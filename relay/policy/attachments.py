@@ -144,7 +144,7 @@ def _as_text(part: Message, data: bytes) -> None:
         part.set_param("name", name)
 
 
-def _remove(part: Message, parent: Message | None) -> None:
+def remove(part: Message, parent: Message | None) -> None:
     if parent is None:  # the whole message is the attachment: leave a note instead
         part.set_payload("[attachment removed]\n", "us-ascii")
         part.replace_header("Content-Type", "text/plain; charset=us-ascii")
@@ -167,7 +167,7 @@ class CheckAttachments:
         if action == "reject":
             raise Reject(code, f"{_quoted(name) if name else shown_name(part)} {why}")
         if action == "strip":
-            _remove(part, parent)
+            remove(part, parent)
             parcel.note(code)
 
     async def __call__(self, parcel: Parcel) -> None:
@@ -177,7 +177,7 @@ class CheckAttachments:
             if is_gif(data) and self.rules.style_emoji != "off":
                 if self.rules.style_emoji == "reject":
                     raise Reject("style.emoji", f"{shown_name(part)} is a GIF image")
-                _remove(part, parent)
+                remove(part, parent)
                 parcel.note("style.emoji")
                 continue
             if self.rules.attachment == "off":

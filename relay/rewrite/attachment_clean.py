@@ -26,7 +26,7 @@ from email.message import Message
 from relay.config import RulesSettings
 from relay.errors import Reject
 from relay.pipeline import Parcel
-from relay.policy.attachments import is_attachment, leaves, shown_name
+from relay.policy.attachments import is_attachment, leaves, remove, shown_name
 from relay.rules import attachment_text as files
 from relay.rules.attachments import sniff
 from relay.rules.findings import Finding
@@ -36,16 +36,6 @@ from relay.rules.text import TextRules
 
 def _every_leaf(part: Message) -> bool:
     return True
-
-
-def _remove(part: Message, parent: Message | None) -> None:
-    if parent is None:  # the whole message is the file: a note instead
-        part.set_payload("[attachment removed]\n", "us-ascii")
-        part.replace_header("Content-Type", "text/plain; charset=us-ascii")
-        for header in ("Content-Disposition", "Content-Transfer-Encoding"):
-            del part[header]
-        return
-    parent.set_payload([p for p in parent.get_payload() if p is not part])
 
 
 def _replace_bytes(part: Message, data: bytes) -> None:
@@ -65,7 +55,7 @@ class _Refusals:
         if action == "reject":
             raise Reject(code, f"{shown_name(part)} {why}")
         if action == "strip":
-            _remove(part, parent)
+            remove(part, parent)
             parcel.note(code)
 
 
