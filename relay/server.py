@@ -69,9 +69,14 @@ class Relay:
 
     async def _listen(self, factory: Any, host: str, port: int, keys: str,
                       **tls: Any) -> asyncio.Server:
+        # asyncio's default backlog of 100 drops the SYNs of a burst (a queue run of a
+        # big sender, a reconnect storm); those clients then wait 1, 3, 7, 15 s for the
+        # kernel's retry before the relay even sees them. Every connection the relay
+        # would take may queue; the kernel caps this at net.core.somaxconn.
+        backlog = max(128, self.config.limits.connections_total)
         try:
             return await asyncio.get_running_loop().create_server(
-                factory, host=host, port=port, **tls)
+                factory, host=host, port=port, backlog=backlog, **tls)
         except OSError as exc:
             raise StartupError(
                 f"cannot listen on {host}:{port} ({keys}): {exc.strerror or exc}") from None
