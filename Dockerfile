@@ -7,8 +7,8 @@
 # The base image is pinned to a patch release: 3.11.10 is the first 3.11 whose e-mail
 # generator refuses to write a header value holding a line break (CVE-2024-6923, gh-121650:
 # an encoded word that decodes to CRLF went out raw, a header injection). The relay writes
-# every header it keeps itself (relay/rewrite/header_line.py) and checks each on the way
-# out (relay/rewrite/mime.py), so this is the second line, not the only one; the build
+# every header it keeps itself (relay/message/header_line.py) and checks each on the way
+# out (relay/stages/mime.py), so this is the second line, not the only one; the build
 # below fails on a Python without the fix. Both stages must name the same release (the venv
 # is copied across). Raise it with each 3.11 security release.
 # -- build: the project and its runtime dependencies (no dev extras) in a venv --------------

@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from relay import buyers, conversations, logs, review_request, sellers
 from relay.auth import passwords
 from relay.config import Config, config_path, load
 from relay.errors import ConfigError, StartupError, UsageError
+from relay.marketplace import buyers, conversations, review_request, sellers
+from relay.ops import logs
 from relay.store.backup import backup
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
@@ -57,7 +58,7 @@ def _conversation_json(conv: conversations.Conversation, count: int | None = Non
 
 
 async def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import templates
+    from relay.marketplace import templates
     from relay.server import serve
 
     templates.load_all(cfg.template_dir)  # its problems now, not at the first send
@@ -113,7 +114,7 @@ async def cmd_reload(cfg: Config, args: argparse.Namespace) -> int:
 async def cmd_check_config(cfg: Config, args: argparse.Namespace) -> int:
     """Reached only when the file loaded: main() prints the problems of one that did not.
     Here, what else the relay reads at start or at a send: the templates."""
-    from relay import templates
+    from relay.marketplace import templates
 
     try:
         found = templates.load_all(cfg.template_dir)
@@ -225,7 +226,7 @@ async def cmd_conv_close(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import message_center
+    from relay.marketplace import message_center
 
     if args.sent and (args.received or args.needs_response):
         raise UsageError("--sent lists the seller's messages; it cannot go with --received"
@@ -254,7 +255,7 @@ async def cmd_messages_list(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_messages_mark(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import message_center
+    from relay.marketplace import message_center
 
     async with _store(cfg) as store:
         await message_center.mark(store, args.id, args.mark.replace("-", "_"))
@@ -263,12 +264,12 @@ async def cmd_messages_mark(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_metrics_response_time(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import metrics
+    from relay.marketplace import response_time
 
     now = args.now or datetime.now(UTC)
     conversations.normalize_address(args.seller, cfg.domain)  # a bad address: exit 2
     async with _store(cfg) as store:
-        windows = await metrics.response_time(store, args.seller, now)
+        windows = await response_time.response_time(store, args.seller, now)
     if args.json:
         _print_json({"seller": args.seller, "as_of": now.isoformat(),
                      "windows": [w.as_dict() for w in windows]})
@@ -426,7 +427,7 @@ def _refused_or_sent(reply: str) -> int:
 
 
 async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import outgoing, templates
+    from relay.marketplace import compose, templates
 
     values: dict[str, str] = {}
     for item in args.var or []:
@@ -442,25 +443,25 @@ async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
         raise UsageError(f"template {template.id} does not allow attachments")
     async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.conversation)
-        files = outgoing.read_files([Path(p) for p in args.attach or []])
-        sender, raw = await outgoing.template_message(store, conv, template, values, files)
-        outcome = await outgoing.submit(cfg, store, conv, sender, raw)
+        files = compose.read_files([Path(p) for p in args.attach or []])
+        sender, raw = await compose.template_message(store, conv, template, values, files)
+        outcome = await compose.submit(cfg, store, conv, sender, raw)
     return _refused_or_sent(outcome.reply)
 
 
 async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import outgoing
+    from relay.marketplace import compose
 
     async with _store(cfg) as store:
         conv = await conversations.get(store, cfg.domain, args.conversation)
         await review_request.check(store, conv)
-        sender, raw = outgoing.review_request_message(conv)
-        outcome = await outgoing.submit(cfg, store, conv, sender, raw, kind="review_request")
+        sender, raw = compose.review_request_message(conv)
+        outcome = await compose.submit(cfg, store, conv, sender, raw, kind="review_request")
     return _refused_or_sent(outcome.reply)
 
 
 async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:
-    from relay import templates
+    from relay.marketplace import templates
 
     found = templates.load_all(cfg.template_dir)
     for t in found.values():
@@ -667,7 +668,7 @@ def parser() -> argparse.ArgumentParser:
 
 def _print_problems(exc: ConfigError) -> int:
     """`relay check-config` on a file with problems: every one, and the templates' too."""
-    from relay import templates
+    from relay.marketplace import templates
 
     found = list(exc.problems)
     if exc.config is not None:

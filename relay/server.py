@@ -16,25 +16,35 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from relay import logs, memory, pipeline, reload, templates
-from relay.accept import Intake
 from relay.api.app import create_app
 from relay.api.service import APIServer
 from relay.api.tokens import Tokens
 from relay.auth.exposure import unauthenticated_inbound
-from relay.big_messages import BigMessages
 from relay.config import Config, load
-from relay.delivery.transport import make_transport
+from relay.delivery.maildir import MaildirTransport
+from relay.delivery.smtp_client import SMTPTransport
+from relay.delivery.transport import Transport
 from relay.delivery.worker import Worker
 from relay.errors import ConfigError, StartupError
-from relay.smtp import Handler, protocol_factory, submission_factory
-from relay.spool import spool_dir
+from relay.marketplace import templates
+from relay.ops import logs, reload
+from relay.pipeline import memory, order
+from relay.pipeline.intake import Intake
+from relay.pipeline.spool import spool_dir
+from relay.pipeline.workers import BigMessages
+from relay.smtp.session import Handler, protocol_factory, submission_factory
+from relay.smtp.tls import server_context
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
 from relay.store.startup import load_secret, prepare
-from relay.tls import server_context
 
 log = logging.getLogger("relay.server")
+
+
+def make_transport(config: Config) -> Transport:
+    if config.delivery.mode == "smtp":
+        return SMTPTransport(config.delivery)
+    return MaildirTransport(config.delivery.maildir)
 
 
 class Relay:
@@ -88,7 +98,7 @@ class Relay:
         except ConfigError as exc:  # `relay serve` refuses this; an embedding may go on
             log.error("no templates for the API: %s", exc)
         memory.return_big_buffers()
-        try:  # where big bodies wait for their turn (relay.spool); only the relay reads it
+        try:  # where big bodies wait for their turn (relay.pipeline.spool); only the relay reads it
             spool_dir(cfg).mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StartupError(f"cannot make the spool directory {spool_dir(cfg)}:"
@@ -106,7 +116,7 @@ class Relay:
                                          cfg.store.checkpoint_every, cfg.store.checkpoint_interval)
         await self.checkpointer.write()  # what a kill -9 left unwritten, if anything
         self.worker = Worker(cfg, self.store, make_transport(cfg))
-        intake = Intake(cfg, self.store, pipeline.build(cfg, self.store), self.worker.wake,
+        intake = Intake(cfg, self.store, order.build(cfg, self.store), self.worker.wake,
                         BigMessages(cfg))
         self.handler = Handler(cfg, self.store, intake)
         handler, sessions = self.handler, self.sessions
@@ -186,7 +196,7 @@ class Relay:
         assert self.handler is not None and self.store is not None
         intake = self.handler.intake
         retired = intake.stages
-        intake.stages = pipeline.build(merged, self.store)
+        intake.stages = order.build(merged, self.store)
         intake.config = merged
         if intake.big is not None:
             intake.big = intake.big.replaced(merged)
@@ -197,7 +207,7 @@ class Relay:
             self.api.app.state.tokens["current"] = Tokens(merged.api.tokens, merged.domain)
         logs.set_level(merged.log_level)
         # Messages already in the pipeline finish with the stages they started with.
-        asyncio.get_running_loop().call_later(merged.shutdown_grace, pipeline.close, retired)
+        asyncio.get_running_loop().call_later(merged.shutdown_grace, order.close, retired)
         log.info("config reload: applied %s", ", ".join(applied))
         return applied
 
@@ -238,7 +248,7 @@ class Relay:
             await self.api.stop()
         if self.handler is not None:
             await self.handler.intake.stop(grace)
-            pipeline.close(self.handler.intake.stages)
+            order.close(self.handler.intake.stages)
         if self.checkpointer is not None:
             await self.checkpointer.stop()  # after the last write: it covers everything
         if self.store is not None:

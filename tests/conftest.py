@@ -21,7 +21,6 @@ import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from relay import conversations
 from relay.config import (
     APISettings,
     Config,
@@ -31,6 +30,7 @@ from relay.config import (
     StoreSettings,
     SubmissionSettings,
 )
+from relay.marketplace import conversations
 from relay.server import Relay
 
 DOMAIN = "relay.test"

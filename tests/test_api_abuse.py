@@ -36,10 +36,10 @@ from test_operations import free_ports, settings, start_relay, toml
 from test_operations import processes as procs  # noqa: F401  (fixture: `relay serve`s)
 
 import relay.store.db
-from relay import conversations, message_center
 from relay.api import service
 from relay.api.tokens import entry, new_token
 from relay.config import APISettings, LimitsSettings, SMTPSettings, StoreSettings
+from relay.marketplace import conversations, message_center
 
 ORDER = "112-1234567-1234567"
 DELAY = {"template": "shipping_delay", "variables": {"new_date": "the 3rd of May"}}

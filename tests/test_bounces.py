@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import BUYER, DOMAIN, SELLER, SELLER2, VERP, Capture, compose, send
 
-from relay.accept import Intake, parse
-from relay.conversations import Conversation, new_token
 from relay.delivery import dsn_parse
 from relay.delivery.verp import Verp, load_key
+from relay.marketplace.conversations import Conversation, new_token
+from relay.pipeline.intake import Intake, parse
 from relay.server import Relay
 from relay.store import records
 from relay.store.db import Store
@@ -459,7 +459,7 @@ async def test_the_address_a_message_went_to_stays_out_of_its_dsn(
         relay: Relay, conv: Conversation, capture: Capture) -> None:
     """A seller's private notification address, quoted by the server that refused it, is
     removed like the registered addresses are."""
-    from relay import sellers
+    from relay.marketplace import sellers
 
     private = "janedoe77@private-mail.example"
     await sellers.update(store_of(relay), SELLER, DOMAIN, notify_address=private)

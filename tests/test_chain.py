@@ -16,9 +16,9 @@ import pytest
 from conftest import BUYER, DOMAIN, SELLER, Capture, compose, make_config, open_conv, send
 from test_store import accepted, audit, connect, query, wait_events
 
-from relay import buyers, conversations, message_center, review_request, sellers
 from relay.auth.passwords import set_password
 from relay.config import StoreSettings
+from relay.marketplace import buyers, conversations, message_center, review_request, sellers
 from relay.store import records
 
 MALLORY = "mallory@evil.example"

@@ -1,4 +1,4 @@
-"""The relay leans on a few private parts of aiosmtpd and uvicorn (relay.smtp, relay.api
+"""The relay leans on a few private parts of aiosmtpd and uvicorn (relay.smtp.session, relay.api
 .service). They are checked here against the versions they were written for: an upgrade
 fails this test first, and whoever upgrades reads the code named below again, rather than
 finding out from a timeout that no longer fires or a cap that no longer holds."""

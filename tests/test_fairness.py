@@ -14,9 +14,8 @@ from typing import Any
 
 from conftest import BUYER, SELLER, Capture, RelayFactory, compose, make_config, open_conv, send
 
-from relay.big_messages import BIG
 from relay.config import Config, LimitsSettings, SMTPSettings
-from relay.lanes import FairLanes
+from relay.pipeline.lanes import BIG, FairLanes
 from relay.store import records
 
 UPLOADS = 10

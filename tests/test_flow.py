@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import BUYER, DOMAIN, SELLER, SELLER2, VERP, compose, send
 
-from relay.rewrite.thread_map import message_ids
+from relay.stages.thread_map import message_ids
 
 
 async def test_buyer_to_seller_is_anonymized_and_delivered(relay, conv, capture):

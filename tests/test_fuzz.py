@@ -44,8 +44,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from relay.config import LimitsSettings
-from relay.conversations import Conversation
 from relay.errors import UsageError
+from relay.marketplace.conversations import Conversation
 from relay.replies import MAX_LINE
 from relay.server import Relay
 
@@ -862,24 +862,24 @@ async def test_generated_mime(fuzz_relay, name):
 
 # --- 3. The limits, and whether they hold before the parser runs ----------------------------
 #
-# "Before parsing" is seen directly: the relay's parser (relay.accept.parse) is wrapped, and
-# a message refused before parsing never reaches it. That holds for messages under
-# relay.big_messages.BIG (256 KiB), which are processed in this process; the limit tests keep
-# to those, or lower the limit so that they can.
+# "Before parsing" is seen directly: the relay's parser (relay.pipeline.intake.parse) is
+# wrapped, and a message refused before parsing never reaches it. That holds for messages
+# under relay.pipeline.lanes.BIG (256 KiB), which are processed in this process; the limit
+# tests keep to those, or lower the limit so that they can.
 
 @pytest.fixture
 def parsed(monkeypatch) -> list[int]:
     """The sizes of the messages the relay parsed in this process."""
-    from relay import accept
+    from relay.pipeline import intake
 
     sizes: list[int] = []
-    original = accept.parse
+    original = intake.parse
 
     def spy(raw: bytes):
         sizes.append(len(raw))
         return original(raw)
 
-    monkeypatch.setattr(accept, "parse", spy)
+    monkeypatch.setattr(intake, "parse", spy)
     return sizes
 
 

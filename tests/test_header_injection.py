@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.config import LimitsSettings
-from relay.rewrite.header_line import header_value, reader_text
+from relay.message.header_line import header_value, reader_text
 
 FORGED = ("\r\nFrom: Marketplace Trust and Safety <security@relay.test>\r\nX-Priority: 1"
           "\r\nReply-To: x@[192.0.2.1]")

@@ -1,6 +1,6 @@
-"""The code's layout: every SQL statement lives in relay/store/ (so a second backend is one
-package to write). Outside it no module imports a database driver, runs a statement on a
-connection, or holds SQL text."""
+"""The code's layout: imports point one way (no circles), and every SQL statement lives in
+relay/store/ (so a second backend is one package to write): outside it no module imports a
+database driver, runs a statement on a connection, or holds SQL text."""
 
 from __future__ import annotations
 
@@ -70,3 +70,76 @@ def test_sql_lives_in_the_store_only() -> None:
     found = [f for path in modules for f in _findings(path)]
     assert not found, "SQL outside relay/store/ (move it into a repository there):\n" + "\n".join(
         found)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The relay modules `path` imports at run time (imports only for type checkers are
+    left out: they never run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            node.body = []
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in modules}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if full in modules:
+                    found.add(full)
+                elif node.module in modules:
+                    found.add(node.module)
+    return found
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Groups of modules that import each other in a loop (strongly connected, Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in graph[module]:
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    return circles
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _circles(graph) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_imports_point_one_way() -> None:
+    """No two relay modules import each other, directly or round a loop (the stages import
+    relay.pipeline.parcel; relay.pipeline.order imports the stages)."""
+    paths = {}
+    for path in RELAY.rglob("*.py"):
+        parts = path.relative_to(RELAY.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        paths[name] = path
+    modules = set(paths)
+    graph = {name: _imports(path, modules) for name, path in paths.items()}
+    assert "relay.pipeline.parcel" in graph["relay.stages.redact"]  # the walk sees imports
+    assert _circles(graph) == []

@@ -7,7 +7,7 @@ import asyncio
 from conftest import BUYER, SELLER, compose, make_config, open_conv, send
 
 from relay.config import LimitsSettings
-from relay.networks import client_network
+from relay.smtp.networks import client_network
 
 
 async def limited(relay_factory, capture, tmp_path, **limits):

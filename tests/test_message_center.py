@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import BUYER, DOMAIN, SELLER, compose, open_conv, run_cli, send
 
-from relay import buyers, message_center, metrics
-from relay.message_center import Filters
+from relay.marketplace import buyers, message_center, response_time
+from relay.marketplace.message_center import Filters
 from relay.store import records
 
 BIZ = "purchasing@company.example"
@@ -114,7 +114,7 @@ async def scenario(relay, conv):
 
 
 async def test_response_time_on_a_hand_computed_scenario(scenario):
-    week, month, quarter = await metrics.response_time(scenario.store, SELLER, NOW)
+    week, month, quarter = await response_time.response_time(scenario.store, SELLER, NOW)
     assert (week.received, week.answered_within_24h, week.late, week.unanswered) == (3, 0, 2, 2)
     assert week.late_rate == pytest.approx(2 / 3)
     assert (week.average_hours, week.median_hours) == (pytest.approx(30), pytest.approx(30))
@@ -125,7 +125,7 @@ async def test_response_time_on_a_hand_computed_scenario(scenario):
     assert (quarter.average_hours, quarter.median_hours) == (pytest.approx(14),
                                                              pytest.approx(10))
     # A day later the message from two hours ago is late too.
-    later = await metrics.response_time(scenario.store, SELLER, NOW + timedelta(days=1))
+    later = await response_time.response_time(scenario.store, SELLER, NOW + timedelta(days=1))
     assert later[0].late == 3
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import BUYER, DATA, DOMAIN, compose, open_conv, send
 
-from relay.accept import parse
+from relay.pipeline.intake import parse
 from relay.store import records
 
 HEAD = f"From: {BUYER}\r\nTo: {{alias}}\r\nSubject: hi\r\nDate: Thu, 26 Nov 2026 10:00:00 +0100\r\n"

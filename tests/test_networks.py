@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.networks import client_network
+from relay.smtp.networks import client_network
 
 
 @pytest.mark.parametrize(("address", "network"), [

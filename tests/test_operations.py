@@ -36,7 +36,7 @@ from relay.api import tokens as api_tokens
 PHONE_BODY = "Please call me on +44 20 7946 0958 about the parcel.\n"
 MARKER = "Quokkafjord"  # a word that appears only in message bodies and subjects
 ORDER = "112-7654321-7654321"
-# Over relay.big_messages.BIG: its stages run in the big-message worker process.
+# Over relay.pipeline.lanes.BIG: its stages run in the big-message worker process.
 BIG_BODY = PHONE_BODY + "The parcel arrived and the box was a little wet at one corner.\n" * 4500
 
 

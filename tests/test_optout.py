@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from conftest import BUYER, DOMAIN, SELLER, compose, make_config, open_conv, run_cli, send
 
-from relay import buyers
 from relay.config import RulesSettings
+from relay.marketplace import buyers
 from relay.store import records
 
 

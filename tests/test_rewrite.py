@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import BUYER, DATA, DOMAIN, SELLER, SELLER2, compose, send
 
-from relay.accept import parse
+from relay.pipeline.intake import parse
 
 DROPPED = ("Received-SPF", "Return-Path", "Sender", "X-Originating-IP", "X-Mailer", "User-Agent",
            "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",

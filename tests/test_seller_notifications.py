@@ -6,7 +6,7 @@ import asyncio
 
 from conftest import BUYER, DOMAIN, SELLER, SELLER2, compose, run_cli, send
 
-from relay import sellers
+from relay.marketplace import sellers
 from relay.store import records
 
 

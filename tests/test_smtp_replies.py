@@ -9,7 +9,7 @@ import aiosmtplib
 import pytest
 from conftest import BUYER, DOMAIN, SELLER, compose, make_config, open_conv, send
 
-from relay import conversations
+from relay.marketplace import conversations
 from relay.store import records
 
 

@@ -41,7 +41,7 @@ from conftest import (
 
 from relay.auth.passwords import set_password
 from relay.config import LimitsSettings, SubmissionSettings
-from relay.conversations import Conversation
+from relay.marketplace.conversations import Conversation
 from relay.server import Relay
 from relay.store import records
 from relay.store.db import Store

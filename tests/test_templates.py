@@ -11,7 +11,7 @@ import pytest
 import samples
 from conftest import BUYER, DOMAIN, ROOT, SELLER, run_cli
 
-from relay import buyers
+from relay.marketplace import buyers
 from relay.store import records
 
 SHIPPED = ROOT / "relay" / "default_templates"
@@ -60,7 +60,7 @@ async def test_each_shipped_template_goes_through_every_rule(relay, conv, captur
 
 async def test_the_buyers_language_is_used_with_english_as_fallback(relay, conv, capture,
                                                                     tmp_path):
-    from relay import templates
+    from relay.marketplace import templates
 
     cfg = config_file(relay, tmp_path)
     template = templates.load_all(SHIPPED)["shipping_delay"]
@@ -147,7 +147,7 @@ async def test_no_review_request_to_an_opted_out_buyer(relay, conv, tmp_path):
 async def test_a_seller_cannot_send_the_review_request_text_itself(relay, conv):
     from conftest import compose, send
 
-    from relay import review_request
+    from relay.marketplace import review_request
 
     body = review_request.BODY.replace("$order_id", conv.order_id)
     data = compose(SELLER, conv.buyer_alias, subject="Your experience", body=body)
@@ -202,7 +202,7 @@ def test_arguments_that_are_no_utf8_are_refused():
 async def test_the_review_request_is_no_answer_to_the_buyer(relay, conv, capture, tmp_path):
     from conftest import compose, send
 
-    from relay import message_center
+    from relay.marketplace import message_center
 
     cfg = config_file(relay, tmp_path)
     asked = compose(BUYER, conv.seller_alias, body="Does it come with a charger?")

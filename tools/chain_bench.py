@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from relay import conversations
 from relay.config import StoreSettings
+from relay.marketplace import conversations
 from relay.store import outbox, records
 from relay.store.audit import audit
 from relay.store.db import Store, utcnow

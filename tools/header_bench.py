@@ -2,7 +2,7 @@
 
 For each count, a message of that many fields (X-A0: b ... the shape of the report, plus the
 usual From/To/Subject...) goes through what runs on the event loop for a message under
-256 KiB: the prescan, the parse and every stage (relay.accept.Intake.process), with the
+256 KiB: the prescan, the parse and every stage (relay.pipeline.intake.Intake.process), with the
 header-count limit (smtp.max_header_count) raised past the count. A temporary store and
 DKIM key; no network. Prints milliseconds per message (median of --runs) and per 1,000
 fields: a linear cost keeps the second column flat. Asserts nothing.
@@ -19,11 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from relay import conversations
-from relay.accept import Intake
 from relay.config import Config, DeliverySettings, DKIMSettings, SMTPSettings, StoreSettings
 from relay.delivery.dkim_sign import generate
-from relay.pipeline import Envelope, build
+from relay.marketplace import conversations
+from relay.pipeline.intake import Intake
+from relay.pipeline.order import build
+from relay.pipeline.parcel import Envelope
 from relay.store.db import Store
 from relay.store.migrate import migrate
 

@@ -13,9 +13,10 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from relay import conversations, rate_limits
 from relay.auth import throttle
 from relay.config import LimitsSettings
+from relay.marketplace import conversations
+from relay.smtp import rate_limits
 from relay.store.db import Store, utcnow
 from relay.store.migrate import migrate
 

@@ -35,7 +35,6 @@ from typing import Any
 
 import aiosmtplib
 
-from relay import conversations
 from relay.config import (
     APISettings,
     Config,
@@ -47,7 +46,9 @@ from relay.config import (
     StoreSettings,
     SubmissionSettings,
 )
-from relay.pipeline import Envelope, Parcel, build
+from relay.marketplace import conversations
+from relay.pipeline.order import build
+from relay.pipeline.parcel import Envelope, Parcel
 from relay.rules.text import TextRules
 from relay.server import Relay
 
@@ -594,7 +595,7 @@ def plain_message(size: int = 2048) -> str:
 def rules_cost(rounds: int = 300) -> dict[str, float]:
     """CPU ms per call of the text rules, and of the whole redact stage, on a 2 KB plain
     message (process time: what one core spends, not the wall clock)."""
-    from relay.rewrite.redact import Redact
+    from relay.stages.redact import Redact
     text = plain_message()
     rules = TextRules(RulesSettings(marketplace_domain=MARKETPLACE), DOMAIN)
     rules.find(text)

@@ -29,7 +29,6 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.smtp import SMTP
 
-from relay import conversations
 from relay.config import (
     APISettings,
     Config,
@@ -40,6 +39,7 @@ from relay.config import (
     StoreSettings,
     SubmissionSettings,
 )
+from relay.marketplace import conversations
 from relay.server import Relay
 
 BUYER, SELLER = "bob@buyer.example", "sally@seller.example"

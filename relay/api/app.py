@@ -22,24 +22,24 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from relay import (
-    buyers,
-    conversations,
-    message_center,
-    metrics,
-    outgoing,
-    rate_limits,
-    review_request,
-    sellers,
-    telemetry,
-)
 from relay.api import models
 from relay.api.errors import APIError, install, not_found
 from relay.api.guard import DOCS_ASSETS, Guard
 from relay.api.tokens import Principal, Tokens
 from relay.errors import UsageError
-from relay.logs import event
-from relay.store import records
+from relay.marketplace import (
+    buyers,
+    compose,
+    conversations,
+    message_center,
+    review_request,
+    sellers,
+)
+from relay.marketplace import response_time as response_times
+from relay.ops import prometheus as relay_metrics
+from relay.ops.logs import event
+from relay.smtp import rate_limits
+from relay.store import outbox, records
 from relay.store.audit import audit as audit_store
 
 if TYPE_CHECKING:
@@ -164,7 +164,8 @@ def create_app(relay: "Relay") -> FastAPI:
     async def prometheus(who: Who) -> Response:
         """Prometheus metrics (token of scope metrics or admin)."""
         need(who, "admin", "metrics")
-        await telemetry.refresh_queue(store())
+        async with store().read() as db:
+            relay_metrics.set_queue(*await outbox.depth(db))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # -- conversations -----------------------------------------------------------------
@@ -261,7 +262,7 @@ def create_app(relay: "Relay") -> FastAPI:
                 raise APIError(400, "invalid", "variables: names are letters, digits and _",
                                "variables")
         files = [(a.filename, _decode(a.content_base64)) for a in body.attachments]
-        sender, raw = await outgoing.template_message(store(), conv, template, body.variables,
+        sender, raw = await compose.template_message(store(), conv, template, body.variables,
                                                       files)
         return await _submit(conv, sender, raw, "message")
 
@@ -277,7 +278,7 @@ def create_app(relay: "Relay") -> FastAPI:
             await review_request.check(store(), conv)
         except UsageError as exc:
             raise APIError(409, "review_request.not_allowed", str(exc)) from None
-        sender, raw = outgoing.review_request_message(conv)
+        sender, raw = compose.review_request_message(conv)
         return await _submit(conv, sender, raw, "review_request")
 
     async def _submit(conv: conversations.Conversation, sender: str, raw: bytes,
@@ -292,7 +293,7 @@ def create_app(relay: "Relay") -> FastAPI:
             if over:
                 raise APIError(429, "rate.limit", f"rate limit: {over}; try again later",
                                headers={"Retry-After": "300"})
-            outcome = await outgoing.submit(relay.config, store(), conv, sender, raw,
+            outcome = await compose.submit(relay.config, store(), conv, sender, raw,
                                             kind=kind, intake=relay.handler.intake)
         if outcome.queue and outcome.parcel is not None:
             return models.Sent(message_id=outcome.parcel.id,
@@ -366,7 +367,7 @@ def create_app(relay: "Relay") -> FastAPI:
         """The marketplace's contact response time over 7, 30 and 90 days."""
         address = own_seller(who, address)
         now = datetime.now(UTC)
-        windows = await metrics.response_time(store(), address, now)
+        windows = await response_times.response_time(store(), address, now)
         return models.ResponseTime(seller=address, as_of=now.isoformat(), windows=windows)
 
     # -- messages ------------------------------------------------------------------------

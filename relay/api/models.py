@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from relay.metrics import Window  # a dataclass; pydantic takes it as it is
+from relay.marketplace.response_time import Window  # a dataclass; pydantic takes it as it is
 
 ADDRESS = Field(min_length=3, max_length=320, examples=["seller@shop.example"])
 

@@ -13,8 +13,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from relay.conversations import address_key, normalize_address
 from relay.errors import ConfigError, UsageError
+from relay.marketplace.conversations import address_key, normalize_address
 
 PREFIX = "rly_"
 _ENTRY = re.compile(r"^(admin|metrics|seller:(?P<seller>\S+))\s+sha256:(?P<hex>[0-9a-f]{64})$")

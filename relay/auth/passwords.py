@@ -13,8 +13,8 @@ import hmac
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from relay.conversations import address_key, normalize_address
 from relay.errors import UsageError
+from relay.marketplace.conversations import address_key, normalize_address
 from relay.store import conversations, credentials
 from relay.store.db import Store, utcnow
 

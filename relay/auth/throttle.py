@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from relay.config import LimitsSettings
-from relay.conversations import address_key
-from relay.networks import client_network
+from relay.marketplace.conversations import address_key
+from relay.smtp.networks import client_network
 from relay.store import limits as counts
 from relay.store.db import Store, utcnow
 

@@ -18,8 +18,8 @@ from email.header import decode_header, make_header
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
-from relay import conversations
-from relay.conversations import Conversation, Role, new_token
+from relay.marketplace import conversations
+from relay.marketplace.conversations import Conversation, Role, new_token
 from relay.store import outbox, records
 from relay.store.db import Connection, utcnow
 from relay.store.records import Record

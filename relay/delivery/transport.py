@@ -1,11 +1,12 @@
-"""How a message leaves: the result type and the choice of transport from config."""
+"""How a message leaves: the result of one try and what every transport offers.
+
+The transports (maildir, smtp_client) import this module; the relay chooses one from its
+config (relay.server)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol
-
-from relay.config import Config
 
 
 @dataclass(frozen=True)
@@ -17,13 +18,3 @@ class Result:
 
 class Transport(Protocol):
     async def send(self, mail_from: str, rcpt: str, data: bytes, smtputf8: bool) -> Result: ...
-
-
-def make_transport(config: Config) -> Transport:
-    if config.delivery.mode == "smtp":
-        from relay.delivery.smtp_client import SMTPTransport
-
-        return SMTPTransport(config.delivery)
-    from relay.delivery.maildir import MaildirTransport
-
-    return MaildirTransport(config.delivery.maildir)

@@ -11,12 +11,12 @@ import contextlib
 import logging
 import time
 
-from relay import telemetry
 from relay.config import Config
 from relay.delivery.bounce import notify_author
 from relay.delivery.dkim_sign import dkim_signer
 from relay.delivery.transport import Result, Transport
-from relay.logs import event
+from relay.ops import prometheus
+from relay.ops.logs import event
 from relay.store import outbox, records
 from relay.store.db import Connection, Store
 
@@ -181,9 +181,9 @@ class Worker:
 
     @staticmethod
     def _count(result: str, record: records.Record) -> None:
-        telemetry.DELIVERY_ATTEMPTS.labels(result).inc()
+        prometheus.DELIVERY_ATTEMPTS.labels(result).inc()
         if result == "delivered":
-            telemetry.DELIVERED.labels(record.direction).inc()
+            prometheus.DELIVERED.labels(record.direction).inc()
 
     async def _bounce(self, db: Connection, record: records.Record, job: outbox.Job,
                       result: Result) -> None:

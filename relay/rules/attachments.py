@@ -34,7 +34,7 @@ EXTENSIONS = {
     "png": {"png"},
     "jpeg": {"jpg", "jpeg", "jpe", "jfif"},
     "text": {"txt", "text", "csv", "tsv", "log", "md",
-             "ics", "ical"},  # calendars: scrubbed by relay/rewrite/attachment_clean.py
+             "ics", "ical"},  # calendars: scrubbed by relay/stages/attachment_clean.py
     "office": {"docx", "dotx", "xlsx", "xltx", "pptx", "potx", "ppsx", "doc", "dot", "xls",
                "xlt", "ppt", "pps", "pot"},
 }

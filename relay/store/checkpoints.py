@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from relay.logs import event
+from relay.ops.logs import event
 from relay.store import chain
 from relay.store.db import Store, utcnow
 

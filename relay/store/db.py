@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from relay import telemetry
+from relay.ops import prometheus
 from relay.store import chain
 
 FAILURE_HOLD = 30.0
@@ -99,7 +99,7 @@ class Store:
             try:
                 yield self._conn
                 await self._conn.commit()
-                telemetry.STORE_WRITE_SECONDS.observe(time.perf_counter() - start)
+                prometheus.STORE_WRITE_SECONDS.observe(time.perf_counter() - start)
                 self.failed_at = None
             except BaseException as exc:
                 if isinstance(exc, sqlite3.Error):

@@ -46,7 +46,7 @@ async def mark(db: Connection, message_id: str, kind: str, at: str) -> bool:
 
 
 def _where(f: Filters, seller_conversations: list[str] | None) -> tuple[list[str], list[Any]]:
-    """f.seller's conversations are given: the chained ones (relay.conversations)."""
+    """f.seller's conversations are given: the chained ones (relay.marketplace.conversations)."""
     where: list[str] = [_CHAINED]
     params: list[Any] = []
     if f.conversation:

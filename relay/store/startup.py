@@ -13,7 +13,7 @@ from pathlib import Path
 from relay import keyfile
 from relay.config import StoreSettings
 from relay.errors import StartupError
-from relay.logs import event
+from relay.ops.logs import event
 from relay.store import chain, checkpoints
 from relay.store.db import Store
 from relay.store.migrate import migrate

@@ -1,0 +1,74 @@
+"""Contact response time, per seller, as the marketplace counts it.
+
+For each buyer message (accepted, not marked no-response-needed): the time until the
+seller's first reply in that conversation. Later than 24 hours, or no reply after 24 hours,
+is late; weekends and holidays count like any day. Auto-replies and the marketplace's review
+request are no reply.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from relay.marketplace.conversations import seller_conversations
+from relay.marketplace.message_center import is_answer
+from relay.store import message_center
+from relay.store.db import Store
+
+WINDOWS = (7, 30, 90)
+DEADLINE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Window:
+    days: int
+    received: int
+    answered_within_24h: int
+    late: int
+    unanswered: int
+    late_rate: float | None
+    average_hours: float | None
+    median_hours: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def _messages(store: Store, seller: str) -> list[dict[str, Any]]:
+    async with store.read() as db:
+        return await message_center.exchanged(db, await seller_conversations(db, seller))
+
+
+async def response_time(store: Store, seller: str, now: datetime) -> list[Window]:
+    rows = await _messages(store, seller)
+    at = {r["id"]: datetime.fromisoformat(r["received_at"]) for r in rows}
+    replies = [r for r in rows if r["direction"] == "seller_to_buyer" and at[r["id"]] <= now
+               and is_answer(r["reasons"], r["raw"])]
+    windows = []
+    for days in WINDOWS:
+        start = now - timedelta(days=days)
+        asked = [r for r in rows if r["direction"] == "buyer_to_seller" and not r["excused"]
+                 and start <= at[r["id"]] <= now]
+        times: list[float] = []
+        late = unanswered = 0
+        for message in asked:
+            reply = next((r for r in replies if r["conversation_id"] == message[
+                "conversation_id"] and r["seq"] > message["seq"]), None)
+            if reply is None:
+                unanswered += 1
+                late += now - at[message["id"]] > DEADLINE
+                continue
+            waited = at[reply["id"]] - at[message["id"]]
+            times.append(waited.total_seconds() / 3600)
+            late += waited > DEADLINE
+        windows.append(Window(
+            days=days, received=len(asked),
+            answered_within_24h=sum(1 for t in times if t <= DEADLINE.total_seconds() / 3600),
+            late=late, unanswered=unanswered,
+            late_rate=late / len(asked) if asked else None,
+            average_hours=statistics.fmean(times) if times else None,
+            median_hours=statistics.median(times) if times else None))
+    return windows

@@ -1,0 +1,1 @@
+"""Running the relay: Prometheus metrics, logs, reload."""

@@ -1,0 +1,1 @@
+"""The SMTP side: sessions, TLS, client networks, message rates."""

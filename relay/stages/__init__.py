@@ -1,0 +1,1 @@
+"""One module per stage of the pipeline (relay.pipeline.order says the order)."""

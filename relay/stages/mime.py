@@ -1,0 +1,90 @@
+"""Encode: the message as it goes on the wire, CRLF only, with scrubbed trace lines.
+
+Incoming Received lines name hosts, so they are dropped; but each hop is replaced by a
+Received line that names only the relay, so the hop count survives and a mail loop through
+the relay (or any MTA counting hops) still ends.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from email.generator import BytesGenerator
+from email.message import Message
+from email.policy import EmailPolicy
+from email.utils import format_datetime
+from typing import Any
+
+from relay.delivery.dkim_sign import Signer
+from relay.errors import RelayError
+from relay.message.text_parts import fold_long_lines
+from relay.pipeline.parcel import Parcel
+
+# A header field as it may go out: its name, then lines that each continue it (CRLF, then
+# whitespace and something that is not whitespace), each line ending in CRLF.
+_SOUND = re.compile(rb"[!-9;-~]+:[^\r\n]*(?:\r\n[ \t]+[^\r\n \t][^\r\n]*)*\r\n")
+
+
+class UnsoundHeader(RelayError):
+    """A header field would have gone out as more than one field, or ended the header
+    section early: a bug in what wrote it (relay.message.header_line writes every field the
+    relay keeps); the message is not sent."""
+
+
+class SoundHeaders(EmailPolicy):
+    """The wire policy, with every header field checked as the generator writes it, in
+    every part, whatever the Python patch level (the stdlib does the same since
+    3.11.10/3.12.5: verify_generated_headers)."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        folded = super().fold_binary(name, value)
+        if (not _SOUND.fullmatch(folded)
+                or folded[:len(name) + 1].lower() != name.encode("ascii", "replace").lower()
+                + b":"):
+            raise UnsoundHeader(f"header field {name!r} would not go out as one field")
+        return folded
+
+
+# Long header lines are left whole (RFC 5322 allows 998): the stdlib folds a Subject that
+# starts with a bracket before its first word ("Subject:" CRLF " [x] ..."), and readers
+# then see a leading space.
+WIRE = SoundHeaders(linesep="\r\n", max_line_length=998)
+WIRE_UTF8 = WIRE.clone(utf8=True)
+_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+
+def needs_utf8(parcel: Parcel) -> bool:
+    return parcel.envelope.smtputf8 or not (
+        parcel.recipient.isascii() and parcel.author_alias.isascii()
+    )
+
+
+def to_wire(message: Message, utf8: bool) -> bytes:
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=WIRE_UTF8 if utf8 else WIRE).flatten(message)
+    data = _BARE_EOL.sub(b"\r\n", out.getvalue())  # no bare CR or LF ever goes out
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def trace_lines(domain: str, queue_id: str, earlier_hops: int) -> bytes:
+    when = format_datetime(datetime.now(UTC))
+    ours = f"Received: by {domain} (relay) with ESMTP id {queue_id};\r\n\t{when}\r\n"
+    earlier = f"Received: by {domain} (earlier hop, details removed);\r\n\t{when}\r\n"
+    return (ours + earlier * earlier_hops).encode("ascii")
+
+
+class Encode:
+    name = "encode"
+
+    def __init__(self, domain: str, signer: Signer | None = None) -> None:
+        self.domain = domain
+        self.signer = signer
+
+    async def __call__(self, parcel: Parcel) -> None:
+        fold_long_lines(parcel.message)
+        parcel.smtputf8_out = needs_utf8(parcel)
+        body = to_wire(parcel.message, parcel.smtputf8_out)
+        wire = trace_lines(self.domain, parcel.id, parcel.hops) + body
+        # Signed last, over the very bytes that are recorded and sent.
+        parcel.delivered = (self.signer.header(wire) + wire) if self.signer else wire
