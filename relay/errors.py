@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay import replies
+
 
 class RelayError(Exception):
     """Base of every error the relay raises on purpose."""
@@ -40,27 +42,27 @@ class Disposition(RelayError):
 
 
 class Reject(Disposition):
-    """Permanent refusal: the sender gets a 5xx and the message is recorded as rejected."""
+    """Permanent refusal: the sender gets a 5xx and the message is recorded as rejected.
+    The stage names the reason; relay.replies says how it is answered."""
 
-    def __init__(self, code: str, reason: str, reply: str = "550 5.7.1") -> None:
+    def __init__(self, code: str, reason: str) -> None:
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
-        self.reply = reply
 
     @property
     def smtp_reply(self) -> str:
-        return f"{self.reply} {self.code}: {self.reason}"
+        return replies.refusal(self.code, self.reason)
 
 
 class TempFail(Disposition):
     """Temporary refusal: the sender gets a 4xx and should retry later."""
 
-    def __init__(self, reason: str, reply: str = "451 4.3.0") -> None:
-        super().__init__(reason)
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
         self.reason = reason
-        self.reply = reply
 
     @property
     def smtp_reply(self) -> str:
-        return f"{self.reply} {self.reason}"
+        return replies.temporary(self.code, self.reason)

@@ -65,3 +65,40 @@ def test_no_page_points_outside_the_repository():
         assert "../shared" not in text and "DESIGN.md" not in text, page.name
         for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
             assert (page.parent / link).exists(), f"{page.name}: broken link {link}"
+
+
+# Replies aiosmtpd words itself that the table names (530: a command before STARTTLS or AUTH).
+AIOSMTPD_OWN = {"530"}
+STATUS = re.compile(r"\b([245]\d\d)(?: ([245]\.\d{1,3}\.\d{1,3}))?\b")
+
+
+def reply_cells() -> list[str]:
+    """The reply column of docs/smtp.md's reply table."""
+    text = (DOCS / "smtp.md").read_text(encoding="utf-8")
+    table = text[text.index("| situation | reply |"):].split("\n\n")[0]
+    return [row.rsplit(" | ", 1)[1] for row in table.splitlines()[2:]]
+
+
+def test_the_reply_table_matches_relay_replies():
+    """Every refusal the relay gives is in docs/smtp.md's table with its status, and the
+    table shows no status the relay does not give."""
+    from relay import replies
+
+    cells = reply_cells()
+    assert len(cells) > 20
+    given = set()
+    for name, value in vars(replies).items():
+        if name.isupper() and isinstance(value, str) and STATUS.match(value):
+            code, enhanced = STATUS.match(value).groups()
+            given.add(f"{code} {enhanced}" if enhanced else code)
+            if code[0] in "45":  # a refusal: the table must say when it is given
+                status = f"{code} {enhanced}" if enhanced else code
+                assert any(f"`{status}" in cell for cell in cells), f"{name} ({status})"
+    for table in (replies.REFUSAL_STATUS, replies.TEMPORARY_STATUS):
+        for reason, status in table.items():
+            given.add(status)
+            assert any(status in cell and reason in cell for cell in cells), (
+                f"{reason}: no row answers {status} {reason}")
+    given |= {replies.POLICY, replies.TEMPORARY, replies.queued("x")[:9], *AIOSMTPD_OWN}
+    shown = {f"{c} {e}" if e else c for cell in cells for c, e in STATUS.findall(cell)}
+    assert shown <= given, f"the table shows statuses the relay never gives: {shown - given}"

@@ -50,7 +50,7 @@ INFORMATIONAL = frozenset({"critical", "review_request.sent", "auto_reply"})
 def too_deep() -> Reject:
     """The stdlib parser recurses per nesting level; what exhausts the stack is refused for
     good. A fresh exception each time: a shared instance would grow its traceback per raise."""
-    return Reject("mime.depth", "the message is nested too deeply to read", reply="550 5.6.0")
+    return Reject("mime.depth", "the message is nested too deeply to read")
 
 
 def bare_line_break_in_header(raw: bytes) -> bool:
@@ -183,7 +183,7 @@ class Intake:
             # codec always raises ('undefined') stops it. The sender's fault, not ours.
             message, unreadable = EmailMessage(), False
             unparsable = Reject("mime.malformed", "a MIME header cannot be read (a parameter's"
-                                " charset or encoding is broken)", reply="550 5.6.0")
+                                " charset or encoding is broken)")
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
             return Outcome(None, "", [], replies.UNKNOWN_ALIAS)
@@ -196,7 +196,7 @@ class Intake:
                 raise too_deep()
             if bare_line_break_in_header(raw):
                 raise Reject("mime.malformed", "a bare CR or LF in the header section; header"
-                             " lines end with CRLF (RFC 5322 2.2)", reply="550 5.6.0")
+                             " lines end with CRLF (RFC 5322 2.2)")
             try:
                 await run(self.stages, parcel)
             except RecursionError:  # e.g. a header of nested comments

@@ -28,12 +28,11 @@ _PIECES = re.compile(rb"\bboundary\*", re.I)
 
 
 def _parts(count: int, limit: int) -> Reject:
-    return Reject("mime.parts", f"more than {limit} MIME parts", reply="550 5.6.0")
+    return Reject("mime.parts", f"more than {limit} MIME parts")
 
 
 def too_many_fields(limit: int) -> Reject:
-    return Reject("mime.header_count", f"more than {limit} header fields in a header section",
-                  reply="552 5.3.4")
+    return Reject("mime.header_count", f"more than {limit} header fields in a header section")
 
 
 def check(raw: bytes, max_header: int, max_parts: int, max_depth: int,
@@ -62,11 +61,10 @@ def check(raw: bytes, max_header: int, max_parts: int, max_depth: int,
                 if fields > max_fields:
                     raise too_many_fields(max_fields)
             if field > MAX_FIELD:
-                raise Reject("mime.headers", f"a header field is over {MAX_FIELD} bytes",
-                             reply="552 5.3.4")
+                raise Reject("mime.headers", f"a header field is over {MAX_FIELD} bytes")
             if header_size > max_header and not open_boundaries:
                 raise Reject("mime.headers", f"the header section is over {max_header}"
-                             " bytes", reply="552 5.3.4")
+                             " bytes")
             continue
         if not text.startswith(b"--"):
             continue
@@ -88,6 +86,5 @@ def check(raw: bytes, max_header: int, max_parts: int, max_depth: int,
             open_boundaries.append(token)
             # A leaf inside is one level deeper than the innermost multipart.
             if len(open_boundaries) + 1 > max_depth:
-                raise Reject("mime.depth", f"MIME parts nested deeper than {max_depth}",
-                             reply="550 5.6.0")
+                raise Reject("mime.depth", f"MIME parts nested deeper than {max_depth}")
         in_header, header_size, field, fields = True, 0, 0, 0  # a part's own header block

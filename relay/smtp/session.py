@@ -29,12 +29,15 @@ from relay.replies import (
     BAD_RECIPIENT,
     CANNOT_VRFY,
     CLOSED_ALIAS,
+    DATA_SYNTAX,
     IDLE_COMMANDS,
     IN_FLIGHT_FULL,
     LINE_TOO_LONG,
     LOGIN_THROTTLED,
     MAX_LINE,
+    NEED_RCPT,
     NOT_YOUR_CONVERSATION,
+    OK,
     ONE_CONVERSATION,
     RATE_LIMITED,
     RATE_NETWORK,
@@ -43,6 +46,7 @@ from relay.replies import (
     SENDER_OK,
     SESSION_TOO_LONG,
     SHUTTING_DOWN,
+    START_DATA,
     TEMPFAIL,
     TOO_BIG,
     TOO_BUSY,
@@ -261,17 +265,17 @@ class RelaySMTP(SMTP):
             return
         assert self.envelope is not None
         if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
+            await self.push(NEED_RCPT)
             return
         if arg:
-            await self.push("501 Syntax: DATA")
+            await self.push(DATA_SYNTAX)
             return
         handler = self.event_handler
         budget = handler.budget if isinstance(handler, Handler) else None
         if budget is not None and budget.full:
             await self.push(IN_FLIGHT_FULL)
             return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self.push(START_DATA)
         self.body = body = Body(handler.spool if isinstance(handler, Handler) else None, budget)
         try:
             trouble = await self._read_body(body)
@@ -289,7 +293,7 @@ class RelaySMTP(SMTP):
             self.body = None
             body.drop()
         self._set_post_data_state()
-        await self.push("250 OK" if status is MISSING else status)
+        await self.push(OK if status is MISSING else status)
         if self.expired:
             self.close_with(SESSION_TOO_LONG)
 

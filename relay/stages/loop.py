@@ -17,5 +17,5 @@ class LoopGuard:
         parcel.hops = hops
         if hops > self.max_received:
             raise Reject(
-                "loop", f"mail loop detected ({hops} Received headers)", reply="554 5.4.6"
+                "loop", f"mail loop detected ({hops} Received headers)"
             )

@@ -11,4 +11,4 @@ class Route:
 
     async def __call__(self, parcel: Parcel) -> None:
         if parcel.conversation.closed_at is not None:
-            raise Reject("alias.closed", "this conversation is closed", reply="550 5.1.1")
+            raise Reject("alias.closed", "this conversation is closed")

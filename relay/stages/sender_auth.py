@@ -42,16 +42,15 @@ class VerifySender:
                 env.peer, env.helo, env.mail_from, from_domain, parcel.raw), self.deadline)
         except TimeoutError:
             parcel.note(UNKNOWN)
-            raise TempFail(f"{UNKNOWN}: checking your domain took too long; try again later",
-                           reply="451 4.4.3") from None
+            raise TempFail(UNKNOWN, "checking your domain took too long; try again later") from None
         parcel.auth_results = verdict.header(self.authserv)
         if verdict.passes(self.mode):
             return
         if verdict.temporary(self.mode):
             parcel.note(UNKNOWN)
-            raise TempFail(f"{UNKNOWN}: a DNS lookup for your domain failed or timed out;"
-                           " try again later", reply="451 4.4.3")
-        raise Reject(FAILED, verdict.explain(), reply="550 5.7.26")
+            raise TempFail(UNKNOWN, "a DNS lookup for your domain failed or timed out;"
+                           " try again later")
+        raise Reject(FAILED, verdict.explain())
 
     def close(self) -> None:
         if self.checker is not None:

@@ -30,24 +30,23 @@ def _check(part: Message) -> None:
         except (UnicodeError, LookupError, ValueError, TypeError, IndexError,
                 errors.HeaderParseError):
             raise Reject("mime.malformed", f"a {name} header cannot be read (a parameter's"
-                         " charset or encoding is broken)", reply="550 5.6.0") from None
+                         " charset or encoding is broken)") from None
     kind = part.get_content_type()
     cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
     if part.get_content_maintype() == "message" and cte not in ("7bit", "8bit", "binary"):
         raise Reject("mime.malformed", f"an attached {kind} must not be transfer-encoded"
-                     " (RFC 2046 5.2.1); attach it as is", reply="550 5.6.0")
+                     " (RFC 2046 5.2.1); attach it as is")
     for defect in part.defects:
         if isinstance(defect, errors.MissingHeaderBodySeparatorDefect):
             raise Reject("mime.malformed", "a header line has no colon; the message cannot be"
-                         " read safely", reply="550 5.6.0")
+                         " read safely")
     if part.get_content_maintype() == "multipart" and not part.is_multipart():
-        raise Reject("mime.malformed", f"a {kind} section has no usable boundary",
-                     reply="550 5.6.0")
+        raise Reject("mime.malformed", f"a {kind} section has no usable boundary")
     if kind in ENCRYPTED:
         raise Reject("mime.encrypted", "encrypted or opaquely signed mail cannot be checked;"
-                     " send it unencrypted", reply="550 5.6.0")
+                     " send it unencrypted")
     if kind in OPAQUE_MESSAGES:
-        raise Reject("mime.malformed", f"{kind} parts are not accepted", reply="550 5.6.0")
+        raise Reject("mime.malformed", f"{kind} parts are not accepted")
 
 
 class MimeStructure:
@@ -66,11 +65,9 @@ class MimeStructure:
             part, depth = stack.pop()
             parts += 1
             if depth > self.max_depth:
-                raise Reject("mime.depth", f"MIME parts nested deeper than {self.max_depth}",
-                             reply="550 5.6.0")
+                raise Reject("mime.depth", f"MIME parts nested deeper than {self.max_depth}")
             if parts > self.max_parts:
-                raise Reject("mime.parts", f"more than {self.max_parts} MIME parts",
-                             reply="550 5.6.0")
+                raise Reject("mime.parts", f"more than {self.max_parts} MIME parts")
             # The prescan counted the sections it could find in the raw bytes; an attached
             # message's own header section it takes for body text.
             if len(part) > self.max_fields:
