@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relay.auth import passwords
 from relay.config import Config, config_path, load
@@ -23,6 +23,9 @@ from relay.store.backup import backup
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
 from relay.store.startup import load_secret, open_store, prepare
+
+if TYPE_CHECKING:
+    from relay.pipeline.parcel import Outcome
 
 Command = Callable[[Config, argparse.Namespace], Awaitable[int]]
 
@@ -418,11 +421,11 @@ async def cmd_conv_delivered(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _refused_or_sent(reply: str) -> int:
-    if reply.startswith("250"):
-        print(f"sent: {reply}")
+def _refused_or_sent(outcome: Outcome) -> int:
+    if outcome.disposition.accepted:
+        print(f"sent: {outcome.reply}")
         return 0
-    print(f"refused: {reply}", file=sys.stderr)
+    print(f"refused: {outcome.reply}", file=sys.stderr)
     return 1
 
 
@@ -446,7 +449,7 @@ async def cmd_send(cfg: Config, args: argparse.Namespace) -> int:
         files = compose.read_files([Path(p) for p in args.attach or []])
         sender, raw = await compose.template_message(store, conv, template, values, files)
         outcome = await compose.submit(cfg, store, conv, sender, raw)
-    return _refused_or_sent(outcome.reply)
+    return _refused_or_sent(outcome)
 
 
 async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
@@ -457,7 +460,7 @@ async def cmd_review_request(cfg: Config, args: argparse.Namespace) -> int:
         await review_request.check(store, conv)
         sender, raw = compose.review_request_message(conv)
         outcome = await compose.submit(cfg, store, conv, sender, raw, kind="review_request")
-    return _refused_or_sent(outcome.reply)
+    return _refused_or_sent(outcome)
 
 
 async def cmd_templates_list(cfg: Config, args: argparse.Namespace) -> int:

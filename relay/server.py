@@ -28,7 +28,7 @@ from relay.delivery.worker import Worker
 from relay.errors import ConfigError, StartupError
 from relay.marketplace import templates
 from relay.ops import logs, reload
-from relay.pipeline import memory, order
+from relay.pipeline import memory
 from relay.pipeline.intake import Intake
 from relay.pipeline.spool import spool_dir
 from relay.pipeline.workers import BigMessages
@@ -116,7 +116,7 @@ class Relay:
                                          cfg.store.checkpoint_every, cfg.store.checkpoint_interval)
         await self.checkpointer.write()  # what a kill -9 left unwritten, if anything
         self.worker = Worker(cfg, self.store, make_transport(cfg))
-        intake = Intake(cfg, self.store, order.build(cfg, self.store), self.worker.wake,
+        intake = Intake.for_config(cfg, self.store, self.worker.wake,
                         BigMessages(cfg))
         self.handler = Handler(cfg, self.store, intake)
         handler, sessions = self.handler, self.sessions
@@ -194,20 +194,13 @@ class Relay:
             return []
         merged = reload.merge(old, new)
         assert self.handler is not None and self.store is not None
-        intake = self.handler.intake
-        retired = intake.stages
-        intake.stages = order.build(merged, self.store)
-        intake.config = merged
-        if intake.big is not None:
-            intake.big = intake.big.replaced(merged)
+        self.handler.intake.apply(merged)
         self.handler.limits = merged.limits
         self.templates = fresh
         self.config = merged
         if self.api is not None:
             self.api.app.state.tokens["current"] = Tokens(merged.api.tokens, merged.domain)
         logs.set_level(merged.log_level)
-        # Messages already in the pipeline finish with the stages they started with.
-        asyncio.get_running_loop().call_later(merged.shutdown_grace, order.close, retired)
         log.info("config reload: applied %s", ", ".join(applied))
         return applied
 
@@ -248,7 +241,7 @@ class Relay:
             await self.api.stop()
         if self.handler is not None:
             await self.handler.intake.stop(grace)
-            order.close(self.handler.intake.stages)
+            self.handler.intake.close()
         if self.checkpointer is not None:
             await self.checkpointer.stop()  # after the last write: it covers everything
         if self.store is not None:

@@ -143,3 +143,10 @@ def test_imports_point_one_way() -> None:
     graph = {name: _imports(path, modules) for name, path in paths.items()}
     assert "relay.pipeline.parcel" in graph["relay.stages.redact"]  # the walk sees imports
     assert _circles(graph) == []
+    # The stage order is the intake's: nothing else builds or runs the stages.
+    assert {m for m, found in graph.items() if "relay.pipeline.order" in found} == {
+        "relay.pipeline.intake"}
+    stages = [m for m in graph if m.startswith("relay.stages.")]
+    assert len(stages) > 10
+    for stage in stages:  # a stage knows the parcel, not the pipeline around it
+        assert not graph[stage] & {"relay.pipeline.order", "relay.pipeline.intake"}, stage

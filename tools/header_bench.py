@@ -23,7 +23,6 @@ from relay.config import Config, DeliverySettings, DKIMSettings, SMTPSettings, S
 from relay.delivery.dkim_sign import generate
 from relay.marketplace import conversations
 from relay.pipeline.intake import Intake
-from relay.pipeline.order import build
 from relay.pipeline.parcel import Envelope
 from relay.store.db import Store
 from relay.store.migrate import migrate
@@ -57,7 +56,7 @@ async def measure(counts: list[int], runs: int) -> None:
             await migrate(store)
             conv, _ = await conversations.open_conversation(
                 store, config.domain, "112-1234567-1234567", BUYER, [SELLER])
-            intake = Intake(config, store, build(config, store), on_queued=lambda: None)
+            intake = Intake.for_config(config, store, on_queued=lambda: None)
             envelope = Envelope(peer="127.0.0.1", helo="client.example", mail_from=BUYER,
                                 rcpt_to=(conv.seller_alias,), smtputf8=False)
             print(f"{'fields':>8} {'KiB':>7} {'ms/message':>11} {'ms/1k fields':>13}  reply")

@@ -14,9 +14,8 @@ from relay.config import Config
 from relay.errors import UsageError
 from relay.marketplace import buyers, review_request, templates
 from relay.marketplace.conversations import Conversation
-from relay.pipeline.intake import Intake, Outcome
-from relay.pipeline.order import build
-from relay.pipeline.parcel import Envelope
+from relay.pipeline.intake import Intake
+from relay.pipeline.parcel import Envelope, Outcome
 from relay.store.db import Store
 
 
@@ -78,7 +77,7 @@ async def submit(config: Config, store: Store, conv: Conversation, sender: str, 
     have had. Without the running relay's `intake` (the CLI), its delivery worker sends it
     on at its next poll."""
     if intake is None:
-        intake = Intake(config, store, build(config, store), on_queued=lambda: None)
+        intake = Intake.for_config(config, store, on_queued=lambda: None)
     # The operator's command stands for the seller, like a login on the submission port:
     # there is no sending server whose SPF or DKIM could be checked.
     envelope = Envelope(peer="local", helo="relay-cli", mail_from=sender,

@@ -6,10 +6,10 @@ transaction; a refusal is recorded too, before the 5xx goes out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -26,10 +26,9 @@ from relay.marketplace import conversations
 from relay.marketplace.message_center import automatic
 from relay.ops import prometheus
 from relay.ops.logs import event
-from relay.pipeline import prescan
+from relay.pipeline import order, prescan
 from relay.pipeline.lanes import BIG
-from relay.pipeline.order import run
-from relay.pipeline.parcel import Envelope, Parcel, Stage
+from relay.pipeline.parcel import Disposition, Envelope, Outcome, Parcel, Stage
 from relay.smtp import rate_limits
 from relay.store import outbox, records
 from relay.store.db import Store, utcnow
@@ -68,15 +67,6 @@ def parse(raw: bytes) -> EmailMessage:
     return message
 
 
-@dataclass
-class Outcome:
-    parcel: Parcel | None  # None: no such alias (any more)
-    disposition: str
-    reasons: list[str]
-    reply: str
-    queue: bool = False
-
-
 class Intake:
     def __init__(
         self, config: Config, store: Store, stages: Sequence[Stage], on_queued: Callable[[], None],
@@ -90,6 +80,26 @@ class Intake:
         self.verp = Verp(load_key(config.delivery.bounce_key), config.domain,
                          config.delivery.bounce_lifetime)
         self.signer = dkim_signer(config)  # for the DSNs a remote bounce leads to
+
+    @classmethod
+    def for_config(cls, config: Config, store: Store, on_queued: Callable[[], None],
+                   big: BigMessages | None = None) -> Intake:
+        """An intake with the stages `config` asks for (relay.pipeline.order)."""
+        return cls(config, store, order.build(config, store), on_queued, big)
+
+    def apply(self, config: Config) -> None:
+        """A reloaded config: new stages for new messages. Messages already in the pipeline
+        finish with the stages they started with, closed after the shutdown grace."""
+        retired = self.stages
+        self.stages = order.build(config, self.store)
+        self.config = config
+        if self.big is not None:
+            self.big = self.big.replaced(config)
+        asyncio.get_running_loop().call_later(config.shutdown_grace, order.close, retired)
+
+    def close(self) -> None:
+        """Release what the stages hold beyond a message (the sender checks' DNS threads)."""
+        order.close(self.stages)
 
     async def _parcel(
         self, envelope: Envelope, raw: bytes, message: EmailMessage, kind: str = "message"
@@ -115,7 +125,7 @@ class Intake:
         count toward the client's refused bytes all the same."""
         parcel = await self._parcel(envelope, b"", EmailMessage())
         if parcel is not None:
-            await self._record(parcel, "rejected", [reason], size=size)
+            await self._record(parcel, Disposition.REJECTED, [reason], size=size)
 
     async def receive(self, envelope: Envelope, raw: bytes, kind: str = "message") -> str:
         """Returns the SMTP reply for this transaction. kind: "message", or what the relay's
@@ -133,7 +143,7 @@ class Intake:
                   "direction": parcel.direction} if parcel else {"id": "-"}
         event(log, "smtp.transaction", **fields, peer=envelope.peer, size=len(raw),
               reply=outcome.reply[:9].strip(),
-              result="accepted" if outcome.queue else outcome.disposition or "unknown_alias",
+              result="accepted" if outcome.queue else str(outcome.disposition),
               reasons=outcome.reasons,
               ms=round((time.perf_counter() - start) * 1000, 1))
         return outcome
@@ -147,8 +157,8 @@ class Intake:
                 parcel = await self._parcel(envelope, raw, EmailMessage(), kind)
                 reasons = [*parcel.reasons, "internal_error"] if parcel else []
                 if parcel is not None:
-                    await self._record(parcel, "deferred", reasons)
-                return Outcome(parcel, "deferred", reasons, replies.TEMPFAIL)
+                    await self._record(parcel, Disposition.DEFERRED, reasons)
+                return Outcome(parcel, Disposition.DEFERRED, reasons, replies.TEMPFAIL)
             if outcome.parcel is not None:
                 outcome.parcel.raw = raw  # not sent back from the worker: we have it
         else:
@@ -186,7 +196,7 @@ class Intake:
                                 " charset or encoding is broken)")
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
-            return Outcome(None, "", [], replies.UNKNOWN_ALIAS)
+            return Outcome(None, Disposition.NO_SUCH_ALIAS, [], replies.UNKNOWN_ALIAS)
         try:
             if oversized is not None:
                 raise oversized
@@ -198,22 +208,22 @@ class Intake:
                 raise Reject("mime.malformed", "a bare CR or LF in the header section; header"
                              " lines end with CRLF (RFC 5322 2.2)")
             try:
-                await run(self.stages, parcel)
+                await order.run(self.stages, parcel)
             except RecursionError:  # e.g. a header of nested comments
                 raise too_deep() from None
         except Reject as refusal:
-            return Outcome(parcel, "rejected", [*parcel.reasons, refusal.code],
+            return Outcome(parcel, Disposition.REJECTED, [*parcel.reasons, refusal.code],
                            refusal.smtp_reply)
         except TempFail as failure:
-            return Outcome(parcel, "deferred", parcel.reasons, failure.smtp_reply)
+            return Outcome(parcel, Disposition.DEFERRED, parcel.reasons, failure.smtp_reply)
         except Exception:
             # A bug, or the store failing mid-pipeline: 451, never 5xx. The attempt goes on
             # the record when the store still works, so a message that keeps failing is seen.
             log.exception("%s: pipeline failed; answering 451", parcel.id)
-            return Outcome(parcel, "deferred", [*parcel.reasons, "internal_error"],
+            return Outcome(parcel, Disposition.DEFERRED, [*parcel.reasons, "internal_error"],
                            replies.TEMPFAIL)
         changed = [r for r in parcel.reasons if r not in INFORMATIONAL]
-        disposition = "delivered_redacted" if changed else "delivered"
+        disposition = Disposition.DELIVERED_REDACTED if changed else Disposition.DELIVERED
         return Outcome(parcel, disposition, parcel.reasons, replies.queued(parcel.id), True)
 
     async def stop(self, grace: float) -> None:
@@ -242,7 +252,7 @@ class Intake:
         async with self.store.write() as db:
             await records.append(db, records.Record(
                 id=report_id, conversation_id=original.conversation_id, received_at=utcnow(),
-                direction="system", disposition="delivered", reasons=tuple(reasons),
+                direction="system", disposition=Disposition.DELIVERED, reasons=tuple(reasons),
                 peer=envelope.peer, helo=envelope.helo, mail_from=envelope.mail_from,
                 rcpt_to=envelope.rcpt_to, recipient=None, original_message_id=None,
                 relay_message_id=None, raw=raw, delivered=None,
@@ -257,7 +267,7 @@ class Intake:
                 status = failed[0].status
                 await notify_author(db, self.config, self.signer, original, status,
                                     f"the receiving mail server reported status {status}")
-        prometheus.recorded("system", "delivered", reasons, INFORMATIONAL)
+        prometheus.recorded("system", Disposition.DELIVERED, reasons, INFORMATIONAL)
         if failed:
             self.on_queued()
         event(log, "smtp.report", id=report_id, original=original.id, peer=envelope.peer,
@@ -265,7 +275,7 @@ class Intake:
         return replies.queued(report_id)
 
     async def _record(
-        self, parcel: Parcel, disposition: str, reasons: list[str], queue: bool = False,
+        self, parcel: Parcel, disposition: Disposition, reasons: list[str], queue: bool = False,
         size: int | None = None,
     ) -> None:
         """size: the bytes received, when the parcel does not hold them (discarded)."""
@@ -281,7 +291,7 @@ class Intake:
         )
         envelope = parcel.envelope
         refused_by = None
-        if disposition in ("rejected", "deferred"):
+        if not disposition.accepted:
             record = records.trimmed(record, self.config.store.refused_body_keep,
                                      self.config.smtp.max_header_size)
             refused_by = rate_limits.refusal_client(envelope.peer, envelope.login)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from enum import StrEnum
 from typing import Protocol
 
 from relay.marketplace.conversations import Conversation, Role
@@ -73,3 +74,31 @@ class Stage(Protocol):
 
     async def __call__(self, parcel: Parcel) -> None:
         """Change the parcel, or raise Reject / TempFail."""
+
+
+class Disposition(StrEnum):
+    """What became of a message: the record's disposition, and what the SMTP side, the API
+    and the CLI switch on (never on the text of a reply)."""
+
+    DELIVERED = "delivered"  # accepted as it came (queued, or held when notifications are off)
+    DELIVERED_REDACTED = "delivered_redacted"  # accepted, changed by a rule
+    REJECTED = "rejected"  # refused for good: 5xx
+    DEFERRED = "deferred"  # refused for now: 4xx, the sender tries again
+    NO_SUCH_ALIAS = "no_such_alias"  # nothing to record: no conversation has this alias
+
+    @property
+    def accepted(self) -> bool:
+        return self in (Disposition.DELIVERED, Disposition.DELIVERED_REDACTED)
+
+
+@dataclass
+class Outcome:
+    """The intake's answer for one message: the parcel (None: no such alias), what became of
+    it, the reason codes, and the SMTP reply that says so."""
+
+    parcel: Parcel | None
+    disposition: Disposition
+    reasons: list[str]
+    reply: str
+    queue: bool = False
+

@@ -28,8 +28,8 @@ from relay.pipeline.lanes import BIG
 
 if TYPE_CHECKING:
     from relay.config import Config
-    from relay.pipeline.intake import Intake, Outcome
-    from relay.pipeline.parcel import Envelope
+    from relay.pipeline.intake import Intake
+    from relay.pipeline.parcel import Envelope, Outcome
 
 HUGE = 2 * 1024 * 1024  # from here on, in a process of their own
 
@@ -43,7 +43,7 @@ def _start(config: Config) -> None:
 
     from relay import keyfile
     from relay.ops import logs
-    from relay.pipeline import memory, order
+    from relay.pipeline import memory
     from relay.pipeline.intake import Intake
     from relay.store.db import Store
 
@@ -59,11 +59,11 @@ def _start(config: Config) -> None:
     secret = keyfile.read(config.store.key_path, "store.chain_key")
     store = loop.run_until_complete(Store.open(config.store.path, config.store.busy_timeout,
                                                secret))
-    stages = order.build(config, store)
-    _state = (loop, Intake(config, store, stages, on_queued=lambda: None))
+    intake = Intake.for_config(config, store, on_queued=lambda: None)
+    _state = (loop, intake)
 
     def close() -> None:
-        order.close(stages)
+        intake.close()
         loop.run_until_complete(store.close())
         loop.close()
 
