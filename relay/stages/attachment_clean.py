@@ -22,9 +22,10 @@ from __future__ import annotations
 import base64
 import re
 from email.message import Message
+from functools import partial
 
 from relay.config import RulesSettings
-from relay.errors import Reject
+from relay.pipeline.decide import act
 from relay.pipeline.parcel import Parcel
 from relay.rules import attachment_text as files
 from relay.rules.attachments import sniff
@@ -51,12 +52,8 @@ class _Refusals:
 
     def refuse(self, parcel: Parcel, part: Message, parent: Message | None, code: str,
                why: str) -> None:
-        action = self.rules.action(code)
-        if action == "reject":
-            raise Reject(code, f"{shown_name(part)} {why}")
-        if action == "strip":
-            remove(part, parent)
-            parcel.note(code)
+        act(parcel, self.rules, code, f"{shown_name(part)} {why}",
+            strip=partial(remove, part, parent))
 
 
 class RefuseCards(_Refusals):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from email.message import Message
+from functools import partial
 from urllib.parse import unquote
 
 from relay.config import RulesSettings
-from relay.errors import Reject
 from relay.message.header_line import reader_text
+from relay.pipeline.decide import act
 from relay.pipeline.parcel import Parcel
 from relay.rules.attachments import is_gif, judge
 from relay.rules.ooxml import Limits
@@ -163,22 +164,16 @@ class CheckAttachments:
 
     def _refuse(self, parcel: Parcel, part: Message, parent: Message | None, code: str,
                 why: str, name: str = "") -> None:
-        action = self.rules.action(code)
-        if action == "reject":
-            raise Reject(code, f"{_quoted(name) if name else shown_name(part)} {why}")
-        if action == "strip":
-            remove(part, parent)
-            parcel.note(code)
+        act(parcel, self.rules, code, f"{_quoted(name) if name else shown_name(part)} {why}",
+            strip=partial(remove, part, parent))
 
     async def __call__(self, parcel: Parcel) -> None:
         kept: list[tuple[Message, Message | None, int]] = []
         for part, parent in leaves(parcel.message):
             data = part.get_payload(decode=True) or b""
             if is_gif(data) and self.rules.style_emoji != "off":
-                if self.rules.style_emoji == "reject":
-                    raise Reject("style.emoji", f"{shown_name(part)} is a GIF image")
-                remove(part, parent)
-                parcel.note("style.emoji")
+                act(parcel, self.rules, "style.emoji", f"{shown_name(part)} is a GIF image",
+                    strip=partial(remove, part, parent))
                 continue
             if self.rules.attachment == "off":
                 continue

@@ -7,7 +7,7 @@ the header scrub drops List-Unsubscribe and Precedence, which mark bulk mail.
 from __future__ import annotations
 
 from relay.config import RulesSettings
-from relay.errors import Reject
+from relay.pipeline.decide import act, refuses
 from relay.pipeline.parcel import Parcel
 from relay.rules import confirmation, promotion, review, thanks
 from relay.rules.reading import read
@@ -22,7 +22,8 @@ class ProhibitedContent:
     name = "prohibited_content"
 
     def __init__(self, rules: RulesSettings, store: Store) -> None:
-        self.rules = tuple(r for r in RULES if rules.action(r.code) == "reject")
+        self.settings = rules
+        self.rules = tuple(r for r in RULES if refuses(rules, r.code))
         self.store = store
 
     async def __call__(self, parcel: Parcel) -> None:
@@ -38,4 +39,4 @@ class ProhibitedContent:
                 continue  # the marketplace's own fixed request, sent by `relay review-request`
             why = rule.judge(reading)
             if why is not None:
-                raise Reject(rule.code, why)
+                act(parcel, self.settings, rule.code, why)

@@ -4,7 +4,8 @@ Subject and Content-Description lines (forwarded messages' too), file names, tex
 parts, HTML parts (sanitized, trackers stripped, then the text rules over their text), and
 calendar invites (ORGANIZER, ATTENDEE, LOCATION, DESCRIPTION, URL... property by property;
 GEO dropped). After the address rewrite: a party's own address there is already its alias.
-A rule set to "reject" in the config refuses the message instead of redacting it.
+What a finding leads to is relay.pipeline.decide's: a rule set to "reject" refuses the
+message instead.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from email.message import Message
 import nh3
 
 from relay.config import RulesSettings
-from relay.errors import Reject
 from relay.message.header_line import FREE_TEXT, set_text
 from relay.message.text_parts import edit_filenames, edit_text_parts
+from relay.pipeline.decide import act, refuses
 from relay.pipeline.parcel import Parcel
 from relay.rules.attachment_text import scrub_calendar
 from relay.rules.findings import Finding
@@ -46,11 +47,9 @@ class Redact:
         self.html = HtmlRules(self.text, links, trackers_on=rules.image_tracker != "off")
 
     def _record(self, parcel: Parcel, codes: list[str]) -> None:
-        for code in codes:
-            if self.settings.action(code) == "reject":
-                raise Reject(code, REASONS[code])
-        for code in codes:
-            parcel.note(code)
+        # Every finding first: a code set to reject refuses, whichever came first.
+        for code in sorted(codes, key=lambda c: not refuses(self.settings, c)):
+            act(parcel, self.settings, code, REASONS[code])
 
     def _plain(self, parcel: Parcel, text: str) -> str:
         new, findings = self.text.redact(text)
