@@ -194,8 +194,7 @@ class Relay:
             return []
         merged = reload.merge(old, new)
         assert self.handler is not None and self.store is not None
-        self.handler.intake.apply(merged)
-        self.handler.limits = merged.limits
+        self.handler.apply(merged)
         self.templates = fresh
         self.config = merged
         if self.api is not None:

@@ -429,6 +429,12 @@ class Handler:
         self.idle.set()
         self.closing = False
 
+    def apply(self, config: Config) -> None:
+        """A reloaded config: the limits count from the next connection and command on,
+        and new messages go through the stages it asks for."""
+        self.limits = config.limits
+        self.intake.apply(config)
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
         mail_options: list[str],
