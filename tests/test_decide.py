@@ -3,16 +3,13 @@ report to it: the configured action, not the stage, says what a finding leads to
 
 from __future__ import annotations
 
-import dataclasses
 from email.message import EmailMessage
 
 import pytest
+from support.parcels import parcel, rules, text
 
-from relay.config import RulesSettings
 from relay.errors import Reject
-from relay.marketplace.conversations import Conversation
 from relay.pipeline.decide import act
-from relay.pipeline.parcel import Envelope, Parcel
 from relay.stages.attachments import CheckAttachments
 from relay.stages.redact import Redact
 
@@ -20,32 +17,10 @@ GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01
        b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 
-def parcel(message: EmailMessage) -> Parcel:
-    conversation = Conversation(
-        id="c1", order_id="112-1234567-1234567", buyer_alias="b1@relay.example",
-        seller_alias="s1@relay.example", buyers=("buyer@example.com",),
-        sellers=("seller@example.net",), created_at="", closed_at=None)
-    envelope = Envelope(peer="127.0.0.1", helo="client", mail_from="buyer@example.com",
-                        rcpt_to=("s1@relay.example",), smtputf8=False)
-    return Parcel(id="m1", received_at="", envelope=envelope, raw=b"", message=message,
-                  conversation=conversation, addressed="seller")
-
-
-def text(body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = "About order 112-1234567-1234567"
-    message.set_content(body)
-    return message
-
-
 def with_gif() -> EmailMessage:
     message = text("A picture of the box.\n")
     message.add_attachment(GIF, maintype="image", subtype="gif", filename="box.gif")
     return message
-
-
-def rules(**actions: str) -> RulesSettings:
-    return dataclasses.replace(RulesSettings(), **actions)
 
 
 @pytest.mark.parametrize("action, refused, noted, stripped", [
