@@ -39,7 +39,7 @@ async def scrubbed(message: EmailMessage) -> EmailMessage:
 
 async def test_only_what_a_reader_needs_is_kept():
     message = await scrubbed(parsed(RAW))
-    assert [name.lower() for name in message.keys()] == [
+    assert [name.lower() for name in message] == [
         "subject", "date", "message-id", "in-reply-to", "references", "auto-submitted",
         "mime-version", "content-type", "content-transfer-encoding"]
 
@@ -105,7 +105,7 @@ async def test_a_forwarded_message_keeps_only_subject_date_and_mime_fields():
     attached = (await scrubbed(outer)).get_payload()[1]
     assert "X-Attachment-Id" not in attached
     forwarded = attached.get_payload()[0]
-    assert [k.lower() for k in forwarded.keys()] == [
+    assert [k.lower() for k in forwarded] == [
         "subject", "date", "content-type", "content-transfer-encoding", "mime-version"]
     assert forwarded["Date"] == "Mon, 23 Nov 2026 13:00:00 +0000"
     assert forwarded.get_content() == "The original.\n"
