@@ -14,6 +14,7 @@ from relay.api.deps import Domain, Running, Stored, Who, conversation, need
 from relay.api.errors import APIError
 from relay.errors import UsageError
 from relay.marketplace import compose, conversations, review_request
+from relay.pipeline.parcel import Disposition
 from relay.smtp import rate_limits
 from relay.store.db import Store
 
@@ -87,16 +88,14 @@ async def _submit(relay: "Relay", store: Store, lock: asyncio.Lock,
                            headers={"Retry-After": "300"})
         outcome = await compose.submit(relay.config, store, conv, sender, raw,
                                         kind=kind, intake=relay.handler.intake)
-    if outcome.queue and outcome.parcel is not None:
+    if outcome.disposition.accepted and outcome.parcel is not None:
         return models.Sent(message_id=outcome.parcel.id,
                            disposition=outcome.disposition,  # type: ignore[arg-type]
                            reasons=outcome.reasons, reply=outcome.reply)
-    if outcome.reply.startswith("5"):
-        code = outcome.reasons[-1] if outcome.reasons else "refused"
-        raise APIError(409, code, outcome.reply)
-    if outcome.reply.startswith("450"):
-        raise APIError(429, "rate.limit", outcome.reply, headers={"Retry-After": "300"})
-    raise APIError(503, "temporary", outcome.reply, headers={"Retry-After": "60"})
+    if outcome.disposition is Disposition.DEFERRED:  # a fault of the relay's, or DNS
+        raise APIError(503, "temporary", outcome.reply, headers={"Retry-After": "60"})
+    code = outcome.reasons[-1] if outcome.reasons else "refused"
+    raise APIError(409, code, outcome.reply)  # rejected: the sender's SMTP reply says why
 
 
 def _decode(data: str) -> bytes:
