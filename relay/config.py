@@ -11,7 +11,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -326,41 +326,61 @@ _SECTIONS: dict[str, type] = {
 _STRINGS = tuple[str, ...]
 
 
+def _to_bool(value: Any, from_env: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError
+
+
+def _to_int(value: Any, from_env: bool) -> int:
+    if isinstance(value, bool | float):
+        raise ValueError
+    return int(str(value).strip())
+
+
+def _to_float(value: Any, from_env: bool) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    return float(str(value).strip())
+
+
+def _to_strings(value: Any, from_env: bool) -> tuple[str, ...]:
+    if from_env:  # comma-separated; in TOML a list is an array
+        value = [v for v in (v.strip() for v in value.split(",")) if v]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError
+    return tuple(v.strip() for v in value)
+
+
+def _to_path(value: Any, from_env: bool) -> Path:
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise ValueError
+    return Path(value)
+
+
+def _to_str(value: Any, from_env: bool) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    return value
+
+
+# Each raises ValueError for a value that is not of its kind; any other kind is a string.
+_CONVERTERS: dict[Any, Callable[[Any, bool], Any]] = {
+    bool: _to_bool, int: _to_int, float: _to_float, _STRINGS: _to_strings, Path: _to_path,
+}
+
+
 def _convert(key: str, value: Any, kind: type, from_env: bool = False) -> Any:
     """Turn a TOML or environment value into `kind`, or raise ConfigError naming `key`."""
     if kind == (Path | None):  # optional paths: unset is a default of their own
         kind = Path
     try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if kind is int:
-            if isinstance(value, bool | float):
-                raise ValueError
-            return int(str(value).strip())
-        if kind is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(str(value).strip())
-        if kind == _STRINGS:
-            if from_env:  # comma-separated; in TOML a list is an array
-                value = [v for v in (v.strip() for v in value.split(",")) if v]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError
-            return tuple(v.strip() for v in value)
-        if kind is Path:
-            if not isinstance(value, str | Path) or not str(value).strip():
-                raise ValueError
-            return Path(value)
-        if not isinstance(value, str):
-            raise ValueError
-        return value
+        return _CONVERTERS.get(kind, _to_str)(value, from_env)
     except ValueError:
         expected = "a list of strings" if kind == _STRINGS else kind.__name__
         raise ConfigError(f"{key}: expected {expected}, got {value!r}") from None
@@ -412,6 +432,14 @@ def _numbers(cfg: Config) -> list[tuple[str, float]]:
 
 def _validate(cfg: Config) -> list[str]:
     """Every problem of a config whose values have the right types."""
+    from relay.api.tokens import token_problems
+
+    return [*_validate_choices(cfg), *_validate_rules(cfg.rules), *_validate_auth(cfg),
+            *token_problems(cfg.api.tokens, cfg.domain), *_validate_numbers(cfg)]
+
+
+def _validate_choices(cfg: Config) -> list[str]:
+    """The domain, and the settings that are one of a few words."""
     problems: list[str] = []
     add = problems.append
     if not _DOMAIN.match(cfg.domain):
@@ -425,7 +453,13 @@ def _validate(cfg: Config) -> list[str]:
     if cfg.delivery.smtp_starttls not in ("auto", "always", "never"):
         add(f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
             f" {cfg.delivery.smtp_starttls!r}")
-    problems += _validate_rules(cfg.rules)
+    return problems
+
+
+def _validate_auth(cfg: Config) -> list[str]:
+    """Inbound sender authentication and the DKIM selectors."""
+    problems: list[str] = []
+    add = problems.append
     if cfg.auth.inbound not in ("dmarc", "spf-or-dkim", "none"):
         add(f"auth.inbound: one of dmarc, spf-or-dkim, none, got {cfg.auth.inbound!r}")
     for key in ("selector", "ed25519_selector"):
@@ -433,27 +467,30 @@ def _validate(cfg: Config) -> list[str]:
             add(f"dkim.{key}: not a DNS label: {getattr(cfg.dkim, key)!r}")
     if cfg.dkim.ed25519 and cfg.dkim.ed25519_selector == cfg.dkim.selector:
         add("dkim.ed25519_selector: must differ from dkim.selector (one key each)")
-    from relay.api.tokens import token_problems
+    return problems
 
-    problems += token_problems(cfg.api.tokens, cfg.domain)
-    # Every number is a port, the retry factor, or a size/count/duration that must be > 0.
-    for key, value in _numbers(cfg):
-        if key == "store.refused_body_keep":
-            if value < 0:
-                add(f"{key}: 0 or more bytes, got {value}")
-        elif key == "smtp.workers":
-            if not 0 <= value <= 64:
-                add(f"{key}: 0 to 64, got {value}")
-        elif key.endswith("port"):
-            if not 0 <= value <= 65535:
-                add(f"{key}: not a TCP port: {value}")
-        elif key == "delivery.retry_factor":
-            if not (value >= 1 and math.isfinite(value)):
-                add(f"{key}: must be at least 1, got {value}")
-        elif not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
-            add(f"{key}: must be a finite number greater than 0, got {value!r}")
+
+def _number_problem(key: str, value: float) -> str | None:
+    """Every number is a port, the retry factor, or a size/count/duration that must be > 0."""
+    if key == "store.refused_body_keep":
+        return f"{key}: 0 or more bytes, got {value}" if value < 0 else None
+    if key == "smtp.workers":
+        return None if 0 <= value <= 64 else f"{key}: 0 to 64, got {value}"
+    if key.endswith("port"):
+        return None if 0 <= value <= 65535 else f"{key}: not a TCP port: {value}"
+    if key == "delivery.retry_factor":
+        return (None if value >= 1 and math.isfinite(value)
+                else f"{key}: must be at least 1, got {value}")
+    if value > 0 and math.isfinite(value):  # NaN compares false both ways
+        return None
+    return f"{key}: must be a finite number greater than 0, got {value!r}"
+
+
+def _validate_numbers(cfg: Config) -> list[str]:
+    problems = [p for key, value in _numbers(cfg) if (p := _number_problem(key, value))]
     if cfg.smtp.max_bytes_in_flight < cfg.smtp.max_message_size:
-        add(f"smtp.max_bytes_in_flight: at least smtp.max_message_size"
+        problems.append(
+            f"smtp.max_bytes_in_flight: at least smtp.max_message_size"
             f" ({cfg.smtp.max_message_size}), or a message of that size could never be taken,"
             f" got {cfg.smtp.max_bytes_in_flight}")
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,3 +141,45 @@ async def test_response_time_from_the_cli(scenario):
     assert (week["days"], week["received"], week["late"]) == (7, 3, 2)
     text = await asyncio.to_thread(run_cli, *args)
     assert "     7 d         3        0     2           2        67%    30.0 h" in text.stdout
+
+
+@pytest.fixture
+async def long_history(relay, conv):
+    """Hundreds of messages, most in one conversation, the rest in two others of the same
+    seller interleaved with it: random but fixed (seeded), in time order, some after NOW."""
+    others = [await open_conv(relay, buyer=BIZ, sellers=(SELLER,), order=order)
+              for order in ("112-0000000-0000002", "112-0000000-0000004")]
+    rng = random.Random(2026)
+    history = []
+    for i in range(320):
+        where = conv if rng.random() < 0.8 else rng.choice(others)
+        when = NOW - timedelta(minutes=rng.randrange(100 * 24 * 60 + 3000) - 3000)
+        buyer = rng.random() < 0.55
+        direction = "buyer_to_seller" if buyer else "seller_to_buyer"
+        auto = not buyer and rng.random() < 0.15
+        excused = buyer and rng.random() < 0.1
+        history.append((when, f"m{i:03d}", where, direction, auto, excused))
+    for when, msg_id, where, direction, auto, excused in sorted(history):
+        await append(relay, where, msg_id, when, direction, auto)
+        if excused:
+            await message_center.mark(relay.store, msg_id, "no_response_needed")
+    return relay
+
+
+async def test_response_time_on_a_long_history(long_history):
+    """The figures the metric gave when it scanned every reply for every message (pinned
+    before it became one pass): as of NOW, and as of 45 days earlier, when the later
+    replies are not there yet."""
+    pinned = {
+        NOW: [(7, 8, 3, 5, 3, 0.625, 33.453333, 17.716667),
+              (30, 48, 27, 21, 4, 0.4375, 25.708712, 15.716667),
+              (90, 133, 70, 63, 4, 0.473684, 41.476486, 21.5)],
+        NOW - timedelta(days=45): [(7, 7, 4, 3, 0, 0.428571, 39.516667, 7.766667),
+                                   (30, 49, 23, 26, 0, 0.530612, 49.689456, 28.116667),
+                                   (90, 94, 53, 41, 0, 0.436170, 45.891312, 21.0)],
+    }
+    for now, expected in pinned.items():
+        windows = await response_time.response_time(long_history.store, SELLER, now)
+        assert [(w.days, w.received, w.answered_within_24h, w.late, w.unanswered,
+                 round(w.late_rate, 6), round(w.average_hours, 6), round(w.median_hours, 6))
+                for w in windows] == expected, now

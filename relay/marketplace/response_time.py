@@ -42,33 +42,54 @@ async def _messages(store: Store, seller: str) -> list[dict[str, Any]]:
         return await message_center.exchanged(db, await seller_conversations(db, seller))
 
 
+def _answers(rows: list[dict[str, Any]], at: dict[str, datetime],
+             now: datetime) -> dict[str, datetime]:
+    """When each buyer message was answered: the first answer after it (by seq) in its
+    conversation, sent by `now`. One pass: a conversation's waiting messages all take the
+    next answer that comes."""
+    answered: dict[str, datetime] = {}
+    waiting: dict[str, list[str]] = {}
+    for r in sorted(rows, key=lambda r: r["seq"]):  # already in seq order: linear
+        if r["direction"] == "buyer_to_seller":
+            waiting.setdefault(r["conversation_id"], []).append(r["id"])
+        elif (r["direction"] == "seller_to_buyer" and at[r["id"]] <= now
+              and is_answer(r["reasons"], r["raw"])):
+            for message_id in waiting.pop(r["conversation_id"], ()):
+                answered[message_id] = at[r["id"]]
+    return answered
+
+
+def _window(days: int, asked: list[tuple[datetime, datetime | None]],
+            now: datetime) -> Window:
+    """The figures of one window from its questions: (sent, answered; None: not yet)."""
+    times: list[float] = []
+    late = unanswered = 0
+    for sent, reply_at in asked:
+        if reply_at is None:
+            unanswered += 1
+            late += now - sent > DEADLINE
+            continue
+        waited = reply_at - sent
+        times.append(waited.total_seconds() / 3600)
+        late += waited > DEADLINE
+    return Window(
+        days=days, received=len(asked),
+        answered_within_24h=sum(1 for t in times if t <= DEADLINE.total_seconds() / 3600),
+        late=late, unanswered=unanswered,
+        late_rate=late / len(asked) if asked else None,
+        average_hours=statistics.fmean(times) if times else None,
+        median_hours=statistics.median(times) if times else None)
+
+
 async def response_time(store: Store, seller: str, now: datetime) -> list[Window]:
     rows = await _messages(store, seller)
     at = {r["id"]: datetime.fromisoformat(r["received_at"]) for r in rows}
-    replies = [r for r in rows if r["direction"] == "seller_to_buyer" and at[r["id"]] <= now
-               and is_answer(r["reasons"], r["raw"])]
+    answered = _answers(rows, at, now)
+    questions = [r["id"] for r in rows
+                 if r["direction"] == "buyer_to_seller" and not r["excused"]]
     windows = []
     for days in WINDOWS:
         start = now - timedelta(days=days)
-        asked = [r for r in rows if r["direction"] == "buyer_to_seller" and not r["excused"]
-                 and start <= at[r["id"]] <= now]
-        times: list[float] = []
-        late = unanswered = 0
-        for message in asked:
-            reply = next((r for r in replies if r["conversation_id"] == message[
-                "conversation_id"] and r["seq"] > message["seq"]), None)
-            if reply is None:
-                unanswered += 1
-                late += now - at[message["id"]] > DEADLINE
-                continue
-            waited = at[reply["id"]] - at[message["id"]]
-            times.append(waited.total_seconds() / 3600)
-            late += waited > DEADLINE
-        windows.append(Window(
-            days=days, received=len(asked),
-            answered_within_24h=sum(1 for t in times if t <= DEADLINE.total_seconds() / 3600),
-            late=late, unanswered=unanswered,
-            late_rate=late / len(asked) if asked else None,
-            average_hours=statistics.fmean(times) if times else None,
-            median_hours=statistics.median(times) if times else None))
+        asked = [(at[m], answered.get(m)) for m in questions if start <= at[m] <= now]
+        windows.append(_window(days, asked, now))
     return windows

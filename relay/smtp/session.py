@@ -461,22 +461,29 @@ class Handler:
         login = login_of(session)
         # A client whose messages were refused too often waits before it may send more: here,
         # before it can push another body, and before anything tells it whether an alias exists.
-        client = rate_limits.refusal_client(_peer(session), login)
-        if client is not None:
-            over = await rate_limits.refusals_exceeded(self.store, self.limits, client)
-            if over:
-                return RATE_NETWORK.format(over)
+        over = await self._refusals_exceeded(session, login)
+        if over:
+            return RATE_NETWORK.format(over)
         if local.startswith(PREFIX):
             if login:  # reports come from mail servers, not from a seller's account
                 return NOT_YOUR_CONVERSATION
             return await self._bounce_rcpt(envelope, address, local, rcpt_options)
         if envelope.rcpt_tos and envelope.rcpt_tos[0].lower().startswith(PREFIX):
             return ONE_CONVERSATION
+        return await self._alias_rcpt(envelope, address, local, login, rcpt_options)
+
+    async def _refusals_exceeded(self, session: Session, login: str) -> str | None:
+        client = rate_limits.refusal_client(_peer(session), login)
+        if client is None:
+            return None
+        return await rate_limits.refusals_exceeded(self.store, self.limits, client)
+
+    async def _alias_rcpt(self, envelope: Envelope, address: str, local: str, login: str,
+                          options: list[str]) -> str:
+        """A conversation alias (its lower-cased local part) as a recipient."""
         if not conversations.ALIAS_LOCAL.match(local):
             # %-hacks, quoted local parts with @, bang paths: relaying attempts, not typos.
-            if re.search(r'[%!@"\\/:]', local):
-                return RELAY_DENIED
-            return UNKNOWN_ALIAS
+            return RELAY_DENIED if re.search(r'[%!@"\\/:]', local) else UNKNOWN_ALIAS
         hit = await conversations.find_alias(self.store, self.domain, local)
         if hit is None:
             return UNKNOWN_ALIAS
@@ -485,16 +492,15 @@ class Handler:
         if login and not (hit.role == "buyer"
                           and hit.conversation.is_registered("seller", login)):
             return NOT_YOUR_CONVERSATION
-        if envelope.rcpt_tos:
-            if envelope.rcpt_tos[0].rpartition("@")[0].lower() != local:
-                return ONE_CONVERSATION
-            return RCPT_OK  # the same alias twice: deliver once
+        if envelope.rcpt_tos:  # the same alias twice: deliver once
+            same = envelope.rcpt_tos[0].rpartition("@")[0].lower() == local
+            return RCPT_OK if same else ONE_CONVERSATION
         over = await rate_limits.exceeded(self.store, self.limits, hit.conversation.id,
                                           login or envelope.mail_from or "")
         if over:
             return RATE_LIMITED.format(over)
         envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
+        envelope.rcpt_options.extend(options)
         return RCPT_OK
 
     async def _bounce_rcpt(self, envelope: Envelope, address: str, local: str,
