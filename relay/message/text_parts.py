@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 
@@ -40,18 +40,35 @@ def _set_body(part: Message, data: bytes) -> None:
     part.set_payload(payload)
 
 
-def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
+def _file_charset(part: Message, data: bytes) -> str:
+    """A file of another declared type that is text by its bytes: its charset parameter if
+    it names a text encoding, else UTF-8 when the bytes are UTF-8, else Latin-1."""
+    if part.get_param("charset") is not None and (name := _charset(part)) != "latin-1":
+        return name
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def edit_text_parts(message: Message, edit: Callable[[str, str], str],
+                    text_files: Sequence[Message] = ()) -> int:
     """Apply edit(text, subtype) to every text/* part (and calendar files, which are text by
-    another name); returns how many parts changed."""
+    another name), and to `text_files` (read as plain text, their declared type kept);
+    returns how many parts changed."""
     changed = 0
+    files = {id(part) for part in text_files}
     for part in message.walk():
         if part.is_multipart():
             continue
-        if part.get_content_maintype() != "text" and part.get_content_type() not in TEXT_LIKE:
-            continue
-        subtype = part.get_content_subtype()
-        charset = _charset(part)
         data = part.get_payload(decode=True) or b""
+        if id(part) in files:
+            subtype, charset = "plain", _file_charset(part, data)
+        elif part.get_content_maintype() == "text" or part.get_content_type() in TEXT_LIKE:
+            subtype, charset = part.get_content_subtype(), _charset(part)
+        else:
+            continue
         try:
             text = data.decode(charset, errors="surrogateescape")
         except UnicodeError:
@@ -66,7 +83,8 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str]) -> int:
                     data = new.encode(charset, errors="xmlcharrefreplace")
                 else:
                     data = new.encode("utf-8", errors="surrogateescape")
-                    set_param(part, "Content-Type", "charset", "utf-8")
+                    if id(part) not in files:  # a file's type has no charset to say so
+                        set_param(part, "Content-Type", "charset", "utf-8")
             _set_body(part, data)
             changed += 1
     return changed

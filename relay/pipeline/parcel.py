@@ -5,7 +5,7 @@ Stages import this module; nothing here imports a stage."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from enum import StrEnum
 from typing import Protocol
 
@@ -44,6 +44,9 @@ class Parcel:
     kind: str = "message"  # or "review_request": the marketplace's own, sent by `relay`
     auth_results: str | None = None  # SPF/DKIM/DMARC outcome, for the record only
     timings: list[tuple[str, float]] = field(default_factory=list)  # seconds per stage run
+    # Files that are text by their bytes whatever type they declare (found by the attachment
+    # check): the text rules read them as they read text parts; their type is left alone.
+    text_files: list[Message] = field(default_factory=list)
 
     def note(self, code: str) -> None:
         """Record a reason code (once) for what a stage changed or found."""

@@ -80,6 +80,7 @@ def _process(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
         # The parent has the raw bytes and needs no parsed tree: send back only the rest.
         outcome.parcel.raw = b""
         outcome.parcel.message = EmailMessage()
+        outcome.parcel.text_files = []
     return outcome
 
 

@@ -78,7 +78,7 @@ class RewriteAddresses:
         in_name = replacer(conv, loose_end=True)
         for part in message.walk():  # forwarded messages have Subjects too
             _rewrite_headers(part, replace, in_name)
-        edit_text_parts(message, lambda text, _subtype: replace(text))
+        edit_text_parts(message, lambda text, _subtype: replace(text), parcel.text_files)
 
         alias = parcel.author_alias
         for name in ("From", "To", "Reply-To"):

@@ -129,22 +129,6 @@ def leaves(message: Message, keep: Callable[[Message], bool] = is_attachment,
     return found
 
 
-def _as_text(part: Message, data: bytes) -> None:
-    """Declare a file that is text by its bytes as text/plain, keeping its name."""
-    try:
-        data.decode("utf-8")
-        charset = "utf-8"
-    except UnicodeDecodeError:
-        charset = "latin-1"
-    name = part.get_param("name")
-    part.set_type("text/plain")
-    for param in [k for k, _ in (part.get_params() or [])[1:]]:
-        part.del_param(param)
-    part.set_param("charset", charset)
-    if isinstance(name, str):
-        part.set_param("name", name)
-
-
 def remove(part: Message, parent: Message | None) -> None:
     if parent is None:  # the whole message is the attachment: leave a note instead
         part.set_payload("[attachment removed]\n", "us-ascii")
@@ -182,7 +166,7 @@ class CheckAttachments:
                 self._refuse(parcel, part, parent, verdict.code, verdict.why, verdict.name)
                 continue
             if verdict.kind == "text" and part.get_content_maintype() != "text":
-                _as_text(part, data)  # so the text rules read it like any other text
+                parcel.text_files.append(part)  # the text rules read it; its type stays
             kept.append((part, parent, len(data)))
         # In message order: the first file past a limit is the one the sender hears about.
         limit = self.rules.attachment_max_count

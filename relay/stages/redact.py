@@ -78,7 +78,8 @@ class Redact:
                 for attr in ("preamble", "epilogue"):
                     if getattr(part, attr):
                         setattr(part, attr, self._plain(parcel, getattr(part, attr)))
-        edit_text_parts(message, lambda text, subtype: self._part(parcel, text, subtype))
+        edit_text_parts(message, lambda text, subtype: self._part(parcel, text, subtype),
+                        parcel.text_files)
         _drop_empty_html(message)
 
 

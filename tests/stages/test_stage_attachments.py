@@ -10,6 +10,7 @@ from support.parcels import parcel, rules, text, wire
 
 from relay.errors import Reject
 from relay.stages.attachments import CheckAttachments
+from relay.stages.redact import Redact
 
 
 def with_files(*files: tuple[bytes, str, str]):
@@ -91,15 +92,27 @@ async def test_the_first_file_past_the_count_or_the_total_is_the_one_named():
     assert held.reasons == ["attachment.size"]
 
 
-async def test_a_text_file_sent_as_octet_stream_becomes_text_plain_with_its_name():
+async def test_a_text_file_sent_as_octet_stream_keeps_its_type_and_is_read_as_text():
     held = parcel(with_files((b"Order notes\n", "application/octet-stream", "notes.txt")))
     next(held.message.iter_attachments()).set_param("name", "notes.txt")  # as Outlook names it
+    before = held.message.as_bytes()
     await CheckAttachments(rules())(held)
     (part,) = held.message.iter_attachments()
-    assert part.get_content_type() == "text/plain"
-    assert part.get_param("charset") == "utf-8" and part.get_param("name") == "notes.txt"
-    assert part.get_filename() == "notes.txt" and part.get_content() == "Order notes\n"
-    assert held.reasons == []  # a relabelling, not a change a reader would miss
+    assert held.text_files == [part]  # the text rules will read it
+    assert held.message.as_bytes() == before  # a check does not relabel what it checks
+    assert held.reasons == []
+
+
+async def test_a_text_file_of_another_type_is_redacted_in_its_own_type_and_charset():
+    held = parcel(with_files(("Mail me: bob.buyer@gmail.com, Grüße\n".encode("latin-1"),
+                              "application/octet-stream", "notes.txt")))
+    await CheckAttachments(rules())(held)
+    await Redact(rules(), "relay.example")(held)
+    (part,) = held.message.iter_attachments()
+    assert part.get_content_type() == "application/octet-stream"
+    text = part.get_payload(decode=True).decode("latin-1")
+    assert "bob.buyer@gmail.com" not in text and "Grüße" in text
+    assert held.reasons == ["contact.email"]
 
 
 async def test_off_lets_every_file_through():
