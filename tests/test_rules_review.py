@@ -61,7 +61,9 @@ async def test_preamble_epilogue_and_text_files_are_redacted(relay, conv, captur
     got = await relay_and_read(relay, capture, data, BUYER, conv.seller_alias)
     assert b"sally@gmail" not in got.data and b"12345678" not in got.data
     notes = got.message.get_payload()[1]
-    assert notes.get_filename() == "notes.txt" and notes.get_content_type() == "text/plain"
+    # Read and redacted as text, in the type it declared.
+    assert notes.get_filename() == "notes.txt"
+    assert notes.get_content_type() == "application/octet-stream"
     row = (await records.summaries(relay.store, conv.id))[-1]
     assert set(row["reasons"]) == {"contact.email", "contact.phone"}
 
