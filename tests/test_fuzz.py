@@ -79,8 +79,9 @@ def to_wire(message: bytes, crlf: bool = True) -> bytes:
 
 
 def longest_line(wire: bytes) -> int:
-    """The longest line of the data, CRLF included, as the relay measures it."""
-    return max(len(line) for line in wire[:-3].split(b"\r\n")) + 2
+    """The longest line of the data, its end included, as the relay measures it: a line ends
+    at a LF (CRLF, CR CR LF or a bare LF)."""
+    return max(len(line) for line in wire[:-3].split(b"\n")) + 1
 
 
 class Client:

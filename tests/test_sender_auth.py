@@ -265,8 +265,28 @@ async def test_a_bare_cr_cannot_hide_a_second_header_block(dmarc_relay, capture)
     script = (f"EHLO client.example\r\nMAIL FROM:<{BUYER}>\r\n"
               f"RCPT TO:<{conv.seller_alias}>\r\nDATA\r\n").encode() + forged + b".\r\nQUIT\r\n"
     replies = await talk(dmarc_relay.smtp_port, script)
-    assert b"550 5.6.0 mime.malformed: a bare CR or LF in the header section" in replies, replies
+    assert b"550 5.6.0 mime.malformed: a bare CR in the header section" in replies, replies
     assert b"250 2.0.0" not in replies
+    await asyncio.sleep(0.2)
+    assert capture.messages == []
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\r\n"], ids=["LF", "CR CR LF"])
+async def test_lines_ending_in_lf_or_cr_cr_lf_are_header_lines_to_every_reader(
+        dmarc_relay, capture, eol):
+    """Lines that end in a bare LF or in CR CR LF are read as if they ended in CRLF, by the
+    parser and dkimpy alike: put in front of Eve's signed message, they are header lines
+    everyone sees, and its From: now names two authors."""
+    conv = await open_conv(dmarc_relay)
+    eve = "eve@buyer-mail.example"
+    data = signed(compose(eve, conv.seller_alias, body="Refund me."), "buyer-mail.example",
+                  "s1", BUYER_KEY)
+    forged = b"X-A: x" + eol + f"From: {BUYER}".encode() + eol + data
+    script = (f"EHLO client.example\r\nMAIL FROM:<{BUYER}>\r\n"
+              f"RCPT TO:<{conv.seller_alias}>\r\nDATA\r\n").encode() + forged + b".\r\nQUIT\r\n"
+    replies = await talk(dmarc_relay.smtp_port, script)
+    assert (b"550 5.7.1 sender.unregistered: the message needs exactly one address in its"
+            b" From: header") in replies, replies
     await asyncio.sleep(0.2)
     assert capture.messages == []
 

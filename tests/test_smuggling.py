@@ -1,24 +1,34 @@
 """SMTP smuggling: an end of data the relay does not accept as one cannot start a second
-message, and nothing with a bare CR or LF leaves the relay."""
+message, and nothing with a bare CR or LF leaves the relay. Only <CRLF>.<CRLF> ends the data,
+even now that lines ending in a bare LF or CR CR LF are read as if they ended in CRLF."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 
 import pytest
 from conftest import BUYER, compose, send
 
 from relay.store import records
 
-VARIANTS = [b"\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\r", b"\r\n\x00.\r\n", b"\r\n.\x00\r\n"]
+VARIANTS = [b"\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\r", b"\r\n\x00.\r\n", b"\r\n.\x00\r\n",
+            # CR CR LF forms: the "." line must end in CRLF itself (Postfix would strip the CRs)
+            b"\r\n.\r\r\n", b"\r\r\n.\r\r\n", b"\n.\r\r\n", b"\r\r\n.\n"]
+NO_BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
-async def talk(port: int, script: bytes) -> bytes:
+async def talk(port: int, script: bytes | list[bytes]) -> bytes:
+    """The replies to `script`, sent raw; a list is sent in pieces, a moment apart, so that
+    the relay reads them apart."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await reader.readline()
-    writer.write(script)
-    await writer.drain()
+    for n, piece in enumerate([script] if isinstance(script, bytes) else script):
+        if n:
+            await asyncio.sleep(0.05)
+        writer.write(piece)
+        await writer.drain()
     replies = b""
     try:
         while True:
@@ -48,10 +58,74 @@ async def test_a_false_end_of_data_smuggles_nothing(relay, conv, capture, end):
     rows = await records.summaries(relay.store, conv.id)
     assert len(rows) == 1
     got = (await capture.wait_for(1))[0]
-    assert not re.search(rb"\r(?!\n)|(?<!\r)\n", got.data)  # no bare CR or LF
+    assert not NO_BARE_CR_OR_LF.search(got.data)  # no bare CR or LF
     assert got.message["Subject"] == "First"
     await asyncio.sleep(0.2)
     assert len(capture.messages) == 1
+
+
+def transaction(alias: str, data: bytes) -> bytes:
+    """One transaction from the buyer, `data` sent as it is (the end of data is its own)."""
+    return (f"MAIL FROM:<{BUYER}>\r\nRCPT TO:<{alias}>\r\nDATA\r\n").encode() + data
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\r\n"], ids=["LF", "CR CR LF"])
+async def test_a_header_section_in_lf_or_cr_cr_lf_is_read_whole_and_smuggles_nothing(
+        relay, conv, capture, eol):
+    """smtplib.sendmail(..., msg.as_bytes()) ends lines in a bare LF; Postfix's smtp-source
+    sends a file of CRLF lines as CR CR LF. Read as Postfix 3.9 reads them, every line as if it
+    ended in CRLF: the message is delivered with its headers, and a false end of data in the
+    same line ends, with a second transaction after it, is text of its body."""
+    alias = conv.seller_alias
+    first = compose(BUYER, alias, subject="Lamp base", body="Size 2, please.").rstrip(b"\r\n")
+    smuggled = transaction(alias, f"From: {BUYER}\r\nTo: {alias}\r\nSubject: smuggled\r\n"
+                                  "\r\nsecond\r\n".encode())
+    data = (first + b"\r\n.\r\n" + smuggled).replace(b"\r\n", eol)
+    replies = await talk(relay.smtp_port, b"EHLO client.example\r\n" + transaction(alias, data)
+                         + b"\r\n.\r\nQUIT\r\n")
+    assert replies.count(b"250 2.0.0 queued as") == 1, replies
+    (row,) = await records.summaries(relay.store, conv.id)
+    record = await records.get(relay.store, str(row["id"]))
+    assert record is not None and record.raw == data + b"\r\n"  # as received
+    (got,) = await capture.wait_for(1)
+    assert not NO_BARE_CR_OR_LF.search(got.data)
+    msg = got.message
+    assert msg["From"].addresses[0].addr_spec == conv.buyer_alias
+    assert msg["Subject"] == "Lamp base"
+    assert msg["Date"].datetime == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    text = msg.get_content()
+    assert text.startswith("Size 2, please.\r\n") and "Subject: smuggled" in text, text
+    await asyncio.sleep(0.2)
+    assert len(capture.messages) == 1
+
+
+@pytest.mark.parametrize("false_end", [b"\n.\r\n", b"\r\r\n.\r\r\n", b"\n.\n"],
+                         ids=["LF CRLF", "CR CR LF", "LF LF"])
+async def test_an_end_of_data_cut_between_two_reads_is_read_the_same(relay, conv, capture,
+                                                                     false_end):
+    """The reader looks for the end of data across what it read before: cut anywhere, a false
+    end is still text and the true one still ends the message, read the same each time."""
+    alias = conv.seller_alias
+    first = compose(BUYER, alias, subject="First", body="x").rstrip(b"\r\n")
+    data = first + false_end + b"after the false end\r\n.\r\n"
+    start = len(first)
+    cuts = [*range(start, start + len(false_end) + 1), *range(len(data) - 5, len(data))]
+    for cut in cuts:
+        script = b"EHLO client.example\r\n" + transaction(alias, data)
+        at = len(script) - len(data) + cut
+        replies = await talk(relay.smtp_port, [script[:at], script[at:] + b"QUIT\r\n"])
+        assert replies.count(b"250 2.0.0 queued as") == 1, (cut, replies)
+        assert not re.search(rb"^5", replies, re.MULTILINE), (cut, replies)  # no stray command
+    rows = await records.summaries(relay.store, conv.id)
+    kept = set()
+    for row in rows:
+        record = await records.get(relay.store, str(row["id"]))
+        assert record is not None
+        kept.add(record.raw)
+    assert len(rows) == len(cuts) and len(kept) == 1, kept
+    assert kept.pop().endswith(b"after the false end\r\n")
+    got = await capture.wait_for(len(cuts))
+    assert {g.message["Subject"] for g in got} == {"First"}
 
 
 async def test_mail_from_one_alias_to_another_is_refused(relay, conv):

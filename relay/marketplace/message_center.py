@@ -14,6 +14,7 @@ from typing import Any
 
 from relay.errors import NotFound
 from relay.marketplace.conversations import seller_conversations
+from relay.message import line_ends
 from relay.store import message_center as repo
 from relay.store.db import Connection, Store, utcnow
 from relay.store.message_center import Filters  # callers build them here too
@@ -22,8 +23,9 @@ _HEADERS = BytesParser(policy=policy.compat32)
 
 
 def is_auto_reply(raw: bytes) -> bool:
-    """automatic() of a recorded message, from its raw bytes."""
-    return automatic(_HEADERS.parsebytes(raw, headersonly=True))
+    """automatic() of a recorded message, from its raw bytes (kept as received: read with
+    their line ends normalized, as the pipeline read them)."""
+    return automatic(_HEADERS.parsebytes(line_ends.normalized(raw), headersonly=True))
 
 
 def automatic(headers: Message) -> bool:

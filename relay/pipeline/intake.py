@@ -1,5 +1,7 @@
 """What happens between the end of DATA and the reply: parse, run the stages, record.
 
+Every reader of the message (the prescan, the parser, the DKIM check) gets it with its line
+ends normalized to CRLF (relay.message.line_ends); the record keeps the bytes as received.
 The reply is 250 only after the record and its outbox entry are committed (fsynced) in one
 transaction; a refusal is recorded too, before the 5xx goes out.
 """
@@ -24,6 +26,7 @@ from relay.delivery.verp import Verp, load_key
 from relay.errors import Reject, TempFail
 from relay.marketplace import conversations
 from relay.marketplace.message_center import automatic
+from relay.message import line_ends
 from relay.ops import prometheus
 from relay.ops.logs import event
 from relay.pipeline import order, prescan
@@ -55,7 +58,7 @@ def too_deep() -> Reject:
 def bare_line_break_in_header(raw: bytes) -> bool:
     """A CR or LF not part of a CRLF in the header section. Python's parser ends a line there,
     dkimpy does not: the two would read different From: lines, and a signature over one
-    would vouch for the other."""
+    would vouch for the other. (After line_ends.normalized, only a bare CR is left to find.)"""
     end = raw.find(b"\r\n\r\n")
     head = (raw if end < 0 else raw[:end + 2]).replace(b"\r\n", b"")
     return b"\r" in head or b"\n" in head
@@ -159,13 +162,14 @@ class Intake:
                 if parcel is not None:
                     await self._record(parcel, Disposition.DEFERRED, reasons)
                 return Outcome(parcel, Disposition.DEFERRED, reasons, replies.TEMPFAIL)
-            if outcome.parcel is not None:
-                outcome.parcel.raw = raw  # not sent back from the worker: we have it
         else:
             outcome = await self.process(envelope, raw, kind)
         parcel = outcome.parcel
         if parcel is None:
             return outcome
+        # The stages read the message normalized (and a worker does not send it back); the
+        # record keeps it as received: its size and SHA-256 are those of what the client sent.
+        parcel.raw = raw
         for stage, seconds in parcel.timings:  # measured where the stages ran
             prometheus.STAGE_SECONDS.labels(stage).observe(seconds)
         await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
@@ -175,7 +179,9 @@ class Intake:
 
     async def process(self, envelope: Envelope, raw: bytes, kind: str = "message") -> Outcome:
         """Parse and run the stages: what to record and answer. Reads the store, never
-        writes it, so it may run in a worker process (relay.pipeline.workers)."""
+        writes it, so it may run in a worker process (relay.pipeline.workers). The parcel
+        holds the message with its line ends normalized, as every stage reads it."""
+        raw = line_ends.normalized(raw)
         smtp = self.config.smtp
         try:
             prescan.check(raw, smtp.max_header_size, smtp.max_mime_parts, smtp.max_mime_depth,
@@ -205,7 +211,7 @@ class Intake:
             if unreadable:
                 raise too_deep()
             if bare_line_break_in_header(raw):
-                raise Reject("mime.malformed", "a bare CR or LF in the header section; header"
+                raise Reject("mime.malformed", "a bare CR in the header section; header"
                              " lines end with CRLF (RFC 5322 2.2)")
             try:
                 await order.run(self.stages, parcel)
@@ -240,7 +246,7 @@ class Intake:
         try:
             # The report comes first; what follows is the returned message, which may be
             # big and is kept in the record, not read.
-            message = parse(raw[:REPORT_READ])
+            message = parse(line_ends.normalized(raw[:REPORT_READ]))
             found = dsn_parse.statuses(message)[:MAX_STATUSES]
             auto = automatic(message)
         except RecursionError:

@@ -5,6 +5,7 @@ number of fields in a header section is limited too: the stages read every field
 message of twenty thousand costs seconds however it is read.
 (Line length and message size are the SMTP layer's.)
 
+The intake hands the message over with its line ends normalized (relay.message.line_ends).
 Lines end as the parser ends them: at CRLF, a bare CR or a bare LF. A boundary is read as
 the parser reads it: quoted or not, of any length; one given in RFC 2231 pieces
 (boundary*0=...) is not pieced together here, so then every line that starts with "--"

@@ -92,6 +92,11 @@ def has_source_route(arg: str) -> bool:
     return any(token.token_type == "obs-route" for token in address)
 
 
+# RFC 5321 4.5.2: the first character of a line is deleted when it is a period "and there are
+# other characters on the line". A "." line that did not end the data (after a bare LF, or
+# ended by CR CR LF) keeps its dot, so the record shows the false end as it came.
+_STUFFED = re.compile(rb"\n\.(?!\r*\n)")
+
 # A refused or expired connection is closed after its last reply is sent, or after this many
 # seconds should the client not read it.
 _CLOSE_GRACE = 5.0
@@ -205,7 +210,7 @@ class RelaySMTP(SMTP):
         # aiosmtpd ends a command line at a bare LF, so "MAIL FROM:<a>\nRCPT TO:<b>" from
         # an application that pasted user input into a command would run as two commands.
         # Only CRLF ends a line here (RFC 5321 2.3.8): the LF stays in the argument, which
-        # is then refused as malformed. (DATA already reads up to CRLF.)
+        # is then refused as malformed. (DATA reads its lines itself: _read_body.)
         read = reader.readuntil
 
         async def crlf_line(separator: bytes = b"\r\n") -> bytes:
@@ -298,37 +303,44 @@ class RelaySMTP(SMTP):
             self.close_with(SESSION_TOO_LONG)
 
     async def _read_body(self, body: Body) -> str | None:
-        """Into `body`: up to a line that is "." alone; dot-stuffing undone. Only CRLF ends a
-        line, as in aiosmtpd; what follows the end (a pipelined command) stays in the reader.
-        Returns the reply for a body refused (too big, a line too long, past the budget)."""
+        """Into `body`: up to the end of data, dot-stuffing undone. What follows the end (a
+        pipelined command) stays in the reader. Returns the reply for a body refused (too
+        big, a line too long, past the budget).
+
+        Only <CRLF>.<CRLF> ends the data, as in aiosmtpd (RFC 5321 4.1.1.4): a "." line after
+        a bare LF, or ended by one or by CR CR LF, is data, so no false end can smuggle a
+        second message in. Otherwise a line ends at a LF, with or without CRs before it, as
+        Postfix 3.9 reads lines (smtpd_forbid_bare_newline = normalize): for the line length
+        limit, and for the dot a client put in front of a line that starts with one
+        (_STUFFED)."""
         reader = self._reader
         buffer: bytearray = reader._buffer  # type: ignore[attr-defined]
         limit = self.data_size_limit
         size = 0
         trouble: str | None = None
-        at_line_start = True
+        # The last two bytes read (the DATA command's CRLF at first): an end of data may
+        # straddle two reads.
+        before = b"\r\n"
         while True:
             try:
-                chunk = await reader.readuntil(b"\r\n")
+                chunk = await reader.readuntil(b"\n")
             except asyncio.CancelledError:
                 self._writer.close()
                 raise
             except asyncio.LimitOverrunError as overrun:  # one line longer than the limit
                 trouble = trouble or _DATA_LINE_TOO_LONG
                 body.drop()
-                size += len(await reader.read(overrun.consumed))  # received: it counts
-                at_line_start = False
+                skipped = await reader.read(overrun.consumed)
+                size += len(skipped)  # received: it counts
+                before = (before + skipped)[-2:]
                 continue
-            cut = buffer.rfind(b"\r\n") + 2  # the complete lines already here, at once
-            if cut >= 2:
+            cut = buffer.rfind(b"\n") + 1  # the complete lines already here, at once
+            if cut:
                 chunk += bytes(buffer[:cut])
                 del buffer[:cut]
                 reader._maybe_resume_transport()  # type: ignore[attr-defined]
-            if at_line_start and chunk.startswith(b".\r\n"):
-                end = 0
-            else:
-                found = chunk.find(b"\r\n.\r\n")
-                end = found + 2 if found >= 0 else -1
+            found = (before + chunk).find(b"\r\n.\r\n")
+            end = found + 2 - len(before) if found >= 0 else -1  # where the "." line starts
             taken = chunk if end < 0 else chunk[:end]
             if end >= 0 and end + 3 < len(chunk):
                 buffer[0:0] = chunk[end + 3:]  # not ours: the next command's
@@ -337,17 +349,18 @@ class RelaySMTP(SMTP):
                 trouble = _DATA_TOO_BIG
                 body.drop()
             if trouble is None and taken:
-                longest = max(map(len, taken.split(b"\r\n"))) + 2
+                # `taken` is whole lines: it starts after a LF (or at the start of the data).
+                longest = max(map(len, taken.split(b"\n"))) + 1
                 if longest > self.line_length_limit:
                     trouble = _DATA_LINE_TOO_LONG
                     body.drop()
                 # RFC 5321 4.5.2: a line's leading dot is the sender's, added for
-                # transparency. `taken` is whole lines, so its start is a line's start.
-                elif not body.write((b"\r\n" + taken).replace(b"\r\n.", b"\r\n")[2:]):
+                # transparency. `before` ends in a LF here, so no dot of it is removed.
+                elif not body.write(_STUFFED.sub(b"\n", before + taken)[len(before):]):
                     trouble = IN_FLIGHT_FULL
                     log.info("DATA from %s past smtp.max_bytes_in_flight; answering 452",
                              self.address)
-            at_line_start = True
+            before = (before + taken)[-2:]
             if end >= 0:
                 break
         self.data_bytes = size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, replace
 
@@ -50,10 +51,15 @@ def _digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
+# An empty line of a message as received: lines end at a LF, with any CRs before it, as the
+# pipeline reads them (relay.message.line_ends).
+_BLANK_LINE = re.compile(rb"(?:\A|\n)\r*\n")
+
+
 def header_end(raw: bytes) -> int:
-    """Where the body starts: after the blank line (CRLF or bare LF); len(raw) if none."""
-    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
-    return min(ends) if ends else len(raw)
+    """Where the body starts: after the first empty line; len(raw) if none."""
+    found = _BLANK_LINE.search(raw)
+    return found.end() if found else len(raw)
 
 
 def trimmed(record: Record, body_keep: int, header_cap: int) -> Record:
