@@ -118,6 +118,8 @@ class Report:
     by_lang: dict[str, Tally] = field(default_factory=dict)
     benign_by_category: dict[str, Tally] = field(default_factory=dict)
     benign_by_lang: dict[str, Tally] = field(default_factory=dict)
+    # Per case, what the relay did and what the reader got: for --dump, to diff two runs.
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -130,6 +132,17 @@ class Report:
     @property
     def content_accuracy(self) -> float:
         return 1 - len(self.content_errors) / self.content if self.content else 0.0
+
+
+def _keep(report: Report, case_id: str, outcome: Outcome) -> None:
+    from tools.corpus_files import read_back, zip_text
+    # A zip's own bytes hold the time it was written: its members' text stands for it.
+    files = {name: "\n".join(zip_text(data)) if data.startswith(b"PK") else read_back(data)
+             for name, data in outcome.files.items()}
+    report.outcomes.append({"id": case_id, "accepted": outcome.accepted,
+                            "reasons": outcome.reasons, "subject": outcome.subject,
+                            "plain": outcome.plain, "markup": outcome.markup,
+                            "texts": outcome.texts, "files": files})
 
 
 def _count(tallies: dict[str, Tally], key: str, failed: bool) -> None:
@@ -402,6 +415,7 @@ async def run_cases(workdir: Path, cases: CaseSet) -> Report:
             direction = case.get("direction") or ("buyer_to_seller" if i % 2 else
                                                   "seller_to_buyer")
             outcome = await harness.send(direction, _case_message(case))
+            _keep(report, case["id"], outcome)
             report.contacts += 1
             category = case.get("category") or case["code"]
             left = squash(outcome.everything()) if outcome.accepted else ""
@@ -418,6 +432,7 @@ async def run_cases(workdir: Path, cases: CaseSet) -> Report:
             direction = case.get("direction") or ("buyer_to_seller" if i % 2 else
                                                   "seller_to_buyer")
             outcome = await harness.send(direction, _case_message(case))
+            _keep(report, case["id"], outcome)
             report.benign += 1
             changed = not unchanged(case, outcome)
             _count(report.benign_by_category, case.get("category") or "-", changed)
@@ -437,6 +452,7 @@ async def run_cases(workdir: Path, cases: CaseSet) -> Report:
                 return compose(sender, alias, case["subject"], case["text"], headers=headers)
 
             outcome = await harness.send(case["direction"], data)
+            _keep(report, case["id"], outcome)
             report.content += 1
             got = next((r for r in outcome.reasons if r.startswith("content.")), None)
             expected = case["expect"]
@@ -643,6 +659,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[],
                         help="run only the in-sample sets with these names")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed figures")
+    parser.add_argument("--dump", type=Path, help="write every case's outcome (refusal reasons"
+                        " and what the reader gets) to this file, one JSON line each: diff"
+                        " two runs to see that a change to the rules changed no outcome")
     args = parser.parse_args(argv)
     sets = [c for c in in_sample_sets() if not args.only or c.name in args.only]
     for directory in args.blind:
@@ -656,6 +675,11 @@ async def main(argv: list[str] | None = None) -> int:
         for i, case_set in enumerate(sets):
             named.append((case_set.name, await run_cases(Path(tmp) / f"set{i}", case_set)))
         speed = None if args.no_speed else await measure(Path(tmp) / "speed")
+    if args.dump is not None:
+        with args.dump.open("w", encoding="utf-8") as out:
+            for name, report in named:
+                for row in report.outcomes:
+                    out.write(json.dumps({"set": name, **row}, ensure_ascii=False) + "\n")
     for (name, report), case_set in zip(named, sets, strict=True):
         _print(report, f"{name} ({'blind' if case_set.blind else 'in-sample'})")
     side_by_side(named)
