@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from relay.rules.needs import Gated, distinct_words
 from relay.rules.regions import suggested
 from relay.rules.view import view
 
@@ -108,8 +109,10 @@ _PROTECT = re.compile(
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
 )
-# Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.
-_ORDER_ID = re.compile(r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)")
+# Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too. Its
+# first digit comes first (the engine then skips to digits), the check before it after it;
+# and a text without "-1234567-" has none.
+_ORDER_ID = Gated(re.compile(r"\d(?<!\d\d)\d{2}-\d{7}-\d{7}(?!\d)"), re.compile(r"-\d{7}-"))
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
@@ -215,6 +218,12 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
     # Lowered once (str.lower keeps the length of these letters' words), then looked up.
     lowered = text.lower()
+    # Most texts have no number word at all: asked of each different word once, lowered on
+    # its own as in the text (but "İ" and "Σ", lowered as what stands around them says).
+    if "\u0130" not in text and "\u03a3" not in text:
+        distinct = {w.lower() for w in _LETTERS.findall(distinct_words(text))}
+        if distinct.isdisjoint(_NUMBER_WORDS) and not any(map(_compound, distinct)):
+            return
     words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
              or _compound(m.group(0))] if len(lowered) == len(text) else [
         m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS
@@ -326,10 +335,10 @@ def _luhn(digits: str) -> bool:
 
 
 # Vanity numbers: a toll-free prefix and letters on the keypad ("1-800-FLOWERS").
-_VANITY = re.compile(
+_VANITY = Gated(re.compile(
     r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\s?(?:800|888|877|866|855|844|833)\s?\)|"
     r"(?:800|888|877|866|855|844|833)|0800|0808)[\s.\-]?"
-    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)")
+    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)"))
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
 _CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
@@ -367,8 +376,9 @@ def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
 
 
 # Any area code with the rest on the keypad ("917-DOG-WALK"), where the text speaks of calling.
-_KEYPAD = re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
-                     r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])")
+_KEYPAD = Gated(re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
+                           r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])"),
+                re.compile(r"\d\d\)?[\s.\-][A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4}"))  # in each match
 _MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
 
 
