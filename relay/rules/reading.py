@@ -10,19 +10,22 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from email.contentmanager import ContentManager
 from email.message import EmailMessage, Message
 
 import nh3
 
-_ATTRIBUTION = re.compile(
+from relay.rules.needs import Gated
+
+_ATTRIBUTION = Gated(re.compile(
     r"^(?:On\b.{0,200}\bwrote:|Am\b.{0,200}\bschrieb.{0,80}:|Le\b.{0,200}\ba écrit\s*:|"
     r"El\b.{0,200}\bescribió\s*:|Il\b.{0,200}\bha scritto\s*:|Op\b.{0,200}\bschreef.{0,80}:|"
     r"W dniu\b.{0,200}\bnapisał.{0,10}:|-{2,}\s*Original Message\s*-{2,}|"
     r"-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine|Mensaje original|"
     r"Messaggio originale)\s*-{2,}|_{10,}|From:\s.{0,200}$(?=\s*^(?:Sent|Date):))",
     re.IGNORECASE | re.MULTILINE | re.DOTALL,
-)
-_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+))
+_SIGNATURE = Gated(re.compile(r"^-- ?$", re.MULTILINE))
 _LINE_TAGS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "table"}
 _TAG = re.compile(r"<[^>]*>")  # on nh3's canonical output: every "<" in text is escaped
 
@@ -47,21 +50,41 @@ def own_words(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _content(part: Message, ctype: str, maintype: str) -> str:
+    """part.get_content(), the content type already known: the email package's content
+    manager asks for it again, and each asking parses the header anew."""
+    if type(part).get_content is not EmailMessage.get_content:  # type: ignore[attr-defined]
+        return part.get_content()  # type: ignore[attr-defined,no-any-return]
+    manager = part.policy.content_manager  # type: ignore[attr-defined]
+    if type(manager).get_content is not ContentManager.get_content:
+        return part.get_content()  # type: ignore[attr-defined,no-any-return]
+    for key in (ctype, maintype, ""):  # as ContentManager.get_content looks them up
+        if key in manager.get_handlers:
+            return manager.get_handlers[key](part)  # type: ignore[no-any-return]
+    raise KeyError(ctype)
+
+
 def _body(message: Message) -> str:
     plain = html_text = None
     for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() != "text":
+        if part.is_multipart():
+            continue
+        # Main type and subtype are the halves of the content type, as the email package
+        # itself takes them: parsed once here rather than at every asking.
+        ctype = part.get_content_type()
+        maintype, subtype = ctype.split("/")[0], ctype.split("/")[1]
+        if maintype != "text":
             continue
         if part.get_content_disposition() == "attachment" or part.get_filename():
             continue
         try:
-            content = part.get_content()  # type: ignore[attr-defined]
+            content = _content(part, ctype, maintype)
         except (LookupError, ValueError, AttributeError):
             data = part.get_payload(decode=True) or b""
             content = data.decode("utf-8", errors="replace")
-        if part.get_content_subtype() == "plain" and plain is None:
+        if subtype == "plain" and plain is None:
             plain = content
-        elif part.get_content_subtype() == "html" and html_text is None:
+        elif subtype == "html" and html_text is None:
             html_text = content
     if plain is not None:
         return plain
