@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from relay.rules.needs import Gated
+from relay.rules.needs import Gated, Words
 
 # Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
@@ -173,10 +173,15 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
                "código", "codigo")
 _COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
-# What each form holds, found fast: a UK inward code (" 1AA"), or a state or province, a
-# space and the digits or letter-digit after it.
+# Each form's words, each a word of its own in the text: a UK inward code ("1AA"); a state
+# and a ZIP code; a province and its code ("K1A 0B1", "K1A0B1"); a territory and a postcode.
 _ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}"),
-               re.compile(r"\s\d[A-Z]{2}"), re.compile(r"[A-Z]\s+(?:\d{4}|[A-Z]\d)"))
+               Words(re.compile(r" \d[A-Z]{2} ")),
+               (Words(re.compile(rf" (?:{_US_STATES}) ")), Words(re.compile(r" \d{5} "))),
+               (Words(re.compile(r" (?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT) ")),
+                Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? "))),
+               (Words(re.compile(r" (?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT) ")),
+                Words(re.compile(r" \d{4} "))))
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 
@@ -206,14 +211,17 @@ _POSTCODE_LINE = Gated(re.compile(
     r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
     rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
     r"|〒\s?\d{3}-?\d{4}",
-), *(  # what each form holds, found fast: a postcode's end, a space or comma and a town's
-    # first two letters; a Canadian "A1A"; "C.P.", "CP", "CEP", "Col."; 〒
+), *(  # what each form holds: a postcode's end, a space or comma and a town's first two
+    # letters; a Canadian code ("A1A 1A1", "A1A1A1" as words); "C.P.", "CP", "CEP" and
+    # "Col." (their words); 〒
     re.compile(r"[\dA-Z][ ,]+[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź]"),
-    re.compile(r"[A-Z]\d[A-Z]"), re.compile(r"C(?:\.?P|EP|ol\.)|〒")))
+    Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? ")), Words(re.compile(r" C(?: |P|EP|ol )")),
+    re.compile("〒")))
 # "04109 Leipzig" alone: only as an address line (after a comma, a line break or "in").
 _FIVE_DIGITS_TOWN = Gated(re.compile(
     rf"(?<![\w\-])(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})"),
-    re.compile(r"\d{5}\s+[A-ZÄÖÜÉÁÍÓÚ]"))  # what each match holds, found fast
+    # Its words: five digits, and a town's (or "CDMX").
+    (Words(re.compile(r" \d{5} ")), Words(re.compile(r" (?:[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)"))))
 _PLACE_BEFORE = re.compile(rf"(?:^|\n|,\s|\b(?:{'|'.join(_PLACE_WORDS)})\s)$")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -396,32 +397,144 @@ _MIXED = frozenset(chr(c) for cls in ((k, *v) for k, v in (
 if _parser is not None:
     _MIXED = _MIXED | {_folded(c) for c in _MIXED}
 _WORD = re.compile(r"\w+")
+# In ASCII text every character that is no word character, to split the words apart.
+_ASCII_BREAKS = {c: 0x20 for c in range(128) if not _word_char(chr(c))}
 
 
-class _Words:
-    """The different words of a text (runs of word characters), as written and folded: as
-    sets, and each between spaces in one string, where " pre" finds a word's beginning and
-    "fix " a word's ending."""
+def _trie(strings: set[str]) -> str:
+    """A pattern that finds the longest of the strings at a place (they share beginnings)."""
+    root: dict[str, Any] = {}
+    for string in strings:
+        node = root
+        for char in string:
+            node = node.setdefault(char, {})
+        node[""] = {}
 
-    def __init__(self, text: str) -> None:
-        cased = set(_WORD.findall(text))
-        self.cased = frozenset(cased)
-        joined = " ".join(cased)
-        self.cased_spaced = f" {joined} "
+    def pattern(node: dict[str, Any]) -> str:
+        ways = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not ways:
+            return ""
+        body = ways[0] if len(ways) == 1 else "(?:" + "|".join(ways) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(root)
+
+
+class _Atoms:
+    """Every needed string of every gate, numbered once, and what finds the words among them
+    in one pass over a text's words: a set of whole words, and patterns for the longest
+    needed beginning of each word (and ending, over the words written backwards)."""
+
+    def __init__(self) -> None:
+        self.tests: list[_Test] = []
+        self.numbers: dict[str, int] = {}
+        self._built = -1
+        self._lock = threading.Lock()
+        self.words: dict[bool, dict[str, list[int]]] = {}
+        self.parts: dict[tuple[bool, bool], tuple[re.Pattern[str], dict[str, list[int]]]] = {}
+
+    def number(self, string: str) -> int:
+        if string not in self.numbers:
+            self.numbers[string] = len(self.tests)
+            self.tests.append(_Test(string))
+        return self.numbers[string]
+
+    def build(self) -> None:
+        """(Re)build the lookups for the strings numbered so far (once, when first asked)."""
+        with self._lock:
+            if self._built == len(self.tests):
+                return
+            words: dict[bool, dict[str, list[int]]] = {True: {}, False: {}}
+            parts: dict[tuple[bool, bool], dict[str, list[int]]] = {
+                (case, start): {} for case in (True, False) for start in (True, False)}
+            for number, test in enumerate(self.tests):
+                if test.kind == "word":
+                    words[test.any_case].setdefault(test.word, []).append(number)
+                elif test.kind in ("start", "end"):
+                    part = test.word if test.kind == "start" else test.word[::-1]
+                    parts[(test.any_case, test.kind == "start")].setdefault(part, []).append(
+                        number)
+            self.words = words
+            self.parts = {}
+            for key, found in parts.items():
+                # A longest part found stands for every shorter one it begins with.
+                closure = {p: [n for q, ns in found.items() if p.startswith(q) for n in ns]
+                           for p in found}
+                self.parts[key] = (re.compile(" " + _trie(set(found))), closure)
+            self._built = len(self.tests)
+            _seen.cache_clear()  # what was seen before knew fewer strings
+            _last.clear()
+
+
+_ATOMS = _Atoms()
+
+
+class _Seen:
+    """What one text holds of all the needed strings: the words found at once, each string
+    confirmed (or found) in the text only when a gate asks for it."""
+
+    def __init__(self, text: str, like: _Seen | None = None) -> None:
+        self.text = text
+        self._known: dict[int, bool] = {}
+        if like is not None:  # the same text but for white space around it: the same words
+            self.spaced, self.present = like.spaced, like.present
+            return
+        words = set(text.translate(_ASCII_BREAKS).split() if text.isascii()
+                    else _WORD.findall(text))
+        joined = " ".join(words)
         folded = _folded(joined)  # a word stays one: folding keeps places, adds no space
-        self.folded = frozenset(folded.split(" "))
-        self.folded_spaced = f" {folded} "
+        self.spaced = {False: f" {joined} ", True: f" {folded} "}
+        present: set[int] = set()
+        for any_case, these in ((False, words), (True, set(folded.split(" ")))):
+            wanted = _ATOMS.words[any_case]
+            for word in these & wanted.keys():
+                present.update(wanted[word])
+            for start in (True, False):
+                finder, closure = _ATOMS.parts[(any_case, start)]
+                where = self.spaced[any_case] if start else self.spaced[any_case][::-1]
+                for m in finder.finditer(where):
+                    present.update(closure[m.group()[1:]])
+        self.present = present  # strings whose word is there (the rest still to be checked)
+
+    def holds(self, number: int) -> bool:
+        known = self._known.get(number)
+        if known is None:
+            test = _ATOMS.tests[number]
+            if test.kind == "find":
+                known = test.holds(self.text)
+            elif test.kind == "inner":
+                known = test.probe in self.spaced[test.any_case] and test.holds(self.text)
+            else:
+                known = number in self.present and (test.whole or test.holds(self.text))
+            self._known[number] = known
+        return known
+
+
+_last: list[_Seen] = []  # the one made last
 
 
 @lru_cache(maxsize=16)
-def _words(text: str) -> _Words:
-    return _Words(text)
+def _seen(text: str) -> _Seen:
+    # The content rules read the body without the white space around it: its words are
+    # those of the body, which the reading has just seen.
+    like = _last[0] if _last else None
+    if like is not None and not (len(like.text) >= len(text) and like.text.strip() == text):
+        like = None
+    seen = _Seen(text, like)
+    _last[:] = [seen]
+    return seen
+
+
+def _seen_now(text: str) -> _Seen:
+    if _ATOMS._built != len(_ATOMS.tests):
+        _ATOMS.build()
+    return _seen(text)
 
 
 def distinct_words(text: str) -> str:
     """The text's different words (runs of word characters), each once, between spaces: what
     a pattern of word characters alone finds in the text, it finds here, in fewer steps."""
-    return _words(text).cased_spaced
+    return _seen_now(text).spaced[False]
 
 
 class _Test:
@@ -497,71 +610,85 @@ def _closed(items: list[str], at: int, step: int, marks: tuple[str, ...]) -> boo
 
 
 class _Clause:
-    """One set of needed strings, looked for together: whole words by one set lookup per
-    case, beginnings and endings of words in the string of the text's words."""
+    """One set of needed strings, any of which will do: those found by their words (a set
+    lookup in what the text holds), and the others, checked one by one."""
 
     def __init__(self, strings: tuple[str, ...]) -> None:
-        tests = [_Test(s) for s in strings]
-        self._words: dict[bool, dict[str, list[_Test]]] = {}
-        for test in tests:
-            if test.kind == "word":
-                self._words.setdefault(test.any_case, {}).setdefault(test.word, []).append(test)
-        self._word_sets = tuple((any_case, frozenset(found), found)
-                                for any_case, found in self._words.items())
-        self._parts = tuple(t for t in tests if t.kind in ("start", "end", "inner"))
-        self._finds = tuple(t for t in tests if t.kind == "find")
+        self.numbers = frozenset(_ATOMS.number(s) for s in strings)
+        self.by_word = frozenset(n for n in self.numbers
+                                 if _ATOMS.tests[n].kind in ("word", "start", "end"))
+        self.others = tuple(sorted(self.numbers - self.by_word))
 
-    def found(self, text: str) -> bool:
-        if self._word_sets or self._parts:
-            words = _words(text)
-            for any_case, wanted, tests in self._word_sets:
-                present = (words.folded if any_case else words.cased) & wanted
-                for word in present:
-                    if any(t.whole or t.holds(text) for t in tests[word]):
-                        return True
-            for test in self._parts:
-                if test.probe in (words.folded_spaced if test.any_case else words.cased_spaced) \
-                        and (test.whole or test.holds(text)):
-                    return True
-        return any(test.holds(text) for test in self._finds)
+    def found(self, seen: _Seen) -> bool:
+        return any(seen.holds(n) for n in self.by_word & seen.present) or any(
+            seen.holds(n) for n in self.others)
+
+
+class Words:
+    """A hint asked of the text's different words, each once between single spaces (fewer
+    than the text): " \\d{5} " finds whether one of its words is five digits."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(distinct_words(text))
+
+
+def _hint_found(hint: Hint, text: str) -> bool:
+    if isinstance(hint, tuple):  # all of them
+        return all(h.search(text) for h in hint)
+    return bool(hint.search(text))
 
 
 class Gated:
     """A pattern that is only run over a text that holds what it needs (needs()), and where
-    one of its hints (patterns that any text it matches also matches) finds something. The
-    whole text is asked, also for a search within a window of it."""
+    one of its hints (each a pattern that any text it matches, or any match its caller keeps,
+    also matches; a tuple: all of them) finds something. The whole text is asked, also for a
+    search within a window of it."""
 
-    def __init__(self, pattern: re.Pattern[str], *hints: re.Pattern[str] | Gated) -> None:
+    def __init__(self, pattern: re.Pattern[str], *hints: Hint) -> None:
         self.pattern = pattern
         self.hints = hints
         self.ways = needs(pattern)
-        clauses: dict[tuple[str, ...], _Clause] = {}
-        self._ways = tuple(tuple(clauses.setdefault(c, _Clause(c)) for c in way)
-                           for way in self.ways or ())
+        ways = [[_Clause(c) for c in way] for way in self.ways or ()]
+        self._by_word = frozenset().union(*(c.by_word for way in ways for c in way))
+        self._others = tuple(sorted(frozenset().union(*(c.others for way in ways for c in way))))
+        # Which sets each string is in, and which ways each set is part of: a text holding
+        # few strings asks only the ways those touch.
+        sets = sorted({c.numbers for way in ways for c in way}, key=sorted)
+        self._sets_of: dict[int, frozenset[int]] = {}
+        for number in self._by_word | set(self._others):
+            self._sets_of[number] = frozenset(i for i, c in enumerate(sets) if number in c)
+        self._ways = tuple(frozenset(sets.index(c.numbers) for c in way) for way in ways)
+        self._ways_of = {i: tuple(w for w in self._ways if i in w) for i in range(len(sets))}
         # First the first set of every way at once: most texts have none of them.
         self._first = _Clause(_minimal(frozenset().union(*(w[0] for w in self.ways or ()))))
+        self._single = all(len(way) == 1 for way in self._ways)
         self._last: tuple[str, bool] | None = None  # the text asked last, and the answer
 
     def _holds_what_it_needs(self, text: str) -> bool:
-        if not self._first.found(text):
+        seen = _seen_now(text)
+        if not self._first.found(seen):
             return False
-        if all(len(way) == 1 for way in self._ways):
+        if self._single:
             return True
-        known: dict[int, bool] = {}
-
-        def found(clause: _Clause) -> bool:
-            if id(clause) not in known:
-                known[id(clause)] = clause.found(text)
-            return known[id(clause)]
-
-        return any(all(found(c) for c in way) for way in self._ways)
+        # The sets met by the strings the text holds; a way all of whose sets are met.
+        met: set[int] = set()
+        for number in self._by_word & seen.present:
+            if seen.holds(number):
+                met |= self._sets_of[number]
+        for number in self._others:
+            if seen.holds(number):
+                met |= self._sets_of[number]
+        return any(way <= met for i in met for way in self._ways_of[i])
 
     def may_match(self, text: str) -> bool:
         last = self._last
         if last is not None and last[0] is text:
             return last[1]
         # The hints first: each is one quick search.
-        answer = not self.hints or any(hint.search(text) for hint in self.hints)
+        answer = not self.hints or any(_hint_found(hint, text) for hint in self.hints)
         if answer and self.ways is not None:
             answer = self._holds_what_it_needs(text)
         self._last = (text, answer)
@@ -579,3 +706,7 @@ class Gated:
 
     def sub(self, repl: Any, text: str) -> str:
         return self.pattern.sub(repl, text) if self.may_match(text) else text
+
+
+# A hint: a pattern, a Words or a Gated searched, or a tuple of them all found.
+Hint = re.Pattern[str] | Words | Gated | tuple[re.Pattern[str] | Words, ...]

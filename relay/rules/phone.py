@@ -189,6 +189,13 @@ def _compound(lowered: str) -> bool:
         _COMPOUND_STARTS) or lowered in _COMPOUND_WORDS)
 
 
+# _compound() of any of several words, each between spaces: a word ends or starts as a
+# compound does, or is one (each of these is longer than three letters but "yüz").
+_ANY_COMPOUND = re.compile(
+    "(?:" + "|".join(map(re.escape, _COMPOUND_ENDS)) + ") | (?:"
+    + "|".join(map(re.escape, _COMPOUND_STARTS)) + ")| (?:"
+    + "|".join(re.escape(w) for w in _COMPOUND_WORDS if len(w) > 3) + ") ")
+
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
@@ -222,7 +229,8 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     # its own as in the text (but "İ" and "Σ", lowered as what stands around them says).
     if "\u0130" not in text and "\u03a3" not in text:
         distinct = {w.lower() for w in _LETTERS.findall(distinct_words(text))}
-        if distinct.isdisjoint(_NUMBER_WORDS) and not any(map(_compound, distinct)):
+        if distinct.isdisjoint(_NUMBER_WORDS) and not _ANY_COMPOUND.search(
+                " " + " ".join(distinct) + " "):
             return
     words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
              or _compound(m.group(0))] if len(lowered) == len(text) else [
@@ -378,7 +386,10 @@ def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
 # Any area code with the rest on the keypad ("917-DOG-WALK"), where the text speaks of calling.
 _KEYPAD = Gated(re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
                            r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])"),
-                re.compile(r"\d\d\)?[\s.\-][A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4}"))  # in each match
+                # What each match holds that has a letter on the keypad (the others are
+                # passed over): two digits, then the rest with a letter in it.
+                re.compile(r"\d\d\)?[\s.\-](?=[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4}(?![\w\-]))"
+                           r"(?:[A-Z0-9]{0,2}[A-Z]|[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{0,3}[A-Z])"))
 _MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
 
 

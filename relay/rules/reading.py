@@ -7,11 +7,13 @@ author's message: a seller's reply that quotes the buyer's "thanks!" is not than
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from dataclasses import dataclass
 from email.contentmanager import ContentManager
 from email.message import EmailMessage, Message
+from typing import Any
 
 import nh3
 
@@ -50,9 +52,27 @@ def own_words(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _parsed_once(part: Message) -> Message:
+    """A copy of the part (headers and body shared, not copied) whose get() parses each
+    header once: the email package parses a header anew at every asking, and the content
+    type of a text part is asked for four times (its type, a file name, the content
+    manager's lookup, the charset)."""
+    view = copy.copy(part)
+    fetch, known, missing = part.get, {}, object()
+
+    def get(name: str, failobj: Any = None) -> Any:
+        key = name.lower()
+        if key not in known:
+            known[key] = fetch(key, missing)
+        value = known[key]
+        return failobj if value is missing else value
+
+    view.get = get  # type: ignore[method-assign]
+    return view
+
+
 def _content(part: Message, ctype: str, maintype: str) -> str:
-    """part.get_content(), the content type already known: the email package's content
-    manager asks for it again, and each asking parses the header anew."""
+    """part.get_content(), the content type already known (the content manager asks again)."""
     if type(part).get_content is not EmailMessage.get_content:  # type: ignore[attr-defined]
         return part.get_content()  # type: ignore[attr-defined,no-any-return]
     manager = part.policy.content_manager  # type: ignore[attr-defined]
@@ -69,8 +89,9 @@ def _body(message: Message) -> str:
     for part in message.walk():
         if part.is_multipart():
             continue
+        part = _parsed_once(part)
         # Main type and subtype are the halves of the content type, as the email package
-        # itself takes them: parsed once here rather than at every asking.
+        # itself takes them.
         ctype = part.get_content_type()
         maintype, subtype = ctype.split("/")[0], ctype.split("/")[1]
         if maintype != "text":
