@@ -401,7 +401,7 @@ _WORD = re.compile(r"\w+")
 _ASCII_BREAKS = {c: 0x20 for c in range(128) if not _word_char(chr(c))}
 
 
-def _trie(strings: set[str]) -> str:
+def trie(strings: set[str]) -> str:
     """A pattern that finds the longest of the strings at a place (they share beginnings)."""
     root: dict[str, Any] = {}
     for string in strings:
@@ -460,7 +460,7 @@ class _Atoms:
                 # A longest part found stands for every shorter one it begins with.
                 closure = {p: [n for q, ns in found.items() if p.startswith(q) for n in ns]
                            for p in found}
-                self.parts[key] = (re.compile(" " + _trie(set(found))), closure)
+                self.parts[key] = (re.compile(" " + trie(set(found))), closure)
             self._built = len(self.tests)
             _seen.cache_clear()  # what was seen before knew fewer strings
             _last.clear()
@@ -687,10 +687,10 @@ class Gated:
         last = self._last
         if last is not None and last[0] is text:
             return last[1]
-        # The hints first: each is one quick search.
-        answer = not self.hints or any(_hint_found(hint, text) for hint in self.hints)
-        if answer and self.ways is not None:
-            answer = self._holds_what_it_needs(text)
+        # What it needs first (mostly set lookups in what the text holds), then the hints.
+        answer = self.ways is None or self._holds_what_it_needs(text)
+        if answer and self.hints:
+            answer = any(_hint_found(hint, text) for hint in self.hints)
         self._last = (text, answer)
         return answer
 

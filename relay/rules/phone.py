@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-from relay.rules.needs import Gated, distinct_words
+from relay.rules.needs import Gated, distinct_words, trie
 from relay.rules.regions import suggested
 from relay.rules.view import view
 
@@ -189,12 +189,18 @@ def _compound(lowered: str) -> bool:
         _COMPOUND_STARTS) or lowered in _COMPOUND_WORDS)
 
 
-# _compound() of any of several words, each between spaces: a word ends or starts as a
-# compound does, or is one (each of these is longer than three letters but "yüz").
-_ANY_COMPOUND = re.compile(
-    "(?:" + "|".join(map(re.escape, _COMPOUND_ENDS)) + ") | (?:"
-    + "|".join(map(re.escape, _COMPOUND_STARTS)) + ")| (?:"
-    + "|".join(re.escape(w) for w in _COMPOUND_WORDS if len(w) > 3) + ") ")
+# _compound() of any of several words, each after a space: one starts as a compound does
+# (and, over the words written backwards, ends as one does), or is one. Each of these is
+# longer than three letters but "yüz".
+_COMPOUND_START = re.compile(" " + trie(set(_COMPOUND_STARTS)))
+_COMPOUND_END = re.compile(" " + trie({w[::-1] for w in _COMPOUND_ENDS}))
+_LONG_COMPOUND_WORDS = frozenset(w for w in _COMPOUND_WORDS if len(w) > 3)
+
+
+def _any_compound(words: set[str]) -> bool:
+    spaced = " " + " ".join(words) + " "
+    return bool(not words.isdisjoint(_LONG_COMPOUND_WORDS) or _COMPOUND_START.search(spaced)
+                or _COMPOUND_END.search(spaced[::-1]))
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
@@ -229,8 +235,7 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
     # its own as in the text (but "İ" and "Σ", lowered as what stands around them says).
     if "\u0130" not in text and "\u03a3" not in text:
         distinct = {w.lower() for w in _LETTERS.findall(distinct_words(text))}
-        if distinct.isdisjoint(_NUMBER_WORDS) and not _ANY_COMPOUND.search(
-                " " + " ".join(distinct) + " "):
+        if distinct.isdisjoint(_NUMBER_WORDS) and not _any_compound(distinct):
             return
     words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
              or _compound(m.group(0))] if len(lowered) == len(text) else [
