@@ -31,6 +31,8 @@ GAP_BEFORE = "\ue002"
 GAP_AFTER = "\ue003"
 ANY_CASE = "\ue001"
 _MARKS = (BOUNDARY, GAP_BEFORE, GAP_AFTER)
+# Characters nearly every text has: needing one of them is needing nothing.
+_EVERYWHERE = frozenset(" .,-'\":;!?()\n")
 # Exact sets bigger than this are not worth spelling out.
 _LIMIT = 128
 # Words nearly every message has: no better a test than two letters.
@@ -105,6 +107,8 @@ def _strength(strings: Strings) -> tuple[int, int, int]:
         core = _core(string)
         if core.strip().lower() in _COMMON:
             return 2
+        if len(core) == 1 and not string.count(BOUNDARY):  # "@" tells more than "."
+            return 0 if core in _EVERYWHERE else 1 + (not _word_char(core))
         return min(5, len(core) + sum(string.count(m) for m in _MARKS))
 
     weakest = min(map(length, strings))
@@ -356,8 +360,9 @@ def _ways(pattern: re.Pattern[str]) -> Ways | None:
         sequences = [items]
     ways = []
     for sequence in sequences:
-        candidates = sorted(set(_candidates(sequence, flags)), key=_strength, reverse=True)
-        if not candidates:
+        candidates = sorted((c for c in set(_candidates(sequence, flags)) if _strength(c)[0]),
+                            key=_strength, reverse=True)
+        if not candidates:  # nothing, or only what every text has
             return None
         ways.append(tuple(_minimal(c) for c in candidates[:2]))
     return tuple(ways)
@@ -476,7 +481,7 @@ class _Seen:
     def __init__(self, text: str, like: _Seen | None = None) -> None:
         self.text = text
         self._known: dict[int, bool] = {}
-        if like is not None:  # the same text but for white space around it: the same words
+        if like is not None:  # the same text but for white space: the same words
             self.spaced, self.present = like.spaced, like.present
             return
         words = set(text.translate(_ASCII_BREAKS).split() if text.isascii()
@@ -515,10 +520,11 @@ _last: list[_Seen] = []  # the one made last
 
 @lru_cache(maxsize=16)
 def _seen(text: str) -> _Seen:
-    # The content rules read the body without the white space around it: its words are
-    # those of the body, which the reading has just seen.
+    # The content rules read the body with its lines rejoined and the white space around it
+    # gone: the same words as the body, which the reading has just seen.
     like = _last[0] if _last else None
-    if like is not None and not (len(like.text) >= len(text) and like.text.strip() == text):
+    if like is not None and not (len(like.text) >= len(text) >= len(like.text) * 0.9
+                                 and like.text.split() == text.split()):
         like = None
     seen = _Seen(text, like)
     _last[:] = [seen]
