@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from relay.rules.needs import Gated, Words
+from relay.rules.needs import Gated, Gates, Words
 
 # Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
@@ -320,10 +320,14 @@ _NOT_STREET = re.compile(r"(?i)(?:order|invoice|item|art|size|model|page|room|ve
                          r"bestellung|rechnung|artikel|größe|commande|pedido|ordine|zamówienie)\b")
 
 
+_GATES = Gates(*_STREET, _POSTCODE_SAID, _DESCRIBED, _DESCRIBED_EN)
+
+
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        _GATES.ask(text)
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
             ascii_only = text.isascii()
             lowered = text.lower()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-from relay.rules.needs import Gated
+from relay.rules.needs import Gated, Gates
 
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
              r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
@@ -221,6 +221,10 @@ def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
     return any(stem in lowered for stem in stems)
 
 
+_GATES = Gates(_PLAIN, _SPELLED, _DESCRIBED, _ANNOUNCED, _BEFORE_AT, _LONE_HANDLE, _MAILTO,
+               _PROVIDER_WORD)
+
+
 class EmailRule:
     code = "contact.email"
 
@@ -241,6 +245,7 @@ class EmailRule:
                 and text[max(0, m.start() - 1):m.start()] not in ("%", "!"))
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        _GATES.ask(text)
         patterns = [_PLAIN] if "@" in text else []
         if _SPELLED.may_match(text) and _MAY_SPELL.search(text):
             patterns.append(_SPELLED)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from relay.rules.needs import Gated
+from relay.rules.needs import Gated, Gates
 
 _SCHEMED = Gated(re.compile(
     r"(?<![a-z0-9+.\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*|https?//"
@@ -51,6 +51,7 @@ _SPACED = Gated(re.compile(
     re.IGNORECASE,
 ))
 _TRAILING = ".,;:!?'\")]}>*"
+_GATES = Gates(_SCHEMED, _BARE, _WWW, _SPELLED, _SPACED)
 
 
 def _trim(url: str) -> str:
@@ -91,6 +92,7 @@ class LinkRule:
 
     def _links(self, text: str) -> Iterator[tuple[int, int, bool]]:
         """Every link: its span and whether it may stay."""
+        _GATES.ask(text)
         taken: list[tuple[int, int]] = []
         for m in _SCHEMED.finditer(text) if ":" in text or "//" in text else ():
             url = _trim(m.group(0))

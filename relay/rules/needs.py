@@ -716,3 +716,22 @@ class Gated:
 
 # A hint: a pattern, a Words or a Gated searched, or a tuple of them all found.
 Hint = re.Pattern[str] | Words | Gated | tuple[re.Pattern[str] | Words, ...]
+
+
+class Gates:
+    """Several gates asked at once, before any of them: where what they need (the first
+    sets of all their ways together) is not in a text, each learns so without asking."""
+
+    def __init__(self, *gates: Gated) -> None:
+        self.gates = tuple(g for g in gates if g.ways is not None)
+        self._first = _Clause(_minimal(frozenset().union(*(
+            w[0] for g in self.gates for w in g.ways or ()))))
+        self._last: str | None = None
+
+    def ask(self, text: str) -> None:
+        if self._last is text:
+            return
+        self._last = text
+        if not self._first.found(_seen_now(text)):
+            for gate in self.gates:
+                gate._last = (text, False)

@@ -109,10 +109,24 @@ _PROTECT = re.compile(
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
     ))
 )
-# Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too. Its
-# first digit comes first (the engine then skips to digits), the check before it after it;
-# and a text without "-1234567-" has none.
-_ORDER_ID = Gated(re.compile(r"\d(?<!\d\d)\d{2}-\d{7}-\d{7}(?!\d)"), re.compile(r"-\d{7}-"))
+# Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.
+_ORDER_ID = re.compile(r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)")
+# What stands three characters into each: found fast (it starts with "-"), where the
+# engine would try the pattern at every place of the text.
+_ORDER_ID_MIDDLE = re.compile(r"-\d{7}-")
+
+
+def _mask_order_ids(text: str) -> str:
+    """_ORDER_ID.sub(MASK * its length, text), trying the pattern only where it can match."""
+    out, done, at = [], 0, 0
+    while (middle := _ORDER_ID_MIDDLE.search(text, at)) is not None:
+        m = _ORDER_ID.match(text, middle.start() - 3) if middle.start() - 3 >= done else None
+        if m is None:
+            at = middle.start() + 1
+            continue
+        out += (text[done:m.start()], MASK * len(m.group(0)))
+        done = at = m.end()
+    return "".join(out) + text[done:] if out else text
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
@@ -441,7 +455,7 @@ class PhoneRule:
     def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
         # Order IDs first, cheaply: most messages quote theirs, and without it they often
         # hold no candidate at all, so the costly masking below never runs.
-        text = _ORDER_ID.sub(lambda m: MASK * len(m.group(0)), text)
+        text = _mask_order_ids(text)
         # Masking looks at what stands before the digits ("Invoice no. ..."): each candidate
         # gets a window, and overlapping windows are masked once, together.
         windows: list[list[int]] = []

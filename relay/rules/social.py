@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from relay.rules.needs import Gated, distinct_words
+from relay.rules.needs import Gated, Gates, distinct_words
 
 # Profile and messenger hosts: a link to one is a contact, with or without a scheme.
 PROFILE_HOSTS = frozenset({
@@ -203,10 +203,15 @@ def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
+_GATES = Gates(_PROFILE, _NAMED, _BEFORE_PLATFORM, _SCHEMES, _NICK, _CALLED, _TALK,
+               _UNDERSCORED, _SEARCH_ME, _SHORT_PLATFORMS_ANY_CASE)
+
+
 class SocialRule:
     code = "contact.social"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        _GATES.ask(text)
         if "/" in text:
             for m in _PROFILE.finditer(text):
                 host = m.group("host").lower().removeprefix("www.")
