@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from relay.rules.needs import Gated, Gates, Words
+from relay.rules.needs import Gated, Gates, WordIn, Words
 
 # Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
@@ -177,15 +177,31 @@ _COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
 # and a ZIP code; a province and its code ("K1A 0B1", "K1A0B1"); a territory and a postcode.
 _ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}"),
                Words(re.compile(r" \d[A-Z]{2} ")),
-               (Words(re.compile(rf" (?:{_US_STATES}) ")), Words(re.compile(r" \d{5} "))),
-               (Words(re.compile(r" (?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT) ")),
+               (WordIn(_US_STATES.replace("|", " ")), Words(re.compile(r" \d{5} "))),
+               (WordIn("AB BC MB NB NL NS NT NU ON PE QC SK YT"),
                 Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? "))),
-               (Words(re.compile(r" (?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT) ")),
-                Words(re.compile(r" \d{4} "))))
+               (WordIn("NSW VIC QLD WA SA TAS ACT NT"), Words(re.compile(r" \d{4} "))))
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 
 _DIGIT = re.compile(r"\d")
+
+class _CodeBeforeTown:
+    """A hint: a digit or capital, spaces or commas, and a town's first two letters (a
+    postcode's end before its town), looked for from where a town can start: far fewer
+    places than digits and capitals."""
+
+    _TOWN = re.compile(r"[ ,](?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])")
+
+    def search(self, text: str) -> bool:
+        for m in self._TOWN.finditer(text):
+            at = m.start()
+            while at and text[at - 1] in " ,":
+                at -= 1
+            if at and (text[at - 1].isdecimal() or "A" <= text[at - 1] <= "Z"):
+                return True
+        return False
+
 
 # -- what follows a street: floor or flat, then postcode and town ---------------------------
 _TOWN = (r"[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻİ][\w'\u2019.\-/]{1,30}"
@@ -211,10 +227,10 @@ _POSTCODE_LINE = Gated(re.compile(
     r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
     rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
     r"|〒\s?\d{3}-?\d{4}",
-), *(  # what each form holds: a postcode's end, a space or comma and a town's first two
-    # letters; a Canadian code ("A1A 1A1", "A1A1A1" as words); "C.P.", "CP", "CEP" and
-    # "Col." (their words); 〒
-    re.compile(r"[\dA-Z][ ,]+[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź]"),
+), *(  # what each form holds: a postcode's end (a digit or a capital), spaces or commas and
+    # a town's first two letters; a Canadian code ("A1A 1A1", "A1A1A1" as words); "C.P.",
+    # "CP", "CEP" and "Col." (their words); 〒
+    _CodeBeforeTown(),
     Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? ")), Words(re.compile(r" C(?: |P|EP|ol )")),
     re.compile("〒")))
 # "04109 Leipzig" alone: only as an address line (after a comma, a line break or "in").

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-from relay.rules.needs import Gated, Gates
+from relay.rules.needs import Gated, Gates, StartsAt
 
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
              r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
@@ -27,7 +27,8 @@ _AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}\s*"
 # brackets, between spaces or between dashes.
 _AT_HINTS = (
     re.compile("@"),
-    re.compile(rf"{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}", re.IGNORECASE),
+    StartsAt("([{<", re.compile(rf"{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}",
+                                re.IGNORECASE)),
     Gated(re.compile(rf"\s(?:{_AT_WORDS})\s", re.IGNORECASE)),
     re.compile(rf"-(?:{_AT_WORDS})-", re.IGNORECASE),
 )

@@ -482,15 +482,16 @@ class _Seen:
         self.text = text
         self._known: dict[int, bool] = {}
         if like is not None:  # the same text but for white space: the same words
-            self.spaced, self.present = like.spaced, like.present
+            self.words, self.spaced, self.present = like.words, like.spaced, like.present
             return
         words = set(text.translate(_ASCII_BREAKS).split() if text.isascii()
                     else _WORD.findall(text))
         joined = " ".join(words)
         folded = _folded(joined)  # a word stays one: folding keeps places, adds no space
+        self.words = {False: words, True: set(folded.split(" "))}
         self.spaced = {False: f" {joined} ", True: f" {folded} "}
         present: set[int] = set()
-        for any_case, these in ((False, words), (True, set(folded.split(" ")))):
+        for any_case, these in self.words.items():
             wanted = _ATOMS.words[any_case]
             for word in these & wanted.keys():
                 present.update(wanted[word])
@@ -523,8 +524,9 @@ def _seen(text: str) -> _Seen:
     # The content rules read the body with its lines rejoined and the white space around it
     # gone: the same words as the body, which the reading has just seen.
     like = _last[0] if _last else None
-    if like is not None and not (len(like.text) >= len(text) >= len(like.text) * 0.9
-                                 and like.text.split() == text.split()):
+    if like is not None and not (len(like.text) >= len(text) >= len(like.text) * 0.9 and (
+            like.text.replace("\r\n", "\n").strip() == text
+            or like.text.split() == text.split())):
         like = None
     seen = _Seen(text, like)
     _last[:] = [seen]
@@ -630,6 +632,33 @@ class _Clause:
             seen.holds(n) for n in self.others)
 
 
+class WordIn:
+    """A hint: the text has one of these words (as written), a word of its own."""
+
+    def __init__(self, words: str) -> None:
+        self.words = frozenset(words.split())
+
+    def search(self, text: str) -> bool:
+        return not self.words.isdisjoint(_seen_now(text).words[False])
+
+
+class StartsAt:
+    """A hint that is a pattern starting with one of a few characters: tried where they
+    stand (found quickly) rather than at every place of the text."""
+
+    def __init__(self, chars: str, pattern: re.Pattern[str]) -> None:
+        self.chars, self.pattern = chars, pattern
+
+    def search(self, text: str) -> bool:
+        for char in self.chars:
+            at = text.find(char)
+            while at >= 0:
+                if self.pattern.match(text, at):
+                    return True
+                at = text.find(char, at + 1)
+        return False
+
+
 class Words:
     """A hint asked of the text's different words, each once between single spaces (fewer
     than the text): " \\d{5} " finds whether one of its words is five digits."""
@@ -653,10 +682,16 @@ class Gated:
     also matches; a tuple: all of them) finds something. The whole text is asked, also for a
     search within a window of it."""
 
-    def __init__(self, pattern: re.Pattern[str], *hints: Hint) -> None:
+    def __init__(self, pattern: re.Pattern[str], *hints: Hint, windows: bool = False) -> None:
         self.pattern = pattern
         self.hints = hints
         self.ways = needs(pattern)
+        if windows and self.ways is not None:
+            # For searches that end early (endpos): there a word may end where the text goes
+            # on. The strings alone, no word boundary, stand for such a window too.
+            self.ways = tuple(tuple(_minimal(frozenset(
+                "".join(c for c in s if c not in _MARKS) for s in clause)) for clause in way)
+                for way in self.ways)
         ways = [[_Clause(c) for c in way] for way in self.ways or ()]
         self._by_word = frozenset().union(*(c.by_word for way in ways for c in way))
         self._others = tuple(sorted(frozenset().union(*(c.others for way in ways for c in way))))
@@ -700,22 +735,24 @@ class Gated:
         self._last = (text, answer)
         return answer
 
-    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        return self.pattern.search(text, pos, endpos) if self.may_match(text) else None
+    # No endpos: a search that ends early can match where the text does not (a word cut
+    # short there); a start further on only skips matches (what stands before is still seen).
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.pattern.search(text, pos) if self.may_match(text) else None
 
-    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        return self.pattern.match(text, pos, endpos) if self.may_match(text) else None
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.pattern.match(text, pos) if self.may_match(text) else None
 
-    def finditer(self, text: str, pos: int = 0,
-                 endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
-        return self.pattern.finditer(text, pos, endpos) if self.may_match(text) else iter(())
+    def finditer(self, text: str, pos: int = 0) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text, pos) if self.may_match(text) else iter(())
 
     def sub(self, repl: Any, text: str) -> str:
         return self.pattern.sub(repl, text) if self.may_match(text) else text
 
 
-# A hint: a pattern, a Words or a Gated searched, or a tuple of them all found.
-Hint = re.Pattern[str] | Words | Gated | tuple[re.Pattern[str] | Words, ...]
+# A hint: a pattern, a Words, WordIn, StartsAt or Gated searched, or a tuple of them all found.
+Hint = re.Pattern[str] | Words | WordIn | StartsAt | Gated | tuple[
+    re.Pattern[str] | Words | WordIn | StartsAt, ...]
 
 
 class Gates:

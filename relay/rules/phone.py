@@ -336,12 +336,20 @@ _CALL_BEFORE = re.compile(
     r"sms|text|appel\w*|llam\w*|chiam\w*|bel|zadzwo\w*|ara)\b)[^\d\n]{0,25}$")
 
 
-def _labelled(text: str, start: int, end: int) -> bool:
-    """A label stands before the number in its clause, and nothing speaks of calling."""
+# Whether a window of a text (a search that ends early) can speak of calling: where these
+# say the whole text does not, no window of it does. Masking order numbers changes only
+# digits and dashes, which none of these words has: asked of the text as written.
+_PHONE_TALK = Gated(PHONE_WORDS, windows=True)
+_CALL_TALK = Gated(_CALL_BEFORE, windows=True)
+
+
+def _labelled(text: str, start: int, end: int, talk: bool = True) -> bool:
+    """A label stands before the number in its clause, and nothing speaks of calling
+    (`talk`: whether anything in the whole text may)."""
     before = text[max(0, start - 60):start]
     if not _LABEL_BEFORE.search(before):
         return False
-    return not PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
+    return not (talk and PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40)))
 
 
 def _gtin(digits: str) -> bool:
@@ -413,7 +421,7 @@ _MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
 
 
 def _vanity(text: str) -> Iterator[tuple[int, int]]:
-    if _MAY_KEYPAD.search(text):
+    if _MAY_KEYPAD.search(text) and _PHONE_TALK.may_match(text):  # kept only near such words
         for m in _KEYPAD.finditer(text):
             if sum(c.isalpha() for c in m.group("tail")) >= 3 and PHONE_WORDS.search(
                     text, max(0, m.start() - 80), m.end() + 40):
@@ -453,6 +461,7 @@ class PhoneRule:
         return False
 
     def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
+        call, talk = _CALL_TALK.may_match(text), _PHONE_TALK.may_match(text)
         # Order IDs first, cheaply: most messages quote theirs, and without it they often
         # hold no candidate at all, so the costly masking below never runs.
         text = _mask_order_ids(text)
@@ -464,8 +473,8 @@ class PhoneRule:
             # be one (a date, a price, a postcode), and costs no masking at all.
             digits = sum(c.isdigit() for c in raw.group(0))
             if digits < 8 or (digits == 8 and not raw.group(0).lstrip(" (").startswith(
-                    ("+", "00")) and not _CALL_BEFORE.search(
-                    text, max(0, raw.start() - 40), raw.start())):
+                    ("+", "00")) and not (call and _CALL_BEFORE.search(
+                    text, max(0, raw.start() - 40), raw.start()))):
                 continue
             start, end = max(0, raw.start() - 80), raw.end() + 30
             if windows and start <= windows[-1][1]:
@@ -483,7 +492,7 @@ class PhoneRule:
                 # Eight digits are a whole number in some plans (DK, NO): where calling is
                 # spoken of just before.
                 if not (8 if international else 9) <= digits <= 15 and not (
-                        digits == 8 and _CALL_BEFORE.search(
+                        digits == 8 and call and _CALL_BEFORE.search(
                             text, max(0, offset + m.start() - 40), offset + m.start())):
                     continue
                 if digits == 15 and not international and (
@@ -492,7 +501,8 @@ class PhoneRule:
                 if not international and candidate.isdigit() and digits >= 12 \
                         and _gtin(candidate):
                     continue  # a barcode number written as one run
-                if not international and _labelled(text, offset + m.start(), offset + m.end()):
+                if not international and _labelled(text, offset + m.start(), offset + m.end(),
+                                                   talk):
                     continue
                 checked += 1
                 if checked > MAX_CHECKED:  # digit soup: redact rather than spend seconds

@@ -157,6 +157,7 @@ _MORE_NAMES = re.compile(rf"(?:[ \t]+{_CAP}){{1,3}}")
 _OPEN_Q = "[「『“\"'«„\u2018]"
 _CLOSE_Q = "[」』”\"'»“\u2019]"
 _QUOTED = re.compile(rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
+_OPEN_QUOTES = "「『“\"'«„\u2018"  # what _OPEN_Q takes
 _SEARCHED_AFTER = re.compile(
     r"\s*(?:って|을|를|で|diye|and|och|en|und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|"
     r"sök|such|busca|cherche|cerca|procura)", re.IGNORECASE)
@@ -273,7 +274,7 @@ class SocialRule:
             group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle")
                          if m.group(g))
             yield m.start(group), m.end(group)
-        for m in _QUOTED.finditer(text):
+        for m in _QUOTED.finditer(text) if any(q in text for q in _OPEN_QUOTES) else ():
             if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(
                     text, max(0, m.start() - 30), m.start()):
                 yield m.start("q"), m.end("q")
