@@ -140,50 +140,62 @@ def _ignores_case(flags: int, av: Any) -> int:
 
 def _exact(op: Any, av: Any, flags: int) -> set[str] | None:
     """Every string the item can match, if they are few; None otherwise."""
-    ci = bool(flags & re.IGNORECASE)
     if op is _c.LITERAL:
-        return {_char(av, ci)}
+        return {_char(av, bool(flags & re.IGNORECASE))}
     if op is _c.AT:
         return {BOUNDARY} if av is _c.AT_BOUNDARY else {""}
     if op in (_c.ASSERT, _c.ASSERT_NOT):
         return {_gap(op, av, flags)}
-    if op is _c.IN:
-        chars = set()
-        for member, value in av:
-            if member is _c.LITERAL:
-                chars.add(_char(value, ci))
-            elif member is _c.CATEGORY and value in (_c.CATEGORY_SPACE,
-                                                     _c.CATEGORY_UNI_SPACE):
-                chars.add(" ")
-            else:
-                return None
-        return chars if len(chars) <= 8 else None
     if op is _c.SUBPATTERN:
         return _exact_sequence(av[3], _ignores_case(flags, av))
-    if op is _c.BRANCH:
-        found: set[str] = set()
-        for branch in av[1]:
-            strings = _exact_sequence(branch, flags)
-            if strings is None or len(found | strings) > _LIMIT:
-                return None
-            found |= strings
-        return found
-    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
-        low, high, body = av
-        strings = _exact_sequence(body, flags)
-        if strings is None or high > 3:
+    spell = _SPELLERS.get(op)
+    return spell(av, flags) if spell is not None else None
+
+
+def _exact_in(av: Any, flags: int) -> set[str] | None:
+    """A class of a few characters: each of them (every space as one)."""
+    chars = set()
+    for member, value in av:
+        if member is _c.LITERAL:
+            chars.add(_char(value, bool(flags & re.IGNORECASE)))
+        elif member is _c.CATEGORY and value in (_c.CATEGORY_SPACE, _c.CATEGORY_UNI_SPACE):
+            chars.add(" ")
+        else:
             return None
-        found, power = set(), {""}
-        for count in range(high + 1):
-            if count >= low:
-                found |= power
-            if count < high:
-                longer = _product(power, strings)
-                if longer is None:
-                    return None
-                power = longer
-        return found if len(found) <= _LIMIT else None
-    return None
+    return chars if len(chars) <= 8 else None
+
+
+def _exact_branch(av: Any, flags: int) -> set[str] | None:
+    found: set[str] = set()
+    for branch in av[1]:
+        strings = _exact_sequence(branch, flags)
+        if strings is None or len(found | strings) > _LIMIT:
+            return None
+        found |= strings
+    return found
+
+
+def _exact_repeat(av: Any, flags: int) -> set[str] | None:
+    """A repeat of at most three times: each count of it."""
+    low, high, body = av
+    strings = _exact_sequence(body, flags)
+    if strings is None or high > 3:
+        return None
+    found, power = set(), {""}
+    for count in range(high + 1):
+        if count >= low:
+            found |= power
+        if count < high:
+            longer = _product(power, strings)
+            if longer is None:
+                return None
+            power = longer
+    return found if len(found) <= _LIMIT else None
+
+
+_SPELLERS: dict[Any, Any] = {} if _parser is None else {
+    _c.IN: _exact_in, _c.BRANCH: _exact_branch, _c.MAX_REPEAT: _exact_repeat,
+    _c.MIN_REPEAT: _exact_repeat, _c.POSSESSIVE_REPEAT: _exact_repeat}
 
 
 def _gap(op: Any, av: Any, flags: int) -> str:
@@ -263,7 +275,7 @@ def _candidates(items: Any, flags: int, run: set[str] | None = None) -> list[Str
     candidates: list[Strings] = []
     run = run or {""}  # what the items since the last break spell, in every way they can
 
-    def flush(strings: set[str]) -> None:
+    def flush(strings: set[str] | None) -> None:
         if strings and all(_core(s) for s in strings):
             candidates.append(frozenset(strings))
 
@@ -274,41 +286,47 @@ def _candidates(items: Any, flags: int, run: set[str] | None = None) -> list[Str
         exact = _exact(op, av, flags)
         if exact is not None:
             longer = _product(run, exact)
-            if longer is not None:
-                run = longer
-                continue
-            flush(run)
-            run = exact
+            if longer is None:
+                flush(run)
+            run = exact if longer is None else longer
             continue
-        if op is _c.BRANCH:  # each way through, with what stands before and after it
-            after = []
-            for follower in items[index + 1:index + 5]:
-                if _exact(*follower, flags) is None:
-                    break
-                after.append(follower)
-            ways = [_sequence([*branch, *after], flags, run) for branch in av[1]]
-            if all(way is not None for way in ways):
-                candidates.append(frozenset().union(*ways))  # type: ignore[arg-type]
-        if op is _c.SUBPATTERN:  # a group that changes flags: what stands before goes in
-            inner = _sequence(av[3], _ignores_case(flags, av), run)
-            if inner is not None:
-                candidates.append(inner)
+        candidates += _through_group(items, index, flags, run)
         flush(run)
-        before_item, run = run, {""}
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] >= 1:
             body = _exact_sequence(av[2], flags)
             if body is not None:  # "\s+": one space at least, before what follows
-                joined = _product(before_item, body)
-                if joined is not None:
-                    flush(joined)
+                flush(_product(run, body))
                 run = body
                 continue
             run = _trailing(av[2], flags)  # "(?:x\.)+": the last time through ends in "."
+        else:
+            run = {""}
         needed = _item(op, av, flags)
         if needed is not None:
             candidates.append(needed)
     flush(run)
     return candidates
+
+
+def _through_group(items: list[tuple[Any, Any]], index: int, flags: int,
+                   run: set[str]) -> list[Strings]:
+    """What a group needs with what stands before it (and, for an alternation, the exact
+    items after it) taken into each way through it."""
+    op, av = items[index]
+    if op is _c.SUBPATTERN:  # a group that changes flags
+        inner = _sequence(av[3], _ignores_case(flags, av), run)
+        return [inner] if inner is not None else []
+    if op is not _c.BRANCH:
+        return []
+    after = []
+    for follower in items[index + 1:index + 5]:
+        if _exact(*follower, flags) is None:
+            break
+        after.append(follower)
+    ways = [_sequence([*branch, *after], flags, run) for branch in av[1]]
+    if any(way is None for way in ways):
+        return []
+    return [frozenset().union(*ways)]  # type: ignore[arg-type]
 
 
 def _item(op: Any, av: Any, flags: int) -> Strings | None:
@@ -361,7 +379,7 @@ def _ways(pattern: re.Pattern[str]) -> Ways | None:
     ways = []
     for sequence in sequences:
         candidates = sorted((c for c in set(_candidates(sequence, flags)) if _strength(c)[0]),
-                            key=_strength, reverse=True)
+                            key=lambda c: (_strength(c), sorted(c)), reverse=True)
         if not candidates:  # nothing, or only what every text has
             return None
         ways.append(tuple(_minimal(c) for c in candidates[:2]))
@@ -554,38 +572,13 @@ class _Test:
         self.any_case = string[:1] == ANY_CASE
         items = list(string.removeprefix(ANY_CASE))
         self.core = _core(string)
-        marks, offset = [], 0
-        for item in items:
-            if item in _MARKS:
-                marks.append((offset, item))
-            else:
-                offset += 1
-        self.marks = tuple(marks)
+        self.marks = _mark_places(items)
         self.kind, self.word, self.probe, self.whole = "find", "", "", False
         if self.any_case and any(c in _MIXED for c in self.core):
             return
-        best: tuple[int, int, str, str, int, int] | None = None
-        i = 0
-        while i < len(items):
-            if items[i] in _MARKS or not _word_char(items[i]):
-                i += 1
-                continue
-            j = i
-            while j < len(items) and items[j] not in _MARKS and _word_char(items[j]):
-                j += 1
-            left = _closed(items, i - 1, -1, (BOUNDARY, GAP_BEFORE))
-            right = _closed(items, j, 1, (BOUNDARY, GAP_AFTER))
-            kind = {(True, True): "word", (True, False): "start", (False, True): "end"}.get(
-                (left, right))
-            if kind is not None and j - i >= 2 and j - i + left + right >= 3:  # "i", "a", "1"
-                # are in most texts: better found as part of what stands around them
-                rank = (j - i + left + right, ("end", "start", "word").index(kind), kind,
-                        "".join(items[i:j]), i, j)
-                if best is None or rank[:2] > best[:2]:
-                    best = rank
-            i = j
+        best = _best_word(items)
         if best is not None:
-            self.kind, self.word = best[2], best[3]
+            self.kind, self.word = best
             self.probe = {"word": "", "start": " " + self.word, "end": self.word + " "}[self.kind]
             # The word is the whole string (marks only at its ends): finding it says all.
             self.whole = len(self.word) == len(self.core) and all(
@@ -605,6 +598,44 @@ class _Test:
                 return True
             at = where.find(self.core, at + 1)
         return False
+
+
+def _mark_places(items: list[str]) -> tuple[tuple[int, str], ...]:
+    """Each mark of a needed string, with the place in its characters it stands at."""
+    marks, offset = [], 0
+    for item in items:
+        if item in _MARKS:
+            marks.append((offset, item))
+        else:
+            offset += 1
+    return tuple(marks)
+
+
+def _best_word(items: list[str]) -> tuple[str, str] | None:
+    """The run of word characters of a needed string that best finds it among a text's
+    words: a whole word (its ends marked or beside characters that are no word's), else a
+    word's beginning or ending; the longer the better. None: there is no such run."""
+    best: tuple[int, int, str, str] | None = None
+    i = 0
+    while i < len(items):
+        if items[i] in _MARKS or not _word_char(items[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(items) and items[j] not in _MARKS and _word_char(items[j]):
+            j += 1
+        left = _closed(items, i - 1, -1, (BOUNDARY, GAP_BEFORE))
+        right = _closed(items, j, 1, (BOUNDARY, GAP_AFTER))
+        kind = {(True, True): "word", (True, False): "start", (False, True): "end"}.get(
+            (left, right))
+        # "i", "a", "1" are in most texts: better found as part of what stands around them.
+        if kind is not None and j - i >= 2 and j - i + left + right >= 3:
+            rank = (j - i + left + right, ("end", "start", "word").index(kind), kind,
+                    "".join(items[i:j]))
+            if best is None or rank[:2] > best[:2]:
+                best = rank
+        i = j
+    return None if best is None else (best[2], best[3])
 
 
 def _closed(items: list[str], at: int, step: int, marks: tuple[str, ...]) -> bool:
@@ -676,6 +707,44 @@ def _hint_found(hint: Hint, text: str) -> bool:
     return bool(hint.search(text))
 
 
+def _unmarked(ways: Ways) -> Ways:
+    """For searches that end early (endpos): there a word may end where the text goes on.
+    The strings alone, no word boundary, stand for such a window too."""
+    return tuple(tuple(_minimal(frozenset("".join(c for c in s if c not in _MARKS)
+                                          for s in clause)) for clause in way) for way in ways)
+
+
+class _Needs:
+    """A pattern's ways and what each needs, asked of what a text holds: first the first
+    set of every way at once (most texts have none of them), then, for the strings the text
+    holds, only the ways those touch."""
+
+    def __init__(self, ways: Ways) -> None:
+        clauses = [[_Clause(c) for c in way] for way in ways]
+        self._by_word = frozenset().union(*(c.by_word for way in clauses for c in way))
+        self._others = tuple(sorted(frozenset().union(*(c.others for way in clauses
+                                                         for c in way))))
+        sets = sorted({c.numbers for way in clauses for c in way}, key=sorted)
+        # Which sets each string is in, and which ways each set is part of.
+        self._sets_of = {n: frozenset(i for i, c in enumerate(sets) if n in c)
+                         for n in self._by_word | set(self._others)}
+        self._ways = tuple(frozenset(sets.index(c.numbers) for c in way) for way in clauses)
+        self._ways_of = {i: tuple(w for w in self._ways if i in w) for i in range(len(sets))}
+        self._first = _Clause(_minimal(frozenset().union(*(w[0] for w in ways))))
+        self._single = all(len(way) == 1 for way in self._ways)
+
+    def held_by(self, seen: _Seen) -> bool:
+        if not self._first.found(seen):
+            return False
+        if self._single:
+            return True
+        met: set[int] = set()  # the sets met by the strings the text holds
+        for number in (*(self._by_word & seen.present), *self._others):
+            if seen.holds(number):
+                met |= self._sets_of[number]
+        return any(way <= met for i in met for way in self._ways_of[i])
+
+
 class Gated:
     """A pattern that is only run over a text that holds what it needs (needs()), and where
     one of its hints (each a pattern that any text it matches, or any match its caller keeps,
@@ -687,49 +756,16 @@ class Gated:
         self.hints = hints
         self.ways = needs(pattern)
         if windows and self.ways is not None:
-            # For searches that end early (endpos): there a word may end where the text goes
-            # on. The strings alone, no word boundary, stand for such a window too.
-            self.ways = tuple(tuple(_minimal(frozenset(
-                "".join(c for c in s if c not in _MARKS) for s in clause)) for clause in way)
-                for way in self.ways)
-        ways = [[_Clause(c) for c in way] for way in self.ways or ()]
-        self._by_word = frozenset().union(*(c.by_word for way in ways for c in way))
-        self._others = tuple(sorted(frozenset().union(*(c.others for way in ways for c in way))))
-        # Which sets each string is in, and which ways each set is part of: a text holding
-        # few strings asks only the ways those touch.
-        sets = sorted({c.numbers for way in ways for c in way}, key=sorted)
-        self._sets_of: dict[int, frozenset[int]] = {}
-        for number in self._by_word | set(self._others):
-            self._sets_of[number] = frozenset(i for i, c in enumerate(sets) if number in c)
-        self._ways = tuple(frozenset(sets.index(c.numbers) for c in way) for way in ways)
-        self._ways_of = {i: tuple(w for w in self._ways if i in w) for i in range(len(sets))}
-        # First the first set of every way at once: most texts have none of them.
-        self._first = _Clause(_minimal(frozenset().union(*(w[0] for w in self.ways or ()))))
-        self._single = all(len(way) == 1 for way in self._ways)
+            self.ways = _unmarked(self.ways)
+        self._needs = None if self.ways is None else _Needs(self.ways)
         self._last: tuple[str, bool] | None = None  # the text asked last, and the answer
-
-    def _holds_what_it_needs(self, text: str) -> bool:
-        seen = _seen_now(text)
-        if not self._first.found(seen):
-            return False
-        if self._single:
-            return True
-        # The sets met by the strings the text holds; a way all of whose sets are met.
-        met: set[int] = set()
-        for number in self._by_word & seen.present:
-            if seen.holds(number):
-                met |= self._sets_of[number]
-        for number in self._others:
-            if seen.holds(number):
-                met |= self._sets_of[number]
-        return any(way <= met for i in met for way in self._ways_of[i])
 
     def may_match(self, text: str) -> bool:
         last = self._last
         if last is not None and last[0] is text:
             return last[1]
         # What it needs first (mostly set lookups in what the text holds), then the hints.
-        answer = self.ways is None or self._holds_what_it_needs(text)
+        answer = self._needs is None or self._needs.held_by(_seen_now(text))
         if answer and self.hints:
             answer = any(_hint_found(hint, text) for hint in self.hints)
         self._last = (text, answer)
