@@ -339,21 +339,26 @@ _NOT_STREET = re.compile(r"(?i)(?:order|invoice|item|art|size|model|page|room|ve
 _GATES = Gates(*_STREET, _POSTCODE_SAID, _DESCRIBED, _DESCRIBED_EN)
 
 
+def _forms(text: str, lowered: str) -> Iterator[Gated]:
+    """The street forms that can match the text: its script, what each needs."""
+    ascii_only = text.isascii()
+    for i, pattern in enumerate(_STREET):
+        if ascii_only and i in _CJK_FORMS:
+            continue
+        needs = _FORM_NEEDS[i]
+        if pattern.may_match(text) and (
+                needs is None or any(word in lowered for word in needs)):
+            yield pattern
+
+
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         _GATES.ask(text)
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
-            ascii_only = text.isascii()
             lowered = text.lower()
-            for i, pattern in enumerate(_STREET):
-                if ascii_only and i in _CJK_FORMS:
-                    continue
-                needs = _FORM_NEEDS[i]
-                if not pattern.may_match(text) or (
-                        needs is not None and not any(word in lowered for word in needs)):
-                    continue
+            for pattern in _forms(text, lowered):
                 for m in pattern.finditer(text):
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
                         yield _head(text, m.start()), _tail(text, m.end())

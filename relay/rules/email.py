@@ -226,6 +226,37 @@ _GATES = Gates(_PLAIN, _SPELLED, _DESCRIBED, _ANNOUNCED, _BEFORE_AT, _LONE_HANDL
                _PROVIDER_WORD)
 
 
+def _near_provider(text: str) -> Iterator[tuple[int, int]]:
+    """The patterns around a provider's name, run only near one: a window each side."""
+    for start, end in _windows(_PROVIDER_WORD.finditer(text), len(text)):
+        for pattern in _NEAR_PROVIDER:
+            for m in pattern.finditer(text, start, end):
+                if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
+                    continue  # "the outlook invite.ics": a file, not a mailbox
+                yield m.start("user"), m.end("user") if pattern not in (
+                    _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
+
+
+class _Named:
+    """Whether a text (lowered) names a provider, mail or an at-word: asked only where a
+    pattern that needs it could match at all (most texts name none), each once."""
+
+    def __init__(self, lowered: str) -> None:
+        self.lowered = lowered
+        self.asked: dict[tuple[str, ...], bool] = {}
+
+    def __call__(self, stems: tuple[str, ...]) -> bool:
+        if stems not in self.asked:
+            self.asked[stems] = _mentions(self.lowered, stems)
+        return self.asked[stems]
+
+    def provider(self) -> bool:
+        return self(_PROVIDER_STEMS) or self(_WORDLIKE_STEMS)
+
+
+_WORDLIKE_STEMS = ("orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia")
+
+
 class EmailRule:
     code = "contact.email"
 
@@ -262,37 +293,16 @@ class EmailRule:
                 yield m.start(), m.end()
             for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
                 yield m.start(), m.end()
-        lowered = text.lower()
-        # Whether a provider, mail or an at-word is named: asked only where a pattern that
-        # needs it could match at all (most texts name none).
-        asked: dict[str, bool] = {}
-
-        def named(what: str, stems: tuple[str, ...]) -> bool:
-            if what not in asked:
-                asked[what] = _mentions(lowered, stems)
-            return asked[what]
-
-        def provider() -> bool:
-            return named("provider", _PROVIDER_STEMS) or named("wordlike", (
-                "orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia"))
-
-        patterns = [p for p, what, stems in ((_ANNOUNCED, "mail", _MAIL_STEMS),
-                                             (_BEFORE_AT, "at", _AT_STEMS))
-                    if p.may_match(text) and named(what, stems)]
+        named = _Named(text.lower())
+        patterns = [p for p, stems in ((_ANNOUNCED, _MAIL_STEMS), (_BEFORE_AT, _AT_STEMS))
+                    if p.may_match(text) and named(stems)]
         for pattern in patterns:
             for m in pattern.finditer(text):
                 yield m.start("user"), m.end("user")
-        # The patterns around a provider's name run only near one: a window each side.
-        for start, end in _windows(_PROVIDER_WORD.finditer(text) if _PROVIDER_WORD.may_match(
-                text) and provider() else (), len(text)):
-            for pattern in _NEAR_PROVIDER:
-                for m in pattern.finditer(text, start, end):
-                    if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
-                        continue  # "the outlook invite.ics": a file, not a mailbox
-                    yield m.start("user"), m.end("user") if pattern not in (
-                        _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
+        if _PROVIDER_WORD.may_match(text) and named.provider():
+            yield from _near_provider(text)
         if "\n" in text and _LONE_HANDLE.may_match(text) and (
-                named("mail", _MAIL_STEMS) or provider()):
+                named(_MAIL_STEMS) or named.provider()):
             for m in _LONE_HANDLE.finditer(text):
                 group = "user" if m.group("user") else "part"
                 if m.group(group).rpartition(".")[2].lower() not in _FILES:

@@ -239,18 +239,24 @@ _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORD
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
+def _may_spell(text: str) -> bool:
+    """Whether the text has a number word at all (most have none): asked of each different
+    word once, lowered on its own as in the text (but "İ" and "Σ", whose lowering depends on
+    what stands around them)."""
+    if "\u0130" in text or "\u03a3" in text:
+        return True
+    distinct = {w.lower() for w in _LETTERS.findall(distinct_words(text))}
+    return not distinct.isdisjoint(_NUMBER_WORDS) or _any_compound(distinct)
+
+
 def _spelled(text: str) -> Iterator[tuple[int, int]]:
     """Only where number words come close together is a spelled number possible: the token
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
     # Lowered once (str.lower keeps the length of these letters' words), then looked up.
+    if not _may_spell(text):
+        return
     lowered = text.lower()
-    # Most texts have no number word at all: asked of each different word once, lowered on
-    # its own as in the text (but "İ" and "Σ", lowered as what stands around them says).
-    if "\u0130" not in text and "\u03a3" not in text:
-        distinct = {w.lower() for w in _LETTERS.findall(distinct_words(text))}
-        if distinct.isdisjoint(_NUMBER_WORDS) and not _any_compound(distinct):
-            return
     words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
              or _compound(m.group(0))] if len(lowered) == len(text) else [
         m.start() for m in _LETTERS.finditer(text) if m.group(0).lower() in _NUMBER_WORDS

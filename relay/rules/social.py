@@ -208,6 +208,43 @@ _GATES = Gates(_PROFILE, _NAMED, _BEFORE_PLATFORM, _SCHEMES, _NICK, _CALLED, _TA
                _UNDERSCORED, _SEARCH_ME, _SHORT_PLATFORMS_ANY_CASE)
 
 
+class _Talk:
+    """Whether a text talks of a platform or a nickname: asked only where a pattern that
+    needs it could match at all (most texts name neither), each once."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.lowered = text, text.lower()
+        self.asked: dict[str, bool] = {}
+
+    def platform(self) -> bool:
+        if "platform" not in self.asked:
+            text, lowered = self.text, self.lowered
+            self.asked["platform"] = (_mentions(lowered, _PLATFORM_STEMS) and (
+                "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
+                or bool(_FACE.search(lowered)))) \
+                or (("\u0130" in text or _SHORT_PLATFORMS_ANY_CASE.may_match(text))
+                    and bool(_SHORT_PLATFORMS.search(lowered)))
+        return self.asked["platform"]
+
+    def nick(self) -> bool:
+        if "nick" not in self.asked:
+            self.asked["nick"] = _mentions(self.lowered, _NICK_STEMS)
+        return self.asked["nick"]
+
+
+def _named(text: str) -> Iterator[tuple[int, int]]:
+    """An identifier next to a platform's name."""
+    for m in _NAMED.finditer(text):
+        group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
+        ident = m.group(group)
+        if group != "strong" and ident.isdigit() and len(ident) < 5:
+            continue  # "Signal: 3 bars" is not an ID
+        end = m.end(group)
+        if ident[:1].isupper() and (more := _MORE_NAMES.match(text, end)):
+            end = more.end()  # a full name: "Facebook: Xaver Oberhuber-Kaltenbrunner"
+        yield m.start(group), end
+
+
 class SocialRule:
     code = "contact.social"
 
@@ -218,34 +255,9 @@ class SocialRule:
                 host = m.group("host").lower().removeprefix("www.")
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
-        lowered = text.lower()
-        # Whether a platform or a nickname is talked about: asked only where a pattern that
-        # needs it could match at all (most texts name neither).
-        asked: dict[str, bool] = {}
-
-        def platform() -> bool:
-            if "platform" not in asked:
-                asked["platform"] = (_mentions(lowered, _PLATFORM_STEMS) and (
-                    "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
-                    or bool(_FACE.search(lowered)))) \
-                    or (("\u0130" in text or _SHORT_PLATFORMS_ANY_CASE.may_match(text))
-                        and bool(_SHORT_PLATFORMS.search(lowered)))
-            return asked["platform"]
-
-        def nick() -> bool:
-            if "nick" not in asked:
-                asked["nick"] = _mentions(lowered, _NICK_STEMS)
-            return asked["nick"]
-
-        for m in _NAMED.finditer(text) if _NAMED.may_match(text) and platform() else ():
-            group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
-            ident = m.group(group)
-            if group != "strong" and ident.isdigit() and len(ident) < 5:
-                continue  # "Signal: 3 bars" is not an ID
-            end = m.end(group)
-            if ident[:1].isupper() and (more := _MORE_NAMES.match(text, end)):
-                end = more.end()  # a full name: "Facebook: Xaver Oberhuber-Kaltenbrunner"
-            yield m.start(group), end
+        talk = _Talk(text)
+        if _NAMED.may_match(text) and talk.platform():
+            yield from _named(text)
         if "@" in text:
             for m in _HANDLE.finditer(text):
                 yield m.start(), m.end()
@@ -253,12 +265,12 @@ class SocialRule:
             for m in _SCHEMES.finditer(text):
                 yield m.start(), m.end()
         for m in _BEFORE_PLATFORM.finditer(text) if _BEFORE_PLATFORM.may_match(text) \
-                and platform() else ():
+                and talk.platform() else ():
             yield m.start("ident"), m.end("ident")
         if not text.isascii():
             for m in _CJK_MESSENGERS.finditer(text):
                 yield m.start("ident"), m.end("ident")
-        for m in _NICK.finditer(text) if _NICK.may_match(text) and nick() else ():
+        for m in _NICK.finditer(text) if _NICK.may_match(text) and talk.nick() else ():
             ident = m.group("ident")
             if ident.lower() in _COMMON:
                 continue
@@ -270,7 +282,8 @@ class SocialRule:
         if "u/" in text:
             for m in _REDDIT.finditer(text):
                 yield m.start(), m.end()
-        for m in _SEARCH_ME.finditer(text) if _SEARCH_ME.may_match(text) and platform() else ():
+        searched = _SEARCH_ME.may_match(text) and talk.platform()
+        for m in _SEARCH_ME.finditer(text) if searched else ():
             group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle")
                          if m.group(g))
             yield m.start(group), m.end(group)
@@ -284,6 +297,6 @@ class SocialRule:
             if len(m.group("ident")) >= 5:
                 yield m.start("ident"), m.end("ident")
         if "_" in text and _UNDERSCORED.may_match(text) and (
-                platform() or nick() or _TALK.search(text)):
+                talk.platform() or talk.nick() or _TALK.search(text)):
             for m in _UNDERSCORED.finditer(text):
                 yield m.start(), m.end()
