@@ -298,7 +298,7 @@ def _pdf_text(data: bytes) -> list[str]:
     return out
 
 
-def _zip_text(data: bytes) -> list[str]:
+def zip_text(data: bytes) -> list[str]:
     out: list[str] = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -318,5 +318,5 @@ def read_back(data: bytes) -> str:
     elif data.startswith((b"\xff\xd8", b"\x89PNG")):
         parts += _image_text(data)
     elif data.startswith(b"PK"):
-        parts += _zip_text(data)
+        parts += zip_text(data)
     return "\n".join(parts)

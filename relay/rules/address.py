@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from relay.rules.needs import Gated, Gates, WordIn, Words
+
 # Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
 _STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Estate|"
@@ -125,14 +127,14 @@ _STREET_POSTCODE = re.compile(
     r"(?:\d{3}\s?\d{2}|\d{5}|\d{4}|\d{2}-\d{3}|\d{4}-\d{3})\s+(?P<town>[^\W\d_][\w'.\-]{1,30}"
     r"(?:\s(?:\d{1,2}\b|[^\W\d_][\w'.\-]{1,30}))?)")
 # An announced postcode alone: "Mijn postcode is 3581 KP"
-_POSTCODE_SAID = re.compile(
+_POSTCODE_SAID = Gated(re.compile(
     r"(?i:\b(?:postcode|post\s?code|postal\s+code|zip(?:\s?code)?|code\s+postal|"
     r"c[óo]digo\s+postal|codice\s+postale|cap|plz|postleitzahl|postnummer|postnr|"
     r"kod\s+pocztowy|posta\s+kodu|psč|ταχυδρομικός\s+κώδικας|τ\.κ\.)"
     r"(?:\s+(?:is|ist|est|es|è|é|är|er|jest|to|lautet|c'est|mi|mein|mijn))*\s*[:=]?\s*)"
-    r"(?P<code>\d{2,5}(?:[\s\-]?(?:\d{2,4}|[A-Z]{2}))?\b)")
+    r"(?P<code>\d{2,5}(?:[\s\-]?(?:\d{2,4}|[A-Z]{2}))?\b)"))
 # One pattern per form: in one alternation the first form to match would hide a longer one.
-_STREET = tuple(re.compile(rf"(?:{form}){_TAIL}") for form in _STREETS)
+_STREET = tuple(Gated(re.compile(rf"(?:{form}){_TAIL}")) for form in _STREETS)
 # Forms written in CJK or Hangul: only tried on text that has such letters.
 _CJK_FORMS = frozenset(i for i, form in enumerate(_STREETS) if re.search(r"[\u3000-\ud7a3]",
                                                                           form))
@@ -171,11 +173,35 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
                "código", "codigo")
 _COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
-_ALONE = re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}")
+# Each form's words, each a word of its own in the text: a UK inward code ("1AA"); a state
+# and a ZIP code; a province and its code ("K1A 0B1", "K1A0B1"); a territory and a postcode.
+_ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}"),
+               Words(re.compile(r" \d[A-Z]{2} ")),
+               (WordIn(_US_STATES.replace("|", " ")), Words(re.compile(r" \d{5} "))),
+               (WordIn("AB BC MB NB NL NS NT NU ON PE QC SK YT"),
+                Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? "))),
+               (WordIn("NSW VIC QLD WA SA TAS ACT NT"), Words(re.compile(r" \d{4} "))))
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 
 _DIGIT = re.compile(r"\d")
+
+class _CodeBeforeTown:
+    """A hint: a digit or capital, spaces or commas, and a town's first two letters (a
+    postcode's end before its town), looked for from where a town can start: far fewer
+    places than digits and capitals."""
+
+    _TOWN = re.compile(r"[ ,](?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])")
+
+    def search(self, text: str) -> bool:
+        for m in self._TOWN.finditer(text):
+            at = m.start()
+            while at and text[at - 1] in " ,":
+                at -= 1
+            if at and (text[at - 1].isdecimal() or "A" <= text[at - 1] <= "Z"):
+                return True
+        return False
+
 
 # -- what follows a street: floor or flat, then postcode and town ---------------------------
 _TOWN = (r"[A-ZÄÖÜÅÉÈÁÍÓÚŁŚŻİ][\w'\u2019.\-/]{1,30}"
@@ -194,17 +220,24 @@ _SIZES = r"XS|XL|XXL|GB|MB|TB|KG|CM|MM|PC|AM|PM|HD|UK|EU|US|OK|LED|USB|CD|DVD"
 _PLACE_WORDS = ("in", "à", "en", "a", "nach", "to", "i", "w", "em", "na", "aus", "de")
 _AFTER_PLACE_WORD = "|".join(rf"(?<=\b{w}\s)" for w in _PLACE_WORDS)
 # Each form starts with what it must start with: a digit, a letter-digit, "C", "〒".
-_POSTCODE_LINE = re.compile(
+_POSTCODE_LINE = Gated(re.compile(
     rf"(?<![\w\-])(?:\d{{4}}\s?(?!(?:{_SIZES})\b)[A-Z]{{2}}|\d{{4}}-\d{{3}}|\d{{2}}-\d{{3}}|"
     rf"\d{{3}}\s\d{{2}})[ ,]+(?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])(?:{_TOWN})"
     r"|(?<![\w\-])[A-Z]\d[A-Z]\s?\d[A-Z]\d(?![\w\-])"
     r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
     rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
     r"|〒\s?\d{3}-?\d{4}",
-)
+), *(  # what each form holds: a postcode's end (a digit or a capital), spaces or commas and
+    # a town's first two letters; a Canadian code ("A1A 1A1", "A1A1A1" as words); "C.P.",
+    # "CP", "CEP" and "Col." (their words); 〒
+    _CodeBeforeTown(),
+    Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? ")), Words(re.compile(r" C(?: |P|EP|ol )")),
+    re.compile("〒")))
 # "04109 Leipzig" alone: only as an address line (after a comma, a line break or "in").
-_FIVE_DIGITS_TOWN = re.compile(
-    rf"(?<![\w\-])(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})")
+_FIVE_DIGITS_TOWN = Gated(re.compile(
+    rf"(?<![\w\-])(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})"),
+    # Its words: five digits, and a town's (or "CDMX").
+    (Words(re.compile(r" \d{5} ")), Words(re.compile(r" (?:[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)"))))
 _PLACE_BEFORE = re.compile(rf"(?:^|\n|,\s|\b(?:{'|'.join(_PLACE_WORDS)})\s)$")
 
 
@@ -214,17 +247,17 @@ _NUMBER_WORDS = (r"(?:number|no\.|nr\.?|Nr\.?|Hausnummer|Nummer|nummer|huisnumme
 _HOUSE_NUMBER = (rf"{_NUMBER_WORDS}(?:\s+(?:ist|is|es|est|è|é|är|die|the|la|le|el|o|a)){{0,2}}"
                  r"\s?\d{1,4}[a-zA-Z]?")
 # "on Elm Road" is a place like "on High Street" near a shop: only next to words about a home.
-_DESCRIBED_EN = re.compile(
+_DESCRIBED_EN = Gated(re.compile(
     rf"\b(?:on|at|in|off|along|down|up|near|onto|into)\s+(?:the\s+)?(?!The\b)(?:{_NAME}\s+){{1,3}}"
     r"(?<!Google )(?<!Hard )(?<!USB )(?<!Flash )(?<!One )"
     r"(?:Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Court|Place|Gardens|Grove|Mews|"
     r"Boulevard|Walk|Square|Row|Way|Hill|View|Rise|Park|Vale|Croft|Meadows?|Fields|End|Green|"
-    r"Parade|Villas|Cottages)\b")
+    r"Parade|Villas|Cottages)\b"))
 _HOME_WORDS = re.compile(
     r"\b(?:house|home|flat|apartment|door|live|lives|living|number|no\.|building|gate|"
     r"pick\s?(?:it\s)?up|collect|come\s+(?:by|round|over)|drop\s+(?:it\s)?off|porch|garage|"
     r"mailbox|letterbox|opposite|next\s+to|corner|bungalow|cottage|farm|block)\b", re.IGNORECASE)
-_DESCRIBED = re.compile(
+_DESCRIBED = Gated(re.compile(
     "|".join((
         # in der Gartenstraße, an der Lindenallee, am Mühlenweg
         r"\b(?:in|an|auf)\s+der\s+[A-ZÄÖÜ][\wäöüß\-]{2,40}(?:straße|strasse|gasse|allee|chaussee)\b",
@@ -255,7 +288,7 @@ _DESCRIBED = re.compile(
         r"[A-ZŁŚŻ][\wąćęłńóśźż\-]{2,30}"
         r"(?:\s[A-ZŁŚŻ][\wąćęłńóśźż\-]{2,30}){0,2}",
     )),
-)
+))
 _NUMBER_NEAR = re.compile(rf"[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?{_HOUSE_NUMBER}")
 _NUMBER_BEFORE = re.compile(rf"{_HOUSE_NUMBER}[\s,;:\-]{{0,6}}(?:\w+\s+){{0,3}}?$")
 # English street words as words (" place", not "replacement"), the others as parts of one.
@@ -303,19 +336,29 @@ _NOT_STREET = re.compile(r"(?i)(?:order|invoice|item|art|size|model|page|room|ve
                          r"bestellung|rechnung|artikel|größe|commande|pedido|ordine|zamówienie)\b")
 
 
+_GATES = Gates(*_STREET, _POSTCODE_SAID, _DESCRIBED, _DESCRIBED_EN)
+
+
+def _forms(text: str, lowered: str) -> Iterator[Gated]:
+    """The street forms that can match the text: its script, what each needs."""
+    ascii_only = text.isascii()
+    for i, pattern in enumerate(_STREET):
+        if ascii_only and i in _CJK_FORMS:
+            continue
+        needs = _FORM_NEEDS[i]
+        if pattern.may_match(text) and (
+                needs is None or any(word in lowered for word in needs)):
+            yield pattern
+
+
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        _GATES.ask(text)
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
-            ascii_only = text.isascii()
             lowered = text.lower()
-            for i, pattern in enumerate(_STREET):
-                if ascii_only and i in _CJK_FORMS:
-                    continue
-                needs = _FORM_NEEDS[i]
-                if needs is not None and not any(word in lowered for word in needs):
-                    continue
+            for pattern in _forms(text, lowered):
                 for m in pattern.finditer(text):
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
                         yield _head(text, m.start()), _tail(text, m.end())
@@ -327,14 +370,15 @@ class AddressRule:
                 if m.group("street")[0].isupper() and m.group("town")[0].isupper() \
                         and not _NOT_STREET.match(m.group("street")):
                     yield m.start(), m.end()
-            for m in _POSTCODE_SAID.finditer(text) if any(
+            for m in _POSTCODE_SAID.finditer(text) if _POSTCODE_SAID.may_match(text) and any(
                     word in lowered for word in _SAID_NEEDS) else ():
                 yield m.start("code"), m.end("code")
             for m in _FIVE_DIGITS_TOWN.finditer(text):
                 if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
                     yield m.start(), m.end()
         lowered = text.lower()
-        if any(stem in lowered for stem in _DESCRIBE_STEMS):
+        if (_DESCRIBED.may_match(text) or _DESCRIBED_EN.may_match(text)) and any(
+                stem in lowered for stem in _DESCRIBE_STEMS):
             described = list(_DESCRIBED.finditer(text))
             described += [m for m in _DESCRIBED_EN.finditer(text) if _HOME_WORDS.search(
                 text, max(0, m.start() - 80), m.end() + 80)]

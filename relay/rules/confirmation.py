@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 
+from relay.rules.needs import Gated
 from relay.rules.reading import Reading
 
 code = "content.confirmation"
 reason = "order and shipping confirmations come from the marketplace; do not send them"
 
-_PATTERNS = re.compile(
+_PATTERNS = Gated(re.compile(
     "|".join((
         r"\byour\s+(?:order|purchase|package|parcel|item|items|shipment)(?:\s+[^.!?\n]{0,60}?)?\s+"
         r"(?:has|have|was|were|is|are)\s+(?:now\s+|just\s+|been\s+|successfully\s+|officially\s+)*"
@@ -46,24 +47,24 @@ _PATTERNS = re.compile(
         r"\babbiamo\s+(?:ricevuto|spedito)\s+il\s+(?:suo|tuo)\s+ordine",
     )),
     re.IGNORECASE,
-)
+))
 
 
-_SUBJECT = re.compile(
+_SUBJECT = Gated(re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)?(?:(?:your\s+)?(?:order|shipping|shipment|dispatch|purchase|delivery)"
     r"\s+confirmation\b|(?:your\s+)?order\b[^:]{0,40}[\s:-]+(?:dispatched|shipped|confirmed)\s*!?$)",
-    re.IGNORECASE)
+    re.IGNORECASE))
 
 
 # A message that asks the buyer something or reports a problem is about the order, even
 # when it says the order shipped: "... shipped, but one lamp is delayed. Shall I refund it?"
-_MORE_THAN_STATUS = re.compile(
+_MORE_THAN_STATUS = Gated(re.compile(
     r"\?|\b(?:but|however|unfortunately|sorry|delay(?:ed)?|damaged?|broken|wrong|missing|"
     r"problem|issue|refund|return(?:ed)?|back|aber|leider|verspätet|beschädigt|falsch|"
     r"mais|malheureusement|retard|endommagé|pero|lamentablemente|retraso|dañado|ma|purtroppo|"
     r"ritardo|danneggiato)\b",
     re.IGNORECASE,
-)
+))
 
 
 def judge(reading: Reading) -> str | None:

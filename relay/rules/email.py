@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
+from relay.rules.needs import Gated, Gates, StartsAt
+
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
              r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
              r"zavináč|kukac|krøllalfa")
@@ -21,6 +23,15 @@ _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
 _AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}\s*"
        rf"|\s+(?:{_AT_WORDS})\s+|\s*-(?:{_AT_WORDS})-\s*)")
+# What _AT cannot do without, each found fast by its first character: "@", or an at-word in
+# brackets, between spaces or between dashes.
+_AT_HINTS = (
+    re.compile("@"),
+    StartsAt("([{<", re.compile(rf"{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}",
+                                re.IGNORECASE)),
+    Gated(re.compile(rf"\s(?:{_AT_WORDS})\s", re.IGNORECASE)),
+    re.compile(rf"-(?:{_AT_WORDS})-", re.IGNORECASE),
+)
 _DOT_SPELLED = (rf"(?:\s*{_OPEN}\s*(?:{_DOT_WORDS}|\.)\s*{_CLOSE}\s*"
                 rf"|\s+(?:{_DOT_WORDS})\s+|\s*-(?:{_DOT_WORDS})-\s*)")
 _DOT = rf"(?:\.|{_DOT_SPELLED})"
@@ -37,12 +48,12 @@ _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|a
 
 _TLDS_NO_WORDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|nl|pl|ch|eu|ca|au|jp|ru|cn|br|mx|se|"
                   r"dk|fi|pt|ie|nz|io|fm|email|online|shop|store|xyz|app|dev")
-_PLAIN = re.compile(
+_PLAIN = Gated(re.compile(
     rf"(?<![a-z0-9_%+\-])(?<![a-z0-9_%+\-]\.)(?P<local>{_WORD}(?:\.{_WORD}){{0,10}})\s?@\s?"
     rf"(?P<domain>{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s?[a-z]{{2,24}})(?![a-z0-9\-])",
     re.IGNORECASE,
-)
-_SPELLED = re.compile(
+))
+_SPELLED = Gated(re.compile(
     # Bounded repeats: a run of "x dot x dot ..." must not cost quadratic time.
     rf"(?<![a-z0-9._%+\-])(?P<local>{_WORD_S}(?:{_DOT}{_WORD_S}){{0,6}}){_AT}"
     # After a bare "." the TLD must be lower case: "at home.It broke" is a missing space;
@@ -51,17 +62,17 @@ _SPELLED = re.compile(
     rf"(?:\.(?-i:{_TLDS})|\s\.\s?(?-i:{_TLDS_NO_WORDS})|{_DOT_SPELLED}[a-z]{{2,6}}))"
     r"(?![a-z0-9\-/])",  # "me at t.me/sally" is a link, not an address
     re.IGNORECASE,
-)
+), *_AT_HINTS)
 _FILES = {"pdf", "png", "jpg", "jpeg", "txt", "csv", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
           "eml", "ics"}
 # Described in words: "saoirse.quill, then the at sign, then gmail.com".
-_DESCRIBED = re.compile(
+_DESCRIBED = Gated(re.compile(
     r"(?<![\w.+\-])[\w.+\-]{3,64}+[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+|an?\s+)?"
     r"(?:at[\s-]?sign|at[\s-]?symbol|@[\s-]?sign|at\s+character|klammeraffe|arroba|arobase)"
     r"[\s,;:]+(?:(?:and\s+)?then\s+|followed\s+by\s+)?(?:the\s+domain\s+)?"
     r"[\w\-]+(?:\s?\.\s?[\w\-]+){1,6}",
     re.IGNORECASE,
-)
+))
 # Mail providers people name instead of writing the domain ("jens.albrecht87 bei gmail",
 # "my hotmail is tombaker1985"): the name alone says which address is meant.
 PROVIDERS = (
@@ -120,7 +131,7 @@ _SPELLED_USER = re.compile(
 )
 # "il mio indirizzo è g.santoro74", "meine Mailadresse ist tanja_roeder", "o usuário é ...":
 # an address announced, its domain left out or written elsewhere.
-_ANNOUNCED = re.compile(
+_ANNOUNCED = Gated(re.compile(
     r"\b(?:e-?mail|mail|correo|courriel|mailadresse|e-?mail-?adresse|adresse(?:\s+(?:e-?)?mail)?|"
     r"indirizzo(?:\s+e-?mail)?|endereço(?:\s+de\s+e-?mail)?|adres(?:\s+e-?mail)?|"
     r"e-?postadress|usuário|usuario|utilisateur|benutzer|gebruiker|account|konto|compte|cuenta|"
@@ -131,30 +142,30 @@ _ANNOUNCED = re.compile(
     r"\s*[«\"'„“]?\s*"
     rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
     re.IGNORECASE,
-)
+))
 # "jmgarrido_63 arroba (ya sabe) ...": the user part before an at-word, the rest in riddles.
-_BEFORE_AT = re.compile(
+_BEFORE_AT = Gated(re.compile(
     rf"(?<![\w.@+\-])(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))[)»\"']?\s*"
     rf"(?:{_OPEN}\s*)?(?:@|arroba|arobase|ät|klammeraffe|małpa|malpa|chiocciola|"
     rf"apenstaartje|골뱅이|あっと|アットマーク|アット|παπάκι|zavináč|snabel-?a)(?:\s*{_CLOSE})?"
     r"(?![a-z0-9_])",
     re.IGNORECASE,
-)
+))
 # With mail talk about, a handle alone on its line (or after "first half:") is the user part.
 _MAIL_TALK = re.compile(rf"e-?mail|\bmail|correo|courriel|indirizzo|endereço|メール|邮箱|이메일|"
                         rf"{PROVIDERS}", re.IGNORECASE)
-_LONE_HANDLE = re.compile(
+_LONE_HANDLE = Gated(re.compile(
     r"^(?:[^\n]{0,200}?[:\uff1a][ \t]*|[ \t]*)"
     r"(?P<user>[.@]?[a-z][a-z0-9]*(?:[._][a-z0-9]+)+)[ \t\r]*$"
     r"|^[ \t]*(?P<part>[.@][a-z0-9][a-z0-9._]*)[ \t\r]*$",
     re.IGNORECASE | re.MULTILINE,
-)
+), re.compile(r"[._@][a-z0-9._]*[ \t\r]*$", re.IGNORECASE | re.MULTILINE))  # what each holds
 # user@[192.0.2.1], user@[IPv6:2001:db8::1]: an address literal; user%host@relay: source route.
 _LITERAL = re.compile(r"[\w.%+\-]{1,64}\s?@\s?\[[0-9a-f.:]{2,60}\]|[\w.%+\-]{1,64}\s?@\s?\[IPv6:"
                       r"[0-9a-f.:]{2,60}\]", re.IGNORECASE)
 # A contact card pasted as text: every line of it is a contact detail.
 _VCARD = re.compile(r"BEGIN:VCARD.{0,4000}?(?:END:VCARD|\Z)", re.IGNORECASE | re.DOTALL)
-_MAILTO = re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE)  # masked: own
+_MAILTO = Gated(re.compile(r"mailto:(?!\u2591)[^\s<>\"']*", re.IGNORECASE))  # masked: own
 # An address broken over lines: "matilda.\nholm\n@\ngmail\n.com"
 _SPLIT = re.compile(
     r"^[ \t]*(?:[a-z0-9._%+\-]{1,40}[ \t\r]*\n[ \t]*){1,5}@[ \t\r]*\n?[ \t]*[a-z0-9\-]{1,40}"
@@ -189,8 +200,8 @@ _AT_STEMS = ("@", "arroba", "arobase", "ät", "klammeraffe", "małpa", "malpa", 
              "apenstaartje", "골뱅이", "あっと", "アット", "παπάκι", "zavináč", "snabel")
 
 
-_PROVIDER_WORD = re.compile(rf"\b(?:{PROVIDERS}|{_WORDLIKE_PROVIDERS}|onet\w{{0,4}})\b",
-                            re.IGNORECASE)
+_PROVIDER_WORD = Gated(re.compile(rf"\b(?:{PROVIDERS}|{_WORDLIKE_PROVIDERS}|onet\w{{0,4}})\b",
+                                  re.IGNORECASE))
 _NEAR_PROVIDER = (_USER_AT_PROVIDER, _PROVIDER_USER, _PROVIDER_NEAR, _SPELLED_USER)
 
 
@@ -209,6 +220,41 @@ def _windows(found: Iterator[re.Match[str]], length: int) -> list[tuple[int, int
 
 def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
     return any(stem in lowered for stem in stems)
+
+
+_GATES = Gates(_PLAIN, _SPELLED, _DESCRIBED, _ANNOUNCED, _BEFORE_AT, _LONE_HANDLE, _MAILTO,
+               _PROVIDER_WORD)
+
+
+def _near_provider(text: str) -> Iterator[tuple[int, int]]:
+    """The patterns around a provider's name, run only near one: a window each side."""
+    for start, end in _windows(_PROVIDER_WORD.finditer(text), len(text)):
+        for pattern in _NEAR_PROVIDER:
+            for m in pattern.finditer(text, start, end):
+                if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
+                    continue  # "the outlook invite.ics": a file, not a mailbox
+                yield m.start("user"), m.end("user") if pattern not in (
+                    _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
+
+
+class _Named:
+    """Whether a text (lowered) names a provider, mail or an at-word: asked only where a
+    pattern that needs it could match at all (most texts name none), each once."""
+
+    def __init__(self, lowered: str) -> None:
+        self.lowered = lowered
+        self.asked: dict[tuple[str, ...], bool] = {}
+
+    def __call__(self, stems: tuple[str, ...]) -> bool:
+        if stems not in self.asked:
+            self.asked[stems] = _mentions(self.lowered, stems)
+        return self.asked[stems]
+
+    def provider(self) -> bool:
+        return self(_PROVIDER_STEMS) or self(_WORDLIKE_STEMS)
+
+
+_WORDLIKE_STEMS = ("orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia")
 
 
 class EmailRule:
@@ -231,8 +277,9 @@ class EmailRule:
                 and text[max(0, m.start() - 1):m.start()] not in ("%", "!"))
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        _GATES.ask(text)
         patterns = [_PLAIN] if "@" in text else []
-        if _MAY_SPELL.search(text):
+        if _SPELLED.may_match(text) and _MAY_SPELL.search(text):
             patterns.append(_SPELLED)
         for pattern in patterns:
             for m in pattern.finditer(text):
@@ -246,24 +293,16 @@ class EmailRule:
                 yield m.start(), m.end()
             for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
                 yield m.start(), m.end()
-        lowered = text.lower()
-        provider = _mentions(lowered, _PROVIDER_STEMS) or _mentions(lowered, (
-            "orange", "live", "sky", "alice", "bol", "kakao", "nate", "o2", "telia"))
-        mail = _mentions(lowered, _MAIL_STEMS)
-        patterns = [p for p, on in ((_ANNOUNCED, mail), (_BEFORE_AT, _mentions(
-            lowered, _AT_STEMS))) if on]
+        named = _Named(text.lower())
+        patterns = [p for p, stems in ((_ANNOUNCED, _MAIL_STEMS), (_BEFORE_AT, _AT_STEMS))
+                    if p.may_match(text) and named(stems)]
         for pattern in patterns:
             for m in pattern.finditer(text):
                 yield m.start("user"), m.end("user")
-        # The patterns around a provider's name run only near one: a window each side.
-        for start, end in _windows(_PROVIDER_WORD.finditer(text) if provider else (), len(text)):
-            for pattern in _NEAR_PROVIDER:
-                for m in pattern.finditer(text, start, end):
-                    if pattern is _PROVIDER_NEAR and _file_extension("x." + m.group("user")):
-                        continue  # "the outlook invite.ics": a file, not a mailbox
-                    yield m.start("user"), m.end("user") if pattern not in (
-                        _USER_AT_PROVIDER, _SPELLED_USER) else m.end()
-        if "\n" in text and (mail or provider):
+        if _PROVIDER_WORD.may_match(text) and named.provider():
+            yield from _near_provider(text)
+        if "\n" in text and _LONE_HANDLE.may_match(text) and (
+                named(_MAIL_STEMS) or named.provider()):
             for m in _LONE_HANDLE.finditer(text):
                 group = "user" if m.group("user") else "part"
                 if m.group(group).rpartition(".")[2].lower() not in _FILES:

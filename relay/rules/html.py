@@ -130,30 +130,39 @@ class HtmlRules:
 
     def _attribute(self, tag: str, name: str, value: str) -> str | None:
         """nh3's callback, for every attribute it meets; None drops the attribute."""
-        if active.handler(name) or (tag in active.TAGS and tag != "meta") or (
-                tag == "meta" and name == "http-equiv" and value.lower() == "refresh"):
+        if _runs_code(tag, name, value):
             self._note("html.active")
             return None
         if name == "href":
             return self._href(value)
         if name == "src":
-            if tag == "img" and trackers.remote(value):
-                return self._tracker(value)
-            if tag == "img" and self._content_ids is not None and \
-                    unquote(value.strip()[4:]).strip("<>").lower() not in self._content_ids:
-                return None  # its part is gone
-            return value if tag == "img" else None
+            return self._src(tag, value)
         if name in trackers.IMAGE_ATTRIBUTES:
             return self._tracker(value)
         if name == "style":
             return self._style(value)
         if name in ("alt", "title"):
-            new, findings = self.text.redact(value)
-            assert self._outcome is not None
-            self._outcome.findings.extend(findings)
-            return new
-        shape = _SHAPE_RE.get(name)
-        return value if shape is not None and shape.fullmatch(value.strip()) else None
+            return self._text_attribute(value)
+        return _shaped(name, value)
+
+    def _src(self, tag: str, value: str) -> str | None:
+        """An image's source: a remote one is a tracker, one of this message's parts stays
+        while that part is there. A src on anything but <img> goes."""
+        if tag != "img":
+            return None
+        if trackers.remote(value):
+            return self._tracker(value)
+        if self._content_ids is not None and \
+                unquote(value.strip()[4:]).strip("<>").lower() not in self._content_ids:
+            return None  # its part is gone
+        return value
+
+    def _text_attribute(self, value: str) -> str:
+        """alt and title: text a reader sees, redacted like the rest."""
+        new, findings = self.text.redact(value)
+        assert self._outcome is not None
+        self._outcome.findings.extend(findings)
+        return new
 
     def _tracker(self, value: str) -> str | None:
         if not self.trackers_on:
@@ -192,6 +201,18 @@ class HtmlRules:
             elif _CSS_PROPERTY.fullmatch(prop.strip()) and _CSS_VALUE.fullmatch(value.strip()):
                 kept.append(f"{prop.strip()}:{value.strip()}")
         return "; ".join(kept) or None
+
+
+def _runs_code(tag: str, name: str, value: str) -> bool:
+    """An event handler, any attribute of an active element, or a <meta> refresh."""
+    return active.handler(name) or (tag in active.TAGS and tag != "meta") or (
+        tag == "meta" and name == "http-equiv" and value.lower() == "refresh")
+
+
+def _shaped(name: str, value: str) -> str | None:
+    """A presentational attribute, kept only in the shape its values have (_SHAPES)."""
+    shape = _SHAPE_RE.get(name)
+    return value if shape is not None and shape.fullmatch(value.strip()) else None
 
 
 class _Rewriter(HTMLParser):

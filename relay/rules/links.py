@@ -12,13 +12,15 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
-_SCHEMED = re.compile(
+from relay.rules.needs import Gated, Gates
+
+_SCHEMED = Gated(re.compile(
     r"(?<![a-z0-9+.\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*|https?//"
     r"|(?<![:/\w])//(?=[a-z0-9\-]+\.[a-z])"
     r"|data:(?=[a-z]+/|[,;])|(?:javascript|vbscript|jar|intent|itms-services):(?=\S))"
     r"[^\s<>\"'`]*",
     re.IGNORECASE,
-)
+))
 _TLDS = (
     "com|net|org|info|biz|io|co|de|uk|fr|es|it|nl|pl|be|ch|at|eu|us|ca|au|jp|in|ru|cn|br|mx|"
     "se|dk|no|fi|pt|ie|nz|me|ly|gl|gd|tv|cc|to|ws|shop|store|online|site|xyz|app|dev|link|"
@@ -26,28 +28,30 @@ _TLDS = (
     "cz|sk|hu|ro|gr|tr|ua|il|za|ar|cl|pe|kr|tw|hk|sg|my|th|vn|id|ph|lt|lv|ee|si|hr|rs|bg|lu|"
     "is|ae|sa|eg|ng|ke|ma|pk|bd|lk|np|nu|la|fm|am|ly|im|je|gg|tk|ml|ga|cf|gq|icu|buzz|today"
 )
-# Bare hosts; the TLD in lower case, so "broken.It arrived" (a missing space) stays.
-_BARE = re.compile(
+# Bare hosts; the TLD in lower case, so "broken.It arrived" (a missing space) stays: a text
+# without a "." before a lower-case letter has none.
+_BARE = Gated(re.compile(
     r"(?<![a-z0-9@.\-_/:])(?:www\.)?(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+"
     rf"(?-i:{_TLDS})(?![a-z0-9\-_@])(?::[0-9]{{1,5}})?(?:[/?#][^\s<>\"'`]*)?",
     re.IGNORECASE,
-)
-_WWW = re.compile(r"(?<![a-z0-9.\-_/:@])www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)*[^\s<>\"'`]*",
-                  re.IGNORECASE)
+), re.compile(r"\.[a-z]"))
+_WWW = Gated(re.compile(r"(?<![a-z0-9.\-_/:@])www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)*[^\s<>\"'`]*",
+                        re.IGNORECASE))
 # Spelled out: "mycandles dot com slash winter".
-_SPELLED = re.compile(
+_SPELLED = Gated(re.compile(
     r"(?<![a-z0-9\-])[a-z0-9][a-z0-9\-]*+(?:\s+dot\s+[a-z0-9\-]+){0,4}\s+dot\s+(?:com|net|org|shop|store|de|"
     r"co\s+dot\s+uk|uk|fr|es|it|nl|io|me|co|info|biz)\b(?:\s+slash\s+[a-z0-9\-_]+){0,6}",
     re.IGNORECASE,
-)
+))
 # Spaced out: "www . houtatelier . nl", "t . me / brightforge".
-_SPACED = re.compile(
+_SPACED = Gated(re.compile(
     r"(?<![a-z0-9\-.])(?:www|[a-z0-9][a-z0-9\-]*+)(?:\s?\.\s?[a-z0-9\-]+){0,4}\s\.\s?"
     r"(?-i:com|net|org|de|nl|fr|uk|es|shop|store|io|info|biz|eu|ch|pl|me|ly)\b"
     r"(?:\s?/\s?[\w\-.]+){0,6}",
     re.IGNORECASE,
-)
+))
 _TRAILING = ".,;:!?'\")]}>*"
+_GATES = Gates(_SCHEMED, _BARE, _WWW, _SPELLED, _SPACED)
 
 
 def _trim(url: str) -> str:
@@ -88,6 +92,7 @@ class LinkRule:
 
     def _links(self, text: str) -> Iterator[tuple[int, int, bool]]:
         """Every link: its span and whether it may stay."""
+        _GATES.ask(text)
         taken: list[tuple[int, int]] = []
         for m in _SCHEMED.finditer(text) if ":" in text or "//" in text else ():
             url = _trim(m.group(0))

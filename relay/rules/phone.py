@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from relay.rules.needs import Gated, distinct_words, trie
 from relay.rules.regions import suggested
 from relay.rules.view import view
 
@@ -110,6 +111,22 @@ _PROTECT = re.compile(
 )
 # Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.
 _ORDER_ID = re.compile(r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)")
+# What stands three characters into each: found fast (it starts with "-"), where the
+# engine would try the pattern at every place of the text.
+_ORDER_ID_MIDDLE = re.compile(r"-\d{7}-")
+
+
+def _mask_order_ids(text: str) -> str:
+    """_ORDER_ID.sub(MASK * its length, text), trying the pattern only where it can match."""
+    out, done, at = [], 0, 0
+    while (middle := _ORDER_ID_MIDDLE.search(text, at)) is not None:
+        m = _ORDER_ID.match(text, middle.start() - 3) if middle.start() - 3 >= done else None
+        if m is None:
+            at = middle.start() + 1
+            continue
+        out += (text[done:m.start()], MASK * len(m.group(0)))
+        done = at = m.end()
+    return "".join(out) + text[done:] if out else text
 # A run that may be a number: 7 to 15 digits with phone punctuation between.
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
@@ -186,6 +203,19 @@ def _compound(lowered: str) -> bool:
         _COMPOUND_STARTS) or lowered in _COMPOUND_WORDS)
 
 
+# _compound() of any of several words, each after a space: one starts as a compound does
+# (and, over the words written backwards, ends as one does), or is one. Each of these is
+# longer than three letters but "yüz".
+_COMPOUND_START = re.compile(" " + trie(set(_COMPOUND_STARTS)))
+_COMPOUND_END = re.compile(" " + trie({w[::-1] for w in _COMPOUND_ENDS}))
+_LONG_COMPOUND_WORDS = frozenset(w for w in _COMPOUND_WORDS if len(w) > 3)
+
+
+def _any_compound(words: set[str]) -> bool:
+    spaced = " " + " ".join(words) + " "
+    return bool(not words.isdisjoint(_LONG_COMPOUND_WORDS) or _COMPOUND_START.search(spaced)
+                or _COMPOUND_END.search(spaced[::-1]))
+
 _TOKEN = re.compile(r"[^\W\d_]+|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
@@ -209,11 +239,23 @@ _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORD
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
+def _may_spell(text: str) -> bool:
+    """Whether the text has a number word at all (most have none): asked of each different
+    word once, lowered on its own as in the text (but "İ" and "Σ", whose lowering depends on
+    what stands around them)."""
+    if "\u0130" in text or "\u03a3" in text:
+        return True
+    distinct = {w.lower() for w in _LETTERS.findall(distinct_words(text))}
+    return not distinct.isdisjoint(_NUMBER_WORDS) or _any_compound(distinct)
+
+
 def _spelled(text: str) -> Iterator[tuple[int, int]]:
     """Only where number words come close together is a spelled number possible: the token
     walk runs on those stretches alone."""
     # A plain word scan and a set lookup: many times faster than one regex of all the words.
     # Lowered once (str.lower keeps the length of these letters' words), then looked up.
+    if not _may_spell(text):
+        return
     lowered = text.lower()
     words = [m.start() for m in _LETTERS.finditer(lowered) if m.group(0) in _NUMBER_WORDS
              or _compound(m.group(0))] if len(lowered) == len(text) else [
@@ -300,12 +342,20 @@ _CALL_BEFORE = re.compile(
     r"sms|text|appel\w*|llam\w*|chiam\w*|bel|zadzwo\w*|ara)\b)[^\d\n]{0,25}$")
 
 
-def _labelled(text: str, start: int, end: int) -> bool:
-    """A label stands before the number in its clause, and nothing speaks of calling."""
+# Whether a window of a text (a search that ends early) can speak of calling: where these
+# say the whole text does not, no window of it does. Masking order numbers changes only
+# digits and dashes, which none of these words has: asked of the text as written.
+_PHONE_TALK = Gated(PHONE_WORDS, windows=True)
+_CALL_TALK = Gated(_CALL_BEFORE, windows=True)
+
+
+def _labelled(text: str, start: int, end: int, talk: bool = True) -> bool:
+    """A label stands before the number in its clause, and nothing speaks of calling
+    (`talk`: whether anything in the whole text may)."""
     before = text[max(0, start - 60):start]
     if not _LABEL_BEFORE.search(before):
         return False
-    return not PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40))
+    return not (talk and PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40)))
 
 
 def _gtin(digits: str) -> bool:
@@ -326,10 +376,10 @@ def _luhn(digits: str) -> bool:
 
 
 # Vanity numbers: a toll-free prefix and letters on the keypad ("1-800-FLOWERS").
-_VANITY = re.compile(
+_VANITY = Gated(re.compile(
     r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\s?(?:800|888|877|866|855|844|833)\s?\)|"
     r"(?:800|888|877|866|855|844|833)|0800|0808)[\s.\-]?"
-    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)")
+    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)"))
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
 _CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
@@ -367,13 +417,17 @@ def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
 
 
 # Any area code with the rest on the keypad ("917-DOG-WALK"), where the text speaks of calling.
-_KEYPAD = re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
-                     r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])")
+_KEYPAD = Gated(re.compile(r"(?<![\w+\-])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]"
+                           r"(?P<tail>[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4})(?![\w\-])"),
+                # What each match holds that has a letter on the keypad (the others are
+                # passed over): two digits, then the rest with a letter in it.
+                re.compile(r"\d\d\)?[\s.\-](?=[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{4}(?![\w\-]))"
+                           r"(?:[A-Z0-9]{0,2}[A-Z]|[A-Z0-9]{3}[\s.\-]?[A-Z0-9]{0,3}[A-Z])"))
 _MAY_KEYPAD = re.compile(r"\d[\s.\-)][A-Z0-9]{2}")
 
 
 def _vanity(text: str) -> Iterator[tuple[int, int]]:
-    if _MAY_KEYPAD.search(text):
+    if _MAY_KEYPAD.search(text) and _PHONE_TALK.may_match(text):  # kept only near such words
         for m in _KEYPAD.finditer(text):
             if sum(c.isalpha() for c in m.group("tail")) >= 3 and PHONE_WORDS.search(
                     text, max(0, m.start() - 80), m.end() + 40):
@@ -413,9 +467,10 @@ class PhoneRule:
         return False
 
     def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
+        call, talk = _CALL_TALK.may_match(text), _PHONE_TALK.may_match(text)
         # Order IDs first, cheaply: most messages quote theirs, and without it they often
         # hold no candidate at all, so the costly masking below never runs.
-        text = _ORDER_ID.sub(lambda m: MASK * len(m.group(0)), text)
+        text = _mask_order_ids(text)
         # Masking looks at what stands before the digits ("Invoice no. ..."): each candidate
         # gets a window, and overlapping windows are masked once, together.
         windows: list[list[int]] = []
@@ -424,8 +479,8 @@ class PhoneRule:
             # be one (a date, a price, a postcode), and costs no masking at all.
             digits = sum(c.isdigit() for c in raw.group(0))
             if digits < 8 or (digits == 8 and not raw.group(0).lstrip(" (").startswith(
-                    ("+", "00")) and not _CALL_BEFORE.search(
-                    text, max(0, raw.start() - 40), raw.start())):
+                    ("+", "00")) and not (call and _CALL_BEFORE.search(
+                    text, max(0, raw.start() - 40), raw.start()))):
                 continue
             start, end = max(0, raw.start() - 80), raw.end() + 30
             if windows and start <= windows[-1][1]:
@@ -443,7 +498,7 @@ class PhoneRule:
                 # Eight digits are a whole number in some plans (DK, NO): where calling is
                 # spoken of just before.
                 if not (8 if international else 9) <= digits <= 15 and not (
-                        digits == 8 and _CALL_BEFORE.search(
+                        digits == 8 and call and _CALL_BEFORE.search(
                             text, max(0, offset + m.start() - 40), offset + m.start())):
                     continue
                 if digits == 15 and not international and (
@@ -452,7 +507,8 @@ class PhoneRule:
                 if not international and candidate.isdigit() and digits >= 12 \
                         and _gtin(candidate):
                     continue  # a barcode number written as one run
-                if not international and _labelled(text, offset + m.start(), offset + m.end()):
+                if not international and _labelled(text, offset + m.start(), offset + m.end(),
+                                                   talk):
                     continue
                 checked += 1
                 if checked > MAX_CHECKED:  # digit soup: redact rather than spend seconds

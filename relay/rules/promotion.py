@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from relay.rules.needs import Gated
 from relay.rules.reading import Reading
 
 code = "content.promotion"
@@ -69,11 +70,14 @@ _PATTERNS = re.compile(
 
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_ANY_PATTERN = Gated(_PATTERNS)  # a text none of whose sentences can match costs nothing
 
 
 def _pitches(text: str) -> bool:
     """A marketing pattern in a sentence that is not a question: "did you use a discount
     code at checkout?" asks about the order."""
+    if not _ANY_PATTERN.may_match(text):
+        return False
     return any(_PATTERNS.search(s) for s in _SENTENCE.findall(text) if not s.endswith("?"))
 
 

@@ -7,22 +7,27 @@ author's message: a seller's reply that quotes the buyer's "thanks!" is not than
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from dataclasses import dataclass
+from email.contentmanager import ContentManager
 from email.message import EmailMessage, Message
+from typing import Any
 
 import nh3
 
-_ATTRIBUTION = re.compile(
+from relay.rules.needs import Gated
+
+_ATTRIBUTION = Gated(re.compile(
     r"^(?:On\b.{0,200}\bwrote:|Am\b.{0,200}\bschrieb.{0,80}:|Le\b.{0,200}\ba écrit\s*:|"
     r"El\b.{0,200}\bescribió\s*:|Il\b.{0,200}\bha scritto\s*:|Op\b.{0,200}\bschreef.{0,80}:|"
     r"W dniu\b.{0,200}\bnapisał.{0,10}:|-{2,}\s*Original Message\s*-{2,}|"
     r"-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine|Mensaje original|"
     r"Messaggio originale)\s*-{2,}|_{10,}|From:\s.{0,200}$(?=\s*^(?:Sent|Date):))",
     re.IGNORECASE | re.MULTILINE | re.DOTALL,
-)
-_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+))
+_SIGNATURE = Gated(re.compile(r"^-- ?$", re.MULTILINE))
 _LINE_TAGS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "table"}
 _TAG = re.compile(r"<[^>]*>")  # on nh3's canonical output: every "<" in text is escaped
 
@@ -47,21 +52,60 @@ def own_words(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _parsed_once(part: Message) -> Message:
+    """A copy of the part (headers and body shared, not copied) whose get() parses each
+    header once: the email package parses a header anew at every asking, and the content
+    type of a text part is asked for four times (its type, a file name, the content
+    manager's lookup, the charset)."""
+    view = copy.copy(part)
+    fetch, known, missing = part.get, {}, object()
+
+    def get(name: str, failobj: Any = None) -> Any:
+        key = name.lower()
+        if key not in known:
+            known[key] = fetch(key, missing)
+        value = known[key]
+        return failobj if value is missing else value
+
+    view.get = get  # type: ignore[method-assign]
+    return view
+
+
+def _content(part: Message, ctype: str, maintype: str) -> str:
+    """part.get_content(), the content type already known (the content manager asks again)."""
+    if type(part).get_content is not EmailMessage.get_content:  # type: ignore[attr-defined]
+        return part.get_content()  # type: ignore[attr-defined,no-any-return]
+    manager = part.policy.content_manager  # type: ignore[attr-defined]
+    if type(manager).get_content is not ContentManager.get_content:
+        return part.get_content()  # type: ignore[attr-defined,no-any-return]
+    for key in (ctype, maintype, ""):  # as ContentManager.get_content looks them up
+        if key in manager.get_handlers:
+            return manager.get_handlers[key](part)  # type: ignore[no-any-return]
+    raise KeyError(ctype)
+
+
 def _body(message: Message) -> str:
     plain = html_text = None
     for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() != "text":
+        if part.is_multipart():
+            continue
+        part = _parsed_once(part)
+        # Main type and subtype are the halves of the content type, as the email package
+        # itself takes them.
+        ctype = part.get_content_type()
+        maintype, subtype = ctype.split("/")[0], ctype.split("/")[1]
+        if maintype != "text":
             continue
         if part.get_content_disposition() == "attachment" or part.get_filename():
             continue
         try:
-            content = part.get_content()  # type: ignore[attr-defined]
+            content = _content(part, ctype, maintype)
         except (LookupError, ValueError, AttributeError):
             data = part.get_payload(decode=True) or b""
             content = data.decode("utf-8", errors="replace")
-        if part.get_content_subtype() == "plain" and plain is None:
+        if subtype == "plain" and plain is None:
             plain = content
-        elif part.get_content_subtype() == "html" and html_text is None:
+        elif subtype == "html" and html_text is None:
             html_text = content
     if plain is not None:
         return plain

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 
+from relay.rules.needs import Gated
 from relay.rules.reading import Reading
 
 code = "content.review_request"
 reason = "asking for a review or feedback, or to change or remove one, is not allowed"
 
 _REVIEW = r"(?:review|feedback|rating|stars?)"
-_PATTERNS = re.compile(
+_PATTERNS = Gated(re.compile(
     "|".join((
         r"\b(?:leave|give|write|post|submit|drop|share)\s+(?:us|me)?\s*(?:a|an|some|your)?\s*"
         r"(?:quick\s+|short\s+)?(?:positive|good|great|nice|glowing|5[-\s]?stars?|five[-\s]?stars?"
@@ -49,7 +50,7 @@ _PATTERNS = re.compile(
         r"feedback)",
     )),
     re.IGNORECASE | re.DOTALL,
-)
+))
 
 
 def judge(reading: Reading) -> str | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from relay.rules.needs import Gated, Gates, distinct_words
+
 # Profile and messenger hosts: a link to one is a contact, with or without a scheme.
 PROFILE_HOSTS = frozenset({
     "t.me", "telegram.me", "telegram.dog", "wa.me", "api.whatsapp.com", "chat.whatsapp.com",
@@ -19,11 +21,11 @@ PROFILE_HOSTS = frozenset({
     "threads.net", "pinterest.com", "weixin.qq.com", "u.wechat.com", "viber.com", "skype.com",
     "kik.me", "etsy.com", "linktr.ee", "ebay.com", "ebay.de", "ebay.co.uk", "ebay.fr",
 })
-_PROFILE = re.compile(
+_PROFILE = Gated(re.compile(
     r"(?<![a-z0-9.\-])(?:https?://)?(?P<host>[a-z0-9][a-z0-9.\-]*\.[a-z]{2,})/"
     r"(?:[^\s<>\"'`]+|\s?[\d\s]{6,}\d)",  # "wa.me/ 31 6 4827 1953"
     re.IGNORECASE,
-)
+), re.compile(r"\.[a-z]{2,}/", re.IGNORECASE))  # what each match holds, found fast
 # Messengers, social networks and marketplaces (a shop or seller name there is a way to
 # reach someone off the platform), with the endings other languages give them
 # ("na Discordzie", "auf Instagramm").
@@ -54,7 +56,7 @@ _OWNER = (r"(?:(?:my|meine?|mon|ma|mi|il\s+mio|la\s+mia|mijn|our|unser(?:e)?|min
           r"moja)\s+)?")
 _SAYS = (r"(?:\s*[:=]\s*|\s+(?:is|ist|est|es|è|é|är|heißt|=)\s+|\s+|\s*-\s*)"
          r"[«\"'„“\u2018\u201a]?\s?")
-_NAMED = re.compile(
+_NAMED = Gated(re.compile(
     rf"\b(?:{_PLATFORMS})\b(?:[\s,(-]*{_OWNER}(?:{_KEYWORD})\b{_SAYS}\(?(?P<ident>{_IDENT})"
     rf"|\s*[:=]\s*(?P<after_colon>{_IDENT})"
     rf"|(?:\s+(?:me|us))?[\s,(]*(?:\b(?:at|on|is|via|under|unter|sur|su|op|en|as|als|comme|"
@@ -63,18 +65,18 @@ _NAMED = re.compile(
     rf"|(?:\s+[^\s.!?]{{1,20}}){{1,3}}?\s+(?:as|als|comme|como|come|unter|sous|som|jako|under)\s+"
     rf"[«\"'„“\u2018\u201a]?\s?(?P<found_as>{_STRONG}))",
     re.IGNORECASE,
-)
+))
 # "chineuse_de_lyon on Vinted", "sally_deals auf eBay"
-_BEFORE_PLATFORM = re.compile(
+_BEFORE_PLATFORM = Gated(re.compile(
     rf"(?<![\w@.])(?P<ident>{_STRONG})\s+(?:on|auf|sur|en|su|op|på|na|w|bei|at|in|im)\s+"
-    rf"(?:{_PLATFORMS})\b", re.IGNORECASE)
+    rf"(?:{_PLATFORMS})\b", re.IGNORECASE))
 # Schemes that open a messenger chat or a call: tg://resolve?domain=..., viber://chat?...
-_SCHEMES = re.compile(
+_SCHEMES = Gated(re.compile(
     r"(?<![\w+\-])(?<![a-z0-9]\.)(?P<scheme>tg|viber|weixin|wechat|line|kakaotalk|kakaoplus|kakaolink|whatsapp|"
     r"skype|sgnl|signal|fb-messenger|messenger|snapchat|instagram|threema|wickr|discord|tiktok|"
     r"twitter|zalo|imo|icq|xmpp|msnim|facetime|facetime-audio|sip|sips|tel|sms|mms|callto|im|"
     r"aim|ymsgr|gtalk|wire|element|matrix|teams|msteams|mqq|tencent|weibo|sinaweibo|"
-    r"kakaostory|band|navertalk):(?://)?[^\s<>\"'`]+", re.IGNORECASE)
+    r"kakaostory|band|navertalk):(?://)?[^\s<>\"'`]+", re.IGNORECASE))
 # Messengers named in Chinese, Japanese or Korean ("加我微信 sally_wx88", "카톡 아이디 ...").
 _CJK_MESSENGERS = re.compile(
     r"(?:微信号?|微信|威信|薇信|[Vv]信|QQ号?|扣扣|企鹅号|ライン|らいん|カカオトーク|カカオ|カトク|"
@@ -98,19 +100,20 @@ _NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användar
 _FILLER = (r"là-bas|la-bas|c'est|c\u2019est|ist|is|är|es|est|è|to|jest|there|dort|da|on|auf|sur|"
            r"en|op|på|na|w|im|am|als|as|my|mein|meiner|mon|mi|el|il|lautet|heißt|är|er|was|war|"
            r"su|no|em|bei|in|at|v|ve|σε|στο|είναι|è")
-_NICK = re.compile(
+_NICK = Gated(re.compile(
     rf"\b(?:{_NICK_WORDS})\w{{0,2}}\b(?:\s*(?:(?:{_FILLER})\b|(?P<site>(?-i:[A-Z][\w\-]{{1,20}})"
     rf"(?=[\s:])|(?:{_PLATFORMS})\b))){{0,4}}\s*(?P<colon>[:=])?\s*(?P<quote>[«\"'„“\u2018\u201a])?\s*"
-    rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE)
+    rf"(?P<ident>@?[\w][\w.\-]{{2,39}})", re.IGNORECASE))
 # "heiße ich Schraubenkoenig_BO", "me llamo ...": a name that only a handle looks like
-_CALLED = re.compile(
+_CALLED = Gated(re.compile(
     rf"\b(?:heiße\s+ich|ich\s+heiße|heiß\s+ich|i'm\s+called|i\s+go\s+by|je\s+m'appelle|"
     rf"me\s+llamo|mi\s+chiamo|heet\s+ik|ik\s+heet|jag\s+heter|jeg\s+heter|nazywam\s+się|"
     rf"me\s+chamo|sono|soy|sou|je\s+suis|jestem|i'm|i\s+am)\s+[«\"'„“\u2018\u201a]?"
-    rf"(?P<ident>{_STRONG})", re.IGNORECASE)
+    rf"(?P<ident>{_STRONG})", re.IGNORECASE))
 # With a platform or a nickname talked about, a name with an underscore is a handle.
-_TALK = re.compile(rf"\b(?:{_PLATFORMS}|{_NICK_WORDS})\b|微信|微博|ライン|카톡|라인", re.IGNORECASE)
-_UNDERSCORED = re.compile(r"(?<![\w@./])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w@])")
+_TALK = Gated(re.compile(rf"\b(?:{_PLATFORMS}|{_NICK_WORDS})\b|微信|微博|ライン|카톡|라인",
+                         re.IGNORECASE))
+_UNDERSCORED = Gated(re.compile(r"(?<![\w@./])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w@])"))
 _COMMON = frozenset((
     "the", "and", "ist", "der", "die", "das", "est", "les", "une", "con", "por", "para", "per",
     "che", "und", "oder", "och", "är", "som", "från", "here", "there", "same", "also", "auch",
@@ -134,7 +137,7 @@ _OBJECT = (r"(?i:me|mich|moi|mnie|mig|meg|mij|me|my\s+name|meinen\s+namen|mon\s+
            r"for\s+me|nach\s+mir)")
 _SIMPLY = (r"(?i:einfach|just|simply|simplement|simplemente|semplicemente|gewoon|bara|bare|"
            r"po\s+prostu|só|apenas)")
-_SEARCH_ME = re.compile(
+_SEARCH_ME = Gated(re.compile(
     # Every form starts a word: the engine gives up at once inside one (most positions).
     rf"\b(?:(?i:{_PLATFORMS})(?:\s+[^\s.!?]{{1,20}}){{0,2}}?\s+{_AS}\s+{_QUOTE}(?P<as>{_CAPS})"
     rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<name>{_CAPS})[»\"'“”]?\s+"
@@ -147,13 +150,14 @@ _SEARCH_ME = re.compile(
     rf"cherch\w*|busc\w*|cerca\w*|zoek\w*|sök\w*|szukaj\w*|procur\w*)"
     # "just search WillowAndWickCandles": a name only a handle looks like
     rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<handle>{_STRONG})(?![\w@])"
-    rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))")
+    rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))"))
 _MORE_NAMES = re.compile(rf"(?:[ \t]+{_CAP}){{1,3}}")
 # A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratin") or
 # announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
 _OPEN_Q = "[「『“\"'«„\u2018]"
 _CLOSE_Q = "[」』”\"'»“\u2019]"
 _QUOTED = re.compile(rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
+_OPEN_QUOTES = "「『“\"'«„\u2018"  # what _OPEN_Q takes
 _SEARCHED_AFTER = re.compile(
     r"\s*(?:って|을|를|で|diye|and|och|en|und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|"
     r"sök|such|busca|cherche|cerca|procura)", re.IGNORECASE)
@@ -176,6 +180,10 @@ _PLATFORM_STEMS = (
     "淘宝",
     "taobao", "xianyu", "fejs", "face")
 _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
+# Asked of the text before the lowered copy is searched: lowering keeps every character's
+# place and kind but for "İ" (two characters lowered), so where the text has none, a match
+# in the lowered copy is one in the text, any case.
+_SHORT_PLATFORMS_ANY_CASE = Gated(re.compile(_SHORT_PLATFORMS.pattern, re.IGNORECASE))
 _NICK_STEMS = (
     "přezdív", "jméno", "ψευδώνυμο", "χρήστη", "rumuz", "takma", "apelido", "soprannome",
     "bijnaam", "smeknamn", "kallenavn", "kaldenavn", "profil", "profile", "アカウント", "账号",
@@ -196,42 +204,73 @@ def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
+_GATES = Gates(_PROFILE, _NAMED, _BEFORE_PLATFORM, _SCHEMES, _NICK, _CALLED, _TALK,
+               _UNDERSCORED, _SEARCH_ME, _SHORT_PLATFORMS_ANY_CASE)
+
+
+class _Talk:
+    """Whether a text talks of a platform or a nickname: asked only where a pattern that
+    needs it could match at all (most texts name neither), each once."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.lowered = text, text.lower()
+        self.asked: dict[str, bool] = {}
+
+    def platform(self) -> bool:
+        if "platform" not in self.asked:
+            text, lowered = self.text, self.lowered
+            self.asked["platform"] = (_mentions(lowered, _PLATFORM_STEMS) and (
+                "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
+                or bool(_FACE.search(lowered)))) \
+                or (("\u0130" in text or _SHORT_PLATFORMS_ANY_CASE.may_match(text))
+                    and bool(_SHORT_PLATFORMS.search(lowered)))
+        return self.asked["platform"]
+
+    def nick(self) -> bool:
+        if "nick" not in self.asked:
+            self.asked["nick"] = _mentions(self.lowered, _NICK_STEMS)
+        return self.asked["nick"]
+
+
+def _named(text: str) -> Iterator[tuple[int, int]]:
+    """An identifier next to a platform's name."""
+    for m in _NAMED.finditer(text):
+        group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
+        ident = m.group(group)
+        if group != "strong" and ident.isdigit() and len(ident) < 5:
+            continue  # "Signal: 3 bars" is not an ID
+        end = m.end(group)
+        if ident[:1].isupper() and (more := _MORE_NAMES.match(text, end)):
+            end = more.end()  # a full name: "Facebook: Xaver Oberhuber-Kaltenbrunner"
+        yield m.start(group), end
+
+
 class SocialRule:
     code = "contact.social"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        _GATES.ask(text)
         if "/" in text:
             for m in _PROFILE.finditer(text):
                 host = m.group("host").lower().removeprefix("www.")
                 if host in PROFILE_HOSTS:
                     yield m.start(), m.end()
-        lowered = text.lower()
-        platform = (_mentions(lowered, _PLATFORM_STEMS) and (
-            "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
-            or bool(_FACE.search(lowered)))) \
-            or bool(_SHORT_PLATFORMS.search(lowered))
-        nick = _mentions(lowered, _NICK_STEMS)
-        for m in _NAMED.finditer(text) if platform else ():
-            group = next(g for g in ("ident", "after_colon", "strong", "found_as") if m.group(g))
-            ident = m.group(group)
-            if group != "strong" and ident.isdigit() and len(ident) < 5:
-                continue  # "Signal: 3 bars" is not an ID
-            end = m.end(group)
-            if ident[:1].isupper() and (more := _MORE_NAMES.match(text, end)):
-                end = more.end()  # a full name: "Facebook: Xaver Oberhuber-Kaltenbrunner"
-            yield m.start(group), end
+        talk = _Talk(text)
+        if _NAMED.may_match(text) and talk.platform():
+            yield from _named(text)
         if "@" in text:
             for m in _HANDLE.finditer(text):
                 yield m.start(), m.end()
         if ":" in text:
             for m in _SCHEMES.finditer(text):
                 yield m.start(), m.end()
-        for m in _BEFORE_PLATFORM.finditer(text) if platform else ():
+        for m in _BEFORE_PLATFORM.finditer(text) if _BEFORE_PLATFORM.may_match(text) \
+                and talk.platform() else ():
             yield m.start("ident"), m.end("ident")
         if not text.isascii():
             for m in _CJK_MESSENGERS.finditer(text):
                 yield m.start("ident"), m.end("ident")
-        for m in _NICK.finditer(text) if nick else ():
+        for m in _NICK.finditer(text) if _NICK.may_match(text) and talk.nick() else ():
             ident = m.group("ident")
             if ident.lower() in _COMMON:
                 continue
@@ -243,18 +282,21 @@ class SocialRule:
         if "u/" in text:
             for m in _REDDIT.finditer(text):
                 yield m.start(), m.end()
-        for m in _SEARCH_ME.finditer(text) if platform else ():
+        searched = _SEARCH_ME.may_match(text) and talk.platform()
+        for m in _SEARCH_ME.finditer(text) if searched else ():
             group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle")
                          if m.group(g))
             yield m.start(group), m.end(group)
-        for m in _QUOTED.finditer(text):
+        for m in _QUOTED.finditer(text) if any(q in text for q in _OPEN_QUOTES) else ():
             if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(
                     text, max(0, m.start() - 30), m.start()):
                 yield m.start("q"), m.end("q")
-        strongish = bool(_STRONGISH.search(text))
-        for m in _CALLED.finditer(text) if strongish else ():
+        # _STRONGISH is made of word characters: its matches lie within words.
+        called = _CALLED.may_match(text) and bool(_STRONGISH.search(distinct_words(text)))
+        for m in _CALLED.finditer(text) if called else ():
             if len(m.group("ident")) >= 5:
                 yield m.start("ident"), m.end("ident")
-        if "_" in text and (platform or nick or _TALK.search(text)):
+        if "_" in text and _UNDERSCORED.may_match(text) and (
+                talk.platform() or talk.nick() or _TALK.search(text)):
             for m in _UNDERSCORED.finditer(text):
                 yield m.start(), m.end()

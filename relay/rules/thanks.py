@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from relay.rules.needs import Gated
 from relay.rules.reading import Reading
 
 code = "content.thanks_only"
@@ -66,7 +67,7 @@ _CLOSING = (r"(?:best|kind|warm|many|with)?\s*(?:regards|wishes|greetings|thanks
 _ONE = rf"(?:{_THANKS}|{_HELP}|{_GREETING}|{_CLOSING})[\s,.!:;-]*"
 # A sentence may string several together: "Welcome, and thank you for your order!"
 _PLEASANTRY = re.compile(rf"{_ONE}(?:(?:and|und|et|y|e)\s+{_ONE})*", re.IGNORECASE)
-_GRATEFUL = re.compile(rf"^(?:{_THANKS}|{_HELP})", re.IGNORECASE)
+_GRATEFUL = Gated(re.compile(rf"^(?:{_THANKS}|{_HELP})", re.IGNORECASE))
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+|(?<=,)\s+(?=[A-Z])")
 _NAME_WORD = r"(?:[A-Z][\w'\u2019.-]*|&|and|the|team|von|van|de)"
 _NAME = re.compile(rf"^{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}[\s,.!]*$")
@@ -78,9 +79,11 @@ def _pleasant(sentence: str) -> bool:
 
 def judge(reading: Reading) -> str | None:
     text = reading.text or reading.subject
+    if "?" in text or not _GRATEFUL.may_match(text):
+        return None  # a question, or no sentence of it can thank (each is a part of it)
     sentences = [s.strip(" \t-*¡¿") for s in _SENTENCES.split(text)]
     sentences = [s for s in sentences if s.strip(" .!,")]
-    if not sentences or "?" in text:
+    if not sentences:
         return None
     if not any(_GRATEFUL.match(s) for s in sentences):
         return None

@@ -34,6 +34,17 @@ _DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52\
 _LOOKALIKES = dict(zip("аеорсухіјѕԁһӏкмтвнοαρτνεικΑΒΕΗΙΚΜΝΟΡΤΧΥΖАВЕКМНОРСТХ",
                        "aeopcyxijsdhlkmtbhoaptvetkABEHIKMNOPTXYZABEKMHOPCTX", strict=True))
 _DEFANGED = re.compile(r"\s?[\[({]\.[\])}]\s?")
+# In ASCII text, what each of _SPECIAL's forms cannot do without: an entity's "&", a
+# defanged "[." "(." "{.", "hxxp", letters joined by dashes or underscores ("-x-", "_x_"),
+# letters spaced out (" x y "). Each starts with a character of its own: found fast.
+_CHANGES_ASCII = ("&", "[.", "(.", "{.", "hxxp")
+_JOINED = (re.compile(r"-[A-Za-z0-9.@]-"), re.compile(r"_[A-Za-z0-9.@]_"))
+_SPACED_OUT = re.compile(r" [A-Za-z0-9._@/\-] [A-Za-z0-9._@/\-] ")
+
+
+def _may_change_ascii(text: str) -> bool:
+    return any(s in text for s in _CHANGES_ASCII) or any(
+        p.search(text) for p in _JOINED) or bool(_SPACED_OUT.search(text))
 
 
 def _normal(token: str) -> str:
@@ -86,7 +97,7 @@ class View:
 
 
 def view(text: str) -> View:
-    if text.isascii() and not _SPECIAL.search(text):
+    if text.isascii() and not (_may_change_ascii(text) and _SPECIAL.search(text)):
         return View(text, text, (), ())
     out: list[str] = []
     starts: list[int] = []
