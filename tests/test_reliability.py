@@ -33,8 +33,8 @@ from conftest import (
     send,
     serve_config,
 )
-from test_delivery import queue_id, wait_event
-from test_store import query, start_relay, stop, wait_listening
+from support.record import query, queue_id, wait_event
+from support.relay_process import serving
 
 TOKEN = re.compile(rb"load-\d{6}")
 
@@ -204,7 +204,6 @@ async def open_cli(config: Path, order: str) -> dict:
 
 async def test_kill_9_under_load_loses_no_accepted_message(tmp_path):
     rng = random.Random(SEED)
-    log = tmp_path / "relay.log"
     store = tmp_path / "relay.db"
     port = free_port()
     sink = Sink()
@@ -242,47 +241,45 @@ async def test_kill_9_under_load_loses_no_accepted_message(tmp_path):
         def count(kind: str) -> int:
             return sum(o.kind == kind for o in outcomes.values())
 
-        proc = start_relay(config, log)
         clients: list[asyncio.Task] = []
         per_epoch: list[int] = []
-        try:
-            await wait_listening(proc, port, log)
-            clients = [asyncio.create_task(client(n)) for n in range(CLIENTS)]
-            for _ in range(KILLS):
+        async with serving(config) as relay:
+            try:
+                clients = [asyncio.create_task(client(n)) for n in range(CLIENTS)]
+                for _ in range(KILLS):
+                    before = count("accepted")
+                    await asyncio.sleep(rng.uniform(1.0, 2.0))
+                    # SIGKILL, at a random moment of sending and delivering
+                    assert await relay.kill() == -9
+                    per_epoch.append(count("accepted") - before)
+                    relay.start()
+                    await relay.wait_listening(timeout=30)
                 before = count("accepted")
-                await asyncio.sleep(rng.uniform(1.0, 2.0))
-                proc.kill()  # SIGKILL, at a random moment of sending and delivering
-                assert await asyncio.to_thread(proc.wait, 10) == -9
+                await asyncio.sleep(1.0)
+                done.set()
+                await asyncio.gather(*clients)
                 per_epoch.append(count("accepted") - before)
-                proc = start_relay(config, log)
-                await wait_listening(proc, port, log, timeout=30)
-            before = count("accepted")
-            await asyncio.sleep(1.0)
-            done.set()
-            await asyncio.gather(*clients)
-            per_epoch.append(count("accepted") - before)
 
-            # Let the queue drain: every 250 reaches the inbox, the outbox empties.
-            wanted = {t for t, o in outcomes.items() if o.kind == "accepted"}
-            deadline = time.monotonic() + 30
-            while True:
-                arrived = {m.group(0).decode() for r in sink.snapshot()
-                           if (m := TOKEN.search(r.data))}
-                queued = query(store, "SELECT COUNT(*) FROM outbox")[0][0]
-                if wanted <= arrived and queued == 0:
-                    break
-                assert time.monotonic() < deadline, (
-                    f"{len(wanted - arrived)} accepted messages never arrived, {queued} queued:"
-                    f" {sorted(wanted - arrived)[:10]}\n{log.read_text()[-3000:]}")
-                await asyncio.sleep(0.1)
-            proc.terminate()  # after three crashes, a graceful stop still works
-            assert await asyncio.to_thread(proc.wait, 15) == 0, log.read_text()[-3000:]
-        finally:
-            done.set()
-            for task in clients:
-                task.cancel()
-            await asyncio.gather(*clients, return_exceptions=True)
-            stop(proc)
+                # Let the queue drain: every 250 reaches the inbox, the outbox empties.
+                wanted = {t for t, o in outcomes.items() if o.kind == "accepted"}
+                deadline = time.monotonic() + 30
+                while True:
+                    arrived = {m.group(0).decode() for r in sink.snapshot()
+                               if (m := TOKEN.search(r.data))}
+                    queued = query(store, "SELECT COUNT(*) FROM outbox")[0][0]
+                    if wanted <= arrived and queued == 0:
+                        break
+                    assert time.monotonic() < deadline, (
+                        f"{len(wanted - arrived)} accepted messages never arrived, {queued}"
+                        f" queued: {sorted(wanted - arrived)[:10]}\n{relay.log()[-3000:]}")
+                    await asyncio.sleep(0.1)
+                # After three crashes, a graceful stop still works.
+                assert await relay.terminate() == 0, relay.log()[-3000:]
+            finally:
+                done.set()
+                for task in clients:
+                    task.cancel()
+                await asyncio.gather(*clients, return_exceptions=True)
         received = sink.snapshot()
 
     # Traffic went on in every epoch: the kills landed under load.

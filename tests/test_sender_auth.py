@@ -28,7 +28,7 @@ from conftest import (
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 from dns_server import DKIM_VERIFY_PL, LocalDNS, dnsmasq_path, mail_dkim_available, require
-from test_smuggling import talk
+from support.raw_smtp import talk
 
 from relay.auth.dmarc import aligned, organizational
 from relay.config import AuthSettings, Config, DKIMSettings

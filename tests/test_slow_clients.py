@@ -16,8 +16,8 @@ import os
 import signal
 import socket
 import statistics
-import subprocess
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from conftest import (
     send,
     serve_config,
 )
-from test_store import start_relay, stop, wait_listening
+from support.relay_process import RelayProcess, serving
 
 from relay.replies import TOO_BUSY, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_NETWORK
 
@@ -58,35 +58,26 @@ def write_config(tmp_path: Path, smtp_port: int, sink_port: int, *, timeout: flo
 
 @dataclass
 class Served:
-    proc: subprocess.Popen
-    port: int
+    relay: RelayProcess
     alias: str  # the seller alias: BUYER writes to it
-    log: Path
 
-    def alive(self) -> None:
-        assert self.proc.poll() is None, (
-            f"relay exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+    @property
+    def port(self) -> int:
+        return self.relay.smtp_port
 
 
 @contextlib.asynccontextmanager
-async def serving(tmp_path: Path, capture: Capture, **settings):
-    port = free_port()
-    config = write_config(tmp_path, port, capture.port, **settings)
+async def started(tmp_path: Path, capture: Capture, **settings) -> AsyncIterator[Served]:
+    """A relay with one conversation; at the end it must still run, and stop cleanly."""
+    config = write_config(tmp_path, free_port(), capture.port, **settings)
     opened = await asyncio.to_thread(
         run_cli, "--config", str(config), "conversations", "open", "--order",
         "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
     assert opened.returncode == 0, opened.stderr
-    log = tmp_path / "relay.log"
-    proc = start_relay(config, log)
-    try:
-        await wait_listening(proc, port, log)
-        served = Served(proc, port, json.loads(opened.stdout)["seller_alias"], log)
-        yield served
-        served.alive()
-        proc.terminate()
-        assert await asyncio.to_thread(proc.wait, 15) == 0, log.read_text()[-3000:]
-    finally:
-        stop(proc)
+    async with serving(config) as relay:
+        yield Served(relay, json.loads(opened.stdout)["seller_alias"])
+        relay.alive()
+        assert await relay.terminate() == 0, relay.log()[-3000:]
 
 
 # -- client helpers -------------------------------------------------------------------------
@@ -142,7 +133,7 @@ async def no_connections(served: Served, timeout: float = 5.0) -> None:
     """Until the relay holds no client connection (earlier ones, closed by their clients,
     may take a moment to be let go on a busy machine)."""
     deadline = time.monotonic() + timeout
-    while (held := relay_sockets_from(served.proc.pid, served.port)) > 0:
+    while (held := relay_sockets_from(served.relay.pid, served.port)) > 0:
         assert time.monotonic() < deadline, f"the relay still holds {held} connections"
         await asyncio.sleep(0.05)
 
@@ -175,7 +166,7 @@ LATENCY_LIMIT = 3.0
 
 async def test_slowloris_crowd_does_not_hold_up_a_normal_client(tmp_path, capture):
     began = time.monotonic()
-    async with serving(tmp_path, capture, timeout=120.0) as served:
+    async with started(tmp_path, capture, timeout=120.0) as served:
         baseline = []
         for n in range(3):
             code, reply, took = await deliver(served, f"baseline {n}")
@@ -244,7 +235,7 @@ async def test_slowloris_crowd_does_not_hold_up_a_normal_client(tmp_path, captur
                 latencies.append(took)
                 await asyncio.sleep(0.3)
             await arrived(capture, {f"normal {n}" for n in range(NORMAL)})
-            served.alive()
+            served.relay.alive()
             # The crowd was there all along: every slow connection is still open.
             still_open = [n for n, r in readers.items() if not r.at_eof()]
             assert len(still_open) == len(crowd), f"{len(crowd) - len(still_open)} closed"
@@ -266,15 +257,15 @@ async def test_a_burst_of_connections_queues_while_the_relay_is_busy(tmp_path, c
     accepts nothing), 300 connects still complete in the kernel. With asyncio's default
     backlog of 100 the rest had their SYNs dropped and waited 1, 3, 7, 15 s to retry: the
     slowloris test above timed out from that on a busy CI machine."""
-    async with serving(tmp_path, capture, timeout=60.0) as served:
+    async with started(tmp_path, capture, timeout=60.0) as served:
         burst = 300
-        served.proc.send_signal(signal.SIGSTOP)
+        served.relay.send_signal(signal.SIGSTOP)
         try:
             tries = await asyncio.gather(
                 *(asyncio.wait_for(connect(served.port, SOURCES[n % len(SOURCES)]), 2.0)
                   for n in range(burst)), return_exceptions=True)
         finally:
-            served.proc.send_signal(signal.SIGCONT)
+            served.relay.send_signal(signal.SIGCONT)
         writers = [t[1] for t in tries if isinstance(t, tuple)]
         try:
             assert len(writers) == burst, sorted({repr(t) for t in tries
@@ -296,7 +287,7 @@ TOLD_AT_ONCE = 2.0  # seconds for a refusal on a busy 2-core machine
 
 async def test_connection_flood_is_turned_away_and_the_relay_serves_again(tmp_path, capture):
     began = time.monotonic()
-    async with serving(tmp_path, capture, timeout=60.0, connections_total=TOTAL) as served:
+    async with started(tmp_path, capture, timeout=60.0, connections_total=TOTAL) as served:
         await no_connections(served)  # wait_listening's probe is gone: all TOTAL are free
         # As fast as possible: 80 at once, 20 from each of 4 addresses (the per-address
         # limit is not reached, the total one is).
@@ -321,7 +312,7 @@ async def test_connection_flood_is_turned_away_and_the_relay_serves_again(tmp_pa
                 assert took < TOLD_AT_ONCE, took
                 assert (await until_closed(reader, 2.0))[0]
                 more.append(took)
-            served.alive()
+            served.relay.alive()
             # The held ones still work.
             _, _, reader, writer = greeted[0]
             assert (await command(reader, writer, "NOOP")).startswith(b"250")
@@ -369,7 +360,7 @@ async def test_connection_flood_is_turned_away_and_the_relay_serves_again(tmp_pa
         finally:
             close_all(w for _, _, _, w in mine)
         await arrived(capture, {"after the flood", "beside the greedy address"})
-        served.alive()
+        served.relay.alive()
     refused = [t for _, t, _, _ in busy] + more
     print(f"\nflood: {len(flood)} at once -> {len(greeted)} greeted, {len(busy)} told 421 4.3.2"
           f" (max {max(refused):.3f} s); {len(more)} more refused one by one; served again"
@@ -384,7 +375,7 @@ LATE = 2.5  # how much later than smtp.timeout a close may come on a busy machin
 
 async def test_idle_connections_are_closed_after_smtp_timeout(tmp_path, capture):
     began = time.monotonic()
-    async with serving(tmp_path, capture, timeout=TIMEOUT) as served:
+    async with started(tmp_path, capture, timeout=TIMEOUT) as served:
 
         async def silent() -> float:
             line, _, reader, writer = await first_line(served.port)
@@ -456,7 +447,7 @@ async def test_idle_connections_are_closed_after_smtp_timeout(tmp_path, capture)
         for took in (quiet, after_command, in_command, in_data):
             assert TIMEOUT - 0.5 <= took <= TIMEOUT + LATE, results
         assert noops >= 7, noops
-        served.alive()
+        served.relay.alive()
         # The relay still serves, and the cut-off message went nowhere.
         code, reply, _ = await deliver(served, "after the timeouts")
         assert code == 250, reply
@@ -558,7 +549,7 @@ async def test_a_client_that_stops_reading_holds_no_more_than_its_connections(tm
     after another for 8 s: the relay must never hold more than connections_per_ip of them
     (refusing the rest, or letting go of those it timed out)."""
     limit, source = 2, "127.0.0.3"
-    async with serving(tmp_path, capture, timeout=1.0, connections_per_ip=limit) as served:
+    async with started(tmp_path, capture, timeout=1.0, connections_per_ip=limit) as served:
         held: list[socket.socket] = []
         counts: list[int] = []
         greetings: list[bytes] = []
@@ -574,11 +565,11 @@ async def test_a_client_that_stops_reading_holds_no_more_than_its_connections(tm
                 else:
                     assert greeting == PER_IP_LINE, greeting
                     await until_eof(sock)
-                counts.append(relay_sockets_from(served.proc.pid, served.port, source))
+                counts.append(relay_sockets_from(served.relay.pid, served.port, source))
                 if counts[-1] > limit:
                     break
                 await asyncio.sleep(0.2)
-            served.alive()
+            served.relay.alive()
             code, reply, _ = await deliver(served, "beside the non-readers")
             assert code == 250, reply
             print(f"\nnon-reading clients from {source} (connections_per_ip {limit}): greeted"
@@ -619,7 +610,7 @@ async def test_commands_that_move_no_message_on_are_capped(tmp_path, capture):
     """smtp.max_idle_commands (20): NOOP, RSET, HELP, VRFY, EHLO... in a row; the next one is
     421 4.7.0 and the connection closes. MAIL (or RCPT, DATA) starts the count again, so a
     client that sends a NOOP between its messages is never cut off."""
-    async with serving(tmp_path, capture, timeout=60.0, max_idle_commands=20) as served:
+    async with started(tmp_path, capture, timeout=60.0, max_idle_commands=20) as served:
         _, _, reader, writer = await first_line(served.port)
         try:
             spin = ["EHLO spinner.example", "RSET", "HELP", f"VRFY <{BUYER}>"] + ["NOOP"] * 40
@@ -639,14 +630,14 @@ async def test_commands_that_move_no_message_on_are_capped(tmp_path, capture):
             writer.close()
         assert not closed and len(replies) == len(steady), (len(replies), replies[-3:])
         assert all(r.startswith(b"250") for r in replies), replies
-        served.alive()
+        served.relay.alive()
 
 
 async def test_a_busy_connection_ends_at_max_session_time(tmp_path, capture):
     """A client that keeps smtp.timeout from running out (a transaction begun and dropped
     every moment, never idle, never past the idle-command cap) is told 421 4.4.2 and
     closed at smtp.max_session_time."""
-    async with serving(tmp_path, capture, timeout=60.0, max_session_time=2.0) as served:
+    async with started(tmp_path, capture, timeout=60.0, max_session_time=2.0) as served:
         _, _, reader, writer = await first_line(served.port)
         try:
             replies: list[bytes] = []
@@ -672,7 +663,7 @@ async def test_connections_from_one_network_are_capped(tmp_path, capture):
     is let in, a sixth address of that /24 gets 421 4.7.0 and is closed, while a client of
     127.0.1.0/24 connects; a slot freed in the /24 is taken again."""
     network = TOO_MANY_FROM_NETWORK_LINE
-    async with serving(tmp_path, capture, timeout=60.0, connections_per_ip=20,
+    async with started(tmp_path, capture, timeout=60.0, connections_per_ip=20,
                        connections_per_network=5) as served:
         await no_connections(served)
         held = [await first_line(served.port, f"127.0.0.{n}") for n in range(2, 7)]
@@ -699,4 +690,4 @@ async def test_connections_from_one_network_are_capped(tmp_path, capture):
                 await asyncio.sleep(0.05)
         finally:
             close_all(w for _, _, _, w in held)
-        served.alive()
+        served.relay.alive()

@@ -8,29 +8,11 @@ import re
 
 import pytest
 from conftest import BUYER, compose, send
+from support.raw_smtp import talk
 
 from relay.store import records
 
 VARIANTS = [b"\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\r", b"\r\n\x00.\r\n", b"\r\n.\x00\r\n"]
-
-
-async def talk(port: int, script: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    await reader.readline()
-    writer.write(script)
-    await writer.drain()
-    replies = b""
-    try:
-        while True:
-            line = await asyncio.wait_for(reader.readline(), 5)
-            if not line:
-                break
-            replies += line
-            if line.startswith(b"221"):
-                break
-    finally:
-        writer.close()
-    return replies
 
 
 @pytest.mark.parametrize("end", VARIANTS, ids=[repr(v) for v in VARIANTS])

@@ -30,7 +30,8 @@ from conftest import (
     send,
     serve_config,
 )
-from test_store import query, start_relay, stop, wait_listening
+from support.record import query, queue_id
+from support.relay_process import serving
 
 from relay.config import StoreSettings
 from relay.store import db as store_db
@@ -133,11 +134,6 @@ async def wait_subjects(capture: Capture, wanted: set[str], timeout: float = 15.
         await asyncio.sleep(0.05)
 
 
-def queue_id(reply: str) -> str:
-    assert reply.startswith("2.0.0 queued as "), reply
-    return reply.rsplit(" ", 1)[1]
-
-
 def assert_temporary(code: int, reply: str) -> None:
     """451 4.3.x: the class the README promises for store faults; never 250, never 5xx."""
     assert code == 451 and reply.startswith("4.3."), (code, reply)
@@ -165,7 +161,6 @@ async def test_a_full_disk_is_451_and_the_relay_recovers_by_itself(tmp_path, cap
     takes mail (250) and reports ready, and the record verifies."""
     began = time.monotonic()
     smtp_port, api_port = free_port(), free_port()
-    log = tmp_path / "relay.log"
     with small_file_system(tmp_path / "fs") as mode:
         store = tmp_path / "fs" / "relay.db"
         config = write_config(tmp_path, store, smtp_port, api_port, capture.port)
@@ -179,12 +174,10 @@ async def test_a_full_disk_is_451_and_the_relay_recovers_by_itself(tmp_path, cap
             return await send(smtp_port, BUYER, alias, compose(
                 BUYER, alias, subject=subject, body=f"Hello, when will it ship? {subject}\n"))
 
-        proc = start_relay(config, log)
-        try:
-            await wait_listening(proc, smtp_port, log)
+        async with serving(config) as relay:
             deadline = time.monotonic() + 10
             while (await _ready_or_none(api_port)) != 200:  # the API comes up after SMTP
-                assert time.monotonic() < deadline, log.read_text()
+                assert time.monotonic() < deadline, relay.log()
                 await asyncio.sleep(0.1)
 
             # Queued before the fill; the inbox refuses them for now, so they wait.
@@ -195,7 +188,7 @@ async def test_a_full_disk_is_451_and_the_relay_recovers_by_itself(tmp_path, cap
                 assert code == 250, reply
                 accepted[f"before the fill {n}"] = queue_id(reply)
 
-            filled = fill_up(mode, store, proc.pid)
+            filled = fill_up(mode, store, relay.pid)
             full_at = time.monotonic()
 
             # A little room may be left in pages already allocated: send until the first
@@ -218,7 +211,7 @@ async def test_a_full_disk_is_451_and_the_relay_recovers_by_itself(tmp_path, cap
                 STRANGER, alias, subject="stranger while full"))
             assert_temporary(code, reply)
             refused.append("stranger while full")
-            assert proc.poll() is None, log.read_text()[-3000:]
+            relay.alive()
 
             status, checks = await readyz(api_port)
             assert status == 503, checks
@@ -232,9 +225,9 @@ async def test_a_full_disk_is_451_and_the_relay_recovers_by_itself(tmp_path, cap
             await wait_subjects(capture, set(accepted))
             status, _ = await readyz(api_port)
             assert status == 503
-            assert proc.poll() is None, log.read_text()[-3000:]
+            relay.alive()
 
-            make_room(mode, store, proc.pid)
+            make_room(mode, store, relay.pid)
             room_at = time.monotonic()
             # Readiness comes back by itself: at the latest when FAILURE_HOLD has passed
             # since the last failed write, sooner when a write (the worker's) succeeds.
@@ -263,10 +256,7 @@ async def test_a_full_disk_is_451_and_the_relay_recovers_by_itself(tmp_path, cap
             await wait_all_delivered(store, list(accepted.values()))
             assert (await readyz(api_port))[0] == 200
 
-            proc.terminate()
-            assert await asyncio.to_thread(proc.wait, 15) == 0, log.read_text()[-3000:]
-        finally:
-            stop(proc)
+            assert await relay.terminate() == 0, relay.log()[-3000:]
 
         # Nothing that got a 451 went anywhere, and nothing of it is queued.
         got = delivered_subjects(capture)

@@ -1,0 +1,1 @@
+"""Helpers shared by test modules (imported as `support.<module>`, like conftest and samples)."""
