@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import BUYER, SELLER, Capture, RelayFactory, compose, make_config, open_conv, send
 
 from relay.config import Config, LimitsSettings, SMTPSettings
@@ -188,6 +189,7 @@ def queue_id(reply: bytes) -> str:
     return reply.split()[-1].decode()
 
 
+@pytest.mark.slow
 async def test_a_small_message_is_not_held_up_behind_big_slow_ones(
         relay_factory: RelayFactory, capture: Capture, tmp_path: Path) -> None:
     """Two 10 MB messages (seconds of processing each) and then a 300 KB one, from three
@@ -266,6 +268,7 @@ def open_spool_files(directory: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 async def test_a_big_body_waits_on_disk_and_comes_back_whole(
         relay_factory: RelayFactory, capture: Capture, tmp_path: Path) -> None:
     """A 3 MB body goes to a file in the spool directory beside the store while it arrives;

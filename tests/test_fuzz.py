@@ -840,7 +840,8 @@ STRATEGIES = {  # name: (strategy, examples); about 250 messages in all, with th
 }
 
 
-@pytest.mark.parametrize("name", list(STRATEGIES))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name == "parts"
+                                  else name for name in STRATEGIES])
 async def test_generated_mime(fuzz_relay, name):
     strategy, examples = STRATEGIES[name]
     relay = fuzz_relay

@@ -72,6 +72,7 @@ def cli_token(config: Path, *args: str) -> tuple[str, str]:
 # -- 1 and 4: SIGHUP reload, and tokens from `relay api token` ------------------------------
 
 
+@pytest.mark.slow
 async def test_sighup_applies_rules_limits_and_tokens_and_keeps_the_port(
         tmp_path, capture, relay_processes):
     admin, admin_entry = admin_token()

@@ -202,6 +202,7 @@ async def open_cli(config: Path, order: str) -> dict:
     return json.loads(opened.stdout)
 
 
+@pytest.mark.slow
 async def test_kill_9_under_load_loses_no_accepted_message(tmp_path):
     rng = random.Random(SEED)
     store = tmp_path / "relay.db"
@@ -359,6 +360,7 @@ def expected_gap(attempt: int) -> float:
                BACKOFF["retry_initial"] * BACKOFF["retry_factor"] ** (attempt - 1))
 
 
+@pytest.mark.slow
 async def test_downstream_outage_backs_off_as_configured_then_delivers(relay_factory,
                                                                        tmp_path):
     port = free_port()  # the inbox is down: nothing listens here

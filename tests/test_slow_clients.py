@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from conftest import (
     BUYER,
     SELLER,
@@ -164,6 +165,7 @@ NORMAL = 10
 LATENCY_LIMIT = 3.0
 
 
+@pytest.mark.slow
 async def test_slowloris_crowd_does_not_hold_up_a_normal_client(tmp_path, capture):
     began = time.monotonic()
     async with started(tmp_path, capture, timeout=120.0) as served:
@@ -285,6 +287,7 @@ FLOOD_SOURCES = [f"127.0.0.{n}" for n in range(2, 6)]  # 4 x 20 = 80 at once
 TOLD_AT_ONCE = 2.0  # seconds for a refusal on a busy 2-core machine
 
 
+@pytest.mark.slow
 async def test_connection_flood_is_turned_away_and_the_relay_serves_again(tmp_path, capture):
     began = time.monotonic()
     async with started(tmp_path, capture, timeout=60.0, connections_total=TOTAL) as served:
@@ -373,6 +376,7 @@ TIMEOUT = 2.0
 LATE = 2.5  # how much later than smtp.timeout a close may come on a busy machine
 
 
+@pytest.mark.slow
 async def test_idle_connections_are_closed_after_smtp_timeout(tmp_path, capture):
     began = time.monotonic()
     async with started(tmp_path, capture, timeout=TIMEOUT) as served:
@@ -543,6 +547,7 @@ async def until_eof(sock: socket.socket, timeout: float = 5.0) -> None:
             return
 
 
+@pytest.mark.slow
 async def test_a_client_that_stops_reading_holds_no_more_than_its_connections(tmp_path,
                                                                               capture):
     """Connections from one address that pipeline commands and never read the answers, one

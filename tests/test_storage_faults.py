@@ -317,6 +317,7 @@ async def write_lock(path: Path, begin: str = "BEGIN IMMEDIATE") -> AsyncIterato
     assert proc.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("begin", ["BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"])
 async def test_a_locked_store_is_451_and_nothing_accepted_is_lost(relay_factory, capture,
                                                                   tmp_path, monkeypatch,
