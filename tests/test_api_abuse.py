@@ -29,6 +29,7 @@ from support.api_client import (
     SELLER_TOKEN,
     Api,
     error,
+    settled,
     smtp,
 )
 from support.api_relay import api_relay_settings, start_api_relay
@@ -133,13 +134,13 @@ async def test_half_sent_requests_are_cut_off_and_connections_over_the_cap_close
     extra = []
     other = b"GET /v1/messages HTTP/1.1\r\nHost: relay.test\r\n"  # not a health check
     try:
-        # Over the cap: closed at once, well before the deadline.
+        # Over the cap: closed at once, before the deadline has closed any of the five.
         for _ in range(5):
             reader, writer = await asyncio.open_connection("127.0.0.1", api.relay.api_port)
             writer.write(other)
             extra.append(writer)
-            assert await closed_by_peer(reader, 0.5)
-        assert time.monotonic() - start < deadline * 0.8
+            assert await closed_by_peer(reader, 10.0)
+        refused_after = time.monotonic() - start
         # The five within the cap are still open...
         for reader, _ in held:
             assert not await closed_by_peer(reader, 0.02)
@@ -148,9 +149,11 @@ async def test_half_sent_requests_are_cut_off_and_connections_over_the_cap_close
         assert (await api.capture.wait_for(1))[0].rcpt_tos == [SELLER]
         # The deadline closes the half-sent requests, from the relay's side.
         for reader, _ in held:
-            assert await closed_by_peer(reader, start + deadline + 2.0 - time.monotonic())
+            assert await closed_by_peer(reader, start + deadline + 30.0 - time.monotonic())
         took = time.monotonic() - start
-        assert deadline * 0.8 <= took < deadline + 2.0, took
+        assert took >= deadline * 0.8, took  # not before it
+        print(f"\nover the cap closed after {refused_after:.2f} s, half-sent requests after"
+              f" {took:.2f} s (deadline {deadline} s)")
         # The attacker has not let go of its sockets, yet the API answers again.
         ready = await api.get("/readyz", None)
         assert ready.status_code == 200, ready.text
@@ -300,8 +303,8 @@ async def test_concurrent_sends_do_not_pass_the_rate_limit_together(start_api):
         if reply.status_code == 429:
             error(reply, 429, "rate.limit")
     assert len(await api.ids(conversation=conv["conversation_id"])) == 5
-    await api.capture.wait_for(5)
-    await asyncio.sleep(0.2)
+    # All five recorded as delivered: nothing is left to send, and the inbox got five.
+    await settled(api, 5)
     assert len(api.capture.messages) == 5
 
 
@@ -332,7 +335,8 @@ async def test_no_encoded_words_in_a_subject_value_or_a_file_name(start_api):
     # The plain value meets the opt-out.
     error(await api.call("POST", path, "seller", json={
         "template": "invoice", "variables": {"invoice_number": "INV-7"}}), 409, "optout")
-    await asyncio.sleep(0.3)
+    (refused,) = set(await api.ids()) - set(before)  # on the record, refused: never queued
+    assert (await api.message(refused))["disposition"] == "rejected"
     assert api.capture.messages == []
 
 
@@ -395,9 +399,9 @@ async def readiness_recovers(api: Api, failed: float, hold: float) -> None:
                                          "delivery_worker": True, "store_writable": False,
                                          "disk_space": True}
     while (response := await api.get("/readyz", None)).status_code != 200:
-        assert time.monotonic() - failed < hold + 3.0, response.text
+        assert time.monotonic() - failed < hold + 30.0, response.text  # never ready again
         await asyncio.sleep(0.05)
-    assert time.monotonic() - failed >= hold * 0.8
+    assert time.monotonic() - failed >= hold * 0.8  # not before the hold
     assert response.json()["checks"]["store_writable"] is True
 
 

@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -506,7 +505,6 @@ async def test_sigterm_drains_with_the_api_up_and_exits_zero(tmp_path, capture,
     data = compose(BUYER, alias)
     writer.write(data[:40])
     await writer.drain()
-    stopped_at = time.monotonic()
     relay.send_signal(signal.SIGTERM)
     await relay.wait_log("shutting down")
 
@@ -525,7 +523,7 @@ async def test_sigterm_drains_with_the_api_up_and_exits_zero(tmp_path, capture,
     grace = float(relay.settings()["shutdown_grace"])
     code = await relay.wait(grace + 5)
     assert code == 0, relay.log()
-    assert time.monotonic() - stopped_at < grace
+    assert "did not finish within" not in relay.log()  # the drain ended, not the grace
     assert "relay stopped" in relay.log()
     assert not listening(relay.api_port)
     with contextlib.closing(sqlite3.connect(tmp_path / "relay.db")) as db:

@@ -3,6 +3,8 @@ handle (a client and who is calling), and the checks of an answer."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,3 +102,15 @@ def error(response: httpx.Response, status: int, code: str, field: Any = ...) ->
     if field is not ...:
         assert body.get("field") == field, body
     return body["message"]
+
+
+async def settled(api: Api, count: int, timeout: float = 10.0) -> None:
+    """Until `count` messages are recorded as delivered (the worker has counted them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = await api.ok("GET", "/v1/messages", params={"limit": 500})
+        done = [m for m in page["messages"] if m["delivery"] == "delivered"]
+        if len(done) >= count:
+            return
+        assert time.monotonic() < deadline, page
+        await asyncio.sleep(0.02)
