@@ -123,7 +123,11 @@ async def test_half_sent_requests_are_cut_off_and_connections_over_the_cap_close
     monkeypatch.setattr(service, "REQUEST_DEADLINE", deadline)
     api = await start_api()
     conv = await api.open()
-    await asyncio.sleep(0.2)  # the relay has seen that request's connection close
+    assert api.relay.api is not None and api.relay.api.server is not None
+    for _ in range(500):  # until the relay has seen that request's connection close
+        if not api.relay.api.server.server_state.connections:
+            break
+        await asyncio.sleep(0.01)
     partial = b"GET /healthz HTTP/1.1\r\nHost: relay.test\r\n"  # the headers never end
     held = []
     for _ in range(5):

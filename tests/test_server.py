@@ -84,7 +84,12 @@ async def test_stop_finishes_a_transaction_in_progress(relay, conv, capture):
     writer.write(data[:40])
     await writer.drain()
     stopping = asyncio.create_task(relay.stop())
-    await asyncio.sleep(0.3)
+    assert relay.server is not None
+    for _ in range(1000):  # stop() closes the listener first, then waits
+        if not relay.server.is_serving():
+            break
+        await asyncio.sleep(0.01)
+    assert not relay.server.is_serving()
     assert not stopping.done()  # waiting for the open transaction
     writer.write(data[40:] + b".\r\n")
     await writer.drain()

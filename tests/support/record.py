@@ -43,6 +43,13 @@ async def events(relay: Relay, message_id: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
+async def assert_never_queued(relay: Relay, message_id: str) -> None:
+    """Nothing of the message can be delivered: it was never queued (queueing writes a
+    'queued' event, in the same transaction as the record, before the relay replies)."""
+    found = await events(relay, message_id)
+    assert "queued" not in [kind for kind, _ in found], (message_id, found)
+
+
 async def wait_event(relay: Relay, message_id: str, kind: str,
                      timeout: float = 15.0) -> list[tuple[str, str]]:
     """Until the message has a `kind` event; all its events."""
