@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 
 
-async def talk(port: int, script: bytes) -> bytes:
-    """After the greeting, write `script` at once (commands, data, whatever bytes) and read
-    every reply until the relay closes the connection or says 221."""
+async def talk(port: int, script: bytes | list[bytes]) -> bytes:
+    """After the greeting, write `script` (commands, data, whatever bytes) and read every
+    reply until the relay closes the connection or says 221. A list is sent in pieces, a
+    moment apart, so that the relay reads them apart."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await reader.readline()
-    writer.write(script)
-    await writer.drain()
+    for n, piece in enumerate([script] if isinstance(script, bytes) else script):
+        if n:
+            await asyncio.sleep(0.05)
+        writer.write(piece)
+        await writer.drain()
     replies = b""
     try:
         while True:
