@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,11 +13,13 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
+import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from support.relay_process import RelayProcess, free_ports, relay_toml
 
 from relay.config import (
     APISettings,
@@ -32,6 +32,9 @@ from relay.config import (
 )
 from relay.marketplace import conversations
 from relay.server import Relay
+
+if TYPE_CHECKING:
+    from support.api_client import Api
 
 DOMAIN = "relay.test"
 ORDER = "112-1234567-1234567"
@@ -128,9 +131,7 @@ VERP = re.compile(r"bounces\+[a-z2-7]{16}\.[0-9a-z]+\.[a-z2-7]{16}@relay\.test")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 _DKIM_PEM: list[bytes] = []
@@ -191,15 +192,18 @@ def serve_config(tmp_path: Path, smtp_port: int, sink_port: int,
         else:
             settings[key] = value
 
-    def toml_value(value: Any) -> str:  # a JSON string is a TOML basic string
-        return json.dumps(str(value) if isinstance(value, Path) else value)
-
-    top = [f"{k} = {toml_value(v)}" for k, v in settings.items() if not isinstance(v, dict)]
-    tables = [f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
-              for name, table in settings.items() if isinstance(table, dict)]
     path = tmp_path / "serve.toml"
-    path.write_text("\n".join(top) + "\n\n" + "\n".join(tables), encoding="utf-8")
+    path.write_text(relay_toml(settings), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+async def relay_processes() -> AsyncIterator[list[RelayProcess]]:
+    """`relay serve` processes a test starts (append them): killed at its end if still up."""
+    started: list[RelayProcess] = []
+    yield started
+    for relay in started:
+        relay.close()
 
 
 RelayFactory = Callable[..., Awaitable[Relay]]
@@ -219,6 +223,24 @@ async def relay_factory(tmp_path: Path) -> AsyncIterator[RelayFactory]:
     for relay in started:
         if relay.store is not None and relay.server is not None:
             await relay.stop()
+
+
+@pytest.fixture
+async def start_api(relay_factory: RelayFactory, capture: Capture,
+                    tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
+    """start_api(**config changes): an in-process relay with its HTTP API on (api_config)."""
+    from support.api_client import Api, api_config, http_client  # it imports conftest
+
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(**changes: Any) -> Api:
+        relay = await relay_factory(api_config(tmp_path, capture, **changes))
+        clients.append(http_client(relay))
+        return Api(relay, capture, clients[-1])
+
+    yield start
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture

@@ -6,10 +6,7 @@ content type, body schema)."""
 from __future__ import annotations
 
 import json
-import signal
 import smtplib
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.relay_process import RelayProcess
 
 from relay.api.app import create_app
 from relay.api.tokens import entry, new_token
@@ -71,14 +69,16 @@ class Sink:
 
 @dataclass
 class Served:
-    base: str
-    smtp_port: int
-    log: Path
-    proc: subprocess.Popen
+    relay: RelayProcess
     values: dict[str, list[str]] = field(default_factory=dict)  # path parameter -> real ones
 
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.relay.api_port}"
+
+    @property
+    def smtp_port(self) -> int:
+        return self.relay.smtp_port
 
 
 def write_config(tmp: Path, smtp_port: int, api_port: int, smarthost_port: int) -> Path:
@@ -129,13 +129,13 @@ tls_key = {json.dumps(str(tmp / "key.pem"))}
 def wait_ready(served: Served, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        assert served.proc.poll() is None, f"relay exited:\n{served.log_tail()}"
+        served.relay.alive()
         try:
             if httpx.get(f"{served.base}/readyz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        assert time.monotonic() < deadline, f"relay not ready:\n{served.log_tail()}"
+        assert time.monotonic() < deadline, f"relay not ready:\n{served.relay.log()[-3000:]}"
         time.sleep(0.05)
 
 
@@ -199,25 +199,15 @@ def served(tmp_path_factory) -> Iterator[Served]:
     sink = Controller(Sink(), hostname="127.0.0.1", port=free_port())
     sink.start()
     smtp_port, api_port = free_port(), free_port()
-    config = write_config(tmp, smtp_port, api_port, sink.port)
-    log = tmp / "relay.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "relay.cli", "--config", str(config), "serve"],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    running = Served(f"http://127.0.0.1:{api_port}", smtp_port, log, proc)
+    relay = RelayProcess(write_config(tmp, smtp_port, api_port, sink.port))
+    relay.start()
+    running = Served(relay)
     try:
         wait_ready(running)
         populate(running)
         yield running
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        relay.close(grace=10)
         sink.stop()
 
 
@@ -282,7 +272,7 @@ def test_read_endpoint_conforms_to_its_document(served: Served, schema, method, 
     try:
         check()
     except BaseException:
-        print(f"relay log (last lines):\n{served.log_tail()}")
+        print(f"relay log (last lines):\n{served.relay.log()[-3000:]}")
         raise
     assert statuses, "no request was made"
     assert all(s < 500 for s in statuses)
@@ -323,7 +313,7 @@ def test_write_endpoint_conforms_to_its_document(served: Served, schema, method,
     try:
         check()
     except BaseException:
-        print(f"relay log (last lines):\n{served.log_tail()}")
+        print(f"relay log (last lines):\n{served.relay.log()[-3000:]}")
         raise
 
 

@@ -12,7 +12,13 @@ import pytest
 import samples
 from conftest import BUYER, SELLER, send
 from PIL import Image
-from test_attachments import assert_refused, attachments, last_record, message, start
+from support.attachment_mail import (
+    assert_refused,
+    attachments,
+    last_record,
+    message,
+    start_with_rules,
+)
 
 from relay.rules import attachment_text
 from tools.corpus_files import build, read_back
@@ -145,7 +151,7 @@ async def test_contact_card_is_refused_with_its_own_reason(relay, conv, capture,
 
 
 async def test_contact_card_is_stripped_when_configured(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment="strip")
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, attachment="strip")
     card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:+44 7911 123456\r\nEND:VCARD\r\n"
     code, reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
                              message(SELLER, conv.buyer_alias, [("me.vcf", card, "text/vcard")]))

@@ -6,7 +6,6 @@ what the store recorded. Payloads come from samples.py (real, minimal files of e
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import bz2
 import dataclasses
@@ -17,11 +16,18 @@ import zlib
 import pytest
 import samples
 from conftest import BUYER, SELLER, make_config, open_conv, send
+from support.attachment_mail import (
+    BODY,
+    assert_not_delivered,
+    assert_refused,
+    attachments,
+    last_record,
+    message,
+    start_with_rules,
+)
 
 from relay.config import RulesSettings
-from relay.store import records
 
-BODY = "Hello, the file for my order is attached. Could you have a look?\n"
 PDF = "application/pdf"
 OCTET = "application/octet-stream"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -38,55 +44,6 @@ DIRECTIONS = {
 def route(conv, direction: str) -> tuple[str, str, str]:
     sender, alias_attr, recipient = DIRECTIONS[direction]
     return sender, getattr(conv, alias_attr), recipient
-
-
-def message(sender: str, to: str, files: list[tuple[str, bytes, str]],
-            body: str = BODY) -> bytes:
-    return samples.mime_with_attachments(sender, to, "Files for my order", body, files)
-
-
-def attachments(received) -> list[tuple[str, bytes]]:
-    """(filename, decoded bytes) of every attachment in the delivered message."""
-    return [(part.get_filename(), part.get_payload(decode=True))
-            for part in received.message.iter_attachments()]
-
-
-async def last_record(relay, conv) -> dict:
-    rows = await records.summaries(relay.store, conv.id)
-    assert rows, "nothing was recorded"
-    return rows[-1]
-
-
-async def assert_refused(relay, conv, capture, reply: tuple[int, str], code: str,
-                         filename: str) -> str:
-    """The 550 names the reason code and the file; the store has it rejected; no delivery."""
-    got_code, text = reply
-    prefix = f'5.7.1 {code}: "{filename}" '
-    assert got_code == 550, (got_code, text)
-    assert text.startswith(prefix), text
-    assert len(text) > len(prefix) + 3, f"no explanation after the file name: {text!r}"
-    row = await last_record(relay, conv)
-    assert (row["disposition"], row["reasons"]) == ("rejected", [code])
-    await assert_not_delivered(relay, capture, row)
-    return text
-
-
-async def assert_not_delivered(relay, capture, row: dict) -> None:
-    """Never queued (no delivery event, no outbox row), and the inbox stays empty."""
-    assert row["delivery"] is None
-    async with relay.store.read() as db:
-        queued = await db.execute_fetchall("SELECT count(*) FROM outbox WHERE message_id = ?",
-                                           (row["id"],))
-    assert queued[0][0] == 0
-    await asyncio.sleep(0.05)  # a queued message reaches the inbox in about 20 ms
-    assert capture.messages == []
-
-
-async def start(relay_factory, capture, tmp_path, **rules):
-    """A relay whose [rules] differ from the defaults, and a conversation on it."""
-    config = make_config(tmp_path, capture.port).replace(rules=RulesSettings(**rules))
-    relay = await relay_factory(config)
-    return relay, await open_conv(relay)
 
 
 # -- allowed kinds travel byte for byte ------------------------------------------------------
@@ -270,7 +227,7 @@ async def test_reply_names_an_extra_file_over_the_count(relay, conv, capture):
 
 
 async def test_count_limit_follows_config(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment_max_count=2)
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, attachment_max_count=2)
     reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
                        message(SELLER, conv.buyer_alias, pdfs(3)))
     text = await assert_refused(relay, conv, capture, reply, "attachment.count", "file3.pdf")
@@ -278,7 +235,8 @@ async def test_count_limit_follows_config(relay_factory, capture, tmp_path):
 
 
 async def test_attachments_over_the_total_size_are_refused(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment_max_total=1000)
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path,
+                                         attachment_max_total=1000)
     files = [("a.txt", b"a" * 599 + b"\n", "text/plain"),
              ("b.txt", b"b" * 599 + b"\n", "text/plain")]  # 600 + 600 > 1000
     reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
@@ -288,7 +246,8 @@ async def test_attachments_over_the_total_size_are_refused(relay_factory, captur
 
 
 async def test_attachments_exactly_at_the_total_size_pass(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment_max_total=1000)
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path,
+                                         attachment_max_total=1000)
     files = [("a.txt", b"a" * 499 + b"\n", "text/plain"),
              ("b.txt", b"b" * 499 + b"\n", "text/plain")]  # exactly 1000
     code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
@@ -325,7 +284,7 @@ async def test_gif_is_removed_by_default_and_the_rest_delivered(relay, conv, cap
 
 async def test_gif_is_an_attachment_type_when_style_emoji_is_off(relay_factory, capture,
                                                                  tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, style_emoji="off")
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, style_emoji="off")
     reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
                        message(BUYER, conv.seller_alias, [("smile.gif", samples.gif(),
                                                            "image/gif")]))
@@ -334,7 +293,7 @@ async def test_gif_is_an_attachment_type_when_style_emoji_is_off(relay_factory, 
 
 async def test_gif_refuses_the_message_when_style_emoji_is_reject(relay_factory, capture,
                                                                   tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, style_emoji="reject")
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, style_emoji="reject")
     reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
                        message(BUYER, conv.seller_alias, [("smile.gif", samples.gif(),
                                                            "image/gif")]))
@@ -352,7 +311,7 @@ async def test_gif_refuses_the_message_when_style_emoji_is_reject(relay_factory,
 @pytest.mark.parametrize("direction", list(DIRECTIONS))
 async def test_strip_removes_the_bad_file_and_delivers_the_rest(relay_factory, capture,
                                                                 tmp_path, direction):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment="strip")
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, attachment="strip")
     sender, alias, recipient = route(conv, direction)
     files = [("setup.exe", samples.exe(), OCTET), ("invoice.pdf", samples.pdf(), PDF)]
     code, reply = await send(relay.smtp_port, sender, alias, message(sender, alias, files))
@@ -367,7 +326,7 @@ async def test_strip_removes_the_bad_file_and_delivers_the_rest(relay_factory, c
 
 
 async def test_strip_removes_the_extra_files_over_the_count(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment="strip")
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, attachment="strip")
     code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
                              message(BUYER, conv.seller_alias, pdfs(7)))
     assert code == 250, reply
@@ -378,7 +337,7 @@ async def test_strip_removes_the_extra_files_over_the_count(relay_factory, captu
 
 
 async def test_off_lets_anything_through(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment="off")
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path, attachment="off")
     files = [("setup.exe", samples.exe(), OCTET), ("photos.zip", samples.zip_archive(),
                                                    "application/zip")]
     code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
@@ -391,7 +350,7 @@ async def test_off_lets_anything_through(relay_factory, capture, tmp_path):
 
 
 async def test_office_removed_from_types_refuses_a_docx(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path,
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path,
                               attachment_types=("pdf", "png", "jpeg", "text"))
     reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
                        message(BUYER, conv.seller_alias, [("invoice.docx", samples.docx(),
@@ -401,7 +360,7 @@ async def test_office_removed_from_types_refuses_a_docx(relay_factory, capture, 
 
 
 async def test_pdf_removed_from_types_says_so(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path,
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path,
                               attachment_types=("png", "jpeg", "text", "office"))
     reply = await send(relay.smtp_port, SELLER, conv.buyer_alias,
                        message(SELLER, conv.buyer_alias, [("invoice.pdf", samples.pdf(), PDF)]))
@@ -410,7 +369,8 @@ async def test_pdf_removed_from_types_says_so(relay_factory, capture, tmp_path):
 
 
 async def test_kinds_left_in_types_still_pass(relay_factory, capture, tmp_path):
-    relay, conv = await start(relay_factory, capture, tmp_path, attachment_types=("png",))
+    relay, conv = await start_with_rules(relay_factory, capture, tmp_path,
+                                         attachment_types=("png",))
     code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
                              message(BUYER, conv.seller_alias, [("photo.png", samples.png(),
                                                                  "image/png")]))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BUYER, DOMAIN, SELLER, Capture, compose, make_config, open_conv, send
-from test_store import accepted, audit, connect, query, wait_events
+from support.record import accepted, audit, cli_config, connect, query, wait_events
 
 from relay.auth.passwords import set_password
 from relay.config import StoreSettings
@@ -376,7 +376,6 @@ async def test_a_store_from_before_the_chain_is_adopted_and_anchored(tmp_path):
     """Rows written by a relay without the chain (migrations up to 0011): the first start
     chains them and writes a checkpoint at once; a change after that is caught."""
     from conftest import run_cli
-    from test_store import cli_config
 
     from relay.store.db import Store
     from relay.store.migrate import MIGRATIONS_DIR, migrate

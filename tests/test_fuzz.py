@@ -841,7 +841,8 @@ STRATEGIES = {  # name: (strategy, examples); about 250 messages in all, with th
 }
 
 
-@pytest.mark.parametrize("name", list(STRATEGIES))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name == "parts"
+                                  else name for name in STRATEGIES])
 async def test_generated_mime(fuzz_relay, name):
     strategy, examples = STRATEGIES[name]
     relay = fuzz_relay
@@ -1069,13 +1070,15 @@ async def test_deep_nesting_is_refused_before_parsing(fuzz_relay, parsed):
     assert not parsed, f"parsed before it was refused ({outcome.seconds:.1f} s)"
 
 
-FAST = 2.0  # seconds: what a refusal, or a message of this size, should take at most
+# CPU seconds (the relay's and its worker's, not the wall clock, which a busy machine
+# stretches): what a refusal, or a message of this size, should cost at most.
+FAST = 2.0
 
 
 async def test_a_big_content_type_is_answered_in_time(fuzz_relay):
     case = build_big_field(b"Content-Type", 50_000, b"a%d@b.example,")
     outcome, _ = await send_one(fuzz_relay, case.raw, case.label)
-    assert outcome.seconds < FAST, outcome.summary()
+    assert outcome.cpu < FAST, outcome.summary()
 
 
 @pytest.mark.parametrize("char", [b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e"],
@@ -1104,4 +1107,4 @@ async def test_a_big_encoded_subject_is_answered_in_time_and_memory(fuzz_relay):
     outcome, _ = await send_one(fuzz_relay, case.raw, case.label)
     growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
     assert growth < MEMORY_BUDGET_KB, f"peak RSS grew by {growth // 1024} MB"
-    assert outcome.seconds < FAST, outcome.summary()
+    assert outcome.cpu < FAST, outcome.summary()

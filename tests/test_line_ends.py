@@ -11,7 +11,7 @@ import smtplib
 
 import pytest
 from conftest import BUYER, SELLER, compose, send
-from test_smuggling import talk
+from support.raw_smtp import talk
 
 from relay.marketplace import message_center
 from relay.marketplace.message_center import Filters

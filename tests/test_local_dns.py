@@ -9,7 +9,6 @@ import base64
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -121,18 +120,15 @@ def test_a_record(server: LocalDNS) -> None:
 
 @pytest.mark.parametrize("name", ["nothing.relay.test", "example.com", f"x.{DKIM_NAME}"])
 def test_unknown_names_are_nxdomain_at_once(server: LocalDNS, name: str) -> None:
-    # Not forwarded anywhere and not REFUSED: a missing key must read as "no key", quickly.
-    started = time.monotonic()
+    # Not forwarded anywhere and not REFUSED: a missing key must read as "no key" (a
+    # forwarded or refused query ends in LifetimeTimeout or NoNameservers instead).
     with pytest.raises(dns.resolver.NXDOMAIN):
         server.resolver(lifetime=2.0).resolve(name, "TXT")
-    assert time.monotonic() - started < 1.0
 
 
 def test_other_type_at_known_name_is_no_answer(server: LocalDNS) -> None:
-    started = time.monotonic()
     with pytest.raises(dns.resolver.NoAnswer):
         server.resolver(lifetime=2.0).resolve(DKIM_NAME, "A")
-    assert time.monotonic() - started < 1.0
 
 
 def test_dkimpy_verifies_through_local_dns(server: LocalDNS, signed: bytes) -> None:
@@ -161,11 +157,9 @@ def test_unpublished_selector_fails_fast_in_both(server: LocalDNS, key: Key) -> 
     signed = dkim.sign(MESSAGE, b"nokey", DOMAIN.encode(), key.private_pem,
                        canonicalize=(b"relaxed", b"relaxed")) + MESSAGE
     assert not dkim.verify(signed, dnsfunc=server.dkim_dnsfunc)
-    started = time.monotonic()
     out = perl_verify(server, signed)
     assert out.returncode == 1 and "overall invalid" in out.stdout, out.stdout + out.stderr
     assert "public key: not available" in out.stdout  # NXDOMAIN, not a DNS timeout
-    assert time.monotonic() - started < 10
 
 
 def test_require_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,6 @@ client is told, and what the record keeps."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
@@ -12,6 +11,7 @@ from email.message import EmailMessage
 
 import pytest
 from conftest import BUYER, DATA, SELLER, compose, send
+from support.record import assert_never_queued
 
 from relay.store import records
 
@@ -183,7 +183,7 @@ async def test_prohibited_messages_are_refused_with_the_reason(relay, conv, capt
     assert len(reply) > len(code) + 20  # a reason a person can read
     row = await last_record(relay, conv)
     assert (row["disposition"], row["reasons"]) == ("rejected", [code])
-    await asyncio.sleep(0.2)
+    await assert_never_queued(relay, row["id"])
     assert capture.messages == []
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from conftest import BUYER, DOMAIN, SELLER, compose, make_config, open_conv, run_cli, send
+from support.record import assert_never_queued
 
 from relay.config import RulesSettings
 from relay.marketplace import buyers
@@ -33,7 +34,7 @@ async def test_an_opted_out_buyer_gets_no_ordinary_seller_message(relay, conv, c
     assert "[Important]" in reply
     row = await last(relay, conv)
     assert (row["disposition"], row["reasons"]) == ("rejected", ["optout"])
-    await asyncio.sleep(0.1)
+    await assert_never_queued(relay, row["id"])
     assert capture.messages == []
 
 

@@ -25,17 +25,20 @@ def test_the_corpus_is_big_enough_and_well_formed():
     assert len({c["id"] for c in contacts + benign}) == len(contacts) + len(benign)
 
 
+@pytest.mark.slow
 def test_contact_details_do_not_survive(report: Report):
     assert report.contacts >= 150
     assert report.recall >= 0.99, "\n".join(report.leaked)
     assert not report.refused_contacts  # redacted and delivered, not refused
 
 
+@pytest.mark.slow
 def test_ordinary_order_messages_survive_untouched(report: Report):
     assert report.benign >= 150
     assert report.false_positive_rate <= 0.01, "\n".join(report.changed)
 
 
+@pytest.mark.slow
 def test_prohibited_messages_are_refused_and_others_are_not(report: Report):
     assert report.content >= 80
     wrongly_refused = [e for e in report.content_errors if "expected None" in e]
@@ -86,6 +89,7 @@ def test_the_14_language_sets_are_well_formed():
         assert all(c["secret"] for c in contacts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CORPUS14))
 def test_the_14_language_sets_keep_their_figures(corpus14: dict[str, Report], name: str):
     report = corpus14[name]

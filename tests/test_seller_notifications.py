@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import BUYER, DOMAIN, SELLER, SELLER2, compose, run_cli, send
+from support.record import assert_never_queued, queue_id
 
 from relay.marketplace import sellers
 from relay.store import records
@@ -37,7 +38,7 @@ async def test_notifications_off_records_but_does_not_mail(relay, conv, capture)
     await sellers.update(relay.store, SELLER, DOMAIN, notify=False)
     code, reply = await buyer_writes(relay, conv)
     assert code == 250 and reply.startswith("2.0.0 queued as")
-    await asyncio.sleep(0.3)
+    await assert_never_queued(relay, queue_id(reply))  # held, not queued: nothing to mail
     assert capture.messages == []
     row = (await records.summaries(relay.store, conv.id))[-1]
     assert (row["direction"], row["disposition"], row["delivery"]) == (

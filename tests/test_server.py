@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
+from pathlib import Path
 
-from conftest import BUYER, ROOT, SELLER, compose, free_port, run_cli, send
+from conftest import BUYER, SELLER, compose, free_port, run_cli, send
+from support.relay_process import RelayProcess, serving
 
 
-def write_config(tmp_path, smtp_port: int, smarthost_port: int) -> str:
+def write_config(tmp_path: Path, smtp_port: int, smarthost_port: int) -> Path:
     path = tmp_path / "relay.toml"
     path.write_text(
         'domain = "relay.test"\nshutdown_grace = 5.0\n'
@@ -27,38 +26,16 @@ def write_config(tmp_path, smtp_port: int, smarthost_port: int) -> str:
         f'[submission]\nport = 0\ntls_cert = "{tmp_path / "cert.pem"}"\n'
         f'tls_key = "{tmp_path / "key.pem"}"\n'
     )
-    return str(path)
-
-
-async def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "relay exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"relay not listening on {port}")
-
-
-def start(config: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "relay.cli", "--config", config, "serve"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    return path
 
 
 async def test_sigterm_drains_and_exits_zero(tmp_path, capture):
     port = free_port()
     config = write_config(tmp_path, port, capture.port)
-    opened = run_cli("--config", config, "conversations", "open", "--order",
+    opened = run_cli("--config", str(config), "conversations", "open", "--order",
                      "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
     conv = json.loads(opened.stdout)
-    proc = start(config)
-    try:
-        await wait_listening(port, proc)
+    async with serving(config) as relay:
         alias = conv["seller_alias"]
         code, _ = await send(port, BUYER, alias, compose(BUYER, alias))
         assert code == 250
@@ -66,19 +43,13 @@ async def test_sigterm_drains_and_exits_zero(tmp_path, capture):
         # An idle client is connected while the relay is told to stop.
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         assert (await reader.readline()).startswith(b"220 ")
-        proc.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(proc.wait, 15)
-        _, err = proc.communicate()
-        assert code == 0, err
-        assert "relay stopped" in err
+        code = await relay.terminate()
+        assert code == 0, relay.log()
+        assert "relay stopped" in relay.log()
         assert await reader.read() == b""  # its connection was closed
         writer.close()
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0  # no longer listening
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 async def test_port_in_use_is_one_clear_line(tmp_path):
@@ -86,11 +57,12 @@ async def test_port_in_use_is_one_clear_line(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = start(write_config(tmp_path, port, free_port()))
-        code = await asyncio.to_thread(proc.wait, 20)
-        _, err = proc.communicate()
+        relay = RelayProcess(write_config(tmp_path, port, free_port()))
+        relay.start()
+        code = await relay.wait(20)
     assert code == 1
-    assert err.strip().splitlines()[-1].startswith(f"relay: cannot listen on 127.0.0.1:{port}")
+    last = relay.log().strip().splitlines()[-1]
+    assert last.startswith(f"relay: cannot listen on 127.0.0.1:{port}"), last
 
 
 async def test_stop_finishes_a_transaction_in_progress(relay, conv, capture):
@@ -112,7 +84,12 @@ async def test_stop_finishes_a_transaction_in_progress(relay, conv, capture):
     writer.write(data[:40])
     await writer.drain()
     stopping = asyncio.create_task(relay.stop())
-    await asyncio.sleep(0.3)
+    assert relay.server is not None
+    for _ in range(1000):  # stop() closes the listener first, then waits
+        if not relay.server.is_serving():
+            break
+        await asyncio.sleep(0.01)
+    assert not relay.server.is_serving()
     assert not stopping.done()  # waiting for the open transaction
     writer.write(data[40:] + b".\r\n")
     await writer.drain()
@@ -129,20 +106,13 @@ async def test_stop_finishes_a_transaction_in_progress(relay, conv, capture):
 async def test_log_has_no_real_address_at_the_default_level(tmp_path, capture):
     port = free_port()
     config = write_config(tmp_path, port, capture.port)
-    opened = run_cli("--config", config, "conversations", "open", "--order",
+    opened = run_cli("--config", str(config), "conversations", "open", "--order",
                      "112-1234567-1234567", "--buyer", BUYER, "--seller", SELLER, "--json")
     alias = json.loads(opened.stdout)["seller_alias"]
-    proc = start(config)
-    try:
-        await wait_listening(port, proc)
+    async with serving(config) as relay:
         assert (await send(port, BUYER, alias, compose(BUYER, alias)))[0] == 250
         await capture.wait_for(1)
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(proc.wait, 15)
-        _, err = proc.communicate()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        await relay.terminate()
+        err = relay.log()
     assert "accepted" in err and "delivered" in err  # it does log the transaction...
     assert BUYER.lower() not in err.lower() and SELLER.lower() not in err.lower()  # ...not who

@@ -7,16 +7,12 @@ import contextlib
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import (
     BUYER,
-    DOMAIN,
-    ROOT,
     SELLER,
     SELLER2,
     Capture,
@@ -27,6 +23,8 @@ from conftest import (
     send,
     serve_config,
 )
+from support.record import accepted, audit, cli_config, connect, query, wait_events
+from support.relay_process import serving
 
 STRANGER = "stranger@evil.example"
 
@@ -34,52 +32,9 @@ STRANGER = "stranger@evil.example"
 # -- helpers --------------------------------------------------------------------------------
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, timeout=10, isolation_level=None)
-
-
-def query(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    with contextlib.closing(connect(path)) as db:
-        return db.execute(sql, params).fetchall()
-
-
-def cli_config(tmp_path: Path, store: Path) -> Path:
-    path = tmp_path / "cli.toml"
-    path.write_text(
-        f'domain = "{DOMAIN}"\n[store]\npath = {json.dumps(str(store))}\n'
-        f"[delivery]\nmaildir = {json.dumps(str(tmp_path / 'maildir'))}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 def chain_entry(store: Path, message_id: str) -> int:
     return query(store, "SELECT seq FROM chain WHERE tbl = 'messages' AND row_key = ?",
                  (json.dumps([message_id]),))[0][0]
-
-
-async def audit(tmp_path: Path, store: Path):
-    # Off the event loop: the in-process relay keeps its store usable meanwhile.
-    return await asyncio.to_thread(run_cli, "--config", str(cli_config(tmp_path, store)),
-                                   "audit", "verify")
-
-
-async def accepted(port: int, sender: str, alias: str, subject: str) -> str:
-    code, reply = await send(port, sender, alias, compose(sender, alias, subject=subject))
-    assert code == 250, reply
-    return reply.rsplit(" ", 1)[1]  # "2.0.0 queued as <id>"
-
-
-async def wait_events(store: Path, ids: list[str], kind: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    marks = ",".join("?" * len(ids))
-    while True:
-        done = query(store, f"SELECT COUNT(DISTINCT message_id) FROM message_events"
-                            f" WHERE kind = ? AND message_id IN ({marks})", (kind, *ids))[0][0]
-        if done == len(ids):
-            return
-        assert time.monotonic() < deadline, f"only {done} of {len(ids)} reached {kind!r}"
-        await asyncio.sleep(0.05)
 
 
 async def conversation_traffic(relay, conv, capture) -> list[str]:
@@ -269,40 +224,8 @@ async def test_every_accepted_message_has_its_event_trail(relay, conv, capture):
 # -- crash: kill -9 with mail queued, restart, everything arrives ---------------------------
 
 
-def start_relay(config: Path, log: Path) -> subprocess.Popen:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "relay.cli", "--config", str(config), "serve"],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
-        )
-
-
-async def wait_listening(proc: subprocess.Popen, port: int, log: Path,
-                         timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, f"relay exited {proc.returncode}:\n{log.read_text()}"
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            assert time.monotonic() < deadline, f"relay not listening:\n{log.read_text()}"
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 async def test_queued_mail_survives_kill_9(tmp_path):
     store = tmp_path / "relay.db"
-    log = tmp_path / "relay.log"
     port = free_port()
     config = serve_config(tmp_path, port, free_port())  # nobody listens there
     opened = await asyncio.to_thread(
@@ -313,36 +236,28 @@ async def test_queued_mail_survives_kill_9(tmp_path):
 
     subjects = [f"crash test message {n}" for n in range(1, 6)]
     capture = Capture()
-    proc = None
     try:
-        proc = start_relay(config, log)
-        await wait_listening(proc, port, log)
-        for subject in subjects:
-            await accepted(port, BUYER, seller_alias, subject)
-        # Every one is queued, none can be delivered, and at least one attempt has failed.
-        assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 5
-        deadline = time.monotonic() + 10
-        while not query(store, "SELECT 1 FROM message_events WHERE kind = 'deferred'"):
-            assert time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.05)
-
-        proc.kill()  # SIGKILL: no shutdown code runs
-        await asyncio.to_thread(proc.wait, 10)
-        assert proc.returncode == -9
+        async with serving(config) as relay:
+            for subject in subjects:
+                await accepted(port, BUYER, seller_alias, subject)
+            # Every one is queued, none can be delivered, and at least one attempt has failed.
+            assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 5
+            deadline = time.monotonic() + 10
+            while not query(store, "SELECT 1 FROM message_events WHERE kind = 'deferred'"):
+                assert time.monotonic() < deadline, relay.log()
+                await asyncio.sleep(0.05)
+            assert await relay.kill() == -9  # SIGKILL: no shutdown code runs
 
         await capture.start()
         config = serve_config(tmp_path, port, capture.port)
-        proc = start_relay(config, log)
-        await wait_listening(proc, port, log)
-        await capture.wait_for(5, timeout=20)
-        got = sorted(str(m.message["Subject"]) for m in capture.messages)
-        assert got == subjects
-        assert all(m.rcpt_tos == [SELLER] for m in capture.messages)
-
-        proc.terminate()  # graceful: in-flight deliveries settle before exit
-        assert await asyncio.to_thread(proc.wait, 15) == 0, log.read_text()
+        async with serving(config) as relay:
+            await capture.wait_for(5, timeout=20)
+            got = sorted(str(m.message["Subject"]) for m in capture.messages)
+            assert got == subjects
+            assert all(m.rcpt_tos == [SELLER] for m in capture.messages)
+            # Graceful: in-flight deliveries settle before exit.
+            assert await relay.terminate() == 0, relay.log()
     finally:
-        stop(proc)
         await capture.stop()
 
     assert len(capture.messages) == 5  # nothing delivered twice
