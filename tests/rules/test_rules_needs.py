@@ -22,7 +22,7 @@ import pytest
 
 from relay.rules import needs, phone, reading
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 MODULES = ("view", "email", "phone", "address", "social", "links", "text", "promotion",
            "review", "thanks", "confirmation", "reading")
 # Gates whose hints speak of the matches their caller keeps, not of every match.
@@ -55,7 +55,8 @@ def _corpus_texts() -> list[str]:
             texts += [v for v in (case.get("attachment") or {}).get("fields", {}).values()
                       if isinstance(v, str)] if isinstance(
                 (case.get("attachment") or {}).get("fields"), dict) else []
-    for path in sorted(Path(__file__).parent.glob("test_*.py")):  # the tests' own examples
+    # The tests' own examples, in every folder of tests/.
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         texts += [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
                   and isinstance(node.value, str) and 8 <= len(node.value) <= 5000]

@@ -47,7 +47,7 @@ def test_prohibited_messages_are_refused_and_others_are_not(report: Report):
 
 
 def test_corpus_files_exist():
-    root = Path(__file__).parent / "data" / "policy"
+    root = Path(__file__).resolve().parents[1] / "data" / "policy"
     assert {p.name for p in root.glob("*.jsonl")} >= {
         "contacts.jsonl", "benign.jsonl", "content.jsonl", "holdout_contacts.jsonl",
         "holdout_benign.jsonl"}

@@ -1,7 +1,7 @@
 """Lines that end in a bare LF (smtplib.sendmail of msg.as_bytes()) or in CR CR LF (Postfix's
 smtp-source sending a file of CRLF lines) are read as Postfix 3.9 reads them, as if they
 ended in CRLF, over real SMTP; the record keeps the bytes as they came. The end of data stays
-<CRLF>.<CRLF> only: tests/test_smuggling.py."""
+<CRLF>.<CRLF> only: tests/smtp/test_smuggling.py."""
 
 from __future__ import annotations
 
