@@ -48,9 +48,13 @@ _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|a
 
 _TLDS_NO_WORDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|nl|pl|ch|eu|ca|au|jp|ru|cn|br|mx|se|"
                   r"dk|fi|pt|ie|nz|io|fm|email|online|shop|store|xyz|app|dev")
+# Between two labels of a plain address: a dot, spaced ("gmail . com") or not. A dot that
+# ends its label and is followed by a space or a line break, then a capital, ends a sentence:
+# "bob@gmail.com. Thanks" is an address and the next word, not gmail.com.thanks.
+_SEP = r"(?:\s\.\s?|\.(?:\s(?-i:(?![A-Z])))?)"
 _PLAIN = Gated(re.compile(
     rf"(?<![a-z0-9_%+\-])(?<![a-z0-9_%+\-]\.)(?P<local>{_WORD}(?:\.{_WORD}){{0,10}})\s?@\s?"
-    rf"(?P<domain>{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s?[a-z]{{2,24}})(?![a-z0-9\-])",
+    rf"(?P<domain>{_LABEL}(?:{_SEP}{_LABEL}){{0,8}}{_SEP}[a-z]{{2,24}})(?![a-z0-9\-])",
     re.IGNORECASE,
 ))
 _SPELLED = Gated(re.compile(

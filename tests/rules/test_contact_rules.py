@@ -318,3 +318,14 @@ async def test_percent_route_through_the_relay_does_not_pass(relay, conv, captur
     got = await delivered(relay, capture, mail(BUYER, conv.seller_alias, "Hi", body),
                           BUYER, conv.seller_alias)
     assert "real.example" not in got.message.get_content()
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("Mail bob@gmail.com. Thanks, Bob", ". Thanks, Bob"),
+    ("bob@gmail.com.\nBest regards", ".\nBest regards"),
+])
+def test_an_address_ending_a_sentence_takes_not_the_next_word(text, kept):
+    """A dot, then a space or a line break and a capital, ends the sentence, not the domain
+    (it read as gmail.com.thanks and the next word was redacted with the address)."""
+    redacted, _ = TextRules(RulesSettings(), "relay.example").redact(text)
+    assert "bob@gmail" not in redacted and redacted.endswith(kept)
