@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/relay.toml
 
-.PHONY: run test lint lock migrate policy-report dkim-bench upload-fairness bench clean
+.PHONY: run test lint lock migrate policy-report dkim-bench upload-fairness web-bench bench clean
 
 # Dependencies come from the lock (exact versions, hashes checked); the project itself is
 # installed editable on top, without resolving anything again.
@@ -45,6 +45,10 @@ dkim-bench: $(STAMP)
 
 upload-fairness: $(STAMP)
 	$(BIN)/python -m tools.upload_fairness
+
+# The web message center's pages with 10,000 conversations (WEB_BENCH_ARGS=N for another count)
+web-bench: $(STAMP)
+	$(BIN)/python -m tools.web_bench $(WEB_BENCH_ARGS)
 
 # End-to-end figures against Postfix and aiosmtpd (minutes; not a test): make bench BENCH_ARGS=--quick
 bench: $(STAMP)

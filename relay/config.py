@@ -193,6 +193,21 @@ class APISettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    # The sellers' message center and the operators' pages (relay/web), on the API's port.
+    enabled: bool = True
+    # Seconds a sign-in lasts at most, and without a request; then the next page asks again.
+    session_lifetime: float = 43_200.0
+    session_idle: float = 3600.0
+    # Mark the cookies Secure (sent over HTTPS only): set it when a TLS proxy serves the
+    # pages. A request the proxy says came over https (X-Forwarded-Proto, believed from
+    # 127.0.0.1 only) gets Secure cookies anyway.
+    secure_cookies: bool = False
+    # Messages on a page of the message center.
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
 class LogSettings:
     # "text" (readable) or "json" (one object per line, for a log pipeline).
     format: str = "text"
@@ -292,6 +307,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     api: APISettings = field(default_factory=APISettings)
+    web: WebSettings = field(default_factory=WebSettings)
     dkim: DKIMSettings = field(default_factory=DKIMSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     submission: SubmissionSettings = field(default_factory=SubmissionSettings)
@@ -316,6 +332,7 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "delivery": DeliverySettings,
     "api": APISettings,
+    "web": WebSettings,
     "dkim": DKIMSettings,
     "auth": AuthSettings,
     "submission": SubmissionSettings,

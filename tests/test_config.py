@@ -19,13 +19,14 @@ from relay.config import (
     SMTPSettings,
     StoreSettings,
     SubmissionSettings,
+    WebSettings,
     load,
 )
 from relay.errors import ConfigError
 
 SECTIONS = {"smtp": SMTPSettings, "store": StoreSettings, "delivery": DeliverySettings,
-            "api": APISettings, "auth": AuthSettings, "submission": SubmissionSettings,
-            "log": LogSettings}
+            "api": APISettings, "web": WebSettings, "auth": AuthSettings,
+            "submission": SubmissionSettings, "log": LogSettings}
 
 
 def toml_str(value: object) -> str:

@@ -68,6 +68,18 @@ def test_installed_relay_runs_from_an_empty_directory_without_a_config(installed
     assert listed.returncode == 0, listed.stderr
     assert "shipping_delay" in listed.stdout  # the templates shipped as package data
 
+    # The web pages' templates and static files are package data too.
+    pages = subprocess.run(
+        [sys.executable, "-c", "from relay.web import pages; s = pages.Static();"
+         " print(pages.TEMPLATES_DIR); print(sorted(s.files));"
+         " print(pages.environment(s).get_template('login.html').name)"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(installed)},
+        cwd=tmp_path, check=False)
+    assert pages.returncode == 0, pages.stderr
+    where, files, login = pages.stdout.splitlines()
+    assert where.startswith(str(installed)), where
+    assert files == "['app.css', 'app.js']" and login == "login.html"
+
 
 def test_a_named_config_file_that_is_missing_is_still_an_error(installed, tmp_path):
     done = relay_cli(installed, tmp_path, "--config", "nowhere.toml", "check-config")

@@ -31,6 +31,7 @@ from relay.api.routes import (
 )
 from relay.api.tokens import Tokens
 from relay.ops.logs import event
+from relay.web import app as web
 
 if TYPE_CHECKING:
     from relay.server import Relay
@@ -58,10 +59,13 @@ def create_app(relay: "Relay") -> FastAPI:
     app.state.cursors = Fernet(Fernet.generate_key())  # relay.api.routes.messages
     # A request body is at most a message in base64, with room for the JSON around it.
     app.add_middleware(Guard, tokens=tokens,
-                       max_body=relay.config.smtp.max_message_size * 4 // 3 + 65_536)
+                       max_body=relay.config.smtp.max_message_size * 4 // 3 + 65_536,
+                       web=relay.config.web.enabled)
     app.middleware("http")(log_request)
     for module in _ROUTERS:
         app.include_router(module.router)
+    if relay.config.web.enabled:  # the message center's pages (relay.web), on this port
+        web.install(app)
     return app
 
 

@@ -1,13 +1,15 @@
 """What every API request passes before its body is read: a valid token (but for health and
 the schema; whose it is goes to request.state.principal) and a size limit. So a client
 without a token cannot make the relay read, parse or hold a large body, and no request body
-is bigger than a message could be."""
+is bigger than a message could be. The web pages (relay.web) need no token but a session of
+their own; their bodies are held to the same size."""
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from relay.api.tokens import Tokens
+from relay.web.paths import is_web
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,16 +35,18 @@ def bearer(scope: Scope) -> str | None:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, tokens: dict[str, Tokens], max_body: int) -> None:
+    def __init__(self, app: ASGIApp, tokens: dict[str, Tokens], max_body: int,
+                 web: bool = False) -> None:
         self.app = app
         self.tokens = tokens  # {"current": Tokens}, replaced on SIGHUP
         self.max_body = max_body
+        self.web = web  # the web pages are served: their paths sign in with a session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not is_open(scope["path"]):
+        if not is_open(scope["path"]) and not (self.web and is_web(scope["path"])):
             token = bearer(scope)
             found = None if token is None else self.tokens["current"].find(token)
             if found is None:

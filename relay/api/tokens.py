@@ -88,5 +88,13 @@ class Tokens:
                 return principal
         return None
 
+    def by_digest(self, hexdigest: str) -> Principal | None:
+        """The principal of the token with this digest, while it is configured (a web
+        session opened with an admin token ends when the token is removed)."""
+        for known, principal in self._by_hash.items():
+            if hmac.compare_digest(known, hexdigest):
+                return principal
+        return None
+
     def __len__(self) -> int:
         return len(self._by_hash)

@@ -65,6 +65,14 @@ async def set_password(store: Store, seller: str, domain: str, password: str) ->
     return address
 
 
+async def fingerprint(store: Store, account: str) -> str | None:
+    """A digest of the account's current password hash (None: no password): a web session
+    keeps the one it signed in with, so setting a new password ends the account's sessions."""
+    async with store.read() as db:
+        stored = await credentials.latest(db, address_key(account))
+    return None if stored is None else hashlib.sha256(stored.encode("ascii")).hexdigest()
+
+
 async def verify(store: Store, login: str, password: str) -> str | None:
     """The account's registered address when the password is right, else None. However the
     client spelled the login (case, a trailing dot), the account has one spelling: the

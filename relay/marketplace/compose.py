@@ -3,6 +3,7 @@ built here, then through the same intake and stages as mail that arrives over SM
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from email import policy
 from email.message import EmailMessage
@@ -16,7 +17,16 @@ from relay.marketplace import buyers, review_request, templates
 from relay.marketplace.conversations import Conversation
 from relay.pipeline.intake import Intake
 from relay.pipeline.parcel import Envelope, Outcome
+from relay.smtp import rate_limits
 from relay.store.db import Store
+
+
+class TooBig(UsageError):
+    """The message would be over smtp.max_message_size."""
+
+
+class RateLimited(Exception):
+    """The sender's or the conversation's hourly limit is reached: try again later."""
 
 
 def read_files(paths: list[Path]) -> list[tuple[str, bytes]]:
@@ -84,3 +94,20 @@ async def submit(config: Config, store: Store, conv: Conversation, sender: str, 
                         rcpt_to=(conv.buyer_alias,), smtputf8=not sender.isascii(),
                         login=sender)
     return await intake.receive_outcome(envelope, raw, kind=kind)
+
+
+async def send(config: Config, store: Store, lock: asyncio.Lock, conv: Conversation,
+               sender: str, raw: bytes, kind: str = "message",
+               intake: Intake | None = None) -> Outcome:
+    """What the API and the web message center send as a party: the size limit, the hourly
+    rate limits (checked and recorded under `lock`, so concurrent sends cannot all pass one
+    count), then submit()."""
+    limit = config.smtp.max_message_size
+    if len(raw) > limit:
+        raise TooBig(f"the message would be {len(raw)} bytes; the relay takes at most {limit}",
+                     field="attachments")
+    async with lock:
+        over = await rate_limits.exceeded(store, config.limits, conv.id, sender)
+        if over:
+            raise RateLimited(f"rate limit: {over}; try again later")
+        return await submit(config, store, conv, sender, raw, kind=kind, intake=intake)

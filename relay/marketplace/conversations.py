@@ -6,6 +6,7 @@ import base64
 import functools
 import re
 import secrets
+import weakref
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -15,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from relay.errors import NotFound, UsageError
 from relay.store import conversations as repo
 from relay.store import messages
+from relay.store.chain import head as chain_head
 from relay.store.db import Connection, Store, utcnow
 
 Role = Literal["buyer", "seller"]
@@ -176,6 +178,13 @@ async def get(store: Store, domain: str, conversation_id: str) -> Conversation:
     return conversation
 
 
+async def by_order(store: Store, domain: str, order_id: str) -> list[Conversation]:
+    """The order's conversations (one per buyer and first seller)."""
+    async with store.read() as db:
+        found = [await load(db, conv_id, domain) for conv_id in await repo.by_order(db, order_id)]
+    return [c for c in found if c is not None]
+
+
 async def list_all(store: Store, domain: str, seller: str | None = None) -> list[Conversation]:
     """Every conversation, or those where `seller` is a registered seller."""
     async with store.read() as db:
@@ -186,9 +195,29 @@ async def list_all(store: Store, domain: str, seller: str | None = None) -> list
             if c is not None and (seller is None or c.is_registered("seller", seller))]
 
 
+# Per connection and seller: the chain entry read up to, and the seller's conversations then.
+_SELLERS: weakref.WeakKeyDictionary[Connection, dict[str, tuple[int, list[str]]]] = (
+    weakref.WeakKeyDictionary())
+
+
 async def seller_conversations(db: Connection, seller: str) -> list[str]:
-    """The ids of the conversations where `seller` is a registered seller (chained rows)."""
-    return await repo.seller_conversations(db, address_key(seller))
+    """The ids of the conversations where `seller` is a registered seller (chained rows).
+
+    Checking every party row of a seller against the chain costs ~25 ms per 1,000
+    conversations; the message center asks on every page. So the answer is kept, and each
+    call adds what the chain's newer entries make the seller's (rows are never removed or
+    changed: they are append-only, and a row changed past the relay is not the chain's)."""
+    key = address_key(seller)
+    known = _SELLERS.setdefault(db, {})
+    if key not in known:
+        (after, _), found = await chain_head(db), await repo.seller_conversations(db, key)
+        known[key] = (after, found)
+    after, found = known[key]
+    added, upto = await repo.seller_parties_after(db, key, after)
+    if added:
+        found = list(dict.fromkeys(found + added))
+    known[key] = (upto, found)
+    return list(found)
 
 
 async def message_count(store: Store, conversation_id: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from relay.marketplace.conversations import seller_conversations
@@ -81,15 +81,51 @@ def _window(days: int, asked: list[tuple[datetime, datetime | None]],
         median_hours=statistics.median(times) if times else None)
 
 
-async def response_time(store: Store, seller: str, now: datetime) -> list[Window]:
+@dataclass(frozen=True)
+class Day:
+    """One day's buyer messages (by the day they came, UTC) and how many of them were, or
+    are by now, answered late."""
+    day: date
+    received: int
+    late: int
+
+
+async def _questions(store: Store, seller: str,
+                     now: datetime) -> list[tuple[datetime, datetime | None]]:
+    """Every buyer message that counts, oldest first: (sent, answered; None: not yet)."""
     rows = await _messages(store, seller)
     at = {r["id"]: datetime.fromisoformat(r["received_at"]) for r in rows}
     answered = _answers(rows, at, now)
-    questions = [r["id"] for r in rows
-                 if r["direction"] == "buyer_to_seller" and not r["excused"]]
+    return [(at[r["id"]], answered.get(r["id"])) for r in rows
+            if r["direction"] == "buyer_to_seller" and not r["excused"]]
+
+
+def _windows(questions: list[tuple[datetime, datetime | None]], now: datetime) -> list[Window]:
     windows = []
     for days in WINDOWS:
         start = now - timedelta(days=days)
-        asked = [(at[m], answered.get(m)) for m in questions if start <= at[m] <= now]
-        windows.append(_window(days, asked, now))
+        windows.append(_window(days, [q for q in questions if start <= q[0] <= now], now))
     return windows
+
+
+def _late(sent: datetime, reply_at: datetime | None, now: datetime) -> bool:
+    return (now if reply_at is None else reply_at) - sent > DEADLINE
+
+
+async def response_time(store: Store, seller: str, now: datetime) -> list[Window]:
+    return _windows(await _questions(store, seller, now), now)
+
+
+async def report(store: Store, seller: str, now: datetime,
+                 days: int = 30) -> tuple[list[Window], list[Day]]:
+    """The windows, and the last `days` days (today last) one by one: the web page's
+    figures and chart, from one read of the seller's messages."""
+    questions = await _questions(store, seller, now)
+    first = now.date() - timedelta(days=days - 1)
+    received = dict.fromkeys((first + timedelta(days=n) for n in range(days)), 0)
+    late = dict(received)
+    for sent, reply_at in questions:
+        if sent.date() in received and sent <= now:
+            received[sent.date()] += 1
+            late[sent.date()] += _late(sent, reply_at, now)
+    return _windows(questions, now), [Day(d, received[d], late[d]) for d in received]

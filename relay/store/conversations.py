@@ -4,6 +4,7 @@ rows only)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,13 @@ async def find(db: Connection, order_id: str, buyer_key: str, seller_key: str) -
         "SELECT id FROM conversations WHERE order_id = ? AND buyer_key = ? AND seller_key = ?",
         (order_id, buyer_key, seller_key))
     return str(rows[0][0]) if rows else None
+
+
+async def by_order(db: Connection, order_id: str) -> list[str]:
+    """The ids of the order's conversations (one per buyer and first seller), oldest first."""
+    rows = await db.execute_fetchall(
+        "SELECT id FROM conversations WHERE order_id = ? ORDER BY created_at, id", (order_id,))
+    return [str(r[0]) for r in rows]
 
 
 async def create(db: Connection, conversation_id: str, order_id: str, buyer_key: str,
@@ -117,6 +125,36 @@ async def _seller_parties(db: Connection, seller_key: str) -> list[Mapping[str, 
 async def seller_conversations(db: Connection, seller_key: str) -> list[str]:
     """The ids of the conversations where the seller is a registered seller (chained rows)."""
     return list(dict.fromkeys(r["conversation_id"] for r in await _seller_parties(db, seller_key)))
+
+
+async def parties_of(db: Connection, conversation_ids: list[str],
+                     role: str) -> list[tuple[str, str]]:
+    """(conversation id, address_key) of the conversations' chained parties of a role."""
+    rows = await _chained(
+        db, "parties", "SELECT * FROM parties WHERE conversation_id IN"
+        " (SELECT value FROM json_each(?)) AND role = ?", (json.dumps(conversation_ids), role))
+    return [(str(r["conversation_id"]), str(r["address_key"])) for r in rows]
+
+
+async def seller_parties_after(db: Connection, seller_key: str,
+                               after: int) -> tuple[list[str], int]:
+    """The conversations the seller became a registered seller of after the chain entry
+    `after` (chained rows only), and the chain's newest entry: what to ask after next time.
+    Reads the chain's new entries, not every party row of the seller."""
+    (upto,), = await db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) FROM chain")
+    # By seq (the newest entries), not by the (tbl, row_key) index: "+tbl" keeps SQLite
+    # from walking every party entry of the marketplace.
+    entries = await db.execute_fetchall(
+        "SELECT row_key FROM chain WHERE seq > ? AND seq <= ? AND +tbl = 'parties'",
+        (after, upto))
+    keys = [found for (row_key,) in entries
+            if (found := json.loads(row_key))[1:] == ["seller", seller_key]]
+    rows = []
+    for conversation_id, role, key in keys:
+        rows += await db.execute_fetchall(
+            "SELECT * FROM parties WHERE conversation_id = ? AND role = ? AND address_key = ?",
+            (conversation_id, role, key))
+    return [str(r["conversation_id"]) for r in await chain.chained(db, "parties", rows)], int(upto)
 
 
 async def seller_address(db: Connection, seller_key: str) -> str | None:

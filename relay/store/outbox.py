@@ -35,6 +35,24 @@ async def has_event(db: aiosqlite.Connection, message_id: str, kind: str) -> boo
     return bool(rows)
 
 
+@dataclass(frozen=True)
+class DeliveryEvent:
+    message_id: str
+    at: str
+    kind: str
+    detail: str
+
+
+async def conversation_events(db: aiosqlite.Connection,
+                              conversation_id: str) -> list[DeliveryEvent]:
+    """The delivery events of every message of the conversation, in the order they came."""
+    rows = await db.execute_fetchall(
+        "SELECT e.message_id, e.at, e.kind, e.detail FROM message_events e"
+        " JOIN messages m ON m.id = e.message_id WHERE m.conversation_id = ? ORDER BY e.seq",
+        (conversation_id,))
+    return [DeliveryEvent(str(r[0]), str(r[1]), str(r[2]), str(r[3] or "")) for r in rows]
+
+
 async def enqueue(db: aiosqlite.Connection, job: Job) -> None:
     await db.execute(
         "INSERT INTO outbox (message_id, mail_from, rcpt, smtputf8, attempts, next_attempt_at,"

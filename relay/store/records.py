@@ -210,6 +210,30 @@ async def verify(store: Store, at_seq: int | None = None) -> Audit:
     return Audit(count, broken, _anchor(last_seq, heads), anchor_at)
 
 
+async def verify_conversation(store: Store, conversation_id: str) -> list[Broken]:
+    """One conversation's records checked as `verify` and `relay audit verify` check them:
+    the hash chain recomputed, and each record against its entry in the keyed chain."""
+    async with store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (conversation_id,))
+        in_chain = {row["id"] for row in await chain.chained(db, "messages", rows)}
+    broken: list[Broken] = []
+    prev = GENESIS
+    for row in rows:
+        problem = None
+        if row["prev_hash"] != prev:
+            problem = ("previous-hash link does not match the record before it"
+                       " (a record was removed or altered)")
+        elif record_hash(from_row(row), row["prev_hash"]) != row["hash"]:
+            problem = "content does not match its hash (record altered)"
+        elif row["id"] not in in_chain:
+            problem = "not in the keyed chain as it is (added or changed past the relay)"
+        if problem:
+            broken.append(Broken(row["seq"], row["id"], conversation_id, problem))
+        prev = row["hash"]
+    return broken
+
+
 async def summaries(store: Store, conversation_id: str | None = None) -> list[dict[str, object]]:
     """The record without its bodies, with each message's latest delivery event."""
     where, params = ("", ())

@@ -183,3 +183,104 @@ async def test_response_time_on_a_long_history(long_history):
         assert [(w.days, w.received, w.answered_within_24h, w.late, w.unanswered,
                  round(w.late_rate, 6), round(w.average_hours, 6), round(w.median_hours, 6))
                 for w in windows] == expected, now
+
+
+async def test_awaiting_and_the_pages_agree_with_the_needs_response_filter(long_history, conv):
+    """The seller's tally (awaiting(), counts(), and the needs_response filter of a seller:
+    worked out whole once, then kept up to date from new rows) finds what the filter finds
+    answer by answer, auto-replies, marks and a conversation joined later included; page()
+    without it (a batch of conversations at a time) too."""
+    store = long_history.store
+
+    async def agree() -> set[str]:
+        # The filter message by message (per conversation, not through the seller's tally).
+        convs = {row["conversation_id"] for row in await message_center.query(
+            store, Filters(seller=SELLER))}
+        expected = set()
+        for conv_id in convs:
+            expected |= await ids(long_history, conversation=conv_id, needs_response=True)
+        assert await message_center.awaiting(store, SELLER) == expected
+        assert await ids(long_history, seller=SELLER, needs_response=True) == expected
+        counts = await message_center.counts(store, SELLER)
+        assert counts.needs_response == len(expected)
+        assert counts.unread == len(await ids(long_history, seller=SELLER, received=True,
+                                              unread=True))
+        return expected
+
+    await agree()  # worked out whole; what follows is kept up to date from the new rows
+    rng = random.Random(18)
+    for i in range(60):  # after the history: buyers asking, some answers, auto-replies
+        buyer = rng.random() < 0.7
+        await append(long_history, conv, f"n{i:02d}", NOW + timedelta(hours=1, minutes=i),
+                     "buyer_to_seller" if buyer else "seller_to_buyer",
+                     auto=not buyer and rng.random() < 0.5)
+        if i % 7 == 0:
+            await agree()
+        if buyer and rng.random() < 0.3:
+            await message_center.mark(store, f"n{i:02d}", rng.choice(
+                ["read", "no_response_needed"]))
+    # A conversation the seller is added to later brings its history along.
+    later = await open_conv(long_history, buyer=BIZ, sellers=(OTHER_SELLER,),
+                            order="112-0000000-0000009")
+    await append(long_history, later, "late1", NOW + timedelta(hours=3), "buyer_to_seller")
+    await agree()
+    await open_conv(long_history, buyer=BIZ, sellers=(OTHER_SELLER, SELLER),
+                    order="112-0000000-0000009")
+    assert "late1" in await agree()
+    expected = await agree()
+    assert len(expected) >= 3, expected  # the newest questions are not answered yet
+    for f in (Filters(seller=SELLER, needs_response=True),  # the seller's tally
+              Filters(conversation=conv.id, needs_response=True)):  # each answer looked up
+        paged, before = [], None
+        while True:
+            rows, before = await message_center.page(store, f, 7, before)
+            paged += [row["id"] for row in rows]
+            if before is None:
+                break
+        assert len(paged) == len(set(paged)), f
+        assert set(paged) == (expected if f.seller else await ids(
+            long_history, conversation=conv.id, needs_response=True)), f
+    counts = await message_center.counts(store, SELLER)
+    assert counts.needs_response == len(expected)
+    assert counts.unread == len(await ids(long_history, seller=SELLER, received=True,
+                                          unread=True))
+    assert await message_center.awaiting(store, OTHER_SELLER) == {"late1"}
+
+
+async def test_an_auto_reply_newest_is_no_answer(scenario, conv):
+    """The newest seller message of a conversation is an auto-reply: the buyer messages
+    before it still need a response (the bulk look-up falls back to the slow one)."""
+    expected = await ids(scenario, conversation=conv.id, needs_response=True)
+    assert expected == {"b3", "b4"} == await message_center.awaiting(scenario.store, SELLER)
+    await append(scenario, conv, "s9", NOW - timedelta(hours=1), "seller_to_buyer", auto=True)
+    assert await message_center.awaiting(scenario.store, SELLER) == expected == await ids(
+        scenario, conversation=conv.id, needs_response=True)
+    await append(scenario, conv, "s10", NOW - timedelta(minutes=30), "seller_to_buyer")
+    assert await message_center.awaiting(scenario.store, SELLER) == set()
+
+
+async def test_the_order_filter_takes_a_prefix(scenario):
+    everything = await ids(scenario, seller=SELLER)
+    assert await ids(scenario, seller=SELLER, order="112-1234567-1234567") == everything
+    assert await ids(scenario, seller=SELLER, order="112-12345") == everything
+    assert await ids(scenario, seller=SELLER, order="112-9") == set()
+    assert await ids(scenario, seller=SELLER, order="%") == set()  # LIKE's wildcards: literal
+    assert await ids(scenario, seller=SELLER, order="_12") == set()
+
+
+async def test_the_response_time_report_counts_late_answers_per_day(scenario):
+    """The web page's chart: each buyer message on the day it came, late when its answer
+    came (or has not come) after 24 hours; the windows as response_time() gives them."""
+    windows, days = await response_time.report(scenario.store, SELLER, NOW, 30)
+    assert windows == await response_time.response_time(scenario.store, SELLER, NOW)
+    assert len(days) == 30 and days[-1].day == NOW.date()
+    by_day = {d.day: (d.received, d.late) for d in days}
+    ago = {n: (NOW - timedelta(days=n)).date() for n in (1, 3, 5, 10, 40)}
+    assert by_day[ago[10]] == (1, 0)  # answered in 2 h
+    assert by_day[ago[5]] == (1, 1)  # an auto-reply after 1 h, the answer after 30 h
+    assert by_day[ago[3]] == (1, 1)  # never answered
+    assert by_day[ago[1]] == (0, 0)  # marked no response needed: not counted
+    assert by_day[NOW.date()] == (1, 0)  # two hours old: not late yet
+    assert ago[40] not in by_day
+    assert sum(d.received for d in days) == windows[1].received
+    assert sum(d.late for d in days) == windows[1].late

@@ -15,7 +15,6 @@ from relay.api.errors import APIError
 from relay.errors import UsageError
 from relay.marketplace import compose, conversations, review_request
 from relay.pipeline.parcel import Disposition
-from relay.smtp import rate_limits
 from relay.store.db import Store
 
 if TYPE_CHECKING:
@@ -76,18 +75,14 @@ async def request_review(conversation_id: str, who: Who, relay: Running, store: 
 async def _submit(relay: "Relay", store: Store, lock: asyncio.Lock,
                   conv: conversations.Conversation, sender: str, raw: bytes,
                   kind: str) -> models.Sent:
-    limit = relay.config.smtp.max_message_size
-    if len(raw) > limit:
-        raise APIError(413, "message.too_big", f"the message would be {len(raw)} bytes;"
-                       f" the relay takes at most {limit}", "attachments")
     assert relay.handler is not None
-    async with lock:
-        over = await rate_limits.exceeded(store, relay.config.limits, conv.id, sender)
-        if over:
-            raise APIError(429, "rate.limit", f"rate limit: {over}; try again later",
-                           headers={"Retry-After": "300"})
-        outcome = await compose.submit(relay.config, store, conv, sender, raw,
-                                        kind=kind, intake=relay.handler.intake)
+    try:
+        outcome = await compose.send(relay.config, store, lock, conv, sender, raw, kind,
+                                     relay.handler.intake)
+    except compose.TooBig as exc:
+        raise APIError(413, "message.too_big", str(exc), "attachments") from None
+    except compose.RateLimited as exc:
+        raise APIError(429, "rate.limit", str(exc), headers={"Retry-After": "300"}) from None
     if outcome.disposition.accepted and outcome.parcel is not None:
         return models.Sent(message_id=outcome.parcel.id,
                            disposition=outcome.disposition,  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The web pages, an APIRouter (with relay.web.errors.WebRoute) per part of the site."""
