@@ -170,8 +170,9 @@ class Intake:
         # The stages read the message normalized (and a worker does not send it back); the
         # record keeps it as received: its size and SHA-256 are those of what the client sent.
         parcel.raw = raw
-        for stage, seconds in parcel.timings:  # measured where the stages ran
+        for stage, seconds, cpu in parcel.timings:  # measured where the stages ran
             prometheus.STAGE_SECONDS.labels(stage).observe(seconds)
+            prometheus.STAGE_CPU_SECONDS.labels(stage).observe(cpu)
         await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
         if outcome.queue and not parcel.hold:
             self.on_queued()
@@ -181,6 +182,7 @@ class Intake:
         """Parse and run the stages: what to record and answer. Reads the store, never
         writes it, so it may run in a worker process (relay.pipeline.workers). The parcel
         holds the message with its line ends normalized, as every stage reads it."""
+        start, cpu_start = time.perf_counter(), time.thread_time()
         raw = line_ends.normalized(raw)
         smtp = self.config.smtp
         try:
@@ -200,9 +202,12 @@ class Intake:
             message, unreadable = EmailMessage(), False
             unparsable = Reject("mime.malformed", "a MIME header cannot be read (a parameter's"
                                 " charset or encoding is broken)")
+        # Line ends, prescan and parse, as if a stage: the first entry of the timings.
+        parsing = ("parse", time.perf_counter() - start, time.thread_time() - cpu_start)
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
             return Outcome(None, Disposition.NO_SUCH_ALIAS, [], replies.UNKNOWN_ALIAS)
+        parcel.timings.append(parsing)
         try:
             if oversized is not None:
                 raise oversized
