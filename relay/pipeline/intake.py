@@ -12,9 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from relay import replies
@@ -27,6 +25,7 @@ from relay.errors import Reject, TempFail
 from relay.marketplace import conversations
 from relay.marketplace.message_center import automatic
 from relay.message import line_ends
+from relay.message.parsed import parse
 from relay.ops import prometheus
 from relay.ops.logs import event
 from relay.pipeline import order, prescan
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from relay.pipeline.workers import BigMessages
 
 log = logging.getLogger("relay.pipeline.intake")
-_PARSER = BytesParser(policy=policy.SMTP)
 # A report is read up to here (the returned message after it is kept, not read), and at
 # most this many recipient statuses of it are recorded.
 REPORT_READ = 1_048_576
@@ -62,12 +60,6 @@ def bare_line_break_in_header(raw: bytes) -> bool:
     end = raw.find(b"\r\n\r\n")
     head = (raw if end < 0 else raw[:end + 2]).replace(b"\r\n", b"")
     return b"\r" in head or b"\n" in head
-
-
-def parse(raw: bytes) -> EmailMessage:
-    message = _PARSER.parsebytes(raw)
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 class Intake:
