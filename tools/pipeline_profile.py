@@ -14,7 +14,7 @@ tokens, MIME boundaries and the hash seed fixed, and writes each one's reply, re
 delivered bytes: two runs of the same code give the same file, so a diff of two dumps shows
 what a change did to the output. Asserts nothing.
 
-    python -m tools.pipeline_profile [--kinds 2k,20k] [-n 300] [--profile 25]
+    python -m tools.pipeline_profile [--kinds 2k,20k] [-n 300] [--rounds 3] [--profile 25]
     python -m tools.pipeline_profile --dump before.jsonl
 """
 
@@ -160,39 +160,45 @@ async def run_kind(relay: Relay, kind: bench.Kind, count: int, warmup: int, reco
     return tally
 
 
-def print_table(tallies: dict[str, Tally], record: bool) -> None:
-    names = list(tallies)
-    print(f"{'ms CPU per message':<22}" + "".join(f"{n:>12}" for n in names))
+def print_table(rounds: dict[str, list[Tally]], record: bool) -> None:
+    """ms per message, each figure the lowest of the rounds (the machine's noise only adds)."""
+    print(f"{'ms CPU per message':<22}" + "".join(f"{n:>12}" for n in rounds))
     stages: list[str] = []
-    for tally in tallies.values():
-        stages += [s for s in tally.stages if s not in stages]
+    for tallies in rounds.values():
+        stages += [s for s in tallies[0].stages if s not in stages]
+
+    def row(label: str, value: Any) -> None:
+        print(label + "".join(f"{min(value(t) for t in tallies):>12.3f}"
+                              for tallies in rounds.values()))
+
     for stage in stages:
-        print(f"  {stage:<20}" + "".join(f"{t.ms(t.stages.get(stage, 0.0)):>12.3f}"
-                                         for t in tallies.values()))
+        row(f"  {stage:<20}", lambda t, stage=stage: t.ms(t.stages.get(stage, 0.0)))
     call = "receive_outcome" if record else "process"
-    rows = [("stages in all", lambda t: t.ms(sum(t.stages.values()))),
-            (f"{call}(), thread", lambda t: t.ms(t.thread)),
-            (f"{call}(), process", lambda t: t.ms(t.process))]
-    for label, value in rows:
-        print(f"{label:<22}" + "".join(f"{value(t):>12.3f}" for t in tallies.values()))
-    print(f"{'messages':<22}" + "".join(f"{t.messages:>12}" for t in tallies.values()))
-    print("replies: " + "; ".join(f"{n}: " + ", ".join(f"{r} x{c}" for r, c in t.replies.items())
-                                  for n, t in tallies.items()))
-    print("(stages: the CPU time of each one's own code, relay_stage_cpu_seconds; thread: the"
-          " whole call on this thread, the store's thread not counted; process: every thread)")
+    row(f"{'stages in all':<22}", lambda t: t.ms(sum(t.stages.values())))
+    row(f"{call + '(), thread':<22}", lambda t: t.ms(t.thread))
+    row(f"{call + '(), process':<22}", lambda t: t.ms(t.process))
+    print(f"{'messages':<22}" + "".join(f"{len(ts)} x {ts[0].messages}".rjust(12)
+                                        for ts in rounds.values()))
+    print("replies: " + "; ".join(
+        f"{n}: " + ", ".join(f"{r} x{c}" for r, c in ts[0].replies.items())
+        for n, ts in rounds.items()))
+    print("(each figure the lowest of the rounds; stages: the CPU time of each one's own code,"
+          " relay_stage_cpu_seconds; thread: the whole call on this thread, the store's thread"
+          " not counted; process: every thread)")
 
 
 async def profile(args: argparse.Namespace) -> None:
     chosen = {k: v for k, v in kinds().items() if k in args.kinds}
     with tempfile.TemporaryDirectory() as tmp:
         async with Relay(Path(tmp)) as relay:
-            tallies: dict[str, Tally] = {}
+            tallies: dict[str, list[Tally]] = {}
             profilers: dict[str, cProfile.Profile] = {}
             for key, kind in chosen.items():
                 count = args.n if key != "1m" else max(1, args.n // 20)
                 profiler = cProfile.Profile() if args.profile else None
-                tallies[kind.label] = await run_kind(relay, kind, count, args.warmup,
-                                                     args.record, profiler)
+                tallies[kind.label] = [
+                    await run_kind(relay, kind, count, args.warmup if r == 0 else 0,
+                                   args.record, profiler) for r in range(args.rounds)]
                 if profiler is not None:
                     profilers[kind.label] = profiler
     sizes = ", ".join(f"{k.label} ({k.size} bytes)" for k in chosen.values())
@@ -369,6 +375,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kinds", default="2k,20k", help="of 2k, 20k, 1m (default 2k,20k)")
     p.add_argument("-n", type=int, default=300, help="messages per kind (1m: n/20)")
     p.add_argument("--warmup", type=int, default=20, help="messages first, not counted")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of n messages; each figure is the lowest round's (3)")
     p.add_argument("--record", action="store_true", help="record each message too")
     p.add_argument("--profile", type=int, metavar="N", help="cProfile's top N functions")
     p.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
