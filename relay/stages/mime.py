@@ -62,11 +62,28 @@ def needs_utf8(parcel: Parcel) -> bool:
 
 class _Generator(BytesGenerator):
     """The stdlib's BytesGenerator, writing a text's lines in one piece rather than two
-    writes a line: the same bytes."""
+    writes a line, and drawing a multipart boundary without compiling a regular expression
+    for it when it does not occur in the text at all: the same bytes."""
 
     def _write_lines(self, lines: str) -> None:
         if lines:
             self.write(NLCRE.sub(self._NL, lines))
+
+    @classmethod
+    def _make_boundary(cls, text: Any = None) -> str:
+        boundary: str = super()._make_boundary()  # the random one, as the stdlib draws it
+        if text is None:
+            return boundary
+        chosen, counter = boundary, 0
+        while True:
+            dashed = "--" + chosen
+            if (dashed.encode("ascii") if isinstance(text, bytes) else dashed) not in text:
+                return chosen  # then the stdlib's search below finds nothing either
+            if not cls._compile_re("^--" + re.escape(chosen) + "(--)?$",
+                                   re.MULTILINE).search(text):
+                return chosen
+            chosen = f"{boundary}.{counter}"
+            counter += 1
 
 
 def to_wire(message: Message, utf8: bool) -> bytes:
