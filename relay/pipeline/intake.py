@@ -162,9 +162,7 @@ class Intake:
         # The stages read the message normalized (and a worker does not send it back); the
         # record keeps it as received: its size and SHA-256 are those of what the client sent.
         parcel.raw = raw
-        for stage, seconds, cpu in parcel.timings:  # measured where the stages ran
-            prometheus.STAGE_SECONDS.labels(stage).observe(seconds)
-            prometheus.STAGE_CPU_SECONDS.labels(stage).observe(cpu)
+        prometheus.stage_timings(parcel.timings)  # measured where the stages ran
         await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
         if outcome.queue and not parcel.hold:
             self.on_queued()
