@@ -24,10 +24,12 @@ import asyncio
 import base64
 import contextlib
 import ctypes
+import hashlib
 import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -36,8 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -625,6 +628,8 @@ class Relay:
         self.log = self.dir / "relay.log"
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
+        self.api_port = 0  # /metrics, read for the per-stage CPU time
+        self.token = "rly_" + secrets.token_urlsafe(32)
         self.alias = ""
         settings = {"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink_port,
                     "smtp_starttls": "never", "concurrency": bench.args.concurrency,
@@ -638,7 +643,9 @@ class Relay:
             *(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
               for k, v in settings.items()),
             "", "[dkim]", f'key = "{bench.work / "dkim.pem"}"', "",
-            "[submission]", "enabled = false", "", "[api]", "enabled = false", "",
+            "[submission]", "enabled = false", "",
+            "[api]", 'host = "127.0.0.1"', "port = 0",
+            f'tokens = ["metrics sha256:{hashlib.sha256(self.token.encode()).hexdigest()}"]', "",
             "[limits]", "sender_per_hour = 10000000", "conversation_per_hour = 10000000",
             "connections_per_ip = 1000", ""]
         self.config.write_text("\n".join(lines), encoding="utf-8")
@@ -665,8 +672,9 @@ class Relay:
         while True:
             text = self.log.read_text(errors="replace")
             found = re.search(r"SMTP on [\d.]+:(\d+)", text)
-            if found:
-                self.port = int(found[1])
+            api = re.search(r"HTTP API on http://[\d.]+:(\d+)", text)
+            if found and api:
+                self.port, self.api_port = int(found[1]), int(api[1])
                 break
             if self.proc.returncode is not None or time.monotonic() > deadline:
                 why = (f"exited with {self.proc.returncode}" if self.proc.returncode is not None
@@ -680,6 +688,21 @@ class Relay:
             await self.bench.procs.stop(self.proc, grace=40)
             if self.proc.returncode not in (0, None):
                 note(f"relay {self.dir.name} exited with {self.proc.returncode}")
+
+    async def stage_cpu(self) -> dict[str, tuple[float, float]]:
+        """relay_stage_cpu_seconds from /metrics: stage -> (messages, CPU seconds) so far."""
+        def get() -> str:
+            request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/metrics",
+                                             headers={"Authorization": f"Bearer {self.token}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(response.read().decode())
+
+        found: dict[str, list[float]] = {}
+        for what, stage, value in re.findall(
+                r'^relay_stage_cpu_seconds_(count|sum)\{stage="([^"]+)"\} (\S+)$',
+                await asyncio.to_thread(get), re.M):
+            found.setdefault(stage, [0.0, 0.0])[what == "sum"] = float(value)
+        return {stage: (n, cpu) for stage, (n, cpu) in found.items()}
 
     def store(self) -> dict[str, int]:
         """Counts from the relay's store (read-only)."""
@@ -850,6 +873,8 @@ class Cell:
     children_kb: int | None = None
     bench_cpu: float = 0.0  # seconds this process spent generating the load
     check: str = "-"
+    # The relay's relay_stage_cpu_seconds over the load: stage -> (messages, CPU seconds).
+    stage_cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def deliver_rate(self) -> float | None:
@@ -874,6 +899,9 @@ class Bench:
             "1m": pdf_kind(1 << 20),
         }
         self.counts = {"2k": args.n_2k, "20k": args.n_20k, "1m": args.n_1m}
+        # The kinds the preflight and the matrices send (--kinds); the other sections pick
+        # their own.
+        self.chosen = [self.kinds[key] for key in args.kinds]
         self.cells: dict[tuple[str, str, int], Cell] = {}
         self.postfix_skipped = ""
         self.postfix: Postfix | None = None
@@ -889,7 +917,11 @@ class Bench:
     # -- one load against one running server
 
     async def measure(self, target: str, port: int, pid: int | None, alias: str, kind: Kind,
-                      sessions: int, count: int, sink: Sink | None) -> Cell:
+                      sessions: int, count: int, sink: Sink | None,
+                      stages: Callable[[], Awaitable[dict[str, tuple[float, float]]]] | None
+                      = None) -> Cell:
+        """stages: reads the relay's per-stage CPU counters, before and after the load (each
+        read outside the CPU window, which it would add to)."""
         args = self.args
         tag = self.tag()
         conns = await open_sessions(port, sessions, args.reply_timeout)
@@ -901,6 +933,7 @@ class Bench:
             if sink is not None:  # the warm-up messages are delivered before the clock starts
                 await sink.wait_for(base + warm.ok, args.deliver_timeout)
                 base = sink.count
+            stages0 = await stages() if stages is not None else {}
             cpu0 = cpu_seconds(pid) if pid else None
             bench0 = time.process_time()
             load = await closed_loop(conns, kind, alias, count, tag, args.reply_timeout)
@@ -911,6 +944,11 @@ class Bench:
                 cell.delivered = sink.count - base
             if pid:
                 cell.cpu = cpu_seconds(pid) - (cpu0 or 0.0)
+            if stages is not None:
+                cell.stage_cpu = {
+                    stage: (n - stages0.get(stage, (0.0, 0.0))[0],
+                            cpu - stages0.get(stage, (0.0, 0.0))[1])
+                    for stage, (n, cpu) in (await stages()).items()}
         finally:
             await close_sessions(conns)
         if warm.failed or warm.broken:
@@ -926,7 +964,7 @@ class Bench:
             await relay.start()
             before = self.sink.count
             cell = await self.measure("relay", relay.port, relay.pid, relay.alias, kind,
-                                      sessions, count, self.sink)
+                                      sessions, count, self.sink, relay.stage_cpu)
             cell.rss_kb = status_kb(relay.pid, "VmHWM")
             cell.children_kb = sum(status_kb(p, "VmHWM") or 0
                                    for p in process_tree(relay.pid)[1:]) or None
@@ -975,7 +1013,7 @@ class Bench:
             session = (await open_sessions(relay.port, 1, self.args.reply_timeout))[0]
             load = Load()
             try:
-                for kind in self.kinds.values():
+                for kind in self.chosen:
                     await _send(session, load, kind, relay.alias, "preflight", 0,
                                 self.args.reply_timeout)
             finally:
@@ -985,17 +1023,17 @@ class Bench:
         finally:
             await relay.stop()
         check = relay.check(load.ok, load.failed, at_sink)
-        replies = ", ".join(f"{k.key}: {s.reply[:9]}" for k, s in zip(self.kinds.values(),
+        replies = ", ".join(f"{k.key}: {s.reply[:9]}" for k, s in zip(self.chosen,
                                                                        load.sent, strict=False))
         out(f"PREFLIGHT: one of each through a relay: {replies}; {at_sink} at the sink;"
             f" store check: {check}")
-        if load.ok != len(self.kinds) or check != "ok":
+        if load.ok != len(self.chosen) or check != "ok":
             tail = "\n".join(relay.log.read_text(errors="replace").splitlines()[-15:])
             raise BenchError(f"preflight failed: {load.problems() or check}; the relay's log"
                              f" ends:\n{tail}")
 
     async def matrix(self, target: str, runner: Callable[[Kind, int, int], Any]) -> None:
-        for kind in self.kinds.values():
+        for kind in self.chosen:
             for sessions in self.args.sessions:
                 count = max(self.counts[kind.key], sessions)
                 note(f"{target}: {kind.label}, {sessions} sessions, {count} messages")
@@ -1004,6 +1042,7 @@ class Bench:
     async def relay_matrix(self) -> None:
         await self.matrix("relay", self.relay_cell)
         self.print_matrix("RELAY (fresh relay process per row)", "relay")
+        self.print_stage_cpu()
 
     async def aiosmtpd_matrix(self) -> None:
         with (self.work / "aiosmtpd.log").open("wb") as log:
@@ -1082,7 +1121,7 @@ class Bench:
             f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}{'CPU ms/msg':>11}"
             f"{'RSS MB':>8}{'wkr MB':>8}  check")
         notes = []
-        for kind in self.kinds.values():
+        for kind in self.chosen:
             for sessions in self.args.sessions:
                 cell = self.cells.get((target, kind.key, sessions))
                 if cell is None:
@@ -1106,11 +1145,49 @@ class Bench:
             out(f"  note {i}: {text}")
         out()
 
+    def print_stage_cpu(self) -> None:
+        """Per stage, the CPU time of its own code per message (relay_stage_cpu_seconds, read
+        from /metrics before and after each row), against the relay's whole CPU per message."""
+        cells = [(f"{kind.key} x{sessions}", cell) for kind in self.chosen
+                 for sessions in self.args.sessions
+                 if (cell := self.cells.get(("relay", kind.key, sessions))) is not None
+                 and cell.stage_cpu.get("parse", (0.0, 0.0))[0]]
+        if not cells:
+            return
+        out("RELAY CPU PER STAGE (ms per message: CPU time of each stage's own code, where it"
+            " ran; waits for the event loop, the store or DNS not counted)")
+        out(f"  {'stage':<20}" + "".join(f"{name:>11}" for name, _ in cells))
+        stages: list[str] = []
+        for _, cell in cells:
+            stages += [stage for stage in cell.stage_cpu if stage not in stages]
+        stages.sort(key=lambda stage: stage != "parse")  # the parse first, then as listed
+
+        def row(label: str, ms: Callable[[Cell], float | None]) -> None:
+            out(f"  {label:<20}" + "".join(f"{fmt(ms(cell), 3):>11}" for _, cell in cells))
+
+        def staged(cell: Cell, stage: str | None = None) -> float:
+            """ms per message (a message: one parse) in one stage, or in all of them."""
+            cpu = sum(c for name, (_, c) in cell.stage_cpu.items() if stage in (None, name))
+            return cpu / cell.stage_cpu["parse"][0] * 1000
+
+        def whole(cell: Cell) -> float | None:
+            per = cell.cpu_per_message()
+            return per * 1000 if per is not None else None
+
+        for stage in stages:
+            row(stage, lambda cell, stage=stage: staged(cell, stage))
+        row("stages in all", staged)
+        row("whole relay", whole)
+        row("rest", lambda cell: (w - staged(cell)) if (w := whole(cell)) is not None else None)
+        out("  (whole relay: the process tree's CPU over the load and its delivery, as above;"
+            " rest: SMTP, the record, the store's thread, delivery, the hand-over to workers)")
+        out()
+
     def print_ratios(self) -> None:
         out("RATIOS relay/Postfix and relay/aiosmtpd (above 1: the relay is faster)")
         out(f"  {'message':<22}{'sess':>5}{'acc/Postfix':>13}{'deliv/Postfix':>15}"
             f"{'acc/aiosmtpd':>14}")
-        for kind in self.kinds.values():
+        for kind in self.chosen:
             for sessions in self.args.sessions:
                 relay = self.cells.get(("relay", kind.key, sessions))
                 postfix = self.cells.get(("postfix", kind.key, sessions))
@@ -1461,6 +1538,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    " own clock), Postfix's smtp-sink -c, or smtp-sink when installed (auto)")
     p.add_argument("--no-postfix", action="store_true", help="skip the Postfix comparison")
     p.add_argument("--sessions", default="1,20,100", help="concurrent sessions per row")
+    p.add_argument("--kinds", default="2k,20k,1m",
+                   help="message kinds of the preflight and the matrices (2k, 20k, 1m)")
     p.add_argument("--n-2k", type=int, help="2 KB messages per row (default 1000)")
     p.add_argument("--n-20k", type=int, help="20 KB messages per row (default 500)")
     p.add_argument("--n-1m", type=int, help="1 MB messages per row (default 60)")
@@ -1496,6 +1575,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, short if quick else full)
     args.sessions = [int(s) for s in args.sessions.split(",") if s.strip()]
+    args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if not args.kinds or not set(args.kinds) <= {"2k", "20k", "1m"}:
+        p.error("--kinds: a comma-separated choice of 2k, 20k, 1m")
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
     return args
 

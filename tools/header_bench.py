@@ -24,8 +24,7 @@ from relay.delivery.dkim_sign import generate
 from relay.marketplace import conversations
 from relay.pipeline.intake import Intake
 from relay.pipeline.parcel import Envelope
-from relay.store.db import Store
-from relay.store.migrate import migrate
+from relay.store.startup import open_store
 
 BUYER = "bob.buyer@buyer-mail.example"
 SELLER = "sally@seller-host.example"
@@ -51,9 +50,8 @@ async def measure(counts: list[int], runs: int) -> None:
             dkim=DKIMSettings(key=work / "dkim.pem"),
             delivery=DeliverySettings(maildir=work / "maildir", bounce_key=work / "bounce.key"),
         )
-        store = await Store.open(config.store.path)
+        store = await open_store(config.store)
         try:
-            await migrate(store)
             conv, _ = await conversations.open_conversation(
                 store, config.domain, "112-1234567-1234567", BUYER, [SELLER])
             intake = Intake.for_config(config, store, on_queued=lambda: None)

@@ -1,8 +1,9 @@
 """Outbound DKIM: every delivered message signed for the relay's domain.
 
-dkimpy does the canonicalization (relaxed/relaxed) and the header hashing, so the signature
-is what dkimpy and every other verifier expect; the RSA operation goes to OpenSSL through
-`cryptography`, about ten times faster than dkimpy's pure-Python RSA.
+dkimpy does the header canonicalization (relaxed/relaxed) and the header hashing, so the
+signature is what dkimpy and every other verifier expect; the RSA operation goes to OpenSSL
+through `cryptography`, about ten times faster than dkimpy's pure-Python RSA. The body is
+split off and canonicalized here, with dkimpy's result and less work (relaxed_body).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
+from dkim.canonicalization import correct_empty_body, strip_trailing_lines
 
 if TYPE_CHECKING:
     from relay.config import Config
@@ -28,6 +31,30 @@ SIGNED = (b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to", b"
           b"reply-to", b"mime-version", b"content-type", b"content-transfer-encoding",
           b"auto-submitted", b"from")
 _POLICY = dkim.CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+_TRAILING_WSP = re.compile(rb"[\t ]+\r\n")
+# A run of whitespace that is not a single space already: a lone space stays as it is.
+_WSP_RUN = re.compile(rb"\t[\t ]*| [\t ]+")
+
+
+def split(message: bytes) -> tuple[list[list[bytes]], bytes]:
+    """dkim.rfc822_parse(message) for a message whose lines all end in CRLF (what the relay
+    signs): only the header section is split into lines, the body is a slice."""
+    end = message.find(b"\r\n\r\n")
+    if end < 0 or message.startswith(b"\r\n"):
+        return dkim.rfc822_parse(message)  # type: ignore[no-any-return]
+    headers, _ = dkim.rfc822_parse(message[:end + 2])
+    return headers, message[end + 4:]
+
+
+def relaxed_body(body: bytes) -> bytes:
+    """dkimpy's relaxed body canonicalization (RFC 6376 3.4.4), without a substitution for
+    every single space: whitespace before a line end goes, other runs become one space,
+    empty lines at the end go."""
+    if b" \r\n" in body or b"\t\r\n" in body:
+        body = _TRAILING_WSP.sub(b"\r\n", body)
+    if b"\t" in body or b"  " in body:
+        body = _WSP_RUN.sub(b" ", body)
+    return correct_empty_body(strip_trailing_lines(body))  # type: ignore[no-any-return]
 
 
 class KeySigner:
@@ -44,10 +71,10 @@ class KeySigner:
 
     def header(self, message: bytes, now: float | None = None) -> bytes:
         """The DKIM-Signature header line(s) for message (CRLF line ends), to put on top."""
-        headers, body = dkim.rfc822_parse(message)
+        headers, body = split(message)
         present = {name.lower() for name, _ in headers}
         include = [h for h in SIGNED[:-1] if h in present] + [b"from"]
-        body_hash = base64.b64encode(hashlib.sha256(_POLICY.canonicalize_body(body)).digest())
+        body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
         fields = [
             (b"v", b"1"), (b"a", self.algorithm), (b"c", b"relaxed/relaxed"),
             (b"d", self.domain), (b"s", self.selector),

@@ -14,6 +14,7 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 
 from relay.message.header_line import reader_text, set_param, set_value
+from relay.message.payload import decoded
 
 TEXT_LIKE = ("application/ics",)
 
@@ -62,7 +63,7 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str],
     for part in message.walk():
         if part.is_multipart():
             continue
-        data = part.get_payload(decode=True) or b""
+        data = decoded(part)
         if id(part) in files:
             subtype, charset = "plain", _file_charset(part, data)
         elif part.get_content_maintype() == "text" or part.get_content_type() in TEXT_LIKE:
@@ -124,7 +125,7 @@ def fold_long_lines(message: Message, limit: int = 998) -> int:
         if not _too_long(payload, limit):
             continue
         cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
-        data = part.get_payload(decode=True) or b""
+        data = decoded(part)
         if cte not in ("base64", "quoted-printable"):
             cte = "quoted-printable" if part.get_content_maintype() == "text" else "base64"
             set_value(part, "Content-Transfer-Encoding", cte)

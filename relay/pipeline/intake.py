@@ -12,9 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from relay import replies
@@ -27,6 +25,7 @@ from relay.errors import Reject, TempFail
 from relay.marketplace import conversations
 from relay.marketplace.message_center import automatic
 from relay.message import line_ends
+from relay.message.parsed import parse
 from relay.ops import prometheus
 from relay.ops.logs import event
 from relay.pipeline import order, prescan
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from relay.pipeline.workers import BigMessages
 
 log = logging.getLogger("relay.pipeline.intake")
-_PARSER = BytesParser(policy=policy.SMTP)
 # A report is read up to here (the returned message after it is kept, not read), and at
 # most this many recipient statuses of it are recorded.
 REPORT_READ = 1_048_576
@@ -62,12 +60,6 @@ def bare_line_break_in_header(raw: bytes) -> bool:
     end = raw.find(b"\r\n\r\n")
     head = (raw if end < 0 else raw[:end + 2]).replace(b"\r\n", b"")
     return b"\r" in head or b"\n" in head
-
-
-def parse(raw: bytes) -> EmailMessage:
-    message = _PARSER.parsebytes(raw)
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 class Intake:
@@ -170,8 +162,7 @@ class Intake:
         # The stages read the message normalized (and a worker does not send it back); the
         # record keeps it as received: its size and SHA-256 are those of what the client sent.
         parcel.raw = raw
-        for stage, seconds in parcel.timings:  # measured where the stages ran
-            prometheus.STAGE_SECONDS.labels(stage).observe(seconds)
+        prometheus.stage_timings(parcel.timings)  # measured where the stages ran
         await self._record(parcel, outcome.disposition, outcome.reasons, queue=outcome.queue)
         if outcome.queue and not parcel.hold:
             self.on_queued()
@@ -181,6 +172,7 @@ class Intake:
         """Parse and run the stages: what to record and answer. Reads the store, never
         writes it, so it may run in a worker process (relay.pipeline.workers). The parcel
         holds the message with its line ends normalized, as every stage reads it."""
+        start, cpu_start = time.perf_counter(), time.thread_time()
         raw = line_ends.normalized(raw)
         smtp = self.config.smtp
         try:
@@ -200,9 +192,12 @@ class Intake:
             message, unreadable = EmailMessage(), False
             unparsable = Reject("mime.malformed", "a MIME header cannot be read (a parameter's"
                                 " charset or encoding is broken)")
+        # Line ends, prescan and parse, as if a stage: the first entry of the timings.
+        parsing = ("parse", time.perf_counter() - start, time.thread_time() - cpu_start)
         parcel = await self._parcel(envelope, raw, message, kind)
         if parcel is None:
             return Outcome(None, Disposition.NO_SUCH_ALIAS, [], replies.UNKNOWN_ALIAS)
+        parcel.timings.append(parsing)
         try:
             if oversized is not None:
                 raise oversized

@@ -43,7 +43,8 @@ class Parcel:
     hold: bool = False  # recorded and accepted, not e-mailed (seller notifications off)
     kind: str = "message"  # or "review_request": the marketplace's own, sent by `relay`
     auth_results: str | None = None  # SPF/DKIM/DMARC outcome, for the record only
-    timings: list[tuple[str, float]] = field(default_factory=list)  # seconds per stage run
+    # Per stage run (and "parse" first): (name, wall seconds, CPU seconds of its own).
+    timings: list[tuple[str, float, float]] = field(default_factory=list)
     # Files that are text by their bytes whatever type they declare (found by the attachment
     # check): the text rules read them as they read text parts; their type is left alone.
     text_files: list[Message] = field(default_factory=list)

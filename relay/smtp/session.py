@@ -73,12 +73,36 @@ _REWORDED = {
 _DISCARDED = {_DATA_TOO_BIG: "size", _DATA_LINE_TOO_LONG: "line_length"}
 
 
+# MAIL and RCPT arguments as the parser read them: a sender's recur, and the stdlib's address
+# parser takes some 50 us a call (three calls a message). Short ones only, and at most
+# _KEEP of them (then the table starts again), so a client cannot fill memory with them.
+_READ: dict[tuple[str, str, int], Any] = {}
+_KEEP, _KEEP_LENGTH = 4096, 512
+
+
+def _kept(kind: str, arg: str, limit: int, read: Callable[[], Any]) -> Any:
+    """read(), the same for the same argument: kept when the argument is short."""
+    key = (kind, arg, limit)
+    found = _READ.get(key, _READ)
+    if found is _READ:
+        found = read()
+        if len(arg) <= _KEEP_LENGTH:
+            if len(_READ) >= _KEEP:
+                _READ.clear()
+            _READ[key] = found
+    return found
+
+
 def has_source_route(arg: str) -> bool:
     """Whether a RCPT argument carries a source route (<@hop,@hop:user@domain>).
 
     Read with the parser aiosmtpd uses, which accepts comments, spaces and a leading comma
     before the route ("<(c)@evil.example:alias@...>") and then drops the route: a pattern
     on the raw text missed those forms."""
+    return bool(_kept("route", arg, 0, lambda: _has_source_route(arg)))
+
+
+def _has_source_route(arg: str) -> bool:
     rest = arg.lstrip()
     if rest[:3].upper() != "TO:":
         return False
@@ -365,6 +389,12 @@ class RelaySMTP(SMTP):
                 break
         self.data_bytes = size
         return trouble
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's reading of a MAIL or RCPT argument, kept per argument (_kept)."""
+        found: tuple[str | None, str | None] = _kept(
+            "address", arg, self.local_part_limit, lambda: super(RelaySMTP, self)._getaddr(arg))
+        return found
 
     async def smtp_RCPT(self, arg: str | None) -> None:
         self.idle_commands = 0

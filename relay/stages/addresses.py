@@ -4,9 +4,11 @@ becomes that party's alias (quoted replies and signatures carry them)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, BaseHeader
 from email.message import Message
 
 from relay.marketplace.conversations import Conversation, Role, address_key, ascii_domain
@@ -68,6 +70,17 @@ def display_name(role: str, order_id: str) -> str:
     return f"{role.capitalize()} of order {order_id}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _made(name: str, value: str, addr_spec: str | None = None) -> BaseHeader:
+    """The header object `message[name] = value` (or = Address(value, addr_spec=...)) stores,
+    made once per conversation rather than parsed again for each of its messages. Header
+    objects are immutable: one serves every message."""
+    made = policy.SMTP.header_factory(
+        name, value if addr_spec is None else Address(value, addr_spec=addr_spec))
+    assert isinstance(made, BaseHeader)
+    return made
+
+
 class RewriteAddresses:
     name = "rewrite_addresses"
 
@@ -83,7 +96,9 @@ class RewriteAddresses:
         alias = parcel.author_alias
         for name in ("From", "To", "Reply-To"):
             del message[name]
-        message["From"] = Address(display_name(parcel.author, conv.order_id), addr_spec=alias)
-        # A plain string: Address() refuses the non-ASCII local parts SMTPUTF8 allows.
-        message["To"] = parcel.recipient
-        message["Reply-To"] = Address(addr_spec=alias)
+        message["From"] = _made("From", display_name(parcel.author, conv.order_id), alias)
+        # A plain string: Address() refuses the non-ASCII local parts SMTPUTF8 allows. One
+        # with a line break is refused as storing it would.
+        recipient = parcel.recipient
+        message["To"] = recipient if len(recipient.splitlines()) > 1 else _made("To", recipient)
+        message["Reply-To"] = _made("Reply-To", "", alias)

@@ -25,6 +25,7 @@ from email.message import Message
 from functools import partial
 
 from relay.config import RulesSettings
+from relay.message.payload import decoded
 from relay.pipeline.decide import act
 from relay.pipeline.parcel import Parcel
 from relay.rules import attachment_text as files
@@ -67,7 +68,7 @@ class RefuseCards(_Refusals):
         for part, parent in leaves(parcel.message, _every_leaf):
             if part.get_content_maintype() == "message":
                 continue
-            data = part.get_payload(decode=True) or b""
+            data = decoded(part)
             if files.is_vcard(data, part.get_filename() or "", part.get_content_type()):
                 self.refuse(parcel, part, parent, "attachment.vcard",
                             "is a contact card (vCard); contact details stay off the"
@@ -99,7 +100,7 @@ class CleanAttachments(_Refusals):
                 or _PHONE_SHAPED.match(text, f.start)]
 
     def _file(self, parcel: Parcel, part: Message, parent: Message | None) -> None:
-        data = part.get_payload(decode=True) or b""
+        data = decoded(part)
         kind = sniff(data).kind
         try:
             if kind == "jpeg":

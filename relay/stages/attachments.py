@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from relay.config import RulesSettings
 from relay.message.header_line import reader_text
+from relay.message.payload import decoded
 from relay.pipeline.decide import act
 from relay.pipeline.parcel import Parcel
 from relay.rules.attachments import is_gif, judge
@@ -154,7 +155,7 @@ class CheckAttachments:
     async def __call__(self, parcel: Parcel) -> None:
         kept: list[tuple[Message, Message | None, int]] = []
         for part, parent in leaves(parcel.message):
-            data = part.get_payload(decode=True) or b""
+            data = decoded(part)
             if is_gif(data) and self.rules.style_emoji != "off":
                 act(parcel, self.rules, "style.emoji", f"{shown_name(part)} is a GIF image",
                     strip=partial(remove, part, parent))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from email.generator import BytesGenerator
+from email.generator import NLCRE, BytesGenerator
 from email.message import Message
 from email.policy import EmailPolicy
 from email.utils import format_datetime
@@ -60,10 +60,44 @@ def needs_utf8(parcel: Parcel) -> bool:
     )
 
 
+class _Generator(BytesGenerator):
+    """The stdlib's BytesGenerator, writing a text's lines in one piece rather than two
+    writes a line, and drawing a multipart boundary without compiling a regular expression
+    for it when it does not occur in the text at all: the same bytes."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(NLCRE.sub(self._NL, lines))
+
+    @classmethod
+    def _make_boundary(cls, text: Any = None) -> str:
+        boundary: str = super()._make_boundary()  # the random one, as the stdlib draws it
+        if text is None:
+            return boundary
+        chosen, counter = boundary, 0
+        while True:
+            dashed = "--" + chosen
+            if (dashed.encode("ascii") if isinstance(text, bytes) else dashed) not in text:
+                return chosen  # then the stdlib's search below finds nothing either
+            if not cls._compile_re("^--" + re.escape(chosen) + "(--)?$",
+                                   re.MULTILINE).search(text):
+                return chosen
+            chosen = f"{boundary}.{counter}"
+            counter += 1
+
+
 def to_wire(message: Message, utf8: bool) -> bytes:
     out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=WIRE_UTF8 if utf8 else WIRE).flatten(message)
-    data = _BARE_EOL.sub(b"\r\n", out.getvalue())  # no bare CR or LF ever goes out
+    wire = WIRE_UTF8 if utf8 else WIRE
+    # The generator reads the message through its own policy while it writes: with the
+    # message's header factory (relay.message.parsed), what the stages parsed is not again.
+    factory = getattr(message.policy, "header_factory", None)
+    if factory is not None:
+        wire = wire.clone(header_factory=factory)
+    _Generator(out, mangle_from_=False, policy=wire).flatten(message)
+    data = out.getvalue()
+    if not data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n"):
+        data = _BARE_EOL.sub(b"\r\n", data)  # no bare CR or LF ever goes out
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 

@@ -16,6 +16,7 @@ import nh3
 
 from relay.config import RulesSettings
 from relay.message.header_line import FREE_TEXT, set_text
+from relay.message.payload import decoded
 from relay.message.text_parts import edit_filenames, edit_text_parts
 from relay.pipeline.decide import act, refuses
 from relay.pipeline.parcel import Parcel
@@ -93,7 +94,7 @@ def _codes(findings: list[Finding]) -> list[str]:
 
 
 def _visible(part: Message) -> bool:
-    data = part.get_payload(decode=True) or b""
+    data = decoded(part)
     markup = data.decode("utf-8", errors="replace")
     return "<img" in markup or bool(nh3.clean(markup, tags=set()).strip())
 

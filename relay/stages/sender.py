@@ -20,8 +20,10 @@ def from_addresses(parcel: Parcel) -> list[str]:
     try:
         headers = parcel.message.get_all("From") or []
         # Re-parse the decoded text: raw UTF-8 (SMTPUTF8) header bytes reach `.addresses`
-        # as surrogate escapes, which would never match a registered address.
-        parsed = [HEADERS("From", str(h)) for h in headers]
+        # as surrogate escapes, which would never match a registered address. With the
+        # message's own factory (relay.message.parsed): ASCII text is the value already read.
+        factory = getattr(parcel.message.policy, "header_factory", HEADERS)
+        parsed = [factory("From", str(h)) for h in headers]
         return [a.addr_spec for h in parsed for a in h.addresses]
     except (AttributeError, IndexError, ValueError):
         return []  # unparseable From: is the same as no usable From:

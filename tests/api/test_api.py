@@ -807,6 +807,10 @@ async def test_metrics_after_traffic(api):
     assert delta("relay_smtp_replies_total", code="250") == 4
     assert delta("relay_smtp_replies_total", code="550") == 0
     assert delta("relay_stage_seconds_count") >= 1
+    # CPU per stage, the parse first: one observation each for the one message.
+    for stage in ("parse", "route", "redact", "encode"):
+        assert delta("relay_stage_cpu_seconds_count", stage=stage) == 1, stage
+    assert delta("relay_stage_cpu_seconds_sum", stage="encode") > 0  # an RSA signature
     assert delta("relay_store_write_seconds_count") >= 2  # the record, the delivery event
     assert delta("relay_messages_refused_total") == 0
 

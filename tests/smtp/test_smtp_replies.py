@@ -10,6 +10,7 @@ import pytest
 from conftest import BUYER, DOMAIN, SELLER, compose, make_config, open_conv, send
 
 from relay.marketplace import conversations
+from relay.smtp import session
 from relay.store import records
 
 
@@ -81,6 +82,36 @@ async def test_source_route_is_refused(relay, conv, route):
                            f"RCPT TO:<{rcpt}>", "RSET")
     assert lines[2].startswith("550 5.7.1 relaying denied"), lines
     assert lines[3].startswith("250"), lines
+
+
+async def test_a_route_is_refused_again_when_its_reading_is_kept(relay, conv):
+    rcpt = f"RCPT TO:<@evil.example:{conv.seller_alias}>"
+    lines = await dialogue(relay.smtp_port, "EHLO client.example", f"MAIL FROM:<{BUYER}>",
+                           rcpt, rcpt, f"RCPT TO:<{conv.seller_alias}>")
+    assert lines[2].startswith("550 5.7.1 relaying denied"), lines
+    assert lines[3].startswith("550 5.7.1 relaying denied"), lines
+    assert lines[4].startswith("250"), lines
+
+
+def test_kept_readings_are_of_short_arguments_and_few():
+    """MAIL and RCPT arguments as read are kept (a sender's recur), but not long ones, and
+    not more than session._KEEP: a client cannot fill memory with them."""
+    session._READ.clear()
+    reads: list[str] = []
+
+    def read(arg: str) -> int:
+        reads.append(arg)
+        return len(reads)
+
+    assert session._kept("t", "<a@b.example>", 0, lambda: read("x")) == 1
+    assert session._kept("t", "<a@b.example>", 0, lambda: read("x")) == 1  # kept
+    assert session._kept("t", "<a@b.example>", 64, lambda: read("x")) == 2  # another limit
+    long = "<" + "a" * session._KEEP_LENGTH + "@b.example>"
+    assert session._kept("t", long, 0, lambda: read("x")) == 3
+    assert session._kept("t", long, 0, lambda: read("x")) == 4  # not kept
+    for i in range(2 * session._KEEP):
+        session._kept("t", f"<{i}@b.example>", 0, lambda: read("x"))
+    assert 0 < len(session._READ) <= session._KEEP
 
 
 @pytest.mark.parametrize("rcpt", [

@@ -4,6 +4,9 @@ go out as two fields stopped, and the DKIM signature over the very bytes deliver
 
 from __future__ import annotations
 
+import random
+from email.generator import BytesGenerator
+
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -11,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from support.parcels import conversation, parcel, parsed, text
 
 from relay.delivery.dkim_sign import KeySigner, Signer, dns_record
-from relay.stages.mime import Encode, UnsoundHeader
+from relay.stages.mime import Encode, UnsoundHeader, _Generator
 
 DOMAIN = "relay.example"
 
@@ -92,3 +95,19 @@ async def test_the_signature_covers_the_bytes_delivered():
     assert wire.startswith(b"DKIM-Signature: v=1; a=rsa-sha256;")
     assert dkim.verify(wire, dnsfunc=txt)
     assert not dkim.verify(wire.replace(b"Where is it?", b"Where is it!"), dnsfunc=txt)
+
+
+@pytest.mark.parametrize("around", ["--{}--", "x\n--{}\n", "--{}\r\n", "--{}.0--\n--{}\n",
+                                    "no boundary here"])
+def test_a_boundary_is_drawn_as_the_stdlib_draws_it(around):
+    """Encode's generator skips the stdlib's regular expression when the drawn boundary is
+    not in the text at all; where it is (a sender cannot know it), the stdlib's search
+    decides, and the same boundary comes out."""
+    random.seed(7)
+    drawn = BytesGenerator._make_boundary()
+    text = around.format(drawn, drawn).encode("ascii")
+    random.seed(7)
+    ours = _Generator._make_boundary(text)
+    random.seed(7)
+    assert ours == BytesGenerator._make_boundary(text)
+    assert (ours == drawn) == (around in ("--{}\r\n", "no boundary here"))

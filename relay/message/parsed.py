@@ -1,0 +1,55 @@
+"""The parse of a message, with each header field's value parsed once.
+
+The stdlib's EmailMessage parses a header field at every read: get_content_type() parses
+Content-Type again each time it is asked, and so do get_param(), get_filename(),
+get_content_charset() and get_payload() (Content-Transfer-Encoding); each read also makes a
+new class (HeaderRegistry.__getitem__). The stages ask a 2 KB message for its Content-Type
+some twenty times. Here a message gets a header factory of its own that keeps what it made,
+by field name and value: a field read again is the same object, a field the relay writes anew
+has a new value and is parsed anew. The parse is policy.SMTP's and its header objects are
+immutable, so every reader sees what it saw before, for less.
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+# The class for each field name, made once (the stdlib makes one per read). Made from the
+# default map only, so one table serves every message.
+_CLASSES: dict[str, type[BaseHeader]] = {}
+
+
+class ParsedOnce(HeaderRegistry):
+    """policy.SMTP's header factory, for one message: each (name, value) parsed once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[tuple[str, str], BaseHeader] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = _CLASSES.get(key)
+        if cls is None:
+            cls = _CLASSES[key] = super().__getitem__(name)
+        return cls
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if type(value) is not str:  # an Address or Group stored by the relay: not kept
+            return self[name](name, value)
+        key = (name, value)
+        made = self._made.get(key)
+        if made is None:  # a value that fails to parse raises at every read, as before
+            made = self._made[key] = self[name](name, value)
+        return made
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """raw (CRLF line ends) as policy.SMTP reads it, with a header factory of its own; every
+    part shares it."""
+    message = BytesParser(policy=policy.SMTP.clone(header_factory=ParsedOnce())).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return message
