@@ -135,12 +135,41 @@ def html_kind(size: int) -> Kind:
     return Kind("20k", "20 KB HTML", dot_stuff(crlf(build((size - HEADER_SIZE - base) // per))))
 
 
+def pdf_file(size: int) -> bytes:
+    """A well-formed one-page PDF of about `size` bytes whose page draws one image of random
+    (JPEG-declared) data, so it does not compress, like a scanned invoice. A PDF its library
+    cannot read is judged by its printable bytes, and random bytes hold address-like runs."""
+    content = b"q 200 0 0 200 50 500 cm /Im0 Do Q"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    fixed = len(head) + sum(len(o) + 20 for o in objects) + 400
+    image = random.Random(1).randbytes(max(size - fixed, 1))
+    objects.append(b"<< /Type /XObject /Subtype /Image /Width 200 /Height 200 /ColorSpace "
+                   b"/DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n"
+                   % len(image) + image + b"\nendstream")
+    out = bytearray(head)
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
 def pdf_kind(attachment: int) -> Kind:
-    """A text body and a PDF of `attachment` bytes (%PDF-1.4 header, random stream bytes),
-    base64 in 76-character lines, as a mail client attaches it."""
-    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Filter /FlateDecode >>\nstream\n"
-    tail = b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-    pdf = head + random.Random(1).randbytes(attachment - len(head) - len(tail)) + tail
+    """A text body and a PDF of `attachment` bytes (pdf_file), base64 in 76-character
+    lines, as a mail client attaches it."""
+    pdf = pdf_file(attachment)
     encoded = base64.encodebytes(pdf).decode()
     text = ("Content-Type: multipart/mixed; boundary=\"bench-mixed\"\n\n"
             "--bench-mixed\nContent-Type: text/plain; charset=utf-8\n"
