@@ -168,6 +168,7 @@ class Store:
                     self.failed_at = time.monotonic()
                 self._pass_turn()
                 raise
+            chain.forget_head(self._conn)
             batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
             batch.begun = 1
             return batch, None  # the first write: a failure rolls back the transaction
@@ -190,6 +191,7 @@ class Store:
         if not self._conn.in_transaction:
             await self._abort(batch, exc)
             return
+        chain.forget_head(self._conn)  # it may name an entry rolled back now
         try:
             if savepoint is None:  # the batch's first write: nothing else is in it yet
                 await self._conn.rollback()
@@ -205,6 +207,7 @@ class Store:
     async def _abort(self, batch: _Batch, exc: BaseException) -> None:
         """The batch cannot be committed: roll it all back; every write of it fails."""
         self.failed_at = time.monotonic()
+        chain.forget_head(self._conn)
         try:
             if self._conn.in_transaction:
                 await self._conn.rollback()
@@ -252,6 +255,7 @@ class Store:
             if batch.entries and self.on_chain_entries is not None:
                 self.on_chain_entries(batch.entries)
         finally:
+            chain.forget_head(self._conn)
             self._batch = None
             self._committing = None
             batch.done.set_result(failure)
