@@ -56,7 +56,7 @@ class Statements:
             self.commits += 1
 
 
-async def concurrent(count: int, writers: int) -> None:
+async def concurrent(count: int, writers: int, size: int) -> None:
     """`writers` coroutines, each: an alias lookup (a read), then a record + outbox entry
     (a write), until `count` messages are written. CPU is the whole process's (the event
     loop and aiosqlite's thread): what the store costs the relay per message."""
@@ -66,7 +66,7 @@ async def concurrent(count: int, writers: int) -> None:
         conv, _ = await conversations.open_conversation(
             store, "relay.test", "112-1234567-1234567", "b@example.com", ["s@example.org"])
         local = conv.seller_alias.partition("@")[0]
-        raw = b"From: b@example.com\r\nSubject: hi\r\n\r\n" + b"x" * 2000 + b"\r\n"
+        raw = b"From: b@example.com\r\nSubject: hi\r\n\r\n" + b"x" * size + b"\r\n"
         trace = Statements()
         async with store.read() as db:
             await db.set_trace_callback(trace)
@@ -147,12 +147,14 @@ def main() -> None:
     parser.add_argument("records", nargs="?", type=int, default=2000)
     parser.add_argument("--writers", type=int, default=20,
                         help="concurrent writers of the last part (20, as the bench's sessions)")
+    parser.add_argument("--size", type=int, default=2000,
+                        help="body bytes of the concurrent writers' messages (2000)")
     parser.add_argument("--only-concurrent", action="store_true",
                         help="skip the sequential write, the lookup and the verify")
     args = parser.parse_args()
     if not args.only_concurrent:
         asyncio.run(run(args.records))
-    asyncio.run(concurrent(args.records, args.writers))
+    asyncio.run(concurrent(args.records, args.writers, args.size))
 
 
 if __name__ == "__main__":
