@@ -718,20 +718,30 @@ class Relay:
             if self.proc.returncode not in (0, None):
                 note(f"relay {self.dir.name} exited with {self.proc.returncode}")
 
-    async def stage_cpu(self) -> dict[str, tuple[float, float]]:
-        """relay_stage_cpu_seconds from /metrics: stage -> (messages, CPU seconds) so far."""
+    async def metrics(self) -> str:
         def get() -> str:
             request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/metrics",
                                              headers={"Authorization": f"Bearer {self.token}"})
             with urllib.request.urlopen(request, timeout=30) as response:
                 return str(response.read().decode())
 
+        return await asyncio.to_thread(get)
+
+    async def stage_cpu(self) -> dict[str, tuple[float, float]]:
+        """relay_stage_cpu_seconds from /metrics: stage -> (messages, CPU seconds) so far."""
         found: dict[str, list[float]] = {}
         for what, stage, value in re.findall(
                 r'^relay_stage_cpu_seconds_(count|sum)\{stage="([^"]+)"\} (\S+)$',
-                await asyncio.to_thread(get), re.M):
+                await self.metrics(), re.M):
             found.setdefault(stage, [0.0, 0.0])[what == "sum"] = float(value)
         return {stage: (n, cpu) for stage, (n, cpu) in found.items()}
+
+    async def store_commits(self) -> tuple[float, float] | None:
+        """(commits, writes committed) so far, from relay_store_commit_writes (group commit);
+        None where the relay does not have it."""
+        found = dict(re.findall(r"(?m)^relay_store_commit_writes_(count|sum) (\S+)$",
+                                await self.metrics()))
+        return (float(found["count"]), float(found["sum"])) if len(found) == 2 else None
 
     def store(self) -> dict[str, int]:
         """Counts from the relay's store (read-only)."""
@@ -904,6 +914,9 @@ class Cell:
     check: str = "-"
     # The relay's relay_stage_cpu_seconds over the load: stage -> (messages, CPU seconds).
     stage_cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The relay's store over the load and its delivery: (commits, writes committed), from
+    # relay_store_commit_writes; None: not measured.
+    store_commits: tuple[float, float] | None = None
 
     @property
     def deliver_rate(self) -> float | None:
@@ -948,9 +961,11 @@ class Bench:
     async def measure(self, target: str, port: int, pid: int | None, alias: str, kind: Kind,
                       sessions: int, count: int, sink: Sink | None,
                       stages: Callable[[], Awaitable[dict[str, tuple[float, float]]]] | None
+                      = None,
+                      store: Callable[[], Awaitable[tuple[float, float] | None]] | None
                       = None) -> Cell:
         """stages: reads the relay's per-stage CPU counters, before and after the load (each
-        read outside the CPU window, which it would add to)."""
+        read outside the CPU window, which it would add to); store: its commit counters."""
         args = self.args
         tag = self.tag()
         conns = await open_sessions(port, sessions, args.reply_timeout)
@@ -963,6 +978,7 @@ class Bench:
                 await sink.wait_for(base + warm.ok, args.deliver_timeout)
                 base = sink.count
             stages0 = await stages() if stages is not None else {}
+            store0 = await store() if store is not None else None
             cpu0 = cpu_seconds(pid) if pid else None
             bench0 = time.process_time()
             load = await closed_loop(conns, kind, alias, count, tag, args.reply_timeout)
@@ -978,6 +994,9 @@ class Bench:
                     stage: (n - stages0.get(stage, (0.0, 0.0))[0],
                             cpu - stages0.get(stage, (0.0, 0.0))[1])
                     for stage, (n, cpu) in (await stages()).items()}
+            store1 = await store() if store is not None else None
+            if store0 is not None and store1 is not None:
+                cell.store_commits = (store1[0] - store0[0], store1[1] - store0[1])
         finally:
             await close_sessions(conns)
         if warm.failed or warm.broken:
@@ -993,7 +1012,8 @@ class Bench:
             await relay.start()
             before = self.sink.count
             cell = await self.measure("relay", relay.port, relay.pid, relay.alias, kind,
-                                      sessions, count, self.sink, relay.stage_cpu)
+                                      sessions, count, self.sink, relay.stage_cpu,
+                                      relay.store_commits)
             cell.rss_kb = status_kb(relay.pid, "VmHWM")
             cell.children_kb = sum(status_kb(p, "VmHWM") or 0
                                    for p in process_tree(relay.pid)[1:]) or None
@@ -1172,6 +1192,12 @@ class Bench:
                     f"  {short}")
         for i, text in enumerate(notes, 1):
             out(f"  note {i}: {text}")
+        for (where, key, sessions), cell in self.cells.items():
+            if where == target and cell.store_commits is not None and cell.load.ok:
+                commits, writes = cell.store_commits
+                out(f"  store, {self.kinds[key].label} x{sessions}: {commits:.0f} commits for"
+                    f" {cell.load.ok} messages ({commits / cell.load.ok:.2f} per message, intake"
+                    f" and delivery writes), {writes / max(commits, 1):.1f} writes per commit")
         out()
 
     def print_stage_cpu(self) -> None:

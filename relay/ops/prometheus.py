@@ -58,8 +58,12 @@ def stage_timings(timings: list[tuple[str, float, float]]) -> None:
 
 
 STORE_WRITE_SECONDS = Histogram(
-    "relay_store_write_seconds", "Store write transaction latency, commit (fsync) included",
+    "relay_store_write_seconds", "Store write latency, its commit (fsync) included",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+# Group commit (relay.store.db): _count is the commits, _sum the writes they committed.
+STORE_COMMIT_WRITES = Histogram(
+    "relay_store_commit_writes", "Store writes committed together, per commit (fsync)",
+    buckets=(1, 2, 4, 8, 16, 32, 64))
 
 
 def recorded(direction: str, disposition: str, reasons: list[str],

@@ -3,7 +3,8 @@
 Every reader of the message (the prescan, the parser, the DKIM check) gets it with its line
 ends normalized to CRLF (relay.message.line_ends); the record keeps the bytes as received.
 The reply is 250 only after the record and its outbox entry are committed (fsynced) in one
-transaction; a refusal is recorded too, before the 5xx goes out.
+write (relay.store.db: its transaction may be shared with other writes, group commit); a
+refusal is recorded too, before the 5xx goes out.
 """
 
 from __future__ import annotations

@@ -67,8 +67,20 @@ _BOUND: weakref.WeakKeyDictionary[
     aiosqlite.Connection, tuple[bytes, Callable[[], None]]] = weakref.WeakKeyDictionary()
 
 
+# The newest entry the open write transaction added, so the next link() needs no query.
+# Good only while that transaction holds the write lock: the store forgets it at every
+# COMMIT and ROLLBACK, also to a savepoint (relay.store.db), so a rolled-back write never
+# leaves it naming an entry that is gone.
+_HEADS: weakref.WeakKeyDictionary[aiosqlite.Connection, tuple[int, str]] = (
+    weakref.WeakKeyDictionary())
+
+
 def bind(conn: aiosqlite.Connection, secret: bytes, on_entry: Callable[[], None]) -> None:
     _BOUND[conn] = (secret, on_entry)
+
+
+def forget_head(conn: aiosqlite.Connection) -> None:
+    _HEADS.pop(conn, None)
 
 
 def secret_of(db: aiosqlite.Connection) -> bytes:
@@ -121,12 +133,16 @@ async def head(db: aiosqlite.Connection) -> tuple[int, str]:
 
 async def link(db: aiosqlite.Connection, tbl: str, key: str, digest: str) -> int:
     """Append one entry after the newest; call inside store.write(). Returns its seq."""
-    last, prev = await head(db)
+    # Outside a transaction (SQLite rolled it back after an error a caller caught) the
+    # remembered head may be gone: ask the table.
+    known = _HEADS.get(db) if db.in_transaction else None
+    last, prev = known if known is not None else await head(db)
     seq = last + 1
     mac = entry_mac(secret_of(db), seq, tbl, key, digest, prev)
     await db.execute(
         "INSERT INTO chain (seq, tbl, row_key, digest, prev_mac, mac) VALUES (?,?,?,?,?,?)",
         (seq, tbl, key, digest, prev, mac))
+    _HEADS[db] = (seq, mac)
     _BOUND[db][1]()
     return seq
 
@@ -139,17 +155,16 @@ async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any]
     names = ", ".join(values)
     marks = ", ".join("?" * len(values))
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
-    cursor = await db.execute(f"{verb} INTO {table} ({names}) VALUES ({marks})",
-                              tuple(values.values()))
-    if cursor.rowcount == 0:
-        return None
-    rowid = cursor.lastrowid
-    # Read back: what is hashed is what is stored (its defaults, its seq), as verify reads it.
+    # RETURNING: what is hashed is what is stored (its defaults, its seq, after the
+    # columns' type affinity), as verify reads it back, without a second query.
     stored = await db.execute_fetchall(
-        f"SELECT {', '.join(spec.columns)} FROM {table} WHERE rowid = ?", (rowid,))
+        f"{verb} INTO {table} ({names}) VALUES ({marks})"
+        f" RETURNING rowid AS _rowid, {', '.join(spec.columns)}", tuple(values.values()))
+    if not stored:  # OR IGNORE left it out
+        return None
     row = stored[0]
     await link(db, table, row_key(spec, row), row_digest(spec, row))
-    return rowid
+    return int(row["_rowid"])
 
 
 async def chained(db: aiosqlite.Connection, table: str,

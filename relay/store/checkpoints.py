@@ -139,16 +139,16 @@ class Checkpointer:
         event(log, "store.checkpoint", seq=now[0], head=now[1])
         return True
 
-    def grew(self) -> None:
-        """Called at every new chain entry of this process (it may still be uncommitted:
-        write() reads the head under the store lock, so after the commit)."""
-        self._grown += 1
+    def grew(self, count: int) -> None:
+        """Called with the chain entries of this process each commit added (rolled-back
+        ones are not counted)."""
+        self._grown += count
         if self._grown >= self.every:
             self._grown = 0
             self._wake.set()
 
     def start(self) -> None:
-        self.store.on_chain_entry = self.grew
+        self.store.on_chain_entries = self.grew
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
@@ -162,7 +162,7 @@ class Checkpointer:
                 log.exception("could not write a checkpoint to %s", self.path)
 
     async def stop(self) -> None:
-        self.store.on_chain_entry = None
+        self.store.on_chain_entries = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
-import os
-import resource
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -30,13 +26,13 @@ from conftest import (
     send,
     serve_config,
 )
+from support.disk import fill_up, make_room, small_file_system
 from support.record import query, queue_id
 from support.relay_process import serving
 
 from relay.config import StoreSettings
 from relay.store import db as store_db
 
-FS_SIZE = "3m"
 MAX_MESSAGE = 200_000  # /readyz wants twice this free (disk_space)
 SINK_BUSY = "451 4.3.0 inbox busy, try later"
 STRANGER = "stranger@evil.example"  # not a party: refused (550), once the refusal is recorded
@@ -52,68 +48,6 @@ def write_config(tmp_path: Path, store: Path, smtp_port: int, api_port: int,
         tmp_path, smtp_port, sink_port, smtp={"max_message_size": MAX_MESSAGE},
         store={"path": store}, api={"enabled": True, "port": api_port},
         limits={"sender_per_hour": 100000, "conversation_per_hour": 100000})
-
-
-@contextlib.contextmanager
-def small_file_system(path: Path) -> Iterator[str]:
-    """A 3 MB tmpfs at `path` ("tmpfs"); where mounting is not permitted, a plain directory
-    ("fsize": the relay's RLIMIT_FSIZE is what fills up). TEST_DISK_FULL=fsize forces the
-    latter (it is not a RELAY_* name: the relay refuses unknown ones)."""
-    path.mkdir()
-    if os.environ.get("TEST_DISK_FULL") != "fsize":
-        try:
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE}", "tmpfs",
-                            str(path)], check=True, capture_output=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            pass
-        else:
-            try:
-                yield "tmpfs"
-            finally:
-                done = subprocess.run(["umount", str(path)], capture_output=True, timeout=10,
-                                      check=False)
-                if done.returncode != 0:
-                    subprocess.run(["umount", "-l", str(path)], capture_output=True,
-                                   timeout=10, check=False)
-            return
-    yield "fsize"
-
-
-def fill(directory: Path) -> int:
-    """Write a filler file until the file system says ENOSPC; how many bytes it took."""
-    written = 0
-    with (directory / "filler").open("wb", buffering=0) as out:
-        for size in (1 << 20, 1 << 16, 4096, 256, 1):
-            block = b"\xa5" * size
-            while True:
-                try:
-                    n = out.write(block)
-                except OSError as exc:
-                    if exc.errno != errno.ENOSPC:
-                        raise
-                    break
-                written += n or 0
-                if not n:
-                    break
-    return written
-
-
-def fill_up(mode: str, store: Path, pid: int) -> int:
-    if mode == "tmpfs":
-        return fill(store.parent)
-    # No file of the relay may grow any more: writes past the limit fail with EFBIG
-    # (Python ignores SIGXFSZ). Only the soft limit moves, so no privilege is needed.
-    limit = max(p.stat().st_size for p in store.parent.glob(store.name + "*"))
-    resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
-    return limit
-
-
-def make_room(mode: str, store: Path, pid: int) -> None:
-    if mode == "tmpfs":
-        (store.parent / "filler").unlink()
-    else:
-        resource.prlimit(pid, resource.RLIMIT_FSIZE,
-                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 async def readyz(api_port: int) -> tuple[int, dict[str, bool]]:
