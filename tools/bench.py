@@ -46,6 +46,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from relay.config import SMTPSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "relay.test"
 ORDER = "112-1234567-1234567"
@@ -1601,9 +1603,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-sink", type=int, help="messages for the sink's own capacity (5000)")
     p.add_argument("--warmup", type=int, default=3,
                    help="messages sent before each measured load, not counted (3)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="the relay's smtp.workers (default: one per core; 0: the stages run"
-                   " in the relay's own process)")
+    # The relay's own default: the targets are for the configuration a new user gets.
+    p.add_argument("--workers", type=int, default=SMTPSettings().workers,
+                   help="the relay's smtp.workers (default: the relay's default, 0: the stages"
+                   " run in the relay's own process; N: in N worker processes)")
     p.add_argument("--concurrency", type=int, default=50,
                    help="relay delivery.concurrency, and Postfix's destination concurrency")
     p.add_argument("--latency-rate", type=float, default=100.0, help="offered msg/s (100)")
