@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from relay.auth import passwords
 from relay.config import Config, config_path, load
-from relay.errors import ConfigError, StartupError, UsageError
+from relay.errors import ConfigError, StartupError, StoreUnavailable, UsageError
 from relay.marketplace import buyers, conversations, review_request, sellers
 from relay.ops import logs
 from relay.store.backup import backup
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
-from relay.store.startup import load_secret, open_store, prepare
+from relay.store.startup import connect, load_secret, open_store, prepare
 
 if TYPE_CHECKING:
     from relay.pipeline.parcel import Outcome
@@ -155,8 +155,7 @@ async def cmd_api_token(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
-    store = await Store.open(cfg.store.path, cfg.store.busy_timeout,
-                             await load_secret(cfg.store))
+    store = await connect(cfg.store, await load_secret(cfg.store))
     try:
         applied = await prepare(store, cfg.store)
     finally:
@@ -728,6 +727,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OverflowError:
         print("relay: a date or time is out of range", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"relay: {exc}", file=sys.stderr)
         return 2
     except StartupError as exc:
         print(f"relay: {exc}", file=sys.stderr)

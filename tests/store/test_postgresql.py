@@ -1,0 +1,178 @@
+"""The store on both backends (the `backend` fixture: SQLite, then a real PostgreSQL in a
+database of the test's own): mail through the relay recorded, delivered and verified; the
+chains linear under concurrent writers from two stores on one database; the record tables
+append-only on PostgreSQL; and what start-up says about a bad or unreachable store.url."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+from conftest import BUYER, DOMAIN, ORDER, SELLER, free_port, make_config, run_cli
+from support.record import accepted, wait_event
+
+from relay.config import StoreSettings
+from relay.marketplace import conversations
+from relay.store import limits, records
+from relay.store.audit import audit
+from relay.store.db import utcnow
+from relay.store.dialect import translate
+from relay.store.startup import open_store
+
+
+def store_config(tmp_path: Path, settings: StoreSettings) -> Path:
+    """A config for the CLI that names only the store."""
+    path = tmp_path / "cli.toml"
+    url = f"url = {json.dumps(settings.url)}\n" if settings.url else ""
+    path.write_text(f'domain = "{DOMAIN}"\n[store]\npath = {json.dumps(str(settings.path))}\n'
+                    f"{url}[delivery]\nmaildir = {json.dumps(str(tmp_path / 'maildir'))}\n",
+                    encoding="utf-8")
+    return path
+
+
+async def verify_cli(tmp_path: Path, settings: StoreSettings) -> str:
+    done = await asyncio.to_thread(run_cli, "--config", str(store_config(tmp_path, settings)),
+                                   "audit", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def test_mail_is_recorded_delivered_and_verifies(backend, relay_factory, capture,
+                                                       tmp_path):
+    relay = await relay_factory(make_config(tmp_path, capture.port).replace(store=backend))
+    assert relay.store is not None
+    conv, _ = await conversations.open_conversation(relay.store, DOMAIN, ORDER, BUYER,
+                                                    [SELLER])
+    ids = [await accepted(relay.smtp_port, BUYER, conv.seller_alias, "one"),
+           await accepted(relay.smtp_port, SELLER, conv.buyer_alias, "two"),
+           await accepted(relay.smtp_port, BUYER, conv.seller_alias, "three")]
+    assert len(await capture.wait_for(3)) == 3
+    for message_id in ids:
+        await wait_event(relay, message_id, "delivered")
+    assert (await relay.readiness())["store_writable"]
+    assert (await verify_cli(tmp_path, backend)).startswith("ok: 3 records")
+
+
+def record(conversation_id: str, n: int) -> records.Record:
+    raw = f"Subject: {n}\r\n\r\nmessage {n}\r\n".encode()
+    return records.Record(
+        id=uuid.uuid4().hex, conversation_id=conversation_id, received_at=utcnow(),
+        direction="buyer_to_seller", disposition="delivered", reasons=(), peer="127.0.0.1",
+        helo="test", mail_from=BUYER, rcpt_to=("x@relay.test",), recipient=SELLER,
+        original_message_id=None, relay_message_id=None, raw=raw, delivered=raw)
+
+
+async def test_concurrent_appends_from_two_stores_stay_linear(backend, tmp_path):
+    """Two stores on one database (two relays): 40 records into one conversation at once."""
+    first = await open_store(backend)
+    second = await open_store(backend)
+    try:
+        conv, _ = await conversations.open_conversation(
+            first, DOMAIN, "112-0000000-0000002", BUYER, [SELLER])
+
+        async def append(store, n: int) -> None:
+            async with store.write() as db:
+                await records.append(db, record(conv.id, n))
+
+        await asyncio.gather(*(append(first if n % 2 else second, n) for n in range(40)))
+        found = await audit(first, backend.log_path)
+        assert found.ok, [str(p) for p in found.problems]
+        assert found.records.count == 40
+        assert not found.records.broken
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_counted_limits_on_both(backend):
+    store = await open_store(backend)
+    try:
+        async with store.write() as db:
+            for account in ("a", "a", "b"):
+                await limits.add_login_failure(db, utcnow(), "192.0.2.0/24", account)
+            for size in (10, 20, 30):
+                await limits.add_refusal(db, "192.0.2.0/24", utcnow(), size, None)
+        async with store.read() as db:
+            assert await limits.login_failures(db, "192.0.2.0/24", "a", "2000") == (3, 2)
+            assert await limits.refusals(db, "192.0.2.0/24", "2000", 2) == (2, 30)
+            assert await limits.refusals(db, "192.0.2.0/24", "2000", 10) == (3, 60)
+    finally:
+        await store.close()
+
+
+async def test_record_tables_refuse_change_on_postgresql(postgresql_url, tmp_path):
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    store = await open_store(settings)
+    try:
+        conv, _ = await conversations.open_conversation(
+            store, DOMAIN, "112-0000000-0000003", BUYER, [SELLER])
+        async with store.write() as db:
+            await records.append(db, record(conv.id, 1))
+    finally:
+        await store.close()
+    # As the database's owner, past the relay: the triggers still refuse.
+    db = await asyncpg.connect(postgresql_url)
+    try:
+        for table, change, wording in [
+                ("messages", "UPDATE messages SET disposition = 'rejected'", "append-only"),
+                ("messages", "DELETE FROM messages", "append-only"),
+                ("chain", "UPDATE chain SET mac = mac", "append-only"),
+                ("aliases", "DELETE FROM aliases", "never reused"),
+                ("parties", "UPDATE parties SET address = 'mallory@evil.example'",
+                 "append-only"),
+                ("conversations", "DELETE FROM conversations", "never removed"),
+                ("conversations", "UPDATE conversations SET order_id = 'x'", "append-only")]:
+            with pytest.raises(asyncpg.IntegrityConstraintViolationError, match=wording):
+                await db.execute(change)
+            with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+                await db.execute(f"TRUNCATE {table} CASCADE")
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="closed once"):
+            await db.execute("UPDATE conversations SET closed_at = 'x'")
+            await db.execute("UPDATE conversations SET closed_at = 'y'")
+    finally:
+        await db.close()
+
+
+async def test_migrate_on_postgresql(postgresql_url, tmp_path):
+    config = store_config(tmp_path, StoreSettings(path=tmp_path / "relay.db",
+                                                  url=postgresql_url))
+    first = await asyncio.to_thread(run_cli, "--config", str(config), "migrate")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("applied: 0001_initial.sql"), first.stdout
+    assert "0014_chain.sql" in first.stdout
+    again = await asyncio.to_thread(run_cli, "--config", str(config), "migrate")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "store is up to date"
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("mysql://root@127.0.0.1/relay", "relay: config error: store.url: must start with postgresql://"),
+    ("postgresql://postgres@127.0.0.1:5432/", "relay: config error: store.url: names no database"),
+    ("postgresql://postgres:hunter2@127.0.0.1:{port}/relay",
+     "relay: store.url: cannot connect to postgresql://postgres:***@127.0.0.1:{port}/relay"),
+])
+def test_bad_or_unreachable_store_url_exits_2_with_one_line(tmp_path, url, said):
+    port = free_port()  # nothing listens there
+    config = store_config(tmp_path, StoreSettings(path=tmp_path / "relay.db"))
+    done = run_cli("--config", str(config), "migrate",
+                   env={"RELAY_STORE_URL": url.format(port=port)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(said.format(port=port)), done.stderr
+    assert "hunter2" not in done.stderr
+
+
+def test_translation_to_postgresql():
+    assert translate("SELECT 1 FROM t WHERE a = ? AND b LIKE '%?%' AND c IN (?, ?)") == (
+        "SELECT 1 FROM t WHERE a = $1 AND b LIKE '%?%' AND c IN ($2, $3)")
+    assert translate("SELECT value FROM json_each(?)") == (
+        "SELECT value FROM json_array_elements_text($1::json)")
+    assert translate("l.row_key = json_array(m.id)") == (
+        "l.row_key = (json_build_array(m.id)::text)")
+    assert translate("WHERE c.closed_at IS NOT k.at AND x IS NOT NULL") == (
+        "WHERE c.closed_at IS DISTINCT FROM k.at AND x IS NOT NULL")
+    assert translate("WHERE id NOT IN ()") == "WHERE id NOT IN (SELECT NULL WHERE FALSE)"
