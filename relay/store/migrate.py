@@ -76,9 +76,12 @@ async def _migrate_postgresql(store: Store, directory: Path) -> list[str]:
         conn = db.raw  # the scripts go as they are (many statements, $$-quoted bodies)
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
         try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            # Only when missing: a relay role without CREATE (docs/operations.md) starts
+            # on a database its owner migrated.
+            if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+                await conn.execute(
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
             for version, path in available(directory):
                 if version in done:

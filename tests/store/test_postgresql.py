@@ -6,13 +6,25 @@ append-only on PostgreSQL; and what start-up says about a bad or unreachable sto
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import sqlite3
 import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import BUYER, DOMAIN, ORDER, SELLER, free_port, make_config, run_cli
+from conftest import (
+    BUYER,
+    DOMAIN,
+    ORDER,
+    SELLER,
+    compose,
+    free_port,
+    make_config,
+    run_cli,
+    send,
+)
 from support.record import accepted, wait_event
 
 from relay.config import StoreSettings
@@ -176,3 +188,81 @@ def test_translation_to_postgresql():
     assert translate("WHERE c.closed_at IS NOT k.at AND x IS NOT NULL") == (
         "WHERE c.closed_at IS DISTINCT FROM k.at AND x IS NOT NULL")
     assert translate("WHERE id NOT IN ()") == "WHERE id NOT IN (SELECT NULL WHERE FALSE)"
+
+
+async def test_451_while_the_database_is_away_then_recovery(postgresql_url, relay_factory,
+                                                             capture, tmp_path):
+    """The server refuses the relay's connections (and drops those it has): the message gets
+    451 4.3.0 and /readyz says the store is not writable; once it is back, mail flows again
+    without a restart, and everything that got 250 is delivered and verifies."""
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    relay = await relay_factory(make_config(tmp_path, capture.port).replace(store=settings))
+    assert relay.store is not None
+    conv, _ = await conversations.open_conversation(relay.store, DOMAIN, ORDER, BUYER, [SELLER])
+    before = await accepted(relay.smtp_port, BUYER, conv.seller_alias, "before")
+    # Delivered and recorded as such first: an outage between the inbox's 250 and that
+    # record would have it delivered again (at least once, as with SQLite at a full disk).
+    await wait_event(relay, before, "delivered")
+    name = postgresql_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(postgresql_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+        code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                                 compose(BUYER, conv.seller_alias, subject="away"))
+        assert (code, reply[:5]) == (451, "4.3.0"), reply
+        assert not (await relay.readiness())["store_writable"]
+    finally:
+        await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        await admin.close()
+    after = await accepted(relay.smtp_port, BUYER, conv.seller_alias, "after")
+    for message_id in (before, after):
+        await wait_event(relay, message_id, "delivered")
+    assert len(await capture.wait_for(2)) == 2
+    assert (await verify_cli(tmp_path, settings)).startswith("ok: 2 records")
+
+
+async def test_a_relay_role_cannot_alter_the_record(postgresql_url, postgresql_server,
+                                                    tmp_path):
+    """The grants docs/operations.md gives: the relay works, and cannot change, remove,
+    truncate or un-trigger the record."""
+    owner = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    await (await open_store(owner)).close()  # migrated by the owner
+    role = f"relay_{uuid.uuid4().hex[:8]}"
+    host, port = postgresql_server
+    name = postgresql_url.rsplit("/", 1)[1]
+    docs = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    grants = docs.split("CREATE ROLE relay LOGIN;", 1)[1].split("```", 1)[0]
+    grants = f"CREATE ROLE relay LOGIN;{grants}".replace(" relay;", f" {role};").replace(
+        "ROLE relay ", f"ROLE {role} ").replace("DATABASE relay ", f"DATABASE {name} ")
+    db = await asyncpg.connect(postgresql_url)
+    try:
+        await db.execute(grants)
+        store = await open_store(dataclasses.replace(
+            owner, url=f"postgresql://{role}@{host}:{port}/{name}"))
+        try:
+            conv, _ = await conversations.open_conversation(store, DOMAIN, ORDER, BUYER,
+                                                            [SELLER])
+            async with store.write() as conn:
+                await records.append(conn, record(conv.id, 1))
+            await conversations.close(store, DOMAIN, conv.id)
+            for change in ("UPDATE messages SET disposition = 'rejected'",
+                           "DELETE FROM chain", "TRUNCATE messages",
+                           "ALTER TABLE messages DISABLE TRIGGER ALL",
+                           "DROP TRIGGER messages_no_change ON messages"):
+                with pytest.raises(sqlite3.Error):
+                    async with store.write() as conn:
+                        await conn.execute(change)
+            found = await audit(store, owner.log_path)
+            assert found.ok, [str(p) for p in found.problems]
+        finally:
+            await store.close()
+    finally:
+        await db.execute(f"DROP OWNED BY {role}")  # its grants: then the role can go
+        await db.close()
+        admin = await asyncpg.connect(postgresql_url.rsplit("/", 1)[0] + "/postgres")
+        await admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            f" WHERE usename = '{role}'")
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
