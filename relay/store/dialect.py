@@ -2,7 +2,9 @@
 once, in SQLite's dialect, and a PostgreSQL connection (relay.store.pg) translates it here.
 
 The translation covers what the repositories use: `?` placeholders, `json_array(x)` and
-`json_each(?)`, `IS NOT` between two values, `IN ()`; a statement that needs more is
+`json_each(?)` (its values are text: cast them where numbers are meant), `IS NOT` between two
+values, `IN ()`, `x''` blob literals, the unary `+` that keeps an index out of a plan; a
+statement that needs more is
 written per dialect where it is (`is_postgresql(db)`). PostgreSQL's errors come out as the
 sqlite3 classes the relay already handles (a failed write is 451 4.3.0 either way, a
 taken alias an IntegrityError), so callers need not know which database they talk to.
@@ -50,6 +52,10 @@ _REWRITES = (
     (re.compile(r"json_array\(([^()]*)\)"), r"(json_build_array(\1)::text)"),
     (re.compile(r"\bIS NOT (?!NULL\b)"), "IS DISTINCT FROM "),
     (re.compile(r"\bIN \(\)"), "IN (SELECT NULL WHERE FALSE)"),
+    # A blob literal: x'00ff' is '\x00ff'::bytea.
+    (re.compile(r"\bx'([0-9A-Fa-f]*)'"), r"'\\x\1'::bytea"),
+    # SQLite's unary plus that keeps an index out of a plan ("+tbl = ?"): just the column.
+    (re.compile(r"(?<=\s)\+(?=[A-Za-z_])"), ""),
 )
 
 

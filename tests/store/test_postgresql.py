@@ -188,6 +188,9 @@ def test_translation_to_postgresql():
     assert translate("WHERE c.closed_at IS NOT k.at AND x IS NOT NULL") == (
         "WHERE c.closed_at IS DISTINCT FROM k.at AND x IS NOT NULL")
     assert translate("WHERE id NOT IN ()") == "WHERE id NOT IN (SELECT NULL WHERE FALSE)"
+    assert translate("ELSE x'' END, x'00ff'") == "ELSE '\\x'::bytea END, '\\x00ff'::bytea"
+    assert translate("seq > ? AND +tbl = 'parties' AND a + b") == (
+        "seq > $1 AND tbl = 'parties' AND a + b")
 
 
 async def test_451_while_the_database_is_away_then_recovery(postgresql_url, relay_factory,
