@@ -119,6 +119,10 @@ class DeliverySettings:
     bounce_lifetime: float = 30 * 24 * 3600.0
     # Idle wake-up so scheduled retries run even when no new mail arrives.
     poll_interval: float = 5.0
+    # PostgreSQL (store.url): a job a relay takes from the outbox is its own for this long;
+    # then another relay on the database may take it (one that was killed never finishes).
+    # Keep it above the longest attempt (smtp_timeout for each SMTP step).
+    lease: float = 900.0
 
 
 @dataclass(frozen=True)

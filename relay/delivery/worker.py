@@ -94,7 +94,8 @@ class Worker:
         room = self.config.delivery.concurrency - len(self._in_flight)
         if room <= 0:
             return
-        for job in await outbox.due(self.store, time.time(), room, self._busy()):
+        for job in await outbox.due(self.store, time.time(), room, self._busy(),
+                                    self.config.delivery.lease):
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task
             task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
@@ -143,9 +144,11 @@ class Worker:
             # Store busy or a bug: the job stays queued and is tried again after a backoff
             # (it may have been sent already: delivery is at least once, never a tight loop).
             failures = self._held.get(job.message_id, (0, 0.0))[0] + 1
-            self._held[job.message_id] = (
-                failures, time.monotonic() + backoff(self.config, failures))
+            wait = backoff(self.config, failures)
+            self._held[job.message_id] = (failures, time.monotonic() + wait)
             log.exception("%s: delivery attempt failed internally (%d)", job.message_id, failures)
+            with contextlib.suppress(Exception):  # the store may be what fails: the lease ends
+                await outbox.release(self.store, job.message_id, time.time() + wait)
 
     async def _settle(self, job: outbox.Job, record: records.Record, result: Result,
                       took: float) -> None:

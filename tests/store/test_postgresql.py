@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import json
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -24,10 +25,12 @@ from conftest import (
     make_config,
     run_cli,
     send,
+    serve_config,
 )
 from support.record import accepted, wait_event
+from support.relay_process import serving
 
-from relay.config import StoreSettings
+from relay.config import LimitsSettings, StoreSettings
 from relay.marketplace import conversations
 from relay.store import limits, records
 from relay.store.audit import audit
@@ -269,3 +272,73 @@ async def test_a_relay_role_cannot_alter_the_record(postgresql_url, postgresql_s
                             f" WHERE usename = '{role}'")
         await admin.execute(f"DROP ROLE {role}")
         await admin.close()
+
+
+async def test_two_relays_on_one_database_deliver_each_message_once(
+        postgresql_url, relay_factory, capture, tmp_path):
+    """60 messages into one conversation at once, through two relays on one database: every
+    one gets 250, each is delivered once (the outbox claimed with SKIP LOCKED), and the
+    chains verify."""
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    config = make_config(tmp_path, capture.port).replace(
+        store=settings, limits=LimitsSettings(conversation_per_hour=100, sender_per_hour=100,
+                                              connections_per_ip=100))
+    relays = [await relay_factory(config), await relay_factory(config)]
+    assert relays[0].store is not None
+    conv, _ = await conversations.open_conversation(relays[0].store, DOMAIN, ORDER, BUYER,
+                                                    [SELLER])
+    ids = await asyncio.gather(*(
+        accepted(relays[n % 2].smtp_port, BUYER, conv.seller_alias, f"message {n}")
+        for n in range(60)))
+    for message_id in ids:
+        await wait_event(relays[0], message_id, "delivered")
+    got = await capture.wait_for(60)
+    subjects = [r.message["Subject"] for r in got]
+    assert sorted(subjects) == sorted(f"message {n}" for n in range(60))
+    async with relays[0].store.read() as db:
+        rows = await db.execute_fetchall(
+            "SELECT message_id, COUNT(*) FROM message_events WHERE kind = 'delivered'"
+            " GROUP BY message_id")
+    assert len(rows) == 60 and {count for _, count in rows} == {1}
+    assert (await verify_cli(tmp_path, settings)).startswith("ok: 60 records")
+
+
+async def test_a_killed_relays_queue_is_delivered_by_another_once(
+        postgresql_url, relay_factory, capture, tmp_path):
+    """Relay A (`relay serve`) accepts 10 messages while its inbox is away, and is killed with
+    SIGKILL; relay B on the same database delivers all 10 once A's lease ends, none twice."""
+    port = free_port()
+    config = serve_config(tmp_path, port, free_port(),  # nobody listens there
+                          store={"url": postgresql_url}, delivery={"lease": 2.0})
+    opened = await asyncio.to_thread(
+        run_cli, "--config", str(config), "conversations", "open", "--order", ORDER,
+        "--buyer", BUYER, "--seller", SELLER, "--json")
+    assert opened.returncode == 0, opened.stderr
+    alias = json.loads(opened.stdout)["seller_alias"]
+    subjects = [f"kill test {n}" for n in range(10)]
+    db = await asyncpg.connect(postgresql_url)
+    try:
+        async with serving(config) as relay:
+            for subject in subjects:
+                await accepted(port, BUYER, alias, subject)
+            deadline = time.monotonic() + 15
+            while await db.fetchval("SELECT COUNT(DISTINCT message_id) FROM message_events"
+                                    " WHERE kind = 'deferred'") < 10:
+                assert time.monotonic() < deadline, relay.log()
+                await asyncio.sleep(0.05)
+            assert await relay.kill() == -9
+        settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+        other = await relay_factory(make_config(tmp_path, capture.port).replace(
+            store=settings, delivery=dataclasses.replace(
+                make_config(tmp_path, capture.port).delivery, lease=2.0)))
+        ids = [r[0] for r in await db.fetch("SELECT id FROM messages ORDER BY seq")]
+        for message_id in ids:
+            await wait_event(other, message_id, "delivered")
+        assert sorted(str(m.message["Subject"]) for m in await capture.wait_for(10)) == subjects
+        counts = await db.fetch("SELECT message_id, COUNT(*) FROM message_events"
+                                " WHERE kind = 'delivered' GROUP BY message_id")
+        assert len(counts) == 10 and {c for _, c in counts} == {1}
+        assert await db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+    finally:
+        await db.close()
+    assert (await verify_cli(tmp_path, settings)).startswith("ok: 10 records")
