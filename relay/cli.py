@@ -340,6 +340,33 @@ async def cmd_backup(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_store_copy(cfg: Config, args: argparse.Namespace) -> int:
+    from relay.config import redact_url, url_problem
+    from relay.store.copy import copy, summary
+    from relay.store.pg import PgStore
+
+    if cfg.store.url:
+        raise UsageError("store.url is set: `relay store copy` copies the SQLite store at"
+                         " store.path; run it with the config of the SQLite relay")
+    if problem := url_problem(args.to):
+        raise UsageError(f"--to: {problem}")
+    async with _store(cfg, make_key=False) as source:
+        target = await PgStore.connect(args.to, 2, cfg.store.busy_timeout, source.secret)
+        try:
+            copied = await copy(source, target, cfg.store.log_path)
+        finally:
+            await target.close()
+    if not copied.findings.ok:
+        problems = copied.findings.problems
+        print(f"BROKEN: the copy in {redact_url(args.to)} does not verify: {problems[0]}")
+        for more in problems[1:]:
+            print(f"also broken: {more}")
+        return 1
+    print(f"copied {summary(copied)} to {redact_url(args.to)}; every chain verifies. Point"
+          " the relay at it: store.url (the same store.chain_key and checkpoint log)")
+    return 0
+
+
 async def cmd_buyers_optout(cfg: Config, args: argparse.Namespace) -> int:
     async with _store(cfg) as store:
         address = await buyers.set_optout(store, args.email, cfg.domain, args.state == "on")
@@ -559,6 +586,11 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("email", nargs="?", help="the seller's address (scope seller)")
     command(sub, "backup", "copy the store to a new file while the relay runs, and check the"
             " copy", cmd_backup).add_argument("path")
+    store_cmd = command(sub, "store", "move the store")
+    store_sub = store_cmd.add_subparsers(dest="action", required=True)
+    command(store_sub, "copy", "copy the SQLite store to an empty PostgreSQL database and"
+            " verify every chain there", cmd_store_copy).add_argument(
+                "--to", required=True, metavar="URL", help="postgresql://user@host:port/db")
 
     conv = command(sub, "conversations", "open, list and show conversations")
     conv_sub = conv.add_subparsers(dest="action", required=True)

@@ -342,3 +342,34 @@ async def test_a_killed_relays_queue_is_delivered_by_another_once(
     finally:
         await db.close()
     assert (await verify_cli(tmp_path, settings)).startswith("ok: 10 records")
+
+
+async def test_a_sqlite_store_is_copied_to_postgresql_and_verifies(
+        postgresql_url, relay_factory, capture, tmp_path):
+    """`relay store copy --to URL`: the record, chains and checkpoints verify on the copy, and
+    a relay on it goes on where the SQLite one stopped."""
+    sqlite = StoreSettings(path=tmp_path / "relay.db")
+    first = await relay_factory(make_config(tmp_path, capture.port).replace(store=sqlite))
+    assert first.store is not None
+    conv, _ = await conversations.open_conversation(first.store, DOMAIN, ORDER, BUYER, [SELLER])
+    ids = [await accepted(first.smtp_port, BUYER, conv.seller_alias, "one"),
+           await accepted(first.smtp_port, SELLER, conv.buyer_alias, "two")]
+    for message_id in ids:
+        await wait_event(first, message_id, "delivered")
+    await first.stop()
+    config = store_config(tmp_path, sqlite)
+    done = await asyncio.to_thread(run_cli, "--config", str(config), "store", "copy",
+                                   "--to", postgresql_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "every chain verifies" in done.stdout
+    again = await asyncio.to_thread(run_cli, "--config", str(config), "store", "copy",
+                                    "--to", postgresql_url)
+    assert again.returncode == 2 and "holds a store already" in again.stderr, again.stderr
+
+    copied = dataclasses.replace(sqlite, url=postgresql_url)
+    assert (await verify_cli(tmp_path, copied)).startswith("ok: 2 records")
+    second = await relay_factory(make_config(tmp_path, capture.port).replace(store=copied))
+    three = await accepted(second.smtp_port, BUYER, conv.seller_alias, "three")
+    await wait_event(second, three, "delivered")
+    assert len(await capture.wait_for(3)) == 3
+    assert (await verify_cli(tmp_path, copied)).startswith("ok: 3 records")
