@@ -373,3 +373,46 @@ async def test_a_sqlite_store_is_copied_to_postgresql_and_verifies(
     await wait_event(second, three, "delivered")
     assert len(await capture.wait_for(3)) == 3
     assert (await verify_cli(tmp_path, copied)).startswith("ok: 3 records")
+
+
+async def test_tampering_past_the_relay_is_named_on_postgresql(postgresql_url, relay_factory,
+                                                              capture, tmp_path):
+    """A superuser with the triggers off edits a record and cuts off the newest chain entry:
+    `relay audit verify` names both, as on SQLite."""
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    relay = await relay_factory(make_config(tmp_path, capture.port).replace(store=settings))
+    assert relay.store is not None
+    conv, _ = await conversations.open_conversation(relay.store, DOMAIN, ORDER, BUYER, [SELLER])
+    ids = [await accepted(relay.smtp_port, BUYER, conv.seller_alias, f"m{n}") for n in range(3)]
+    for message_id in ids:
+        await wait_event(relay, message_id, "delivered")
+    await relay.stop()  # writes a checkpoint of the chain as it is
+    db = await asyncpg.connect(postgresql_url)
+    try:
+        await db.execute("SET session_replication_role = replica")  # no triggers fire
+        await db.execute("UPDATE messages SET raw = $1 WHERE id = $2", b"forged", ids[0])
+        await db.execute("DELETE FROM chain WHERE seq = (SELECT MAX(seq) FROM chain)")
+    finally:
+        await db.close()
+    done = await asyncio.to_thread(run_cli, "--config", str(store_config(tmp_path, settings)),
+                                   "audit", "verify")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith(f"BROKEN: record {ids[0]}"), done.stdout
+    assert "checkpoint" in done.stdout
+
+
+async def test_hourly_limits_are_shared_by_relays_on_one_database(
+        postgresql_url, relay_factory, capture, tmp_path):
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    config = make_config(tmp_path, capture.port).replace(
+        store=settings, limits=LimitsSettings(conversation_per_hour=4))
+    relays = [await relay_factory(config), await relay_factory(config)]
+    assert relays[0].store is not None
+    conv, _ = await conversations.open_conversation(relays[0].store, DOMAIN, ORDER, BUYER,
+                                                    [SELLER])
+    for n in range(4):
+        await accepted(relays[n % 2].smtp_port, BUYER, conv.seller_alias, f"m{n}")
+    for relay in relays:  # the fifth, through either: over the conversation's hourly limit
+        code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                                 compose(BUYER, conv.seller_alias, subject="one too many"))
+        assert code == 450, reply
