@@ -24,7 +24,7 @@ from relay.config import redact_url
 from relay.errors import StoreUnavailable
 from relay.ops import prometheus
 from relay.store import chain
-from relay.store.db import CommitFailed, Store
+from relay.store.db import FAILURE_HOLD, CommitFailed, Store
 from relay.store.dialect import CONNECTION_ERRORS, Connection, PostgresError, as_store_error
 
 
@@ -88,8 +88,6 @@ class PgStore(Store):
     async def writable(self) -> bool:
         """Whether the server answers as a primary (not in recovery, so writable) and no
         write failed in the last FAILURE_HOLD seconds."""
-        from relay.store.db import FAILURE_HOLD
-
         if self.failed_at is not None and time.monotonic() - self.failed_at < FAILURE_HOLD:
             return False
         try:
@@ -105,19 +103,18 @@ class PgStore(Store):
         rolled back and the error raised. CommitFailed: the COMMIT failed (the server went
         away: whether it was committed is not known, so the sender is told to retry)."""
         start = time.perf_counter()
-        self._waiting += 1
-        try:
-            cm = self._connection()
-            conn = await cm.__aenter__()
-        finally:
-            self._waiting -= 1
         entries = 0
 
         def entry() -> None:
             nonlocal entries
             entries += 1
 
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            self._waiting += 1
+            try:
+                conn = await stack.enter_async_context(self._connection())
+            finally:
+                self._waiting -= 1
             if self.secret is not None:
                 chain.bind(conn, self.secret, entry)
             tx = conn.raw.transaction()
@@ -132,13 +129,12 @@ class PgStore(Store):
             except BaseException as exc:
                 if isinstance(exc, PostgresError):  # the server, not the block's own error
                     self.failed_at = time.monotonic()
-                conn.in_transaction = False
-                chain.forget_head(conn)
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     await tx.rollback()
                 raise
-            conn.in_transaction = False
-            chain.forget_head(conn)
+            finally:
+                conn.in_transaction = False
+                chain.forget_head(conn)
             try:
                 await tx.commit()
             except CONNECTION_ERRORS as exc:
@@ -146,10 +142,6 @@ class PgStore(Store):
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     await tx.rollback()
                 raise CommitFailed(f"the store could not commit: {exc}") from None
-        except BaseException as exc:
-            await cm.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        await cm.__aexit__(None, None, None)
         self.failed_at = None
         prometheus.STORE_COMMIT_WRITES.observe(1)
         prometheus.STORE_WRITE_SECONDS.observe(time.perf_counter() - start)
