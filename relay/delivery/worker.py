@@ -42,6 +42,9 @@ class Worker:
         # (failures, monotonic time until which it waits).
         self._held: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        # PostgreSQL: until when this relay's claim on a job it took holds (its lease, less a
+        # second): a held job can be taken again by it, and no other, before then.
+        self._claimed: dict[str, float] = {}
         self.signer = dkim_signer(config)  # DSNs are signed like every delivered message
 
     def wake(self) -> None:
@@ -94,14 +97,18 @@ class Worker:
         room = self.config.delivery.concurrency - len(self._in_flight)
         if room <= 0:
             return
-        for job in await outbox.due(self.store, time.time(), room, self._busy(),
-                                    self.config.delivery.lease):
+        now, busy, lease = time.time(), self._busy(), self.config.delivery.lease
+        mine = [m for m in self._held if m not in busy and self._claimed.get(m, 0.0) > now]
+        for job in await outbox.due(self.store, now, room, busy, lease, mine):
+            self._claimed[job.message_id] = now + lease - 1.0
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task
             task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
 
     def _done(self, message_id: str) -> None:
         self._in_flight.pop(message_id, None)
+        if message_id not in self._held:
+            self._claimed.pop(message_id, None)
         self._wake.set()
 
     async def _idle_time(self) -> float:

@@ -77,6 +77,11 @@ class PgStore(Store):
             if self.secret is not None:
                 chain.bind(conn, self.secret, lambda: None)
             yield conn
+        except Exception:
+            if raw.is_closed():  # the server went away (or restarted): every pooled
+                # connection is as dead as this one; reconnect them, not fail one write each
+                await self._pool.expire_connections()
+            raise
         finally:
             await self._pool.release(raw)
 

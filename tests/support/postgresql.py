@@ -7,6 +7,7 @@ REQUIRE_TEST_TOOLS=1 (CI) they fail instead."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pwd
 import secrets
@@ -40,8 +41,39 @@ def _as_owner(args: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *args] if owner else args
 
 
+@dataclasses.dataclass
+class Cluster:
+    """A private PostgreSQL cluster (initdb) this session started and stops."""
+    host: str
+    port: int
+    data: Path
+    owner: str | None
+
+    def restart(self) -> None:
+        """Stop it (fast: connections are cut) and start it again."""
+        # -l: the server's output to its log, not to the pipes run() waits on
+        subprocess.run(_as_owner(["pg_ctl", "-D", str(self.data), "-l",
+                                  str(self.data.parent / "log"), "-m", "fast", "-w",
+                                  "restart"], self.owner),
+                       capture_output=True, check=True, timeout=120)
+
+
 @contextlib.contextmanager
-def _private_cluster() -> Iterator[tuple[str, int]]:
+def private_cluster() -> Iterator[Cluster]:
+    """A cluster of its own (a test that restarts its server must not restart the shared
+    one). Skips, or fails under REQUIRE_TEST_TOOLS=1, without initdb and pg_ctl."""
+    missing = [tool for tool in ("psql", "initdb", "pg_ctl") if not shutil.which(tool)]
+    if missing:
+        message = f"no {', '.join(missing)} to start a PostgreSQL (Debian: postgresql)"
+        if os.environ.get("REQUIRE_TEST_TOOLS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with _private_cluster() as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def _private_cluster() -> Iterator[Cluster]:
     owner = None
     if os.geteuid() == 0:
         try:
@@ -56,12 +88,14 @@ def _private_cluster() -> Iterator[tuple[str, int]]:
     subprocess.run(_as_owner(["initdb", "-D", str(data), "-U", "postgres", "-A", "trust",
                               "--no-sync"], owner),
                    capture_output=True, check=True, timeout=120)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_owner(["pg_ctl", "-D", str(data), "-o", options, "-l",
-                              str(base / "log"), "-w", "start"], owner),
+    with (data / "postgresql.conf").open("a") as conf:  # kept by a restart
+        conf.write(f"port = {port}\nunix_socket_directories = '{base}'\n"
+                   "listen_addresses = '127.0.0.1'\nfsync = off\n")
+    subprocess.run(_as_owner(["pg_ctl", "-D", str(data), "-l", str(base / "log"), "-w",
+                              "start"], owner),
                    capture_output=True, check=True, timeout=120)
     try:
-        yield "127.0.0.1", port
+        yield Cluster("127.0.0.1", port, data, owner)
     finally:
         subprocess.run(_as_owner(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"], owner),
                        capture_output=True, check=False, timeout=60)
@@ -81,8 +115,8 @@ def server() -> Iterator[tuple[str, int]]:
         if os.environ.get("REQUIRE_TEST_TOOLS") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    with _private_cluster() as found:
-        yield found
+    with _private_cluster() as cluster:
+        yield cluster.host, cluster.port
 
 
 def psql(host: str, port: int, sql: str, database: str = "postgres") -> str:
