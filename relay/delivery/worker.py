@@ -154,8 +154,12 @@ class Worker:
             wait = backoff(self.config, failures)
             self._held[job.message_id] = (failures, time.monotonic() + wait)
             log.exception("%s: delivery attempt failed internally (%d)", job.message_id, failures)
-            with contextlib.suppress(Exception):  # the store may be what fails: the lease ends
+            try:  # due again at its retry time, for any relay on the database
                 await outbox.release(self.store, job.message_id, time.time() + wait)
+            except Exception:  # the store may be what fails: still this relay's, to retry
+                pass
+            else:
+                self._claimed.pop(job.message_id, None)
 
     async def _settle(self, job: outbox.Job, record: records.Record, result: Result,
                       took: float) -> None:
