@@ -74,6 +74,7 @@ async def _migrate_postgresql(store: Store, directory: Path) -> list[str]:
     applied = []
     async with store.read() as db:
         conn = db.raw  # the scripts go as they are (many statements, $$-quoted bodies)
+        await conn.execute("SET lock_timeout = 0")  # wait for a relay migrating already
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
         try:
             # Only when missing: a relay role without CREATE (docs/operations.md) starts

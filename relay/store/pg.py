@@ -47,9 +47,13 @@ class PgStore(Store):
         """The store at `url`; StoreUnavailable (one line) when no server answers there or
         it refuses the login."""
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size,
-                                             timeout=max(timeout, 1.0),
-                                             statement_cache_size=256)
+            # lock_timeout: a write waits no longer than busy_timeout for a lock (the chain's,
+            # a row's), as on SQLite; then 451 and the client tries again.
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=pool_size, timeout=max(timeout, 1.0),
+                statement_cache_size=256,
+                server_settings={"application_name": "relay",
+                                 "lock_timeout": f"{max(1, int(timeout * 1000))}ms"})
         except (*CONNECTION_ERRORS, ValueError) as exc:
             raise StoreUnavailable(
                 f"store.url: cannot connect to {redact_url(url)}: {exc or type(exc).__name__}"
