@@ -64,12 +64,16 @@ class Worker:
         self._wake.set()
         if self._task:
             await self._task
-        pending = list(self._in_flight.values())
+        pending = dict(self._in_flight)
         if pending:
-            _, late = await asyncio.wait(pending, timeout=grace)
+            _, late = await asyncio.wait(pending.values(), timeout=grace)
             for task in late:  # still queued in the store: retried after restart
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+            # PostgreSQL: due now for the other relays on the database, not after the lease.
+            for message_id in [m for m, task in pending.items() if task in late]:
+                with contextlib.suppress(Exception):
+                    await outbox.release(self.store, message_id, time.time())
         close = getattr(self.transport, "close", None)
         if close is not None:
             await close()

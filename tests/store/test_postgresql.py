@@ -475,3 +475,34 @@ async def test_postgresql_restarted_under_load(relay_factory, capture, tmp_path)
         assert verified.startswith("ok: "), verified
         assert int(verified.split()[1]) >= len(accepted_ids)
         await relay.stop()
+
+
+async def test_a_relay_stopping_mid_delivery_leaves_the_job_to_another(
+        postgresql_url, relay_factory, capture, tmp_path):
+    """A delivery still hanging (the inbox never answers) when the relay's shutdown grace ends
+    is released at once: another relay delivers it without waiting for the lease (900 s)."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # takes the connection, never says a word
+        writer.close()
+
+    blackhole = await asyncio.start_server(silent, "127.0.0.1", 0)
+    try:
+        settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+        hanging = make_config(tmp_path, blackhole.sockets[0].getsockname()[1]).replace(
+            store=settings, shutdown_grace=0.2)
+        first = await relay_factory(hanging)
+        assert first.store is not None
+        conv, _ = await conversations.open_conversation(first.store, DOMAIN, ORDER, BUYER,
+                                                        [SELLER])
+        message_id = await accepted(first.smtp_port, BUYER, conv.seller_alias, "stuck")
+        deadline = time.monotonic() + 10
+        while message_id not in first.worker._in_flight:  # taken, and hanging
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        await first.stop()
+        second = await relay_factory(make_config(tmp_path, capture.port).replace(
+            store=settings))
+        await wait_event(second, message_id, "delivered")
+        assert [str(m.message["Subject"]) for m in await capture.wait_for(1)] == ["stuck"]
+    finally:
+        blackhole.close()
