@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from relay.auth import passwords
 from relay.config import Config, config_path, load
-from relay.errors import ConfigError, StartupError, UsageError
+from relay.errors import ConfigError, StartupError, StoreUnavailable, UsageError
 from relay.marketplace import buyers, conversations, review_request, sellers
 from relay.ops import logs
 from relay.store.backup import backup
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
-from relay.store.startup import load_secret, open_store, prepare
+from relay.store.startup import connect, load_secret, open_store, prepare
 
 if TYPE_CHECKING:
     from relay.pipeline.parcel import Outcome
@@ -155,8 +155,7 @@ async def cmd_api_token(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
-    store = await Store.open(cfg.store.path, cfg.store.busy_timeout,
-                             await load_secret(cfg.store))
+    store = await connect(cfg.store, await load_secret(cfg.store))
     try:
         applied = await prepare(store, cfg.store)
     finally:
@@ -338,6 +337,33 @@ async def cmd_backup(cfg: Config, args: argparse.Namespace) -> int:
     async with _store(cfg) as store:
         count = await backup(store, target)
     print(f"backed up {count} records to {target} (integrity ok, every chain holds)")
+    return 0
+
+
+async def cmd_store_copy(cfg: Config, args: argparse.Namespace) -> int:
+    from relay.config import redact_url, url_problem
+    from relay.store.copy import copy, summary
+    from relay.store.pg import PgStore
+
+    if cfg.store.url:
+        raise UsageError("store.url is set: `relay store copy` copies the SQLite store at"
+                         " store.path; run it with the config of the SQLite relay")
+    if problem := url_problem(args.to):
+        raise UsageError(f"--to: {problem}")
+    async with _store(cfg, make_key=False) as source:
+        target = await PgStore.connect(args.to, 2, cfg.store.busy_timeout, source.secret)
+        try:
+            copied = await copy(source, target, cfg.store.log_path)
+        finally:
+            await target.close()
+    if not copied.findings.ok:
+        problems = copied.findings.problems
+        print(f"BROKEN: the copy in {redact_url(args.to)} does not verify: {problems[0]}")
+        for more in problems[1:]:
+            print(f"also broken: {more}")
+        return 1
+    print(f"copied {summary(copied)} to {redact_url(args.to)}; every chain verifies. Point"
+          " the relay at it: store.url (the same store.chain_key and checkpoint log)")
     return 0
 
 
@@ -560,6 +586,11 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("email", nargs="?", help="the seller's address (scope seller)")
     command(sub, "backup", "copy the store to a new file while the relay runs, and check the"
             " copy", cmd_backup).add_argument("path")
+    store_cmd = command(sub, "store", "move the store")
+    store_sub = store_cmd.add_subparsers(dest="action", required=True)
+    command(store_sub, "copy", "copy the SQLite store to an empty PostgreSQL database and"
+            " verify every chain there", cmd_store_copy).add_argument(
+                "--to", required=True, metavar="URL", help="postgresql://user@host:port/db")
 
     conv = command(sub, "conversations", "open, list and show conversations")
     conv_sub = conv.add_subparsers(dest="action", required=True)
@@ -728,6 +759,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OverflowError:
         print("relay: a date or time is out of range", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"relay: {exc}", file=sys.stderr)
         return 2
     except StartupError as exc:
         print(f"relay: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from relay.errors import ConfigError
 
@@ -64,6 +65,12 @@ class SMTPSettings:
 @dataclass(frozen=True)
 class StoreSettings:
     path: Path = Path("data/relay.db")
+    # postgresql://user@host:port/db: the store is that PostgreSQL database (relay.store.pg);
+    # empty: SQLite at `path`. The chain key and checkpoint log stay files (beside `path`).
+    url: str = ""
+    # PostgreSQL: the most connections one relay process holds (its worker processes hold
+    # up to 2 each).
+    pool_size: int = 10
     # How long a write waits for a lock held by another process before 451.
     busy_timeout: float = 5.0
     # A refused (or deferred) message is recorded with its header section, this many bytes
@@ -112,6 +119,10 @@ class DeliverySettings:
     bounce_lifetime: float = 30 * 24 * 3600.0
     # Idle wake-up so scheduled retries run even when no new mail arrives.
     poll_interval: float = 5.0
+    # PostgreSQL (store.url): a job a relay takes from the outbox is its own for this long;
+    # then another relay on the database may take it (one that was killed never finishes).
+    # Keep it above the longest attempt (smtp_timeout for each SMTP step).
+    lease: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -465,12 +476,35 @@ def _validate_choices(cfg: Config) -> list[str]:
         add(f"log_level: one of DEBUG, INFO, WARNING, ERROR, got {cfg.log_level!r}")
     if cfg.log.format not in ("text", "json"):
         add(f"log.format: must be 'text' or 'json', got {cfg.log.format!r}")
+    if cfg.store.url and (problem := url_problem(cfg.store.url)):
+        add(f"store.url: {problem}")
     if cfg.delivery.mode not in ("maildir", "smtp"):
         add(f"delivery.mode: must be 'maildir' or 'smtp', got {cfg.delivery.mode!r}")
     if cfg.delivery.smtp_starttls not in ("auto", "always", "never"):
         add(f"delivery.smtp_starttls: must be 'auto', 'always' or 'never', got"
             f" {cfg.delivery.smtp_starttls!r}")
     return problems
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a store URL (postgresql://user@host:port/db), None if nothing.
+    Checked without connecting: an unreachable server is found at start-up."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        return f"not a URL ({exc}): {redact_url(url)!r}"
+    if parts.scheme not in ("postgresql", "postgres"):
+        return ("must start with postgresql:// (unset: SQLite at store.path), got"
+                f" {redact_url(url)!r}")
+    if not parts.path.strip("/"):
+        return f"names no database (postgresql://user@host:port/DATABASE): {redact_url(url)!r}"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
 
 
 def _validate_auth(cfg: Config) -> list[str]:

@@ -37,6 +37,11 @@ class StartupError(RelayError):
     """The relay cannot start (port taken, store unreadable); the message says which."""
 
 
+class StoreUnavailable(StartupError):
+    """The store's database server does not answer (or refuses the login) at start-up:
+    exit 2, like a config error, since the settings name it."""
+
+
 class Disposition(RelayError):
     """A stage's verdict that ends the pipeline for this message."""
 

@@ -36,7 +36,7 @@ from relay.smtp.session import Handler, protocol_factory, submission_factory
 from relay.smtp.tls import server_context
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store
-from relay.store.startup import load_secret, prepare
+from relay.store.startup import connect, load_secret, prepare
 
 log = logging.getLogger("relay.server")
 
@@ -104,7 +104,7 @@ class Relay:
             raise StartupError(f"cannot make the spool directory {spool_dir(cfg)}:"
                                f" {exc.strerror or exc}") from None
         secret = await load_secret(cfg.store, announce=True)
-        self.store = await Store.open(cfg.store.path, cfg.store.busy_timeout, secret)
+        self.store = await connect(cfg.store, secret)
         try:
             applied = await prepare(self.store, cfg.store)
         except BaseException:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,6 +20,7 @@ import aiosmtplib
 import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from support import postgresql
 from support.relay_process import RelayProcess, free_ports, relay_toml
 
 from relay.config import (
@@ -150,6 +152,20 @@ def dkim_key(tmp_path: Path) -> Path:
     return path
 
 
+def _backend_url() -> str:
+    """TEST_STORE_BACKEND=postgresql: the in-process relays of make_config() on PostgreSQL,
+    each in a database of its own (dropped at exit), to try the suite on it by hand; tests
+    that read the SQLite file themselves fail then. Unset: SQLite, as always."""
+    if os.environ.get("TEST_STORE_BACKEND") != "postgresql":
+        return ""
+    import atexit
+
+    made = postgresql.database(*postgresql.SHARED)
+    url = made.__enter__()
+    atexit.register(made.__exit__, None, None, None)
+    return url
+
+
 def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
     settings: dict[str, Any] = {
         "mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smarthost_port,
@@ -160,7 +176,7 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
     return Config(
         domain=DOMAIN, shutdown_grace=5.0,
         smtp=SMTPSettings(host="127.0.0.1", port=0, max_message_size=1_000_000),
-        store=StoreSettings(path=tmp_path / "relay.db"),
+        store=StoreSettings(path=tmp_path / "relay.db", url=_backend_url()),
         delivery=DeliverySettings(**settings),
         dkim=DKIMSettings(key=dkim_key(tmp_path)),
         submission=SubmissionSettings(port=0, tls_cert=tmp_path / "tls" / "cert.pem",
@@ -316,3 +332,31 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
         [sys.executable, "-m", "relay.cli", *args], capture_output=True, text=True,
         env=full_env, cwd=cwd or ROOT, timeout=60, check=False,
     )
+
+
+# -- PostgreSQL (store.url) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[tuple[str, int]]:
+    """(host, port) of a real PostgreSQL for the session (tests/support/postgresql.py)."""
+    with postgresql.server() as found:
+        yield found
+
+
+@pytest.fixture
+def postgresql_url(postgresql_server: tuple[str, int]) -> Iterator[str]:
+    """A database of the test's own (random name), dropped after it."""
+    with postgresql.database(*postgresql_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSettings:
+    """The store settings of each backend in turn: a test taking this runs on both (SQLite in
+    tmp_path, PostgreSQL in a database of its own)."""
+    settings = StoreSettings(path=tmp_path / "relay.db")
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgresql_url")
+        settings = dataclasses.replace(settings, url=url)
+    return settings

@@ -42,6 +42,9 @@ class Worker:
         # (failures, monotonic time until which it waits).
         self._held: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        # PostgreSQL: until when this relay's claim on a job it took holds (its lease, less a
+        # second): a held job can be taken again by it, and no other, before then.
+        self._claimed: dict[str, float] = {}
         self.signer = dkim_signer(config)  # DSNs are signed like every delivered message
 
     def wake(self) -> None:
@@ -61,12 +64,16 @@ class Worker:
         self._wake.set()
         if self._task:
             await self._task
-        pending = list(self._in_flight.values())
+        pending = dict(self._in_flight)
         if pending:
-            _, late = await asyncio.wait(pending, timeout=grace)
+            _, late = await asyncio.wait(pending.values(), timeout=grace)
             for task in late:  # still queued in the store: retried after restart
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+            # PostgreSQL: due now for the other relays on the database, not after the lease.
+            for message_id in [m for m, task in pending.items() if task in late]:
+                with contextlib.suppress(Exception):
+                    await outbox.release(self.store, message_id, time.time())
         close = getattr(self.transport, "close", None)
         if close is not None:
             await close()
@@ -94,13 +101,18 @@ class Worker:
         room = self.config.delivery.concurrency - len(self._in_flight)
         if room <= 0:
             return
-        for job in await outbox.due(self.store, time.time(), room, self._busy()):
+        now, busy, lease = time.time(), self._busy(), self.config.delivery.lease
+        mine = [m for m in self._held if m not in busy and self._claimed.get(m, 0.0) > now]
+        for job in await outbox.due(self.store, now, room, busy, lease, mine):
+            self._claimed[job.message_id] = now + lease - 1.0
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task
             task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
 
     def _done(self, message_id: str) -> None:
         self._in_flight.pop(message_id, None)
+        if message_id not in self._held:
+            self._claimed.pop(message_id, None)
         self._wake.set()
 
     async def _idle_time(self) -> float:
@@ -143,9 +155,15 @@ class Worker:
             # Store busy or a bug: the job stays queued and is tried again after a backoff
             # (it may have been sent already: delivery is at least once, never a tight loop).
             failures = self._held.get(job.message_id, (0, 0.0))[0] + 1
-            self._held[job.message_id] = (
-                failures, time.monotonic() + backoff(self.config, failures))
+            wait = backoff(self.config, failures)
+            self._held[job.message_id] = (failures, time.monotonic() + wait)
             log.exception("%s: delivery attempt failed internally (%d)", job.message_id, failures)
+            try:  # due again at its retry time, for any relay on the database
+                await outbox.release(self.store, job.message_id, time.time() + wait)
+            except Exception:  # the store may be what fails: still this relay's, to retry
+                pass
+            else:
+                self._claimed.pop(job.message_id, None)
 
     async def _settle(self, job: outbox.Job, record: records.Record, result: Result,
                       took: float) -> None:

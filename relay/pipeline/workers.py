@@ -45,7 +45,7 @@ def _start(config: Config) -> None:
     from relay.ops import logs
     from relay.pipeline import memory
     from relay.pipeline.intake import Intake
-    from relay.store.db import Store
+    from relay.store.startup import connect
 
     global _state
     # The relay decides when to stop; a Ctrl-C or a SIGTERM to the whole process group must
@@ -57,8 +57,7 @@ def _start(config: Config) -> None:
     loop = asyncio.new_event_loop()
     # The chain key too: the stages read parties and settings through the chain.
     secret = keyfile.read(config.store.key_path, "store.chain_key")
-    store = loop.run_until_complete(Store.open(config.store.path, config.store.busy_timeout,
-                                               secret))
+    store = loop.run_until_complete(connect(config.store, secret, pool_size=2))
     intake = Intake.for_config(config, store, on_queued=lambda: None)
     _state = (loop, intake)
 

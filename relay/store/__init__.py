@@ -14,6 +14,11 @@ plain values or dataclasses back. Each repository module is named after the tabl
 - outbox: the delivery queue and the delivery events
 - chain, checkpoints, audit: the keyed chain over every append-only table and its checks
 
+Two databases: SQLite (db.py, the default) and PostgreSQL at store.url (pg.py). The
+repositories write their SQL once, in SQLite's dialect; a PostgreSQL connection translates it
+(dialect.py), and the few statements that differ more say so with dialect.is_postgresql().
+Migrations: relay/migrations/*.sql and relay/migrations/postgresql/*.sql, same versions.
+
 One convention for transactions. A repository function's first parameter says who owns
 the transaction:
 

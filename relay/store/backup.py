@@ -23,6 +23,9 @@ def copy_log(target: Path) -> Path:
 
 async def backup(store: Store, target: Path) -> int:
     """Copy the store to `target` (which must not exist); returns the records copied."""
+    if getattr(store, "url", None):
+        raise UsageError("the store is PostgreSQL (store.url): back it up with pg_dump, see"
+                         " docs/operations.md")
     if target.exists():
         raise UsageError(f"{target} exists; back up to a new file")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,8 @@ from typing import Any
 
 import aiosqlite
 
+from relay.store import dialect
+
 log = logging.getLogger("relay.chain")
 GENESIS = "0" * 64
 PAGE = 200
@@ -135,6 +137,7 @@ async def link(db: aiosqlite.Connection, tbl: str, key: str, digest: str) -> int
     """Append one entry after the newest; call inside store.write(). Returns its seq."""
     # Outside a transaction (SQLite rolled it back after an error a caller caught) the
     # remembered head may be gone: ask the table.
+    await dialect.lock_chain(db)
     known = _HEADS.get(db) if db.in_transaction else None
     last, prev = known if known is not None else await head(db)
     seq = last + 1
@@ -155,10 +158,14 @@ async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any]
     names = ", ".join(values)
     marks = ", ".join("?" * len(values))
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    ignore = ""
+    if dialect.is_postgresql(db):
+        await dialect.lock_chain(db)  # its seq, if it has one, in chain order
+        verb, ignore = "INSERT", " ON CONFLICT DO NOTHING" if or_ignore else ""
     # RETURNING: what is hashed is what is stored (its defaults, its seq, after the
     # columns' type affinity), as verify reads it back, without a second query.
     stored = await db.execute_fetchall(
-        f"{verb} INTO {table} ({names}) VALUES ({marks})"
+        f"{verb} INTO {table} ({names}) VALUES ({marks}){ignore}"
         f" RETURNING rowid AS _rowid, {', '.join(spec.columns)}", tuple(values.values()))
     if not stored:  # OR IGNORE left it out
         return None

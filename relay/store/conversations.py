@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from relay.store import chain
+from relay.store import chain, dialect
 from relay.store.db import Connection
 
 
@@ -78,9 +78,10 @@ async def add_alias(db: Connection, local_part: str, conversation_id: str, role:
     """False when the local part is taken (the primary key makes certain an alias is never
     handed out twice): draw another."""
     try:
-        await chain.insert(db, "aliases", {"local_part": local_part,
-                                           "conversation_id": conversation_id, "role": role,
-                                           "created_at": created_at})
+        async with dialect.savepoint(db):
+            await chain.insert(db, "aliases", {"local_part": local_part,
+                                               "conversation_id": conversation_id,
+                                               "role": role, "created_at": created_at})
     except sqlite3.IntegrityError:
         return False
     return True
@@ -89,6 +90,7 @@ async def add_alias(db: Connection, local_part: str, conversation_id: str, role:
 async def add_party(db: Connection, conversation_id: str, role: str, address: str,
                     address_key: str) -> None:
     """After the conversation's parties of that role; nothing if the address is one already."""
+    await dialect.lock_chain(db)  # the count stays the count until this commits
     rows = await db.execute_fetchall(
         "SELECT COUNT(*) FROM parties WHERE conversation_id = ? AND role = ?",
         (conversation_id, role))

@@ -12,7 +12,8 @@ async def login_failures(db: Connection, network: str, account: str,
     # Rows of the network in the window: bounded by the per-network limit (past it no
     # failure is counted), whatever the history.
     (from_network, for_account), = await db.execute_fetchall(
-        "SELECT COUNT(*), COALESCE(SUM(account = ?), 0) FROM login_failures"
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN account = ? THEN 1 ELSE 0 END), 0)"
+        " FROM login_failures"
         " WHERE network = ? AND at >= ?", (account, network, since))
     return int(from_network), int(for_account)
 
@@ -33,7 +34,7 @@ async def refusals(db: Connection, client: str, since: str, limit: int) -> tuple
     messages only (past it the answer is the same; below it the byte sum is complete)."""
     (count, size), = await db.execute_fetchall(
         "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (SELECT bytes FROM refusals"
-        " WHERE client = ? AND at >= ? LIMIT ?)", (client, since, limit))
+        " WHERE client = ? AND at >= ? LIMIT ?) AS counted", (client, since, limit))
     return int(count), int(size)
 
 

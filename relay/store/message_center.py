@@ -237,7 +237,7 @@ async def heads_at(db: Connection, seqs: list[int]) -> dict[int, bytes]:
     """The first 64 KiB (the headers) of the messages with these seqs."""
     rows = await db.execute_fetchall(
         "SELECT seq, substr(raw, 1, 65536) FROM messages"
-        " WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(seqs),))
+        " WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?))", (json.dumps(seqs),))
     return {int(seq): bytes(head) for seq, head in rows}
 
 

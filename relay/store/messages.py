@@ -28,7 +28,7 @@ async def _count_upto(db: Connection, where: str, params: tuple[object, ...], li
     """Messages matching `where`, counted up to `limit` only: past it the answer is the same,
     and a flood must not make every further RCPT count all of it."""
     (found,), = await db.execute_fetchall(
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE {where} LIMIT ?)",
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE {where} LIMIT ?) AS found",
         (*params, limit))
     return int(found)
 

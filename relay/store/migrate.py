@@ -11,6 +11,11 @@ from relay.errors import StartupError
 from relay.store.db import Store, utcnow
 
 MIGRATIONS_DIR = Path(str(resources.files("relay") / "migrations"))
+# The same versions in PostgreSQL's dialect (a store at store.url).
+POSTGRESQL_DIR = MIGRATIONS_DIR / "postgresql"
+# pg_advisory_lock key while migrating: relays starting together migrate one at a time.
+MIGRATE_LOCK = 0x6D696772617465  # "migrate"
+
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -27,6 +32,9 @@ async def migrate(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations; returns the names applied. No migration files at all is a
     broken installation, never "up to date": a store without tables would refuse every
     message."""
+    if getattr(store, "url", None):  # relay.store.pg.PgStore
+        return await _migrate_postgresql(store, POSTGRESQL_DIR if directory == MIGRATIONS_DIR
+                                         else directory)
     if not available(directory):
         raise StartupError(f"no migrations in {directory}: the relay is installed without its"
                            " package data (relay/migrations/*.sql)")
@@ -56,3 +64,38 @@ async def migrate(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
                 raise
             applied.append(path.name)
         return applied
+
+
+async def _migrate_postgresql(store: Store, directory: Path) -> list[str]:
+    """As on SQLite: each pending file and its schema_migrations row in one transaction."""
+    if not available(directory):
+        raise StartupError(f"no migrations in {directory}: the relay is installed without its"
+                           " package data (relay/migrations/postgresql/*.sql)")
+    applied = []
+    async with store.read() as db:
+        conn = db.raw  # the scripts go as they are (many statements, $$-quoted bodies)
+        await conn.execute("SET lock_timeout = 0")  # wait for a relay migrating already
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+        try:
+            # Only when missing: a relay role without CREATE (docs/operations.md) starts
+            # on a database its owner migrated.
+            if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+                await conn.execute(
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, path in available(directory):
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                                       version, path.name, utcnow())
+                applied.append(path.name)
+        except Exception as exc:
+            raise StartupError(f"migrating the PostgreSQL store failed at"
+                               f" {(applied and 'the one after ' + applied[-1]) or 'the first'}:"
+                               f" {exc}") from exc
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+    return applied

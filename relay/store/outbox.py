@@ -72,14 +72,39 @@ def _job(row: aiosqlite.Row) -> Job:
     )
 
 
-async def due(store: Store, now: float, limit: int, busy: Collection[str]) -> list[Job]:
-    """Jobs whose time has come, oldest first, skipping those already in flight."""
+async def due(store: Store, now: float, limit: int, busy: Collection[str],
+              lease: float = 900.0, mine: Collection[str] = ()) -> list[Job]:
+    """Jobs whose time has come, oldest first, skipping those already in flight. On
+    PostgreSQL they are claimed: their next attempt moves `lease` seconds on, in the same
+    statement, and rows another relay is claiming are skipped (SKIP LOCKED), so each job is
+    taken by one relay; a relay that dies leaves its jobs to the others once the lease ends.
+    `mine`: jobs this relay claimed and still holds the lease of, due again now (their
+    attempt failed inside the relay, and the claim could not be released: the database was
+    away). (SQLite: one relay per store, nothing to claim.)"""
+    if getattr(store, "url", None):  # relay.store.pg.PgStore
+        async with store.write() as db:
+            rows = await db.execute_fetchall(
+                "UPDATE outbox SET next_attempt_at = ? WHERE message_id IN ("
+                " SELECT message_id FROM outbox WHERE (next_attempt_at <= ?"
+                " OR message_id = ANY(?::text[])) AND NOT (message_id = ANY(?::text[]))"
+                " ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
+                (now + lease, now, list(mine), list(busy), limit))
+        return list(map(_job, rows))
     async with store.read() as db:
         rows = await db.execute_fetchall(
             "SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
             (now, limit + len(busy)),
         )
     return [job for job in map(_job, rows) if job.message_id not in busy][:limit]
+
+
+async def release(store: Store, message_id: str, at: float) -> None:
+    """PostgreSQL: this relay's claim on the job ends at `at` (before its lease), when it
+    will try again itself. SQLite: nothing to do."""
+    if getattr(store, "url", None):
+        async with store.write() as db:
+            await db.execute("UPDATE outbox SET next_attempt_at = ? WHERE message_id = ?",
+                             (at, message_id))
 
 
 async def next_due_at(store: Store, busy: Collection[str] = ()) -> float | None:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 
 import aiosqlite
 
-from relay.store import chain
+from relay.store import chain, dialect
 from relay.store.db import Store
 
 GENESIS = "0" * 64
@@ -95,6 +95,7 @@ async def append(db: aiosqlite.Connection, record: Record) -> str:
     """Insert `record` at the end of its conversation's chain; call inside store.write()."""
     if record.size is None:
         record = replace(record, size=len(record.raw), sha256=_digest(record.raw))
+    await dialect.lock_chain(db)  # the last hash stays the last until this commits
     rows = await db.execute_fetchall(
         "SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
         (record.conversation_id,),

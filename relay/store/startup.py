@@ -40,7 +40,10 @@ async def load_secret(settings: StoreSettings, make: bool = True,
     try:
         return keyfile.read(path, "store.chain_key")
     except FileNotFoundError:
-        if not make and await asyncio.to_thread(_has_chain, settings.path):
+        # (A PostgreSQL store is not looked at: the key is made, and verify says every
+        # entry was not made with it.)
+        if (not make and not settings.url
+                and await asyncio.to_thread(_has_chain, settings.path)):
             raise StartupError(
                 f"store.chain_key: no key at {path}, and {settings.path} was chained with one;"
                 " set store.chain_key to the key of the relay this store (or copy) came"
@@ -75,10 +78,22 @@ async def _check_latest(store: Store, settings: StoreSettings) -> None:
               action="run relay audit verify: the record was changed outside the relay")
 
 
+async def connect(settings: StoreSettings, secret: bytes | None,
+                  pool_size: int | None = None) -> Store:
+    """The store the settings name: PostgreSQL at store.url, else SQLite at store.path (not
+    migrated: see open_store). StoreUnavailable: the database server does not answer."""
+    if settings.url:
+        from relay.store.pg import PgStore
+
+        return await PgStore.connect(settings.url, pool_size or settings.pool_size,
+                                     settings.busy_timeout, secret)
+    return await Store.open(settings.path, settings.busy_timeout, secret)
+
+
 async def open_store(settings: StoreSettings, make_key: bool = True) -> Store:
     """The store, with its chain key, migrated and adopted."""
     secret = await load_secret(settings, make_key)
-    store = await Store.open(settings.path, settings.busy_timeout, secret)
+    store = await connect(settings, secret)
     try:
         await prepare(store, settings)
     except BaseException:

@@ -40,7 +40,7 @@ from conftest import (
 )
 
 from relay.auth.passwords import set_password
-from relay.config import LimitsSettings, SubmissionSettings
+from relay.config import LimitsSettings, StoreSettings, SubmissionSettings
 from relay.marketplace.conversations import Conversation
 from relay.server import Relay
 from relay.store import records
@@ -612,3 +612,25 @@ async def test_a_sellers_refusals_are_its_accounts_not_its_networks(
     code, reply = await send(relay.smtp_port, "mallory@junk.example", conv.seller_alias, junk,
                              source="127.0.3.1")
     assert code == 550, reply  # another network: as before
+
+
+async def test_the_throttle_is_shared_by_relays_on_one_database(
+        relay_factory: RelayFactory, capture: Capture, tmp_path: Path, tls: TLSFiles,
+        postgresql_url: str) -> None:
+    """Two relays on one PostgreSQL database: ten failures spread over both throttle the
+    client at either (the failures are counted in the database, not per process)."""
+    config = make_config(tmp_path, capture.port).replace(
+        store=StoreSettings(path=tmp_path / "relay.db", url=postgresql_url),
+        submission=SubmissionSettings(port=0, tls_cert=tls.cert, tls_key=tls.key))
+    relays = [await relay_factory(config), await relay_factory(config)]
+    await open_conv(relays[0], sellers=(SELLER, SELLER2))
+    await set_password(store_of(relays[0]), SELLER, DOMAIN, PASSWORD)
+    for n in range(10):
+        async with session(relays[n % 2].submission_port, tls) as client:
+            with pytest.raises(aiosmtplib.SMTPAuthenticationError):
+                await client.auth_plain(SELLER, "not the password at all")
+    for relay in relays:
+        async with session(relay.submission_port, tls) as client:
+            with pytest.raises(aiosmtplib.SMTPAuthenticationError) as throttled:
+                await client.auth_plain(SELLER, PASSWORD)
+        assert throttled.value.code == 454, throttled.value

@@ -18,12 +18,22 @@ from conftest import (
     Capture,
     compose,
     free_port,
+    make_config,
     open_conv,
     run_cli,
     send,
     serve_config,
 )
-from support.record import accepted, audit, cli_config, connect, query, wait_events
+from support.record import (
+    accepted,
+    audit,
+    cli_config,
+    connect,
+    query,
+    rows,
+    wait_event,
+    wait_events,
+)
 from support.relay_process import serving
 
 STRANGER = "stranger@evil.example"
@@ -48,6 +58,23 @@ async def conversation_traffic(relay, conv, capture) -> list[str]:
     await capture.wait_for(3)
     await wait_events(relay.config.store.path, ids, "delivered")
     return ids
+
+
+@pytest.fixture
+async def any_relay(backend, relay_factory, capture, tmp_path):
+    """The relay on each backend in turn (SQLite, then PostgreSQL): the tests that read the
+    store through the relay, not the SQLite file."""
+    return await relay_factory(make_config(tmp_path, capture.port).replace(store=backend))
+
+
+@pytest.fixture
+async def any_conv(any_relay):
+    return await open_conv(any_relay, sellers=(SELLER, SELLER2))
+
+
+async def audit_of(relay, tmp_path):
+    store = relay.config.store
+    return await audit(tmp_path, store.path, store.url)
 
 
 # -- append-only ----------------------------------------------------------------------------
@@ -79,9 +106,14 @@ async def test_record_tables_refuse_update_and_delete(relay, conv, capture, tabl
     assert query(store, f"SELECT * FROM {table} ORDER BY rowid") == before
 
 
-async def test_clean_store_verifies(relay, conv, capture, tmp_path):
-    await conversation_traffic(relay, conv, capture)
-    done = await audit(tmp_path, relay.config.store.path)
+async def test_clean_store_verifies(any_relay, any_conv, capture, tmp_path):
+    relay = any_relay
+    ids = [await accepted(relay.smtp_port, BUYER, any_conv.seller_alias, "one"),
+           await accepted(relay.smtp_port, SELLER, any_conv.buyer_alias, "two"),
+           await accepted(relay.smtp_port, BUYER, any_conv.seller_alias, "three")]
+    for mid in ids:
+        await wait_event(relay, mid, "delivered")
+    done = await audit_of(relay, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("ok: 3 records")
 
@@ -176,17 +208,17 @@ async def test_cut_off_newest_records_are_caught_by_an_earlier_anchor(relay, con
 # -- what the record holds ------------------------------------------------------------------
 
 
-async def test_rejected_message_is_recorded_verbatim(relay, conv, capture, tmp_path):
+async def test_rejected_message_is_recorded_verbatim(any_relay, any_conv, capture, tmp_path):
+    relay, conv = any_relay, any_conv
     data = compose(STRANGER, conv.seller_alias, subject="Totally legit")
     code, reply = await send(relay.smtp_port, STRANGER, conv.seller_alias, data)
     assert code == 550, reply
     assert "sender.unregistered" in reply
-    store = relay.config.store.path
-    rows = query(store, "SELECT id, conversation_id, direction, disposition, reasons, mail_from,"
-                        " rcpt_to, recipient, raw, delivered FROM messages")
-    assert len(rows) == 1
+    found = await rows(relay, "SELECT id, conversation_id, direction, disposition, reasons,"
+                              " mail_from, rcpt_to, recipient, raw, delivered FROM messages")
+    assert len(found) == 1
     (mid, conv_id, direction, disposition, reasons, mail_from, rcpt_to, recipient, raw,
-     delivered) = rows[0]
+     delivered) = found[0]
     assert conv_id == conv.id
     assert direction == "buyer_to_seller"
     assert disposition == "rejected"
@@ -196,29 +228,32 @@ async def test_rejected_message_is_recorded_verbatim(relay, conv, capture, tmp_p
     assert raw == data
     assert recipient is None and delivered is None
     # Refused mail is never queued, and nothing reached the inbox.
-    assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 0
-    assert query(store, "SELECT COUNT(*) FROM message_events WHERE message_id = ?",
-                 (mid,))[0][0] == 0
+    assert (await rows(relay, "SELECT COUNT(*) FROM outbox"))[0][0] == 0
+    assert (await rows(relay, "SELECT COUNT(*) FROM message_events WHERE message_id = ?",
+                       (mid,)))[0][0] == 0
     assert capture.messages == []
-    done = await audit(tmp_path, store)
+    done = await audit_of(relay, tmp_path)
     assert done.returncode == 0, done.stdout
     assert done.stdout.startswith("ok: 1 records")
 
 
-async def test_every_accepted_message_has_its_event_trail(relay, conv, capture):
-    ids = await conversation_traffic(relay, conv, capture)
-    ids.append(await accepted(relay.smtp_port, SELLER2, conv.buyer_alias, "four"))
+async def test_every_accepted_message_has_its_event_trail(any_relay, any_conv, capture):
+    relay, conv = any_relay, any_conv
+    ids = [await accepted(relay.smtp_port, BUYER, conv.seller_alias, "one"),
+           await accepted(relay.smtp_port, SELLER, conv.buyer_alias, "two"),
+           await accepted(relay.smtp_port, BUYER, conv.seller_alias, "three"),
+           await accepted(relay.smtp_port, SELLER2, conv.buyer_alias, "four")]
     await capture.wait_for(4)
-    store = relay.config.store.path
-    await wait_events(store, ids, "delivered")
     for mid in ids:
-        kinds = [k for (k,) in query(
-            store, "SELECT kind FROM message_events WHERE message_id = ? ORDER BY seq", (mid,))]
+        await wait_event(relay, mid, "delivered")
+    for mid in ids:
+        kinds = [k for (k,) in await rows(
+            relay, "SELECT kind FROM message_events WHERE message_id = ? ORDER BY seq", (mid,))]
         assert kinds == ["queued", "delivered"], (mid, kinds)
-    dispositions = query(store, "SELECT disposition, recipient IS NOT NULL,"
-                                " delivered IS NOT NULL FROM messages ORDER BY seq")
+    dispositions = await rows(relay, "SELECT disposition, recipient IS NOT NULL,"
+                                     " delivered IS NOT NULL FROM messages ORDER BY seq")
     assert dispositions == [("delivered", 1, 1)] * 4
-    assert query(store, "SELECT COUNT(*) FROM outbox")[0][0] == 0
+    assert (await rows(relay, "SELECT COUNT(*) FROM outbox"))[0][0] == 0
 
 
 # -- crash: kill -9 with mail queued, restart, everything arrives ---------------------------
@@ -274,15 +309,18 @@ async def test_queued_mail_survives_kill_9(tmp_path):
     assert done.stdout.startswith("ok: 5 records")
 
 
-async def test_conversation_identity_is_fixed_and_close_is_final(relay, conv):
-    store = relay.config.store.path
-    with contextlib.closing(connect(store)) as db:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            db.execute("UPDATE conversations SET order_id = '999-9999999-9999999'")
-        db.execute("UPDATE conversations SET closed_at = 'now' WHERE id = ?", (conv.id,))
-        with pytest.raises(sqlite3.DatabaseError, match="closed once"):
-            db.execute("UPDATE conversations SET closed_at = NULL WHERE id = ?", (conv.id,))
-    assert query(store, "SELECT order_id, closed_at FROM conversations") == [
+async def test_conversation_identity_is_fixed_and_close_is_final(any_relay, any_conv):
+    relay, conv = any_relay, any_conv
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        async with relay.store.write() as db:
+            await db.execute("UPDATE conversations SET order_id = '999-9999999-9999999'")
+    async with relay.store.write() as db:
+        await db.execute("UPDATE conversations SET closed_at = 'now' WHERE id = ?", (conv.id,))
+    with pytest.raises(sqlite3.DatabaseError, match="closed once"):
+        async with relay.store.write() as db:
+            await db.execute("UPDATE conversations SET closed_at = NULL WHERE id = ?",
+                             (conv.id,))
+    assert await rows(relay, "SELECT order_id, closed_at FROM conversations") == [
         (conv.order_id, "now")]
 
 

@@ -87,19 +87,28 @@ async def wait_events(store: Path, ids: list[str], kind: str, timeout: float = 1
         await asyncio.sleep(0.05)
 
 
-def cli_config(tmp_path: Path, store: Path) -> Path:
-    """A config for the CLI that names only the store (and where its keys are)."""
+def cli_config(tmp_path: Path, store: Path, url: str = "") -> Path:
+    """A config for the CLI that names only the store (and where its keys are); `url`: the
+    PostgreSQL store (store.url)."""
     path = tmp_path / "cli.toml"
     path.write_text(
         f'domain = "{DOMAIN}"\n[store]\npath = {json.dumps(str(store))}\n'
+        f"url = {json.dumps(url)}\n"
         f"[delivery]\nmaildir = {json.dumps(str(tmp_path / 'maildir'))}\n",
         encoding="utf-8",
     )
     return path
 
 
-async def audit(tmp_path: Path, store: Path) -> subprocess.CompletedProcess[str]:
-    """`relay audit verify` on the store file."""
+async def audit(tmp_path: Path, store: Path, url: str = "") -> subprocess.CompletedProcess[str]:
+    """`relay audit verify` on the store file (or the PostgreSQL store at `url`)."""
     # Off the event loop: an in-process relay keeps its store usable meanwhile.
-    return await asyncio.to_thread(run_cli, "--config", str(cli_config(tmp_path, store)),
+    return await asyncio.to_thread(run_cli, "--config", str(cli_config(tmp_path, store, url)),
                                    "audit", "verify")
+
+
+async def rows(relay: Relay, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A query through the relay's own store (SQLite or PostgreSQL), as tuples."""
+    assert relay.store is not None
+    async with relay.store.read() as db:
+        return [tuple(row) for row in await db.execute_fetchall(sql, params)]
