@@ -32,6 +32,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -371,6 +372,66 @@ def test_compose_runs_both_services_hardened_and_the_relay_checked_for_readiness
     assert "build" in services["relay"] and "build" not in services["inbox"]  # built once
     assert services["inbox"]["image"] == services["relay"]["image"]
     assert "/readyz" in " ".join(services["relay"]["healthcheck"]["test"])
+
+
+
+def test_compose_runs_two_relays_on_the_postgres_service():
+    """The example deployment: two relays on one PostgreSQL database (issue 17), each with
+    its own published ports, both waiting for the database to be healthy."""
+    import yaml
+
+    # As compose reads it with nothing set: ${NAME:-default} is the default.
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", compose_text())
+    assert "$" not in text
+    compose = yaml.safe_load(text)
+    services = compose["services"]
+    relays = [name for name, s in services.items() if s.get("image") == "relay:local"
+              and name != "inbox"]
+    assert sorted(relays) == ["relay", "relay-2"]
+    db = services["postgres"]
+    env = {**db["environment"]}
+    published = set()
+    for name in relays:
+        service = services[name]
+        url = urlsplit(service["environment"]["RELAY_STORE_URL"])
+        assert url.scheme == "postgresql" and url.hostname == "postgres", name
+        assert url.path == f"/{env['POSTGRES_DB']}" and url.username == env["POSTGRES_USER"]
+        # The same password on both sides (one interpolation, with a default).
+        assert url.password == env["POSTGRES_PASSWORD"], name
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy", name
+        assert service["depends_on"]["inbox"]["condition"] == "service_healthy", name
+        ports = service["ports"]
+        assert {int(p.rpartition(":")[2]) for p in ports} == PORTS, name
+        for mapping in ports:
+            assert mapping.startswith("127.0.0.1:"), f"{name} {mapping}: 127.0.0.1 only"
+            host = mapping.split(":")[1]
+            assert host not in published, f"{name}: host port {host} published twice"
+            published.add(host)
+        # The keys (chain, bounce, DKIM) must be the same on both: one volume.
+        assert "relay-data:/data" in service["volumes"], name
+        assert "/readyz" in " ".join(service["healthcheck"]["test"]), name
+        # Its environment makes a valid config, on PostgreSQL (what start-up checks first).
+        cfg = load(IMAGE_CONFIG, {**image_env(), **service["environment"]})
+        assert urlsplit(cfg.store.url).hostname == "postgres"
+        assert cfg.store.pool_size >= 1
+    # relay-2 starts once relay has made the keys; each its own pid file for `relay reload`.
+    assert services["relay-2"]["depends_on"]["relay"]["condition"] == "service_healthy"
+    pids = {load(IMAGE_CONFIG, {**image_env(), **services[n]["environment"]}).pid_path
+            for n in relays}
+    assert len(pids) == 2, pids
+
+    # The database: not published, data in a named volume, a healthcheck the relays wait on.
+    assert "ports" not in db
+    assert "pg-data:/var/lib/postgresql/data" in db["volumes"]
+    assert "pg-data" in compose["volumes"]
+    check = db["healthcheck"]["test"]
+    assert check[:2] == ["CMD", "pg_isready"]
+    assert check[check.index("-d") + 1] == env["POSTGRES_DB"]
+    assert re.fullmatch(r"postgres:\d+\.\d+\S*", db["image"]), "pin a PostgreSQL release"
+    # Read-only with every capability dropped, as the postgres user (its entrypoint then
+    # needs none), its socket directory writable.
+    assert db["user"] == "postgres"
+    assert "/var/run/postgresql" in db["tmpfs"]
 
 
 def test_the_locks_pin_every_dependency_with_hashes():

@@ -26,6 +26,9 @@ class Findings:
 
 async def audit(store: Store, log_path: Path, at_seq: int | None = None) -> Findings:
     assert store.secret is not None
+    # The log first: a checkpoint written after the chain is read (by a relay still
+    # running) could name entries this reading does not hold yet.
+    logged = await asyncio.to_thread(checkpoints.read, log_path, store.secret)
     found = await records.verify(store, at_seq)
     report = await chain.verify(store)
     problems = list(report.problems)
@@ -37,6 +40,6 @@ async def audit(store: Store, log_path: Path, at_seq: int | None = None) -> Find
             broken.problem, rank=0,
             label=f"record {broken.message_id} (seq {broken.seq}, conversation"
                   f" {broken.conversation_id})"))
-    problems += await checkpoints.check(store, log_path, report.head)
-    latest = await asyncio.to_thread(checkpoints.latest, log_path, store.secret)
+    problems += await checkpoints.check(store, logged, report.head)
+    latest = max(logged[0], key=lambda c: c.seq, default=None)
     return Findings(found, report, latest, chain.first_differences(problems))

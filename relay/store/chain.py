@@ -66,7 +66,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 # The key of each open connection, and whom to tell of a new entry: the functions here get
 # a connection, not the Store.
 _BOUND: weakref.WeakKeyDictionary[
-    aiosqlite.Connection, tuple[bytes, Callable[[], None]]] = weakref.WeakKeyDictionary()
+    aiosqlite.Connection, tuple[bytes, Callable[[int], None]]] = weakref.WeakKeyDictionary()
 
 
 # The newest entry the open write transaction added, so the next link() needs no query.
@@ -77,7 +77,8 @@ _HEADS: weakref.WeakKeyDictionary[aiosqlite.Connection, tuple[int, str]] = (
     weakref.WeakKeyDictionary())
 
 
-def bind(conn: aiosqlite.Connection, secret: bytes, on_entry: Callable[[], None]) -> None:
+def bind(conn: aiosqlite.Connection, secret: bytes, on_entry: Callable[[int], None]) -> None:
+    """on_entry is told the seq of every entry added on `conn`."""
     _BOUND[conn] = (secret, on_entry)
 
 
@@ -146,7 +147,7 @@ async def link(db: aiosqlite.Connection, tbl: str, key: str, digest: str) -> int
         "INSERT INTO chain (seq, tbl, row_key, digest, prev_mac, mac) VALUES (?,?,?,?,?,?)",
         (seq, tbl, key, digest, prev, mac))
     _HEADS[db] = (seq, mac)
-    _BOUND[db][1]()
+    _BOUND[db][1](seq)
     return seq
 
 

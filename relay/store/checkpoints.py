@@ -7,6 +7,11 @@ in the log. Each line is HMAC-signed with the chain key, so a line cannot be mad
 edited without the key. The relay writes one every store.checkpoint_every new entries or
 store.checkpoint_interval seconds after a change, and at shutdown; each is logged too
 (event store.checkpoint), so a log shipped off the host holds them as well.
+
+Several relays on one database (PostgreSQL) share the chain: each counts the chain's growth
+(every relay's entries, by the seq of its own newest), not only its own entries, and writes
+to its log, which may be one file for all (O_APPEND). The log stays outside the database on
+purpose: kept in the database, it would be cut off with the entries it is there to vouch for.
 """
 
 from __future__ import annotations
@@ -78,11 +83,12 @@ def read(path: Path, secret: bytes) -> tuple[list[Checkpoint], list[str]]:
     return found, bad
 
 
-async def check(store: Store, path: Path, head: tuple[int, str]) -> list[chain.Problem]:
-    """Every checkpoint in the log against the chain as it is now (whose newest entry is
-    `head`): the earliest one the chain no longer holds is named."""
-    assert store.secret is not None
-    found, bad = await asyncio.to_thread(read, path, store.secret)
+async def check(store: Store, logged: tuple[list[Checkpoint], list[str]],
+                head: tuple[int, str]) -> list[chain.Problem]:
+    """Every checkpoint of the log (`read` before the chain was, so that a checkpoint
+    another relay writes meanwhile is not taken for entries removed) against the chain, whose
+    newest entry was `head`: the earliest one the chain no longer holds is named."""
+    found, bad = logged
     problems = [chain.Problem(chain.UNCHAINED + 1, "checkpoint log", text) for text in bad]
     for cp in sorted(found, key=lambda c: c.seq):
         if cp.seq > head[0]:
@@ -118,14 +124,15 @@ class Checkpointer:
         self.every = every
         self.interval = interval
         self.last: tuple[int, str] | None = None  # the head last written (or found)
+        self._mark = 0  # the chain's length at the last checkpoint written or asked for
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._grown = 0
 
     async def prime(self) -> None:
         """Take the current head as written: only a change after this is checkpointed."""
         async with self.store.read() as db:
             self.last = await chain.head(db)
+        self._mark = self.last[0]
 
     async def write(self) -> bool:
         """A checkpoint of the current head, if it moved since the last one."""
@@ -136,15 +143,18 @@ class Checkpointer:
             return False
         await asyncio.to_thread(append, self.path, self.store.secret, *now)
         self.last = now
+        self._mark = max(self._mark, now[0])
         event(log, "store.checkpoint", seq=now[0], head=now[1])
         return True
 
     def grew(self, count: int) -> None:
-        """Called with the chain entries of this process each commit added (rolled-back
-        ones are not counted)."""
-        self._grown += count
-        if self._grown >= self.every:
-            self._grown = 0
+        """Called after a commit of this process added chain entries (rolled-back ones
+        are not counted). The chain's growth since the last checkpoint counts, other
+        relays' entries included (on one database): store.chain_seq is the chain's length at
+        this commit."""
+        newest = self.store.chain_seq
+        if newest - self._mark >= self.every:
+            self._mark = newest
             self._wake.set()
 
     def start(self) -> None:

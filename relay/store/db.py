@@ -61,6 +61,7 @@ class _Batch:
     begun: int = 0  # writes begun in it (their savepoints are named after this count)
     writes: int = 0  # writes whose block ended well: what the COMMIT commits
     entries: int = 0  # chain entries those writes added
+    newest: int = 0  # the seq of the last of them
 
 
 class Store:
@@ -75,12 +76,16 @@ class Store:
         # Told how many chain entries this process added, once they are committed (the
         # checkpointer counts them).
         self.on_chain_entries: Callable[[int], None] | None = None
+        # The seq of the newest chain entry this process committed: the chain's length then,
+        # every process's entries included (the checkpointer counts the chain's growth by it).
+        self.chain_seq = 0
         if secret is not None:
             chain.bind(conn, secret, self._chain_entry)
 
-    def _chain_entry(self) -> None:
+    def _chain_entry(self, seq: int) -> None:
         if self._batch is not None:  # always: entries are added inside write()
             self._batch.entries += 1
+            self._batch.newest = seq
 
     @property
     def writers_waiting(self) -> int:
@@ -252,8 +257,10 @@ class Store:
         else:
             self.failed_at = None
             prometheus.STORE_COMMIT_WRITES.observe(batch.writes)
-            if batch.entries and self.on_chain_entries is not None:
-                self.on_chain_entries(batch.entries)
+            if batch.entries:
+                self.chain_seq = max(self.chain_seq, batch.newest)
+                if self.on_chain_entries is not None:
+                    self.on_chain_entries(batch.entries)
         finally:
             chain.forget_head(self._conn)
             self._batch = None

@@ -38,6 +38,7 @@ class PgStore(Store):
         self.secret = secret
         self.failed_at: float | None = None
         self.on_chain_entries = None
+        self.chain_seq = 0
         self._timeout = timeout  # for a connection from the pool, as busy_timeout on SQLite
         self._waiting = 0
 
@@ -79,7 +80,7 @@ class PgStore(Store):
         try:
             conn = Connection(raw)
             if self.secret is not None:
-                chain.bind(conn, self.secret, lambda: None)
+                chain.bind(conn, self.secret, lambda seq: None)
             yield conn
         except Exception:
             if raw.is_closed():  # the server went away (or restarted): every pooled
@@ -112,11 +113,12 @@ class PgStore(Store):
         rolled back and the error raised. CommitFailed: the COMMIT failed (the server went
         away: whether it was committed is not known, so the sender is told to retry)."""
         start = time.perf_counter()
-        entries = 0
+        entries = newest = 0
 
-        def entry() -> None:
-            nonlocal entries
+        def entry(seq: int) -> None:
+            nonlocal entries, newest
             entries += 1
+            newest = seq
 
         async with contextlib.AsyncExitStack() as stack:
             self._waiting += 1
@@ -154,5 +156,8 @@ class PgStore(Store):
         self.failed_at = None
         prometheus.STORE_COMMIT_WRITES.observe(1)
         prometheus.STORE_WRITE_SECONDS.observe(time.perf_counter() - start)
-        if entries and self.on_chain_entries is not None:
-            self.on_chain_entries(entries)
+        if entries:
+            # Other relays' entries are in between: the seq says how far the chain grew.
+            self.chain_seq = max(self.chain_seq, newest)
+            if self.on_chain_entries is not None:
+                self.on_chain_entries(entries)

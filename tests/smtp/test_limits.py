@@ -1,4 +1,6 @@
-"""Rate limits per conversation and per sender (450 4.7.1), connections per client address."""
+"""Rate limits per conversation and per sender (450 4.7.1), connections per client address.
+The refusals counted per client network (rows in the store, kept over a restart) run on both
+backends (the `backend` fixture); the hourly limits' sharing is in store/test_postgresql.py."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from relay.config import LimitsSettings
 from relay.smtp.networks import client_network
 
 
-async def limited(relay_factory, capture, tmp_path, **limits):
+async def limited(relay_factory, capture, tmp_path, backend=None, **limits):
     config = make_config(tmp_path, capture.port).replace(limits=LimitsSettings(**limits))
+    if backend is not None:
+        config = config.replace(store=backend)
     return await relay_factory(config)
 
 
@@ -127,12 +131,13 @@ async def test_refused_mail_in_a_senders_name_does_not_use_its_limit(relay_facto
     assert code == 250, reply
 
 
-async def test_refusals_are_counted_per_client_network(relay_factory, capture, tmp_path):
+async def test_refusals_are_counted_per_client_network(backend, relay_factory, capture,
+                                                       tmp_path):
     """Past the refusals a network may have in an hour, its next RCPT gets 450 rate.network
     (before any DATA); another network, and the buyer's, are treated as before; the count is
     in the store, so a restart does not reset it."""
     config = make_config(tmp_path, capture.port).replace(
-        limits=LimitsSettings(refused_per_network_per_hour=3))
+        limits=LimitsSettings(refused_per_network_per_hour=3), store=backend)
     relay = await relay_factory(config)
     conv = await open_conv(relay)
     for host in (1, 2, 3):  # three addresses of one /24
@@ -159,10 +164,11 @@ async def test_refusals_are_counted_per_client_network(relay_factory, capture, t
     assert code == 450 and "rate.network" in reply, reply
 
 
-async def test_refused_bytes_are_capped_per_client_network(relay_factory, capture, tmp_path):
+async def test_refused_bytes_are_capped_per_client_network(backend, relay_factory, capture,
+                                                           tmp_path):
     """Refused bytes count as well, those of a message too big to keep too: past the cap,
     450 rate.network at RCPT, so a stranger cannot go on pushing bytes."""
-    relay = await limited(relay_factory, capture, tmp_path,
+    relay = await limited(relay_factory, capture, tmp_path, backend,
                           refused_bytes_per_network_per_hour=100_000)
     conv = await open_conv(relay)
     bulky = junk(conv.seller_alias, body="Cheap watches, click here\n" * 2400)  # ~60 kB

@@ -19,7 +19,7 @@ from support.record import accepted, audit, cli_config, connect, query, wait_eve
 from relay.auth.passwords import set_password
 from relay.config import StoreSettings
 from relay.marketplace import buyers, conversations, message_center, review_request, sellers
-from relay.store import records
+from relay.store import chain, records
 
 MALLORY = "mallory@evil.example"
 STRANGER = "stranger@evil.example"
@@ -425,14 +425,16 @@ async def test_a_store_from_before_the_chain_is_adopted_and_anchored(tmp_path):
     assert line.startswith(f"BROKEN: parties oldconversation1/seller/{SELLER}: differs"), line
 
 
-async def test_checkpoints_are_written_every_n_entries(relay_factory, capture, tmp_path):
+async def test_checkpoints_are_written_every_n_entries(backend, relay_factory, capture,
+                                                       tmp_path):
     config = make_config(tmp_path, capture.port)
-    config = config.replace(store=StoreSettings(path=config.store.path, checkpoint_every=1,
-                                                checkpoint_interval=3600.0))
+    config = config.replace(store=StoreSettings(path=backend.path, url=backend.url,
+                                                checkpoint_every=1, checkpoint_interval=3600.0))
     relay = await relay_factory(config)
     conv = await open_conv(relay)
     log = tmp_path / "relay.db.checkpoints"
-    (head,), = query(config.store.path, "SELECT MAX(seq) FROM chain")
+    async with relay.store.read() as db:
+        head, _ = await chain.head(db)
     deadline = asyncio.get_running_loop().time() + 15
     while not log.exists() or json.loads(log.read_text().splitlines()[-1])["seq"] < head:
         assert asyncio.get_running_loop().time() < deadline, "no checkpoint of the new head"

@@ -33,8 +33,9 @@ from support.relay_process import serving
 
 from relay.config import LimitsSettings, StoreSettings
 from relay.marketplace import conversations
-from relay.store import limits, records
+from relay.store import chain, checkpoints, limits, records
 from relay.store.audit import audit
+from relay.store.checkpoints import Checkpointer
 from relay.store.db import utcnow
 from relay.store.dialect import translate
 from relay.store.startup import open_store
@@ -102,6 +103,56 @@ async def test_concurrent_appends_from_two_stores_stay_linear(backend, tmp_path)
     finally:
         await first.close()
         await second.close()
+
+
+
+async def test_checkpoints_count_every_relays_entries_and_verify(backend, tmp_path):
+    """Two stores on one database (two relays), each with its checkpoint log: the one that
+    adds few entries while the other adds many still writes a checkpoint once the chain has
+    grown by checkpoint_every (counting only its own entries, it would not), and the store
+    verifies against both logs (`relay audit verify` reads the first)."""
+    first = await open_store(backend)
+    second = await open_store(backend)
+    logs = (backend.log_path, tmp_path / "second.checkpoints")
+    marks = [Checkpointer(store, log, 10, 3600.0)
+             for store, log in zip((first, second), logs, strict=True)]
+    try:
+        conv, _ = await conversations.open_conversation(
+            first, DOMAIN, "112-0000000-0000003", BUYER, [SELLER])
+        for mark in marks:
+            await mark.prime()
+            mark.start()
+
+        async def append(store, n: int) -> None:
+            async with store.write() as db:
+                await records.append(db, record(conv.id, n))
+
+        await append(first, 0)
+        for n in range(1, 31):
+            await append(second, n)
+        await append(first, 31)  # its second entry, the chain's 32nd since the checkpoint
+        async with first.read() as db:
+            head = await chain.head(db)
+        assert head[0] >= 32
+
+        deadline = time.monotonic() + 15
+        while not any(cp.seq >= head[0] for cp in checkpoints.read(logs[0], first.secret)[0]):
+            assert time.monotonic() < deadline, "the first relay wrote no checkpoint of the head"
+            await asyncio.sleep(0.05)
+        for mark in marks:
+            await mark.stop()
+        for store, log in zip((first, second), logs, strict=True):
+            found = await audit(store, log)
+            assert found.ok, [str(p) for p in found.problems]
+            assert found.checkpoint is not None and found.checkpoint.seq == head[0]
+    finally:
+        for mark in marks:
+            await mark.stop()
+        await first.close()
+        await second.close()
+    said = await verify_cli(tmp_path, backend)
+    assert said.startswith("ok: 32 records"), said
+    assert f"the latest checkpoint (entry {head[0]}," in said, said
 
 
 async def test_counted_limits_on_both(backend):

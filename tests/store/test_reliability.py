@@ -433,11 +433,12 @@ QUESTION = "Hello, when will my order ship?\n"
     ("MAIL", "451 4.3.0 Temporary local problem, try later"),
     ("RCPT", "450 4.2.1 Mailbox busy, try again later"),
 ])
-async def test_temporary_refusal_is_retried_then_delivered(relay_factory, tmp_path, stage,
-                                                           reply):
+async def test_temporary_refusal_is_retried_then_delivered(backend, relay_factory, tmp_path,
+                                                           stage, reply):
     sink = Sink()
     with running(sink, free_port()) as controller:
-        relay = await relay_factory(make_config(tmp_path, controller.port))
+        relay = await relay_factory(make_config(tmp_path, controller.port)
+                                    .replace(store=backend))
         conv = await open_conv(relay)
         sink.script[stage] = [reply]
         mid = await accepted(relay, BUYER, conv.seller_alias, f"temporary {stage}", QUESTION)
@@ -456,12 +457,14 @@ async def test_temporary_refusal_is_retried_then_delivered(relay_factory, tmp_pa
 
 
 @pytest.mark.parametrize("failure", ["drop", "hang"])
-async def test_lost_data_reply_is_retried_at_least_once(relay_factory, tmp_path, failure):
+async def test_lost_data_reply_is_retried_at_least_once(backend, relay_factory, tmp_path,
+                                                        failure):
     """The message arrived but its DATA reply did not (connection dropped, or no answer
     within smtp_timeout): the relay cannot know, so it tries again. Two copies arrive."""
     sink = Sink()
     with running(sink, free_port()) as controller:
-        relay = await relay_factory(make_config(tmp_path, controller.port, smtp_timeout=1.0))
+        relay = await relay_factory(make_config(tmp_path, controller.port, smtp_timeout=1.0)
+                                    .replace(store=backend))
         conv = await open_conv(relay)
         sink.script["DATA"] = [failure]
         mid = await accepted(relay, BUYER, conv.seller_alias, f"lost reply {failure}",
@@ -484,11 +487,13 @@ async def test_lost_data_reply_is_retried_at_least_once(relay_factory, tmp_path,
     ("DATA", "554 5.6.0 Message for sally@seller-host.example refused by"
              " mx.seller-host.example [198.51.100.7]", "5.6.0"),
 ])
-async def test_permanent_refusal_fails_at_once_and_tells_the_author(relay_factory, tmp_path,
-                                                                    stage, reply, status):
+async def test_permanent_refusal_fails_at_once_and_tells_the_author(backend, relay_factory,
+                                                                    tmp_path, stage, reply,
+                                                                    status):
     sink = Sink()
     with running(sink, free_port()) as controller:
-        relay = await relay_factory(make_config(tmp_path, controller.port))
+        relay = await relay_factory(make_config(tmp_path, controller.port)
+                                    .replace(store=backend))
         conv = await open_conv(relay)
         sink.script[stage] = [reply]  # the original is refused; the DSN after it is taken
         mid = await accepted(relay, BUYER, conv.seller_alias, f"permanent {stage}", QUESTION)
