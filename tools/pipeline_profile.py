@@ -8,6 +8,12 @@ own steps, relay.pipeline.order.OwnCPU), of the parse, and of the whole call (th
 and every thread, the store's included); --profile N adds cProfile's top N functions.
 --record runs the record too (Intake.receive_outcome: the store write and its fsync).
 
+--workers N runs the same messages through N worker processes instead (smtp.workers = N,
+relay.pipeline.workers.BigMessages), --concurrency at a time, after every worker has started,
+and then in this process: it prints the CPU per message of this process and of the workers,
+and the hand-over's cost (the two together less the same messages run in this process). The
+workers' start-up (imports, stages, store) is printed apart, not counted per message.
+
 --dump FILE runs a fixed set of messages instead (the bench's, tests/data's, CPython's
 test_email corpus where installed, and the policy corpus) with the clock, the random
 tokens, MIME boundaries and the hash seed fixed, and writes each one's reply, reasons and
@@ -15,6 +21,7 @@ delivered bytes: two runs of the same code give the same file, so a diff of two 
 what a change did to the output. Asserts nothing.
 
     python -m tools.pipeline_profile [--kinds 2k,20k] [-n 300] [--rounds 3] [--profile 25]
+    python -m tools.pipeline_profile --workers 2 [--concurrency 20] [--kinds 2k]
     python -m tools.pipeline_profile --dump before.jsonl
 """
 
@@ -44,9 +51,16 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relay.config import Config, DeliverySettings, DKIMSettings, LimitsSettings, StoreSettings
+from relay.config import (
+    Config,
+    DeliverySettings,
+    DKIMSettings,
+    LimitsSettings,
+    SMTPSettings,
+    StoreSettings,
+)
 from relay.delivery.dkim_sign import generate
 from relay.marketplace import conversations
 from relay.pipeline.intake import Intake
@@ -54,15 +68,19 @@ from relay.pipeline.parcel import Envelope, Outcome
 from relay.store.startup import open_store
 from tools import bench
 
+if TYPE_CHECKING:
+    from relay.pipeline.workers import BigMessages
+
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = bench.DOMAIN
 BUYER, SELLER = bench.BUYER, bench.SELLER
 
 
-def config(work: Path) -> Config:
+def config(work: Path, workers: int = 0) -> Config:
     """The defaults (every rule on, DKIM signing), a store and keys in `work`."""
     return Config(
         domain=DOMAIN,
+        smtp=SMTPSettings(workers=workers),
         store=StoreSettings(path=work / "relay.db"),
         dkim=DKIMSettings(key=work / "dkim.pem"),
         delivery=DeliverySettings(maildir=work / "maildir", bounce_key=work / "bounce.key"),
@@ -73,13 +91,14 @@ def config(work: Path) -> Config:
 class Relay:
     """An intake on a temporary store, with conversations opened as needed."""
 
-    def __init__(self, work: Path, key: Path | None = None) -> None:
+    def __init__(self, work: Path, key: Path | None = None, workers: int = 0) -> None:
         self.work = work
         self.key = key
+        self.workers = workers
         self.convs: dict[str, conversations.Conversation] = {}
 
     async def __aenter__(self) -> Relay:
-        cfg = config(self.work)
+        cfg = config(self.work, self.workers)
         if self.key is not None:
             cfg.dkim.key.write_bytes(self.key.read_bytes())
         else:
@@ -209,6 +228,98 @@ async def profile(args: argparse.Namespace) -> None:
         print(f"\ncProfile, {label}: top {args.profile} by {args.sort}")
         stats = pstats.Stats(profiler, stream=sys.stdout)
         stats.strip_dirs().sort_stats(args.sort).print_stats(args.profile)
+
+
+# ---------------------------------------------------------------- --workers: the hand-over
+
+
+def worker_cpu(big: BigMessages) -> float:
+    """CPU seconds of the worker processes so far (their every thread), from /proc."""
+    pids = [p.pid for pool in (big._pool, big._huge) if pool is not None
+            for p in pool._processes.values()]  # type: ignore[attr-defined]
+    return sum(s[2] for pid in pids if (s := bench._stat(pid)) is not None) / bench.CLK_TCK
+
+
+async def workers_ready(big: BigMessages, relay: Relay, envelope: Envelope, raw: bytes) -> float:
+    """Messages until all the workers run, then until they are idle (their CPU time still for
+    a second): their start-up is over. Returns their CPU time so far."""
+    deadline = time.monotonic() + 300
+    while True:
+        await asyncio.gather(*(big.process(envelope, raw, "message")
+                               for _ in range(2 * big.processes)))
+        pool = big._pool
+        if pool is not None and len(pool._processes) >= big.processes:  # type: ignore[attr-defined]
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker processes did not start")
+    before = worker_cpu(big)
+    while True:
+        await asyncio.sleep(1)
+        now = worker_cpu(big)
+        if now == before:
+            return now
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker processes did not settle")
+        before = now
+
+
+async def hand_over(args: argparse.Namespace) -> None:
+    from relay.pipeline.workers import BigMessages
+
+    chosen = {k: v for k, v in kinds().items() if k in args.kinds}
+    rows: dict[str, list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with Relay(Path(tmp), workers=args.workers) as relay:
+            conv = await relay.conversation()
+            envelope = relay.envelope(BUYER, conv.seller_alias)
+            big = BigMessages(relay.intake.config)
+            started = time.process_time()
+            start_up = await workers_ready(
+                big, relay, envelope, bench_message(next(iter(chosen.values())), 0,
+                                                    conv.seller_alias))
+            parent_start = time.process_time() - started
+            gate = asyncio.Semaphore(args.concurrency)
+            try:
+                for key, kind in chosen.items():
+                    count = args.n if key != "1m" else max(1, args.n // 20)
+                    messages = [bench_message(kind, i, conv.seller_alias) for i in range(count)]
+                    for _ in range(args.rounds):
+                        stages = 0.0
+
+                        async def one(raw: bytes) -> None:
+                            nonlocal stages
+                            async with gate:
+                                outcome = await big.process(envelope, raw, "message")
+                            assert outcome.parcel is not None and outcome.queue, outcome.reply
+                            stages += sum(cpu for _, _, cpu in outcome.parcel.timings)
+
+                        workers0, parent0 = worker_cpu(big), time.process_time()
+                        await asyncio.gather(*(one(raw) for raw in messages))
+                        parent = time.process_time() - parent0
+                        workers = worker_cpu(big) - workers0
+                        inproc0 = time.process_time()
+                        for raw in messages:
+                            await relay.intake.process(envelope, raw)
+                        inproc = time.process_time() - inproc0
+                        rows.setdefault(kind.label, []).append({
+                            "stages": stages / count, "parent": parent / count,
+                            "workers": workers / count, "both": (parent + workers) / count,
+                            "in-process": inproc / count,
+                            "hand-over": (parent + workers - inproc) / count})
+            finally:
+                await big.stop(10)
+    print(f"pipeline_profile --workers {args.workers}: --concurrency {args.concurrency}, Python"
+          f" {sys.version.split()[0]}; start-up: {start_up:.2f} s CPU in the workers,"
+          f" {parent_start:.2f} s here (with the first messages), not counted below")
+    print(f"{'ms CPU per message':<30}" + "".join(f"{n:>12}" for n in rows))
+    labels = {"stages": "stages in all (in a worker)", "parent": "this process",
+              "workers": "the worker processes", "both": "both",
+              "in-process": "the same, in this process", "hand-over": "hand-over (both - same)"}
+    for field_, label in labels.items():
+        print(f"  {label:<28}" + "".join(f"{min(r[field_] for r in rs) * 1000:>12.3f}"
+                                         for rs in rows.values()))
+    print(f"{'messages':<30}" + "".join(f"{len(rs)} x {args.n}".rjust(12) for rs in rows.values()))
+    print("(each figure the lowest of the rounds; workers' CPU from /proc, 10 ms ticks)")
 
 
 # ---------------------------------------------------------------- --dump
@@ -380,6 +491,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--record", action="store_true", help="record each message too")
     p.add_argument("--profile", type=int, metavar="N", help="cProfile's top N functions")
     p.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="through N worker processes: the hand-over's cost (see above)")
+    p.add_argument("--concurrency", type=int, default=20,
+                   help="--workers: messages in flight at once (20, the bench's sessions)")
     p.add_argument("--dump", type=Path, help="write every fixed message's outcome here")
     p.add_argument("--key", type=Path, default=Path(tempfile.gettempdir()) / "profile-dkim.pem",
                    help="the DKIM key of --dump (made when missing; the same one for two dumps"
@@ -392,6 +507,8 @@ def main(argv: list[str] | None = None) -> None:
                                        *(sys.argv[1:] if argv is None else argv)],
                       {**os.environ, "PYTHONHASHSEED": "0"})
         asyncio.run(dump(args))
+    elif args.workers:
+        asyncio.run(hand_over(args))
     else:
         asyncio.run(profile(args))
 
