@@ -274,6 +274,7 @@ async def hand_over(args: argparse.Namespace) -> None:
             envelope = relay.envelope(BUYER, conv.seller_alias)
             big = BigMessages(relay.intake.config)
             started = time.process_time()
+            big.start()  # as the relay does
             start_up = await workers_ready(
                 big, relay, envelope, bench_message(next(iter(chosen.values())), 0,
                                                     conv.seller_alias))
