@@ -18,7 +18,9 @@ workers' start-up (imports, stages, store) is printed apart, not counted per mes
 test_email corpus where installed, and the policy corpus) with the clock, the random
 tokens, MIME boundaries and the hash seed fixed, and writes each one's reply, reasons and
 delivered bytes: two runs of the same code give the same file, so a diff of two dumps shows
-what a change did to the output. Asserts nothing.
+what a change did to the output. Asserts nothing. With --workers N the same messages go
+through N worker processes (the clock and tokens fixed there too): the dump is the same as
+without, byte for byte, when the hand-over changes nothing.
 
     python -m tools.pipeline_profile [--kinds 2k,20k] [-n 300] [--rounds 3] [--profile 25]
     python -m tools.pipeline_profile --workers 2 [--concurrency 20] [--kinds 2k]
@@ -452,33 +454,83 @@ async def dump_cases(relay: Relay) -> Iterator[tuple[str, Envelope, bytes]]:
     return iter(cases)
 
 
+def case_key(envelope: Envelope, raw: bytes) -> str:
+    """What names a dumped case in a worker process, which is handed only the message."""
+    return hashlib.sha256(repr(envelope).encode() + raw).hexdigest()
+
+
+def _dump_worker_start(config: Config, names: dict[str, str]) -> None:
+    """A worker process of --dump --workers: the relay's own start (workers._start), with the
+    clock, tokens and boundaries fixed as in this process, each case's by its name."""
+    from relay.pipeline import workers
+
+    tokens = fix_the_clock_and_tokens()
+    workers._start(config)
+    assert workers._state is not None
+    intake = workers._state[1]
+    process = intake.process
+
+    async def named(envelope: Envelope, raw: bytes, kind: str = "message") -> Outcome:
+        name = names[case_key(envelope, raw)]
+        tokens.start(name)
+        random.seed(name)
+        return await process(envelope, raw, kind)
+
+    intake.process = named  # type: ignore[method-assign]
+
+
 async def dump(args: argparse.Namespace) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from relay.pipeline.workers import BigMessages
+
     tokens = fix_the_clock_and_tokens()
     with tempfile.TemporaryDirectory() as tmp:
         key = args.key
         if not key.exists():
             generate(key)
-        async with Relay(Path(tmp), key) as relay:
+        async with Relay(Path(tmp), key, workers=args.workers) as relay:
             count = 0
             started = time.process_time()
-            with args.dump.open("w", encoding="utf-8") as out:
-                for name, envelope, raw in await dump_cases(relay):
-                    tokens.start(name)
-                    random.seed(name)
-                    outcome = await relay.intake.process(envelope, raw)
-                    parcel = outcome.parcel
-                    delivered = parcel.delivered if parcel and outcome.queue else None
-                    row: dict[str, Any] = {
-                        "case": name, "reply": outcome.reply,
-                        "disposition": str(outcome.disposition), "reasons": outcome.reasons,
-                        "sha256": hashlib.sha256(delivered).hexdigest() if delivered else None,
-                    }
-                    if delivered is not None and len(delivered) <= 65_536:
-                        row["delivered"] = delivered.decode("utf-8", "surrogateescape")
-                    out.write(json.dumps(row, ensure_ascii=True) + "\n")
-                    count += 1
-    print(f"{count} messages dumped to {args.dump} ({time.process_time() - started:.1f} s CPU;"
-          f" DKIM key {key})")
+            cases = list(await dump_cases(relay))
+            big = None
+            if args.workers:
+                names = {case_key(e, r): n for n, e, r in cases}
+                if len(names) < len(cases):
+                    raise SystemExit("two cases with the same envelope and bytes")
+                big = BigMessages(relay.intake.config)
+                big._pool = ProcessPoolExecutor(
+                    args.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_dump_worker_start, initargs=(relay.intake.config, names))
+            try:
+                with args.dump.open("w", encoding="utf-8") as out:
+                    for name, envelope, raw in cases:
+                        tokens.start(name)
+                        random.seed(name)
+                        if big is not None:
+                            outcome = await big.process(envelope, raw, "message")
+                        else:
+                            outcome = await relay.intake.process(envelope, raw)
+                        parcel = outcome.parcel
+                        delivered = parcel.delivered if parcel and outcome.queue else None
+                        row: dict[str, Any] = {
+                            "case": name, "reply": outcome.reply,
+                            "disposition": str(outcome.disposition),
+                            "reasons": outcome.reasons,
+                            "sha256": hashlib.sha256(delivered).hexdigest() if delivered
+                            else None,
+                        }
+                        if delivered is not None and len(delivered) <= 65_536:
+                            row["delivered"] = delivered.decode("utf-8", "surrogateescape")
+                        out.write(json.dumps(row, ensure_ascii=True) + "\n")
+                        count += 1
+            finally:
+                if big is not None:
+                    await big.stop(10)
+    where = f"through {args.workers} worker processes" if args.workers else "in this process"
+    print(f"{count} messages dumped to {args.dump} {where}"
+          f" ({time.process_time() - started:.1f} s CPU; DKIM key {key})")
 
 
 def main(argv: list[str] | None = None) -> None:
