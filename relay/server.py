@@ -116,8 +116,8 @@ class Relay:
                                          cfg.store.checkpoint_every, cfg.store.checkpoint_interval)
         await self.checkpointer.write()  # what a kill -9 left unwritten, if anything
         self.worker = Worker(cfg, self.store, make_transport(cfg))
-        intake = Intake.for_config(cfg, self.store, self.worker.wake,
-                        BigMessages(cfg))
+        big = BigMessages(cfg)
+        intake = Intake.for_config(cfg, self.store, self.worker.wake, big)
         self.handler = Handler(cfg, self.store, intake)
         handler, sessions = self.handler, self.sessions
         try:
@@ -145,6 +145,7 @@ class Relay:
             raise
         self.checkpointer.start()
         self.worker.start()
+        big.start()  # with smtp.workers, the processes start now, not under the first messages
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)
         risk = unauthenticated_inbound(cfg)

@@ -8,13 +8,22 @@ own steps, relay.pipeline.order.OwnCPU), of the parse, and of the whole call (th
 and every thread, the store's included); --profile N adds cProfile's top N functions.
 --record runs the record too (Intake.receive_outcome: the store write and its fsync).
 
+--workers N runs the same messages through N worker processes instead (smtp.workers = N,
+relay.pipeline.workers.BigMessages), --concurrency at a time, after every worker has started,
+and then in this process: it prints the CPU per message of this process and of the workers,
+and the hand-over's cost (the two together less the same messages run in this process). The
+workers' start-up (imports, stages, store) is printed apart, not counted per message.
+
 --dump FILE runs a fixed set of messages instead (the bench's, tests/data's, CPython's
 test_email corpus where installed, and the policy corpus) with the clock, the random
 tokens, MIME boundaries and the hash seed fixed, and writes each one's reply, reasons and
 delivered bytes: two runs of the same code give the same file, so a diff of two dumps shows
-what a change did to the output. Asserts nothing.
+what a change did to the output. Asserts nothing. With --workers N the same messages go
+through N worker processes (the clock and tokens fixed there too): the dump is the same as
+without, byte for byte, when the hand-over changes nothing.
 
     python -m tools.pipeline_profile [--kinds 2k,20k] [-n 300] [--rounds 3] [--profile 25]
+    python -m tools.pipeline_profile --workers 2 [--concurrency 20] [--kinds 2k]
     python -m tools.pipeline_profile --dump before.jsonl
 """
 
@@ -44,9 +53,16 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relay.config import Config, DeliverySettings, DKIMSettings, LimitsSettings, StoreSettings
+from relay.config import (
+    Config,
+    DeliverySettings,
+    DKIMSettings,
+    LimitsSettings,
+    SMTPSettings,
+    StoreSettings,
+)
 from relay.delivery.dkim_sign import generate
 from relay.marketplace import conversations
 from relay.pipeline.intake import Intake
@@ -54,15 +70,19 @@ from relay.pipeline.parcel import Envelope, Outcome
 from relay.store.startup import open_store
 from tools import bench
 
+if TYPE_CHECKING:
+    from relay.pipeline.workers import BigMessages
+
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = bench.DOMAIN
 BUYER, SELLER = bench.BUYER, bench.SELLER
 
 
-def config(work: Path) -> Config:
+def config(work: Path, workers: int = 0) -> Config:
     """The defaults (every rule on, DKIM signing), a store and keys in `work`."""
     return Config(
         domain=DOMAIN,
+        smtp=SMTPSettings(workers=workers),
         store=StoreSettings(path=work / "relay.db"),
         dkim=DKIMSettings(key=work / "dkim.pem"),
         delivery=DeliverySettings(maildir=work / "maildir", bounce_key=work / "bounce.key"),
@@ -73,13 +93,14 @@ def config(work: Path) -> Config:
 class Relay:
     """An intake on a temporary store, with conversations opened as needed."""
 
-    def __init__(self, work: Path, key: Path | None = None) -> None:
+    def __init__(self, work: Path, key: Path | None = None, workers: int = 0) -> None:
         self.work = work
         self.key = key
+        self.workers = workers
         self.convs: dict[str, conversations.Conversation] = {}
 
     async def __aenter__(self) -> Relay:
-        cfg = config(self.work)
+        cfg = config(self.work, self.workers)
         if self.key is not None:
             cfg.dkim.key.write_bytes(self.key.read_bytes())
         else:
@@ -211,6 +232,99 @@ async def profile(args: argparse.Namespace) -> None:
         stats.strip_dirs().sort_stats(args.sort).print_stats(args.profile)
 
 
+# ---------------------------------------------------------------- --workers: the hand-over
+
+
+def worker_cpu(big: BigMessages) -> float:
+    """CPU seconds of the worker processes so far (their every thread), from /proc."""
+    pids = [p.pid for pool in (big._pool, big._huge) if pool is not None
+            for p in pool._processes.values()]  # type: ignore[attr-defined]
+    return sum(s[2] for pid in pids if (s := bench._stat(pid)) is not None) / bench.CLK_TCK
+
+
+async def workers_ready(big: BigMessages, relay: Relay, envelope: Envelope, raw: bytes) -> float:
+    """Messages until all the workers run, then until they are idle (their CPU time still for
+    a second): their start-up is over. Returns their CPU time so far."""
+    deadline = time.monotonic() + 300
+    while True:
+        await asyncio.gather(*(big.process(envelope, raw, "message")
+                               for _ in range(2 * big.processes)))
+        pool = big._pool
+        if pool is not None and len(pool._processes) >= big.processes:  # type: ignore[attr-defined]
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker processes did not start")
+    before = worker_cpu(big)
+    while True:
+        await asyncio.sleep(1)
+        now = worker_cpu(big)
+        if now == before:
+            return now
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker processes did not settle")
+        before = now
+
+
+async def hand_over(args: argparse.Namespace) -> None:
+    from relay.pipeline.workers import BigMessages
+
+    chosen = {k: v for k, v in kinds().items() if k in args.kinds}
+    rows: dict[str, list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with Relay(Path(tmp), workers=args.workers) as relay:
+            conv = await relay.conversation()
+            envelope = relay.envelope(BUYER, conv.seller_alias)
+            big = BigMessages(relay.intake.config)
+            started = time.process_time()
+            big.start()  # as the relay does
+            start_up = await workers_ready(
+                big, relay, envelope, bench_message(next(iter(chosen.values())), 0,
+                                                    conv.seller_alias))
+            parent_start = time.process_time() - started
+            gate = asyncio.Semaphore(args.concurrency)
+            try:
+                for key, kind in chosen.items():
+                    count = args.n if key != "1m" else max(1, args.n // 20)
+                    messages = [bench_message(kind, i, conv.seller_alias) for i in range(count)]
+                    for _ in range(args.rounds):
+                        stages = 0.0
+
+                        async def one(raw: bytes) -> None:
+                            nonlocal stages
+                            async with gate:
+                                outcome = await big.process(envelope, raw, "message")
+                            assert outcome.parcel is not None and outcome.queue, outcome.reply
+                            stages += sum(cpu for _, _, cpu in outcome.parcel.timings)
+
+                        workers0, parent0 = worker_cpu(big), time.process_time()
+                        await asyncio.gather(*(one(raw) for raw in messages))
+                        parent = time.process_time() - parent0
+                        workers = worker_cpu(big) - workers0
+                        inproc0 = time.process_time()
+                        for raw in messages:
+                            await relay.intake.process(envelope, raw)
+                        inproc = time.process_time() - inproc0
+                        rows.setdefault(kind.label, []).append({
+                            "stages": stages / count, "parent": parent / count,
+                            "workers": workers / count, "both": (parent + workers) / count,
+                            "in-process": inproc / count,
+                            "hand-over": (parent + workers - inproc) / count})
+            finally:
+                await big.stop(10)
+    print(f"pipeline_profile --workers {args.workers}: --concurrency {args.concurrency}, Python"
+          f" {sys.version.split()[0]}; start-up: {start_up:.2f} s CPU in the workers,"
+          f" {parent_start:.2f} s here (with the first messages), not counted below")
+    print(f"{'ms CPU per message':<30}" + "".join(f"{n:>12}" for n in rows))
+    labels = {"stages": "stages in all (in a worker)", "parent": "this process",
+              "workers": "the worker processes", "both": "both",
+              "in-process": "the same, in this process", "hand-over": "hand-over (both - same)"}
+    for field_, label in labels.items():
+        print(f"  {label:<28}" + "".join(f"{min(r[field_] for r in rs) * 1000:>12.3f}"
+                                         for rs in rows.values()))
+    print(f"{'messages':<30}" + "".join(f"{len(rs)} x {args.n}".rjust(12) for rs in rows.values()))
+    print("(each figure the lowest of the rounds; workers' CPU from /proc, 10 ms ticks)")
+
+
 # ---------------------------------------------------------------- --dump
 
 
@@ -340,33 +454,83 @@ async def dump_cases(relay: Relay) -> Iterator[tuple[str, Envelope, bytes]]:
     return iter(cases)
 
 
+def case_key(envelope: Envelope, raw: bytes) -> str:
+    """What names a dumped case in a worker process, which is handed only the message."""
+    return hashlib.sha256(repr(envelope).encode() + raw).hexdigest()
+
+
+def _dump_worker_start(config: Config, names: dict[str, str]) -> None:
+    """A worker process of --dump --workers: the relay's own start (workers._start), with the
+    clock, tokens and boundaries fixed as in this process, each case's by its name."""
+    from relay.pipeline import workers
+
+    tokens = fix_the_clock_and_tokens()
+    workers._start(config)
+    assert workers._state is not None
+    intake = workers._state[1]
+    process = intake.process
+
+    async def named(envelope: Envelope, raw: bytes, kind: str = "message") -> Outcome:
+        name = names[case_key(envelope, raw)]
+        tokens.start(name)
+        random.seed(name)
+        return await process(envelope, raw, kind)
+
+    intake.process = named  # type: ignore[method-assign]
+
+
 async def dump(args: argparse.Namespace) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from relay.pipeline.workers import BigMessages
+
     tokens = fix_the_clock_and_tokens()
     with tempfile.TemporaryDirectory() as tmp:
         key = args.key
         if not key.exists():
             generate(key)
-        async with Relay(Path(tmp), key) as relay:
+        async with Relay(Path(tmp), key, workers=args.workers) as relay:
             count = 0
             started = time.process_time()
-            with args.dump.open("w", encoding="utf-8") as out:
-                for name, envelope, raw in await dump_cases(relay):
-                    tokens.start(name)
-                    random.seed(name)
-                    outcome = await relay.intake.process(envelope, raw)
-                    parcel = outcome.parcel
-                    delivered = parcel.delivered if parcel and outcome.queue else None
-                    row: dict[str, Any] = {
-                        "case": name, "reply": outcome.reply,
-                        "disposition": str(outcome.disposition), "reasons": outcome.reasons,
-                        "sha256": hashlib.sha256(delivered).hexdigest() if delivered else None,
-                    }
-                    if delivered is not None and len(delivered) <= 65_536:
-                        row["delivered"] = delivered.decode("utf-8", "surrogateescape")
-                    out.write(json.dumps(row, ensure_ascii=True) + "\n")
-                    count += 1
-    print(f"{count} messages dumped to {args.dump} ({time.process_time() - started:.1f} s CPU;"
-          f" DKIM key {key})")
+            cases = list(await dump_cases(relay))
+            big = None
+            if args.workers:
+                names = {case_key(e, r): n for n, e, r in cases}
+                if len(names) < len(cases):
+                    raise SystemExit("two cases with the same envelope and bytes")
+                big = BigMessages(relay.intake.config)
+                big._pool = ProcessPoolExecutor(
+                    args.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_dump_worker_start, initargs=(relay.intake.config, names))
+            try:
+                with args.dump.open("w", encoding="utf-8") as out:
+                    for name, envelope, raw in cases:
+                        tokens.start(name)
+                        random.seed(name)
+                        if big is not None:
+                            outcome = await big.process(envelope, raw, "message")
+                        else:
+                            outcome = await relay.intake.process(envelope, raw)
+                        parcel = outcome.parcel
+                        delivered = parcel.delivered if parcel and outcome.queue else None
+                        row: dict[str, Any] = {
+                            "case": name, "reply": outcome.reply,
+                            "disposition": str(outcome.disposition),
+                            "reasons": outcome.reasons,
+                            "sha256": hashlib.sha256(delivered).hexdigest() if delivered
+                            else None,
+                        }
+                        if delivered is not None and len(delivered) <= 65_536:
+                            row["delivered"] = delivered.decode("utf-8", "surrogateescape")
+                        out.write(json.dumps(row, ensure_ascii=True) + "\n")
+                        count += 1
+            finally:
+                if big is not None:
+                    await big.stop(10)
+    where = f"through {args.workers} worker processes" if args.workers else "in this process"
+    print(f"{count} messages dumped to {args.dump} {where}"
+          f" ({time.process_time() - started:.1f} s CPU; DKIM key {key})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -380,6 +544,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--record", action="store_true", help="record each message too")
     p.add_argument("--profile", type=int, metavar="N", help="cProfile's top N functions")
     p.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="through N worker processes: the hand-over's cost (see above)")
+    p.add_argument("--concurrency", type=int, default=20,
+                   help="--workers: messages in flight at once (20, the bench's sessions)")
     p.add_argument("--dump", type=Path, help="write every fixed message's outcome here")
     p.add_argument("--key", type=Path, default=Path(tempfile.gettempdir()) / "profile-dkim.pem",
                    help="the DKIM key of --dump (made when missing; the same one for two dumps"
@@ -392,6 +560,8 @@ def main(argv: list[str] | None = None) -> None:
                                        *(sys.argv[1:] if argv is None else argv)],
                       {**os.environ, "PYTHONHASHSEED": "0"})
         asyncio.run(dump(args))
+    elif args.workers:
+        asyncio.run(hand_over(args))
     else:
         asyncio.run(profile(args))
 

@@ -11,7 +11,13 @@ decided before (relay.pipeline.lanes): per client network, round robin.
 
 With smtp.workers = N, every message runs there, in N processes: the stages are the most of
 a message's CPU time, so they then use every core, while the event loop keeps SMTP, the
-record and delivery.
+record and delivery. Those N start with the relay (and with a reloaded config), all at once:
+a process takes about two seconds of CPU to start (imports, stages, store), which under the
+first messages would be spent while they wait.
+
+What crosses to a worker is the envelope, the raw bytes and the kind; what comes back is the
+outcome, its parcel without the message tree (the delivered bytes, reasons, timings). The
+config goes once per process, at its start.
 """
 
 from __future__ import annotations
@@ -83,6 +89,10 @@ def _process(envelope: Envelope, raw: bytes, kind: str) -> Outcome:
     return outcome
 
 
+def _ready() -> None:
+    """Nothing: submitted once per process at start, so that each one is started."""
+
+
 _retiring: set[asyncio.Task[None]] = set()  # workers replaced by a reload, still finishing
 
 
@@ -101,6 +111,17 @@ class BigMessages:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def start(self) -> None:
+        """With smtp.workers, start every process now (their start-up runs in the background;
+        a message waits for it only if it comes first). Without, the one process for big
+        messages starts at the first of them: most relays never see one."""
+        if not self.every:
+            return
+        pool = self._executor(huge=False)
+        for _ in range(self.processes):
+            # No process is idle yet, so each call starts one (ProcessPoolExecutor, spawn).
+            pool.submit(_ready)
+
     def lane(self, size: int) -> str | None:
         """Where a message of `size` bytes waits for its turn (relay.pipeline.lanes): "huge", "big",
         or None (its stages run in the event loop's process, without waiting)."""
@@ -118,7 +139,9 @@ class BigMessages:
         retiring = asyncio.get_running_loop().create_task(self._retire())
         _retiring.add(retiring)
         retiring.add_done_callback(_retiring.discard)
-        return BigMessages(config)
+        fresh = BigMessages(config)
+        fresh.start()
+        return fresh
 
     async def _retire(self) -> None:
         await self._idle.wait()

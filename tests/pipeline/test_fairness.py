@@ -113,6 +113,43 @@ async def test_a_big_message_goes_through_the_worker_process(relay, conv, captur
         assert not process.is_alive(), f"the worker process {process.pid} outlived the relay"
 
 
+async def test_with_smtp_workers_every_process_starts_with_the_relay(
+        relay_factory: RelayFactory, capture: Capture, tmp_path: Path) -> None:
+    """smtp.workers = 2: both processes start with the relay, and again with a reloaded
+    config, not one by one under the first messages (each takes seconds of CPU to start). A
+    small message then goes through them with the rules applied; they end with the relay."""
+    cfg = make_config(tmp_path, capture.port)
+    relay = await relay_factory(cfg.replace(smtp=dataclasses.replace(cfg.smtp, workers=2)))
+    assert relay.handler is not None
+    big = relay.handler.intake.big
+    assert big is not None and big.every
+    pool = big._pool
+    assert pool is not None, "no worker process started with the relay"
+    started = dict(pool._processes)
+    assert len(started) == 2, started
+    conv = await open_conv(relay)
+    code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias, compose(
+        BUYER, conv.seller_alias, body="Hello,\ncall me on +44 20 7946 0958 please.\n"))
+    assert code == 250, reply
+    (got,) = await capture.wait_for(1)
+    text = got.message.get_content()
+    assert "7946" not in text and "[contact details removed]" in text, text
+    assert big._pool is pool and dict(pool._processes) == started, "processes were replaced"
+
+    applied = await relay.reload(relay.config.replace(
+        limits=dataclasses.replace(relay.config.limits, sender_per_hour=999)))
+    assert applied, "nothing was reloaded"
+    fresh = relay.handler.intake.big
+    assert fresh is not None and fresh is not big
+    assert fresh._pool is not None and len(fresh._pool._processes) == 2, \
+        "the reloaded config's processes did not start with it"
+    processes = [*started.values(), *fresh._pool._processes.values()]
+    await relay.stop()
+    for process in processes:
+        process.join(30)
+        assert not process.is_alive(), f"the worker process {process.pid} outlived the relay"
+
+
 # -- big messages, the spool, and the budget of bytes in flight -----------------------------
 
 
