@@ -3,7 +3,7 @@ form of a POST with its CSRF token checked, and the conversation a seller may se
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
@@ -16,9 +16,6 @@ from relay.web import sessions
 from relay.web.errors import WebError
 from relay.web.sessions import Visitor
 
-if TYPE_CHECKING:
-    from relay.server import Relay
-
 MAX_FILES = 20  # as the API's attachments
 
 
@@ -30,20 +27,11 @@ async def admin(request: Request) -> Visitor:
     return await sessions.require(request, admin=True)
 
 
-def running(request: Request) -> Relay:
-    return request.app.state.relay
-
-
-def store(request: Request) -> Store:
-    relay: Relay = request.app.state.relay
-    assert relay.store is not None
-    return relay.store
-
-
 Seller = Annotated[Visitor, Depends(seller)]
 Admin = Annotated[Visitor, Depends(admin)]
-Running = Annotated["Relay", Depends(running)]
-Stored = Annotated[Store, Depends(store)]
+# The running relay and its store, as the API's routes get them.
+Running = api_deps.Running
+Stored = api_deps.Stored
 
 
 async def form(request: Request, visitor: Visitor) -> FormData:
