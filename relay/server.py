@@ -11,6 +11,7 @@ import resource
 import shutil
 import signal
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,9 @@ class Relay:
             raise StartupError(
                 f"cannot listen on {host}:{port} ({keys}): {exc.strerror or exc}") from None
 
-    async def start(self) -> None:
+    async def start(self, listening: Callable[[], None] = lambda: None) -> None:
+        """Open the store, bind every listener and start the workers; `listening` runs once
+        all of it is up, before the lines that announce it."""
         cfg = self.config
         try:
             self.templates = templates.load_all(cfg.template_dir)
@@ -146,6 +149,8 @@ class Relay:
         self.checkpointer.start()
         self.worker.start()
         big.start()  # with smtp.workers, the processes start now, not under the first messages
+        # Before the lines that say the relay is up: whoever reads them may `relay reload`.
+        listening()
         log.info("relay for %s: SMTP on %s:%d, delivery by %s", cfg.domain, cfg.smtp.host,
                  self.smtp_port, cfg.delivery.mode)
         risk = unauthenticated_inbound(cfg)
@@ -281,10 +286,11 @@ async def serve(config: Config, path: Path | None = None) -> None:
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, hangup)
-    await relay.start()
-    started.set()
+    # Written once every port is bound (a start that fails on a port in use must not take
+    # over the running relay's file).
     pid_file = PidFile(config.pid_path)
-    pid_file.write()
+    await relay.start(listening=pid_file.write)
+    started.set()
     try:
         await stop.wait()
         log.info("shutting down")

@@ -21,7 +21,8 @@ import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from support import postgresql
-from support.relay_process import RelayProcess, free_ports, relay_toml
+from support.ports import free_port as free_port  # the tests import it from here
+from support.relay_process import RelayProcess, relay_toml
 
 from relay.config import (
     APISettings,
@@ -130,10 +131,6 @@ async def capture() -> AsyncIterator[Capture]:
 
 
 VERP = re.compile(r"bounces\+[a-z2-7]{16}\.[0-9a-z]+\.[a-z2-7]{16}@relay\.test")
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
 
 
 _DKIM_PEM: list[bytes] = []

@@ -29,6 +29,7 @@ import dns.query
 import dns.rdatatype
 import dns.resolver
 import pytest
+from support.ports import free_port
 
 DKIM_VERIFY_PL = Path(__file__).with_name("dkim_verify.pl")
 
@@ -118,13 +119,6 @@ def _config(records: dict[str, list[str]], a_records: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _free_port() -> int:
-    # Bound and released at once; the race with other processes is why start() retries.
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LocalDNS:
     """dnsmasq serving `records` (TXT) and `a_records` (A) on 127.0.0.1, UDP and TCP."""
 
@@ -166,7 +160,7 @@ class LocalDNS:
         conf.write_text(self._config_text)
         error = ""
         for _attempt in range(5):
-            self.port = _free_port()
+            self.port = free_port()  # start() retries if another process takes it first
             self._log = open(Path(self._dir.name) / "dnsmasq.log", "w+b")  # noqa: SIM115
             self._proc = subprocess.Popen(
                 self._command(binary, conf), stdin=subprocess.DEVNULL, stdout=self._log,

@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pytest
+from support.ports import free_port
 
 from relay.config import _env_names, load
 
@@ -151,12 +152,6 @@ def settings(cfg, prefix=""):
         else:
             out[f"{prefix}{f.name}"] = value
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 15.0) -> None:

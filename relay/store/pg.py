@@ -74,6 +74,11 @@ class PgStore(Store):
     async def _connection(self) -> AsyncIterator[Connection]:
         try:
             raw = await self._pool.acquire(timeout=self._timeout)
+        except TimeoutError as exc:
+            # Every pooled connection busy for busy_timeout: 451 for this write, as SQLite's
+            # "database is locked", but not the server-away hold that would refuse the next
+            # FAILURE_HOLD seconds of mail too (a server that is away refuses connections).
+            raise as_store_error(exc) from None
         except CONNECTION_ERRORS as exc:
             self.failed_at = time.monotonic()
             raise as_store_error(exc) from None

@@ -33,7 +33,8 @@ from support.api_client import (
     smtp,
 )
 from support.api_relay import api_relay_settings, start_api_relay
-from support.relay_process import free_ports, relay_toml
+from support.ports import free_ports
+from support.relay_process import relay_toml
 
 import relay.store.db
 from relay.api import service

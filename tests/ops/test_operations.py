@@ -25,7 +25,8 @@ from conftest import (
     send,
 )
 from support.api_relay import admin_token, api_relay_settings, start_api_relay
-from support.relay_process import RelayProcess, free_ports, relay_toml
+from support.ports import free_ports
+from support.relay_process import RelayProcess, relay_toml
 
 from relay.api import tokens as api_tokens
 

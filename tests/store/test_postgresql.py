@@ -331,7 +331,9 @@ async def test_two_relays_on_one_database_deliver_each_message_once(
     """60 messages into one conversation at once, through two relays on one database: every
     one gets 250, each is delivered once (the outbox claimed with SKIP LOCKED), and the
     chains verify."""
-    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url)
+    # A generous busy_timeout: this is about exactly-once, not latency, and on a loaded
+    # machine 60 writers queued on one chain lock can wait longer than the default 5 s.
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url, busy_timeout=60.0)
     config = make_config(tmp_path, capture.port).replace(
         store=settings, limits=LimitsSettings(conversation_per_hour=100, sender_per_hour=100,
                                               connections_per_ip=100))
@@ -557,3 +559,25 @@ async def test_a_relay_stopping_mid_delivery_leaves_the_job_to_another(
         assert [str(m.message["Subject"]) for m in await capture.wait_for(1)] == ["stuck"]
     finally:
         blackhole.close()
+
+
+async def test_a_pool_busy_past_busy_timeout_refuses_one_write_not_the_next(postgresql_url,
+                                                                            tmp_path):
+    """Every pooled connection held longer than busy_timeout: that write fails (451 at the
+    session), but the store is not taken for a server that went away: it stays writable and
+    the next write, once a connection is free, goes through."""
+    settings = StoreSettings(path=tmp_path / "relay.db", url=postgresql_url, pool_size=1,
+                             busy_timeout=0.3)
+    store = await open_store(settings)
+    try:
+        async with store.read() as held:  # the pool's only connection
+            await held.execute_fetchall("SELECT 1")
+            with pytest.raises(sqlite3.Error):
+                async with store.write() as conn:
+                    await conn.execute_fetchall("SELECT 1")
+            assert await store.writable() is False  # its own connection is still held here
+        assert await store.writable() is True
+        conv, _ = await conversations.open_conversation(store, DOMAIN, ORDER, BUYER, [SELLER])
+        assert conv.seller_alias.endswith("@" + DOMAIN)
+    finally:
+        await store.close()

@@ -9,7 +9,8 @@ from typing import Any
 from conftest import dkim_key
 
 from relay.api import tokens as api_tokens
-from support.relay_process import RelayProcess, free_ports, relay_toml
+from support.ports import free_ports
+from support.relay_process import RelayProcess, relay_toml
 
 
 def api_relay_settings(tmp_path: Path, smtp_port: int, api_port: int, sink_port: int,

@@ -12,13 +12,14 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from support.ports import free_port
 
 SHARED = ("127.0.0.1", 5432)
 
@@ -28,12 +29,6 @@ def _answers(host: str, port: int) -> bool:
         ["psql", "-h", host, "-p", str(port), "-U", "postgres", "-d", "postgres", "-Atc",
          "SELECT 1"], capture_output=True, text=True, timeout=20, check=False)
     return found.returncode == 0 and found.stdout.strip() == "1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_owner(args: list[str], owner: str | None) -> list[str]:
@@ -84,7 +79,7 @@ def _private_cluster() -> Iterator[Cluster]:
     data = base / "data"
     if owner:
         shutil.chown(base, owner)
-    port = _free_port()
+    port = free_port()
     subprocess.run(_as_owner(["initdb", "-D", str(data), "-U", "postgres", "-A", "trust",
                               "--no-sync"], owner),
                    capture_output=True, check=True, timeout=120)

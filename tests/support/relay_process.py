@@ -14,12 +14,11 @@ import contextlib
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +43,6 @@ def relay_toml(settings: dict[str, Any]) -> str:
     tables = [f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in table.items())
               for name, table in settings.items() if isinstance(table, dict)]
     return "\n".join(top) + "\n\n" + "\n".join(tables)
-
-
-def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
-    """Distinct free loopback ports, none of `taken` (one at a time, the kernel may hand out
-    the same port twice)."""
-    ports: list[int] = []
-    while len(ports) < count:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port not in ports and port not in taken:
-            ports.append(port)
-    return ports
 
 
 class RelayProcess:
