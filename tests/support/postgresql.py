@@ -15,6 +15,7 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -64,6 +65,33 @@ class Cluster:
                                   str(self.data.parent / "log"), "-m", "fast", "-w",
                                   "restart"], self.owner),
                        capture_output=True, check=True, timeout=120)
+
+    def _processes(self) -> list[int]:
+        """The server's process ids: the postmaster, then its children (backends included)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                # pid (comm) state ppid ...: the name may hold spaces, the rest does not
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    @contextlib.contextmanager
+    def hung(self) -> Iterator[None]:
+        """The whole server stopped (SIGSTOP) for the block, as a machine that hangs: open
+        connections get no answer, new ones no greeting, and no connection is reset."""
+        stopped = []
+        try:
+            for pid in self._processes():
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            yield
+        finally:
+            for pid in stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
 
 @contextlib.contextmanager
