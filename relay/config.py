@@ -73,6 +73,11 @@ class StoreSettings:
     pool_size: int = 10
     # How long a write waits for a lock held by another process before 451.
     busy_timeout: float = 5.0
+    # PostgreSQL: how long one statement waits for the server's answer before it is given up
+    # (a hung server, a connection cut off without a reset): then 451 for a message, and the
+    # connection is closed. Far above any statement the relay makes (milliseconds; reads go
+    # in pages), well below the 10 minutes a sending server waits for its reply.
+    command_timeout: float = 30.0
     # A refused (or deferred) message is recorded with its header section, this many bytes
     # of its body, and the size and SHA-256 of the whole; 0: the header section only.
     refused_body_keep: int = 65_536

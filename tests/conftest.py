@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import re
 import subprocess
@@ -149,18 +150,23 @@ def dkim_key(tmp_path: Path) -> Path:
     return path
 
 
-def _backend_url() -> str:
-    """TEST_STORE_BACKEND=postgresql: the in-process relays of make_config() on PostgreSQL,
-    each in a database of its own (dropped at exit), to try the suite on it by hand; tests
-    that read the SQLite file themselves fail then. Unset: SQLite, as always."""
-    if os.environ.get("TEST_STORE_BACKEND") != "postgresql":
-        return ""
-    import atexit
+# The running test's PostgreSQL stores, when it runs on PostgreSQL (the store_backend fixture).
+_PG_STORES: list[postgresql.TestStores] = []
+# TEST_STORE_BACKEND=postgresql: every test's relays on PostgreSQL, not only the marked files'
+# (to try the whole suite on it by hand; tests that read the SQLite file themselves fail then).
+DEFAULT_BACKEND = os.environ.get("TEST_STORE_BACKEND", "sqlite")
 
-    made = postgresql.database(*postgresql.SHARED)
-    url = made.__enter__()
-    atexit.register(made.__exit__, None, None, None)
-    return url
+
+def store_url(path: Path) -> str:
+    """store.url for a store at `path` in the running test: "" on SQLite; on PostgreSQL a
+    database of its own for each path (the same one for the same path)."""
+    return _PG_STORES[-1].url(path) if _PG_STORES else ""
+
+
+def store_section(store: StoreSettings) -> str:
+    """The [store] table of a config file for the CLI on the same store as `store`."""
+    text = f"[store]\npath = {json.dumps(str(store.path))}\n"
+    return text + (f"url = {json.dumps(store.url)}\n" if store.url else "")
 
 
 def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
@@ -173,7 +179,7 @@ def make_config(tmp_path: Path, smarthost_port: int, **delivery: Any) -> Config:
     return Config(
         domain=DOMAIN, shutdown_grace=5.0,
         smtp=SMTPSettings(host="127.0.0.1", port=0, max_message_size=1_000_000),
-        store=StoreSettings(path=tmp_path / "relay.db", url=_backend_url()),
+        store=StoreSettings(path=tmp_path / "relay.db", url=store_url(tmp_path / "relay.db")),
         delivery=DeliverySettings(**settings),
         dkim=DKIMSettings(key=dkim_key(tmp_path)),
         submission=SubmissionSettings(port=0, tls_cert=tmp_path / "tls" / "cert.pem",
@@ -190,7 +196,8 @@ def serve_config(tmp_path: Path, smtp_port: int, sink_port: int,
     settings: dict[str, Any] = {
         "domain": DOMAIN, "shutdown_grace": 5.0,
         "smtp": {"host": "127.0.0.1", "port": smtp_port},
-        "store": {"path": tmp_path / "relay.db"},
+        "store": {"path": tmp_path / "relay.db",
+                  **({"url": url} if (url := store_url(tmp_path / "relay.db")) else {})},
         "delivery": {"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink_port,
                      "smtp_timeout": 5.0, "smtp_starttls": "never", "retry_initial": 0.2,
                      "retry_max": 1.0, "poll_interval": 0.1, "maildir": tmp_path / "maildir",
@@ -341,19 +348,76 @@ def postgresql_server() -> Iterator[tuple[str, int]]:
         yield found
 
 
+@pytest.fixture(scope="session")
+def postgresql_databases(postgresql_server: tuple[str, int]) -> Iterator[postgresql.Databases]:
+    """Creates and drops the tests' databases (one template migrated once per process)."""
+    databases = postgresql.Databases(*postgresql_server)
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def postgresql_url(postgresql_server: tuple[str, int]) -> Iterator[str]:
-    """A database of the test's own (random name), dropped after it."""
-    with postgresql.database(*postgresql_server) as url:
-        yield url
+def postgresql_url(postgresql_databases: postgresql.Databases) -> Iterator[str]:
+    """An empty database of the test's own, dropped after it."""
+    url = postgresql_databases.create(migrated=False)
+    yield url
+    postgresql_databases.drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSettings:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
     """The store settings of each backend in turn: a test taking this runs on both (SQLite in
-    tmp_path, PostgreSQL in a database of its own)."""
+    tmp_path, PostgreSQL in a migrated database of its own)."""
     settings = StoreSettings(path=tmp_path / "relay.db")
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgresql_url")
-        settings = dataclasses.replace(settings, url=url)
-    return settings
+    if request.param != "postgresql":
+        yield settings
+        return
+    databases: postgresql.Databases = request.getfixturevalue("postgresql_databases")
+    url = databases.create()
+    yield dataclasses.replace(settings, url=url)
+    databases.drop(url)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends: runs twice, its relays on SQLite, then on"
+                            " PostgreSQL (the store_backend fixture)")
+    config.addinivalue_line("markers", "sqlite_only(why): in a file marked backends, runs on"
+                            " SQLite only (it edits the SQLite file itself)")
+
+
+# A test that starts a relay (in-process or `relay serve`) has one of these among its fixtures.
+STARTS_A_RELAY = frozenset({"relay_factory", "relay_processes"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `backends` (a whole file: pytestmark) that starts a relay runs twice, its
+    relays on SQLite, then on PostgreSQL, unless it is marked sqlite_only (why). Tests of the
+    file that start none (pure functions) run once; so do those with a backend of their own."""
+    node = metafunc.definition
+    only = node.get_closest_marker("sqlite_only")
+    if only is not None and not only.args:
+        raise pytest.UsageError(f"{node.nodeid}: sqlite_only needs its reason")
+    names = set(metafunc.fixturenames)
+    own = {"backend", "postgresql_url"} & names
+    if (node.get_closest_marker("backends") and only is None and not own
+            and STARTS_A_RELAY & names):
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The backend of the relays a test configures with make_config, serve_config and the
+    API helpers: "sqlite" unless the test is parametrized (backends) or TEST_STORE_BACKEND
+    says otherwise. On PostgreSQL each store path gets a database of the test's own, dropped
+    after it (set up before the test's other fixtures, so torn down after its relays)."""
+    name = getattr(request, "param", DEFAULT_BACKEND)
+    if name != "postgresql" or request.node.get_closest_marker("sqlite_only"):
+        yield "sqlite"
+        return
+    stores = postgresql.TestStores(request.getfixturevalue("postgresql_databases"))
+    _PG_STORES.append(stores)
+    try:
+        yield name
+    finally:
+        _PG_STORES.remove(stores)
+        stores.close()

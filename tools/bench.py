@@ -8,8 +8,10 @@ MAIL/RCPT/DATA per message) sends 2 KB plain, 20 KB HTML and 1 MB-attachment mes
 1, 20 and 100 sessions. The same load goes to a do-nothing aiosmtpd server and to a private
 Postfix instance relaying to the same kind of sink. Then the issue's targets: p99 accept
 latency at 100 msg/s offered, RSS with 10,000 messages queued, and whether a 25 MB upload
-stalls other sessions. It prints figures and asserts nothing; a missed target does not
-change the exit status.
+stalls other sessions. The store section puts the same rows on PostgreSQL, with one relay and
+with two relays on one database (a database of its own per row, on the server at --pg-url,
+dropped after it), beside SQLite. It prints figures and asserts nothing; a missed target does
+not change the exit status.
 
     make bench                  (or: python -m tools.bench [--quick] [--keep] [--help])
 
@@ -648,14 +650,17 @@ def postfix_path() -> str | None:
 
 
 class Relay:
-    """A relay process with a store of its own in `directory`, delivering to `sink_port`."""
+    """A relay process with a store of its own in `directory`, delivering to `sink_port`; or,
+    with `store_url`, on that PostgreSQL database (relays on one database share `chain_key`)."""
 
-    def __init__(self, bench: Bench, name: str, sink_port: int, **delivery: Any) -> None:
+    def __init__(self, bench: Bench, name: str, sink_port: int, store_url: str = "",
+                 chain_key: Path | None = None, **delivery: Any) -> None:
         self.bench = bench
         self.dir = bench.work / name
         self.dir.mkdir(parents=True)
         self.config = self.dir / "relay.toml"
         self.db = self.dir / "relay.db"
+        self.store_url = store_url
         self.log = self.dir / "relay.log"
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
@@ -670,7 +675,9 @@ class Relay:
             f'domain = "{DOMAIN}"', f'templates = "{ROOT / "relay" / "default_templates"}"',
             "shutdown_grace = 10.0", "", "[smtp]", 'host = "127.0.0.1"', "port = 0",
             f"workers = {bench.args.workers}", "",
-            "[store]", f'path = "{self.db}"', "", "[delivery]",
+            "[store]", f'path = "{self.db}"',
+            *([f'url = "{store_url}"'] if store_url else []),
+            *([f'chain_key = "{chain_key}"'] if chain_key else []), "", "[delivery]",
             *(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
               for k, v in settings.items()),
             "", "[dkim]", f'key = "{bench.work / "dkim.pem"}"', "",
@@ -747,6 +754,8 @@ class Relay:
 
     def store(self) -> dict[str, int]:
         """Counts from the relay's store (read-only)."""
+        if self.store_url:
+            return pg_counts(self.store_url)
         with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True,
                                                 timeout=30)) as db:
             counts = {f"msg.{d}": n for d, n in db.execute(
@@ -761,7 +770,7 @@ class Relay:
         """The client's and the sink's counts against the store's: "ok", or what differs."""
         try:
             c = self.store()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, BenchError) as exc:
             return f"store unreadable: {exc}"
         accepted = c.get("msg.delivered", 0) + c.get("msg.delivered_redacted", 0)
         problems = []
@@ -779,6 +788,51 @@ class Relay:
             if c["outbox"]:
                 problems.append(f"{c['outbox']} still in the outbox")
         return "ok" if not problems else "; ".join(problems)
+
+
+def psql(url: str, sql: str) -> list[list[str]]:
+    """Rows of a statement, by psql (the bench's own process stays free of a driver loop)."""
+    done = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+                          capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"psql: {done.stderr.strip() or done.returncode}")
+    return [line.split("|") for line in done.stdout.splitlines() if line]
+
+
+def pg_counts(url: str) -> dict[str, int]:
+    """Relay.store()'s counts from a PostgreSQL store."""
+    counts = {f"msg.{d}": int(n) for d, n in psql(
+        url, "SELECT disposition, COUNT(*) FROM messages GROUP BY disposition")}
+    counts |= {f"event.{k}": int(n) for k, n in psql(
+        url, "SELECT kind, COUNT(*) FROM message_events GROUP BY kind")}
+    counts["messages"] = int(psql(url, "SELECT COUNT(*) FROM messages")[0][0])
+    counts["outbox"] = int(psql(url, "SELECT COUNT(*) FROM outbox")[0][0])
+    return counts
+
+
+class Database:
+    """A database of the bench's own on the PostgreSQL server at --pg-url, dropped after."""
+
+    def __init__(self, admin_url: str, name: str) -> None:
+        self.admin_url = admin_url
+        self.name = name
+        base, _, _ = admin_url.rpartition("/")
+        self.url = f"{base}/{name}"
+
+    async def __aenter__(self) -> Database:
+        await asyncio.to_thread(psql, self.admin_url, f"CREATE DATABASE {self.name}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(psql, self.admin_url,
+                                f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    def backend_cpu(self) -> float:
+        """CPU seconds of the server's processes serving this database now (the server on
+        this machine; elsewhere, or without /proc access, 0)."""
+        pids = [int(row[0]) for row in psql(
+            self.admin_url, f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.name}'")]
+        return sum(stat[2] for pid in pids if (stat := _stat(pid)) is not None) / CLK_TCK
 
 
 class Postfix:
@@ -919,6 +973,9 @@ class Cell:
     # The relay's store over the load and its delivery: (commits, writes committed), from
     # relay_store_commit_writes; None: not measured.
     store_commits: tuple[float, float] | None = None
+    # PostgreSQL: CPU seconds of the database server's processes for this store (not in the
+    # relay's process tree), over the same window; None: not measured.
+    db_cpu: float | None = None
 
     @property
     def deliver_rate(self) -> float | None:
@@ -960,17 +1017,24 @@ class Bench:
 
     # -- one load against one running server
 
-    async def measure(self, target: str, port: int, pid: int | None, alias: str, kind: Kind,
+    async def measure(self, target: str, port: int | tuple[int, ...],
+                      pid: int | tuple[int, ...] | None, alias: str, kind: Kind,
                       sessions: int, count: int, sink: Sink | None,
                       stages: Callable[[], Awaitable[dict[str, tuple[float, float]]]] | None
                       = None,
                       store: Callable[[], Awaitable[tuple[float, float] | None]] | None
-                      = None) -> Cell:
+                      = None, db_cpu: Callable[[], float] | None = None) -> Cell:
         """stages: reads the relay's per-stage CPU counters, before and after the load (each
-        read outside the CPU window, which it would add to); store: its commit counters."""
+        read outside the CPU window, which it would add to); store: its commit counters.
+        Several ports (relays on one database): the sessions go round them, and the CPU is
+        every pid's tree's; db_cpu: the database server's CPU seconds for the store."""
         args = self.args
         tag = self.tag()
-        conns = await open_sessions(port, sessions, args.reply_timeout)
+        ports = port if isinstance(port, tuple) else (port,)
+        pids = pid if isinstance(pid, tuple) else (pid,) if pid else ()
+        conns = [conn for n, each in enumerate(ports)
+                 for conn in await open_sessions(each, len(range(n, sessions, len(ports))),
+                                                 args.reply_timeout)]
         try:
             base = sink.count if sink is not None else 0
             warm = Load()
@@ -981,7 +1045,8 @@ class Bench:
                 base = sink.count
             stages0 = await stages() if stages is not None else {}
             store0 = await store() if store is not None else None
-            cpu0 = cpu_seconds(pid) if pid else None
+            db0 = await asyncio.to_thread(db_cpu) if db_cpu is not None else None
+            cpu0 = sum(cpu_seconds(p) for p in pids) if pids else None
             bench0 = time.process_time()
             load = await closed_loop(conns, kind, alias, count, tag, args.reply_timeout)
             bench_cpu = time.process_time() - bench0
@@ -989,8 +1054,10 @@ class Bench:
             if sink is not None:
                 cell.delivered_at = await sink.wait_for(base + load.ok, args.deliver_timeout)
                 cell.delivered = sink.count - base
-            if pid:
-                cell.cpu = cpu_seconds(pid) - (cpu0 or 0.0)
+            if pids:
+                cell.cpu = sum(cpu_seconds(p) for p in pids) - (cpu0 or 0.0)
+            if db_cpu is not None and db0 is not None:
+                cell.db_cpu = await asyncio.to_thread(db_cpu) - db0
             if stages is not None:
                 cell.stage_cpu = {
                     stage: (n - stages0.get(stage, (0.0, 0.0))[0],
@@ -1094,6 +1161,94 @@ class Bench:
         await self.matrix("relay", self.relay_cell)
         self.print_matrix("RELAY (fresh relay process per row)", "relay")
         self.print_stage_cpu()
+
+    async def pg_cell(self, kind: Kind, sessions: int, count: int, instances: int) -> Cell:
+        """The relay's row on PostgreSQL: `instances` relays on one new database, the sessions
+        split between them, both delivering to the sink."""
+        assert self.sink is not None
+        self.tag()
+        name = self.name(f"pg{instances}-{kind.key}-x{sessions}")
+        async with Database(self.args.pg_url, f"relay_bench_{os.getpid()}_{self.runs:02d}") as db:
+            relays = [Relay(self, f"{name}-{n}", self.sink.port, store_url=db.url,
+                            chain_key=self.work / f"{name}-chain.key")  # one key for both
+                      for n in range(instances)]
+            try:
+                for relay in relays:  # one after the other: the first migrates
+                    await relay.start()
+                before = self.sink.count
+                cell = await self.measure(
+                    f"postgresql x{instances}", tuple(r.port for r in relays),
+                    tuple(r.pid for r in relays), relays[0].alias, kind, sessions, count,
+                    self.sink, db_cpu=db.backend_cpu)
+                cell.rss_kb = status_kb(relays[0].pid, "VmHWM")
+                at_sink = self.sink.count - before
+            finally:
+                for relay in relays:
+                    await relay.stop()
+            check = await asyncio.to_thread(relays[0].check, cell.warm_ok + cell.load.ok,
+                                            cell.load.failed, at_sink)
+        cell.check = check if cell.check == "-" else f"{cell.check}; {check}"
+        return cell
+
+    async def postgresql_matrix(self) -> None:
+        """The relay's rows on PostgreSQL with one and with two relays, beside SQLite's (the
+        relay section's rows, or run here when it did not run)."""
+        try:
+            version = (await asyncio.to_thread(psql, self.args.pg_url, "SHOW server_version"))
+        except (BenchError, OSError, subprocess.SubprocessError) as exc:
+            out(f"STORES: PostgreSQL skipped (no server at {self.args.pg_url}: {exc})")
+            out()
+            return
+        for kind in self.chosen:
+            for sessions in self.args.sessions:
+                count = max(self.counts[kind.key], sessions)
+                if ("relay", kind.key, sessions) not in self.cells:
+                    note(f"store: SQLite, {kind.label}, {sessions} sessions, {count} messages")
+                    await self.relay_cell(kind, sessions, count)
+                for instances in (1, 2):
+                    note(f"store: PostgreSQL x{instances}, {kind.label}, {sessions} sessions,"
+                         f" {count} messages")
+                    await self.pg_cell(kind, sessions, count, instances)
+        self.print_stores(version[0][0])
+
+    def print_stores(self, version: str) -> None:
+        server = self.args.pg_url.rsplit("@", 1)[-1].rsplit("/", 1)[0]
+        out(f"STORES: the relay on SQLite, and on PostgreSQL {version} ({server}) with one"
+            " relay and with"
+            " two relays on one database (the sessions split between them); a fresh store and"
+            " relay processes per row")
+        out(f"  {'message':<22}{'sess':>5}  {'store':<15}{'msgs':>6}{'acc/s':>9}{'deliv/s':>9}"
+            f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'relay CPU':>10}{'db CPU':>8}  check")
+        notes = []
+        for kind in self.chosen:
+            for sessions in self.args.sessions:
+                for target, label in (("relay", "SQLite"), ("postgresql x1", "PostgreSQL x1"),
+                                      ("postgresql x2", "PostgreSQL x2")):
+                    cell = self.cells.get((target, kind.key, sessions))
+                    if cell is None:
+                        continue
+                    lat = cell.load.latencies()
+                    per = cell.cpu_per_message()
+                    db = (cell.db_cpu / cell.load.ok * 1000
+                          if cell.db_cpu is not None and cell.load.ok else None)
+                    short = cell.check if len(cell.check) <= 12 else f"see note {len(notes) + 1}"
+                    if short != cell.check:
+                        notes.append(cell.check)
+                    deliv = fmt_rate(cell.deliver_rate) if cell.delivered is not None else "-"
+                    if cell.delivered is not None and cell.delivered_at is None:
+                        deliv = f"{cell.delivered}/{cell.load.ok}!"
+                    out(f"  {kind.label:<22}{sessions:>5}  {label:<15}{cell.load.ok:>6}"
+                        f"{fmt_rate(cell.load.accept_rate):>9}{deliv:>9}"
+                        f"{fmt_ms(percentile(lat, 50)):>8}{fmt_ms(percentile(lat, 99)):>8}"
+                        f"{fmt_ms(max(lat, default=None)):>8}"
+                        f"{fmt(per * 1000 if per is not None else None, 2):>10}"
+                        f"{fmt(db, 2):>8}  {short}")
+        for i, text in enumerate(notes, 1):
+            out(f"  note {i}: {text}")
+        out("  (CPU: ms per message; relay: the relay processes' trees; db: the PostgreSQL"
+            " server's processes for the store, when it runs on this machine; SQLite's work is"
+            " in the relay's)")
+        out()
 
     async def aiosmtpd_matrix(self) -> None:
         with (self.work / "aiosmtpd.log").open("wb") as log:
@@ -1588,12 +1743,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="a short run: fewer messages everywhere (figures are noisier)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
-    p.add_argument("--only", default="harness,relay,aiosmtpd,postfix,latency,queue,big",
+    p.add_argument("--only",
+                   default="harness,relay,postgresql,aiosmtpd,postfix,latency,queue,big",
                    help="sections to run (default: all)")
     p.add_argument("--sink", choices=("own", "smtp-sink", "auto"), default="own",
                    help="tools/bench_sink.py (own, the default: it stamps each arrival with its"
                    " own clock), Postfix's smtp-sink -c, or smtp-sink when installed (auto)")
     p.add_argument("--no-postfix", action="store_true", help="skip the Postfix comparison")
+    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                   help="a PostgreSQL database the bench can create and drop databases from,"
+                   " for the store section's rows (skipped where none answers)")
     p.add_argument("--sessions", default="1,20,100", help="concurrent sessions per row")
     p.add_argument("--kinds", default="2k,20k,1m",
                    help="message kinds of the preflight and the matrices (2k, 20k, 1m)")
@@ -1672,12 +1831,12 @@ async def run(args: argparse.Namespace) -> None:
             which = "smtp-sink" if smtp_sink_path() else "own"
         bench.sink = Sink(bench.procs, which, work / "sink.log")
         await bench.sink.start()
-        sections = [("relay", bench.relay_matrix),
+        sections = [("relay", bench.relay_matrix), ("postgresql", bench.postgresql_matrix),
                     ("aiosmtpd", bench.aiosmtpd_matrix), ("postfix", bench.postfix_matrix),
                     ("latency", bench.latency), ("queue", bench.queue), ("big", bench.big)]
         if "harness" in args.only:
             await bench.harness()
-        if {"relay", "latency", "queue", "big"} & args.only:
+        if {"relay", "postgresql", "latency", "queue", "big"} & args.only:
             await bench.preflight()
         out()
         for name, section in sections:

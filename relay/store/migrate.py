@@ -15,6 +15,7 @@ MIGRATIONS_DIR = Path(str(resources.files("relay") / "migrations"))
 POSTGRESQL_DIR = MIGRATIONS_DIR / "postgresql"
 # pg_advisory_lock key while migrating: relays starting together migrate one at a time.
 MIGRATE_LOCK = 0x6D696772617465  # "migrate"
+MIGRATION_TIMEOUT = 24 * 3600.0  # seconds; a PostgreSQL migration is not cut short
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -75,7 +76,7 @@ async def _migrate_postgresql(store: Store, directory: Path) -> list[str]:
     async with store.read() as db:
         conn = db.raw  # the scripts go as they are (many statements, $$-quoted bodies)
         await conn.execute("SET lock_timeout = 0")  # wait for a relay migrating already
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK, timeout=MIGRATION_TIMEOUT)
         try:
             # Only when missing: a relay role without CREATE (docs/operations.md) starts
             # on a database its owner migrated.
@@ -88,7 +89,8 @@ async def _migrate_postgresql(store: Store, directory: Path) -> list[str]:
                 if version in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(path.read_text(encoding="utf-8"))
+                    # not store.command_timeout: an index on a big table takes its time
+                    await conn.execute(path.read_text(encoding="utf-8"), timeout=MIGRATION_TIMEOUT)
                     await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2, $3)",
                                        version, path.name, utcnow())
                 applied.append(path.name)

@@ -28,6 +28,18 @@ from relay.store.db import FAILURE_HOLD, CommitFailed, Store
 from relay.store.dialect import CONNECTION_ERRORS, Connection, PostgresError, as_store_error
 
 
+def _timed_out(exc: BaseException | None) -> bool:
+    """Whether a statement ran out of store.command_timeout (asyncpg's TimeoutError, maybe
+    as the cause or context of the store error it became)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
 class PgStore(Store):
     """Shares Store's interface, not its state: no single connection, no turns, no batch."""
 
@@ -44,15 +56,20 @@ class PgStore(Store):
 
     @classmethod
     async def connect(cls, url: str, pool_size: int, timeout: float = 5.0,  # type: ignore[override]
-                      secret: bytes | None = None) -> PgStore:
+                      secret: bytes | None = None,
+                      command_timeout: float | None = None) -> PgStore:
         """The store at `url`; StoreUnavailable (one line) when no server answers there or
-        it refuses the login."""
+        it refuses the login. command_timeout: how long a statement may wait for the
+        server's answer (store.command_timeout), then it fails (451 for a message); None:
+        as long as it takes."""
         try:
             # lock_timeout: a write waits no longer than busy_timeout for a lock (the chain's,
-            # a row's), as on SQLite; then 451 and the client tries again.
+            # a row's), as on SQLite; then 451 and the client tries again. command_timeout is
+            # the client's own clock: it holds when the server answers nothing at all (hung,
+            # or cut off without a reset), where no server-side timeout can.
             pool = await asyncpg.create_pool(
                 url, min_size=1, max_size=pool_size, timeout=max(timeout, 1.0),
-                statement_cache_size=256,
+                statement_cache_size=256, command_timeout=command_timeout,
                 server_settings={"application_name": "relay",
                                  "lock_timeout": f"{max(1, int(timeout * 1000))}ms"})
         except (*CONNECTION_ERRORS, ValueError) as exc:
@@ -87,8 +104,13 @@ class PgStore(Store):
             if self.secret is not None:
                 chain.bind(conn, self.secret, lambda seq: None)
             yield conn
-        except Exception:
-            if raw.is_closed():  # the server went away (or restarted): every pooled
+        except Exception as exc:
+            if _timed_out(exc):
+                # store.command_timeout: the server did not answer. Close the connection
+                # (which hands it back to the pool) rather than wait as long again for the
+                # cancelled statement's end.
+                raw.terminate()
+            elif raw.is_closed():  # the server went away (or restarted): every pooled
                 # connection is as dead as this one; reconnect them, not fail one write each
                 await self._pool.expire_connections()
             raise

@@ -86,7 +86,7 @@ async def connect(settings: StoreSettings, secret: bytes | None,
         from relay.store.pg import PgStore
 
         return await PgStore.connect(settings.url, pool_size or settings.pool_size,
-                                     settings.busy_timeout, secret)
+                                     settings.busy_timeout, secret, settings.command_timeout)
     return await Store.open(settings.path, settings.busy_timeout, secret)
 
 

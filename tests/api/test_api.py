@@ -5,11 +5,9 @@ templates, the review request, the audit and /metrics."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
 import socket
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +32,8 @@ from support.api_client import (
 
 from relay.api.tokens import new_token
 from relay.config import LimitsSettings
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 PHONE = "+44 20 7946 0958"
 ANCHOR = re.compile(r"^[0-9]+:[0-9a-f]{64}$")
@@ -829,10 +829,9 @@ async def test_a_big_refused_message_is_recorded_in_part_and_said_so(api, tmp_pa
     data = compose(stranger, conv["seller_alias"], body=body)
     code, reply = await send(api.relay.smtp_port, stranger, conv["seller_alias"], data)
     assert code == 550, reply
-    store = api.relay.config.store.path
-    with contextlib.closing(sqlite3.connect(store)) as db:
-        (mid, kept, size, digest), = db.execute(
-            "SELECT id, raw, size, sha256 FROM messages").fetchall()
+    async with api.relay.store.read() as db:
+        (mid, kept, size, digest), = await db.execute_fetchall(
+            "SELECT id, raw, size, sha256 FROM messages")
     head = data.index(b"\r\n\r\n") + 4
     assert kept == data[:head + 65_536]
     assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())

@@ -21,6 +21,8 @@ from relay.server import Relay
 from relay.store import records
 from relay.store.db import Store
 
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
+
 REMOTE_HOST = "mx2.mailhost-provider.example"
 REMOTE_IP = "203.0.113.9"
 REMOTE_DIAGNOSTIC = (f"smtp; 550 5.1.1 <{SELLER}>: Recipient address rejected: User unknown\r\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from conftest import (
     BUYER,
     DOMAIN,
@@ -19,6 +20,8 @@ from conftest import (
 from support.record import events, queue_id, wait_event
 
 from relay.store import records
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 
 async def test_smarthost_down_then_up(relay_factory, tmp_path):
@@ -175,6 +178,7 @@ async def test_dsn_hides_the_readers_mailbox_in_pieces(relay, conv, capture):
     assert "user unknown" in text
 
 
+@pytest.mark.sqlite_only("injects the store fault as a trigger in the SQLite file")
 async def test_internal_error_after_a_send_backs_off_instead_of_looping(relay_factory, tmp_path,
                                                                         capture):
     import sqlite3

@@ -8,11 +8,13 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import BUYER, DOMAIN, SELLER, compose, open_conv, run_cli, send
+from conftest import BUYER, DOMAIN, SELLER, compose, open_conv, run_cli, send, store_section
 
 from relay.marketplace import buyers, message_center, response_time
 from relay.marketplace.message_center import Filters
 from relay.store import records
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 BIZ = "purchasing@company.example"
 OTHER_SELLER = "hello@other-shop.example"
@@ -60,7 +62,7 @@ async def test_the_message_center_filters(relay, conv, capture):
     assert await ids(relay, seller=SELLER, needs_response=True) == {m3}
 
     cfg = relay.config.store.path.parent / "cli.toml"
-    cfg.write_text(f'domain = "{DOMAIN}"\n[store]\npath = "{relay.config.store.path}"\n')
+    cfg.write_text(f'domain = "{DOMAIN}"\n' + store_section(relay.config.store))
     listed = await asyncio.to_thread(run_cli, "--config", str(cfg), "messages", "list",
                                      "--seller", SELLER, "--received", "--unread",
                                      "--since", today.isoformat(), "--until", today.isoformat(),
@@ -132,7 +134,7 @@ async def test_response_time_on_a_hand_computed_scenario(scenario):
 
 async def test_response_time_from_the_cli(scenario):
     cfg = scenario.config.store.path.parent / "cli.toml"
-    cfg.write_text(f'domain = "{DOMAIN}"\n[store]\npath = "{scenario.config.store.path}"\n')
+    cfg.write_text(f'domain = "{DOMAIN}"\n' + store_section(scenario.config.store))
     args = ["--config", str(cfg), "metrics", "response-time", "--seller", SELLER,
             "--now", NOW.isoformat()]
     shown = await asyncio.to_thread(run_cli, *args, "--json")

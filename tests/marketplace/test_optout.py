@@ -5,12 +5,24 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import BUYER, DOMAIN, SELLER, compose, make_config, open_conv, run_cli, send
+from conftest import (
+    BUYER,
+    DOMAIN,
+    SELLER,
+    compose,
+    make_config,
+    open_conv,
+    run_cli,
+    send,
+    store_section,
+)
 from support.record import assert_never_queued
 
 from relay.config import RulesSettings
 from relay.marketplace import buyers
 from relay.store import records
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 
 async def opt_out(relay, on: bool = True) -> None:
@@ -135,7 +147,7 @@ async def test_important_messages_past_the_limit_are_refused(relay_factory, capt
 
 async def test_the_cli_records_each_change(relay, tmp_path):
     cfg = tmp_path / "cli.toml"
-    cfg.write_text(f'domain = "{DOMAIN}"\n[store]\npath = "{relay.config.store.path}"\n')
+    cfg.write_text(f'domain = "{DOMAIN}"\n' + store_section(relay.config.store))
     for state in ("on", "off", "on"):
         result = await asyncio.to_thread(run_cli, "--config", str(cfg), "buyers", "optout",
                                          BUYER, state)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import BUYER, DOMAIN, SELLER, SELLER2, compose, run_cli, send
+import pytest
+from conftest import BUYER, DOMAIN, SELLER, SELLER2, compose, run_cli, send, store_section
 from support.record import assert_never_queued, queue_id
 
 from relay.marketplace import sellers
 from relay.store import records
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 
 async def buyer_writes(relay, conv, body: str = "Where is my parcel?") -> tuple[int, str]:
@@ -54,7 +57,7 @@ async def test_notifications_off_records_but_does_not_mail(relay, conv, capture)
 
 async def test_the_cli_shows_and_changes_the_settings(relay, tmp_path):
     cfg = tmp_path / "cli.toml"
-    cfg.write_text(f'domain = "{DOMAIN}"\n[store]\npath = "{relay.config.store.path}"\n')
+    cfg.write_text(f'domain = "{DOMAIN}"\n' + store_section(relay.config.store))
 
     def cli(*args: str):
         return asyncio.to_thread(run_cli, "--config", str(cfg), "sellers", "settings", *args)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import BUYER, DOMAIN, SELLER, SELLER2, VERP, compose, send
 
 from relay.stages.thread_map import message_ids
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 
 async def test_buyer_to_seller_is_anonymized_and_delivered(relay, conv, capture):

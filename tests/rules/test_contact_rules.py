@@ -16,6 +16,8 @@ from relay.config import RulesSettings
 from relay.rules.text import TextRules
 from tools.policy_report import squash
 
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
+
 RULES = TextRules(RulesSettings(marketplace_domain="marketplace.example"), "relay.test")
 MARKER = "[contact details removed]"
 

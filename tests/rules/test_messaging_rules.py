@@ -15,6 +15,8 @@ from support.record import assert_never_queued
 
 from relay.store import records
 
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
+
 MARKER = "[contact details removed]"
 
 

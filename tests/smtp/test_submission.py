@@ -37,6 +37,8 @@ from conftest import (
     make_config,
     open_conv,
     send,
+    store_section,
+    store_url,
 )
 
 from relay.auth.passwords import set_password
@@ -45,6 +47,8 @@ from relay.marketplace.conversations import Conversation
 from relay.server import Relay
 from relay.store import records
 from relay.store.db import Store
+
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
 
 PASSWORD = "correct horse battery staple"
 PASSWORD2 = "a different passphrase, 2nd"
@@ -386,11 +390,13 @@ async def test_password_checks_do_not_block_the_event_loop(
 
 
 def write_config(tmp_path: Path) -> Path:
-    """A config file on the same store file the test relay uses (tmp_path/relay.db)."""
+    """A config file on the same store the test relay uses (tmp_path/relay.db, or its
+    PostgreSQL database)."""
     path = tmp_path / "cli.toml"
+    store = tmp_path / "relay.db"
     path.write_text(
         f'domain = "{DOMAIN}"\n'
-        f"[store]\npath = {json.dumps(str(tmp_path / 'relay.db'))}\n"
+        + store_section(StoreSettings(path=store, url=store_url(store))) +
         f"[delivery]\nmaildir = {json.dumps(str(tmp_path / 'maildir'))}\n",
         encoding="utf-8",
     )

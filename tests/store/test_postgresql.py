@@ -530,6 +530,35 @@ async def test_postgresql_restarted_under_load(relay_factory, capture, tmp_path)
         await relay.stop()
 
 
+async def test_451_while_the_server_hangs_then_recovery(relay_factory, capture, tmp_path):
+    """The server stops answering without closing anything (every process of it stopped, as a
+    machine that hangs): a message gets 451 4.3.0 once store.command_timeout has passed, not
+    a session that waits for ever, and /readyz says the store is not writable; once the
+    server runs again, mail flows without a restart. (On a cluster of the test's own.)"""
+    with postgresql.private_cluster() as cluster, \
+            postgresql.database(cluster.host, cluster.port) as url:
+        settings = StoreSettings(path=tmp_path / "relay.db", url=url, command_timeout=1.0,
+                                 busy_timeout=1.0)
+        relay = await relay_factory(make_config(tmp_path, capture.port).replace(store=settings))
+        assert relay.store is not None
+        conv, _ = await conversations.open_conversation(relay.store, DOMAIN, ORDER, BUYER,
+                                                        [SELLER])
+        before = await accepted(relay.smtp_port, BUYER, conv.seller_alias, "before")
+        await wait_event(relay, before, "delivered")
+        with cluster.hung():
+            # send() gives up after 10 s: without the timeout the reply never comes
+            code, reply = await send(relay.smtp_port, BUYER, conv.seller_alias,
+                                     compose(BUYER, conv.seller_alias, subject="hung"))
+            assert (code, reply[:5]) == (451, "4.3.0"), reply
+            assert not (await relay.readiness())["store_writable"]
+        after = await accepted(relay.smtp_port, BUYER, conv.seller_alias, "after")
+        await wait_event(relay, after, "delivered")
+        assert [str(m.message["Subject"]) for m in capture.messages] == ["before", "after"]
+        verified = await verify_cli(tmp_path, settings)
+        assert verified.startswith("ok: 2 records"), verified
+        await relay.stop()
+
+
 async def test_a_relay_stopping_mid_delivery_leaves_the_job_to_another(
         postgresql_url, relay_factory, capture, tmp_path):
     """A delivery still hanging (the inbox never answers) when the relay's shutdown grace ends

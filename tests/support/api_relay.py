@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import dkim_key
+from conftest import dkim_key, store_url
 
 from relay.api import tokens as api_tokens
 from support.ports import free_ports
@@ -20,7 +20,8 @@ def api_relay_settings(tmp_path: Path, smtp_port: int, api_port: int, sink_port:
         "domain": "relay.test", "shutdown_grace": 5.0, "log_level": "INFO",
         "templates": tmp_path / "templates",
         "smtp": {"host": "127.0.0.1", "port": smtp_port},
-        "store": {"path": tmp_path / "relay.db"},
+        "store": {"path": tmp_path / "relay.db",
+                  **({"url": url} if (url := store_url(tmp_path / "relay.db")) else {})},
         "delivery": {"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink_port,
                      "retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.1,
                      "bounce_key": tmp_path / "bounce.key"},

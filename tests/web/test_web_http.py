@@ -35,6 +35,8 @@ from relay.config import APISettings, LimitsSettings
 from relay.marketplace import buyers, message_center
 from relay.store import records
 
+pytestmark = pytest.mark.backends  # the relays on SQLite, then on PostgreSQL
+
 PAGE_DIRECTIVES = {"default-src": "'self'", "frame-ancestors": "'none'",
                    "object-src": "'none'", "base-uri": "'none'", "form-action": "'self'"}
 
