@@ -1,0 +1,400 @@
+"""Contact intent: a clause that offers a way to reach someone off the platform lowers the bar
+for what is redacted in it.
+
+The other rules recognise a detail by its shape alone and must keep ordinary numbers and words
+(order, part and tracking numbers, model names) as they are. People who mean to pass a detail
+say so, in every language: "call me on", "ruf mich an", "mon portable", "mi correo es",
+"add me on insta", "加我微信", "come and pick it up at". Inside such a clause (the words
+around the cue, up to a blank line) a weaker shape is enough:
+
+- a phone cue ("call", "Handy", "portable", "móvil", "電話"): a run of six or more digits,
+  digit groups and number words mixed ("null eins sieben sechs 2345 6781");
+- a mail or social cue ("my gmail", "insta", "username", "add me"): a handle-like token, one
+  with a dot, underscore or digits inside, or "@" before it; and the word right after
+  "is"/":" following such a cue ("my insta is annakowalska");
+- a place cue ("pick it up", "I live", "abholen", "citofono"): a street name without its
+  house number ("Hawthorn Close", "Lerchenweg", "via dei Glicini").
+
+What the phone rule knows for ordinary (order IDs, labelled, tracking and part numbers,
+prices, dates, sizes) stays out, cue or not; so do check-digit numbers (ISBN, GTIN, IMEI).
+Cue lists are built per language family (Germanic, Romance, Slavic, Greek, Turkish, CJK,
+...), not from corpus cases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from relay.rules.email import PROVIDERS
+from relay.rules.needs import distinct_words
+from relay.rules.phone import (
+    _DIGIT_WORDS,
+    _JOINERS,
+    _LABEL_BEFORE,
+    _PAIR_WORDS,
+    MASK,
+    _compound,
+    _gtin,
+    _luhn,
+    _mask_order_ids,
+    _may_spell,
+    mask,
+)
+
+# Calling: verbs said to the reader and the nouns of a phone line, per language.
+_PHONE_CUES = (
+    # English
+    r"call|calls|ring|phone|phones|text|txt|sms|mobile|mob|cell|cellphone|tel|telephone|"
+    r"whats\s?app|wa|landline|give\s+me\s+a\s+bell|reach\s+me|my\s+number|number\s+is|"
+    # German, Dutch, Scandinavian
+    r"anrufen|ruf|rufen|rufe|anruf|telefon\w*|handy\w*|mobil\w*|festnetz\w*|erreichbar|"
+    r"meine\s+nummer|nummer\s+ist|bel|bellen|belt|telefoon\w*|mobiel\w*|mijn\s+nummer|"
+    r"ring|ringa|ringer|ringe|mitt\s+nummer|nummer\s+är|nummeret|nummer\s+er|"
+    # Romance
+    r"appel\w*|appelle\w*|appelez|téléphone\w*|portable|mon\s+numéro|numéro\s+est|joindre|"
+    r"joignable|texto|llam\w+|teléfono|telefono|móvil|movil|celular|mi\s+número|número\s+es|"
+    r"chiam\w+|cellulare|cell|il\s+mio\s+numero|numero\s+è|lig\w+|telemóvel|telemovel|"
+    r"meu\s+número|número\s+é|zap|contactar|contacte|contattar\w*|"
+    # Slavic, Greek, Turkish, Hungarian, Romanian
+    r"zadzwo\w*|dzwo\w*|komórk\w*|telefonu|numer\s+to|mój\s+numer|zavolej\w*|volejte|"
+    r"mobilu|číslo|звон\w*|позвон\w*|телефон\w*|номер\w*|мобильн\w*|τηλέφων\w*|κινητ\w*|"
+    r"πάρτε|πάρε|αριθμ\w*|ara\w*|numaram\w*|numaram\u0131|cep\w*|telefonum\w*|hív\w*|"
+    r"telefonszám\w*|sun\w*|număr\w*|"
+    # Asian scripts (no word boundaries there: matched as they stand)
+    r"電話|でんわ|携帯|ケータイ|番号|手机|手機|电话|號碼|号码|打给|打給|전화|핸드폰|휴대폰|"
+    r"번호|연락|โทร|เบอร์|gọi|điện\s+thoại|telepon|nomor|hubungi|nombor"
+)
+# Writing and finding: mail, messengers, social and marketplace names, handles.
+_HANDLE_CUES = (
+    r"e-?mail\w*|mail\w*|correo|courriel|adresse\s+mail|indirizzo\s+mail|mailadres|"
+    r"write\s+(?:to\s+)?me|drop\s+me|message\s+me|dm|pm|inbox|add\s+me|follow\s+me|"
+    r"find\s+me|search|look\s+me\s+up|schreib\w*|écri\w*|escr[ií]b\w*|scriv\w*|schrijf|"
+    r"napisz\w*|skriv\w*|yaz\w*|"
+    r"insta\w*|ig|facebook|fb|messenger|telegram|tg|signal|wechat|weixin|line|kakao\w*|"
+    r"snap\w*|tiktok|discord|skype|viber|whats\s?app|threads|twitter|bluesky|"
+    r"etsy|vinted|ebay|depop|kleinanzeigen|leboncoin|wallapop|marktplaats|olx|allegro|"
+    r"mercari|reddit|"
+    r"handle|username|user\s?name|user|nick\w*|pseudo\w*|benutzername|nutzername|"
+    r"gebruikersnaam|användarnamn|brugernavn|brukernavn|nazwa\s+użytkownika|login|konto|"
+    r"account|profil\w*|identifiant|usuario|utente|kullan\u0131c\u0131\s+ad\u0131|id|"
+    rf"{PROVIDERS}|orange|free|"
+    r"微信|加我|账号|帳號|ユーザー名|アカウント|メール|ライン|아이디|카톡|카카오톡|메일|인스타"
+)
+# Places: coming over, collecting, where someone lives, the parts of a house.
+_PLACE_CUES = (
+    r"live|living|come|came|pick\s+(?:it\s+)?up|pickup|collect\w*|drop\s+by|swing\s+by|"
+    r"house|flat|door|bell|buzzer|"
+    r"wohne\w*|wohnen|abhol\w*|abzuholen|vorbei\w*|anschrift|haus|klingel\w*|"
+    r"woon|wonen|ophalen|langs\w*|huis|aanbellen|bor|hämta\w*|huset|hente|"
+    r"habite\w*|venir|viens|venez|récupér\w*|retrait|passe[rz]?|maison|sonne[zr]?|"
+    r"vivo|vivimos|ven|venga|recoger|recog\w+|pasar|pásate|casa|portal|"
+    r"abito|abitiamo|vieni|venire|ritir\w+|passare|citofon\w*|civico|"
+    r"moro|moramos|vir|venha|buscar|retirar|"
+    r"mieszkam|mieszkamy|odebra\w*|odbi\w*|dom|"
+    r"oturuyorum|teslim|gel\w*|ev|"
+    r"住所|取りに|受け取り|手渡し|地址|自取|面交|주소|직거래|오세요"
+)
+# Words for an address of either kind, e-mail or postal: both readings are tried.
+_EITHER_CUES = (r"address|adresse|anschrift|adres|adress|dirección|direccion|indirizzo|"
+                r"endereço|adresa|adresem|adresi|διεύθυνσ\w*|адрес\w*|cím\w*")
+_CUE = re.compile(
+    rf"(?i:(?<!\w)(?:(?P<phone>{_PHONE_CUES})|(?P<either>{_EITHER_CUES})|"
+    rf"(?P<handle>{_HANDLE_CUES})|(?P<place>{_PLACE_CUES}))(?!\w))")
+# Scripts written without spaces: their cues are found as they stand.
+_CJK_CUES = {
+    **dict.fromkeys(("電話", "携帯", "手机", "手機", "电话", "전화", "핸드폰", "휴대폰", "번호",
+                     "ケータイ", "号码", "號碼", "연락", "โทร", "เบอร์"), "phone"),
+    **dict.fromkeys(("微信", "加我", "账号", "帳號", "ユーザー名", "アカウント", "メール", "ライン",
+                     "아이디", "카톡", "메일", "인스타"), "handle"),
+    **dict.fromkeys(("住所", "取りに", "受け取り", "手渡し", "地址", "自取", "面交", "주소",
+                     "직거래", "오세요"), "place"),
+}
+
+
+def _triggers(*alternations: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The words a cue starts with (exact), and the stems of those that go on ("chiam\\w+",
+    "whats\\s?app"): a text none of whose words is one of these has no cue, and the costly
+    pattern is then never run. Read off the alternations themselves, so they cannot drift."""
+    exact, stems = set(), set()
+    for alternation in alternations:
+        for branch in alternation.split("|"):
+            branch = branch.replace("-?", "").replace("(?:", "")
+            literal = re.match(r"[^\\()\[\]?*+{}.\s]+", branch)
+            if literal is None:
+                continue
+            word = literal.group(0).lower()
+            (exact if literal.end() == len(branch) else stems).add(word)
+    return frozenset(exact), tuple(sorted(stems))
+
+
+_EXACT, _STEMS = _triggers(_PHONE_CUES, _EITHER_CUES, _HANDLE_CUES, _PLACE_CUES)
+
+
+def _by_letter() -> dict[str, re.Pattern[str]]:
+    """_CUE cut by the first letter of its branches: one of these is tried at a word, not
+    all four hundred branches."""
+    branches: dict[str, list[str]] = {}
+    for kind, alternation in (("phone", _PHONE_CUES), ("either", _EITHER_CUES),
+                              ("handle", _HANDLE_CUES), ("place", _PLACE_CUES)):
+        for branch in alternation.split("|"):
+            re.compile(branch)  # a "|" inside a group would have split it wrongly
+            first = branch.lstrip("(?:")[:1].lower()
+            branches.setdefault(first, []).append(f"(?P<{kind}{len(branches[first])}>{branch})")
+    return {first: re.compile(rf"(?i:(?<!\w)(?:{'|'.join(alts)})(?!\w))")
+            for first, alts in branches.items()}
+
+
+_CUE_BY_LETTER = _by_letter()
+_WORD = re.compile(r"\w+")
+
+# How far a cue reaches: back to the start of its sentence (a number said first, "06 12 34
+# 56 78, ring me"), forward over the rest of it and a little more; never over a blank line.
+_BEFORE, _AFTER = 80, 140
+_BLANK = re.compile(r"\n[ \t\r]*\n")
+
+# Digits and number words in a row: six or more digits said is a number to call.
+_NUMBER_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_NUMBER_GAP = re.compile(r"[\s,.\-/\u2010-\u2015():+·]{0,4}")
+_NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS
+                          | {"double", "triple", "doppel", "doppia", "doble"})
+
+# A token only a handle looks like: a dot, underscore or dash between letters and digits,
+# letters then digits, or "@" before it. At least one lower-case letter: "TP-2000" and
+# "JJD0003900" are model and tracking numbers.
+_HANDLE = re.compile(
+    r"(?<![\w@.\-/\u2591])@?(?=[\w.\-]*[^\W\d_])(?!_)\w+(?:[._\-]\w+)*(?![\w@\u2591])")
+# A handle with its dots said in words: "bastien point lacombe", "anna punkt nowak".
+_DOT_SAID = re.compile(
+    r"(?i)(?<![\w.])[^\W\d_]{2,30}(?:\s+(?:dot|point|punkt|punto|ponto|punt|kropka|nokta|"
+    r"piste|prick|tečka|pont|underscore|unterstrich|tiret|trattino|guión|guion|"
+    r"sous-tiret|tiret\s+bas)\s+\w{2,30}){1,3}(?![\w@])")
+_HANDLE_SHAPE = re.compile(r"^@.{2,}|.*[^\W\d_].*[._]\w.*|[^\W\d]{2,}\d{1,6}$|.*_.*")
+# Before a number: a word that names what it is ("IMEI", "takip", "운송장"), with
+# nobody saying it is theirs in between ("my", "mein", "mon" ...).
+_MINE = re.compile(
+    r"(?i)\b(?:me|my|mich|mir|mein\w*|moi|mon|ma|mes|mi|mí|meu|minha|mio|mia|mij|mijn|mig|"
+    r"min|mitt|mnie|mój|moja|benim|bana|beni|μου|με|мне|мой|мой)\b|私|我|제|저|내")
+_FILE = re.compile(r"\.(?:pdf|jpe?g|png|gif|docx?|xlsx?|txt|csv|zip|heic|ics|vcf)$", re.I)
+# A cue word, then "is"/":": the next word is the handle whatever its shape.
+_SAID = re.compile(
+    r"\s*(?:[:=\-\u2013\u2014]|\s(?:is|ist|es|est|è|é|är|er|jest|je|to|lautet|c'est|"
+    r"it's|det\s+är|is\s+just|heißt|se\s+llama|si\s+chiama|は|는|은|是)\b:?)\s*"
+    r"[\"'\u201c\u201e«]?(?P<word>@?[\w][\w.\-]{2,40}[\w])")
+_NOT_HANDLES = frozenset((
+    "the", "this", "that", "here", "there", "down", "broken", "same", "fine", "easy", "below",
+    "above", "attached", "also", "still", "not", "now", "best", "better", "faster", "gone",
+    "ist", "sind", "der", "die", "das", "nicht", "unten", "oben", "gleich", "le", "la", "les",
+    "pas", "très", "plus", "ici", "es", "el", "muy", "más", "aquí", "il", "lo", "più", "qui"))
+
+# Street names without their number: "Hawthorn Close", "Lerchenweg", "via dei Glicini".
+_CAP = r"[A-ZÄÖÜÅÆØÉÈÁÍÓÚÑÇŁŚŻŹĆŃ][\w'\u2019\-]{1,30}"
+_STREET_AFTER = (r"Street|St|Road|Rd|Lane|Ln|Close|Avenue|Ave|Drive|Dr|Way|Court|Crescent|"
+                 r"Gardens|Grove|Place|Terrace|View|Row|Mews|Hill|Walk|Square|Park|Rise|Green|"
+                 r"Boulevard|Parade")
+_STREET_SUFFIX = (r"straße|strasse|str\.|weg|gasse|allee|damm|ufer|chaussee|pfad|"
+                  r"straat|laan|gracht|pad|plein|kade|dijk|singel|steeg|"
+                  r"vägen|väg|gatan|gata|gränd|stigen|vej|gade|veien|gaten|stræde|"
+                  r"utca|sokak|sokağ\u0131|caddesi")
+_STREET_BEFORE = (r"via|viale|piazza|piazzale|corso|vicolo|largo|calle|avenida|avda\.|av\.|"
+                  r"paseo|plaza|camino|carrer|rua|travessa|praça|alameda|estrada|rue|impasse|"
+                  r"avenue|allée|chemin|boulevard|place|quai|ruelle|ulica|ul\.|ulicy|aleja|"
+                  r"al\.|osiedle|os\.|strada|ulice|náměstí|odos|οδός|sokak|cadde|mahallesi")
+_STREET = re.compile(
+    rf"\b{_CAP}(?:\s{_CAP}){{0,2}}\s(?:{_STREET_AFTER})\b"
+    rf"|\b[A-ZÄÖÜÅÆØ][\wäöüßåæø]{{2,30}}(?:{_STREET_SUFFIX})(?:n|s|e|en)?\b"
+    rf"|(?i:\b(?:{_STREET_BEFORE}))\s+(?:(?i:de|del|della|dei|degli|delle|di|da|do|dos|das|"
+    rf"des|du|de\s+la|de\s+los|d'|la|le|los|las|l')\s*)?{_CAP}(?:\s{_CAP}){{0,2}}"
+)
+
+_CODES = {"phone": "contact.phone", "handle": "contact.social", "place": "contact.address"}
+
+
+def _digits_said(words: list[str]) -> int:
+    said = 0
+    for word in words:
+        lowered = word.lower()
+        if word.isdigit():
+            said += len(word)
+        elif _DIGIT_WORDS.get(lowered):
+            said += 1
+        elif lowered in _PAIR_WORDS or _compound(lowered):
+            said += 2
+    return said
+
+
+def _is_number_word(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in _NUMBER_WORDS or _compound(lowered)
+
+
+def _ordinary(digits: str) -> bool:
+    """A number with a check digit that says what it is: ISBN, GTIN/EAN, IMEI."""
+    if len(digits) in (8, 12, 13, 14) and _gtin(digits):
+        return True
+    if len(digits) == 15 and _luhn(digits):
+        return True
+    if len(digits) == 10 and digits[:-1].isdigit():
+        total = sum((10 - i) * int(d) for i, d in enumerate(digits))
+        return total % 11 == 0  # ISBN-10
+    return False
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[\s,.\-/\u2010-\u2015():+·]{0,4}\d)*")
+
+
+def _accepted(text: str, start: int, end: int, said: int, all_digits: str | None) -> bool:
+    """Whether a run saying `said` digits at text[start:end] is a number to call: six digits
+    or more, no check-digit number (`all_digits`: the digits, when nothing else is said), not
+    part of a longer code, not named by a label before it."""
+    if said < 6 or (all_digits is not None and _ordinary(all_digits)):
+        return False
+    # Part of a longer code ("RMA-TR-240613-0092", "1Z999AA1012345"): not a number to call.
+    if re.match(r"[\-_/.]?[A-Za-z0-9]", text[end:end + 2]) or re.search(
+            r"[A-Za-z0-9][\-_/]?$", text[max(0, start - 2):start]):
+        return False
+    before = text[max(0, start - 60):start]
+    label = _LABEL_BEFORE.search(before)
+    return label is None or bool(_MINE.search(before, label.start()))
+
+
+def _number_runs(text: str, words: bool) -> Iterator[tuple[int, int]]:
+    """Runs of digit groups and number words (joiners between) saying six digits or more;
+    without `words` (the text has no number word), digit runs alone, found faster."""
+    if not words:
+        for m in _DIGIT_RUN.finditer(text):
+            digits = "".join(c for c in m.group(0) if c.isdigit())
+            if _accepted(text, m.start(), m.end(), len(digits), digits):
+                yield m.start(), m.end()
+        return
+    run: list[re.Match[str]] = []
+
+    def done() -> Iterator[tuple[int, int]]:
+        while run and not (run[-1].group(0).isdigit() or _is_number_word(run[-1].group(0))):
+            run.pop()
+        if not run:
+            return
+        tokens = [t.group(0) for t in run]
+        digits = "".join(w for w in tokens if w.isdigit())
+        if _accepted(text, run[0].start(), run[-1].end(), _digits_said(tokens),
+                     digits if digits == "".join(tokens) else None):
+            yield run[0].start(), run[-1].end()
+
+    for token in _NUMBER_TOKEN.finditer(text):
+        word = token.group(0)
+        counts = word.isdigit() or _is_number_word(word) or (
+            run and word.lower() in _JOINERS)
+        if not counts:
+            if run:
+                yield from done()
+                run = []
+            continue
+        if run and not _NUMBER_GAP.fullmatch(text, run[-1].end(), token.start()):
+            yield from done()
+            run = []
+        run.append(token)
+    if run:
+        yield from done()
+
+
+def _places(text: str, word: str) -> Iterator[int]:
+    """Where `word` stands in `text` as a whole word."""
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+                end == len(text) or not (text[end].isalnum() or text[end] == "_")):
+            yield at
+        at = text.find(word, at + 1)
+
+
+def _masked(text: str, start: int, end: int) -> bool:
+    """Whether what the phone rule knows for ordinary (a labelled, tracking or part number, a
+    price, a date, a size) covers text[start:end]: masked around it only (masking the whole
+    text costs a millisecond), with room before it for its label."""
+    if not any(c.isdigit() for c in text[start:end]):
+        return False
+    offset = max(0, start - 80)
+    return MASK in mask(text[offset:end + 30])[start - offset:end - offset]
+
+
+class IntentRule:
+    """Findings are (start, end, code): the code is the kind of cue that opened the clause."""
+
+    code = "contact.social"
+
+    def find_coded(self, text: str) -> Iterator[tuple[int, int, str]]:
+        cues = self._cues(text)
+        if not cues:
+            return
+        order_free = _mask_order_ids(text)
+        spelled: bool | None = None  # whether the text has number words at all
+        for kind, cue_start, cue_end in cues:
+            start, end = self._clause(text, cue_start, cue_end)
+            if kind in ("either", "handle"):
+                yield from self._handles(order_free, cue_end, start, end)
+            if kind == "phone":
+                window = order_free[start:end]
+                if spelled is None:
+                    spelled = _may_spell(text)
+                for s, e in _number_runs(window, spelled):
+                    if not _masked(order_free, start + s, start + e):
+                        yield start + s, start + e, "contact.phone"
+            elif kind in ("place", "either"):
+                for m in _STREET.finditer(text, start, end):
+                    yield m.start(), m.end(), "contact.address"
+
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
+        return ((s, e) for s, e, _ in self.find_coded(text))
+
+    @staticmethod
+    def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+        first, last = max(0, start - _BEFORE), min(len(text), end + _AFTER)
+        for blank in _BLANK.finditer(text, first, start):
+            first = blank.end()
+        after = _BLANK.search(text, end, last)
+        return first, after.start() if after else last
+
+    @staticmethod
+    def _cues(text: str) -> list[tuple[str, int, int]]:
+        """(kind, start, end) of every cue, in order: a word of the text looked up first."""
+        words = {w.lower() for w in distinct_words(text).split()}
+        found = []
+        hits = words & _EXACT
+        hits.update(w for w in words if w.startswith(_STEMS))
+        lowered = text.lower()
+        if hits and len(lowered) != len(text):  # a letter that lowers to two: walk the words
+            hits = {m.start() for m in _WORD.finditer(text) if m.group(0).lower() in hits}
+        elif hits:  # each hit word found where it stands alone
+            hits = {at for word in hits for at in _places(lowered, word)}
+        for at in sorted(hits):
+            pattern = _CUE_BY_LETTER.get(lowered[at])
+            cue = pattern.match(text, at) if pattern is not None else None
+            if cue is not None and cue.lastgroup is not None:
+                found.append((cue.lastgroup.rstrip("0123456789"), cue.start(), cue.end()))
+        if not text.isascii():
+            for word, kind in _CJK_CUES.items():
+                at = text.find(word)
+                while at >= 0:
+                    found.append((kind, at, at + len(word)))
+                    at = text.find(word, at + 1)
+            found.sort(key=lambda cue: cue[1])
+        return found
+
+    @staticmethod
+    def _handles(plain: str, cue_end: int, start: int,
+                 end: int) -> Iterator[tuple[int, int, str]]:
+        said = _SAID.match(plain, cue_end)
+        if said is not None:
+            word = said.group("word")
+            if word.lower() not in _NOT_HANDLES and not _FILE.search(word) \
+                    and not word.isdigit() and not _masked(plain, *said.span("word")):
+                yield said.start("word"), said.end("word"), "contact.social"
+        for m in _HANDLE.finditer(plain, start, end):
+            token = m.group(0)
+            if _HANDLE_SHAPE.match(token) and not _FILE.search(token) \
+                    and not token.isupper() and sum(c.isalpha() for c in token) >= 3 \
+                    and not _masked(plain, m.start(), m.end()):
+                yield m.start(), m.end(), "contact.social"
+        for m in _DOT_SAID.finditer(plain, start, end):
+            yield m.start(), m.end(), "contact.email"
