@@ -60,22 +60,27 @@ _PHONE_CUES = (
     r"zadzwo\w*|dzwo\w*|komórk\w*|telefonu|numer\s+to|mój\s+numer|zavolej\w*|volejte|"
     r"mobilu|číslo|звон\w*|позвон\w*|телефон\w*|номер\w*|мобильн\w*|τηλέφων\w*|κινητ\w*|"
     r"πάρτε|πάρε|αριθμ\w*|ara\w*|numaram\w*|numaram\u0131|cep\w*|telefonum\w*|hív\w*|"
-    r"telefonszám\w*|sun\w*|număr\w*|"
+    r"telefonszám\w*|sun\w*|număr\w*|soita\w*|soitt\w*|puhelin\w*|kännyk\w*|numeroni|"
+    r"zavolejte|zavolat|mobil|volat|sunați|telefonul|"
     # Asian scripts (no word boundaries there: matched as they stand)
-    r"電話|でんわ|携帯|ケータイ|番号|手机|手機|电话|號碼|号码|打给|打給|전화|핸드폰|휴대폰|"
-    r"번호|연락|โทร|เบอร์|gọi|điện\s+thoại|telepon|nomor|hubungi|nombor"
+    r"電話|でんわ|携帯|ケータイ|手机|手機|电话|打给|打給|전화|핸드폰|휴대폰|"
+    r"연락|โทร|เบอร์|gọi|điện\s+thoại|telepon|nomor|hubungi|nombor"
 )
 # Writing and finding: mail, messengers, social and marketplace names, handles.
 _HANDLE_CUES = (
     r"e-?mail\w*|mail\w*|correo|courriel|adresse\s+mail|indirizzo\s+mail|mailadres|"
-    r"write\s+(?:to\s+)?me|drop\s+me|message\s+me|dm|pm|inbox|add\s+me|follow\s+me|"
+    r"write\s+(?:to\s+)?me|drop\s+me|message\s+me|dm|inbox|add\s+me|follow\s+me|"
     r"find\s+me|search|look\s+me\s+up|schreib\w*|écri\w*|escr[ií]b\w*|scriv\w*|schrijf|"
     r"napisz\w*|skriv\w*|yaz\w*|"
-    r"insta\w*|ig|facebook|fb|messenger|telegram|tg|signal|wechat|weixin|line|kakao\w*|"
+    r"insta\w*|ig|facebook|fb|messenger|telegram|tg|signal|wechat|weixin|line\s+id|kakao\w*|"
     r"snap\w*|tiktok|discord|skype|viber|whats\s?app|threads|twitter|bluesky|"
     r"etsy|vinted|ebay|depop|kleinanzeigen|leboncoin|wallapop|marktplaats|olx|allegro|"
     r"mercari|reddit|"
+    r"reply\s+to\s+me|domain|domäne|domaine|dominio|"
     r"handle|username|user\s?name|user|nick\w*|pseudo\w*|benutzername|nutzername|"
+    r"nimimerk\w*|käyttäjä\w*|sähköposti\w*|felhasználó\w*|becenév|přezdívk\w*|"
+    r"uživatel\w*|utilizator|"
+    r"shop|boutique|tienda|negozio|loja|winkel|butik|sklep|ma\u011faza|"
     r"gebruikersnaam|användarnamn|brugernavn|brukernavn|nazwa\s+użytkownika|login|konto|"
     r"account|profil\w*|identifiant|usuario|utente|kullan\u0131c\u0131\s+ad\u0131|id|"
     rf"{PROVIDERS}|orange|free|"
@@ -92,21 +97,27 @@ _PLACE_CUES = (
     r"abito|abitiamo|vieni|venire|ritir\w+|passare|citofon\w*|civico|"
     r"moro|moramos|vir|venha|buscar|retirar|"
     r"mieszkam|mieszkamy|odebra\w*|odbi\w*|dom|"
-    r"oturuyorum|teslim|gel\w*|ev|"
+    r"oturuyorum|teslim|gel\w*|ev|asun|nouto|hae|tule|bydlím|vyzvednout|lakom|átvétel|"
     r"住所|取りに|受け取り|手渡し|地址|自取|面交|주소|직거래|오세요"
 )
 # Words for an address of either kind, e-mail or postal: both readings are tried.
 _EITHER_CUES = (r"address|adresse|anschrift|adres|adress|dirección|direccion|indirizzo|"
                 r"endereço|adresa|adresem|adresi|διεύθυνσ\w*|адрес\w*|cím\w*")
+# Getting in touch, by any means: both the phone and the handle reading.
+_ANY_CUES = (r"contact\w*|kontakt\w*|contatt\w*|contacto|reach\s+me|reach\s+out|erreich\w*|"
+             r"joign\w*|joindre|get\s+in\s+touch|in\s+touch")
 _CUE = re.compile(
-    rf"(?i:(?<!\w)(?:(?P<phone>{_PHONE_CUES})|(?P<either>{_EITHER_CUES})|"
+    rf"(?i:(?<!\w)(?:(?P<any>{_ANY_CUES})|(?P<phone>{_PHONE_CUES})|(?P<either>{_EITHER_CUES})|"
     rf"(?P<handle>{_HANDLE_CUES})|(?P<place>{_PLACE_CUES}))(?!\w))")
 # Scripts written without spaces: their cues are found as they stand.
 _CJK_CUES = {
-    **dict.fromkeys(("電話", "携帯", "手机", "手機", "电话", "전화", "핸드폰", "휴대폰", "번호",
-                     "ケータイ", "号码", "號碼", "연락", "โทร", "เบอร์"), "phone"),
+    **dict.fromkeys(("電話", "携帯", "手机", "手機", "电话", "전화", "핸드폰", "휴대폰",
+                     "ケータイ", "연락", "โทร", "เบอร์", "打给", "打給"), "phone"),
+    # WeChat is also written with look-alike characters and letters ("V信", "薇信", "vx").
     **dict.fromkeys(("微信", "加我", "账号", "帳號", "ユーザー名", "アカウント", "メール", "ライン",
-                     "아이디", "카톡", "메일", "인스타"), "handle"),
+                     "아이디", "카톡", "메일", "인스타", "V信", "v信", "薇信", "威信", "微訊",
+                     "QQ", "抖音", "小红书", "닉네임", "ニックネーム", "インスタ", "ツイッター"),
+                    "handle"),
     **dict.fromkeys(("住所", "取りに", "受け取り", "手渡し", "地址", "自取", "面交", "주소",
                      "직거래", "오세요"), "place"),
 }
@@ -128,14 +139,14 @@ def _triggers(*alternations: str) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(exact), tuple(sorted(stems))
 
 
-_EXACT, _STEMS = _triggers(_PHONE_CUES, _EITHER_CUES, _HANDLE_CUES, _PLACE_CUES)
+_EXACT, _STEMS = _triggers(_ANY_CUES, _PHONE_CUES, _EITHER_CUES, _HANDLE_CUES, _PLACE_CUES)
 
 
 def _by_letter() -> dict[str, re.Pattern[str]]:
     """_CUE cut by the first letter of its branches: one of these is tried at a word, not
     all four hundred branches."""
     branches: dict[str, list[str]] = {}
-    for kind, alternation in (("phone", _PHONE_CUES), ("either", _EITHER_CUES),
+    for kind, alternation in (("any", _ANY_CUES), ("phone", _PHONE_CUES), ("either", _EITHER_CUES),
                               ("handle", _HANDLE_CUES), ("place", _PLACE_CUES)):
         for branch in alternation.split("|"):
             re.compile(branch)  # a "|" inside a group would have split it wrongly
@@ -155,9 +166,31 @@ _BLANK = re.compile(r"\n[ \t\r]*\n")
 
 # Digits and number words in a row: six or more digits said is a number to call.
 _NUMBER_TOKEN = re.compile(r"[^\W\d_]+|\d+")
-_NUMBER_GAP = re.compile(r"[\s,.\-/\u2010-\u2015():+·]{0,4}")
+_NUMBER_GAP = re.compile(r"[^\w\r\n]{0,5}")
+# Teens, tens and hundreds the phone rule's tables do not have (each says two or three digits).
+_MORE_PAIRS = frozenset((
+    "hundred", "hundert", "cien", "ciento", "cento", "cem", "honderd", "hundra",
+    "hundrede", "sto", "sta", "yüz", "εκατό", "сто", "sata", "száz", "trescientos",
+    "elf", "twaalf", "dertien", "veertien", "vijftien", "zestien", "zeventien", "achttien",
+    "negentien", "elva", "tolv", "tretton", "fjorton", "femton", "sexton", "sjutton", "arton",
+    "nitton", "jedenaście", "dwanaście", "trzynaście", "czternaście", "piętnaście",
+    "szesnaście", "siedemnaście", "osiemnaście", "dziewiętnaście", "dwadzieścia", "trzydzieści",
+    "czterdzieści", "pięćdziesiąt", "yirmi", "otuz", "k\u0131rk", "elli", "altm\u0131ş",
+    "yetmiş", "seksen", "doksan", "δέκα", "έντεκα", "δώδεκα", "είκοσι", "τριάντα", "σαράντα",
+    "πενήντα", "εξήντα", "εβδομήντα", "ογδόντα", "ενενήντα", "sedici", "diciassette",
+    "diciotto", "diciannove", "dieciséis", "diecisiete", "dieciocho", "diecinueve", "veintiuno",
+    "veintidós", "treze", "catorze", "quinze", "dezesseis", "dezessete", "dezoito", "dezenove",
+    "dix-sept", "dix-huit", "dix-neuf", "elleve", "tolv", "tretten", "fjorten", "femten",
+    "seksten", "sytten", "atten", "nitten", "tyve", "tjue", "tredive", "tretti", "førti",
+    "fyrre", "halvtreds", "femti", "seksti", "sytti", "åtti", "nitti",
+))
+# Said between the groups: "and", "then", "and then".
+_MORE_JOINERS = _JOINERS | frozenset((
+    "sen", "sedan", "så", "daarna", "dan", "danach", "ensuite", "après", "después", "dopo",
+    "depois", "ve", "sonra", "i", "и", "потом", "και", "μετά", "a", "pak", "potem", "és", "aztán",
+    "ja", "sitten", "og", "derefter", "deretter", "und", "dann"))
 _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS
-                          | {"double", "triple", "doppel", "doppia", "doble"})
+                          | _MORE_PAIRS | {"double", "triple", "doppel", "doppia", "doble"})
 
 # A token only a handle looks like: a dot, underscore or dash between letters and digits,
 # letters then digits, or "@" before it. At least one lower-case letter: "TP-2000" and
@@ -169,7 +202,24 @@ _DOT_SAID = re.compile(
     r"(?i)(?<![\w.])[^\W\d_]{2,30}(?:\s+(?:dot|point|punkt|punto|ponto|punt|kropka|nokta|"
     r"piste|prick|tečka|pont|underscore|unterstrich|tiret|trattino|guión|guion|"
     r"sous-tiret|tiret\s+bas)\s+\w{2,30}){1,3}(?![\w@])")
-_HANDLE_SHAPE = re.compile(r"^@.{2,}|.*[^\W\d_].*[._]\w.*|[^\W\d]{2,}\d{1,6}$|.*_.*")
+_HANDLE_SHAPE = re.compile(
+    r"^@.{2,}|.*[^\W\d_].*[._]\w.*|[^\W\d]{2,}\d{1,10}$|.*_.*"
+    r"|(?:[a-z0-9]+-){2,}[a-z0-9]+$"  # "retro-audio-uk" (not "Bestätigungs-E-Mail")
+    r"|.*[a-z].*[A-Z].*[a-z].*[A-Z].*")  # "OakAndThistleCo": capitals inside, twice
+# In a clause about writing or finding someone: a name quoted ("búscame como 'ChemaRetro'",
+# « Atelier Le Bihan »), a word after "as"/"als"/"como"/"unter", a user before an at-word.
+_QUOTED = re.compile(r"[\"\u201c\u201e«\u2039'\u2018]\s?"
+                     r"(?P<name>[^\"\u201c\u201d\u201e«»\u2039\u203a'\u2018\u2019\n]{3,40}?)"
+                     r"\s?[\"\u201d\u201c»\u203a'\u2019](?!\w)")
+_NAME_LIKE = re.compile(r"@?[\w.\-]*[A-Z0-9_][\w.\-]*|(?:[A-ZÀ-Þ][\w'\-]+\s?){2,4}")
+_AS = re.compile(r"(?i)(?<!\w)(?:as|als|como|comme|come|unter|under|sous|som|jako|olarak|"
+                 r"named|called|heißt|chamad[oa]|llamad[oa]|appel[ée]e?|genaamd|kallad)\s+"
+                 r"[\"'\u201c\u201e«\u2018]?(?P<name>@?[\w][\w.\-]{2,40}[\w])")
+_AT_WORD = re.compile(
+    # "@" itself is the e-mail rule's; words said before an at-word are the user's name.
+    r"(?i)(?P<user>(?:[\w\-]{1,40}\s){0,3}[\w.\-]{2,40})\s*[(\[]?\s*(?:arobase|arroba|"
+    r"klammeraffe|zavináč|chiocciola|małpa|malpa|apenstaartje|snabel-?a|kukac|at-sign|"
+    r"at\s+sign)\s*[)\]]?")
 # Before a number: a word that names what it is ("IMEI", "takip", "운송장"), with
 # nobody saying it is theirs in between ("my", "mein", "mon" ...).
 _MINE = re.compile(
@@ -178,14 +228,17 @@ _MINE = re.compile(
 _FILE = re.compile(r"\.(?:pdf|jpe?g|png|gif|docx?|xlsx?|txt|csv|zip|heic|ics|vcf)$", re.I)
 # A cue word, then "is"/":": the next word is the handle whatever its shape.
 _SAID = re.compile(
-    r"\s*(?:[:=\-\u2013\u2014]|\s(?:is|ist|es|est|è|é|är|er|jest|je|to|lautet|c'est|"
+    r"\s*(?:[:=\u2013\u2014]|\s(?:is|ist|es|est|è|é|är|er|jest|je|to|lautet|c'est|"
     r"it's|det\s+är|is\s+just|heißt|se\s+llama|si\s+chiama|は|는|은|是)\b:?)\s*"
     r"[\"'\u201c\u201e«]?(?P<word>@?[\w][\w.\-]{2,40}[\w])")
 _NOT_HANDLES = frozenset((
     "the", "this", "that", "here", "there", "down", "broken", "same", "fine", "easy", "below",
     "above", "attached", "also", "still", "not", "now", "best", "better", "faster", "gone",
     "ist", "sind", "der", "die", "das", "nicht", "unten", "oben", "gleich", "le", "la", "les",
-    "pas", "très", "plus", "ici", "es", "el", "muy", "más", "aquí", "il", "lo", "più", "qui"))
+    "pas", "très", "plus", "ici", "es", "el", "muy", "más", "aquí", "il", "lo", "più", "qui",
+    "my", "mein", "meinem", "meinen", "meiner", "mon", "ma", "mi", "mio", "mijn", "min", "mitt",
+    "dem", "den", "a", "an", "un", "une", "una", "uno", "ein", "einem", "einer", "een", "name",
+    "please", "bitte", "merci", "thanks", "danke", "gracias", "grazie", "obrigado", "dank"))
 
 # Street names without their number: "Hawthorn Close", "Lerchenweg", "via dei Glicini".
 _CAP = r"[A-ZÄÖÜÅÆØÉÈÁÍÓÚÑÇŁŚŻŹĆŃ][\w'\u2019\-]{1,30}"
@@ -207,6 +260,17 @@ _STREET = re.compile(
     rf"des|du|de\s+la|de\s+los|d'|la|le|los|las|l')\s*)?{_CAP}(?:\s{_CAP}){{0,2}}"
 )
 
+# "Hausnummer dreiundzwanzig", "el número treinta y dos", "numer czterdzieści dwa"
+_HOUSE_NUMBER = re.compile(
+    r"(?i)\b(?:hausnummer|huisnummer|husnummer|nummer|number|no\.|nr\.?|número|numero|numéro|"
+    r"numer|civico|portal|n[º°]|numaras\u0131|αριθμός|číslo|talo)\s+(?:(?:ist|is|es|est|è|é|är|"
+    r"er|die|the|el|la|le|o|a|de|het)\s+){0,2}"
+    r"(?P<said>[^\W\d_]+(?:[\s\-]+[^\W\d_]+){0,3})\b")
+
+_PROVIDER = re.compile(rf"(?i)(?<!\w)(?:{PROVIDERS}|orange|free|telia|live)(?!\w)")
+_AFTER_COLON = re.compile(r":\s*(?P<word>[a-z][a-z0-9._\-]{3,40})"
+                          r"(?=\s*(?:[,;)(]|$|\s[-\u2013]))", re.MULTILINE)
+
 _CODES = {"phone": "contact.phone", "handle": "contact.social", "place": "contact.address"}
 
 
@@ -218,7 +282,7 @@ def _digits_said(words: list[str]) -> int:
             said += len(word)
         elif _DIGIT_WORDS.get(lowered):
             said += 1
-        elif lowered in _PAIR_WORDS or _compound(lowered):
+        elif lowered in _PAIR_WORDS or lowered in _MORE_PAIRS or _compound(lowered):
             said += 2
     return said
 
@@ -228,43 +292,55 @@ def _is_number_word(word: str) -> bool:
     return lowered in _NUMBER_WORDS or _compound(lowered)
 
 
-def _ordinary(digits: str) -> bool:
-    """A number with a check digit that says what it is: ISBN, GTIN/EAN, IMEI."""
+def _ordinary(digits: str, text: str) -> bool:
+    """A number with a check digit that says what it is (ISBN, GTIN/EAN, IMEI), or of the
+    length of one the text names ("IMEI", "ISBN")."""
     if len(digits) in (8, 12, 13, 14) and _gtin(digits):
         return True
-    if len(digits) == 15 and _luhn(digits):
+    if len(digits) == 15 and (_luhn(digits) or "imei" in text.lower()):
         return True
-    if len(digits) == 10 and digits[:-1].isdigit():
-        total = sum((10 - i) * int(d) for i, d in enumerate(digits))
-        return total % 11 == 0  # ISBN-10
-    return False
+    return len(digits) == 10 and (isbn10(digits) or "isbn" in text.lower())
 
 
-_DIGIT_RUN = re.compile(r"\d(?:[\s,.\-/\u2010-\u2015():+·]{0,4}\d)*")
+def isbn10(digits: str) -> bool:
+    return sum((10 - i) * int(d) for i, d in enumerate(digits)) % 11 == 0
 
 
-def _accepted(text: str, start: int, end: int, said: int, all_digits: str | None) -> bool:
+_DIGIT_RUN = re.compile(r"\d(?:[^\w\r\n]{0,5}\d)*")
+
+
+# "26, 2026", "3 2026": a day and a year.
+_DATE = re.compile(r"^\d{1,2}(?:st|nd|rd|th|\.)?,?\s(?:19|20)\d\d$")
+
+
+def _accepted(text: str, start: int, end: int, said: int, all_digits: str | None,
+              cue: int) -> bool:
     """Whether a run saying `said` digits at text[start:end] is a number to call: six digits
     or more, no check-digit number (`all_digits`: the digits, when nothing else is said), not
     part of a longer code, not named by a label before it."""
-    if said < 6 or (all_digits is not None and _ordinary(all_digits)):
+    if said < 6 or (all_digits is not None and _ordinary(all_digits, text)):
         return False
     # Part of a longer code ("RMA-TR-240613-0092", "1Z999AA1012345"): not a number to call.
     if re.match(r"[\-_/.]?[A-Za-z0-9]", text[end:end + 2]) or re.search(
             r"[A-Za-z0-9][\-_/]?$", text[max(0, start - 2):start]):
         return False
-    before = text[max(0, start - 60):start]
+    if _DATE.search(text[start:end]):
+        return False
+    # A label names the number unless the cue stands between them ("Kargo ... call me: 0532").
+    offset = max(0, start - 60)
+    before = text[offset:start]
     label = _LABEL_BEFORE.search(before)
-    return label is None or bool(_MINE.search(before, label.start()))
+    return label is None or offset + label.start() < cue < start or bool(
+        _MINE.search(before, label.start()))
 
 
-def _number_runs(text: str, words: bool) -> Iterator[tuple[int, int]]:
+def _number_runs(text: str, words: bool, cue: int = -1) -> Iterator[tuple[int, int]]:
     """Runs of digit groups and number words (joiners between) saying six digits or more;
     without `words` (the text has no number word), digit runs alone, found faster."""
     if not words:
         for m in _DIGIT_RUN.finditer(text):
             digits = "".join(c for c in m.group(0) if c.isdigit())
-            if _accepted(text, m.start(), m.end(), len(digits), digits):
+            if _accepted(text, m.start(), m.end(), len(digits), digits, cue):
                 yield m.start(), m.end()
         return
     run: list[re.Match[str]] = []
@@ -277,13 +353,13 @@ def _number_runs(text: str, words: bool) -> Iterator[tuple[int, int]]:
         tokens = [t.group(0) for t in run]
         digits = "".join(w for w in tokens if w.isdigit())
         if _accepted(text, run[0].start(), run[-1].end(), _digits_said(tokens),
-                     digits if digits == "".join(tokens) else None):
+                     digits if digits == "".join(tokens) else None, cue):
             yield run[0].start(), run[-1].end()
 
     for token in _NUMBER_TOKEN.finditer(text):
         word = token.group(0)
         counts = word.isdigit() or _is_number_word(word) or (
-            run and word.lower() in _JOINERS)
+            run and word.lower() in _MORE_JOINERS)
         if not counts:
             if run:
                 yield from done()
@@ -331,18 +407,22 @@ class IntentRule:
         spelled: bool | None = None  # whether the text has number words at all
         for kind, cue_start, cue_end in cues:
             start, end = self._clause(text, cue_start, cue_end)
-            if kind in ("either", "handle"):
-                yield from self._handles(order_free, cue_end, start, end)
-            if kind == "phone":
+            if kind in ("either", "handle", "any"):
+                yield from self._handles(order_free, cue_start, cue_end, start, end)
+            if kind in ("phone", "any"):
                 window = order_free[start:end]
                 if spelled is None:
                     spelled = _may_spell(text)
-                for s, e in _number_runs(window, spelled):
+                for s, e in _number_runs(window, spelled, cue_start - start):
                     if not _masked(order_free, start + s, start + e):
                         yield start + s, start + e, "contact.phone"
             elif kind in ("place", "either"):
                 for m in _STREET.finditer(text, start, end):
                     yield m.start(), m.end(), "contact.address"
+                for m in _HOUSE_NUMBER.finditer(text, start, end):
+                    if all(_is_number_word(w) or w.isdigit() or w.lower() in _JOINERS
+                           for w in m.group("said").replace("-", " ").split()):
+                        yield m.start("said"), m.end("said"), "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         return ((s, e) for s, e, _ in self.find_coded(text))
@@ -382,8 +462,14 @@ class IntentRule:
         return found
 
     @staticmethod
-    def _handles(plain: str, cue_end: int, start: int,
+    def _handles(plain: str, cue_start: int, cue_end: int, start: int,
                  end: int) -> Iterator[tuple[int, int, str]]:
+        # With a mail provider named in the clause, a lone word after a colon is the user
+        # ("gewoon mijn naam aan elkaar: joostvanderlinde, en dan bij ziggo").
+        if _PROVIDER.search(plain, start, end):
+            for m in _AFTER_COLON.finditer(plain, start, end):
+                if m.group("word").lower() not in _NOT_HANDLES:
+                    yield m.start("word"), m.end("word"), "contact.email"
         said = _SAID.match(plain, cue_end)
         if said is not None:
             word = said.group("word")
@@ -393,8 +479,22 @@ class IntentRule:
         for m in _HANDLE.finditer(plain, start, end):
             token = m.group(0)
             if _HANDLE_SHAPE.match(token) and not _FILE.search(token) \
-                    and not token.isupper() and sum(c.isalpha() for c in token) >= 3 \
+                    and not token.isupper() and sum(c.isalpha() for c in token) >= 2 \
                     and not _masked(plain, m.start(), m.end()):
                 yield m.start(), m.end(), "contact.social"
         for m in _DOT_SAID.finditer(plain, start, end):
             yield m.start(), m.end(), "contact.email"
+        # A quoted name only right by the cue, and only a name: capitalised words or a handle.
+        for m in _QUOTED.finditer(plain, max(start, cue_start - 60), min(end, cue_end + 40)):
+            name = m.group("name")
+            if _NAME_LIKE.fullmatch(name) and (0 <= cue_start - m.end() <= 20 or
+                                               0 <= m.start() - cue_end <= 25):
+                yield m.start("name"), m.end("name"), "contact.social"
+        for pattern in (_AS,):
+            for m in pattern.finditer(plain, start, end):
+                name = m.group("name")
+                if name.lower() not in _NOT_HANDLES and not _masked(plain, *m.span("name")) \
+                        and any(c.isalpha() for c in name):
+                    yield m.start("name"), m.end("name"), "contact.social"
+        for m in _AT_WORD.finditer(plain, start, end):
+            yield m.start("user"), m.end(), "contact.email"

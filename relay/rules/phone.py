@@ -367,6 +367,14 @@ def _gtin(digits: str) -> bool:
     return (10 - total % 10) % 10 == check
 
 
+# An ISBN-10 as printed: group, publisher, title, check digit ("3-446-21234-5").
+_ISBN10_LAYOUT = re.compile(r"\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d")
+
+
+def _isbn10(digits: str) -> bool:
+    return sum((10 - i) * int(d) for i, d in enumerate(digits)) % 11 == 0
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, char in enumerate(reversed(digits)):
@@ -391,8 +399,12 @@ _KO_RUN = re.compile(rf"[{_KO_NUMERALS}0-9](?:[{_KO_NUMERALS}0-9]|[ .\-](?=[{_KO
 
 
 # Digits read aloud in kana ("ぜろはちぜろ の 2941"), mixed with digits.
-_KANA_DIGIT = r"(?:ぜろ|ゼロ|れい|まる|いち|にー|に|さん|よん|し|ご|ろく|なな|しち|はち|きゅう|く)"
-_KANA_RUN = re.compile(rf"(?:{_KANA_DIGIT}|\d)(?:{_KANA_DIGIT}|\d|[\s\-の、,]){{6,60}}")
+# Each digit's readings in hiragana and katakana, long vowels too ("ごー", "キュー"); longest
+# first, so that "にー" is one digit and not "に" and a stray "ー".
+_KANA_DIGIT = (r"(?:ぜろ|ゼロ|れい|レイ|まる|マル|いち|イチ|にい|にー|ニー|に|ニ|"
+               r"さん|サン|よん|ヨン|し|シ|ごお|ごー|ゴー|ご|ゴ|ろく|ロク|なな|ナナ|しち|シチ|はち|ハチ|"
+               r"きゅう|きゅー|キュウ|キュー|く|ク)")
+_KANA_RUN = re.compile(rf"(?:{_KANA_DIGIT}|\d)(?:{_KANA_DIGIT}|\d|[\s\-の、,・]){{6,60}}")
 
 
 def _kana_runs(text: str) -> Iterator[tuple[int, int]]:
@@ -504,6 +516,9 @@ class PhoneRule:
                 if digits == 15 and not international and (
                         _luhn(_digits(candidate)) or "imei" in text.lower()):
                     continue  # an IMEI (15 digits, Luhn check digit), not a number to call
+                if digits == 10 and _ISBN10_LAYOUT.fullmatch(candidate.strip()) and _isbn10(
+                        _digits(candidate)):
+                    continue  # an ISBN-10: four groups, the last its check digit
                 if not international and candidate.isdigit() and digits >= 12 \
                         and _gtin(candidate):
                     continue  # a barcode number written as one run

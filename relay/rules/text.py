@@ -47,8 +47,8 @@ class TextRules:
         self.emoji = EmojiRule() if settings.action("style.emoji") != "off" else None
         # Clauses that offer a way to reach someone: a weaker shape is enough there. Each
         # finding carries the code of its cue; a code turned off is kept out.
-        self.intent_codes = frozenset(c for c in ("contact.phone", "contact.social",
-                                                  "contact.address")
+        self.intent_codes = frozenset(c for c in ("contact.email", "contact.phone",
+                                                  "contact.social", "contact.address")
                                       if settings.action(c) != "off")
         self.intent = IntentRule() if self.intent_codes else None
 
