@@ -384,10 +384,14 @@ def _luhn(digits: str) -> bool:
 
 
 # Vanity numbers: a toll-free prefix and letters on the keypad ("1-800-FLOWERS").
+# Toll-free prefixes: North America (1-800 ...), Australia (1800, 1300), the UK, Germany,
+# France and others (0800, 0808, 0805); the letters of the keypad after them, in words too
+# ("1800 FIX APPS").
 _VANITY = Gated(re.compile(
     r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\s?(?:800|888|877|866|855|844|833)\s?\)|"
-    r"(?:800|888|877|866|855|844|833)|0800|0808)[\s.\-]?"
-    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)"))
+    r"(?:800|888|877|866|855|844|833)|1800|1300|0800|0808|0805)[\s.\-]?"
+    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}|[ ][A-Z0-9]{2,8}(?![a-z])){0,2})"
+    r"(?!\w)"))
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
 _CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
@@ -445,6 +449,9 @@ def _vanity(text: str) -> Iterator[tuple[int, int]]:
                     text, max(0, m.start() - 80), m.end() + 40):
                 yield m.start(), m.end()
     for m in _VANITY.finditer(text):
+        first = re.split(r"[\s.\-]", m.group("tail"))[0].lower()
+        if re.fullmatch(_UNITS + "|" + _TIGHT_UNITS, first):
+            continue  # "1800 mm WIDE": a size
         tail = re.sub(r"[\s.\-]", "", m.group("tail"))
         letters = sum(c.isalpha() for c in tail)
         if 6 <= len(tail) <= 10 and letters >= 3 and (tail.isupper() or m.group(0)[:1] in "1+("):
