@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import phonenumbers
+
 from relay.rules.email import PROVIDERS
 from relay.rules.needs import distinct_words
 from relay.rules.phone import (
@@ -220,7 +222,7 @@ _DOT_SAID = re.compile(
     r"sous-tiret|tiret\s+bas)\s+\w{2,30}){1,3}(?![\w@])")
 _HANDLE_SHAPE = re.compile(
     r"^@.{2,}|.*[^\W\d_].*[._]\w.*|[^\W\d]{2,}\d{1,10}$|.*_.*"
-    r"|(?:[a-z0-9]+-){2,}[a-z0-9]+$"  # "retro-audio-uk" (not "Bestätigungs-E-Mail")
+    r"|(?:[a-z0-9]{2,}-){2,}[a-z0-9]{2,}$"  # "retro-audio-uk" (not "Bestätigungs-E-Mail")
     r"|.*[a-z].*[A-Z].*[a-z].*[A-Z].*")  # "OakAndThistleCo": capitals inside, twice
 # In a clause about writing or finding someone: a name quoted ("búscame como 'ChemaRetro'",
 # « Atelier Le Bihan »), a word after "as"/"als"/"como"/"unter", a user before an at-word.
@@ -246,6 +248,8 @@ _AT_WORD = re.compile(
 _MINE = re.compile(
     r"(?i)\b(?:me|my|mich|mir|mein\w*|moi|mon|ma|mes|mi|mí|meu|minha|mio|mia|mij|mijn|mig|"
     r"min|mitt|mnie|mój|moja|benim|bana|beni|μου|με|мне|мой|мой)\b|私|我|제|저|내")
+# "art.nr", "z.B", "inkl.MwSt", "p.s": abbreviations, every part of three letters or fewer.
+_ABBREVIATION = re.compile(r"[^\W\d_]{1,4}(?:\.[^\W\d_]{1,4})+\.?")
 _FILE = re.compile(r"\.(?:pdf|jpe?g|png|gif|docx?|xlsx?|txt|csv|zip|heic|ics|vcf)$", re.I)
 # A cue word, then "is"/":": the next word is the handle whatever its shape.
 _SAID = re.compile(
@@ -263,6 +267,9 @@ _NOT_HANDLES = frozenset((
 
 # Street names without their number: "Hawthorn Close", "Lerchenweg", "via dei Glicini".
 _CAP = r"[A-ZÄÖÜÅÆØÉÈÁÍÓÚÑÇŁŚŻŹĆŃ][\w'\u2019\-]{1,30}"
+# A word of a street's name: a capital, then small letters ("via SEDEX", "via WhatsApp" are
+# the English "via").
+_NAME_WORD = r"[A-ZÄÖÜÅÆØÉÈÁÍÓÚÑÇŁŚŻŹĆŃ][^\W\dA-ZÄÖÜÅÆØÉÈÁÍÓÚÑÇŁŚŻŹĆŃ]{1,30}(?![\w'\-])"
 _STREET_AFTER = (r"Street|St|Road|Rd|Lane|Ln|Close|Avenue|Ave|Drive|Dr|Way|Court|Crescent|"
                  r"Gardens|Grove|Place|Terrace|View|Row|Mews|Hill|Walk|Square|Park|Rise|Green|"
                  r"Boulevard|Parade")
@@ -288,8 +295,8 @@ def _plain_words(alternation: str) -> frozenset[str]:
 _STREETS: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = (
     # "Rua Dr. António José de Almeida, 45", "via dei Glicini", "Blvd. Kukulcán"
     (_plain_words(_STREET_BEFORE) | {"blvd", "bd"}, re.compile(
-        rf"(?i:\b(?:{_STREET_BEFORE}|blvd\.?|bd\.?))\s+(?:{_PARTICLE}\s*)?{_CAP}\.?"
-        rf"(?:\s(?:{_PARTICLE}\s)?{_CAP}\.?){{0,4}}(?:,?\s\d{{1,4}}[a-zA-Z]?\b)?")),
+        rf"(?i:\b(?:{_STREET_BEFORE}|blvd\.?|bd\.?))\s+(?:{_PARTICLE}\s*)?{_NAME_WORD}\.?"
+        rf"(?:\s(?:{_PARTICLE}\s)?{_NAME_WORD}\.?){{0,4}}(?:,?\s\d{{1,4}}[a-zA-Z]?\b)?")),
     # "Foxglove Close", "Market Street" (not "Rua Dr", taken above)
     (_plain_words(_STREET_AFTER), re.compile(
         rf"\b(?<!Rua\s)(?<!Av\.\s){_CAP}(?:\s{_CAP}){{0,2}}\s(?:{_STREET_AFTER})\b")),
@@ -336,6 +343,8 @@ _HOUSE_NUMBER = re.compile(
     r"er|die|the|el|la|le|o|a|de|het)\s+){0,2}"
     r"(?P<said>[^\W\d_]+(?:[\s\-]+[^\W\d_]+){0,3})\b")
 
+_AT_SAID = re.compile(r"(?i)(?<!\w)(?:arobase|arroba|klammeraffe|zavináč|chiocciola|małpa|"
+                      r"malpa|apenstaartje|snabel-?a|kukac|at-sign|at\s+sign|@)")
 _PROVIDER = re.compile(rf"(?i)(?<!\w)(?:{PROVIDERS}|orange|free|telia|live)(?!\w)")
 _AFTER_COLON = re.compile(r":\s*(?P<word>[a-z][a-z0-9._\-]{3,40})"
                           r"(?=\s*(?:[,;)(]|$|\s[-\u2013]))", re.MULTILINE)
@@ -378,6 +387,36 @@ def isbn10(digits: str) -> bool:
 _DIGIT_RUN = re.compile(r"\d(?:[^\w\r\n]{0,5}\d)*")
 
 
+# What an ordinary number written in digits looks like: a price ("3.749,90"), a date
+# ("11. 12. 2026", "03.2026"), a reference that starts with a year ("20261206-0417",
+# "2024-118-7734").
+_NOT_PHONE = re.compile(
+    r"\d{1,3}(?:[.,' ]\d{3})*[.,]\d{2}"
+    r"|\d{1,2}\.\s?(?:\d{1,2}\.\s?)?(?:19|20)?\d\d"
+    r"|\d{1,2}[/\-]\d{1,2}[/\-](?:19|20)?\d\d"
+    r"|\d{1,2}\.\d{1,2}\.?\s?[-\u2013]\s?\d{1,2}\.\d{1,2}\.?(?:(?:19|20)?\d\d)?"
+    r"|(?:19|20)\d\d(?:[01]\d[0-3]\d)?[\-/.\s].*")
+# Where a number written as one block could be from: it is a phone number if it is one there.
+_BLOCK_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "PL", "BR", "PT", "MX", "JP", "KR",
+                  "CN", "IN", "TR", "SE", "AU", "CA", "BE", "CH", "AT")
+
+
+def _may_be_phone(run: str, digits: str) -> bool:
+    """A run of digits alone (no number words): seven to thirteen digits, not a price, date or
+    year-led reference; written as one block of ten or more, only a valid number somewhere."""
+    if not 7 <= len(digits) <= 13 or _NOT_PHONE.fullmatch(run.strip()):
+        return False
+    if len(digits) >= 10 and run.strip().isdigit():
+        for region in _BLOCK_REGIONS:
+            try:
+                if phonenumbers.is_valid_number(phonenumbers.parse(digits, region)):
+                    return True
+            except phonenumbers.NumberParseException:
+                continue
+        return False
+    return True
+
+
 # "26, 2026", "3 2026": a day and a year.
 _DATE = re.compile(r"^\d{1,2}(?:st|nd|rd|th|\.)?,?\s(?:19|20)\d\d$")
 
@@ -388,6 +427,12 @@ def _accepted(text: str, start: int, end: int, said: int, all_digits: str | None
     or more, no check-digit number (`all_digits`: the digits, when nothing else is said), not
     part of a longer code, not named by a label before it."""
     if said < 6 or (all_digits is not None and _ordinary(all_digits, text)):
+        return False
+    if all_digits is not None and not _may_be_phone(text[start:end], all_digits):
+        return False
+    # Digits alone, seven or eight of them: a local number right after the cue ("ring me on
+    # 4471120"), else more likely a customer or parcel number.
+    if all_digits is not None and len(all_digits) < 9 and not 0 <= start - cue <= 30:
         return False
     # Part of a longer code ("RMA-TR-240613-0092", "1Z999AA1012345"): not a number to call.
     if re.match(r"[\-_/.]?[A-Za-z0-9]", text[end:end + 2]) or re.search(
@@ -535,7 +580,8 @@ class IntentRule:
                  end: int) -> Iterator[tuple[int, int, str]]:
         # With a mail provider named in the clause, a lone word after a colon is the user
         # ("gewoon mijn naam aan elkaar: joostvanderlinde, en dan bij ziggo").
-        if _PROVIDER.search(plain, start, end):
+        described = bool(_PROVIDER.search(plain, start, end) or _AT_SAID.search(plain, start, end))
+        if described:
             for m in _AFTER_COLON.finditer(plain, start, end):
                 if m.group("word").lower() not in _NOT_HANDLES:
                     yield m.start("word"), m.end("word"), "contact.email"
@@ -548,22 +594,23 @@ class IntentRule:
         for m in _HANDLE.finditer(plain, start, end):
             token = m.group(0)
             if _HANDLE_SHAPE.match(token) and not _FILE.search(token) \
+                    and not _ABBREVIATION.fullmatch(token) \
                     and not token.isupper() and sum(c.isalpha() for c in token) >= 2 \
                     and not _masked(plain, m.start(), m.end()):
                 yield m.start(), m.end(), "contact.social"
-        for m in _DOT_SAID.finditer(plain, start, end):
-            yield m.start(), m.end(), "contact.email"
+        if described:  # "bastien point lacombe", not "polka dot dress"
+            for m in _DOT_SAID.finditer(plain, start, end):
+                yield m.start(), m.end(), "contact.email"
         # A quoted name only right by the cue, and only a name: capitalised words or a handle.
         for m in _QUOTED.finditer(plain, max(start, cue_start - 60), min(end, cue_end + 40)):
             name = m.group("name")
             if _NAME_LIKE.fullmatch(name) and (0 <= cue_start - m.end() <= 20 or
                                                0 <= m.start() - cue_end <= 25):
                 yield m.start("name"), m.end("name"), "contact.social"
-        for pattern in (_AS,):
-            for m in pattern.finditer(plain, start, end):
-                name = m.group("name")
-                if name.lower() not in _NOT_HANDLES and not _masked(plain, *m.span("name")) \
-                        and any(c.isalpha() for c in name):
-                    yield m.start("name"), m.end("name"), "contact.social"
+        for m in _AS.finditer(plain, start, end):  # only a name shaped like a handle
+            name = m.group("name")
+            if (_HANDLE_SHAPE.match(name) or _NAME_LIKE.fullmatch(name)) and not name.isupper() \
+                    and name.lower() not in _NOT_HANDLES and not _masked(plain, *m.span("name")):
+                yield m.start("name"), m.end("name"), "contact.social"
         for m in _AT_WORD.finditer(plain, start, end):
             yield m.start("user"), m.end(), "contact.email"

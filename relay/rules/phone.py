@@ -107,6 +107,9 @@ _PROTECT = re.compile(
         r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
         r"(?<![\d+])[1-9]\d{3}[-\s]\d{4}[-\s]\d{4}(?![\d-])",  # carriers: 12 digits, 4-4-4, no 0
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
+        # A reference led by a year or a date ("2024-118-7734", "20261206-0417"): no phone
+        # number is written with a four-digit first group that is a year
+        r"\b(?:19|20)\d\d(?:[01]\d[0-3]\d)?-\d{3,8}(?:-\d{1,8})?\b",
     ))
 )
 # Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.

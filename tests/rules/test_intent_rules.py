@@ -83,3 +83,48 @@ def test_ordinary_text_with_the_same_words_is_unchanged(text: str):
 ])
 def test_device_file_names_are_told_from_typed_ones(name: str, kept: bool):
     assert device_name(name) is kept
+
+
+# A sentence that offers contact but carries no detail, per language (written for this test).
+CUE_SENTENCES = {
+    "en": "If anything is wrong, just call me or message me here.",
+    "de": "Falls etwas nicht passt, rufen Sie mich an oder schreiben Sie mir hier.",
+    "fr": "Si quelque chose ne va pas, appelez-moi ou écrivez-moi ici.",
+    "es": "Si algo va mal, llámame o escríbeme por aquí.",
+    "it": "Se c'è qualcosa che non va, chiamami o scrivimi qui.",
+    "pt": "Se algo estiver errado, me liga ou me escreve aqui.",
+    "nl": "Je kunt het ook ophalen, ik woon vlakbij, of bel me even.",
+    "pl": "Można też odebrać osobiście, proszę dzwonić.",
+    "sv": "Du kan också hämta den, ring mig bara.",
+    "tr": "Bir sorun olursa beni arayın ya da buradan yazın.",
+    "ja": "何かあればお電話か、こちらでメッセージください。",
+    "zh": "有问题请打电话或在这里留言，也可以自取。",
+    "ko": "문제가 있으면 전화하거나 여기로 연락 주세요.",
+}
+
+
+@pytest.mark.slow
+def test_ordinary_messages_with_a_contact_sentence_added_stay_nearly_all_unchanged():
+    """The corpus's ordinary messages, each with such a sentence before and after it: what
+    the layer redacts there is a false positive. The rules without the layer change 3 of
+    about 1,900 such texts (a carrier's number the phone rule reads as a phone once calling
+    is spoken of); with it, 7 as measured when this was written."""
+    from tools.policy_report import CORPUS, load
+    without = TextRules(RulesSettings(marketplace_domain="marketplace.example"), "relay.test")
+    without.intent = None
+    total = changed = 0
+    for path in sorted(CORPUS.glob("*benign.jsonl")):
+        for case in load(path.name):
+            if case["where"] not in ("body", "body-qp", "body-base64", "forwarded", "subject"):
+                continue
+            text = case["text"]
+            if RULES.redact(text)[1]:
+                continue
+            sentence = CUE_SENTENCES.get(case.get("lang", ""), CUE_SENTENCES["en"])
+            for variant in (f"{sentence} {text}", f"{text}\n{sentence}"):
+                total += 1
+                by_layer = {(f.start, f.end) for f in RULES.find(variant)} - {
+                    (f.start, f.end) for f in without.find(variant)}
+                changed += bool(by_layer)
+    assert total > 1500
+    assert changed / total <= 0.005, f"{changed}/{total}"
