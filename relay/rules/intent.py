@@ -64,6 +64,9 @@ _PHONE_CUES = (
     r"πάρτε|πάρε|αριθμ\w*|ara\w*|numaram\w*|numaram\u0131|cep\w*|telefonum\w*|hív\w*|"
     r"telefonszám\w*|sun\w*|număr\w*|soita\w*|soitt\w*|puhelin\w*|kännyk\w*|numeroni|"
     r"zavolejte|zavolat|mobil|volat|sunați|telefonul|"
+    # Arabic, Hebrew, Hindi, Ukrainian
+    r"اتصل\w*|رقمي|رقم|هاتف\w*|جوال\w*|موبايل|تلفون\w*|تتصل|תתקשר\w*|טלפון|נייד|מספר|"
+    r"дзвон\w*|подзвон\w*|телефонуй\w*|"
     # Asian scripts (no word boundaries there: matched as they stand)
     r"電話|でんわ|携帯|ケータイ|手机|手機|电话|打给|打給|전화|핸드폰|휴대폰|"
     r"연락|โทร|เบอร์|gọi|điện\s+thoại|telepon|nomor|hubungi|nombor"
@@ -82,6 +85,7 @@ _HANDLE_CUES = (
     r"handle|username|user\s?name|user|nick\w*|pseudo\w*|benutzername|nutzername|"
     r"nimimerk\w*|käyttäjä\w*|sähköposti\w*|felhasználó\w*|becenév|přezdívk\w*|"
     r"uživatel\w*|utilizator|"
+    r"واتساب|واتس|ايميل\w*|إيميل\w*|بريد\w*|انستا\w*|וואטסאפ|מייל|אינסטגרם|пиш\w*|напиш\w*|пошт\w*|почт\w*|"
     r"shop|boutique|tienda|negozio|loja|winkel|butik|sklep|ma\u011faza|"
     r"gebruikersnaam|användarnamn|brugernavn|brukernavn|nazwa\s+użytkownika|login|konto|"
     r"account|profil\w*|identifiant|usuario|utente|kullan\u0131c\u0131\s+ad\u0131|id|"
@@ -106,10 +110,12 @@ _PLACE_CUES = (
     r"moro|moramos|vir|venha|buscar|retirar|"
     r"mieszkam|mieszkamy|odebra\w*|odbi\w*|dom|"
     r"oturuyorum|teslim|gel\w*|ev|asun|nouto|hae|tule|bydlím|vyzvednout|lakom|átvétel|"
+    r"تعال\w*|استلام|בוא\w*|לאסוף|приход\w*|приїжд\w*|забрат\w*|забери\w*|"
     r"住所|取りに|受け取り|手渡し|地址|自取|面交|주소|직거래|오세요"
 )
 # Words for an address of either kind, e-mail or postal: both readings are tried.
 _EITHER_CUES = (r"address|adresse|anschrift|adres|adress|dirección|direccion|indirizzo|"
+                r"عنوان\w*|כתובת|पता|"
                 r"endereço|adresa|adresem|adresi|διεύθυνσ\w*|адрес\w*|cím\w*")
 # Getting in touch, by any means: both the phone and the handle reading.
 _ANY_CUES = (r"contact\w*|kontakt\w*|contatt\w*|contacto|reach\s+me|reach\s+out|erreich\w*|"
@@ -126,6 +132,10 @@ _CJK_CUES = {
                      "아이디", "카톡", "메일", "인스타", "V信", "v信", "薇信", "威信", "微訊",
                      "QQ", "抖音", "小红书", "닉네임", "ニックネーム", "インスタ", "ツイッター"),
                     "handle"),
+    # Devanagari: its vowel signs are no word characters, so its words are found as they stand.
+    **dict.fromkeys(("फ़ोन", "फोन", "कॉल", "नंबर", "मोबाइल"), "phone"),
+    **dict.fromkeys(("ईमेल", "व्हाट्सएप", "इंस्टाग्राम"), "handle"),
+    **dict.fromkeys(("पता", "आकर ले", "आइए"), "place"),
     **dict.fromkeys(("住所", "取りに", "受け取り", "手渡し", "地址", "自取", "面交", "주소",
                      "직거래", "오세요"), "place"),
 }
