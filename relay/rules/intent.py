@@ -24,6 +24,7 @@ Cue lists are built per language family (Germanic, Romance, Slavic, Greek, Turki
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 import phonenumbers
@@ -458,13 +459,20 @@ def _accepted(text: str, start: int, end: int, said: int, all_digits: str | None
         _MINE.search(before, label.start()))
 
 
-def _number_runs(text: str, words: bool, cue: int = -1) -> Iterator[tuple[int, int]]:
+def _cue_before(cues: list[int], at: int) -> int:
+    """The last cue at or before `at` (the first one if none is)."""
+    i = bisect_right(cues, at) - 1
+    return cues[max(i, 0)] if cues else -1
+
+
+def _number_runs(text: str, words: bool, cues: list[int]) -> Iterator[tuple[int, int]]:
     """Runs of digit groups and number words (joiners between) saying six digits or more;
     without `words` (the text has no number word), digit runs alone, found faster."""
     if not words:
         for m in _DIGIT_RUN.finditer(text):
             digits = "".join(c for c in m.group(0) if c.isdigit())
-            if _accepted(text, m.start(), m.end(), len(digits), digits, cue):
+            if _accepted(text, m.start(), m.end(), len(digits), digits,
+                         _cue_before(cues, m.start())):
                 yield m.start(), m.end()
         return
     run: list[re.Match[str]] = []
@@ -477,7 +485,8 @@ def _number_runs(text: str, words: bool, cue: int = -1) -> Iterator[tuple[int, i
         tokens = [t.group(0) for t in run]
         digits = "".join(w for w in tokens if w.isdigit())
         if _accepted(text, run[0].start(), run[-1].end(), _digits_said(tokens),
-                     digits if digits == "".join(tokens) else None, cue):
+                     digits if digits == "".join(tokens) else None,
+                     _cue_before(cues, run[0].start())):
             yield run[0].start(), run[-1].end()
 
     for token in _NUMBER_TOKEN.finditer(text):
@@ -508,6 +517,26 @@ def _places(text: str, word: str) -> Iterator[int]:
         at = text.find(word, at + 1)
 
 
+# What each kind of cue opens: "contact" both calling and writing, "address" both writing
+# and a place.
+_READINGS = {"phone": ("phone",), "any": ("phone", "handle"), "handle": ("handle",),
+             "either": ("handle", "place"), "place": ("place",)}
+# Candidates checked against the phone rule's masks per text; past this, digit soup, the rest
+# are redacted unchecked (as the phone rule does).
+MAX_CHECKED = 200
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.checked = 0
+
+    def masked(self, text: str, start: int, end: int) -> bool:
+        if not any(c.isdigit() for c in text[start:end]):
+            return False
+        self.checked += 1
+        return self.checked <= MAX_CHECKED and _masked(text, start, end)
+
+
 def _masked(text: str, start: int, end: int) -> bool:
     """Whether what the phone rule knows for ordinary (a labelled, tracking or part number, a
     price, a date, a size) covers text[start:end]: masked around it only (masking the whole
@@ -528,25 +557,37 @@ class IntentRule:
         if not cues:
             return
         order_free = _mask_order_ids(text)
-        spelled: bool | None = None  # whether the text has number words at all
+        budget = _Budget()
+        # Each reading runs once over the clauses its cues open, merged where they overlap:
+        # a text of cues does not cost one scan of its clause per cue.
+        regions: dict[str, list[list[int]]] = {"phone": [], "handle": [], "place": []}
         for kind, cue_start, cue_end in cues:
             start, end = self._clause(text, cue_start, cue_end)
-            if kind in ("either", "handle", "any"):
-                yield from self._handles(order_free, cue_start, cue_end, start, end)
-            if kind in ("phone", "any"):
+            for reading in _READINGS[kind]:
+                merged = regions[reading]
+                if merged and start <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], end)
+                else:
+                    merged.append([start, end])
+            if kind in ("either", "handle", "any"):  # what stands right at the cue
+                yield from self._at_cue(order_free, cue_start, cue_end, budget)
+        if regions["phone"]:
+            starts = [c[1] for c in cues if c[0] in ("phone", "any")]
+            spelled = _may_spell(text)
+            for start, end in regions["phone"]:
                 window = order_free[start:end]
-                if spelled is None:
-                    spelled = _may_spell(text)
-                for s, e in _number_runs(window, spelled, cue_start - start):
-                    if not _masked(order_free, start + s, start + e):
+                for s, e in _number_runs(window, spelled, [c - start for c in starts]):
+                    if not budget.masked(order_free, start + s, start + e):
                         yield start + s, start + e, "contact.phone"
-            elif kind in ("place", "either"):
-                for m in _streets(text, start, end):
-                    yield m.start(), m.end(), "contact.address"
-                for m in _HOUSE_NUMBER.finditer(text, start, end):
-                    if all(_is_number_word(w) or w.isdigit() or w.lower() in _JOINERS
-                           for w in m.group("said").replace("-", " ").split()):
-                        yield m.start("said"), m.end("said"), "contact.address"
+        for start, end in regions["handle"]:
+            yield from self._handles(order_free, start, end, budget)
+        for start, end in regions["place"]:
+            for m in _streets(text, start, end):
+                yield m.start(), m.end(), "contact.address"
+            for m in _HOUSE_NUMBER.finditer(text, start, end):
+                if all(_is_number_word(w) or w.isdigit() or w.lower() in _JOINERS
+                       for w in m.group("said").replace("-", " ").split()):
+                    yield m.start("said"), m.end("said"), "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         return ((s, e) for s, e, _ in self.find_coded(text))
@@ -586,41 +627,48 @@ class IntentRule:
         return found
 
     @staticmethod
-    def _handles(plain: str, cue_start: int, cue_end: int, start: int,
-                 end: int) -> Iterator[tuple[int, int, str]]:
-        # With a mail provider named in the clause, a lone word after a colon is the user
-        # ("gewoon mijn naam aan elkaar: joostvanderlinde, en dan bij ziggo").
-        described = bool(_PROVIDER.search(plain, start, end) or _AT_SAID.search(plain, start, end))
-        if described:
-            for m in _AFTER_COLON.finditer(plain, start, end):
-                if m.group("word").lower() not in _NOT_HANDLES:
-                    yield m.start("word"), m.end("word"), "contact.email"
+    def _at_cue(plain: str, cue_start: int, cue_end: int,
+                budget: _Budget) -> Iterator[tuple[int, int, str]]:
+        """The word after "my insta is", and a quoted name right by the cue."""
         said = _SAID.match(plain, cue_end)
         if said is not None:
             word = said.group("word")
             if word.lower() not in _NOT_HANDLES and not _FILE.search(word) \
-                    and not word.isdigit() and not _masked(plain, *said.span("word")):
+                    and not word.isdigit() and not budget.masked(plain, *said.span("word")):
                 yield said.start("word"), said.end("word"), "contact.social"
+        for m in _QUOTED.finditer(plain, max(0, cue_start - 60), cue_end + 40):
+            name = m.group("name")
+            if _NAME_LIKE.fullmatch(name) and (0 <= cue_start - m.end() <= 20 or
+                                               0 <= m.start() - cue_end <= 25):
+                yield m.start("name"), m.end("name"), "contact.social"
+
+    @staticmethod
+    def _handles(plain: str, start: int, end: int,
+                 budget: _Budget) -> Iterator[tuple[int, int, str]]:
+        # With a mail provider or an at-word in the clause, an address is being described:
+        # a lone word after a colon is its user ("mijn naam aan elkaar: joostvanderlinde, en
+        # dan bij ziggo"), dots said in words join its parts ("bastien point lacombe").
+        at_said = _AT_SAID.search(plain, start, end) is not None
+        described = at_said or _PROVIDER.search(plain, start, end) is not None
+        if described:
+            for m in _AFTER_COLON.finditer(plain, start, end):
+                if m.group("word").lower() not in _NOT_HANDLES:
+                    yield m.start("word"), m.end("word"), "contact.email"
+            for m in _DOT_SAID.finditer(plain, start, end):  # not "polka dot dress"
+                yield m.start(), m.end(), "contact.email"
         for m in _HANDLE.finditer(plain, start, end):
             token = m.group(0)
             if _HANDLE_SHAPE.match(token) and not _FILE.search(token) \
                     and not _ABBREVIATION.fullmatch(token) \
                     and not token.isupper() and sum(c.isalpha() for c in token) >= 2 \
-                    and not _masked(plain, m.start(), m.end()):
+                    and not budget.masked(plain, m.start(), m.end()):
                 yield m.start(), m.end(), "contact.social"
-        if described:  # "bastien point lacombe", not "polka dot dress"
-            for m in _DOT_SAID.finditer(plain, start, end):
-                yield m.start(), m.end(), "contact.email"
-        # A quoted name only right by the cue, and only a name: capitalised words or a handle.
-        for m in _QUOTED.finditer(plain, max(start, cue_start - 60), min(end, cue_end + 40)):
-            name = m.group("name")
-            if _NAME_LIKE.fullmatch(name) and (0 <= cue_start - m.end() <= 20 or
-                                               0 <= m.start() - cue_end <= 25):
-                yield m.start("name"), m.end("name"), "contact.social"
         for m in _AS.finditer(plain, start, end):  # only a name shaped like a handle
             name = m.group("name")
             if (_HANDLE_SHAPE.match(name) or _NAME_LIKE.fullmatch(name)) and not name.isupper() \
-                    and name.lower() not in _NOT_HANDLES and not _masked(plain, *m.span("name")):
+                    and name.lower() not in _NOT_HANDLES \
+                    and not budget.masked(plain, *m.span("name")):
                 yield m.start("name"), m.end("name"), "contact.social"
-        for m in _AT_WORD.finditer(plain, start, end):
-            yield m.start("user"), m.end(), "contact.email"
+        if at_said:
+            for m in _AT_WORD.finditer(plain, start, end):
+                yield m.start("user"), m.end(), "contact.email"
