@@ -274,7 +274,12 @@ _NOT_HANDLES = frozenset((
     "pas", "très", "plus", "ici", "es", "el", "muy", "más", "aquí", "il", "lo", "più", "qui",
     "my", "mein", "meinem", "meinen", "meiner", "mon", "ma", "mi", "mio", "mijn", "min", "mitt",
     "dem", "den", "a", "an", "un", "une", "una", "uno", "ein", "einem", "einer", "een", "name",
-    "please", "bitte", "merci", "thanks", "danke", "gracias", "grazie", "obrigado", "dank"))
+    "please", "bitte", "merci", "thanks", "danke", "gracias", "grazie", "obrigado", "dank",
+    # "the same", "unchanged", "correct", "right": said of an address already known
+    "same", "unchanged", "correct", "right", "hetzelfde", "dezelfde", "ongewijzigd", "juist",
+    "dieselbe", "derselbe", "unverändert", "richtig", "korrekt", "même", "inchangée",
+    "correcte", "juste", "misma", "mismo", "correcta", "stessa", "stesso", "corretto",
+    "mesma", "mesmo", "correto", "samma", "densamma", "samme", "sama", "ten", "ayn\u0131", "doğru"))
 
 # Street names without their number: "Hawthorn Close", "Lerchenweg", "via dei Glicini".
 _CAP = r"[A-ZÄÖÜÅÆØÉÈÁÍÓÚÑÇŁŚŻŹĆŃ][\w'\u2019\-]{1,30}"
@@ -570,7 +575,12 @@ class IntentRule:
                 else:
                     merged.append([start, end])
             if kind in ("either", "handle", "any"):  # what stands right at the cue
-                yield from self._at_cue(order_free, cue_start, cue_end, budget)
+                # "my address is lucy ✦ hartnell ✦ 88 @ gmail": with an at-sign or a provider
+                # in the clause, an address of either kind is an e-mail one.
+                shaped = kind != "handle" and not (
+                    _AT_SAID.search(order_free, start, end) or _PROVIDER.search(order_free, start,
+                                                                                end))
+                yield from self._at_cue(order_free, cue_start, cue_end, budget, shaped)
         if regions["phone"]:
             starts = [c[1] for c in cues if c[0] in ("phone", "any")]
             spelled = _may_spell(text)
@@ -627,13 +637,16 @@ class IntentRule:
         return found
 
     @staticmethod
-    def _at_cue(plain: str, cue_start: int, cue_end: int,
-                budget: _Budget) -> Iterator[tuple[int, int, str]]:
-        """The word after "my insta is", and a quoted name right by the cue."""
+    def _at_cue(plain: str, cue_start: int, cue_end: int, budget: _Budget,
+                shaped: bool) -> Iterator[tuple[int, int, str]]:
+        """The word after "my insta is", and a quoted name right by the cue. After a word
+        that may name a postal address or a phone too ("my address is", `shaped`), only a
+        word shaped like a handle: "mijn adres is hetzelfde" is no handle."""
         said = _SAID.match(plain, cue_end)
         if said is not None:
             word = said.group("word")
-            if word.lower() not in _NOT_HANDLES and not _FILE.search(word) \
+            if (not shaped or _HANDLE_SHAPE.match(word)) \
+                    and word.lower() not in _NOT_HANDLES and not _FILE.search(word) \
                     and not word.isdigit() and not budget.masked(plain, *said.span("word")):
                 yield said.start("word"), said.end("word"), "contact.social"
         for m in _QUOTED.finditer(plain, max(0, cue_start - 60), cue_end + 40):

@@ -44,6 +44,20 @@ OFFERED = [
     ("Abholung gern: am Ende vom Birnbaumweg, Hausnummer siebzehn", "birnbaumweg"),
     ("Abholung gern: am Ende vom Birnbaumweg, Hausnummer siebzehn", "siebzehn"),
     ("Puoi ritirarlo in via delle Rose, il portone verde", "viadellerose"),
+    # A second batch, written after the layer was done, to check it (all passed first time).
+    ("Chiamami pure al tre tre nove, 41 22 876, dopo le sei", "4122876"),
+    ("Si tu préfères, texte-moi au zéro sept, 62 14 88 03", "62148803"),
+    ("Meu insta é lojadapaula.arte, me chama lá", "lojadapaulaarte"),
+    ("Szukaj mnie na OLX jako stary_zegarmistrz", "staryzegarmistrz"),
+    ("Подзвоніть мені: 067 123 45 67", "0671234567"),
+    ("Hívjon a 06 30 123 4567-es számon", "301234567"),
+    ("Soita numeroon 040 123 4567 iltaisin", "0401234567"),
+    ("LINEのIDは sakura-zakka です。追加してください", "sakurazakka"),
+    ("Puedes pasar a recogerlo a la calle Mayor, número doce", "callemayor"),
+    ("Hämta den på Ringvägen, portkoden är 1234", "ringvägen"),
+    ("my email is the shop name without spaces at gmail: oldmillpottery", "oldmillpottery"),
+    ("Search 'Harbour Lights Candles' on Facebook and message us", "harbourlightscandles"),
+    ("Numaram sıfır beş yüz kırk iki, 318 77 90", "3187790"),
 ]
 
 
@@ -66,6 +80,11 @@ ORDINARY = [
     "发票号码 04401234，开票日期 2024-06-05。",
     "Seznam dílů\nDíl č. 44 118 209 - kryt\nModel: TX-9",
     "Mail me the label for RMA-TR-240613-0092 please, the box is ready.",
+    "Please text me when the courier is close; the parcel number is 00340434161234567890.",
+    "Je vous appelle demain pour la facture n° 2026-004417, merci.",
+    "I live in a flat on the 3rd floor, so please ask the courier to ring the bell twice.",
+    "Mijn adres is hetzelfde als bij de bestelling, dus dat klopt.",
+    "Meine Adresse ist unverändert.",
 ]
 
 
