@@ -526,6 +526,8 @@ ADVERSARIAL = {
     "digits and slashes": "1/" * 50_000, "x dot x dot": "x dot " * 16_000, "a.a.a": "a." * 50_000,
     "at at at": "at " * 33_000, "@@@": "@" * 100_000, "(1) (1)": "(1) " * 25_000,
     "number words": "one two " * 12_500, "Main Street": "12 Main Street " * 6_600,
+    # A cue every few words: the contact-intent layer's clauses overlap everywhere.
+    "call me 0176": "call me 0176 1234 " * 5_600, "my insta a_b1": "my insta a_b1 " * 7_200,
 }
 
 

@@ -107,6 +107,9 @@ _PROTECT = re.compile(
         r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
         r"(?<![\d+])[1-9]\d{3}[-\s]\d{4}[-\s]\d{4}(?![\d-])",  # carriers: 12 digits, 4-4-4, no 0
         r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
+        # A reference led by a year or a date ("2024-118-7734", "20261206-0417"): no phone
+        # number is written with a four-digit first group that is a year
+        r"\b(?:19|20)\d\d(?:[01]\d[0-3]\d)?-\d{3,8}(?:-\d{1,8})?\b",
     ))
 )
 # Bounded by what is not a digit: "invoice_114-3920581-6620417.pdf" quotes one too.
@@ -367,6 +370,14 @@ def _gtin(digits: str) -> bool:
     return (10 - total % 10) % 10 == check
 
 
+# An ISBN-10 as printed: group, publisher, title, check digit ("3-446-21234-5").
+_ISBN10_LAYOUT = re.compile(r"\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d")
+
+
+def _isbn10(digits: str) -> bool:
+    return sum((10 - i) * int(d) for i, d in enumerate(digits)) % 11 == 0
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, char in enumerate(reversed(digits)):
@@ -376,10 +387,14 @@ def _luhn(digits: str) -> bool:
 
 
 # Vanity numbers: a toll-free prefix and letters on the keypad ("1-800-FLOWERS").
+# Toll-free prefixes: North America (1-800 ...), Australia (1800, 1300), the UK, Germany,
+# France and others (0800, 0808, 0805); the letters of the keypad after them, in words too
+# ("1800 FIX APPS").
 _VANITY = Gated(re.compile(
     r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\s?(?:800|888|877|866|855|844|833)\s?\)|"
-    r"(?:800|888|877|866|855|844|833)|0800|0808)[\s.\-]?"
-    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}){0,2})(?!\w)"))
+    r"(?:800|888|877|866|855|844|833)|1800|1300|0800|0808|0805)[\s.\-]?"
+    r"(?P<tail>[A-Za-z0-9]{2,8}(?:[.\-][A-Za-z0-9]{1,8}|[ ][A-Z0-9]{2,8}(?![a-z])){0,2})"
+    r"(?!\w)"))
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
 _CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
@@ -391,8 +406,12 @@ _KO_RUN = re.compile(rf"[{_KO_NUMERALS}0-9](?:[{_KO_NUMERALS}0-9]|[ .\-](?=[{_KO
 
 
 # Digits read aloud in kana ("ぜろはちぜろ の 2941"), mixed with digits.
-_KANA_DIGIT = r"(?:ぜろ|ゼロ|れい|まる|いち|にー|に|さん|よん|し|ご|ろく|なな|しち|はち|きゅう|く)"
-_KANA_RUN = re.compile(rf"(?:{_KANA_DIGIT}|\d)(?:{_KANA_DIGIT}|\d|[\s\-の、,]){{6,60}}")
+# Each digit's readings in hiragana and katakana, long vowels too ("ごー", "キュー"); longest
+# first, so that "にー" is one digit and not "に" and a stray "ー".
+_KANA_DIGIT = (r"(?:ぜろ|ゼロ|れい|レイ|まる|マル|いち|イチ|にい|にー|ニー|に|ニ|"
+               r"さん|サン|よん|ヨン|し|シ|ごお|ごー|ゴー|ご|ゴ|ろく|ロク|なな|ナナ|しち|シチ|はち|ハチ|"
+               r"きゅう|きゅー|キュウ|キュー|く|ク)")
+_KANA_RUN = re.compile(rf"(?:{_KANA_DIGIT}|\d)(?:{_KANA_DIGIT}|\d|[\s\-の、,・]){{6,60}}")
 
 
 def _kana_runs(text: str) -> Iterator[tuple[int, int]]:
@@ -433,6 +452,9 @@ def _vanity(text: str) -> Iterator[tuple[int, int]]:
                     text, max(0, m.start() - 80), m.end() + 40):
                 yield m.start(), m.end()
     for m in _VANITY.finditer(text):
+        first = re.split(r"[\s.\-]", m.group("tail"))[0].lower()
+        if re.fullmatch(_UNITS + "|" + _TIGHT_UNITS, first):
+            continue  # "1800 mm WIDE": a size
         tail = re.sub(r"[\s.\-]", "", m.group("tail"))
         letters = sum(c.isalpha() for c in tail)
         if 6 <= len(tail) <= 10 and letters >= 3 and (tail.isupper() or m.group(0)[:1] in "1+("):
@@ -504,6 +526,9 @@ class PhoneRule:
                 if digits == 15 and not international and (
                         _luhn(_digits(candidate)) or "imei" in text.lower()):
                     continue  # an IMEI (15 digits, Luhn check digit), not a number to call
+                if digits == 10 and _ISBN10_LAYOUT.fullmatch(candidate.strip()) and _isbn10(
+                        _digits(candidate)):
+                    continue  # an ISBN-10: four groups, the last its check digit
                 if not international and candidate.isdigit() and digits >= 12 \
                         and _gtin(candidate):
                     continue  # a barcode number written as one run

@@ -14,6 +14,7 @@ from relay.rules.address import AddressRule
 from relay.rules.email import EmailRule
 from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
+from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
 from relay.rules.phone import MASK, PhoneRule
 from relay.rules.social import SocialRule
@@ -44,6 +45,12 @@ class TextRules:
         rules = (self.email, SocialRule(), self.phone, AddressRule(), self.links)
         self.rules = tuple(r for r in rules if settings.action(r.code) != "off")
         self.emoji = EmojiRule() if settings.action("style.emoji") != "off" else None
+        # Clauses that offer a way to reach someone: a weaker shape is enough there. Each
+        # finding carries the code of its cue; a code turned off is kept out.
+        self.intent_codes = frozenset(c for c in ("contact.email", "contact.phone",
+                                                  "contact.social", "contact.address")
+                                      if settings.action(c) != "off")
+        self.intent = IntentRule() if self.intent_codes else None
 
     def find(self, text: str) -> list[Finding]:
         """Findings in `text` (original positions), merged and ordered."""
@@ -64,6 +71,10 @@ class TextRules:
             for rule in self.rules:
                 for start, end in rule.find(masked):
                     findings.append(Finding(*seen.span(start, end), rule.code))
+            if self.intent is not None:
+                for start, end, code in self.intent.find_coded(masked):
+                    if code in self.intent_codes:
+                        findings.append(Finding(*seen.span(start, end), code))
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)

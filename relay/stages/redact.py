@@ -21,6 +21,7 @@ from relay.message.text_parts import edit_filenames, edit_text_parts
 from relay.pipeline.decide import act, refuses
 from relay.pipeline.parcel import Parcel
 from relay.rules.attachment_text import scrub_calendar
+from relay.rules.filekinds import device_name
 from relay.rules.findings import Finding
 from relay.rules.html import HtmlRules
 from relay.rules.links import LinkRule
@@ -74,7 +75,8 @@ class Redact:
                 value = part.get(name)
                 if value is not None and (new := self._plain(parcel, str(value))) != str(value):
                     set_text(part, name, new)
-            edit_filenames(part, lambda name: self._plain(parcel, name))
+            edit_filenames(part, lambda name: name if device_name(name) else
+                           self._plain(parcel, name))
             if part.is_multipart():  # text around the parts, which some readers show
                 for attr in ("preamble", "epilogue"):
                     if getattr(part, attr):
