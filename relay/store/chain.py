@@ -27,10 +27,22 @@ from typing import Any
 import aiosqlite
 
 from relay.store import dialect
+from relay.store.quick import Quick
 
 log = logging.getLogger("relay.chain")
 GENESIS = "0" * 64
 PAGE = 200
+_HEAD = Quick("SELECT seq, mac FROM chain ORDER BY seq DESC LIMIT 1")
+_LINK = Quick("INSERT INTO chain (seq, tbl, row_key, digest, prev_mac, mac) VALUES (?,?,?,?,?,?)")
+# Up to this many rows are checked against the chain by lookups run in place (quick.py).
+QUICK_KEYS = 32
+
+
+def _entries(count: int) -> str:
+    """The chain entries of `count` rows of a table, by their keys (the UNIQUE index)."""
+    sql = ("SELECT seq, row_key, digest, prev_mac, mac FROM chain WHERE tbl = ? AND"
+           f" row_key IN ({', '.join('?' * count)})")
+    return Quick(sql) if count <= QUICK_KEYS else sql
 
 
 @dataclass(frozen=True)
@@ -130,7 +142,7 @@ def describe(tbl: str, key: str) -> str:
 
 async def head(db: aiosqlite.Connection) -> tuple[int, str]:
     """The newest entry's (seq, mac); (0, GENESIS) for an empty chain."""
-    rows = await db.execute_fetchall("SELECT seq, mac FROM chain ORDER BY seq DESC LIMIT 1")
+    rows = await db.execute_fetchall(_HEAD)
     return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
 
 
@@ -143,9 +155,7 @@ async def link(db: aiosqlite.Connection, tbl: str, key: str, digest: str) -> int
     last, prev = known if known is not None else await head(db)
     seq = last + 1
     mac = entry_mac(secret_of(db), seq, tbl, key, digest, prev)
-    await db.execute(
-        "INSERT INTO chain (seq, tbl, row_key, digest, prev_mac, mac) VALUES (?,?,?,?,?,?)",
-        (seq, tbl, key, digest, prev, mac))
+    await db.execute(_LINK, (seq, tbl, key, digest, prev, mac))
     _HEADS[db] = (seq, mac)
     _BOUND[db][1](seq)
     return seq
@@ -165,9 +175,9 @@ async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any]
         verb, ignore = "INSERT", " ON CONFLICT DO NOTHING" if or_ignore else ""
     # RETURNING: what is hashed is what is stored (its defaults, its seq, after the
     # columns' type affinity), as verify reads it back, without a second query.
-    stored = await db.execute_fetchall(
+    stored = await db.execute_fetchall(Quick(
         f"{verb} INTO {table} ({names}) VALUES ({marks}){ignore}"
-        f" RETURNING rowid AS _rowid, {', '.join(spec.columns)}", tuple(values.values()))
+        f" RETURNING rowid AS _rowid, {', '.join(spec.columns)}"), tuple(values.values()))
     if not stored:  # OR IGNORE left it out
         return None
     row = stored[0]
@@ -189,9 +199,7 @@ async def chained(db: aiosqlite.Connection, table: str,
     entries: dict[str, Any] = {}
     for start in range(0, len(keys), 500):
         part = keys[start:start + 500]
-        for e in await db.execute_fetchall(
-                "SELECT seq, row_key, digest, prev_mac, mac FROM chain WHERE tbl = ? AND"
-                f" row_key IN ({', '.join('?' * len(part))})", (table, *part)):
+        for e in await db.execute_fetchall(_entries(len(part)), (table, *part)):
             entries[e[1]] = e
     out = []
     for row, key in zip(rows, keys, strict=True):

@@ -12,6 +12,7 @@ from typing import Any
 
 from relay.store import chain, dialect
 from relay.store.db import Connection
+from relay.store.quick import Quick
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Stored:
     parties: tuple[tuple[str, str], ...]  # (role, address), in the order they were added
 
 
-async def _chained(db: Connection, table: str, sql: str,
+async def _chained(db: Connection, table: str, sql: str | Quick,
                    params: tuple[object, ...]) -> list[Mapping[str, Any]]:
     return await chain.chained(db, table, await db.execute_fetchall(sql, params))
 
@@ -33,18 +34,21 @@ async def _chained(db: Connection, table: str, sql: str,
 async def load(db: Connection, conversation_id: str) -> Stored | None:
     """The conversation as the chain holds it; None: no such conversation (or not one the
     chain has)."""
-    rows = await _chained(db, "conversations", "SELECT * FROM conversations WHERE id = ?",
+    rows = await _chained(db, "conversations", Quick("SELECT * FROM conversations WHERE id = ?"),
                           (conversation_id,))
     if not rows:
         return None
     conv = rows[0]
     aliases = {row["role"]: row["local_part"] for row in await _chained(
-        db, "aliases", "SELECT * FROM aliases WHERE conversation_id = ?", (conversation_id,))}
+        db, "aliases", Quick("SELECT * FROM aliases WHERE conversation_id = ?"),
+        (conversation_id,))}
     parties = await _chained(
-        db, "parties", "SELECT * FROM parties WHERE conversation_id = ? ORDER BY position",
+        db, "parties",
+        Quick("SELECT * FROM parties WHERE conversation_id = ? ORDER BY position"),
         (conversation_id,))
     closing = await _chained(db, "conversation_closings",
-                             "SELECT * FROM conversation_closings WHERE conversation_id = ?",
+                             Quick("SELECT * FROM conversation_closings"
+                                   " WHERE conversation_id = ?"),
                              (conversation_id,))
     return Stored(id=conv["id"], order_id=conv["order_id"], created_at=conv["created_at"],
                   closed_at=closing[0]["at"] if closing else None, aliases=aliases,
@@ -101,7 +105,7 @@ async def add_party(db: Connection, conversation_id: str, role: str, address: st
 
 async def alias(db: Connection, local_part: str) -> tuple[str, str] | None:
     """(conversation id, role) of the chained alias."""
-    rows = await _chained(db, "aliases", "SELECT * FROM aliases WHERE local_part = ?",
+    rows = await _chained(db, "aliases", Quick("SELECT * FROM aliases WHERE local_part = ?"),
                           (local_part,))
     return (rows[0]["conversation_id"], rows[0]["role"]) if rows else None
 

@@ -12,6 +12,7 @@ import aiosqlite
 
 from relay.store import chain, dialect
 from relay.store.db import Store
+from relay.store.quick import Quick
 
 GENESIS = "0" * 64
 
@@ -97,7 +98,7 @@ async def append(db: aiosqlite.Connection, record: Record) -> str:
         record = replace(record, size=len(record.raw), sha256=_digest(record.raw))
     await dialect.lock_chain(db)  # the last hash stays the last until this commits
     rows = await db.execute_fetchall(
-        "SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+        Quick("SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1"),
         (record.conversation_id,),
     )
     prev = rows[0][0] if rows else GENESIS
