@@ -34,25 +34,30 @@ async def _chained(db: Connection, table: str, sql: str | Quick,
 async def load(db: Connection, conversation_id: str) -> Stored | None:
     """The conversation as the chain holds it; None: no such conversation (or not one the
     chain has)."""
-    rows = await _chained(db, "conversations", Quick("SELECT * FROM conversations WHERE id = ?"),
-                          (conversation_id,))
-    if not rows:
+    params = (conversation_id,)
+    found = await db.execute_fetchall(_CONVERSATION, params)
+    if not found:
         return None
-    conv = rows[0]
-    aliases = {row["role"]: row["local_part"] for row in await _chained(
-        db, "aliases", Quick("SELECT * FROM aliases WHERE conversation_id = ?"),
-        (conversation_id,))}
-    parties = await _chained(
-        db, "parties",
-        Quick("SELECT * FROM parties WHERE conversation_id = ? ORDER BY position"),
-        (conversation_id,))
-    closing = await _chained(db, "conversation_closings",
-                             Quick("SELECT * FROM conversation_closings"
-                                   " WHERE conversation_id = ?"),
-                             (conversation_id,))
+    # The conversation's rows, then their chain entries in one statement.
+    convs, alias_rows, parties, closing = await chain.chained_sets(db, [
+        ("conversations", found),
+        ("aliases", await db.execute_fetchall(_ALIASES, params)),
+        ("parties", await db.execute_fetchall(_PARTIES, params)),
+        ("conversation_closings", await db.execute_fetchall(_CLOSINGS, params)),
+    ])
+    if not convs:
+        return None
+    conv = convs[0]
+    aliases = {row["role"]: row["local_part"] for row in alias_rows}
     return Stored(id=conv["id"], order_id=conv["order_id"], created_at=conv["created_at"],
                   closed_at=closing[0]["at"] if closing else None, aliases=aliases,
                   parties=tuple((p["role"], p["address"]) for p in parties))
+
+
+_CONVERSATION = Quick("SELECT * FROM conversations WHERE id = ?")
+_ALIASES = Quick("SELECT * FROM aliases WHERE conversation_id = ?")
+_PARTIES = Quick("SELECT * FROM parties WHERE conversation_id = ? ORDER BY position")
+_CLOSINGS = Quick("SELECT * FROM conversation_closings WHERE conversation_id = ?")
 
 
 async def find(db: Connection, order_id: str, buyer_key: str, seller_key: str) -> str | None:

@@ -12,7 +12,10 @@ import aiosqlite
 
 from relay.store import chain, dialect
 from relay.store.db import Store
-from relay.store.quick import Quick
+from relay.store.quick import QUICK_BYTES, Quick
+
+_SMALL_RECORD = Quick("SELECT * FROM messages WHERE id = ?"
+                      " AND length(raw) + COALESCE(length(delivered), 0) <= ?")
 
 GENESIS = "0" * 64
 
@@ -141,7 +144,11 @@ async def get(store: Store, message_id: str, chained: bool = False) -> Record | 
     """The record; chained=True: only as the chain holds it (None if it was added or
     changed past the relay), for what is about to be sent."""
     async with store.read() as db:
-        rows = await db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
+        # A record of a small message is read in place (relay.store.quick); SQLite reads a
+        # blob's length from the row's header, without its bytes.
+        rows = await db.execute_fetchall(_SMALL_RECORD, (message_id, QUICK_BYTES))
+        if not rows:
+            rows = await db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
         if chained:
             rows = await chain.chained(db, "messages", rows)
     return from_row(rows[0]) if rows else None
