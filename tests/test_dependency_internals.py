@@ -1,7 +1,8 @@
-"""The relay leans on a few private parts of aiosmtpd, uvicorn and aiosqlite (relay.smtp.session,
-relay.api.service, relay.store.quick). They are checked here against the versions they were written for: an upgrade
-fails this test first, and whoever upgrades reads the code named below again, rather than
-finding out from a timeout that no longer fires or a cap that no longer holds."""
+"""The relay leans on a few private parts of aiosmtpd, uvicorn and aiosqlite
+(relay.smtp.session, relay.api.service, relay.store.quick). They are checked here against the
+versions they were written for: an upgrade fails this test first, and whoever upgrades reads
+the code named below again, rather than finding out from a timeout that no longer fires or a
+cap that no longer holds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import inspect
 from importlib.metadata import version
 
 import aiosqlite
-
 from aiosmtpd.smtp import SMTP
 from uvicorn.protocols.http.h11_impl import H11Protocol
 

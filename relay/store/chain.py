@@ -168,11 +168,24 @@ async def link(db: aiosqlite.Connection, tbl: str, key: str, digest: str) -> int
     return seq
 
 
+# Rows this process began to add, per connection and table (counted before the INSERT, so
+# also when it fails or is rolled back): what a reader that keeps what it read checks
+# (relay.store.conversations.version).
+_ADDED: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[str, int]] = (
+    weakref.WeakKeyDictionary())
+
+
+def added(db: aiosqlite.Connection, table: str) -> int:
+    return _ADDED.get(db, {}).get(table, 0)
+
+
 async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any],
                  or_ignore: bool = False) -> int | None:
     """INSERT a row into an append-only table and chain it, in the caller's transaction
     (inside store.write()). Returns its rowid; None when OR IGNORE left it out."""
     spec = TABLES[table]
+    counts = _ADDED.setdefault(db, {})
+    counts[table] = counts.get(table, 0) + 1
     names = ", ".join(values)
     marks = ", ".join("?" * len(values))
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"

@@ -60,6 +60,22 @@ _PARTIES = Quick("SELECT * FROM parties WHERE conversation_id = ? ORDER BY posit
 _CLOSINGS = Quick("SELECT * FROM conversation_closings WHERE conversation_id = ?")
 
 
+# What the conversations' rows are read from: what version() watches.
+_TABLES = ("conversations", "aliases", "parties", "conversation_closings")
+_DATA_VERSION = Quick("SELECT data_version FROM pragma_data_version()")
+
+
+async def version(db: Connection) -> tuple[int, int] | None:
+    """A value that changes whenever any conversation's rows may have: SQLite's data_version
+    (it moves when another connection, of any process, commits) and the rows this connection
+    added to their tables. None on PostgreSQL, where there is no such value (several relays
+    write the database at once): nothing read may be kept there."""
+    if dialect.is_postgresql(db):
+        return None
+    (data_version,), = await db.execute_fetchall(_DATA_VERSION)
+    return int(data_version), sum(chain.added(db, table) for table in _TABLES)
+
+
 async def find(db: Connection, order_id: str, buyer_key: str, seller_key: str) -> str | None:
     """The id of the conversation for this order, buyer and (first) seller, if there is one."""
     rows = await db.execute_fetchall(
