@@ -6,7 +6,9 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
+from typing import Any
 
 import aiosqlite
 
@@ -51,6 +53,9 @@ class Record:
         return self.size is not None and self.size > len(self.raw)
 
 
+_FIELDS = dataclass_fields(Record)
+
+
 def _digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
@@ -82,7 +87,9 @@ def record_hash(record: Record, prev_hash: str) -> str:
     """SHA-256 over every field (bodies by their own digest) and the previous hash. size
     and sha256 count when set (every record since they are kept; a trimmed record's digest
     of the whole message is in its hash)."""
-    fields = asdict(record)
+    # Its fields as they are (asdict() would copy each value, and every value here is a str,
+    # an int, None, bytes or a tuple of str replaced below).
+    fields: dict[str, Any] = {f.name: getattr(record, f.name) for f in _FIELDS}
     for name in ("size", "sha256"):
         if fields[name] is None:  # older records: hashed as they were
             del fields[name]
