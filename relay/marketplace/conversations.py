@@ -172,7 +172,9 @@ async def find_alias(store: Store, domain: str, local_part: str) -> AliasHit | N
         return None
     async with store.read() as db:
         seen = await repo.version(db)
-        kept = _FOUND.setdefault(store, OrderedDict())
+        kept = _FOUND.get(store)
+        if kept is None:  # setdefault() would make a weak reference at every call
+            kept = _FOUND[store] = OrderedDict()
         key = (domain, local_part)
         if seen is not None and key in kept and kept[key][0] == seen:
             kept.move_to_end(key)
