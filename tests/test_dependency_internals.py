@@ -1,19 +1,22 @@
-"""The relay leans on a few private parts of aiosmtpd and uvicorn (relay.smtp.session, relay.api
-.service). They are checked here against the versions they were written for: an upgrade
-fails this test first, and whoever upgrades reads the code named below again, rather than
-finding out from a timeout that no longer fires or a cap that no longer holds."""
+"""The relay leans on a few private parts of aiosmtpd, uvicorn and aiosqlite
+(relay.smtp.session, relay.api.service, relay.store.quick). They are checked here against the
+versions they were written for: an upgrade fails this test first, and whoever upgrades reads
+the code named below again, rather than finding out from a timeout that no longer fires or a
+cap that no longer holds."""
 
 from __future__ import annotations
 
 import inspect
 from importlib.metadata import version
 
+import aiosqlite
 from aiosmtpd.smtp import SMTP
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 # Versions whose internals below were read; add one after reading its code again.
 AIOSMTPD = {"1.4.6"}
 UVICORN = {"0.55.0"}
+AIOSQLITE = {"0.22.1"}
 
 
 def test_aiosmtpd_internals_the_relay_relies_on() -> None:
@@ -42,3 +45,18 @@ def test_uvicorn_internals_the_api_guard_relies_on() -> None:
         assert attribute in source
     for name in ("handle_events", "on_response_complete", "data_received"):
         assert callable(getattr(H11Protocol, name))
+
+
+def test_aiosqlite_internals_quick_statements_rely_on() -> None:
+    assert version("aiosqlite") in AIOSQLITE, (
+        "aiosqlite changed: check relay.store.quick.QuickConnection (_execute, _running,"
+        " _connection, _conn, _execute_fetchall, Cursor(connection, cursor)) and add the"
+        " version")
+    # Every call to the thread goes through _execute (so the idle count holds), and
+    # execute_fetchall runs _execute_fetchall there.
+    for method in (aiosqlite.Connection.execute, aiosqlite.Connection.commit,
+                   aiosqlite.Connection.rollback, aiosqlite.Connection.close,
+                   aiosqlite.Cursor.fetchall):
+        assert "._execute(" in inspect.getsource(method)
+    assert "self._execute_fetchall" in inspect.getsource(aiosqlite.Connection.execute_fetchall)
+    assert "self._tx.put_nowait" in inspect.getsource(aiosqlite.Connection._execute)

@@ -7,6 +7,7 @@ import functools
 import re
 import secrets
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -157,14 +158,41 @@ class AliasHit:
     role: Role  # the party the alias stands for
 
 
+# Per store: (domain, local part) -> (the store's version() then, what find_alias found).
+# An SMTP transaction looks its alias up at RCPT and again after DATA, and mail in one
+# conversation comes in runs; while nothing may have changed a conversation's rows the answer
+# is the same, so it is not read and checked against the chain again.
+_Found = OrderedDict[tuple[str, str], tuple[object, "AliasHit | None"]]
+_FOUND: weakref.WeakKeyDictionary[Store, _Found] = weakref.WeakKeyDictionary()
+FOUND_KEPT = 4096
+
+
 async def find_alias(store: Store, domain: str, local_part: str) -> AliasHit | None:
     if not ALIAS_LOCAL.match(local_part):
         return None
     async with store.read() as db:
-        found = await repo.alias(db, local_part)
-        if found is None:
-            return None
-        conversation = await load(db, found[0], domain)
+        seen = await repo.version(db)
+        kept = _FOUND.get(store)
+        if kept is None:  # setdefault() would make a weak reference at every call
+            kept = _FOUND[store] = OrderedDict()
+        key = (domain, local_part)
+        if seen is not None and key in kept and kept[key][0] == seen:
+            kept.move_to_end(key)
+            return kept[key][1]
+        hit = await _find_alias(db, domain, local_part)
+    if seen is not None:
+        kept[key] = (seen, hit)
+        kept.move_to_end(key)
+        if len(kept) > FOUND_KEPT:
+            kept.popitem(last=False)
+    return hit
+
+
+async def _find_alias(db: Connection, domain: str, local_part: str) -> AliasHit | None:
+    found = await repo.alias(db, local_part)
+    if found is None:
+        return None
+    conversation = await load(db, found[0], domain)
     if conversation is None:
         return None
     return AliasHit(conversation, cast(Role, found[1]))

@@ -15,6 +15,7 @@ is ignored as well as reported by `relay audit verify`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -27,10 +28,28 @@ from typing import Any
 import aiosqlite
 
 from relay.store import dialect
+from relay.store.quick import Quick
 
 log = logging.getLogger("relay.chain")
 GENESIS = "0" * 64
 PAGE = 200
+_HEAD = Quick("SELECT seq, mac FROM chain ORDER BY seq DESC LIMIT 1")
+_LINK = Quick("INSERT INTO chain (seq, tbl, row_key, digest, prev_mac, mac) VALUES (?,?,?,?,?,?)")
+# Up to this many rows are checked against the chain by lookups run in place (quick.py).
+QUICK_KEYS = 32
+
+
+def _entries(count: int) -> str:
+    """The chain entries of `count` rows of a table, by their keys (the UNIQUE index)."""
+    sql = ("SELECT seq, row_key, digest, prev_mac, mac FROM chain WHERE tbl = ? AND"
+           f" row_key IN ({', '.join('?' * count)})")
+    return Quick(sql) if count <= QUICK_KEYS else sql
+
+
+def _entries_of(tables: int, count: int) -> str:
+    """The chain entries of a few rows of several tables (QUICK_KEYS at most)."""
+    return Quick("SELECT seq, tbl, row_key, digest, prev_mac, mac FROM chain WHERE tbl IN"
+                 f" ({', '.join('?' * tables)}) AND row_key IN ({', '.join('?' * count)})")
 
 
 @dataclass(frozen=True)
@@ -130,7 +149,7 @@ def describe(tbl: str, key: str) -> str:
 
 async def head(db: aiosqlite.Connection) -> tuple[int, str]:
     """The newest entry's (seq, mac); (0, GENESIS) for an empty chain."""
-    rows = await db.execute_fetchall("SELECT seq, mac FROM chain ORDER BY seq DESC LIMIT 1")
+    rows = await db.execute_fetchall(_HEAD)
     return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
 
 
@@ -143,12 +162,21 @@ async def link(db: aiosqlite.Connection, tbl: str, key: str, digest: str) -> int
     last, prev = known if known is not None else await head(db)
     seq = last + 1
     mac = entry_mac(secret_of(db), seq, tbl, key, digest, prev)
-    await db.execute(
-        "INSERT INTO chain (seq, tbl, row_key, digest, prev_mac, mac) VALUES (?,?,?,?,?,?)",
-        (seq, tbl, key, digest, prev, mac))
+    await db.execute(_LINK, (seq, tbl, key, digest, prev, mac))
     _HEADS[db] = (seq, mac)
     _BOUND[db][1](seq)
     return seq
+
+
+# Rows this process began to add, per connection and table (counted before the INSERT, so
+# also when it fails or is rolled back): what a reader that keeps what it read checks
+# (relay.store.conversations.version).
+_ADDED: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[str, int]] = (
+    weakref.WeakKeyDictionary())
+
+
+def added(db: aiosqlite.Connection, table: str) -> int:
+    return _ADDED.get(db, {}).get(table, 0)
 
 
 async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any],
@@ -156,6 +184,8 @@ async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any]
     """INSERT a row into an append-only table and chain it, in the caller's transaction
     (inside store.write()). Returns its rowid; None when OR IGNORE left it out."""
     spec = TABLES[table]
+    counts = _ADDED.setdefault(db, {})
+    counts[table] = counts.get(table, 0) + 1
     names = ", ".join(values)
     marks = ", ".join("?" * len(values))
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
@@ -165,9 +195,9 @@ async def insert(db: aiosqlite.Connection, table: str, values: Mapping[str, Any]
         verb, ignore = "INSERT", " ON CONFLICT DO NOTHING" if or_ignore else ""
     # RETURNING: what is hashed is what is stored (its defaults, its seq, after the
     # columns' type affinity), as verify reads it back, without a second query.
-    stored = await db.execute_fetchall(
+    stored = await db.execute_fetchall(Quick(
         f"{verb} INTO {table} ({names}) VALUES ({marks}){ignore}"
-        f" RETURNING rowid AS _rowid, {', '.join(spec.columns)}", tuple(values.values()))
+        f" RETURNING rowid AS _rowid, {', '.join(spec.columns)}"), tuple(values.values()))
     if not stored:  # OR IGNORE left it out
         return None
     row = stored[0]
@@ -181,28 +211,71 @@ async def chained(db: aiosqlite.Connection, table: str,
     entry, with other content than its entry, or whose entry the key did not make, is left
     out (and logged): it was added or changed past the relay. Rows need every column the
     chain covers (SELECT *)."""
-    spec = TABLES[table]
-    if not rows:
-        return []
+    return (await chained_sets(db, [(table, rows)]))[0]
+
+
+async def chained_sets(db: aiosqlite.Connection,
+                       sets: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+                       ) -> list[list[Mapping[str, Any]]]:
+    """chained() for rows of several tables at once: a few rows' entries are read in one
+    statement (a conversation's rows, looked up for every message)."""
     secret = secret_of(db)
-    keys = [row_key(spec, r) for r in rows]
-    entries: dict[str, Any] = {}
-    for start in range(0, len(keys), 500):
-        part = keys[start:start + 500]
-        for e in await db.execute_fetchall(
-                "SELECT seq, row_key, digest, prev_mac, mac FROM chain WHERE tbl = ? AND"
-                f" row_key IN ({', '.join('?' * len(part))})", (table, *part)):
-            entries[e[1]] = e
-    out = []
-    for row, key in zip(rows, keys, strict=True):
-        e = entries.get(key)
-        if (e is not None and e[2] == row_digest(spec, row) and hmac.compare_digest(
-                e[4], entry_mac(secret, e[0], table, key, e[2], e[3]))):
-            out.append(row)
-        else:
-            log.error("ignoring %s: not in the chain as it is (changed or added past the"
-                      " relay); run `relay audit verify`", describe(table, key))
-    return out
+    keyed = [(TABLES[table], [row_key(TABLES[table], r) for r in rows]) for table, rows in sets]
+    entries: dict[tuple[str, str], Any] = {}
+    tables = list(dict.fromkeys(spec.name for spec, keys in keyed if keys))
+    wanted = list(dict.fromkeys(key for _, keys in keyed for key in keys))
+    if len(tables) > 1 and len(wanted) <= QUICK_KEYS:
+        for e in await db.execute_fetchall(_entries_of(len(tables), len(wanted)),
+                                           (*tables, *wanted)):
+            entries[(e[1], e[2])] = (e[0], e[2], e[3], e[4], e[5])
+    else:
+        for spec, keys in keyed:
+            for start in range(0, len(keys), 500):
+                part = keys[start:start + 500]
+                for e in await db.execute_fetchall(_entries(len(part)), (spec.name, *part)):
+                    entries[(spec.name, e[1])] = e
+    found = []
+    for (spec, keys), (_, rows) in zip(keyed, sets, strict=True):
+        out = []
+        for row, key in zip(rows, keys, strict=True):
+            if _holds(secret, spec, row, key, entries.get((spec.name, key))):
+                out.append(row)
+            else:
+                log.error("ignoring %s: not in the chain as it is (changed or added past the"
+                          " relay); run `relay audit verify`", describe(spec.name, key))
+        found.append(out)
+    return found
+
+
+def _holds(secret: bytes, spec: Table, row: Mapping[str, Any], key: str, entry: Any) -> bool:
+    """The row is its entry's, and the key made the entry."""
+    if entry is None:
+        return False
+    if spec.name in _UNKEPT:
+        return _check(secret, spec, row, key, tuple(entry))
+    return _kept_check(secret, spec.name, key, tuple(row[c] for c in spec.columns),
+                       tuple(entry))
+
+
+def _check(secret: bytes, spec: Table, row: Mapping[str, Any], key: str,
+           entry: tuple[Any, ...]) -> bool:
+    seq, _, digest, prev, mac = entry
+    return bool(digest == row_digest(spec, row) and hmac.compare_digest(
+        mac, entry_mac(secret, seq, spec.name, key, digest, prev)))
+
+
+# The check is a function of the row's columns, its entry and the key alone, so a row read
+# again as it was (a conversation's, at every message) is not hashed again; a row or entry
+# changed since is another key here and is checked afresh. Records are not kept: their bytes
+# would be held, and hashing them is most of their check anyway.
+_UNKEPT = frozenset({"messages"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _kept_check(secret: bytes, table: str, key: str, values: tuple[Any, ...],
+                entry: tuple[Any, ...]) -> bool:
+    spec = TABLES[table]
+    return _check(secret, spec, dict(zip(spec.columns, values, strict=True)), key, entry)
 
 
 # -- adopting rows made before the chain --------------------------------------------------

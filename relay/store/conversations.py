@@ -12,6 +12,7 @@ from typing import Any
 
 from relay.store import chain, dialect
 from relay.store.db import Connection
+from relay.store.quick import Quick
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Stored:
     parties: tuple[tuple[str, str], ...]  # (role, address), in the order they were added
 
 
-async def _chained(db: Connection, table: str, sql: str,
+async def _chained(db: Connection, table: str, sql: str | Quick,
                    params: tuple[object, ...]) -> list[Mapping[str, Any]]:
     return await chain.chained(db, table, await db.execute_fetchall(sql, params))
 
@@ -33,22 +34,46 @@ async def _chained(db: Connection, table: str, sql: str,
 async def load(db: Connection, conversation_id: str) -> Stored | None:
     """The conversation as the chain holds it; None: no such conversation (or not one the
     chain has)."""
-    rows = await _chained(db, "conversations", "SELECT * FROM conversations WHERE id = ?",
-                          (conversation_id,))
-    if not rows:
+    params = (conversation_id,)
+    found = await db.execute_fetchall(_CONVERSATION, params)
+    if not found:
         return None
-    conv = rows[0]
-    aliases = {row["role"]: row["local_part"] for row in await _chained(
-        db, "aliases", "SELECT * FROM aliases WHERE conversation_id = ?", (conversation_id,))}
-    parties = await _chained(
-        db, "parties", "SELECT * FROM parties WHERE conversation_id = ? ORDER BY position",
-        (conversation_id,))
-    closing = await _chained(db, "conversation_closings",
-                             "SELECT * FROM conversation_closings WHERE conversation_id = ?",
-                             (conversation_id,))
+    # The conversation's rows, then their chain entries in one statement.
+    convs, alias_rows, parties, closing = await chain.chained_sets(db, [
+        ("conversations", found),
+        ("aliases", await db.execute_fetchall(_ALIASES, params)),
+        ("parties", await db.execute_fetchall(_PARTIES, params)),
+        ("conversation_closings", await db.execute_fetchall(_CLOSINGS, params)),
+    ])
+    if not convs:
+        return None
+    conv = convs[0]
+    aliases = {row["role"]: row["local_part"] for row in alias_rows}
     return Stored(id=conv["id"], order_id=conv["order_id"], created_at=conv["created_at"],
                   closed_at=closing[0]["at"] if closing else None, aliases=aliases,
                   parties=tuple((p["role"], p["address"]) for p in parties))
+
+
+_CONVERSATION = Quick("SELECT * FROM conversations WHERE id = ?")
+_ALIASES = Quick("SELECT * FROM aliases WHERE conversation_id = ?")
+_PARTIES = Quick("SELECT * FROM parties WHERE conversation_id = ? ORDER BY position")
+_CLOSINGS = Quick("SELECT * FROM conversation_closings WHERE conversation_id = ?")
+
+
+# What the conversations' rows are read from: what version() watches.
+_TABLES = ("conversations", "aliases", "parties", "conversation_closings")
+_DATA_VERSION = Quick("SELECT data_version FROM pragma_data_version()")
+
+
+async def version(db: Connection) -> tuple[int, int] | None:
+    """A value that changes whenever any conversation's rows may have: SQLite's data_version
+    (it moves when another connection, of any process, commits) and the rows this connection
+    added to their tables. None on PostgreSQL, where there is no such value (several relays
+    write the database at once): nothing read may be kept there."""
+    if dialect.is_postgresql(db):
+        return None
+    (data_version,), = await db.execute_fetchall(_DATA_VERSION)
+    return int(data_version), sum(chain.added(db, table) for table in _TABLES)
 
 
 async def find(db: Connection, order_id: str, buyer_key: str, seller_key: str) -> str | None:
@@ -101,7 +126,7 @@ async def add_party(db: Connection, conversation_id: str, role: str, address: st
 
 async def alias(db: Connection, local_part: str) -> tuple[str, str] | None:
     """(conversation id, role) of the chained alias."""
-    rows = await _chained(db, "aliases", "SELECT * FROM aliases WHERE local_part = ?",
+    rows = await _chained(db, "aliases", Quick("SELECT * FROM aliases WHERE local_part = ?"),
                           (local_part,))
     return (rows[0]["conversation_id"], rows[0]["role"]) if rows else None
 

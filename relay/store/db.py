@@ -27,7 +27,7 @@ import aiosqlite
 
 from relay.ops import prometheus
 from relay.ops.logs import event
-from relay.store import chain
+from relay.store import chain, quick
 from relay.store.turns import Turns
 
 log = logging.getLogger("relay.store")
@@ -96,8 +96,9 @@ class Store:
     async def open(cls, path: Path, busy_timeout: float = 5.0,
                    secret: bytes | None = None) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves. Quick statements run on
+        # the event loop's thread, the rest on aiosqlite's (relay.store.quick).
+        conn = await quick.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         await conn.execute("PRAGMA journal_mode = WAL")
@@ -180,7 +181,7 @@ class Store:
         batch.begun += 1
         savepoint = f"write{batch.begun}"
         try:
-            await self._conn.execute(f"SAVEPOINT {savepoint}")
+            await self._conn.execute(quick.Quick(f"SAVEPOINT {savepoint}"))
         except BaseException as exc:
             await self._abort(batch, exc)
             raise

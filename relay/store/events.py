@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from relay.store import chain
 from relay.store.db import Connection
+from relay.store.quick import Quick
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ async def add_seller(db: Connection, address_key: str, at: str, kind: str, value
 async def seller(db: Connection, address_key: str) -> list[Event]:
     """The seller's events, oldest first."""
     rows = await chain.chained(db, "seller_events", await db.execute_fetchall(
-        "SELECT * FROM seller_events WHERE address_key = ? ORDER BY seq", (address_key,)))
+        Quick("SELECT * FROM seller_events WHERE address_key = ? ORDER BY seq"),
+        (address_key,)))
     return [Event(r["at"], r["kind"], r["value"]) for r in rows]
 
 

@@ -4,6 +4,7 @@ account) in a sliding window. Work tables, not the record: neither is chained.""
 from __future__ import annotations
 
 from relay.store.db import Connection
+from relay.store.quick import QUICK_ROWS, Quick
 
 
 async def login_failures(db: Connection, network: str, account: str,
@@ -32,13 +33,15 @@ async def network_login_failures(db: Connection, network: str, since: str) -> in
 async def refusals(db: Connection, client: str, since: str, limit: int) -> tuple[int, int]:
     """The client's refused messages since `since` and their bytes, counted up to `limit`
     messages only (past it the answer is the same; below it the byte sum is complete)."""
-    (count, size), = await db.execute_fetchall(
-        "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (SELECT bytes FROM refusals"
-        " WHERE client = ? AND at >= ? LIMIT ?) AS counted", (client, since, limit))
+    sql = ("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (SELECT bytes FROM refusals"
+           " WHERE client = ? AND at >= ? LIMIT ?) AS counted")
+    (count, size), = await db.execute_fetchall(Quick(sql) if limit <= QUICK_ROWS else sql,
+                                               (client, since, limit))
     return int(count), int(size)
 
 
 async def add_refusal(db: Connection, client: str, at: str, size: int,
                       message_id: str | None) -> None:
-    await db.execute("INSERT INTO refusals (at, client, bytes, message_id) VALUES (?, ?, ?, ?)",
+    await db.execute(Quick("INSERT INTO refusals (at, client, bytes, message_id)"
+                           " VALUES (?, ?, ?, ?)"),
                      (at, client, size, message_id))

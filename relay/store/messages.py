@@ -4,6 +4,7 @@ appends to): rates, the thread map's IDs, answers, earlier review requests."""
 from __future__ import annotations
 
 from relay.store.db import Connection
+from relay.store.quick import QUICK_ROWS, Quick
 
 
 async def count(db: Connection, conversation_id: str) -> int:
@@ -27,9 +28,9 @@ async def review_request_sent(db: Connection, conversation_id: str) -> bool:
 async def _count_upto(db: Connection, where: str, params: tuple[object, ...], limit: int) -> int:
     """Messages matching `where`, counted up to `limit` only: past it the answer is the same,
     and a flood must not make every further RCPT count all of it."""
-    (found,), = await db.execute_fetchall(
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE {where} LIMIT ?) AS found",
-        (*params, limit))
+    sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE {where} LIMIT ?) AS found"
+    (found,), = await db.execute_fetchall(Quick(sql) if limit <= QUICK_ROWS else sql,
+                                          (*params, limit))
     return int(found)
 
 

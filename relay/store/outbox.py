@@ -9,6 +9,7 @@ import aiosqlite
 
 from relay.store import chain
 from relay.store.db import Store, utcnow
+from relay.store.quick import Quick
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ async def add_event(db: aiosqlite.Connection, message_id: str, kind: str, detail
 
 async def has_event(db: aiosqlite.Connection, message_id: str, kind: str) -> bool:
     rows = await db.execute_fetchall(
-        "SELECT 1 FROM message_events WHERE message_id = ? AND kind = ? LIMIT 1",
+        Quick("SELECT 1 FROM message_events WHERE message_id = ? AND kind = ? LIMIT 1"),
         (message_id, kind))
     return bool(rows)
 
@@ -54,9 +55,9 @@ async def conversation_events(db: aiosqlite.Connection,
 
 
 async def enqueue(db: aiosqlite.Connection, job: Job) -> None:
-    await db.execute(
+    await db.execute(Quick(
         "INSERT INTO outbox (message_id, mail_from, rcpt, smtputf8, attempts, next_attempt_at,"
-        " expires_at, bounce) VALUES (?,?,?,?,?,?,?,?)",
+        " expires_at, bounce) VALUES (?,?,?,?,?,?,?,?)"),
         (job.message_id, job.mail_from, job.rcpt, int(job.smtputf8), job.attempts,
          job.next_attempt_at, job.expires_at, int(job.bounce)),
     )
@@ -120,13 +121,13 @@ async def next_due_at(store: Store, busy: Collection[str] = ()) -> float | None:
 
 async def reschedule(db: aiosqlite.Connection, message_id: str, attempts: int, at: float) -> None:
     await db.execute(
-        "UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE message_id = ?",
+        Quick("UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE message_id = ?"),
         (attempts, at, message_id),
     )
 
 
 async def remove(db: aiosqlite.Connection, message_id: str) -> None:
-    await db.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
+    await db.execute(Quick("DELETE FROM outbox WHERE message_id = ?"), (message_id,))
 
 
 

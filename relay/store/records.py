@@ -6,12 +6,18 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
+from typing import Any
 
 import aiosqlite
 
 from relay.store import chain, dialect
 from relay.store.db import Store
+from relay.store.quick import QUICK_BYTES, Quick
+
+_SMALL_RECORD = Quick("SELECT * FROM messages WHERE id = ?"
+                      " AND length(raw) + COALESCE(length(delivered), 0) <= ?")
 
 GENESIS = "0" * 64
 
@@ -47,6 +53,9 @@ class Record:
         return self.size is not None and self.size > len(self.raw)
 
 
+_FIELDS = dataclass_fields(Record)
+
+
 def _digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
@@ -78,7 +87,9 @@ def record_hash(record: Record, prev_hash: str) -> str:
     """SHA-256 over every field (bodies by their own digest) and the previous hash. size
     and sha256 count when set (every record since they are kept; a trimmed record's digest
     of the whole message is in its hash)."""
-    fields = asdict(record)
+    # Its fields as they are (asdict() would copy each value, and every value here is a str,
+    # an int, None, bytes or a tuple of str replaced below).
+    fields: dict[str, Any] = {f.name: getattr(record, f.name) for f in _FIELDS}
     for name in ("size", "sha256"):
         if fields[name] is None:  # older records: hashed as they were
             del fields[name]
@@ -97,7 +108,7 @@ async def append(db: aiosqlite.Connection, record: Record) -> str:
         record = replace(record, size=len(record.raw), sha256=_digest(record.raw))
     await dialect.lock_chain(db)  # the last hash stays the last until this commits
     rows = await db.execute_fetchall(
-        "SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+        Quick("SELECT hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1"),
         (record.conversation_id,),
     )
     prev = rows[0][0] if rows else GENESIS
@@ -140,7 +151,11 @@ async def get(store: Store, message_id: str, chained: bool = False) -> Record | 
     """The record; chained=True: only as the chain holds it (None if it was added or
     changed past the relay), for what is about to be sent."""
     async with store.read() as db:
-        rows = await db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
+        # A record of a small message is read in place (relay.store.quick); SQLite reads a
+        # blob's length from the row's header, without its bytes.
+        rows = await db.execute_fetchall(_SMALL_RECORD, (message_id, QUICK_BYTES))
+        if not rows:
+            rows = await db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
         if chained:
             rows = await chain.chained(db, "messages", rows)
     return from_row(rows[0]) if rows else None

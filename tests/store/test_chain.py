@@ -20,6 +20,7 @@ from relay.auth.passwords import set_password
 from relay.config import StoreSettings
 from relay.marketplace import buyers, conversations, message_center, review_request, sellers
 from relay.store import chain, records
+from relay.store.startup import open_store
 
 MALLORY = "mallory@evil.example"
 STRANGER = "stranger@evil.example"
@@ -336,6 +337,34 @@ async def test_rows_slipped_in_are_not_read(relay_factory, capture, tmp_path):
     waiting = await message_center.query(relay.store, message_center.Filters(
         seller=SELLER, needs_response=True))
     assert [m["id"] for m in waiting] == [mid]
+
+
+async def test_a_row_read_before_is_checked_again_once_changed(tmp_path):
+    """A row once found in the chain is not hashed again while it reads the same
+    (relay.store.chain keeps the check); changed past the relay afterwards, it is ignored
+    from the next read on, and so is a forged entry to go with it."""
+    store = await open_store(StoreSettings(path=tmp_path / "relay.db"))
+    try:
+        conv, _ = await conversations.open_conversation(
+            store, DOMAIN, "112-1234567-1234567", BUYER, [SELLER])
+        assert (await conversations.get(store, DOMAIN, conv.id)).sellers == (SELLER,)
+        assert (await conversations.get(store, DOMAIN, conv.id)).sellers == (SELLER,)
+        tamper(tmp_path / "relay.db",
+               ("UPDATE parties SET address = ? WHERE conversation_id = ? AND role = 'seller'",
+                (MALLORY, conv.id)))
+        assert (await conversations.get(store, DOMAIN, conv.id)).sellers == ()
+        # The entry's digest made to match the changed row, without the key for its link.
+        async with store.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM parties WHERE conversation_id = ? AND role = 'seller'",
+                (conv.id,))
+            digest = chain.row_digest(chain.TABLES["parties"], rows[0])
+        tamper(tmp_path / "relay.db",
+               ("UPDATE chain SET digest = ? WHERE tbl = 'parties' AND row_key = ?",
+                (digest, chain.row_key(chain.TABLES["parties"], rows[0]))))
+        assert (await conversations.get(store, DOMAIN, conv.id)).sellers == ()
+    finally:
+        await store.close()
 
 
 async def test_outbox_row_slipped_in_is_not_sent(relay_factory, capture, tmp_path):
