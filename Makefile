@@ -21,10 +21,10 @@ run: $(STAMP)
 	$(BIN)/relay --config $(CONFIG) migrate
 	$(BIN)/relay --config $(CONFIG) serve
 
-# Half of the suite's time is spent waiting (sockets, timers, child processes), so it runs in
-# two pytest-xdist workers per core; a test file stays on one worker (its module fixtures run
-# once). TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
+# Much of the suite's time is spent waiting (sockets, timers, child processes), so it runs in
+# one pytest-xdist worker per core (more would crowd the tests that start relay processes); a
+# test file stays on one worker (its module fixtures run once). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 

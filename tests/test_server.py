@@ -59,7 +59,7 @@ async def test_port_in_use_is_one_clear_line(tmp_path):
         port = taken.getsockname()[1]
         relay = RelayProcess(write_config(tmp_path, port, free_port()))
         relay.start()
-        code = await relay.wait(20)
+        code = await relay.wait()
     assert code == 1
     last = relay.log().strip().splitlines()[-1]
     assert last.startswith(f"relay: cannot listen on 127.0.0.1:{port}"), last

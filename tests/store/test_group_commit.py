@@ -85,6 +85,9 @@ async def batch(store: Store, first: Callable[[store_db.Connection], Awaitable[N
     """`first` writes, then holds its block open until every one of `others` (started in
     this order) waits for its turn: they join its batch. Each one's result or exception."""
     inside = asyncio.Event()
+    # Made on purpose: MAX_BATCH_SECONDS must not cut it, however slow the machine is (on a
+    # loaded one, starting the others took longer than the 0.1 s a batch stays open).
+    window, store_db.MAX_BATCH_SECONDS = store_db.MAX_BATCH_SECONDS, 3600.0
 
     async def holder() -> None:
         async with store.write() as db:
@@ -96,8 +99,11 @@ async def batch(store: Store, first: Callable[[store_db.Connection], Awaitable[N
     held = asyncio.create_task(holder())
     await inside.wait()
     tasks = [asyncio.create_task(other()) for other in others]
-    return await asyncio.wait_for(asyncio.gather(held, *tasks, return_exceptions=True),
-                                  DEADLINE)
+    try:
+        return await asyncio.wait_for(asyncio.gather(held, *tasks, return_exceptions=True),
+                                      DEADLINE)
+    finally:
+        store_db.MAX_BATCH_SECONDS = window
 
 
 def ids(path: Path, table: str = "messages", column: str = "id") -> set[str]:
@@ -275,6 +281,7 @@ async def test_readers_wait_for_the_batch_and_a_full_batch_lets_them_in(tmp_path
     """A reader that asks while a batch is open reads after its COMMIT, never in the
     middle; writers behind it join the batch first, but only up to MAX_BATCH."""
     monkeypatch.setattr(store_db, "MAX_BATCH", 2)
+    monkeypatch.setattr(store_db, "MAX_BATCH_SECONDS", 3600.0)  # cut by count, never by time
     store, _, conv = await new_store(tmp_path / "relay.db")
     order: list[object] = []
     store.on_chain_entries = lambda count: order.append("commit")
@@ -312,9 +319,11 @@ async def test_readers_wait_for_the_batch_and_a_full_batch_lets_them_in(tmp_path
 
 
 @pytest.mark.parametrize("failing", ["first", "second"])
-async def test_the_first_or_a_later_write_of_a_batch_fails_alone(tmp_path, failing):
+async def test_the_first_or_a_later_write_of_a_batch_fails_alone(tmp_path, failing,
+                                                                 monkeypatch):
     """The first write of a batch has no savepoint: when it fails, the transaction is
     rolled back, and the writes waiting behind it start a new one."""
+    monkeypatch.setattr(store_db, "MAX_BATCH_SECONDS", 3600.0)  # the batch is made on purpose
     store, settings, conv = await new_store(tmp_path / "relay.db")
     before = commit_counts()
 

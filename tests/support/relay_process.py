@@ -25,6 +25,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long a test waits for a relay process to start, log a line or exit before calling it
+# hung: a limit for hangs, not a speed check (a loaded CI machine needs well over 10 s to
+# start a Python process with its imports and migrations).
+PATIENCE = 60.0
 
 
 def relay_toml(settings: dict[str, Any]) -> str:
@@ -88,7 +92,7 @@ class RelayProcess:
     def alive(self) -> None:
         assert self.returncode is None, f"relay exited {self.returncode}:\n{self.log()[-3000:]}"
 
-    async def wait_listening(self, timeout: float = 20.0) -> None:
+    async def wait_listening(self, timeout: float = PATIENCE) -> None:
         """Until a connection to smtp.port succeeds (that probe connection is closed again)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -104,7 +108,7 @@ class RelayProcess:
                 await writer.wait_closed()
             return
 
-    async def wait_log(self, text: str, start: int = 0, timeout: float = 15.0) -> int:
+    async def wait_log(self, text: str, start: int = 0, timeout: float = PATIENCE) -> int:
         """Until `text` is in the log after position `start`; returns where it ends."""
         deadline = time.monotonic() + timeout
         while True:
@@ -131,7 +135,7 @@ class RelayProcess:
         end = await self.reloaded(mark)
         return mark, self.log()[mark:end]
 
-    async def reloaded(self, mark: int, timeout: float = 10.0) -> int:
+    async def reloaded(self, mark: int, timeout: float = PATIENCE) -> int:
         """Until a reload logged after `mark` has its outcome: where its last line ends."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -156,17 +160,17 @@ class RelayProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    async def wait(self, timeout: float = 15.0) -> int:
+    async def wait(self, timeout: float = PATIENCE) -> int:
         """Until it exits: its exit code."""
         assert self.proc is not None
         return await asyncio.to_thread(self.proc.wait, timeout)
 
-    async def terminate(self, timeout: float = 15.0) -> int:
+    async def terminate(self, timeout: float = PATIENCE) -> int:
         """SIGTERM (drain, then exit); its exit code."""
         self.send_signal(signal.SIGTERM)
         return await self.wait(timeout)
 
-    async def kill(self, timeout: float = 10.0) -> int:
+    async def kill(self, timeout: float = PATIENCE) -> int:
         """SIGKILL: no shutdown code runs. Its exit code (-9)."""
         self.send_signal(signal.SIGKILL)
         return await self.wait(timeout)
@@ -187,7 +191,7 @@ class RelayProcess:
 
 @contextlib.asynccontextmanager
 async def serving(config: Path, log: Path | None = None,
-                  timeout: float = 20.0) -> AsyncIterator[RelayProcess]:
+                  timeout: float = PATIENCE) -> AsyncIterator[RelayProcess]:
     """`relay serve` started and listening on smtp.port; killed at the end if it still runs."""
     relay = RelayProcess(config, log)
     relay.start()
