@@ -36,8 +36,10 @@ from relay.marketplace import conversations
 from relay.store import chain, checkpoints, limits, records
 from relay.store.audit import audit
 from relay.store.checkpoints import Checkpointer
-from relay.store.db import utcnow
+from relay.store.db import Store, utcnow
 from relay.store.dialect import translate
+from relay.store.migrate import migrate
+from relay.store.pg import PgStore
 from relay.store.startup import open_store
 
 
@@ -214,6 +216,36 @@ async def test_migrate_on_postgresql(postgresql_url, tmp_path):
     again = await asyncio.to_thread(run_cli, "--config", str(config), "migrate")
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "store is up to date"
+
+
+def _columns(definition: str) -> str:
+    """An index's key, as "(a,lower(b))": the part after its table, without spaces."""
+    return "".join(definition[definition.index("("):].split()).lower()
+
+
+async def test_every_sqlite_index_is_on_postgresql_too(postgresql_url, tmp_path):
+    """The migrations made on each: every index SQLite's create (by name) is on PostgreSQL
+    with the same key, so no query is fast on one and scans a table on the other."""
+    lite = await Store.open(tmp_path / "relay.db")
+    try:
+        await migrate(lite)
+        async with lite.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    finally:
+        await lite.close()
+    sqlite_indexes = {name: _columns(sql.split(" ON ", 1)[1]) for name, sql in rows}
+    pg = await PgStore.connect(postgresql_url, 1)
+    try:
+        await migrate(pg)
+        async with pg.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+    finally:
+        await pg.close()
+    pg_indexes = {name: _columns(definition.split(" USING ", 1)[1]) for name, definition in rows}
+    assert "messages_conversation_accepted" in sqlite_indexes
+    assert {name: pg_indexes.get(name) for name in sqlite_indexes} == sqlite_indexes
 
 
 @pytest.mark.parametrize(("url", "said"), [
