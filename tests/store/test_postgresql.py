@@ -270,6 +270,10 @@ def test_translation_to_postgresql():
         "SELECT 1 FROM t WHERE a = $1 AND b LIKE '%?%' AND c IN ($2, $3)")
     assert translate("SELECT value FROM json_each(?)") == (
         "SELECT value FROM json_array_elements_text($1::json)")
+    assert translate("m.id IN (SELECT value FROM json_each(?)) AND seq NOT IN"
+                     " (SELECT value FROM json_each(?))") == (
+        "m.id = ANY(ARRAY(SELECT json_array_elements_text($1::json))) AND seq NOT IN"
+        " (SELECT value FROM json_array_elements_text($2::json))")
     assert translate("l.row_key = json_array(m.id)") == (
         "l.row_key = (json_build_array(m.id)::text)")
     assert translate("WHERE c.closed_at IS NOT k.at AND x IS NOT NULL") == (
