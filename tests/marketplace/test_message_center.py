@@ -303,3 +303,17 @@ async def test_a_reply_slipped_in_past_the_relay_is_not_read(relay, conv):
     assert await ids(relay, seller=SELLER, needs_response=True) == {question}
     assert await ids(relay, conversation=conv.id, needs_response=True) == {question}
     assert await message_center.awaiting(relay.store, SELLER) == {question}
+
+
+async def test_the_sellers_tally_is_kept_between_reads(relay, conv):
+    """Worked out once per store (PostgreSQL's reads each have a pooled connection of their
+    own: a tally kept per connection was worked out whole on every page), then kept up to
+    date: a question asked since is in it."""
+    first = await sent(relay, BUYER, conv.seller_alias)
+    assert await message_center.awaiting(relay.store, SELLER) == {first}
+    tallies = message_center._TALLIES[relay.store]
+    tally = next(iter(tallies.values()))
+    second = await sent(relay, BUYER, conv.seller_alias)
+    assert (await message_center.counts(relay.store, SELLER)).needs_response == 2
+    assert list(message_center._TALLIES[relay.store].values()) == [tally]
+    assert set(tally.where) == {first, second}
