@@ -225,7 +225,8 @@ def _columns(definition: str) -> str:
 
 async def test_every_sqlite_index_is_on_postgresql_too(postgresql_url, tmp_path):
     """The migrations made on each: every index SQLite's create (by name) is on PostgreSQL
-    with the same key, so no query is fast on one and scans a table on the other."""
+    with the same key, so no query is fast on one and scans a table on the other; and the
+    message bytes are not compressed on PostgreSQL."""
     lite = await Store.open(tmp_path / "relay.db")
     try:
         await migrate(lite)
@@ -241,11 +242,16 @@ async def test_every_sqlite_index_is_on_postgresql_too(postgresql_url, tmp_path)
         async with pg.read() as db:
             rows = await db.execute_fetchall(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+            storage = {r[0]: r[1] for r in await db.execute_fetchall(
+                "SELECT attname, attstorage::text FROM pg_attribute"
+                " WHERE attrelid = 'messages'::regclass AND attname IN ('raw', 'delivered')")}
     finally:
         await pg.close()
     pg_indexes = {name: _columns(definition.split(" USING ", 1)[1]) for name, definition in rows}
     assert "messages_conversation_accepted" in sqlite_indexes
     assert {name: pg_indexes.get(name) for name in sqlite_indexes} == sqlite_indexes
+    # A message's bytes EXTERNAL (0017): out of line, not compressed (as on SQLite)
+    assert storage == {"raw": "e", "delivered": "e"}
 
 
 @pytest.mark.parametrize(("url", "said"), [
