@@ -189,9 +189,19 @@ async def chained(db: aiosqlite.Connection, table: str,
     entries: dict[str, Any] = {}
     for start in range(0, len(keys), 500):
         part = keys[start:start + 500]
-        for e in await db.execute_fetchall(
+        if dialect.is_postgresql(db):
+            # An index probe per key whatever the statistics say (OFFSET 0 keeps the lateral
+            # subquery from becoming a join to plan): IN (…500 keys) without them was a scan
+            # of every entry of the table's in the chain, 9 ms a batch at 2,000 conversations.
+            found = await db.execute_fetchall(
+                "SELECT e.seq, e.row_key, e.digest, e.prev_mac, e.mac"
+                " FROM unnest(?::text[]) AS k (key), LATERAL (SELECT * FROM chain c"
+                "  WHERE c.tbl = ? AND c.row_key = k.key OFFSET 0) e", (part, table))
+        else:
+            found = await db.execute_fetchall(
                 "SELECT seq, row_key, digest, prev_mac, mac FROM chain WHERE tbl = ? AND"
-                f" row_key IN ({', '.join('?' * len(part))})", (table, *part)):
+                f" row_key IN ({', '.join('?' * len(part))})", (table, *part))
+        for e in found:
             entries[e[1]] = e
     out = []
     for row, key in zip(rows, keys, strict=True):
