@@ -223,7 +223,9 @@ def test_migrate_twice(cfg, tmp_path):
                                      " 0009_seller_credentials.sql, 0010_lookup_indexes.sql,"
                                      " 0011_covering_rate_index.sql,"
                                      " 0012_client_network_counts.sql, 0013_message_size.sql,"
-                                     " 0014_chain.sql, 0015_web_sessions.sql")
+                                     " 0014_chain.sql, 0015_web_sessions.sql,"
+                                     " 0016_accepted_message_indexes.sql,"
+                                     " 0017_message_bytes_uncompressed.sql")
     assert (tmp_path / "relay.db").exists()
     second = cli(cfg, "migrate")
     assert second.returncode == 0, second.stderr

@@ -2,7 +2,12 @@
 signed-in seller's browser asks for them (the relay in this process, on loopback; the times
 include the HTTP round trip, so the server's own time is at most this).
 
-    python -m tools.web_bench [CONVERSATIONS]      (default 10,000)
+    python -m tools.web_bench [CONVERSATIONS] [--store-url postgresql://…/db]
+
+CONVERSATIONS: 10,000 by default. --store-url: on that PostgreSQL server, in a database the
+bench creates beside the one named (the role needs CREATEDB) and drops at the end; without
+it, SQLite in a temporary directory. --analyze: ANALYZE once the rows are in, as autovacuum
+would have by then on a server where it is on (this project's test server has it off).
 
 Each conversation has a buyer's question; most have the seller's answer, some an auto-reply
 after it, some only an auto-reply, some a second question; a few are marked no response
@@ -12,17 +17,19 @@ a few hundred conversations to a transaction.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from relay.auth import passwords
@@ -131,12 +138,31 @@ async def timed(client: httpx.AsyncClient, path: str) -> tuple[list[float], int]
     return took, size
 
 
-async def main(count: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+@contextlib.asynccontextmanager
+async def scratch_database(url: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database on url's server, dropped afterwards."""
+    base, _, _ = url.rpartition("/")
+    name = f"web_bench_{new_token(8)}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{base}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def main(count: int, store_url: str | None, analyze: bool) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = await stack.enter_async_context(scratch_database(store_url)) if store_url else ""
+        print(f"store: {'PostgreSQL' if url else 'SQLite'}"
+              f"{', ANALYZEd after the build' if url and analyze else ''}")
         config = Config(
             domain=DOMAIN, smtp=SMTPSettings(port=0),
-            store=StoreSettings(path=folder / "relay.db"),
+            store=StoreSettings(path=folder / "relay.db", url=url),
             delivery=DeliverySettings(maildir=folder / "maildir",
                                       bounce_key=folder / "bounce.key"),
             dkim=DKIMSettings(sign=False, key=folder / "dkim.pem"),
@@ -148,6 +174,9 @@ async def main(count: int) -> None:
             started = time.perf_counter()
             kinds = await build(relay, count)
             assert relay.store is not None
+            if analyze and url:
+                async with relay.store.read() as db:
+                    await db.execute("ANALYZE")
             await passwords.set_password(relay.store, SELLER, DOMAIN, PASSWORD)
             print(f"{count:,} conversations of one seller ({kinds}) built in"
                   f" {time.perf_counter() - started:.0f} s")
@@ -186,4 +215,11 @@ async def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
+    parser = argparse.ArgumentParser(prog="python -m tools.web_bench")
+    parser.add_argument("conversations", type=int, nargs="?", default=10_000)
+    parser.add_argument("--store-url", help="postgresql://user@host:port/db: a server to"
+                        " run on, in a scratch database created (and dropped) beside db")
+    parser.add_argument("--analyze", action="store_true", help="PostgreSQL: ANALYZE after"
+                        " the build (the statistics autovacuum keeps, where it is on)")
+    args = parser.parse_args()
+    asyncio.run(main(args.conversations, args.store_url, args.analyze))

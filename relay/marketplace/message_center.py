@@ -11,6 +11,7 @@ added to the record since: the web message center shows them on every page.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import weakref
 from dataclasses import dataclass, replace
@@ -78,13 +79,13 @@ async def awaiting(store: Store, seller: str) -> set[str]:
     """The ids of the seller's buyer messages that need a response: what the needs_response
     filter lists."""
     async with store.read() as db:
-        tally = await _tally(db, seller)
+        tally = await _tally(store, db, seller)
         return set(tally.where)
 
 
 async def counts(store: Store, seller: str) -> Counts:
     async with store.read() as db:
-        tally = await _tally(db, seller)
+        tally = await _tally(store, db, seller)
         return Counts(unread=len(tally.unread), needs_response=len(tally.where))
 
 
@@ -95,6 +96,7 @@ class _Tally:
     the seller has."""
 
     def __init__(self) -> None:
+        self.lock = asyncio.Lock()
         self.started = False
         self.conversations: set[str] = set()
         self.messages = self.marks = 0  # the seqs read up to
@@ -156,13 +158,17 @@ class _Tally:
 
 
 _ACCEPTED = ("delivered", "delivered_redacted")
-# Per connection (a process's store) and seller.
-_TALLIES: weakref.WeakKeyDictionary[Connection, dict[str, _Tally]] = weakref.WeakKeyDictionary()
+# Per store (one a process) and seller. Not per connection: PostgreSQL's reads each have a
+# connection of their own from the pool, and a tally kept per connection was worked out
+# whole again on every page.
+_TALLIES: weakref.WeakKeyDictionary[Store, dict[str, _Tally]] = weakref.WeakKeyDictionary()
 
 
-async def _tally(db: Connection, seller: str) -> _Tally:
-    tally = _TALLIES.setdefault(db, {}).setdefault(address_key(seller), _Tally())
-    await tally.refresh(db, seller)
+async def _tally(store: Store, db: Connection, seller: str) -> _Tally:
+    tally = _TALLIES.setdefault(store, {}).setdefault(address_key(seller), _Tally())
+    # One refresh at a time: PostgreSQL's reads run side by side (SQLite's take turns).
+    async with tally.lock:
+        await tally.refresh(db, seller)
     return tally
 
 
@@ -188,19 +194,19 @@ def from_seller(sender: str, sellers: set[str]) -> bool:
     return bool(sender) and address_key(sender) in sellers
 
 
-async def _waiting(db: Connection, f: Filters) -> Filters:
+async def _waiting(store: Store, db: Connection, f: Filters) -> Filters:
     """A seller's needs_response filter as the messages their tally has waiting: the same
     messages, without finding each conversation's answer again."""
     if not (f.needs_response and f.seller):
         return f
-    tally = await _tally(db, f.seller)
+    tally = await _tally(store, db, f.seller)
     return replace(f, needs_response=False, received=True, among=tuple(tally.where))
 
 
 async def query(store: Store, f: Filters) -> list[dict[str, Any]]:
     """Every message the filters select, oldest first."""
     async with store.read() as db:
-        f = await _waiting(db, f)
+        f = await _waiting(store, db, f)
         out = await repo.oldest_first(db, f, await _sellers(db, f))
         if f.needs_response:
             answers = _Answers(db)
@@ -216,7 +222,7 @@ async def page(store: Store, f: Filters, limit: int,
     previous page returned). Returns the page and the next page's cursor (None: no more)."""
     out: list[dict[str, Any]] = []
     async with store.read() as db:
-        f = await _waiting(db, f)
+        f = await _waiting(store, db, f)
         batch = max(limit + 1, 100) if f.needs_response else limit + 1
         sellers = await _sellers(db, f)
         answers = _Answers(db)

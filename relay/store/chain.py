@@ -232,7 +232,7 @@ async def chained_sets(db: aiosqlite.Connection,
         for spec, keys in keyed:
             for start in range(0, len(keys), 500):
                 part = keys[start:start + 500]
-                for e in await db.execute_fetchall(_entries(len(part)), (spec.name, *part)):
+                for e in await _entries_by_key(db, spec.name, part):
                     entries[(spec.name, e[1])] = e
     found = []
     for (spec, keys), (_, rows) in zip(keyed, sets, strict=True):
@@ -276,6 +276,19 @@ def _kept_check(secret: bytes, table: str, key: str, values: tuple[Any, ...],
                 entry: tuple[Any, ...]) -> bool:
     spec = TABLES[table]
     return _check(secret, spec, dict(zip(spec.columns, values, strict=True)), key, entry)
+
+
+async def _entries_by_key(db: aiosqlite.Connection, table: str,
+                          keys: list[str]) -> Sequence[Any]:
+    if dialect.is_postgresql(db):
+        # An index probe per key whatever the statistics say (OFFSET 0 keeps the lateral
+        # subquery from becoming a join to plan): IN (…500 keys) without them was a scan
+        # of every entry of the table's in the chain, 9 ms a batch at 2,000 conversations.
+        return await db.execute_fetchall(
+            "SELECT e.seq, e.row_key, e.digest, e.prev_mac, e.mac"
+            " FROM unnest(?::text[]) AS k (key), LATERAL (SELECT * FROM chain c"
+            "  WHERE c.tbl = ? AND c.row_key = k.key OFFSET 0) e", (keys, table))
+    return await db.execute_fetchall(_entries(len(keys)), (table, *keys))
 
 
 # -- adopting rows made before the chain --------------------------------------------------

@@ -123,10 +123,14 @@ class Store:
 
     async def writable(self) -> bool:
         """Whether a write transaction can start and none failed in the last FAILURE_HOLD
-        seconds (for /readyz): not locked, not read-only, not out of space at a commit. The
-        hold ends by itself, so a relay taken out of rotation gets traffic to try again."""
+        seconds (for /readyz). The hold ends by itself, so a relay taken out of rotation
+        gets traffic to try again."""
         if self.failed_at is not None and time.monotonic() - self.failed_at < FAILURE_HOLD:
             return False
+        return await self._can_write()
+
+    async def _can_write(self) -> bool:
+        """Not locked, not read-only, not out of space at a commit."""
         async with self.read():  # never inside a batch: its turn is the writers'
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")

@@ -18,8 +18,14 @@ from relay.store import chain
 from relay.store.db import Connection
 from relay.store.messages import ACCEPTED
 
-_CHAINED = ("EXISTS (SELECT 1 FROM chain l WHERE l.tbl = 'messages'"
-            " AND l.row_key = json_array(m.id))")
+# A look-up of the row's entry by the chain's unique key, row by row. Not EXISTS: PostgreSQL
+# turns that into a join whose plan hangs on the tables' statistics, and without them (a
+# young store, before autovacuum's first ANALYZE) it scanned every messages entry of the
+# chain once per message: 15-40 ms a seller tally on 400 messages, where this takes 1 ms.
+# A scalar subquery stays a per-row index probe, and IS NOT NULL is estimated as true for
+# nearly every row, which it is.
+_CHAINED = ("(SELECT 1 FROM chain l WHERE l.tbl = 'messages'"
+            " AND l.row_key = json_array(m.id)) IS NOT NULL")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ from relay.config import redact_url
 from relay.errors import StoreUnavailable
 from relay.ops import prometheus
 from relay.store import chain
-from relay.store.db import FAILURE_HOLD, CommitFailed, Store
+from relay.store.db import CommitFailed, Store
 from relay.store.dialect import CONNECTION_ERRORS, Connection, PostgresError, as_store_error
 
 
@@ -38,6 +38,10 @@ def _timed_out(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return False
+
+
+def _no_entries(seq: int) -> None:
+    """A read's connection: it adds no chain entries."""
 
 
 class PgStore(Store):
@@ -88,7 +92,10 @@ class PgStore(Store):
         self._pool.terminate()
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
+    async def _connection(self, on_entry: Callable[[int], None] = _no_entries,
+                          ) -> AsyncIterator[Connection]:
+        """A connection from the pool, bound to the chain key; on_entry is told of each chain
+        entry added on it (write() counts them; a read adds none)."""
         try:
             raw = await self._pool.acquire(timeout=self._timeout)
         except TimeoutError as exc:
@@ -102,7 +109,7 @@ class PgStore(Store):
         try:
             conn = Connection(raw)
             if self.secret is not None:
-                chain.bind(conn, self.secret, lambda seq: None)
+                chain.bind(conn, self.secret, on_entry)
             yield conn
         except Exception as exc:
             if _timed_out(exc):
@@ -122,11 +129,9 @@ class PgStore(Store):
         async with self._connection() as conn:
             yield conn
 
-    async def writable(self) -> bool:
-        """Whether the server answers as a primary (not in recovery, so writable) and no
-        write failed in the last FAILURE_HOLD seconds."""
-        if self.failed_at is not None and time.monotonic() - self.failed_at < FAILURE_HOLD:
-            return False
+    async def _can_write(self) -> bool:
+        """The server answers as a primary (not in recovery, so writable); Store.writable()
+        adds the hold after a failed write."""
         try:
             async with self.read() as db:
                 rows = await db.execute_fetchall("SELECT pg_is_in_recovery()")
@@ -150,11 +155,9 @@ class PgStore(Store):
         async with contextlib.AsyncExitStack() as stack:
             self._waiting += 1
             try:
-                conn = await stack.enter_async_context(self._connection())
+                conn = await stack.enter_async_context(self._connection(entry))
             finally:
                 self._waiting -= 1
-            if self.secret is not None:
-                chain.bind(conn, self.secret, entry)
             tx = conn.raw.transaction()
             try:
                 await tx.start()

@@ -286,3 +286,34 @@ async def test_the_response_time_report_counts_late_answers_per_day(scenario):
     assert ago[40] not in by_day
     assert sum(d.received for d in days) == windows[1].received
     assert sum(d.late for d in days) == windows[1].late
+
+
+async def test_a_reply_slipped_in_past_the_relay_is_not_read(relay, conv):
+    """A seller reply inserted without its chain entry (past the relay): not listed, not an
+    answer to the buyer's question, by the filters nor by the seller's tally."""
+    question = await sent(relay, BUYER, conv.seller_alias)
+    async with relay.store.write() as db:
+        await db.execute(
+            "INSERT INTO messages (id, conversation_id, received_at, direction, disposition,"
+            " reasons, peer, helo, mail_from, rcpt_to, raw, prev_hash, hash)"
+            " SELECT 'fabricatedreply1', conversation_id, received_at || 'Z',"
+            " 'seller_to_buyer', 'delivered', '[]', peer, helo, ?, rcpt_to, raw, hash, hash"
+            " FROM messages WHERE id = ?", (SELLER, question))
+    assert await ids(relay, seller=SELLER) == {question}
+    assert await ids(relay, seller=SELLER, needs_response=True) == {question}
+    assert await ids(relay, conversation=conv.id, needs_response=True) == {question}
+    assert await message_center.awaiting(relay.store, SELLER) == {question}
+
+
+async def test_the_sellers_tally_is_kept_between_reads(relay, conv):
+    """Worked out once per store (PostgreSQL's reads each have a pooled connection of their
+    own: a tally kept per connection was worked out whole on every page), then kept up to
+    date: a question asked since is in it."""
+    first = await sent(relay, BUYER, conv.seller_alias)
+    assert await message_center.awaiting(relay.store, SELLER) == {first}
+    tallies = message_center._TALLIES[relay.store]
+    tally = next(iter(tallies.values()))
+    second = await sent(relay, BUYER, conv.seller_alias)
+    assert (await message_center.counts(relay.store, SELLER)).needs_response == 2
+    assert list(message_center._TALLIES[relay.store].values()) == [tally]
+    assert set(tally.where) == {first, second}

@@ -36,8 +36,10 @@ from relay.marketplace import conversations
 from relay.store import chain, checkpoints, limits, records
 from relay.store.audit import audit
 from relay.store.checkpoints import Checkpointer
-from relay.store.db import utcnow
+from relay.store.db import Store, utcnow
 from relay.store.dialect import translate
+from relay.store.migrate import migrate
+from relay.store.pg import PgStore
 from relay.store.startup import open_store
 
 
@@ -216,6 +218,42 @@ async def test_migrate_on_postgresql(postgresql_url, tmp_path):
     assert again.stdout.strip() == "store is up to date"
 
 
+def _columns(definition: str) -> str:
+    """An index's key, as "(a,lower(b))": the part after its table, without spaces."""
+    return "".join(definition[definition.index("("):].split()).lower()
+
+
+async def test_every_sqlite_index_is_on_postgresql_too(postgresql_url, tmp_path):
+    """The migrations made on each: every index SQLite's create (by name) is on PostgreSQL
+    with the same key, so no query is fast on one and scans a table on the other; and the
+    message bytes are not compressed on PostgreSQL."""
+    lite = await Store.open(tmp_path / "relay.db")
+    try:
+        await migrate(lite)
+        async with lite.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    finally:
+        await lite.close()
+    sqlite_indexes = {name: _columns(sql.split(" ON ", 1)[1]) for name, sql in rows}
+    pg = await PgStore.connect(postgresql_url, 1)
+    try:
+        await migrate(pg)
+        async with pg.read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+            storage = {r[0]: r[1] for r in await db.execute_fetchall(
+                "SELECT attname, attstorage::text FROM pg_attribute"
+                " WHERE attrelid = 'messages'::regclass AND attname IN ('raw', 'delivered')")}
+    finally:
+        await pg.close()
+    pg_indexes = {name: _columns(definition.split(" USING ", 1)[1]) for name, definition in rows}
+    assert "messages_conversation_accepted" in sqlite_indexes
+    assert {name: pg_indexes.get(name) for name in sqlite_indexes} == sqlite_indexes
+    # A message's bytes EXTERNAL (0017): out of line, not compressed (as on SQLite)
+    assert storage == {"raw": "e", "delivered": "e"}
+
+
 @pytest.mark.parametrize(("url", "said"), [
     ("mysql://root@127.0.0.1/relay", "relay: config error: store.url: must start with postgresql://"),
     ("postgresql://postgres@127.0.0.1:5432/", "relay: config error: store.url: names no database"),
@@ -238,6 +276,10 @@ def test_translation_to_postgresql():
         "SELECT 1 FROM t WHERE a = $1 AND b LIKE '%?%' AND c IN ($2, $3)")
     assert translate("SELECT value FROM json_each(?)") == (
         "SELECT value FROM json_array_elements_text($1::json)")
+    assert translate("m.id IN (SELECT value FROM json_each(?)) AND seq NOT IN"
+                     " (SELECT value FROM json_each(?))") == (
+        "m.id = ANY(ARRAY(SELECT json_array_elements_text($1::json))) AND seq NOT IN"
+        " (SELECT value FROM json_array_elements_text($2::json))")
     assert translate("l.row_key = json_array(m.id)") == (
         "l.row_key = (json_build_array(m.id)::text)")
     assert translate("WHERE c.closed_at IS NOT k.at AND x IS NOT NULL") == (

@@ -1,0 +1,2 @@
+-- Nothing on SQLite: its 0012 made these indexes already. On PostgreSQL (postgresql/0016)
+-- this version adds them, missing from that 0012: the two stores keep the same versions.

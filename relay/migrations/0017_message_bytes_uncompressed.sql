@@ -1,0 +1,2 @@
+-- Nothing on SQLite, which keeps a message's bytes as they are already. On PostgreSQL
+-- (postgresql/0017) this version stops the server compressing them.
