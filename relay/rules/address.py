@@ -126,9 +126,11 @@ _STREETS = (
            r"бул\.|наб\.|набережн\w*|шоссе|провулок|переулок|пер\.|мкр\.|микрорайон\w*|"
            r"οδός|οδ\.|λεωφόρος|λεωφ\.|πλατεία|"
            r"str\.|strada|bd\.|bdul\.?|bulevardul|calea|șos\.|şos\.|șoseaua|şoseaua|aleea|"
-           r"splaiul|intrarea|jl\.|jln\.?|jalan|gg\.|gang)"
+           r"splaiul|intrarea|jl\.|jln\.?|jalan|gg\.|gang|lorong|lrg\.|"
+           r"ulica|ul\.|улица|ул\.|бул\.|булевар|خیابان|کوچه|گلی)"
            r"\s*[^\W\d_][\w'\u2019.\-]{1,30}(?:\s+[^\W\d_][\w'\u2019.\-]{0,30}){0,3},?\s*"
-           r"(?:(?i:д|дом|буд|будинок|nr|no|nomor|numărul|n|№)\.?\s*)?\d{1,4}[^\W\d_]?"
+           r"(?:(?i:д|дом|буд|будинок|nr|no|nomor|numărul|n|№|\u0431\u0440|br|پلاک|مکان)\.?\s*)?"
+           r"\d{1,4}[^\W\d_]?"
            r"(?:/\d{1,4})?(?:,?\s*(?i:кв|квартира|корп|под|эт|bl|sc|et|ap|rt|rw|διαμ|όροφος|"
            r"\d{1,2}ος\s+όροφος)\.?\s*[\w/]{0,6}){0,5}"),
     # Hungarian: the street word after the name ("Pozsonyi út 38. 2. em. 5.", "Váci út 76")
@@ -136,11 +138,18 @@ _STREETS = (
     r"{0,2}\s+(?:utca|u\.|út|útja|tér|tere|körút|krt\.|sugárút|köz|sor|fasor|rakpart|"
     r"lakótelep|ltp\.)\s+\d{1,4}(?:/[A-Za-z0-9]{1,3})?\.?"
     r"(?:,?\s*\d{1,2}\.\s*(?:em|emelet|ajtó)\.?(?:\s*\d{1,3}\.?)?){0,2}",
+    # Baltic and Estonian: the street word after the name ("Vilniaus g. 12", "Brīvības iela
+    # 45", "Pärnu mnt 7", "Gedimino pr. 9")
+    r"(?<![\w\-])[A-ZĀČĒĢĪĶĻŅŠŪŽĄĘĖĮŲÕÄÖÜ][\wāčēģīķļņšūžąęėįųõäöü\-]{1,30}\s+(?:g\.|gatvė|"
+    r"pr\.|prospektas|al\.|iela|bulvāris|tänav|mnt\.?|maantee|pst\.?|puiestee)\s+\d{1,4}"
+    r"[A-Za-z]?(?:[-/]\d{1,4})?",
     # Hebrew and Arabic: the street word, its name, its number ("רחוב ביאליק 14, דירה 5",
     # "ברחוב הרצל 102", "شارع الأمير سلطان، مبنى 24، شقة 7", in either kind of digits)
     r"(?:\b|(?<=[\sבלמה\u05d5]))(?:רחוב|רח'|שדרות|שד'|דרך|סמטת)\s*[\u05d0-\u05ea\"'\-]{2,20}"
     r"(?:\s+[\u05d0-\u05ea\"'\-]{1,20}){0,2}\s+\d{1,4}(?:\s*[,،]?\s*(?:דירה|קומה|כניסה)"
     r"\s*\d{1,3})*",
+    # Persian: street, alley, then the plate number ("خیابان ولیعصر، کوچه نسترن، پلاک 12")
+    r"(?:خیابان|کوچه|بلوار|میدان)\s+[^\d\n]{2,60}?پلاک\s*\d{1,5}",
     r"(?:شارع|طريق|ش\.)\s+[\u0621-\u064a\s]{2,30}?(?:[،,]\s*|\s+)(?:(?:مبنى|عمارة|فيلا|بناية|"
     r"منزل|رقم|بيت)\s*)?\d{1,4}(?:\s*[،,]\s*(?:شقة|الطابق|طابق|دور)\s*\d{1,3})*",
     # Thai: house number, soi and road ("บ้านเลขที่ 88/14 ซอยสุขุมวิท 55", "12/3 ถนนพระราม 9")
@@ -212,10 +221,15 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
                               "шоссе", "провулок", "переулок", "пер.", "мкр", "микрорайон",
                               "οδός", "οδ.", "λεωφ", "πλατεία", "str.", "strada", "bd.",
                               "bdul", "bulevardul", "calea", "șos", "şos", "aleea", "splaiul",
-                              "intrarea", "jl.", "jln", "jalan", "gg.", "gang")),
+                              "intrarea", "jl.", "jln", "jalan", "gg.", "gang", "lorong",
+                              "lrg.", "ulica", "ul.", "улица", "бул.", "булевар", "خیابان",
+                              "کوچه", "گلی")),
     ("utca", "u.", "út", "tér", "tere", "körút", "krt.", "sugárút", "köz", "sor", "fasor",
      "rakpart", "lakótelep", "ltp."),
+    ("g.", "gatvė", "pr.", "prospektas", "al.", "iela", "bulvāris", "tänav", "mnt", "maantee",
+     "pst", "puiestee"),
     ("רחוב", "רח'", "שדרות", "שד'", "דרך", "סמטת"),
+    ("پلاک",),
     ("شارع", "طريق", "ش."),
     ("ซอย", "ซ.", "ถนน", "ถ.", "บ้านเลขที่"),
     ("บ้านเลขที่",),

@@ -142,11 +142,20 @@ _CJK_CUES = {
                     "handle"),
     # Devanagari: its vowel signs are no word characters, so its words are found as they stand.
     **dict.fromkeys(("फ़ोन", "फोन", "कॉल", "नंबर", "मोबाइल"), "phone"),
-    **dict.fromkeys(("ईमेल", "व्हाट्सएप", "इंस्टाग्राम"), "handle"),
+    **dict.fromkeys(("ईमेल", "व्हाट्सएप", "इंस्टाग्राम", "इंस्टा", "टेलीग्राम", "यूज़रनेम",
+                     "यूजरनेम"), "handle"),
+    # Handles announced in the right-to-left scripts, Thai, Cyrillic (prefixes glued on: "בטלגרם")
+    **dict.fromkeys(("שם משתמש", "משתמש", "טלגרם", "אינסטגרם", "פייסבוק", "סנאפ", "טיקטוק",
+                     "سناب", "تليجرام", "تلغرام", "تيليجرام", "انستقرام", "انستغرام", "إنستغرام",
+                     "فيسبوك", "اسم المستخدم", "يوزر", "تلگرام", "اینستاگرام", "آیدی",
+                     "ไลน์", "เฟซบุ๊ก", "เฟสบุ๊ก", "อินสตาแกรม", "ยูสเซอร์",
+                     "телеграм", "инстаграм", "інстаграм", "вконтакте"), "handle"),
     **dict.fromkeys(("पता", "आकर ले", "आइए"), "place"),
     **dict.fromkeys(("住所", "取りに", "受け取り", "手渡し", "地址", "自取", "面交", "주소",
                      "직거래", "오세요"), "place"),
 }
+# Found in the view, which reads Cyrillic look-alike letters as Latin.
+_CJK_CUES = {folded(word): kind for word, kind in _CJK_CUES.items()}
 
 
 def _triggers(*alternations: str) -> tuple[frozenset[str], tuple[str, ...]]:

@@ -59,6 +59,8 @@ _SHIPMENT_WORDS = folded(
     r"guía|número\s+de\s+guía|rastreo|rastreamento|encomenda\w*|"
     r"운송장|송장|등기\s?번호|배송\s?조회|주문|伝票|送り状|追跡|運單|运单|快递|快遞|物流|"
     r"tracking\s+id|tracking\s+code|track\s*&\s*trace|track\s+and\s+trace|"
+    r"pošiljk\w*|zásielk\w*|siunt\w*|sūtījum\w*|saadetis\w*|sendingarnúmer\w*|"
+    r"пратк\w*|пошиљк\w*|مرسوله|رهگیری|پیگیری|kiriman|penjejakan|padala|"
     # Serial, factory and article numbers
     r"gyári\s+szám\w*|sorozatszám\w*|cikkszám\w*|termékkód\w*|výrobní\s+číslo|sériové\s+číslo|"
     r"sarjanumero\w*|valmistenumero\w*|tuotenumero\w*|серийн\w*\s+номер\w*|заводск\w*\s+номер\w*|"
@@ -223,6 +225,27 @@ _DIGIT_WORDS = {
     "lăm": "5", "sáu": "6", "bảy": "7", "bẩy": "7", "tám": "8", "chín": "9",
     "nol": "0", "kosong": "0", "satu": "1", "dua": "2", "tiga": "3", "empat": "4", "lima": "5",
     "enam": "6", "tujuh": "7", "delapan": "8", "sembilan": "9",
+    # South Slavic, Slovak, Bulgarian, Baltic, Estonian, Icelandic, Catalan, Tagalog,
+    # Swahili, Persian, Urdu, Bengali ("du", "set", "moja" left out: words elsewhere)
+    "jedan": "1", "pet": "5", "tri": "3", "dve": "2", "štiri": "4", "ena": "1",
+    "četiri": "4", "sedam": "7", "osam": "8", "devet": "9",
+    "jedno": "1", "štyri": "4", "päť": "5", "šesť": "6", "sedem": "7", "deväť": "9",
+    "нула": "0", "едно": "1", "един": "1", "један": "1", "четири": "4", "пет": "5",
+    "шест": "6", "седем": "7", "седам": "7", "осем": "8", "осам": "8", "девет": "9",
+    "nulis": "0", "vienas": "1", "trys": "3", "keturi": "4", "penki": "5", "šeši": "6",
+    "septyni": "7", "aštuoni": "8", "devyni": "9", "nulle": "0", "viens": "1", "divi": "2",
+    "trīs": "3", "četri": "4", "pieci": "5", "seši": "6", "septiņi": "7", "astoņi": "8",
+    "deviņi": "9", "üks": "1", "kaks": "2", "kolm": "3", "neli": "4", "viis": "5", "kuus": "6",
+    "seitse": "7", "kaheksa": "8", "üheksa": "9", "núll": "0", "einn": "1", "tveir": "2",
+    "þrír": "3", "fjórir": "4", "fimm": "5", "sjö": "7", "átta": "8", "níu": "9",
+    "cinc": "5", "sis": "6", "vuit": "8",
+    "sero": "0", "isa": "1", "dalawa": "2", "tatlo": "3", "apat": "4", "anim": "6",
+    "pito": "7", "walo": "8", "siyam": "9", "sifuri": "0", "mbili": "2", "tatu": "3",
+    "nne": "4", "tano": "5", "sita": "6", "saba": "7", "nane": "8", "tisa": "9",
+    "یک": "1", "سه": "3", "چهار": "4", "پنج": "5", "شش": "6", "هفت": "7", "هشت": "8",
+    "ایک": "1", "تین": "3", "چار": "4", "پانچ": "5", "چھ": "6", "سات": "7", "آٹھ": "8",
+    "শূন্য": "0", "এক": "1", "দুই": "2", "তিন": "3", "চার": "4", "পাঁচ": "5", "ছয়": "6",
+    "সাত": "7", "আট": "8", "নয়": "9",
 }
 # The view writes Greek letters that look Latin as Latin ("οκτώ" is matched as "oktώ").
 _DIGIT_WORDS.update({view(w).text: d for w, d in list(_DIGIT_WORDS.items())})
@@ -296,7 +319,8 @@ def _any_compound(words: set[str]) -> bool:
                 or _COMPOUND_END.search(spaced[::-1]))
 
 # A word: its letters and the vowel signs of Devanagari, which are no letters to \w.
-_WORD = r"(?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0962\u0963])+"
+_WORD = (r"(?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0962\u0963\u0981-\u0983\u09bc-\u09d7"
+         r"\u09e2\u09e3])+")
 _TOKEN = re.compile(_WORD + r"|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:\u060c\u3001]*")
@@ -573,6 +597,13 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
+# Thai number words, written without spaces between them ("ศูนย์แปดหนึ่ง..."): seven or more
+# in a row, digits mixed in, are a number.
+_THAI_DIGIT = re.compile(r"ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า")
+_THAI_RUN = re.compile(r"(?:(?:ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|โท|\d)[\s\-.,]{0,2}){6,}"
+                       r"(?:ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|โท|\d)")
+
+
 class PhoneRule:
     code = "contact.phone"
 
@@ -590,6 +621,11 @@ class PhoneRule:
                 continue
             if phonenumbers.is_valid_number(number):
                 return True
+        # Mexican mobiles are still written with the "1" the plan dropped in 2019
+        # ("+52 1 55 4821 9037"): valid without it.
+        bare = digits.removeprefix("00")
+        if international and bare.startswith("521") and len(bare) == 13:
+            return phonenumbers.is_valid_number(phonenumbers.parse("+52" + bare[3:], None))
         return False
 
     def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
@@ -673,4 +709,7 @@ class PhoneRule:
         if not text.isascii():
             yield from _numeral_runs(text)
             yield from _kana_runs(text)
+            if _THAI_DIGIT.search(text):
+                for m in _THAI_RUN.finditer(text):
+                    yield m.start(), m.end()
         yield from _vanity(text)

@@ -87,3 +87,44 @@ def test_contact_detail_of_more_languages_is_removed(text, secret):
     new, findings = RULES.redact(text)
     assert findings, new
     assert squash(secret) not in squash(new), new
+
+
+MORE_CONTACTS = [
+    ("Nazovi me: nula devet osam sedam šest pet četiri tri dva", "četiri tri dva"),
+    ("Обадете се: нула осем осем седем шест пет четири три", "седем шест пет"),
+    ("Skambink: nulis aštuoni šeši septyni penki keturi trys", "penki keturi trys"),
+    ("Tawagan mo ako: sero siyam isa pito tatlo dalawa apat lima", "tatlo dalawa apat"),
+    ("Piga simu: sifuri saba mbili tatu nne tano sita", "tatu nne tano"),
+    ("ফোন: শূন্য এক সাত এক দুই তিন চার পাঁচ", "দুই তিন চার"),
+    ("Atvažiuok: Vilniaus g. 12-4, Vilnius", "Vilniaus g. 12"),
+    ("Adrese: Brīvības iela 45, Rīga", "Brīvības iela 45"),
+    ("Aadress: Pärnu mnt 7, Tallinn", "Pärnu mnt 7"),
+    ("Dođi: ulica Grada Vukovara 45, Zagreb", "Vukovara 45"),
+    ("آدرس: خیابان ولیعصر، کوچه نسترن، پلاک 12", "نسترن"),
+    ("Позвони мне: сначала 916, потом 555, затем 12 и 34.", "916"),
+    ("โทรมาได้ที่ ศูนย์แปดเก้า สองสามสี่ ห้าหกเจ็ดแปด นะคะ", "สองสามสี่"),
+    # Handles announced in other scripts, a Mexican mobile with its old "1"
+    ("תכתוב לי בטלגרם, שם משתמש: dani_k_store", "dani_k_store"),
+    ("تواصل معي على سناب شات: ahmad.cars.uae", "ahmad.cars.uae"),
+    ("Пишите в телеграм: ivan_petrov88", "ivan_petrov88"),
+    ("Si quieres márcame al +52 1 33 1234 5678", "3312345678"),
+]
+MORE_ORDINARY = [
+    "Pošiljka 1234567890 je poslana.",
+    "Zásielka 4455667788 bola doručená.",
+    "Mua hàng năm 2025, ngày 14 tháng 3.",
+    "Посылка 1234567890 пришла, спасибо!",
+    "สามารถส่งได้ภายใน 3 วัน ราคา 450 บาท",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), MORE_CONTACTS)
+def test_contact_detail_of_yet_more_languages_is_removed(text, secret):
+    new, findings = RULES.redact(text)
+    assert findings, new
+    assert squash(secret) not in squash(new), new
+
+
+@pytest.mark.parametrize("text", MORE_ORDINARY)
+def test_shipment_talk_of_more_languages_is_untouched(text):
+    assert RULES.redact(text)[0] == text
