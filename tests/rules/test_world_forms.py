@@ -108,6 +108,11 @@ MORE_CONTACTS = [
     ("تواصل معي على سناب شات: ahmad.cars.uae", "ahmad.cars.uae"),
     ("Пишите в телеграм: ivan_petrov88", "ivan_petrov88"),
     ("Si quieres márcame al +52 1 33 1234 5678", "3312345678"),
+    # E-mail providers written in other scripts
+    ("راسلني على الإيميل: samir.haddad77 على جيميل، شكراً", "samir.haddad77"),
+    ("המשתמש שלי בג'ימייל הוא dana.levi82", "dana.levi82"),
+    ("อีเมลคือ somsak.k1990 แอท จีเมล ดอท คอม ค่ะ", "somsak.k1990"),
+    ("Пишите на почту: olga.smirnova85 на гмейл", "olga.smirnova85"),
 ]
 MORE_ORDINARY = [
     "Pošiljka 1234567890 je poslana.",
