@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from relay.errors import ConfigError
+from relay.rules.carriers import CARRIER_HOSTS
 
 DEFAULT_PATH = Path("config/relay.toml")
 # The templates shipped with the relay (package data).
@@ -229,21 +230,6 @@ class LogSettings:
     format: str = "text"
 
 
-CARRIER_HOSTS = (
-    "ups.com", "fedex.com", "usps.com", "dhl.com", "dhl.de", "royalmail.com", "dpd.com",
-    "dpd.co.uk", "dpd.de", "evri.com", "myhermes.co.uk", "myhermes.de", "hermesworld.com",
-    # National posts and carriers whose tracking links buyers and sellers quote: their query
-    # values are still read (an e-mail or phone number there goes).
-    "postnl.nl", "japanpost.jp", "kuronekoyamato.co.jp", "sagawa-exp.co.jp", "laposte.fr",
-    "colissimo.fr", "chronopost.fr", "correos.es", "poste.it", "brt.it", "ctt.pt",
-    "correios.com.br", "postnord.se", "postnord.dk", "posten.no", "bring.no", "inpost.pl",
-    "pocztex.pl", "poczta-polska.pl", "gls-group.eu", "gls-group.com", "bpost.be",
-    "post.ch", "post.at", "parcelforce.com", "canadapost-postescanada.ca", "auspost.com.au",
-    "epost.go.kr", "cjlogistics.com", "sf-express.com", "dhl.nl", "dhl.fr", "dhl.es",
-    "dhl.it", "dhl.co.uk", "tnt.com", "yodel.co.uk", "postnord.com", "yurticikargo.com",
-    "araskargo.com.tr", "mngkargo.com.tr", "ptt.gov.tr", "cainiao.com", "zto.com",
-    "ems.com.cn", "hanjin.com", "lotteglogis.com", "seino.co.jp", "dhl.se", "dhl.pl",
-)
 ATTACHMENT_TYPES = ("pdf", "png", "jpeg", "text", "office")
 # The actions each rule may take; the first is the default.
 ACTIONS = {
@@ -286,6 +272,7 @@ class RulesSettings:
     phone_regions: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "JP", "CA", "AU")
     # https links to it (and its subdomains) survive, like links to the relay's domain.
     marketplace_domain: str = ""
+    # Default: relay/rules/carriers.py, the posts and couriers of every region.
     allowed_link_hosts: tuple[str, ...] = CARRIER_HOSTS
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     attachment_max_total: int = 10_485_760

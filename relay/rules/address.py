@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 
 from relay.rules.needs import Gated, Gates, WordIn, Words
+from relay.rules.view import folded
 
 # Repeats are bounded throughout: "A-A-A-..." must not cost quadratic time.
 _NAME = r"[A-ZÄÖÜÉÈ][\w'\u2019.\-]{0,30}"
@@ -118,6 +119,53 @@ _STREETS = (
     # Nordic post boxes: "Box 2217, 103 15 Stockholm"
     r"\bBox\s+\d{1,6}(?=,?\s*\d{3}\s?\d{2}\s)",
     _NUMBERED_STREET,
+    # Street words of more scripts and languages, before the street's name (folded as the
+    # view shows Cyrillic and Greek): "ул. Большая Конюшенная, д. 19, кв. 42", "вул. Хрещатик,
+    # 15", "Οδός Ερμού 86", "Str. Mihai Eminescu nr. 42, bl. B3", "Jl. Kemang Raya No. 27B"
+    folded(r"(?<![\w.])(?i:ул\.|улица|улице|вул\.|вулиця|вулиці|просп\.|проспект\w*|бульвар\w*|"
+           r"бул\.|наб\.|набережн\w*|шоссе|провулок|переулок|пер\.|мкр\.|микрорайон\w*|"
+           r"οδός|οδ\.|λεωφόρος|λεωφ\.|πλατεία|"
+           r"str\.|strada|bd\.|bdul\.?|bulevardul|calea|șos\.|şos\.|șoseaua|şoseaua|aleea|"
+           r"splaiul|intrarea|jl\.|jln\.?|jalan|gg\.|gang|lorong|lrg\.|"
+           r"ulica|ul\.|улица|ул\.|бул\.|булевар|خیابان|کوچه|گلی)"
+           r"\s*[^\W\d_][\w'\u2019.\-]{1,30}(?:\s+[^\W\d_][\w'\u2019.\-]{0,30}){0,3},?\s*"
+           r"(?:(?i:д|дом|буд|будинок|nr|no|nomor|numărul|n|№|\u0431\u0440|br|پلاک|مکان)\.?\s*)?"
+           r"\d{1,4}[^\W\d_]?"
+           r"(?:/\d{1,4})?(?:,?\s*(?i:кв|квартира|корп|под|эт|bl|sc|et|ap|rt|rw|διαμ|όροφος|"
+           r"\d{1,2}ος\s+όροφος)\.?\s*[\w/]{0,6}){0,5}"),
+    # Hungarian: the street word after the name ("Pozsonyi út 38. 2. em. 5.", "Váci út 76")
+    r"(?<![\w\-])[A-ZÁÉÍÓÖŐÚÜŰ][\wáéíóöőúüű.\-]{1,30}(?:\s+[A-ZÁÉÍÓÖŐÚÜŰ][\wáéíóöőúüű\-]{1,30})"
+    r"{0,2}\s+(?:utca|u\.|út|útja|tér|tere|körút|krt\.|sugárút|köz|sor|fasor|rakpart|"
+    r"lakótelep|ltp\.)\s+\d{1,4}(?:/[A-Za-z0-9]{1,3})?\.?"
+    r"(?:,?\s*\d{1,2}\.\s*(?:em|emelet|ajtó)\.?(?:\s*\d{1,3}\.?)?){0,2}",
+    # Baltic and Estonian: the street word after the name ("Vilniaus g. 12", "Brīvības iela
+    # 45", "Pärnu mnt 7", "Gedimino pr. 9")
+    r"(?<![\w\-])[A-ZĀČĒĢĪĶĻŅŠŪŽĄĘĖĮŲÕÄÖÜ][\wāčēģīķļņšūžąęėįųõäöü\-]{1,30}\s+(?:g\.|gatvė|"
+    r"pr\.|prospektas|al\.|iela|bulvāris|tänav|mnt\.?|maantee|pst\.?|puiestee)\s+\d{1,4}"
+    r"[A-Za-z]?(?:[-/]\d{1,4})?",
+    # Hebrew and Arabic: the street word, its name, its number ("רחוב ביאליק 14, דירה 5",
+    # "ברחוב הרצל 102", "شارع الأمير سلطان، مبنى 24، شقة 7", in either kind of digits)
+    r"(?:\b|(?<=[\sבלמה\u05d5]))(?:רחוב|רח'|שדרות|שד'|דרך|סמטת)\s*[\u05d0-\u05ea\"'\-]{2,20}"
+    r"(?:\s+[\u05d0-\u05ea\"'\-]{1,20}){0,2}\s+\d{1,4}(?:\s*[,،]?\s*(?:דירה|קומה|כניסה)"
+    r"\s*\d{1,3})*",
+    # Persian: street, alley, then the plate number ("خیابان ولیعصر، کوچه نسترن، پلاک 12")
+    r"(?:خیابان|کوچه|بلوار|میدان)\s+[^\d\n]{2,60}?پلاک\s*\d{1,5}",
+    r"(?:شارع|طريق|ش\.)\s+[\u0621-\u064a\s]{2,30}?(?:[،,]\s*|\s+)(?:(?:مبنى|عمارة|فيلا|بناية|"
+    r"منزل|رقم|بيت)\s*)?\d{1,4}(?:\s*[،,]\s*(?:شقة|الطابق|طابق|دور)\s*\d{1,3})*",
+    # Thai: house number, soi and road ("บ้านเลขที่ 88/14 ซอยสุขุมวิท 55", "12/3 ถนนพระราม 9")
+    r"(?:บ้านเลขที่\s*)?\d{1,4}(?:/\d{1,4})?\s*(?:หมู่(?:ที่)?\s*\d{1,2}\s*)?(?:ซอย|ซ\.|ถนน|ถ\.)"
+    r"\s*[\u0e00-\u0e7f]{1,30}(?:\s*\d{1,3})?",
+    r"บ้านเลขที่\s*\d{1,4}(?:/\d{1,4})?",
+    # Vietnamese: "số 27 ngõ 112 Trần Duy Hưng", "ngõ 5 phố Huế", "123 đường Lê Lợi"
+    r"(?i:\b(?:số\s+)?\d{1,4}[a-z]?(?:/\d{1,4})*,?\s+(?:ngõ|ngách|hẻm|kiệt|đường|phố)\s+)"
+    r"(?:\d{1,4}(?:/\d{1,4})*\s+)?(?:(?:phố|đường)\s+)?[A-ZĐÂĂÊÔƠƯ\u1ea0-\u1ef9][\w]{0,12}"
+    r"(?:\s+[A-ZĐ\u1ea0-\u1ef9][\w]{0,12}){0,4}",
+    r"(?i:\b(?:ngõ|ngách|hẻm|kiệt)\s+\d{1,4}(?:/\d{1,4})*\s+(?:(?:phố|đường)\s+)?)"
+    r"[A-ZĐ\u1ea0-\u1ef9][\w]{0,12}(?:\s+[A-ZĐ\u1ea0-\u1ef9][\w]{0,12}){0,4}",
+    # Hindi: a flat or house number, and a town with its six-digit PIN after a comma
+    r"(?:फ्लैट|फ़्लैट|मकान|हाउस|प्लॉट|फ्लैट\s+नं\.?)\s*(?:नं\.?|नंबर|संख्या)?\s*\d{1,5}[A-Z]?"
+    r"(?:,[^\n,]{2,40}){0,4}",
+    r",\s*[\u0900-\u097f]{2,20}\s+[1-9]\d{2}\s?\d{3}(?!\d)",
 )
 # Street and number, then postcode and town, in any script: "Vinohradská 1511/230, 100 00
 # Praha 10", "Ερμού 56, 105 63 Αθήνα"
@@ -169,6 +217,26 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
      "caixa"),
     ("box",),
     ("avenue", "rue", "rang", "street", "avenida", "calle", "strasse", "straße"),
+    tuple(folded(w) for w in ("ул.", "улиц", "вул.", "вулиц", "просп", "бульвар", "бул.", "наб",
+                              "шоссе", "провулок", "переулок", "пер.", "мкр", "микрорайон",
+                              "οδός", "οδ.", "λεωφ", "πλατεία", "str.", "strada", "bd.",
+                              "bdul", "bulevardul", "calea", "șos", "şos", "aleea", "splaiul",
+                              "intrarea", "jl.", "jln", "jalan", "gg.", "gang", "lorong",
+                              "lrg.", "ulica", "ul.", "улица", "бул.", "булевар", "خیابان",
+                              "کوچه", "گلی")),
+    ("utca", "u.", "út", "tér", "tere", "körút", "krt.", "sugárút", "köz", "sor", "fasor",
+     "rakpart", "lakótelep", "ltp."),
+    ("g.", "gatvė", "pr.", "prospektas", "al.", "iela", "bulvāris", "tänav", "mnt", "maantee",
+     "pst", "puiestee"),
+    ("רחוב", "רח'", "שדרות", "שד'", "דרך", "סמטת"),
+    ("پلاک",),
+    ("شارع", "طريق", "ش."),
+    ("ซอย", "ซ.", "ถนน", "ถ.", "บ้านเลขที่"),
+    ("บ้านเลขที่",),
+    ("ngõ", "ngách", "hẻm", "kiệt", "đường", "phố"),
+    ("ngõ", "ngách", "hẻm", "kiệt"),
+    ("फ्लैट", "फ़्लैट", "मकान", "हाउस", "प्लॉट"),
+    (",",),
 )
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
                "código", "codigo")

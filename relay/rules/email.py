@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 from relay.rules.needs import Gated, Gates, StartsAt
+from relay.rules.view import folded
 
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
              r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
-             r"zavináč|kukac|krøllalfa")
+             r"zavináč|kukac|krøllalfa|แอท|เอท")
 # Only in brackets: "(et)" is "and" elsewhere.
 _AT_BRACKETED = r"et|a|@"
 _DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点"
@@ -88,7 +89,11 @@ PROVIDERS = (
     r"bredband|comhem|btinternet|virginmedia|comcast|verizon|gmx\.net|outlook|sapo|jubii|"
     r"wp|o2\.pl|op\.pl|centrum\.cz|email\.cz|post\.cz|otenet|forthnet|abv\.bg|citromail|"
     r"freemail|inbox\.lv|ukr\.net|hotmail\.co\.uk|yahoo\.co\.uk|mail\.com|"
-    r"네이버|지메일|한메일|야후|ネイバー|ヤフー|ジーメール"
+    r"네이버|지메일|한메일|야후|ネイバー|ヤフー|ジーメール|"
+    # Written in other scripts ("على جيميل", "בג'ימייל", "จีเมล"), Cyrillic as the view folds it
+    + folded(r"جيميل|جي\s?ميل|جيمايل|هوتميل|هوتمايل|ياهو|أوتلوك|ג'ימייל|גימייל|הוטמייל|יאהו|"
+             r"אאוטלוק|จีเมล|ฮอตเมล|ยาฮู|जीमेल|याहू|हॉटमेल|джимейл|гмейл|гмайл|яху|хотмейл|"
+             r"аутлук|яндекс|γκμέιλ|τζιμέιλ")
 )
 # Providers whose name is also a word ("in orange", "live", "sky"): only after an at-word.
 _WORDLIKE_PROVIDERS = r"orange|live|sky|alice|bol|kakao|nate|o2|telia"

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 import phonenumbers
 
 from relay.rules.email import PROVIDERS
-from relay.rules.needs import distinct_words
+from relay.rules.needs import distinct_words, trie
 from relay.rules.phone import (
     _DIGIT_WORDS,
     _JOINERS,
@@ -44,6 +44,7 @@ from relay.rules.phone import (
     _may_spell,
     mask,
 )
+from relay.rules.view import folded
 
 # Calling: verbs said to the reader and the nouns of a phone line, per language.
 _PHONE_CUES = (
@@ -86,7 +87,9 @@ _HANDLE_CUES = (
     r"handle|username|user\s?name|user|nick\w*|pseudo\w*|benutzername|nutzername|"
     r"nimimerk\w*|käyttäjä\w*|sähköposti\w*|felhasználó\w*|becenév|přezdívk\w*|"
     r"uživatel\w*|utilizator|"
-    r"واتساب|واتس|ايميل\w*|إيميل\w*|بريد\w*|انستا\w*|וואטסאפ|מייל|אינסטגרם|пиш\w*|напиш\w*|пошт\w*|почт\w*|"
+    r"واتساب|واتس|ايميل\w*|إيميل\w*|بريد\w*|انستا\w*|וואטסאפ|מייל|אינסטגרם|пиш\w*|напиш\w*|"
+    # "пошта"/"почта" is also the post office ("Новою поштою"): only e-mail's own words
+    r"електронн\w*\s+пошт\w*|электронн\w*\s+почт\w*|мейл\w*|імейл\w*|имейл\w*|емейл\w*|"
     r"shop|boutique|tienda|negozio|loja|winkel|butik|sklep|ma\u011faza|"
     r"gebruikersnaam|användarnamn|brugernavn|brukernavn|nazwa\s+użytkownika|login|konto|"
     r"account|profil\w*|identifiant|usuario|utente|kullan\u0131c\u0131\s+ad\u0131|id|"
@@ -121,6 +124,10 @@ _EITHER_CUES = (r"address|adresse|anschrift|adres|adress|dirección|direccion|in
 # Getting in touch, by any means: both the phone and the handle reading.
 _ANY_CUES = (r"contact\w*|kontakt\w*|contatt\w*|contacto|reach\s+me|reach\s+out|erreich\w*|"
              r"joign\w*|joindre|get\s+in\s+touch|in\s+touch")
+# The cues as the view shows them: it reads Cyrillic and Greek look-alike letters as Latin
+# ("звоните" is read with a Latin "o" there).
+_ANY_CUES, _PHONE_CUES, _EITHER_CUES, _HANDLE_CUES, _PLACE_CUES = (
+    folded(cues) for cues in (_ANY_CUES, _PHONE_CUES, _EITHER_CUES, _HANDLE_CUES, _PLACE_CUES))
 _CUE = re.compile(
     rf"(?i:(?<!\w)(?:(?P<any>{_ANY_CUES})|(?P<phone>{_PHONE_CUES})|(?P<either>{_EITHER_CUES})|"
     rf"(?P<handle>{_HANDLE_CUES})|(?P<place>{_PLACE_CUES}))(?!\w))")
@@ -135,11 +142,20 @@ _CJK_CUES = {
                     "handle"),
     # Devanagari: its vowel signs are no word characters, so its words are found as they stand.
     **dict.fromkeys(("फ़ोन", "फोन", "कॉल", "नंबर", "मोबाइल"), "phone"),
-    **dict.fromkeys(("ईमेल", "व्हाट्सएप", "इंस्टाग्राम"), "handle"),
+    **dict.fromkeys(("ईमेल", "व्हाट्सएप", "इंस्टाग्राम", "इंस्टा", "टेलीग्राम", "यूज़रनेम",
+                     "यूजरनेम"), "handle"),
+    # Handles announced in the right-to-left scripts, Thai, Cyrillic (prefixes glued on: "בטלגרם")
+    **dict.fromkeys(("שם משתמש", "משתמש", "טלגרם", "אינסטגרם", "פייסבוק", "סנאפ", "טיקטוק",
+                     "سناب", "تليجرام", "تلغرام", "تيليجرام", "انستقرام", "انستغرام", "إنستغرام",
+                     "فيسبوك", "اسم المستخدم", "يوزر", "تلگرام", "اینستاگرام", "آیدی",
+                     "ไลน์", "อีเมล", "เฟซบุ๊ก", "เฟสบุ๊ก", "อินสตาแกรม", "ยูสเซอร์",
+                     "телеграм", "инстаграм", "інстаграм", "вконтакте"), "handle"),
     **dict.fromkeys(("पता", "आकर ले", "आइए"), "place"),
     **dict.fromkeys(("住所", "取りに", "受け取り", "手渡し", "地址", "自取", "面交", "주소",
                      "직거래", "오세요"), "place"),
 }
+# Found in the view, which reads Cyrillic look-alike letters as Latin.
+_CJK_CUES = {folded(word): kind for word, kind in _CJK_CUES.items()}
 
 
 def _triggers(*alternations: str) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -217,7 +233,15 @@ _MORE_PAIRS = frozenset((
 _MORE_JOINERS = _JOINERS | frozenset((
     "sen", "sedan", "så", "daarna", "dan", "danach", "ensuite", "après", "después", "dopo",
     "depois", "ve", "sonra", "i", "и", "потом", "και", "μετά", "a", "pak", "potem", "és", "aztán",
-    "ja", "sitten", "og", "derefter", "deretter", "und", "dann"))
+    "ja", "sitten", "og", "derefter", "deretter", "und", "dann",
+    # more languages; "code" for a number given in pieces ("+7, код 926, дальше 305")
+    "дальше", "далее", "затем", "потім", "далі", "\u0456", "й", "код", "code", "kod", "ואז", "ثم",
+    "و", "rồi", "và", "lalu", "terus", "kemudian", "apoi", "și", "şi", "potom", "majd",
+    "utána", "pastaj", "then"))
+# Cyrillic and Greek as the view folds them ("потом" reads "пoтoм").
+_MORE_JOINERS = _MORE_JOINERS | {folded(w) for w in _MORE_JOINERS}
+_JOINED_GROUPS = re.compile(
+    r"\d[\s,.;:\-]*(?i:" + trie(set(_MORE_JOINERS)) + r")(?!\w)[\s,.;:\-]*\d")
 _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS
                           | _MORE_PAIRS | {"double", "triple", "doppel", "doppia", "doble"})
 
@@ -583,7 +607,8 @@ class IntentRule:
                 yield from self._at_cue(order_free, cue_start, cue_end, budget, shaped)
         if regions["phone"]:
             starts = [c[1] for c in cues if c[0] in ("phone", "any")]
-            spelled = _may_spell(text)
+            # Words to read: number words, or digit groups joined by "then" ("916, потом 555").
+            spelled = _may_spell(text) or bool(_JOINED_GROUPS.search(text))
             for start, end in regions["phone"]:
                 window = order_free[start:end]
                 for s, e in _number_runs(window, spelled, [c - start for c in starts]):

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from relay.rules.carriers import CARRIER_NAMES
 from relay.rules.needs import Gated, distinct_words, trie
 from relay.rules.regions import suggested
-from relay.rules.view import view
+from relay.rules.view import folded, view
 
 MASK = "\u2591"
 # Candidates checked one by one per text; past this many, the rest are redacted unchecked.
@@ -35,6 +36,40 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _CURRENCY = (r"[$€£¥₹₩₽¢]|usd|eur|gbp|cad|aud|inr|jpy|chf|sek|nok|dkk|pln|czk|rs\.?|"
              r"euros?|dollars?|pounds?|yen|rupees?|złotych|zł|kr")
+# Shipment, tracking, waybill, order and serial-number labels in the scripts and languages
+# the lists above miss (stems take their endings: "отправления", "zásilky", "lähetystunnus").
+_SHIPMENT_WORDS = folded(
+    r"трек\w*|отслежива\w*|отправлени\w*|посылк\w*|накладн\w*|ттн|заказ\w*|"
+    r"почтов\w*\s+идентификатор\w*|штрих\w*|серийн\w*|артикул\w*|"
+    r"відстеж\w*|відправлен\w*|посилк\w*|замовлен\w*|експрес-накладн\w*|"
+    r"αποστολ\w*|παρακολούθησ\w*|δέμα\w*|δέματ\w*|παραγγελί\w*|voucher|κωδικ\w*\s+αποστολ\w*|"
+    r"מעקב|משלוח\w*|חבילה|החבילה|הזמנה|ההזמנה|מספר\s+מעקב|"
+    r"تتبع|التتبع|شحن\w*|الشحن\w*|بوليص\w*|طلب\w*|الطلب\w*|طرد\w*|الطرد\w*|"
+    r"ट्रैकिंग|शिपमेंट|ऑर्डर|पार्सल|कंसाइनमेंट|"
+    r"เลขพัสดุ|พัสดุ|เลขติดตาม|ติดตาม\w*|เลขที่คำสั่งซื้อ|คำสั่งซื้อ|"
+    r"vận\s+đơn|mã\s+vận\s+đơn|mã\s+đơn(?:\s+hàng)?|đơn\s+hàng|mã\s+theo\s+dõi|"
+    r"mã\s+bưu\s+gửi|kiện\s+hàng|bưu\s+phẩm|bưu\s+kiện|"
+    r"resi|nomor\s+resi|no\.?\s*resi|pesanan|pengiriman|lacak\w*|"
+    r"colet\w*|expedier\w*|comand\w*|urmărir\w*|"
+    r"csomag\w*|küldemény\w*|nyomkövet\w*|rendelés\w*|azonosító\w*|fuvarlevél\w*|"
+    r"zásilk\w*|balík\w*|sledován\w*|objednávk\w*|"
+    r"lähetys\w*|seuranta\w*|paketti\w*|tilaus\w*|"
+    r"forsendelse\w*|sporing\w*|pakke\w*|ordre\w*|"
+    r"spårning\w*|försändelse\w*|gönderi\w*|"
+    r"guía|número\s+de\s+guía|rastreo|rastreamento|encomenda\w*|"
+    r"운송장|송장|등기\s?번호|배송\s?조회|주문|伝票|送り状|追跡|運單|运单|快递|快遞|物流|"
+    r"tracking\s+id|tracking\s+code|track\s*&\s*trace|track\s+and\s+trace|"
+    r"pošiljk\w*|zásielk\w*|siunt\w*|sūtījum\w*|saadetis\w*|sendingarnúmer\w*|"
+    r"пратк\w*|пошиљк\w*|مرسوله|رهگیری|پیگیری|kiriman|penjejakan|padala|"
+    # Serial, factory and article numbers
+    r"gyári\s+szám\w*|sorozatszám\w*|cikkszám\w*|termékkód\w*|výrobní\s+číslo|sériové\s+číslo|"
+    r"sarjanumero\w*|valmistenumero\w*|tuotenumero\w*|серийн\w*\s+номер\w*|заводск\w*\s+номер\w*|"
+    r"σειριακ\w*|מספר\s+סידורי|מק\"\u05d8|الرقم\s+التسلسلي|رقم\s+تسلسلي|सीरियल\s+नंबर|"
+    r"số\s+seri|số\s+serial|nomor\s+seri|număr\s+de\s+serie|seria|serienr|ซีเรียล|หมายเลขเครื่อง"
+)
+# A carrier's name: the number after it is its shipment number (a label, below: unless the
+# clause speaks of calling).
+_CARRIERS = trie({folded(name) for name in CARRIER_NAMES})
 _KEYWORDS = (
     r"order|orders|invoice|inv|receipt|tracking|track|trk|shipment|parcel|package|consignment|"
     r"awb|waybill|ref(?:erence)?|sku|item|article|art|asin|isbn|ean|upc|gtin|mpn|model|modell|"
@@ -77,11 +112,15 @@ _KEYWORDS = (
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
 # "Sendung mit der Nummer ...", "track-and-trace ...".
-_BETWEEN = (r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
+_BETWEEN = folded(
+            r"ground|express|home|freight|priority|standard|delivery|tracking|track|trace|and|"
             r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|lautet|lyder|jest|è|é|"
             r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
             r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
-            r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío")
+            r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío|"
+            r"номер|номером|номера|номеру|αριθμός|αριθμό|מספר|رقم|संख्या|नंबर|เลข|หมายเลข|"
+            r"số|mã|nomor|numărul|număr|szám|száma|számú|číslo|numero|numeron|tunnus|"
+            r"nummeret|kodu|kod|код\w*|κωδικός|zásilky|của|là|je|on")
 _PROTECT = re.compile(
     "|".join((
         r"(?<!\d)\d{3}-\d{7}-\d{7}(?!\d)",                         # marketplace order ID
@@ -91,7 +130,7 @@ _PROTECT = re.compile(
         # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
         rf"(?i:(?<![A-Za-z0-9])(?:{_KEYWORDS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9])\.?"
         rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
-        r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#)\.?\s*)?[:#]?\s*"
+        r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#|№|No)\.?\s*)?[:#\uff1a]?\s*"
         r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
         r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])|\s(?=[A-Z0-9])){3,40})",
         rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]{{0,16}}\d",                # $1,299.00  EUR 19,99
@@ -163,6 +202,50 @@ _DIGIT_WORDS = {
     "μηδέν": "0", "ένα": "1", "δύο": "2", "δυο": "2", "τρία": "3", "τέσσερα": "4",
     "πέντε": "5", "έξι": "6", "επτά": "7", "εφτά": "7", "οκτώ": "8", "οχτώ": "8", "εννέα": "9",
     "εννιά": "9",
+    # Danish and Norwegian ("to", "en", "et", "ni" left out: words of other languages too)
+    "fire": "4",
+    "nolla": "0", "yksi": "1", "kaksi": "2", "kolme": "3", "neljä": "4", "viisi": "5",
+    "kuusi": "6", "seitsemän": "7", "kahdeksan": "8", "yhdeksän": "9",
+    "nulla": "0", "egy": "1", "kettő": "2", "két": "2", "három": "3", "négy": "4", "öt": "5",
+    "hat": "6", "hét": "7", "nyolc": "8", "kilenc": "9",
+    "unu": "1", "doi": "2", "două": "2", "trei": "3", "patru": "4", "cinci": "5", "șase": "6",
+    "şase": "6", "șapte": "7", "şapte": "7", "opt": "8", "nouă": "9",
+    "ноль": "0", "нуль": "0", "один": "1", "одна": "1", "два": "2", "две": "2", "дві": "2",
+    "три": "3", "четыре": "4", "чотири": "4", "пять": "5", "шесть": "6", "шість": "6",
+    "семь": "7", "сім": "7", "восемь": "8", "вісім": "8", "девять": "9",
+    "אפס": "0", "אחת": "1", "אחד": "1", "שתיים": "2", "שתים": "2", "שניים": "2", "שלוש": "3",
+    "שלושה": "3", "ארבע": "4", "ארבעה": "4", "חמש": "5", "חמישה": "5", "שש": "6", "שישה": "6",
+    "שבע": "7", "שבעה": "7", "שמונה": "8", "תשע": "9", "תשעה": "9",
+    "صفر": "0", "واحد": "1", "اثنان": "2", "اثنين": "2", "ثلاثة": "3", "ثلاث": "3",
+    "أربعة": "4", "اربعة": "4", "أربع": "4", "خمسة": "5", "خمس": "5", "ستة": "6", "سبعة": "7",
+    "سبع": "7", "ثمانية": "8", "ثمان": "8", "تسعة": "9", "تسع": "9",
+    "शून्य": "0", "एक": "1", "दो": "2", "तीन": "3", "चार": "4", "पांच": "5", "पाँच": "5",
+    "छह": "6", "छः": "6", "सात": "7", "आठ": "8", "नौ": "9",
+    "không": "0", "một": "1", "hai": "2", "ba": "3", "bốn": "4", "tư": "4", "năm": "5",
+    "lăm": "5", "sáu": "6", "bảy": "7", "bẩy": "7", "tám": "8", "chín": "9",
+    "nol": "0", "kosong": "0", "satu": "1", "dua": "2", "tiga": "3", "empat": "4", "lima": "5",
+    "enam": "6", "tujuh": "7", "delapan": "8", "sembilan": "9",
+    # South Slavic, Slovak, Bulgarian, Baltic, Estonian, Icelandic, Catalan, Tagalog,
+    # Swahili, Persian, Urdu, Bengali ("du", "set", "moja" left out: words elsewhere)
+    "jedan": "1", "pet": "5", "tri": "3", "dve": "2", "štiri": "4", "ena": "1",
+    "četiri": "4", "sedam": "7", "osam": "8", "devet": "9",
+    "jedno": "1", "štyri": "4", "päť": "5", "šesť": "6", "sedem": "7", "deväť": "9",
+    "нула": "0", "едно": "1", "един": "1", "један": "1", "четири": "4", "пет": "5",
+    "шест": "6", "седем": "7", "седам": "7", "осем": "8", "осам": "8", "девет": "9",
+    "nulis": "0", "vienas": "1", "trys": "3", "keturi": "4", "penki": "5", "šeši": "6",
+    "septyni": "7", "aštuoni": "8", "devyni": "9", "nulle": "0", "viens": "1", "divi": "2",
+    "trīs": "3", "četri": "4", "pieci": "5", "seši": "6", "septiņi": "7", "astoņi": "8",
+    "deviņi": "9", "üks": "1", "kaks": "2", "kolm": "3", "neli": "4", "viis": "5", "kuus": "6",
+    "seitse": "7", "kaheksa": "8", "üheksa": "9", "núll": "0", "einn": "1", "tveir": "2",
+    "þrír": "3", "fjórir": "4", "fimm": "5", "sjö": "7", "átta": "8", "níu": "9",
+    "cinc": "5", "sis": "6", "vuit": "8",
+    "sero": "0", "isa": "1", "dalawa": "2", "tatlo": "3", "apat": "4", "anim": "6",
+    "pito": "7", "walo": "8", "siyam": "9", "sifuri": "0", "mbili": "2", "tatu": "3",
+    "nne": "4", "tano": "5", "sita": "6", "saba": "7", "nane": "8", "tisa": "9",
+    "یک": "1", "سه": "3", "چهار": "4", "پنج": "5", "شش": "6", "هفت": "7", "هشت": "8",
+    "ایک": "1", "تین": "3", "چار": "4", "پانچ": "5", "چھ": "6", "سات": "7", "آٹھ": "8",
+    "শূন্য": "0", "এক": "1", "দুই": "2", "তিন": "3", "চার": "4", "পাঁচ": "5", "ছয়": "6",
+    "সাত": "7", "আট": "8", "নয়": "9",
 }
 # The view writes Greek letters that look Latin as Latin ("οκτώ" is matched as "oktώ").
 _DIGIT_WORDS.update({view(w).text: d for w, d in list(_DIGIT_WORDS.items())})
@@ -181,6 +264,14 @@ _PAIR_WORDS = frozenset({
     "twintig", "dertig", "veertig", "vijftig", "zestig",
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
     "sextio", "sjuttio", "åttio", "nittio",
+    "tyve", "tredive", "fyrre", "halvtreds", "tres", "halvfjerds", "firs", "halvfems", "tjue",
+    "tretti", "førti", "femti", "seksti", "sytti", "åtti", "nitti", "kymmenen", "tíz", "húsz",
+    "harminc", "negyven", "ötven", "hatvan", "hetven", "nyolcvan", "kilencven", "zece",
+    "десять", "двадцать", "тридцать", "сорок", "девяносто", "двадцять", "тридцять",
+    "дев'яносто", "עשר", "עשרה", "עשרים", "שלושים", "ארבעים", "חמישים", "שישים", "שבעים",
+    "שמונים", "תשעים", "عشرة", "عشر", "عشرون", "عشرين", "ثلاثون", "ثلاثين", "أربعون", "أربعين",
+    "خمسون", "خمسين", "ستون", "ستين", "سبعون", "سبعين", "ثمانون", "ثمانين", "تسعون", "تسعين",
+    "mười", "mươi", "sepuluh", "sebelas",
 })
 # "and", and "then" between the groups ("tre quattro sette, poi 219 88 40")
 _JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og", "then", "dann", "puis",
@@ -193,9 +284,17 @@ _COMPOUND_ENDS = (
     "zwanzig", "dreißig", "dreissig", "vierzig", "fünfzig", "sechzig", "siebzig", "achtzig",
     "neunzig", "dzieścia", "dzieści", "dziesiąt", "naście", "sześćset", "pięćset", "siedemset",
     "osiemset", "dziewięćset", "czterysta", "trzysta", "dwieście", "hundert", "honderd",
-    "hundra", "tien", "tton", "elva", "tolv", "arton", "nitton")
+    "hundra", "tien", "tton", "elva", "tolv", "arton", "nitton",
+    "ogtyve", "ogtredive", "ogfyrre", "oghalvtreds", "ogtres", "oghalvfjerds", "ogfirs",
+    "oghalvfems", "kymmentä", "toista", "zeci", "sprezece", "надцать", "надцять", "десят",
+    "puluh", "belas")
+# Cyrillic and Greek as the view folds them.
+_PAIR_WORDS = _PAIR_WORDS | {folded(w) for w in _PAIR_WORDS}
+_COMPOUND_ENDS = tuple(dict.fromkeys(_COMPOUND_ENDS + tuple(folded(w) for w in _COMPOUND_ENDS)))
 _COMPOUND_STARTS = ("tjugo", "trettio", "fyrtio", "femtio", "sextio", "sjuttio", "åttio",
-                    "nittio")
+                    "nittio", "harminc", "negyven", "ötven", "hatvan", "hetven", "nyolcvan",
+                    "kilencven", "tizen", "huszon", "tjue", "tretti", "førti", "femti",
+                    "seksti", "sytti", "åtti", "nitti")
 _COMPOUND_WORDS = frozenset((
     "yirmi", "otuz", "k\u0131rk", "elli", "altm\u0131ş", "yetmiş", "seksen", "doksan", "yüz"))
 
@@ -219,9 +318,12 @@ def _any_compound(words: set[str]) -> bool:
     return bool(not words.isdisjoint(_LONG_COMPOUND_WORDS) or _COMPOUND_START.search(spaced)
                 or _COMPOUND_END.search(spaced[::-1]))
 
-_TOKEN = re.compile(r"[^\W\d_]+|\d")
+# A word: its letters and the vowel signs of Devanagari, which are no letters to \w.
+_WORD = (r"(?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0962\u0963\u0981-\u0983\u09bc-\u09d7"
+         r"\u09e2\u09e3])+")
+_TOKEN = re.compile(_WORD + r"|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
-_GAP = re.compile(r"[\s,.\-/\u2013\u2014:]*")
+_GAP = re.compile(r"[\s,.\-/\u2013\u2014:\u060c\u3001]*")
 
 
 def _weight(word: str) -> int:
@@ -239,7 +341,7 @@ def _counts(word: str) -> bool:
 
 
 _NUMBER_WORDS = frozenset({w for w, d in _DIGIT_WORDS.items() if d} | _PAIR_WORDS)
-_LETTERS = re.compile(r"[^\W\d_]+")
+_LETTERS = re.compile(_WORD)
 
 
 def _may_spell(text: str) -> bool:
@@ -325,7 +427,8 @@ _LABELS = (
     r"parça|kod|serie|série|seriale|garantie|warranty|garanzia|garantía|lieferschein|"
     r"albarán|numéro de série|número de serie|numer seryjny|追跡番号|お問い合わせ番号|伝票番号|"
     r"注文番号|製造番号|型番|品番|运单号|快递单号|订单号|单号|序列号|型号|운송장|송장|주문번호|"
-    r"일련번호|모델|jan|jancode|janコード|条码|條碼|바코드|protokół|protokol|szkody|zgłoszeni\w*"
+    r"일련번호|모델|jan|jancode|janコード|条码|條碼|바코드|protokół|protokol|szkody|zgłoszeni\w*|"
+    + _SHIPMENT_WORDS + "|" + _CARRIERS
 )
 _LABEL_BEFORE = re.compile(
     rf"(?i:(?<![A-Za-z0-9])(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9]))"
@@ -336,8 +439,14 @@ PHONE_WORDS = re.compile(
     r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
-    r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer))\b)"
-    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系")
+    r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
+    # Calling in the other scripts and languages (as the view folds their letters)
+    + folded(r"звон\w*|позвон\w*|телефон\w*|моб\w*|дзвон\w*|зателефон\w*|вайбер\w*|"
+    r"τηλέφων\w*|τηλ|κάλεσ\w*|κινητ\w*|להתקשר|התקשר\w*|תתקשר\w*|טלפון|נייד|וואטסאפ|"
+    r"اتصل\w*|اتصال|هاتف\w*|جوال\w*|واتساب|رقمي|फोन|फ़ोन|कॉल|व्हाट्सऐप|मोबाइल|"
+    r"gọi|điện\s+thoại|sđt|sdt|zalo|telepon|telp|hubungi|wa|sună\w*|suna\w*|hívj\w*|"
+    r"hívjon|zavolej\w*|volejte|soita\w*|puhelin\w*|puh|ring\w*|tlf|aray\u0131n|arayin)\b)"
+    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์"))
 
 
 _CALL_BEFORE = re.compile(
@@ -461,12 +570,38 @@ def _vanity(text: str) -> Iterator[tuple[int, int]]:
             yield m.start(), m.end()
 
 
+# The shipment words of more languages and the carriers' names, with their number right
+# after them: masked as _PROTECT's labels are, unless the clause speaks of calling ("πάρτε
+# με τηλέφωνο πριν την αποστολή: 210 7248 391").
+_PROTECT_SHIPMENT = re.compile(
+    rf"(?i:(?<![A-Za-z0-9])(?:{_SHIPMENT_WORDS}|{_CARRIERS})(?![A-Za-z0-9])\.?"
+    rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
+    r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#|№)\.?\s*)?[:#\uff1a]?\s*"
+    r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
+    r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])|\s(?=[A-Z0-9])){3,40})")
+
+
+def _shipment(m: re.Match[str]) -> str:
+    text = m.string
+    if PHONE_WORDS.search(text, max(0, m.start() - 80), min(len(text), m.end() + 40)):
+        return m.group(0)
+    return MASK * len(m.group(0))
+
+
 def mask(text: str) -> str:
-    return _PROTECT.sub(lambda m: MASK * len(m.group(0)), text)
+    text = _PROTECT.sub(lambda m: MASK * len(m.group(0)), text)
+    return _PROTECT_SHIPMENT.sub(_shipment, text)
 
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+# Thai number words, written without spaces between them ("ศูนย์แปดหนึ่ง..."): seven or more
+# in a row, digits mixed in, are a number.
+_THAI_DIGIT = re.compile(r"ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า")
+_THAI_RUN = re.compile(r"(?:(?:ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|โท|\d)[\s\-.,]{0,2}){6,}"
+                       r"(?:ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|โท|\d)")
 
 
 class PhoneRule:
@@ -486,6 +621,11 @@ class PhoneRule:
                 continue
             if phonenumbers.is_valid_number(number):
                 return True
+        # Mexican mobiles are still written with the "1" the plan dropped in 2019
+        # ("+52 1 55 4821 9037"): valid without it.
+        bare = digits.removeprefix("00")
+        if international and bare.startswith("521") and len(bare) == 13:
+            return phonenumbers.is_valid_number(phonenumbers.parse("+52" + bare[3:], None))
         return False
 
     def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
@@ -569,4 +709,7 @@ class PhoneRule:
         if not text.isascii():
             yield from _numeral_runs(text)
             yield from _kana_runs(text)
+            if _THAI_DIGIT.search(text):
+                for m in _THAI_RUN.finditer(text):
+                    yield m.start(), m.end()
         yield from _vanity(text)

@@ -27,14 +27,32 @@ _QUERY_VALUE = re.compile(r"[?&;#](?P<key>[^=&;#?\s]{1,40})=(?P<value>[^&;#\s]*)
 _CONTACT_KEYS = re.compile(
     r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
     r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
-    r"^line$|^cb$",
+    r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
+# A value that spells its digits in percent escapes ("%30%39%31...") or writes a number with
+# phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
+# neither, a number smuggled past the rules does.
+_ESCAPED_DIGIT = re.compile(r"%3[0-9]", re.IGNORECASE)
+_PUNCTUATED_NUMBER = re.compile(r"\(?\d[\d\s\-().]{6,20}\d")
+# A shipment number: the digits of an allowed link's path or of a query value whose key names
+# no contact ("https://www.posti.fi/track/JJFI64123450012345678", "?barcode=9234...").
+_LINK_NUMBER = re.compile(r"(?<![0-9])[0-9]{8,24}(?![0-9])")
+# The same number in the text, written as one run or in groups of digits.
+_RUN_GAPS = "[ \u00a0\\-.]?"
 
 
 def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
     return (domain, settings.marketplace_domain, *settings.allowed_link_hosts)
+
+
+def _mask_numbers(text: str, numbers: set[str]) -> str:
+    """Mask each of `numbers` where the text writes it, whole or in digit groups."""
+    for number in numbers:
+        pattern = re.compile("(?<![0-9])" + _RUN_GAPS.join(number) + "(?![0-9])")
+        text = pattern.sub(lambda m: MASK * len(m.group(0)), text)
+    return text
 
 
 class TextRules:
@@ -66,8 +84,12 @@ class TextRules:
             for start, end in allowed:
                 for vs, ve, code in self.query_contacts(masked[start:end]):
                     findings.append(Finding(*seen.span(start + vs, start + ve), code))
+            numbers = {n for start, end in allowed
+                       for n in self.link_numbers(masked[start:end])}
             for start, end in (*allowed, *self.email.own(masked)):
                 masked = masked[:start] + MASK * (end - start) + masked[end:]
+            if numbers:
+                masked = _mask_numbers(masked, numbers)
             for rule in self.rules:
                 for start, end in rule.find(masked):
                     findings.append(Finding(*seen.span(start, end), rule.code))
@@ -78,6 +100,19 @@ class TextRules:
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)
+
+    def link_numbers(self, url: str) -> set[str]:
+        """The digit runs an allowed carrier link carries outside its contact-bearing query
+        values: the message quoting the same number quotes its tracking number, not a phone."""
+        path, _, query = url.partition("?")
+        numbers = set(_LINK_NUMBER.findall(path))
+        if query:
+            query = "?" + query
+            contacts = {start for start, _, _ in self.query_contacts(query)}
+            for m in _QUERY_VALUE.finditer(query):
+                if m.start("value") not in contacts:
+                    numbers.update(_LINK_NUMBER.findall(unquote_plus(m.group("value"))))
+        return numbers
 
     def query_contacts(self, url: str) -> list[tuple[int, int, str]]:
         """Query values of an allowed link that carry a contact detail: (start, end, code)."""
@@ -94,7 +129,11 @@ class TextRules:
                     if "@" in value else "contact.social"
             elif "@" in value:
                 code = "contact.email"
-            elif _INTERNATIONAL.fullmatch(value):
+            elif _INTERNATIONAL.fullmatch(value) or (
+                    7 <= sum(c.isdigit() for c in value) <= 15
+                    and (_ESCAPED_DIGIT.search(m.group("value"))
+                         or (_PUNCTUATED_NUMBER.fullmatch(value)
+                             and not value.isdigit()))):
                 code = "contact.phone"
             else:
                 code = next((r.code for r in self.rules if r.code != "link.external"

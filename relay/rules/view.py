@@ -34,6 +34,13 @@ _DOTS = frozenset("\u3002\uff61\u2024\u2027\u00b7\u0701\u0702\u06d4\u2e31\ufe52\
 _LOOKALIKES = dict(zip("аеорсухіјѕԁһӏкмтвнοαρτνεικΑΒΕΗΙΚΜΝΟΡΤΧΥΖАВЕКМНОРСТХ",
                        "aeopcyxijsdhlkmtbhoaptvetkABEHIKMNOPTXYZABEKMHOPCTX", strict=True))
 _DEFANGED = re.compile(r"\s?[\[({]\.[\])}]\s?")
+_FOLD = str.maketrans(_LOOKALIKES)
+
+
+def folded(words: str) -> str:
+    """Words of other scripts (or a pattern of them) as the view shows them: "трек" is
+    "tpek" there, the look-alike letters read as Latin ones."""
+    return words.translate(_FOLD)
 # In ASCII text, what each of _SPECIAL's forms cannot do without: an entity's "&", a
 # defanged "[." "(." "{.", "hxxp", letters joined by dashes or underscores ("-x-", "_x_"),
 # letters spaced out (" x y "). Each starts with a character of its own: found fast.

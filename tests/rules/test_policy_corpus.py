@@ -67,11 +67,12 @@ def test_the_held_out_corpus_meets_the_targets_too(holdout: Report):
 
 
 # The 14-language training sets (every where-form, attachments, calendars, cards), and the
-# two blind sets of 2026-12-06, corpus since they were measured (87.5% and 87.8% recall, 4.3%
-# and 4.8% changed, on the rules before each). Their figures as last measured (99.6/0,
-# 97.6/0, 99.2/1.0, 97.6/3.2); a change to the rules may not lower them.
+# three blind sets of 2026-12-06, corpus since they were measured (87.5%, 87.8% and 86.3%
+# recall, 4.3%, 4.8% and 15.0% changed, on the rules before each). Their figures as last
+# measured (99.6/0, 97.6/0, 99.2/1.0, 97.6/3.2, 94.8/1.9); a change to the rules may not
+# lower them.
 CORPUS14 = {"corpus14a": (0.99, 0.01), "corpus14b": (0.97, 0.01), "blind14": (0.99, 0.015),
-            "blind14b": (0.97, 0.035)}
+            "blind14b": (0.97, 0.035), "blind14c": (0.945, 0.02)}
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -75,7 +76,12 @@ def test_defaults():
         key: allowed[0] for key, allowed in ACTIONS.items()}
     assert rules.phone_regions == ("US", "GB", "DE", "FR", "IN", "JP", "CA", "AU")
     assert rules.marketplace_domain == ""
-    assert rules.allowed_link_hosts == CARRIERS
+    # The carriers of the first list stay; every region's posts and couriers joined them.
+    assert set(CARRIERS) <= set(rules.allowed_link_hosts)
+    assert {"thailandpost.co.th", "posti.fi", "israelpost.co.il", "vnpost.vn", "estafeta.com",
+            "fancourier.ro", "posta.hu", "jne.co.id", "novaposhta.ua", "elta.gr",
+            "emiratespost.ae", "indiapost.gov.in", "nzpost.co.nz"} <= set(rules.allowed_link_hosts)
+    assert all(re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", h) for h in rules.allowed_link_hosts)
     assert rules.attachment_types == ("pdf", "png", "jpeg", "text", "office")
     assert (rules.attachment_max_total, rules.attachment_max_count) == (10_485_760, 5)
 

@@ -1,0 +1,135 @@
+# ruff: noqa: RUF001  (Cyrillic and Greek text in the cases)
+"""Forms of more languages and scripts (issue 14, after the third blind set): carriers'
+tracking links and shipment numbers kept, addresses and number words removed. Written for
+these rules, not taken from any blind set."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.config import RulesSettings
+from relay.rules.text import TextRules
+from tools.policy_report import squash
+
+RULES = TextRules(RulesSettings(), "relay.test")
+
+
+def left(text: str) -> str:
+    return squash(RULES.redact(text)[0])
+
+
+ORDINARY = [
+    # Carriers' tracking links on hosts of every region, and their numbers in the text
+    "Відправлення 59001234567890 вже у відділенні: https://novaposhta.ua/tracking/?cargo_number=59001234567890",
+    "พัสดุของคุณ TH0123456789A https://track.thailandpost.co.th/?trackNumber=EF582716345TH",
+    "Seuranta: https://www.posti.fi/fi/seuranta#/lahetys/JJFI65432100012345678",
+    "Mã vận đơn 84512376590 — https://donhang.ghn.vn/?order_code=84512376590",
+    "Η αποστολή σας 8304512267 παραδόθηκε. ACS Courier",
+    "Ваше отправление 80082345678901 прибыло в пункт выдачи.",
+    "A küldemény száma 12345678901, a csomag holnap érkezik.",
+    "Zásilka 2045123987 byla doručena.",
+    "Nomor resi JNE 0112345678901234, paket sudah dikirim.",
+    "Coletul cu AWB 2345678901 a fost predat curierului FAN Courier.",
+    "Lähetystunnus 1234567890123 on nyt noudettavissa.",
+    "Forsendelsen 70712345678 er på vej med PostNord.",
+    "Purolator 412345678901 — livré demain.",
+    "Estafeta 7012345678 sale hoy.",
+    "Ο κωδικός αποστολής είναι 4412098765.",
+    "המשלוח שלך 7289013456 יצא לדרך.",
+    "رقم الشحنة 33412098765 وصلت الشحنة.",
+    "आपका पार्सल 98765432101 भेज दिया गया है।",
+    "Sorry for the delay: the parcel left with ELTA 1234509876 today.",
+    "Gyári szám: 4432 1098 7654, a garancia érvényes.",
+    # A number that also stands in the allowed link is its tracking number
+    "Tracking: 5544332211 (https://www.dhl.com/track?tracking-id=5544332211)",
+]
+CONTACTS = [
+    # Query values on newly allowed carriers' hosts are still read
+    ("https://www.jne.co.id/tracking?awb=123&hp=0813%2D5566%2D7788", "081355667788"),
+    ("https://www.elta.gr/track?n=RR123&k=%36%39%34%35%31%32%33%34%35%36", "6945123456"),
+    ("https://tracking.ghn.vn/?code=A1&sdt=0912345678", "0912345678"),
+    # Calling in the clause: the shipment word does not keep a phone number
+    ("Позвоните мне до отправления: 8 916 555 12 34", "89165551234"),
+    ("התקשר אליי לגבי המשלוח: 052-8765432", "0528765432"),
+    # Addresses in more scripts
+    ("Заберите сами: ул. Садовая, д. 7, кв. 15, Москва", "Садовая"),
+    ("Адреса: вул. Шевченка, 22, кв. 3, Львів", "Шевченка"),
+    ("Στείλτε το: Οδός Πανεπιστημίου 40, Αθήνα", "Πανεπιστημίου 40"),
+    ("Vino la Str. Avram Iancu nr. 9, ap. 4, Cluj", "Avram Iancu"),
+    ("Ambil di Jl. Gatot Subroto No. 12, Bandung", "Gatot Subroto"),
+    ("Gyere ide: Budapest, Andrássy út 61. 3. em. 2.", "Andrássy út 61"),
+    ("תבוא לרחוב דיזנגוף 120, תל אביב", "דיזנגוף 120"),
+    ("العنوان: شارع التحلية، مبنى 15، الرياض", "التحلية"),
+    ("ที่อยู่ 45/2 ซอยลาดพร้าว 101 กรุงเทพ", "ลาดพร้าว"),
+    ("Địa chỉ: số 15 ngõ 40 Tạ Quang Bửu, Hai Bà Trưng", "Tạ Quang Bửu"),
+    ("मेरा पता: फ्लैट 12, गांधी नगर, जयपुर 302015", "302015"),
+    # Number words of more languages
+    ("Soita: nolla neljä viisi kuusi seitsemän kahdeksan yhdeksän nolla yksi", "0456789"),
+    ("Ring: fire otte seks syv tre fem fire otte", "4867354"),
+    ("Hívj: nulla hat harminc egy kettő három négy öt hat", "06301"),
+    ("Sună-mă: zero șapte doi doi trei patru cinci șase", "0722"),
+    ("Звоните: восемь девять один шесть пять пять пять один два три", "89165"),
+    ("תתקשר: אפס חמש שתיים שמונה שבע שש חמש ארבע שלוש", "0528"),
+    ("اتصل: صفر خمسة صفر، واحد اثنين ثلاثة، أربعة خمسة ستة سبعة", "050"),
+    ("Gọi: không chín không tám bảy sáu năm bốn ba hai", "09087"),
+    ("Telepon: nol delapan satu dua tiga empat lima enam tujuh", "08123"),
+    ("फोन: नौ आठ सात छह पांच चार तीन दो एक शून्य", "98765"),
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_shipment_talk_of_every_region_is_untouched(text):
+    assert RULES.redact(text)[0] == text
+
+
+@pytest.mark.parametrize(("text", "secret"), CONTACTS)
+def test_contact_detail_of_more_languages_is_removed(text, secret):
+    new, findings = RULES.redact(text)
+    assert findings, new
+    assert squash(secret) not in squash(new), new
+
+
+MORE_CONTACTS = [
+    ("Nazovi me: nula devet osam sedam šest pet četiri tri dva", "četiri tri dva"),
+    ("Обадете се: нула осем осем седем шест пет четири три", "седем шест пет"),
+    ("Skambink: nulis aštuoni šeši septyni penki keturi trys", "penki keturi trys"),
+    ("Tawagan mo ako: sero siyam isa pito tatlo dalawa apat lima", "tatlo dalawa apat"),
+    ("Piga simu: sifuri saba mbili tatu nne tano sita", "tatu nne tano"),
+    ("ফোন: শূন্য এক সাত এক দুই তিন চার পাঁচ", "দুই তিন চার"),
+    ("Atvažiuok: Vilniaus g. 12-4, Vilnius", "Vilniaus g. 12"),
+    ("Adrese: Brīvības iela 45, Rīga", "Brīvības iela 45"),
+    ("Aadress: Pärnu mnt 7, Tallinn", "Pärnu mnt 7"),
+    ("Dođi: ulica Grada Vukovara 45, Zagreb", "Vukovara 45"),
+    ("آدرس: خیابان ولیعصر، کوچه نسترن، پلاک 12", "نسترن"),
+    ("Позвони мне: сначала 916, потом 555, затем 12 и 34.", "916"),
+    ("โทรมาได้ที่ ศูนย์แปดเก้า สองสามสี่ ห้าหกเจ็ดแปด นะคะ", "สองสามสี่"),
+    # Handles announced in other scripts, a Mexican mobile with its old "1"
+    ("תכתוב לי בטלגרם, שם משתמש: dani_k_store", "dani_k_store"),
+    ("تواصل معي على سناب شات: ahmad.cars.uae", "ahmad.cars.uae"),
+    ("Пишите в телеграм: ivan_petrov88", "ivan_petrov88"),
+    ("Si quieres márcame al +52 1 33 1234 5678", "3312345678"),
+    # E-mail providers written in other scripts
+    ("راسلني على الإيميل: samir.haddad77 على جيميل، شكراً", "samir.haddad77"),
+    ("המשתמש שלי בג'ימייל הוא dana.levi82", "dana.levi82"),
+    ("อีเมลคือ somsak.k1990 แอท จีเมล ดอท คอม ค่ะ", "somsak.k1990"),
+    ("Пишите на почту: olga.smirnova85 на гмейл", "olga.smirnova85"),
+]
+MORE_ORDINARY = [
+    "Pošiljka 1234567890 je poslana.",
+    "Zásielka 4455667788 bola doručená.",
+    "Mua hàng năm 2025, ngày 14 tháng 3.",
+    "Посылка 1234567890 пришла, спасибо!",
+    "สามารถส่งได้ภายใน 3 วัน ราคา 450 บาท",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), MORE_CONTACTS)
+def test_contact_detail_of_yet_more_languages_is_removed(text, secret):
+    new, findings = RULES.redact(text)
+    assert findings, new
+    assert squash(secret) not in squash(new), new
+
+
+@pytest.mark.parametrize("text", MORE_ORDINARY)
+def test_shipment_talk_of_more_languages_is_untouched(text):
+    assert RULES.redact(text)[0] == text
