@@ -987,6 +987,17 @@ class Cell:
         return self.cpu / self.load.ok if self.cpu is not None and self.load.ok else None
 
 
+
+def row_figures(cell: Cell, notes: list[str]) -> tuple[list[float], float | None, str, str]:
+    """A row's accept latencies, CPU per message, check (long ones as a note) and delivered
+    column."""
+    short = cell.check if len(cell.check) <= 12 else f"see note {len(notes) + 1}"
+    if short != cell.check:
+        notes.append(cell.check)
+    deliv = fmt_rate(cell.deliver_rate) if cell.delivered is not None else "-"
+    if cell.delivered is not None and cell.delivered_at is None:
+        deliv = f"{cell.delivered}/{cell.load.ok}!"
+    return cell.load.latencies(), cell.cpu_per_message(), short, deliv
 class Bench:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
@@ -1227,16 +1238,9 @@ class Bench:
                     cell = self.cells.get((target, kind.key, sessions))
                     if cell is None:
                         continue
-                    lat = cell.load.latencies()
-                    per = cell.cpu_per_message()
+                    lat, per, short, deliv = row_figures(cell, notes)
                     db = (cell.db_cpu / cell.load.ok * 1000
                           if cell.db_cpu is not None and cell.load.ok else None)
-                    short = cell.check if len(cell.check) <= 12 else f"see note {len(notes) + 1}"
-                    if short != cell.check:
-                        notes.append(cell.check)
-                    deliv = fmt_rate(cell.deliver_rate) if cell.delivered is not None else "-"
-                    if cell.delivered is not None and cell.delivered_at is None:
-                        deliv = f"{cell.delivered}/{cell.load.ok}!"
                     out(f"  {kind.label:<22}{sessions:>5}  {label:<15}{cell.load.ok:>6}"
                         f"{fmt_rate(cell.load.accept_rate):>9}{deliv:>9}"
                         f"{fmt_ms(percentile(lat, 50)):>8}{fmt_ms(percentile(lat, 99)):>8}"
@@ -1332,14 +1336,7 @@ class Bench:
                 cell = self.cells.get((target, kind.key, sessions))
                 if cell is None:
                     continue
-                lat = cell.load.latencies()
-                per = cell.cpu_per_message()
-                short = cell.check if len(cell.check) <= 12 else f"see note {len(notes) + 1}"
-                if short != cell.check:
-                    notes.append(cell.check)
-                deliv = fmt_rate(cell.deliver_rate) if cell.delivered is not None else "-"
-                if cell.delivered is not None and cell.delivered_at is None:
-                    deliv = f"{cell.delivered}/{cell.load.ok}!"
+                lat, per, short, deliv = row_figures(cell, notes)
                 out(f"  {kind.label:<22}{sessions:>5}{cell.load.ok:>6}"
                     f"{fmt_rate(cell.load.accept_rate):>9}{deliv:>9}"
                     f"{fmt_ms(percentile(lat, 50)):>8}{fmt_ms(percentile(lat, 95)):>8}"
