@@ -19,7 +19,6 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from relay.errors import ConfigError
-from relay.rules.carriers import CARRIER_HOSTS
 
 DEFAULT_PATH = Path("config/relay.toml")
 # The templates shipped with the relay (package data).
@@ -272,8 +271,11 @@ class RulesSettings:
     phone_regions: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "JP", "CA", "AU")
     # https links to it (and its subdomains) survive, like links to the relay's domain.
     marketplace_domain: str = ""
-    # Default: relay/rules/carriers.py, the posts and couriers of every region.
-    allowed_link_hosts: tuple[str, ...] = CARRIER_HOSTS
+    # The posts' and couriers' tracking sites of every region (relay/rules/carriers.py) are
+    # allowed link hosts; allowed_link_hosts adds others (a list of 470 hosts in a config
+    # file would hide the few an operator chose).
+    carrier_link_hosts: bool = True
+    allowed_link_hosts: tuple[str, ...] = ()
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     attachment_max_total: int = 10_485_760
     attachment_max_count: int = 5

@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 
 from relay.config import RulesSettings
 from relay.rules.address import AddressRule
+from relay.rules.carriers import CARRIER_HOSTS
 from relay.rules.email import EmailRule
 from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
@@ -44,7 +45,8 @@ _RUN_GAPS = "[ \u00a0\\-.]?"
 
 
 def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
-    return (domain, settings.marketplace_domain, *settings.allowed_link_hosts)
+    carriers = CARRIER_HOSTS if settings.carrier_link_hosts else ()
+    return (domain, settings.marketplace_domain, *carriers, *settings.allowed_link_hosts)
 
 
 def _mask_numbers(text: str, numbers: set[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from email import policy
@@ -14,6 +15,8 @@ from conftest import BUYER, SELLER, compose, make_config, open_conv, send
 
 from relay.config import Config, RulesSettings, load
 from relay.errors import ConfigError
+from relay.rules.carriers import CARRIER_HOSTS
+from relay.rules.text import allowed_hosts
 from relay.store import records
 
 # The rule keys and the actions each may take (the first is the default).
@@ -77,11 +80,15 @@ def test_defaults():
     assert rules.phone_regions == ("US", "GB", "DE", "FR", "IN", "JP", "CA", "AU")
     assert rules.marketplace_domain == ""
     # The carriers of the first list stay; every region's posts and couriers joined them.
-    assert set(CARRIERS) <= set(rules.allowed_link_hosts)
+    assert rules.carrier_link_hosts is True and rules.allowed_link_hosts == ()
+    hosts = allowed_hosts(rules, "relay.test")
+    assert set(CARRIERS) <= set(hosts)
     assert {"thailandpost.co.th", "posti.fi", "israelpost.co.il", "vnpost.vn", "estafeta.com",
             "fancourier.ro", "posta.hu", "jne.co.id", "novaposhta.ua", "elta.gr",
-            "emiratespost.ae", "indiapost.gov.in", "nzpost.co.nz"} <= set(rules.allowed_link_hosts)
-    assert all(re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", h) for h in rules.allowed_link_hosts)
+            "emiratespost.ae", "indiapost.gov.in", "nzpost.co.nz"} <= set(hosts)
+    assert all(re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", h) for h in CARRIER_HOSTS)
+    off = dataclasses.replace(rules, carrier_link_hosts=False, allowed_link_hosts=("x.example",))
+    assert allowed_hosts(off, "relay.test") == ("relay.test", "", "x.example")
     assert rules.attachment_types == ("pdf", "png", "jpeg", "text", "office")
     assert (rules.attachment_max_total, rules.attachment_max_count) == (10_485_760, 5)
 
