@@ -225,7 +225,8 @@ def test_migrate_twice(cfg, tmp_path):
                                      " 0012_client_network_counts.sql, 0013_message_size.sql,"
                                      " 0014_chain.sql, 0015_web_sessions.sql,"
                                      " 0016_accepted_message_indexes.sql,"
-                                     " 0017_message_bytes_uncompressed.sql")
+                                     " 0017_message_bytes_uncompressed.sql,"
+                                     " 0018_outbox_claims.sql")
     assert (tmp_path / "relay.db").exists()
     second = cli(cfg, "migrate")
     assert second.returncode == 0, second.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 
 from relay.config import Config
@@ -45,6 +46,8 @@ class Worker:
         # PostgreSQL: until when this relay's claim on a job it took holds (its lease, less a
         # second): a held job can be taken again by it, and no other, before then.
         self._claimed: dict[str, float] = {}
+        # ... and the mark this relay puts on its claims (a new one each start).
+        self._claimant = secrets.token_hex(8)
         self.signer = dkim_signer(config)  # DSNs are signed like every delivered message
 
     def wake(self) -> None:
@@ -103,7 +106,7 @@ class Worker:
             return
         now, busy, lease = time.time(), self._busy(), self.config.delivery.lease
         mine = [m for m in self._held if m not in busy and self._claimed.get(m, 0.0) > now]
-        for job in await outbox.due(self.store, now, room, busy, lease, mine):
+        for job in await outbox.due(self.store, now, room, busy, lease, mine, self._claimant):
             self._claimed[job.message_id] = now + lease - 1.0
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task

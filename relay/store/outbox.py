@@ -74,22 +74,27 @@ def _job(row: aiosqlite.Row) -> Job:
 
 
 async def due(store: Store, now: float, limit: int, busy: Collection[str],
-              lease: float = 900.0, mine: Collection[str] = ()) -> list[Job]:
+              lease: float = 900.0, mine: Collection[str] = (), claimant: str = "") -> list[Job]:
     """Jobs whose time has come, oldest first, skipping those already in flight. On
     PostgreSQL they are claimed: their next attempt moves `lease` seconds on, in the same
     statement, and rows another relay is claiming are skipped (SKIP LOCKED), so each job is
     taken by one relay; a relay that dies leaves its jobs to the others once the lease ends.
     `mine`: jobs this relay claimed and still holds the lease of, due again now (their
     attempt failed inside the relay, and the claim could not be released: the database was
-    away). (SQLite: one relay per store, nothing to claim.)"""
+    away). `claimant`: this relay's mark on its claims; the jobs it holds and is not working
+    on (not in `busy`) are taken again too: a claim whose answer the database never sent (it
+    restarted mid-statement) is not left until its lease ends. (SQLite: one relay per store,
+    nothing to claim.)"""
     if getattr(store, "url", None):  # relay.store.pg.PgStore
         async with store.write() as db:
             rows = await db.execute_fetchall(
-                "UPDATE outbox SET next_attempt_at = ? WHERE message_id IN ("
+                "UPDATE outbox SET next_attempt_at = ?, claimed_by = ? WHERE message_id IN ("
                 " SELECT message_id FROM outbox WHERE (next_attempt_at <= ?"
-                " OR message_id = ANY(?::text[])) AND NOT (message_id = ANY(?::text[]))"
+                " OR message_id = ANY(?::text[]) OR claimed_by = ?)"
+                " AND NOT (message_id = ANY(?::text[]))"
                 " ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
-                (now + lease, now, list(mine), list(busy), limit))
+                (now + lease, claimant or None, now, list(mine), claimant or None, list(busy),
+                 limit))
         return list(map(_job, rows))
     async with store.read() as db:
         rows = await db.execute_fetchall(
@@ -104,8 +109,8 @@ async def release(store: Store, message_id: str, at: float) -> None:
     will try again itself. SQLite: nothing to do."""
     if getattr(store, "url", None):
         async with store.write() as db:
-            await db.execute("UPDATE outbox SET next_attempt_at = ? WHERE message_id = ?",
-                             (at, message_id))
+            await db.execute("UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL"
+                             " WHERE message_id = ?", (at, message_id))
 
 
 async def next_due_at(store: Store, busy: Collection[str] = ()) -> float | None:
@@ -121,7 +126,8 @@ async def next_due_at(store: Store, busy: Collection[str] = ()) -> float | None:
 
 async def reschedule(db: aiosqlite.Connection, message_id: str, attempts: int, at: float) -> None:
     await db.execute(
-        Quick("UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE message_id = ?"),
+        Quick("UPDATE outbox SET attempts = ?, next_attempt_at = ?, claimed_by = NULL"
+              " WHERE message_id = ?"),
         (attempts, at, message_id),
     )
 

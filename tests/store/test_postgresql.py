@@ -33,7 +33,7 @@ from support.relay_process import serving
 
 from relay.config import LimitsSettings, StoreSettings
 from relay.marketplace import conversations
-from relay.store import chain, checkpoints, limits, records
+from relay.store import chain, checkpoints, limits, outbox, records
 from relay.store.audit import audit
 from relay.store.checkpoints import Checkpointer
 from relay.store.db import Store, utcnow
@@ -650,5 +650,36 @@ async def test_a_pool_busy_past_busy_timeout_refuses_one_write_not_the_next(post
         assert await store.writable() is True
         conv, _ = await conversations.open_conversation(store, DOMAIN, ORDER, BUYER, [SELLER])
         assert conv.seller_alias.endswith("@" + DOMAIN)
+    finally:
+        await store.close()
+
+
+async def test_a_claim_whose_answer_was_lost_is_taken_again_by_its_relay(postgresql_url,
+                                                                          tmp_path):
+    """A claim that committed on the server but whose answer never reached the relay (the
+    server restarted mid-statement) is the relay's again at its next claim, not stuck until
+    the lease ends; another relay still cannot take it, and a claim given back waits for its
+    retry time."""
+    store = await open_store(StoreSettings(path=tmp_path / "relay.db", url=postgresql_url))
+    try:
+        conv, _ = await conversations.open_conversation(store, DOMAIN, ORDER, BUYER, [SELLER])
+        mail = record(conv.id, 1)
+        now = time.time()
+        async with store.write() as db:
+            await records.append(db, mail)
+            await outbox.enqueue(db, outbox.Job(
+                message_id=mail.id, mail_from=f"bounces@{DOMAIN}", rcpt=SELLER,
+                smtputf8=False, attempts=0, next_attempt_at=now, expires_at=now + 3600,
+                bounce=True))
+        claimed = await outbox.due(store, now, 10, (), 900.0, claimant="relay-a")
+        assert [job.message_id for job in claimed] == [mail.id]
+        # relay-a lost the answer: its in-flight set does not name the job.
+        assert [job.message_id for job in await outbox.due(
+            store, time.time(), 10, (), 900.0, claimant="relay-a")] == [mail.id]
+        assert await outbox.due(store, time.time(), 10, (), 900.0, claimant="relay-b") == []
+        assert await outbox.due(store, time.time(), 10, (mail.id,), 900.0,
+                                claimant="relay-a") == []  # in flight: not twice
+        await outbox.release(store, mail.id, time.time() + 60)
+        assert await outbox.due(store, time.time(), 10, (), 900.0, claimant="relay-a") == []
     finally:
         await store.close()
