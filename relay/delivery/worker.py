@@ -43,10 +43,8 @@ class Worker:
         # (failures, monotonic time until which it waits).
         self._held: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
-        # PostgreSQL: until when this relay's claim on a job it took holds (its lease, less a
-        # second): a held job can be taken again by it, and no other, before then.
-        self._claimed: dict[str, float] = {}
-        # ... and the mark this relay puts on its claims (a new one each start).
+        # PostgreSQL: the mark this relay puts on the jobs it claims (a new one each start):
+        # a held job is taken again by it, and no other, while its lease lasts.
         self._claimant = secrets.token_hex(8)
         self.signer = dkim_signer(config)  # DSNs are signed like every delivered message
 
@@ -105,17 +103,13 @@ class Worker:
         if room <= 0:
             return
         now, busy, lease = time.time(), self._busy(), self.config.delivery.lease
-        mine = [m for m in self._held if m not in busy and self._claimed.get(m, 0.0) > now]
-        for job in await outbox.due(self.store, now, room, busy, lease, mine, self._claimant):
-            self._claimed[job.message_id] = now + lease - 1.0
+        for job in await outbox.due(self.store, now, room, busy, lease, self._claimant):
             task = asyncio.create_task(self._attempt(job))
             self._in_flight[job.message_id] = task
             task.add_done_callback(lambda _t, mid=job.message_id: self._done(mid))
 
     def _done(self, message_id: str) -> None:
         self._in_flight.pop(message_id, None)
-        if message_id not in self._held:
-            self._claimed.pop(message_id, None)
         self._wake.set()
 
     async def _idle_time(self) -> float:
@@ -161,12 +155,10 @@ class Worker:
             wait = backoff(self.config, failures)
             self._held[job.message_id] = (failures, time.monotonic() + wait)
             log.exception("%s: delivery attempt failed internally (%d)", job.message_id, failures)
-            try:  # due again at its retry time, for any relay on the database
+            # Due again at its retry time, for any relay on the database. The store may be
+            # what fails: then the job is still this relay's claim, taken again after `wait`.
+            with contextlib.suppress(Exception):
                 await outbox.release(self.store, job.message_id, time.time() + wait)
-            except Exception:  # the store may be what fails: still this relay's, to retry
-                pass
-            else:
-                self._claimed.pop(job.message_id, None)
 
     async def _settle(self, job: outbox.Job, record: records.Record, result: Result,
                       took: float) -> None:

@@ -74,27 +74,24 @@ def _job(row: aiosqlite.Row) -> Job:
 
 
 async def due(store: Store, now: float, limit: int, busy: Collection[str],
-              lease: float = 900.0, mine: Collection[str] = (), claimant: str = "") -> list[Job]:
+              lease: float = 900.0, claimant: str = "") -> list[Job]:
     """Jobs whose time has come, oldest first, skipping those already in flight. On
     PostgreSQL they are claimed: their next attempt moves `lease` seconds on, in the same
     statement, and rows another relay is claiming are skipped (SKIP LOCKED), so each job is
     taken by one relay; a relay that dies leaves its jobs to the others once the lease ends.
-    `mine`: jobs this relay claimed and still holds the lease of, due again now (their
-    attempt failed inside the relay, and the claim could not be released: the database was
-    away). `claimant`: this relay's mark on its claims; the jobs it holds and is not working
-    on (not in `busy`) are taken again too: a claim whose answer the database never sent (it
-    restarted mid-statement) is not left until its lease ends. (SQLite: one relay per store,
-    nothing to claim.)"""
+    `claimant`: this relay's mark on its claims; the jobs it holds and is not working on (not
+    in `busy`) are taken again too, before their lease ends: one whose attempt failed inside
+    the relay and whose claim could not be given back (the database was away), or a claim
+    whose answer the database never sent (it restarted mid-statement). (SQLite: one relay
+    per store, nothing to claim.)"""
     if getattr(store, "url", None):  # relay.store.pg.PgStore
         async with store.write() as db:
             rows = await db.execute_fetchall(
                 "UPDATE outbox SET next_attempt_at = ?, claimed_by = ? WHERE message_id IN ("
-                " SELECT message_id FROM outbox WHERE (next_attempt_at <= ?"
-                " OR message_id = ANY(?::text[]) OR claimed_by = ?)"
+                " SELECT message_id FROM outbox WHERE (next_attempt_at <= ? OR claimed_by = ?)"
                 " AND NOT (message_id = ANY(?::text[]))"
                 " ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
-                (now + lease, claimant or None, now, list(mine), claimant or None, list(busy),
-                 limit))
+                (now + lease, claimant or None, now, claimant or None, list(busy), limit))
         return list(map(_job, rows))
     async with store.read() as db:
         rows = await db.execute_fetchall(
