@@ -276,6 +276,9 @@ class RulesSettings:
     # file would hide the few an operator chose).
     carrier_link_hosts: bool = True
     allowed_link_hosts: tuple[str, ...] = ()
+    # The learned second look (relay/rules/contact_model.py): a sentence that passes a
+    # contact detail in a form no pattern knows is removed whole.
+    contact_model: bool = True
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     attachment_max_total: int = 10_485_760
     attachment_max_count: int = 5

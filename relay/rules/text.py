@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus
 from relay.config import RulesSettings
 from relay.rules.address import AddressRule
 from relay.rules.carriers import CARRIER_HOSTS
+from relay.rules.contact_model import ContactModel
 from relay.rules.email import EmailRule
 from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
@@ -19,7 +20,7 @@ from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
 from relay.rules.phone import MASK, PhoneRule
 from relay.rules.social import SocialRule
-from relay.rules.view import view
+from relay.rules.view import View, view
 
 # A query value in an allowed link ("...track?tracknum=1Z...&email=sally%40gmail.com"): the
 # host and path stay, a value that holds a contact detail goes. Keys that name a person or a
@@ -49,6 +50,17 @@ def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
     return (domain, settings.marketplace_domain, *carriers, *settings.allowed_link_hosts)
 
 
+# A bare run of digits (no "+", no brackets): what an order, serial or reference number
+# after a label the phone rule's lists lack looks like too.
+_BARE = re.compile(r"[\s\d\-.]+")
+
+
+def _in_ordinary(start: int, end: int, sentences: list[tuple[int, int, float, list[str]]],
+                 below: float) -> bool:
+    """Whether start..end lies in a sentence the model reads as plainly ordinary."""
+    return any(s <= start < e and score < below for s, e, score, _ in sentences)
+
+
 def _mask_numbers(text: str, numbers: set[str]) -> str:
     """Mask each of `numbers` where the text writes it, whole or in digit groups."""
     for number in numbers:
@@ -71,34 +83,65 @@ class TextRules:
                                                   "contact.social", "contact.address")
                                       if settings.action(c) != "off")
         self.intent = IntentRule() if self.intent_codes else None
+        self.model = ContactModel.load() if settings.contact_model and self.intent_codes \
+            else None
+
+    def prepare(self, text: str) -> tuple[View, str, list[Finding]]:
+        """The view the rules read (allowed links, their shipment numbers and the relay's own
+        addresses masked), and the contact details found in allowed links' query values."""
+        findings: list[Finding] = []
+        seen = view(text)
+        masked = seen.text
+        if not masked.isascii():
+            # Emoji between digit groups ("0176📞1234📞5678") separate them like spaces:
+            # stripped later, they must not glue the digits into a clean number.
+            masked = separators(masked)
+        allowed = list(self.links.allowed_spans(masked))
+        for start, end in allowed:
+            for vs, ve, code in self.query_contacts(masked[start:end]):
+                findings.append(Finding(*seen.span(start + vs, start + ve), code))
+        numbers = {n for start, end in allowed
+                   for n in self.link_numbers(masked[start:end])}
+        for start, end in (*allowed, *self.email.own(masked)):
+            masked = masked[:start] + MASK * (end - start) + masked[end:]
+        if numbers:
+            masked = _mask_numbers(masked, numbers)
+        return seen, masked, findings
 
     def find(self, text: str) -> list[Finding]:
         """Findings in `text` (original positions), merged and ordered."""
         findings: list[Finding] = []
         if self.rules:
-            seen = view(text)
-            masked = seen.text
-            if not masked.isascii():
-                # Emoji between digit groups ("0176📞1234📞5678") separate them like spaces:
-                # stripped later, they must not glue the digits into a clean number.
-                masked = separators(masked)
-            allowed = list(self.links.allowed_spans(masked))
-            for start, end in allowed:
-                for vs, ve, code in self.query_contacts(masked[start:end]):
-                    findings.append(Finding(*seen.span(start + vs, start + ve), code))
-            numbers = {n for start, end in allowed
-                       for n in self.link_numbers(masked[start:end])}
-            for start, end in (*allowed, *self.email.own(masked)):
-                masked = masked[:start] + MASK * (end - start) + masked[end:]
-            if numbers:
-                masked = _mask_numbers(masked, numbers)
+            seen, masked, findings = self.prepare(text)
+            # The model's reading of each sentence: it adds what the rules miss, and keeps
+            # the weakest findings (a bare digit run, what the intent layer found) out of
+            # sentences it reads as plainly ordinary.
+            scored = self.model.scored(masked) if self.model is not None else []
+            below = self.model.ordinary_below if self.model is not None else 0.0
             for rule in self.rules:
                 for start, end in rule.find(masked):
+                    if scored and rule is self.phone and _BARE.fullmatch(masked, start, end) \
+                            and _in_ordinary(start, end, scored, below):
+                        continue
                     findings.append(Finding(*seen.span(start, end), rule.code))
             if self.intent is not None:
                 for start, end, code in self.intent.find_coded(masked):
+                    if scored and _in_ordinary(start, end, scored, below):
+                        continue
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
+            if self.model is not None:
+                # A second look at the sentences the rules left alone: where they found
+                # something, they know its extent, and the rest of the sentence stays.
+                found = [(f.start, f.end) for f in findings]
+                for start, end, score, words in scored:
+                    if not self.model.passes(masked[start:end], score):
+                        continue
+                    code = self.model.code(words)
+                    start, end = seen.span(start, end)
+                    if code in self.intent_codes and not any(
+                            s < end and start < e for s, e in found):
+                        findings.append(Finding(start, end, code))
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)

@@ -67,12 +67,13 @@ def test_the_held_out_corpus_meets_the_targets_too(holdout: Report):
 
 
 # The 14-language training sets (every where-form, attachments, calendars, cards), and the
-# three blind sets of 2026-12-06, corpus since they were measured (87.5%, 87.8% and 86.3%
-# recall, 4.3%, 4.8% and 15.0% changed, on the rules before each). Their figures as last
-# measured (99.6/0, 97.6/0, 99.2/1.0, 97.6/3.2, 94.8/1.9); a change to the rules may not
-# lower them.
+# four blind sets of 2026-12-06/07, corpus since they were measured (87.5%, 87.8%, 86.3% and
+# 87.1% recall, 4.3%, 4.8%, 15.0% and 4.0% changed, on the rules before each). Their figures
+# as last measured, with the contact model trained on them (99.6/0, 100/0, 100/1.0,
+# 97.9/2.1, 99.3/1.9, 97.3/2.5); a change to the rules may not lower them. (The eight sets
+# the model was trained on besides, corpus14c-j, are read by `make policy-report`.)
 CORPUS14 = {"corpus14a": (0.99, 0.01), "corpus14b": (0.97, 0.01), "blind14": (0.99, 0.015),
-            "blind14b": (0.97, 0.035), "blind14c": (0.945, 0.02)}
+            "blind14b": (0.97, 0.035), "blind14c": (0.945, 0.02), "blind14d": (0.97, 0.03)}
 
 
 @pytest.fixture(scope="module")

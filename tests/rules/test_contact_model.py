@@ -1,0 +1,96 @@
+"""The learned second look (relay/rules/contact_model.py): what it adds to the pattern rules,
+what it keeps out of them, and that the weights shipped are the ones the corpus trains."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import replace
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from relay.config import RulesSettings
+from relay.rules.contact_model import ContactModel, sentences
+from relay.rules.findings import CONTACT_MARKER, apply
+from relay.rules.text import TextRules
+from tools.train_contact_model import OUT
+from tools.train_contact_model import main as train
+
+RULES = TextRules(RulesSettings(), "relay.test")
+PATTERNS = TextRules(replace(RulesSettings(), contact_model=False), "relay.test")
+
+
+def redacted(rules: TextRules, text: str) -> str:
+    return apply(text, rules.find(text))
+
+
+# Written for this test: ways of passing a detail that no pattern of the rules knows.
+@pytest.mark.parametrize(("text", "secret"), [
+    ("The parcel arrived today. If the app eats my number, it's the order number backwards"
+     " without the dashes, text me there.", "order number backwards"),
+    ("My WhatsApp is the same as my username here but with 77 at the end, add me.",
+     "username here but with 77"),
+])
+def test_a_sentence_the_patterns_miss_goes_whole(text: str, secret: str):
+    assert secret in redacted(PATTERNS, text)
+    got = redacted(RULES, text)
+    assert secret not in got and CONTACT_MARKER in got
+
+
+def test_what_the_patterns_find_keeps_its_extent():
+    # Where a rule found the detail, the rule's span goes and the rest of the sentence stays.
+    text = "Call me on 0176 2345 6789 after six, the door code is on the parcel."
+    assert redacted(RULES, text) == redacted(PATTERNS, text)
+    assert redacted(RULES, text).endswith("after six, the door code is on the parcel.")
+
+
+@pytest.mark.parametrize("text", [
+    "On Tue, 3 Mar 2026 at 14:02, Sally wrote:",
+    "Am Dienstag, 3. März 2026 um 14:02 schrieb Sally:",
+    "Le mar. 3 mars 2026 à 14:02, Sally a écrit :",
+    "The blue mug from order 112-1234567-1234567 arrived with a chipped handle.",
+    "It cost $24.99 plus 4,90 EUR shipping; the box says 32 x 20 x 15 cm, 1.2 kg.",
+    "Could you send a replacement lid, or should I return the whole set?",
+])
+def test_ordinary_sentences_stay_as_written(text: str):
+    assert not RULES.find(text)
+
+
+# A bare digit run after a label the phone rule's lists lack: the rule alone takes it for a
+# phone; in a sentence the model reads as plainly ordinary it stays.
+@pytest.mark.parametrize("text", [
+    "Seri numarası 7114120300 olan makine servise gitti.",  # noqa: RUF001 (Turkish dotless i)
+    "החזר על סך 349 ₪ בוצע היום. מספר אסמכתא 88120044.",
+])
+def test_a_bare_number_in_a_plainly_ordinary_sentence_stays(text: str):
+    assert PATTERNS.find(text)
+    assert not RULES.find(text)
+
+
+def test_a_number_someone_offers_still_goes():
+    text = "Ring me on 07700 900 461, the app keeps failing."
+    assert "900 461" not in redacted(RULES, text)
+
+
+def test_the_setting_turns_it_off():
+    assert PATTERNS.model is None and RULES.model is not None
+    assert not TextRules(replace(RulesSettings(), contact_phone="off", contact_email="off",
+                                 contact_address="off", contact_social="off"),
+                         "relay.test").model
+
+
+def test_sentences_cover_the_text_in_order():
+    text = "One. Two!  Three?\n\nFour。五\nsix"
+    spans = list(sentences(text))
+    assert [text[s:e] for s, e in spans] == ["One.", "Two!", "Three?", "Four。", "五", "six"]
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
+
+
+def test_the_shipped_weights_are_what_the_corpus_trains(tmp_path: Path):
+    """The model is data built from tests/data/policy by tools/train_contact_model.py: a
+    change to the corpus or to what the rules mask needs `make contact-model`."""
+    out = tmp_path / "model.json.gz"
+    assert train(["--out", str(out)]) == 0
+    assert gzip.decompress(out.read_bytes()) == gzip.decompress(OUT.read_bytes())
+    assert ContactModel.load().threshold > ContactModel.load().ordinary_below
