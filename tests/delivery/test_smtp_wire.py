@@ -4,9 +4,12 @@ it writes, when, and what it makes of the replies."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import trustme
+from aiosmtpd.smtp import SMTP
 from support.ports import free_port
 
 from relay.config import DeliverySettings
@@ -288,3 +291,55 @@ def test_wire_data() -> None:
     assert wire_data(b"a\r\n") == (b"a\r\n.\r\n", 3)
     assert wire_data(b".a\nb\r.\r\n") == (b"..a\r\nb\r\n..\r\n.\r\n", 10)
     assert wire_data(b"no end") == (b"no end\r\n.\r\n", 8)
+
+
+@pytest.fixture
+async def tls_server(tmp_path, monkeypatch) -> AsyncIterator[
+        Callable[[bool], Awaitable[tuple[int, list[bytes]]]]]:
+    """An aiosmtpd inbox that requires STARTTLS, with a trustme certificate for 127.0.0.1;
+    trusted: its CA is the client's (OpenSSL reads SSL_CERT_FILE for the default context)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    servers: list[asyncio.Server] = []
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.got: list[bytes] = []
+
+        async def handle_DATA(self, server, session, envelope) -> str:
+            self.got.append(b"TLS" if session.ssl else b"plain")
+            return "250 OK"
+
+    async def start(trusted: bool) -> tuple[int, list[bytes]]:
+        if trusted:
+            monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        inbox = Inbox()
+        server = await asyncio.get_running_loop().create_server(
+            lambda: SMTP(inbox, tls_context=context, require_starttls=True,
+                         hostname="inbox.test"), "127.0.0.1", 0)
+        servers.append(server)
+        return server.sockets[0].getsockname()[1], inbox.got
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_starttls_when_offered_with_the_certificate_checked(tls_server) -> None:
+    port, got = await tls_server(True)
+    connection = await connect(port)
+    assert "starttls" not in connection.extensions  # the EHLO after STARTTLS
+    await connection.send("a@relay.test", "b@example.net", MESSAGE, [])
+    await connection.quit()
+    assert got == [b"TLS"]
+
+
+async def test_starttls_with_an_untrusted_certificate_fails(tls_server) -> None:
+    port, got = await tls_server(False)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await connect(port)
+    assert got == []
