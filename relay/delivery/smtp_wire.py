@@ -194,19 +194,27 @@ class Connection:
         for option in options:
             mail += b" " + option.encode("ascii")
         commands = [mail + b"\r\n", b"RCPT TO:" + _address(rcpt, utf8) + b"\r\n", b"DATA\r\n"]
+        steps = (("mail", (250,)), ("rcpt", (250, 251)), ("data", (354,)))
+        replies: list[Reply] = []
         async with asyncio.timeout(self.timeout):
-            if "pipelining" in self.extensions:
-                self.writer.write(b"".join(commands))
-                replies = [await self._reply() for _ in commands]
-            else:  # each command after the last one's reply; none after a refusal
-                replies = []
-                for command, good in zip(commands, ((250,), (250, 251), (354,)), strict=True):
-                    self.writer.write(command)
-                    replies.append(await self._reply())
-                    if replies[-1].code not in good:
-                        break
-            for step, good, reply in zip(("mail", "rcpt", "data"), ((250,), (250, 251), (354,)),
-                                         replies, strict=False):
+            try:
+                if "pipelining" in self.extensions:
+                    self.writer.write(b"".join(commands))
+                    for _ in commands:
+                        replies.append(await self._reply())
+                else:  # each command after the last one's reply; none after a refusal
+                    for command, (_, good) in zip(commands, steps, strict=True):
+                        self.writer.write(command)
+                        replies.append(await self._reply())
+                        if replies[-1].code not in good:
+                            break
+            except Disconnected:
+                # A server may refuse and hang up (421): the refusal says more than the
+                # hang-up, and is sorted as a reply.
+                if all(r.code in good for r, (_, good) in zip(replies, steps, strict=False)):
+                    raise
+                self.close()
+            for reply, (step, good) in zip(replies, steps, strict=False):
                 if reply.code not in good:
                     if replies[-1].code == 354:  # a server that took DATA all the same
                         self.close()

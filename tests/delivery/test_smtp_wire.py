@@ -343,3 +343,17 @@ async def test_starttls_with_an_untrusted_certificate_fails(tls_server) -> None:
     with pytest.raises(ssl.SSLCertVerificationError):
         await connect(port)
     assert got == []
+
+
+async def test_a_refusal_then_a_hang_up_is_the_refusal(serve) -> None:
+    async def script(reader, writer, seen):
+        await hello(reader, writer, seen)
+        seen.append(await reader.readline())
+        writer.write(b"421 4.3.2 shutting down\r\n")  # then closes, RCPT and DATA unanswered
+
+    port, _ = await serve(script)
+    connection = await connect(port)
+    with pytest.raises(Refused) as refused:
+        await connection.send("a@relay.test", "b@example.net", MESSAGE, [])
+    assert (refused.value.step, refused.value.reply.code) == ("mail", 421)
+    assert not connection.is_connected
