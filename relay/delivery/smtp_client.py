@@ -15,6 +15,7 @@ import time
 from relay.config import DeliverySettings
 from relay.delivery.smtp_wire import (
     ClientError,
+    Closed,
     Connection,
     Disconnected,
     Refused,
@@ -75,7 +76,7 @@ class SMTPTransport:
             try:
                 return await self._send(connection, mail_from, rcpt, data, smtputf8)
             except (Disconnected, ConnectionError):
-                pass  # it was closed while idle: once more on a new connection
+                pass  # closed while idle (with a 421 or without): once more on a new one
             except (ClientError, OSError, TimeoutError) as exc:
                 return Result("deferred", f"{type(exc).__name__}: {exc}", "4.4.1")
         try:
@@ -86,6 +87,8 @@ class SMTPTransport:
             return Result("deferred", f"{type(exc).__name__}: {exc}", "4.4.1")
         try:
             return await self._send(connection, mail_from, rcpt, data, smtputf8)
+        except Closed as exc:  # 421 on a new connection: the server's own word
+            return _classify(exc.reply.code, exc.reply.text, "4.0.0")
         except (ClientError, OSError, TimeoutError) as exc:
             return Result("deferred", f"{type(exc).__name__}: {exc}", "4.4.1")
 

@@ -54,6 +54,16 @@ class Disconnected(ClientError, ConnectionError):
     """The server closed the connection."""
 
 
+class Closed(Disconnected):
+    """The server answered the envelope with 421 (it is closing the connection): nothing was
+    taken. On a connection that waited idle this is often its idle timeout, said before it
+    hung up (Postfix does), so the message may go at once on a new connection."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"{reply.code} {reply.text}")
+        self.reply = reply
+
+
 class Unsupported(ClientError):
     """The message needs an extension the server does not offer (SMTPUTF8)."""
 
@@ -209,15 +219,15 @@ class Connection:
                         if replies[-1].code not in good:
                             break
             except Disconnected:
-                # A server may refuse and hang up (421): the refusal says more than the
-                # hang-up, and is sorted as a reply.
+                # A server may refuse and hang up: the refusal says more than the hang-up.
                 if all(r.code in good for r, (_, good) in zip(replies, steps, strict=False)):
                     raise
-                self.close()
             for reply, (step, good) in zip(replies, steps, strict=False):
                 if reply.code not in good:
-                    if replies[-1].code == 354:  # a server that took DATA all the same
-                        self.close()
+                    if reply.code == 421 or replies[-1].code == 354 or not self.is_connected:
+                        self.close()  # closing, or took DATA all the same: not to be used
+                    if reply.code == 421:
+                        raise Closed(reply)
                     raise Refused(step, reply)
         async with asyncio.timeout(self.timeout):
             self.writer.write(payload)

@@ -15,6 +15,7 @@ from support.ports import free_port
 from relay.config import DeliverySettings
 from relay.delivery.smtp_client import SMTPTransport
 from relay.delivery.smtp_wire import (
+    Closed,
     Connection,
     Disconnected,
     Refused,
@@ -345,15 +346,70 @@ async def test_starttls_with_an_untrusted_certificate_fails(tls_server) -> None:
     assert got == []
 
 
-async def test_a_refusal_then_a_hang_up_is_the_refusal(serve) -> None:
+@pytest.mark.parametrize("pipelining", [True, False])
+async def test_a_refusal_then_a_hang_up_is_the_refusal(serve, pipelining) -> None:
     async def script(reader, writer, seen):
-        await hello(reader, writer, seen)
+        await hello(reader, writer, seen, pipelining)
         seen.append(await reader.readline())
-        writer.write(b"421 4.3.2 shutting down\r\n")  # then closes, RCPT and DATA unanswered
+        writer.write(b"550 5.7.1 go away\r\n")  # then closes, RCPT and DATA unanswered
 
     port, _ = await serve(script)
     connection = await connect(port)
     with pytest.raises(Refused) as refused:
         await connection.send("a@relay.test", "b@example.net", MESSAGE, [])
-    assert (refused.value.step, refused.value.reply.code) == ("mail", 421)
+    assert (refused.value.step, refused.value.reply.code) == ("mail", 550)
+    if pipelining:  # the hang-up was read (for RCPT's reply): closed here too
+        assert not connection.is_connected
+    connection.close()
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+async def test_421_to_the_envelope_closes_the_connection(serve, pipelining) -> None:
+    async def script(reader, writer, seen):
+        await hello(reader, writer, seen, pipelining)
+        seen.append(await reader.readline())
+        writer.write(b"421 4.3.2 shutting down\r\n")
+
+    port, _ = await serve(script)
+    connection = await connect(port)
+    with pytest.raises(Closed) as closed:
+        await connection.send("a@relay.test", "b@example.net", MESSAGE, [])
+    assert (closed.value.reply.code, closed.value.reply.text) == (421, "4.3.2 shutting down")
     assert not connection.is_connected
+
+
+async def test_an_idle_timeout_said_with_421_is_retried_on_a_new_connection(serve) -> None:
+    """A server that says 421 when a connection has waited too long, then hangs up (Postfix
+    does): the reply waits in the idle connection; the next message goes on a new one, not
+    deferred. A 421 on a new connection is the server's answer: deferred."""
+    arrived, connections = [], []
+
+    async def script(reader, writer, seen):
+        connections.append(writer)
+        await hello(reader, writer, seen)
+        if len(connections) == 3:  # 421 to everything
+            await reader.readline()
+            writer.write(b"421 4.7.0 try again later\r\n")
+            return
+        for _ in range(3):
+            await reader.readline()
+        writer.write(replies("250 Ok", "250 Ok", "354 go"))
+        arrived.append(await data(reader))
+        writer.write(b"250 2.0.0 queued\r\n")
+        await writer.drain()
+        writer.write(b"421 4.4.2 idle timeout\r\n")  # while the client holds it idle
+
+    port, _ = await serve(script)
+    transport = SMTPTransport(DeliverySettings(mode="smtp", smtp_host="127.0.0.1",
+                                               smtp_port=port, smtp_starttls="never"))
+    first = await transport.send("a@relay.test", "b@example.net", MESSAGE, False)
+    await asyncio.sleep(0.1)
+    second = await transport.send("a@relay.test", "b@example.net", MESSAGE, False)
+    assert (first.status, second.status) == ("delivered", "delivered")
+    assert len(arrived) == 2 and len(connections) == 2
+    # The same again (the idle connection said 421), but the new connection says 421 too.
+    third = await transport.send("a@relay.test", "b@example.net", MESSAGE, False)
+    await transport.close()
+    assert (third.status, third.status_code, third.detail) == (
+        "deferred", "4.7.0", "421 4.7.0 try again later")
+    assert len(connections) == 3
