@@ -15,6 +15,7 @@ from support.ports import free_port
 from relay.config import DeliverySettings
 from relay.delivery.smtp_client import SMTPTransport
 from relay.delivery.smtp_wire import (
+    ClientError,
     Closed,
     Connection,
     Disconnected,
@@ -413,3 +414,16 @@ async def test_an_idle_timeout_said_with_421_is_retried_on_a_new_connection(serv
     assert (third.status, third.status_code, third.detail) == (
         "deferred", "4.7.0", "421 4.7.0 try again later")
     assert len(connections) == 3
+
+
+async def test_starttls_always_and_a_server_without_it(serve) -> None:
+    """smtp_starttls = "always": nothing goes in the clear to a server that cannot do TLS."""
+    async def script(reader, writer, seen):
+        await hello(reader, writer, seen)
+        seen.append(await reader.read())
+
+    port, seen = await serve(script)
+    with pytest.raises(ClientError, match="does not offer STARTTLS"):
+        await Connection.open("127.0.0.1", port, 5.0, "always", "relay.test")
+    await asyncio.sleep(0.05)
+    assert seen == [b"EHLO relay.test\r\n", b""]
