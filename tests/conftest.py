@@ -75,6 +75,12 @@ class Capture:
     port: int = 0
     peers: list[int] = field(default_factory=list)  # client port of each message's connection
     sessions: list[SMTP] = field(default_factory=list)
+    pipelining: bool = True  # offered in EHLO, as Postfix does (RFC 2920)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, options: list[str]) -> str:

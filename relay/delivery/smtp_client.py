@@ -1,9 +1,10 @@
-"""Delivery through a smarthost with aiosmtplib; SMTP replies sorted into deferred/failed.
+"""Delivery through a smarthost; SMTP replies sorted into deferred/failed.
 
 Connections are kept open between messages and used again (after a completed transaction a
 client may start the next with MAIL, RFC 5321 3.3), as MTAs do with their smarthost: a new
 connection per message costs a TCP handshake and three more round trips (greeting, EHLO,
-QUIT), and the most of delivery's CPU time.
+QUIT), and the most of delivery's CPU time. Each transaction is pipelined when the smarthost
+offers PIPELINING (relay.delivery.smtp_wire).
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from __future__ import annotations
 import contextlib
 import time
 
-import aiosmtplib
-
 from relay.config import DeliverySettings
+from relay.delivery.smtp_wire import (
+    ClientError,
+    Closed,
+    Connection,
+    Disconnected,
+    Refused,
+    Unsupported,
+    local_name,
+)
 from relay.delivery.transport import Result
 
 
@@ -36,56 +44,55 @@ IDLE_REUSE = 30.0
 class SMTPTransport:
     def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
-        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (client, idle since)
+        self._idle: list[tuple[Connection, float]] = []  # (connection, idle since)
+        self._local_name = ""  # for EHLO, looked up once
 
-    async def _connect(self) -> aiosmtplib.SMTP:
-        tls = {"auto": None, "always": True, "never": False}[self.settings.smtp_starttls]
-        client = aiosmtplib.SMTP(
-            hostname=self.settings.smtp_host, port=self.settings.smtp_port,
-            timeout=self.settings.smtp_timeout, start_tls=tls,
-        )
-        await client.connect()
-        return client
+    async def _connect(self) -> Connection:
+        if not self._local_name:
+            self._local_name = await local_name()
+        s = self.settings
+        return await Connection.open(s.smtp_host, s.smtp_port, s.smtp_timeout, s.smtp_starttls,
+                                     self._local_name)
 
-    def _reusable(self) -> aiosmtplib.SMTP | None:
+    def _reusable(self) -> Connection | None:
         now = time.monotonic()
         while self._idle:
-            client, since = self._idle.pop()
-            if client.is_connected and now - since < IDLE_REUSE:
-                return client
-            client.close()
+            connection, since = self._idle.pop()
+            if connection.is_connected and now - since < IDLE_REUSE:
+                return connection
+            connection.close()
         return None
 
     async def close(self) -> None:
         """QUIT every idle connection (at shutdown)."""
         idle, self._idle = self._idle, []
-        for client, _ in idle:
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                if client.is_connected:
-                    await client.quit()
-            client.close()
+        for connection, _ in idle:
+            with contextlib.suppress(ClientError, OSError, TimeoutError):
+                await connection.quit()
 
     async def send(self, mail_from: str, rcpt: str, data: bytes, smtputf8: bool) -> Result:
-        client = self._reusable()
-        if client is not None:
+        connection = self._reusable()
+        if connection is not None:
             try:
-                return await self._send(client, mail_from, rcpt, data, smtputf8)
-            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-                pass  # it was closed while idle: once more on a new connection
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                return await self._send(connection, mail_from, rcpt, data, smtputf8)
+            except (Disconnected, ConnectionError):
+                pass  # closed while idle (with a 421 or without): once more on a new one
+            except (ClientError, OSError, TimeoutError) as exc:
                 return Result("deferred", f"{type(exc).__name__}: {exc}", "4.4.1")
         try:
-            client = await self._connect()
-        except aiosmtplib.SMTPResponseException as exc:  # e.g. 421 or 554 at the greeting
-            return _classify(exc.code, exc.message, "5.0.0")
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            connection = await self._connect()
+        except Refused as exc:  # e.g. 421 or 554 at the greeting
+            return _classify(exc.reply.code, exc.reply.text, "5.0.0")
+        except (ClientError, OSError, TimeoutError) as exc:
             return Result("deferred", f"{type(exc).__name__}: {exc}", "4.4.1")
         try:
-            return await self._send(client, mail_from, rcpt, data, smtputf8)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return await self._send(connection, mail_from, rcpt, data, smtputf8)
+        except Closed as exc:  # 421 on a new connection: the server's own word
+            return _classify(exc.reply.code, exc.reply.text, "4.0.0")
+        except (ClientError, OSError, TimeoutError) as exc:
             return Result("deferred", f"{type(exc).__name__}: {exc}", "4.4.1")
 
-    async def _send(self, client: aiosmtplib.SMTP, mail_from: str, rcpt: str, data: bytes,
+    async def _send(self, connection: Connection, mail_from: str, rcpt: str, data: bytes,
                     smtputf8: bool) -> Result:
         """One transaction; the connection goes back to the idle ones only after a clean
         end. A disconnect escapes (the caller may try a new connection)."""
@@ -94,26 +101,20 @@ class SMTPTransport:
             options.append("BODY=8BITMIME")
         clean = False
         try:
-            errors, reply = await client.sendmail(mail_from, [rcpt], data, mail_options=options)
-            clean = not errors
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            return _classify(refused.code, refused.message, "5.1.1")
-        except aiosmtplib.SMTPNotSupported as exc:
+            reply = await connection.send(mail_from, rcpt, data, options)
+            clean = True
+        except Refused as exc:
+            default = "5.1.1" if exc.step == "rcpt" else "5.0.0"
+            return _classify(exc.reply.code, exc.reply.text, default)
+        except Unsupported as exc:
             # e.g. an internationalized address and a smarthost without SMTPUTF8.
             return Result("failed", str(exc), "5.6.7")
-        except aiosmtplib.SMTPResponseException as exc:
-            return _classify(exc.code, exc.message, "5.0.0")
         finally:
-            if clean and client.is_connected:
-                self._idle.append((client, time.monotonic()))
-            elif client.is_connected:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                    await client.quit()
-                client.close()
+            if clean and connection.is_connected:
+                self._idle.append((connection, time.monotonic()))
+            elif connection.is_connected:
+                with contextlib.suppress(ClientError, OSError, TimeoutError):
+                    await connection.quit()
             else:
-                client.close()
-        if errors:
-            code, message = next(iter(errors.values()))
-            return _classify(code, message, "5.1.1")
-        return Result("delivered", reply.strip(), "2.0.0")
+                connection.close()
+        return Result("delivered", reply.text.strip(), "2.0.0")

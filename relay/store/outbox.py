@@ -9,7 +9,7 @@ import aiosqlite
 
 from relay.store import chain
 from relay.store.db import Store, utcnow
-from relay.store.quick import Quick
+from relay.store.quick import QUICK_ROWS, Quick
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,13 @@ async def due(store: Store, now: float, limit: int, busy: Collection[str],
                 " ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
                 (now + lease, claimant or None, now, claimant or None, list(busy), limit))
         return list(map(_job, rows))
+    # The due index's first rows (a few: the free delivery slots and those in flight), so
+    # the poll after each delivery runs in place, not on aiosqlite's thread (relay.store.quick).
+    wanted = limit + len(busy)
+    sql = "SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            "SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
-            (now, limit + len(busy)),
-        )
+        rows = await db.execute_fetchall(Quick(sql) if wanted <= QUICK_ROWS else sql,
+                                         (now, wanted))
     return [job for job in map(_job, rows) if job.message_id not in busy][:limit]
 
 
@@ -113,11 +115,12 @@ async def release(store: Store, message_id: str, at: float) -> None:
 async def next_due_at(store: Store, busy: Collection[str] = ()) -> float | None:
     """When the next job falls due, not counting those in flight or held back."""
     marks = ",".join("?" * len(busy))
+    # SQLite walks the due index up to the first job not in `busy` (its MIN optimization):
+    # at most len(busy) + 1 rows.
+    sql = f"SELECT MIN(next_attempt_at) FROM outbox WHERE message_id NOT IN ({marks})"
     async with store.read() as db:
-        rows = await db.execute_fetchall(
-            f"SELECT MIN(next_attempt_at) FROM outbox WHERE message_id NOT IN ({marks})",
-            tuple(busy),
-        )
+        rows = await db.execute_fetchall(Quick(sql) if len(busy) < QUICK_ROWS else sql,
+                                         tuple(busy))
     return rows[0][0]
 
 

@@ -83,3 +83,42 @@ async def test_a_quick_statement_waits_behind_one_still_running_on_the_thread(
             assert await ran_on(db, Quick("SELECT thread_id()")) == "loop"
     finally:
         await store.close()
+
+
+async def test_the_delivery_polls_run_in_place_and_read_a_few_rows_of_a_long_outbox(
+        tmp_path: Path) -> None:
+    """After every delivery the worker asks for the due jobs and for the next due time: with
+    5,000 jobs queued, 50 of them in flight, both read about as many index entries as there
+    are jobs in flight, and run on the loop's thread (Quick)."""
+    import sqlite3
+
+    from relay.store import outbox
+
+    path = tmp_path / "relay.db"
+    store = await open_store(StoreSettings(path=path))
+    try:
+        filler = sqlite3.connect(path)
+        filler.execute("PRAGMA foreign_keys = OFF")  # jobs without their records
+        filler.executemany(
+            "INSERT INTO outbox (message_id, mail_from, rcpt, next_attempt_at, expires_at)"
+            " VALUES (?, '', 'r@example.net', ?, 1e12)",
+            ((f"m{i:05}", float(i)) for i in range(5000)))
+        filler.commit()
+        filler.close()
+        busy = {f"m{i:05}" for i in range(50)}
+        steps: list[str] = []
+        async with store.read() as db:
+            def count() -> int:
+                steps.append("thread" if threading.get_ident() != loop_thread else "loop")
+                return 0
+
+            loop_thread = threading.get_ident()
+            db._conn.set_progress_handler(count, 100)  # every 100 virtual machine steps
+        jobs = await outbox.due(store, 1e9, 10, busy)
+        assert [j.message_id for j in jobs] == [f"m{i:05}" for i in range(50, 60)]
+        assert await outbox.next_due_at(store, busy) == 50.0
+        # A scan of the outbox would be some 5,000 rows: hundreds of calls.
+        assert 0 < len(steps) < 60, len(steps)
+        assert set(steps) == {"loop"}
+    finally:
+        await store.close()
