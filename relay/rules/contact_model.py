@@ -41,9 +41,21 @@ _MONTH_NAMES = (
     "décembre enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
     "noviembre diciembre gennaio febbraio aprile maggio giugno luglio settembre ottobre "
     "dicembre janeiro fevereiro março maio junho julho setembro outubro dezembro januari "
-    "februari maart mei augustus okt dez déc févr ene dic set ott out mrt")
+    "februari maart mei augustus okt dez déc févr ene dic set ott out mrt "
+    # Nordic, Finnish, Polish, Czech, Hungarian, Romanian, Turkish, Indonesian and Malay
+    "marts augusti desember tammikuuta helmikuuta maaliskuuta huhtikuuta toukokuuta "
+    "kesäkuuta heinäkuuta elokuuta syyskuuta lokakuuta marraskuuta joulukuuta stycznia "
+    "lutego marca kwietnia maja czerwca lipca sierpnia września października listopada "
+    "grudnia ledna února března dubna května června července srpna září října listopadu "
+    "prosince január február március április május június július augusztus szeptember "
+    "október ianuarie februarie martie aprilie iunie iulie septembrie octombrie noiembrie "
+    "decembrie ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık "  # noqa: RUF001
+    "maret agustus desember mac julai ogos disember")
+# Words that say a day, month or year by its number ("ngày 14 tháng 3 năm 2025").
+_DATE_WORDS = frozenset(("ngày", "tháng", "năm"))
 _MONTHS = frozenset(_MONTH_NAMES.split())
-_WORD = re.compile(r"[^\W\d_]{3,10}")
+_WORD = re.compile(r"[^\W\d_]{3,13}")
+_NUMBER_AFTER = re.compile(r"\s\d{1,4}(?!\d)")
 # "12 March", "3. März", "5 de mayo" before the name; "12, 2025", "5th 2026" after it.
 _DAY_BEFORE = re.compile(r"(?<!\d)\d{1,2}(?:st|nd|rd|th|er|º)?\.?\s(?:de\s)?$")
 _DAY_AFTER = re.compile(
@@ -89,7 +101,12 @@ def _mask_dates(text: str) -> str:
     text's words are looked up once; only a month's name has its neighbours read."""
     spans = []
     for m in _WORD.finditer(text):
-        if m.group().lower() not in _MONTHS:
+        word = m.group().lower()
+        if word in _DATE_WORDS:
+            if (number := _NUMBER_AFTER.match(text, m.end())) is not None:
+                spans.append((m.start(), number.end()))
+            continue
+        if word not in _MONTHS:
             continue
         start, end = m.span()
         if (day := _DAY_BEFORE.search(text, max(0, start - 9), start)) is not None:

@@ -47,12 +47,12 @@ _SHIPMENT_WORDS = folded(
     r"تتبع|التتبع|شحن\w*|الشحن\w*|بوليص\w*|طلب\w*|الطلب\w*|طرد\w*|الطرد\w*|"
     r"ट्रैकिंग|शिपमेंट|ऑर्डर|पार्सल|कंसाइनमेंट|"
     r"เลขพัสดุ|พัสดุ|เลขติดตาม|ติดตาม\w*|เลขที่คำสั่งซื้อ|คำสั่งซื้อ|"
-    r"vận\s+đơn|mã\s+vận\s+đơn|mã\s+đơn(?:\s+hàng)?|đơn\s+hàng|mã\s+theo\s+dõi|"
+    r"vận\s+đơn|mã\s+vận\s+đơn|mã\s+đơn(?:\s+hàng)?|đơn\s+hàng|đơn|mã\s+theo\s+dõi|"
     r"mã\s+bưu\s+gửi|kiện\s+hàng|bưu\s+phẩm|bưu\s+kiện|"
     r"resi|nomor\s+resi|no\.?\s*resi|pesanan|pengiriman|lacak\w*|"
     r"colet\w*|expedier\w*|comand\w*|urmărir\w*|"
     r"csomag\w*|küldemény\w*|nyomkövet\w*|rendelés\w*|azonosító\w*|fuvarlevél\w*|"
-    r"zásilk\w*|balík\w*|sledován\w*|objednávk\w*|"
+    r"zásilk\w*|balík\w*|sledován\w*|objednávk\w*|obj|naročil\w*|narudžb\w*|porudžbin\w*|"
     r"lähetys\w*|seuranta\w*|paketti\w*|tilaus\w*|"
     r"forsendelse\w*|sporing\w*|pakke\w*|ordre\w*|"
     r"spårning\w*|försändelse\w*|gönderi\w*|"
@@ -67,6 +67,11 @@ _SHIPMENT_WORDS = folded(
     r"σειριακ\w*|מספר\s+סידורי|מק\"\u05d8|الرقم\s+التسلسلي|رقم\s+تسلسلي|सीरियल\s+नंबर|"
     r"số\s+seri|số\s+serial|nomor\s+seri|număr\s+de\s+serie|seria|serienr|ซีเรียล|หมายเลขเครื่อง"
 )
+# "Number" between a label and its number: "Objednávka č. 2026110234", "Narudžba br. 4411".
+_NUMBER_ABBREVIATIONS = (r"no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#|№|č|br|nro|"
+                         r"núm|sz|št")
+# Labels that CJK writes with the number glued on ("订单2026120388812").
+_GLUED = "订单|訂單|运单|運單|单号|單號"
 # A carrier's name: the number after it is its shipment number (a label, below: unless the
 # clause speaks of calling).
 _CARRIERS = trie({folded(name) for name in CARRIER_NAMES})
@@ -151,7 +156,7 @@ _PROTECT = re.compile("|".join((
     # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
     rf"(?i:(?<![A-Za-z0-9])(?:{_KEYWORDS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9])\.?"
     rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
-    r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#|№|No)\.?\s*)?[:#\uff1a]?\s*"
+    rf"(?:(?i:{_NUMBER_ABBREVIATIONS}|No)\.?\s*)?[:#\uff1a]?\s*"
     r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
     r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])|\s(?=[A-Z0-9])){3,40})",
     *_SHAPES[4:],
@@ -584,9 +589,9 @@ def _vanity(text: str) -> Iterator[tuple[int, int]]:
 # after them: masked as _PROTECT's labels are, unless the clause speaks of calling ("πάρτε
 # με τηλέφωνο πριν την αποστολή: 210 7248 391").
 _PROTECT_SHIPMENT = re.compile(
-    rf"(?i:(?<![A-Za-z0-9])(?:{_SHIPMENT_WORDS}|{_CARRIERS})(?![A-Za-z0-9])\.?"
+    rf"(?i:(?:(?<![A-Za-z0-9])(?:{_SHIPMENT_WORDS}|{_CARRIERS})(?![A-Za-z0-9])|{_GLUED})\.?"
     rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
-    r"(?:(?i:no|nr|num|number|id|nummer|numéro|número|numero|n°|nº|#|№)\.?\s*)?[:#\uff1a]?\s*"
+    rf"(?:(?i:{_NUMBER_ABBREVIATIONS})\.?\s*)?[:#\uff1a]?\s*"
     r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
     r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])|\s(?=[A-Z0-9])){3,40})")
 

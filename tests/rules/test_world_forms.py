@@ -120,6 +120,14 @@ MORE_ORDINARY = [
     "Mua hàng năm 2025, ngày 14 tháng 3.",
     "Посылка 1234567890 пришла, спасибо!",
     "สามารถส่งได้ภายใน 3 วัน ราคา 450 บาท",
+    # Order numbers after "č." / "br." between label and number, Czech "obj.", Slovenian,
+    # Croatian and Vietnamese order words, a Chinese label glued to its number
+    "Objednávka č. 2026110234 přišla poškozená.",
+    "Reklamace obj. 2026110234 – prasklá podrážka",
+    "Zamenjava velikosti - naročilo 20261201-55",
+    "Narudžba br. 2026120451 je stigla.",
+    "Hoàn tiền đơn 2612055521 - sản phẩm lỗi",
+    "订单2026120388812 尺码不对，申请退换",
 ]
 
 
