@@ -83,8 +83,14 @@ def features(sentence: str) -> list[str]:
     digits in steps of three. A masked run (an allowed link, a date, a price, a labelled
     number) reads as one mark. The grams are the text's own slices; the other features start
     with a line break, which no gram holds, so one table keeps them all apart."""
-    low = _MASKED.sub(MASK, _DIGIT.sub("0", sentence.lower()))
-    flat = " " + " ".join(_RUN.sub("0", low).split()) + " "
+    return _features(_DIGIT.sub("0", sentence.lower()))
+
+
+def _features(low: str) -> list[str]:
+    """features() of a sentence already in lower case with its digits read as "0"."""
+    if MASK in low:
+        low = _MASKED.sub(MASK, low)
+    flat = " " + " ".join((_RUN.sub("0", low) if "00" in low else low).split()) + " "
     found = [flat[i:i + 4] for i in range(len(flat) - 3)]
     words = [w if len(w) <= 12 or w.strip("0") else "000000000000"
              for w in _TOKEN.findall(low)]
@@ -126,8 +132,16 @@ def read(text: str) -> Iterator[tuple[int, int, list[str]]]:
     knows for ordinary by their shape (dates, times, prices, sizes) and dates with a month's
     name are masked first."""
     protected = _mask_dates(mask_shapes(text))
+    # Lower case and digits once for the whole text, where that keeps every position
+    # (lower() lengthens a few letters, "İ" among them).
+    low = protected.lower()
+    if len(low) != len(protected):
+        for start, end in sentences(protected):
+            yield start, end, features(protected[start:end])
+        return
+    low = _DIGIT.sub("0", low)
     for start, end in sentences(protected):
-        yield start, end, features(protected[start:end])
+        yield start, end, _features(low[start:end])
 
 
 @dataclass(frozen=True)
