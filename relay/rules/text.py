@@ -29,7 +29,9 @@ _QUERY_VALUE = re.compile(r"[?&;#](?P<key>[^=&;#?\s]{1,40})=(?P<value>[^&;#\s]*)
 _CONTACT_KEYS = re.compile(
     r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
     r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
-    r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular",
+    r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
+    # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
+    r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
@@ -181,8 +183,12 @@ class TextRules:
                              and not value.isdigit()))):
                 code = "contact.phone"
             else:
+                # A value of words ("call me at (503) 555-0187") is text, and every rule
+                # reads it; one token is read by all but the phone rule, since carriers'
+                # values are shipment numbers.
                 code = next((r.code for r in self.rules if r.code != "link.external"
-                             and r is not self.phone and any(r.find(value))), None)
+                             and (r is not self.phone or " " in value)
+                             and any(r.find(value))), None)
             if code is not None:
                 found.append((m.start("value"), m.end("value"), code))
         return found

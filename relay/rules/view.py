@@ -9,6 +9,7 @@ so text around it stays exactly as the author wrote it ("m²" does not become "m
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 import unicodedata
 from bisect import bisect_right
@@ -21,7 +22,9 @@ _SPECIAL = re.compile(
     r"(?<![^\s:\uff1a(\uff08\[「『\"'])(?:[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a"
     r"\uff41-\uff5a][ \u3000]){3,}[A-Za-z0-9._@/\-\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
     r"(?![^\s)\uff09:\uff1a,、。])"
-    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|[^\x00-\x7f]"
+    # An entity, whole (possessive: "&notify" is not "&not" and "ify"), unless a query's "="
+    # follows: "&region=" is a link's parameter, not "®ion=".
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31}+)(?:;|(?!=))|[^\x00-\x7f]"
     r"|\s?[\[({]\.[\])}]\s?|\bhxxp"
     # "s-t-e-f-f-i", "b_r_u_n_o": one character at a time, joined by dashes or underscores
     r"|(?<![\w\-])(?:[A-Za-z0-9.@]-){4,}[A-Za-z0-9.@](?![\w\-])"
@@ -64,6 +67,9 @@ def _normal(token: str) -> str:
     if token.lower() == "hxxp":
         return "http"
     if token.startswith("&"):
+        if not token.endswith(";") and not token.startswith("&#") \
+                and token[1:] not in html.entities.html5:
+            return token  # "&notify": no entity, only a legacy one's prefix
         decoded = html.unescape(token)
         if decoded == token:
             return token

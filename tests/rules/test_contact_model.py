@@ -14,7 +14,7 @@ from relay.config import RulesSettings
 from relay.rules.contact_model import CODES, ContactModel, sentences
 from relay.rules.findings import CONTACT_MARKER, apply
 from relay.rules.text import TextRules
-from tools.train_contact_model import OUT
+from tools.train_contact_model import OUT, case_sets, texts
 from tools.train_contact_model import main as train
 
 RULES = TextRules(RulesSettings(), "relay.test")
@@ -63,11 +63,20 @@ def test_ordinary_sentences_stay_as_written(text: str):
 
 
 # A bare digit run after a label the phone rule's lists lack: the rule alone takes it for a
-# phone; in a sentence the model reads as plainly ordinary it stays.
-def test_a_bare_number_in_a_plainly_ordinary_sentence_stays():
-    text = "Mã bảo hành 4412098831 còn hiệu lực đến tháng sau, shop kiểm tra giúp nhé."
-    assert PATTERNS.find(text)
-    assert not RULES.find(text)
+# phone; in a sentence the model reads as plainly ordinary it stays. On the corpus's ordinary
+# texts (7,191 when written) the rules alone changed 235, with the model 136, 100 of those
+# 235 kept whole.
+@pytest.mark.slow
+def test_the_model_keeps_ordinary_texts_the_patterns_would_change():
+    kept = changed = patterns_changed = 0
+    for _contacts, benign in case_sets().values():
+        for case in benign:
+            for text in texts(case):
+                alone, both = bool(PATTERNS.find(text)), bool(RULES.find(text))
+                patterns_changed += alone
+                changed += both
+                kept += alone and not both
+    assert kept >= 50 and changed < patterns_changed * 0.75, (kept, changed, patterns_changed)
 
 
 def test_only_bare_digit_runs_and_the_intent_layer_give_way():

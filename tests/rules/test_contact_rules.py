@@ -59,6 +59,15 @@ CONTACTS = {
         ("https://www.dhl.de/x.html?piececode=00340434&phone=%2B4917612345678", "4917612345678"),
         ("https://trace.cjlogistics.com/t.html?wblNo=684120937751&rcvTel=01048273915",
          "01048273915"),
+        # Messengers and "call me" in the key; a value of words read like text; "&notify="
+        # is a parameter, not the entity "&not" and "ify="
+        ("https://jouw.postnl.nl/track-and-trace/3SABCD1234567-NL-1012AB?bel=0612345678",
+         "0612345678"),
+        ("https://www.chronopost.fr/suivi-page?listeNumerosLT=XY123456789FR&rappel=0612345678",
+         "0612345678"),
+        ("https://www.ups.com/track?tracknum=1Z999AA10123456784&requester=call%20me%20at%20"
+         "(503)%20555-0187", "5550187"),
+        ("https://www.g4s.co.ke/track?waybill=NBO7781234&notify=254722123456", "254722123456"),
     ],
     "phone-vanity": [
         ("Call 1-800-FLOWERS any time", "flowers"),
