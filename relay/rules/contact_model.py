@@ -64,8 +64,6 @@ _CJK_DATE = re.compile(r"(?=\d)(?:\d{2,4}\s?[年년]\s?)?\d{1,2}\s?[月월]\s?(?
 CODES = ("contact.email", "contact.phone", "contact.address", "contact.social")
 
 
-
-
 def sentences(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each non-blank sentence of `text`."""
     last = 0
@@ -186,9 +184,3 @@ class ContactModel:
         every sentence; it runs on the few above the threshold."""
         return score > self.threshold and \
             self.score(features(mask(_mask_dates(sentence)))) > self.threshold
-
-    def find(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """The sentences of `text` that pass a contact detail: (start, end, code)."""
-        for start, end, score, found in self.scored(text):
-            if self.passes(text[start:end], score):
-                yield start, end, self.code(found)

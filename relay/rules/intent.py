@@ -43,6 +43,7 @@ from relay.rules.phone import (
     _mask_order_ids,
     _may_spell,
     mask,
+    token_runs,
 )
 from relay.rules.view import folded
 
@@ -504,35 +505,19 @@ def _number_runs(text: str, words: bool, cues: list[int]) -> Iterator[tuple[int,
                          _cue_before(cues, m.start())):
                 yield m.start(), m.end()
         return
-    run: list[re.Match[str]] = []
-
-    def done() -> Iterator[tuple[int, int]]:
+    for run in token_runs(text, _NUMBER_TOKEN, _NUMBER_GAP, lambda word, inside: (
+            word.isdigit() or _is_number_word(word) or (
+                inside and word.lower() in _MORE_JOINERS))):
         while run and not (run[-1].group(0).isdigit() or _is_number_word(run[-1].group(0))):
             run.pop()
         if not run:
-            return
+            continue
         tokens = [t.group(0) for t in run]
         digits = "".join(w for w in tokens if w.isdigit())
         if _accepted(text, run[0].start(), run[-1].end(), _digits_said(tokens),
                      digits if digits == "".join(tokens) else None,
                      _cue_before(cues, run[0].start())):
             yield run[0].start(), run[-1].end()
-
-    for token in _NUMBER_TOKEN.finditer(text):
-        word = token.group(0)
-        counts = word.isdigit() or _is_number_word(word) or (
-            run and word.lower() in _MORE_JOINERS)
-        if not counts:
-            if run:
-                yield from done()
-                run = []
-            continue
-        if run and not _NUMBER_GAP.fullmatch(text, run[-1].end(), token.start()):
-            yield from done()
-            run = []
-        run.append(token)
-    if run:
-        yield from done()
 
 
 def _places(text: str, word: str) -> Iterator[int]:

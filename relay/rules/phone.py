@@ -11,7 +11,7 @@ spell.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -395,11 +395,29 @@ def _spelled(text: str) -> Iterator[tuple[int, int]]:
         start = end + 1
 
 
+def token_runs(text: str, token: re.Pattern[str], gap: re.Pattern[str],
+               counts: Callable[[str, bool], bool]) -> Iterator[list[re.Match[str]]]:
+    """Runs of the tokens `counts(word, inside_a_run)` takes, each next to the one before
+    across no more than `gap` matches: the digit groups and number words a number is said in."""
+    run: list[re.Match[str]] = []
+    for m in token.finditer(text):
+        if not counts(m.group(0), bool(run)):
+            if run:
+                yield run
+                run = []
+            continue
+        if run and not gap.fullmatch(text, run[-1].end(), m.start()):
+            yield run
+            run = []
+        run.append(m)
+    if run:
+        yield run
+
+
 def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
     """Runs that say 7+ digits, at least two of them in words, with only separators between."""
-    run: list[re.Match[str]] = []
-
-    def done() -> Iterator[tuple[int, int]]:
+    for run in token_runs(text, _TOKEN, _GAP, lambda word, inside: _counts(word) and (
+            inside or word.lower() not in _JOINERS)):
         while run and run[-1].group(0).lower() in _JOINERS:
             run.pop()
         digits = sum(_weight(t.group(0)) for t in run)
@@ -410,19 +428,6 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
         raw = sum(1 for t in run if t.group(0).isdigit())
         if len(run) >= 5 and ((digits >= 7 and words >= 2) or (said_first and raw >= 8)):
             yield run[0].start(), run[-1].end()
-
-    for token in _TOKEN.finditer(text):
-        word = token.group(0)
-        if not _counts(word) or (not run and word.lower() in _JOINERS):
-            if run:
-                yield from done()
-                run = []
-            continue
-        if run and not _GAP.fullmatch(text, run[-1].end(), token.start()):
-            yield from done()
-            run = []
-        run.append(token)
-    yield from done()
 
 
 # A number that a label names further back in its clause ("Il codice EAN sulla confezione è
