@@ -32,9 +32,9 @@ from relay.rules.findings import apply
 from relay.rules.phone import MASK, mask_shapes
 from relay.rules.text import TextRules
 from relay.rules.view import View
+from tools.policy_report import in_sample_sets, squash
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "data" / "policy"
 OUT = ROOT / "relay" / "rules" / "data" / "contact_model.json.gz"
 DOMAIN = "relay.test"
 # Chosen on held-out sets (docs/rules.md): the score above which a sentence goes, and the
@@ -52,16 +52,11 @@ class Example:
 
 
 def case_sets() -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """Every contact/ordinary pair of the corpus, by name ("first" for contacts/benign)."""
-    def read(path: Path) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-
-    found = {"first": (read(CORPUS / "contacts.jsonl"), read(CORPUS / "benign.jsonl"))}
-    for path in sorted(CORPUS.glob("*_contacts.jsonl")):
-        name = path.name.removesuffix("_contacts.jsonl")
-        found[name] = (read(path), read(CORPUS / f"{name}_benign.jsonl"))
-    return found
+    """Every contact/ordinary pair of the corpus by name, the first set ("corpus":
+    contacts/benign) first, then the others in the order of their names (the order the
+    examples are trained in)."""
+    sets = sorted(in_sample_sets(), key=lambda case_set: case_set.name != "corpus")
+    return {c.name: (c.contacts, c.benign) for c in sets}
 
 
 def texts(case: dict[str, Any]) -> Iterator[str]:
@@ -77,10 +72,6 @@ def texts(case: dict[str, Any]) -> Iterator[str]:
         yield str(fields["body"])
     if spec.get("kind") == "xlsx" and fields.get("cells"):
         yield "\n".join(" ".join(map(str, row)) for row in fields["cells"])
-
-
-def squash(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKC", text).lower() if c.isalnum())
 
 
 def located(secret: str, text: str) -> Iterator[tuple[int, int]]:
@@ -113,10 +104,11 @@ def examples(rules: TextRules, contacts: list[dict[str, Any]],
             if positive_case and not secrets:
                 continue  # the secret is elsewhere (a header, a file's metadata)
             seen, masked, _ = rules.prepare(text)
+            shown = mask_shapes(masked)  # what the model reads, before it is cut in sentences
             for start, end, words in read(masked):
                 o_start, o_end = seen.span(start, end)
                 hit = any(s < o_end and o_start < e for s, e in secrets)
-                if hit and not _unmasked_hit(seen, mask_shapes(masked), secrets, start, end):
+                if hit and not _unmasked_hit(seen, shown, secrets, start, end):
                     continue  # the secret is in what the model does not read (a masked link)
                 yield Example(words, hit, case.get("code", ""))
 
