@@ -24,10 +24,11 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from relay.message import line_ends
+
 # A reply line longer than this is refused (RFC 5321 4.5.3.1.5: 512 with the code).
 _LINE_LIMIT = 1 << 16
 _FORBIDDEN = re.compile(r"[\r\n\0<>]")
-_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _DOT = re.compile(rb"(?m)^\.")
 
 
@@ -89,10 +90,7 @@ def wire_data(data: bytes) -> tuple[bytes, int]:
     """The message as it goes after DATA (CRLF line ends, a line that starts with a dot
     gets another one, then . CRLF), and its size for SIZE= (RFC 1870: the lines with their
     CRLFs, without the added dots and the final dot)."""
-    if not data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n"):
-        data = _BARE_EOL.sub(b"\r\n", data)
-    if data and not data.endswith(b"\r\n"):
-        data += b"\r\n"
+    data = line_ends.for_the_wire(data)
     size = len(data)
     if data.startswith(b".") or b"\n." in data:
         data = _DOT.sub(b"..", data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 _LINE_END = re.compile(rb"\r*\n")
+_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
 def normalized(raw: bytes) -> bytes:
@@ -23,3 +24,10 @@ def normalized(raw: bytes) -> bytes:
         return raw
     return _LINE_END.sub(b"\r\n", raw)
 
+
+def for_the_wire(data: bytes) -> bytes:
+    """data as it may go out: every bare CR or LF a CRLF, and the last line ended with one
+    (no copy when it already is)."""
+    if not data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n"):
+        data = _BARE_EOL.sub(b"\r\n", data)
+    return data + b"\r\n" if data and not data.endswith(b"\r\n") else data

@@ -18,6 +18,7 @@ from typing import Any
 
 from relay.delivery.dkim_sign import Signer
 from relay.errors import RelayError
+from relay.message import line_ends
 from relay.message.text_parts import fold_long_lines
 from relay.pipeline.parcel import Parcel
 
@@ -51,7 +52,6 @@ class SoundHeaders(EmailPolicy):
 # then see a leading space.
 WIRE = SoundHeaders(linesep="\r\n", max_line_length=998)
 WIRE_UTF8 = WIRE.clone(utf8=True)
-_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
 def needs_utf8(parcel: Parcel) -> bool:
@@ -95,10 +95,7 @@ def to_wire(message: Message, utf8: bool) -> bytes:
     if factory is not None:
         wire = wire.clone(header_factory=factory)
     _Generator(out, mangle_from_=False, policy=wire).flatten(message)
-    data = out.getvalue()
-    if not data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n"):
-        data = _BARE_EOL.sub(b"\r\n", data)  # no bare CR or LF ever goes out
-    return data if data.endswith(b"\r\n") else data + b"\r\n"
+    return line_ends.for_the_wire(out.getvalue())  # no bare CR or LF ever goes out
 
 
 def trace_lines(domain: str, queue_id: str, earlier_hops: int) -> bytes:
