@@ -419,6 +419,16 @@ def _forms(text: str, lowered: str) -> Iterator[Gated]:
             yield pattern
 
 
+# A position given as latitude and longitude: decimal degrees with four or more places
+# ("45.4642, 9.1900", "-33.8915 151.2767") or degrees, minutes and seconds
+# ("48°51'24"N 2°21'07"E"). Four places are a house's width; no price or size has them twice.
+_COORDINATES = re.compile(
+    r"(?<![\d.])[-+]?\d{1,2}\.\d{4,8}°?\s?[NSns]?\s*[,;/ ]\s*[-+]?\d{1,3}\.\d{4,8}°?\s?[EWOewo]?"
+    r"(?![\d.])"
+    r"|\d{1,2}°\s?\d{1,2}['\u2032]\s?\d{1,2}(?:[.,]\d+)?(?:\"|\u2033|''|\u2032\u2032)\s?[NS]\s*,?\s*"
+    r"\d{1,3}°\s?\d{1,2}['\u2032]\s?\d{1,2}(?:[.,]\d+)?(?:\"|\u2033|''|\u2032\u2032)\s?[EWO]")
+
+
 class AddressRule:
     code = "contact.address"
 
@@ -431,6 +441,8 @@ class AddressRule:
                     if not _CARRIERS.search(m.group(0)):  # "Via Royal Mail 2 days"
                         yield _head(text, m.start()), _tail(text, m.end())
             for m in _ALONE.finditer(text):
+                yield m.start(), m.end()
+            for m in _COORDINATES.finditer(text):
                 yield m.start(), m.end()
             for m in _POSTCODE_LINE.finditer(text):
                 yield m.start(), m.end()

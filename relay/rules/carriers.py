@@ -37,6 +37,8 @@ _EUROPE = (
     "gls-pakete.de", "paket.de", "post.at", "dpd.at", "post.ch", "swisspost.ch", "dpd.ch",
     "laposte.fr", "colissimo.fr", "chronopost.fr", "dpd.fr", "mondialrelay.fr",
     "mondialrelay.com", "relaiscolis.com", "colisprive.com", "gls-france.com", "geodis.com",
+    # Pallet and freight forwarders that deliver furniture to homes
+    "dbschenker.com", "raben-group.com", "myraben.com", "dachser.com", "kuehne-nagel.com",
     "postnl.nl", "postnl.be", "dpd.nl", "gls-info.nl", "dhlparcel.nl", "bpost.be",
     "bpost.com", "dpd.be", "post.lu", "anpost.com", "fastway.ie", "dpd.ie", "nightline.ie",
     "correos.es", "correosexpress.com", "seur.com", "mrw.es", "nacex.es", "gls-spain.es",

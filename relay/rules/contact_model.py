@@ -4,8 +4,9 @@ The pattern rules recognise a detail by its shape, and the intent layer by a cue
 a weaker shape. Out of sample both miss the same kinds of sentence: a number written with
 letters for digits or backwards, a name to search on another site, a street described by its
 landmarks, a handle after a marketplace's name in another language. What those sentences have
-in common is the way they are said, so a linear model over each sentence's words, word pairs
-and character 4-grams (digits folded to "0") scores it; a sentence above the threshold is
+in common is the way they are said, so a linear model over each sentence's words, word pairs,
+character 4-grams (digits folded to "0") and the shapes of its words (capitals: a name)
+scores it; a sentence above the threshold is
 removed whole, under the code a second, smaller model gives it.
 
 The weights (`data/contact_model.json.gz`) are trained by `tools/train_contact_model.py` on the
@@ -55,6 +56,7 @@ _MONTH_NAMES = (
 _DATE_WORDS = frozenset(("ngày", "tháng", "năm"))
 _MONTHS = frozenset(_MONTH_NAMES.split())
 _WORD = re.compile(r"[^\W\d_]{3,13}")
+_SHAPE_WORD = re.compile(r"[^\W\d_]+|\d+")
 _NUMBER_AFTER = re.compile(r"\s\d{1,4}(?!\d)")
 # "12 March", "3. März", "5 de mayo" before the name; "12, 2025", "5th 2026" after it.
 _DAY_BEFORE = re.compile(r"(?<!\d)\d{1,2}(?:st|nd|rd|th|er|º)?\.?\s(?:de\s)?$")
@@ -77,15 +79,34 @@ def sentences(text: str) -> Iterator[tuple[int, int]]:
 
 def features(sentence: str) -> list[str]:
     """What the model reads of a sentence: its character 4-grams (white space runs as one
-    space), its words and word pairs (digit runs longer than 12 cut to 12), and its count of
-    digits in steps of three. A masked run (an allowed link, a date, a price, a labelled
-    number) reads as one mark. The grams are the text's own slices; the other features start
-    with a line break, which no gram holds, so one table keeps them all apart."""
-    return _features(_DIGIT.sub("0", sentence.lower()))
+    space), its words and word pairs (digit runs longer than 12 cut to 12), its count of
+    digits in steps of three, and the shapes of its words in twos and threes. A masked run
+    (an allowed link, a date, a price, a labelled number) reads as one mark. The grams are the
+    text's own slices; the other features start with a line break, which no gram holds, so
+    one table keeps them all apart."""
+    return _features(_DIGIT.sub("0", sentence.lower()), sentence)
 
 
-def _features(low: str) -> list[str]:
-    """features() of a sentence already in lower case with its digits read as "0"."""
+def _shape(word: str) -> str:
+    if word[0].isdigit():
+        return "0"
+    if word.islower():
+        return "x"
+    if word[0].isupper():
+        return "X" if word.isupper() and len(word) > 1 else "Xx"
+    return "?"
+
+
+def _shapes(sentence: str) -> list[str]:
+    """The shapes of the sentence's words in twos and threes ("Xx Xx" for "Kovács Bence"):
+    the rest is read in lower case, and a name to look up elsewhere is told by its capitals."""
+    shapes = list(map(_shape, _SHAPE_WORD.findall(sentence)))
+    return ["\ns2 " + " ".join(shapes[i:i + 2]) for i in range(len(shapes) - 1)] + \
+        ["\ns3 " + " ".join(shapes[i:i + 3]) for i in range(len(shapes) - 2)]
+
+
+def _features(low: str, sentence: str) -> list[str]:
+    """features() of `sentence`, given it in lower case with its digits read as "0" (`low`)."""
     if MASK in low:
         low = _MASKED.sub(MASK, low)
     flat = " " + " ".join((_RUN.sub("0", low) if "00" in low else low).split()) + " "
@@ -95,6 +116,7 @@ def _features(low: str) -> list[str]:
     found += ["\n" + w for w in words]
     found += ["\n" + a + " " + b for a, b in pairwise(words)]
     found.append(f"\n#{min(low.count('0') // 3, 6)}")
+    found += _shapes(sentence)
     # Each once: a long run of digits is not twenty times the evidence of a short one.
     return list(dict.fromkeys(found))
 
@@ -139,7 +161,7 @@ def read(text: str) -> Iterator[tuple[int, int, list[str]]]:
         return
     low = _DIGIT.sub("0", low)
     for start, end in sentences(protected):
-        yield start, end, _features(low[start:end])
+        yield start, end, _features(low[start:end], protected[start:end])
 
 
 @dataclass(frozen=True)

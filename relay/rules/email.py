@@ -16,10 +16,14 @@ from relay.rules.view import folded
 
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
              r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
-             r"zavináč|kukac|krøllalfa|แอท|เอท")
+             r"zavináč|kukac|krøllalfa|แอท|เอท|afna|majmunica|majmunče|ljokica|"
+             # Cyrillic words for "@" (a dog, a snail, a monkey) as the view shows them
+             + folded(r"собака|собачка|сабачка|равлик|маймунка|мајмунче|кучешка"))
 # Only in brackets: "(et)" is "and" elsewhere.
 _AT_BRACKETED = r"et|a|@"
-_DOT_WORDS = r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点"
+_DOT_WORDS = (r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点|"
+              r"pika|tocka|točka|tečka|bodka|pont|taškas|punktas|punkts|täpp|prikk|"
+              + folded(r"точка|кропка|тачка|τελεία"))
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
 _AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}\s*"
@@ -45,7 +49,8 @@ _WORD_S = rf"[a-z0-9_%+]++(?:{_NOT_SEPARATOR}[a-z0-9_%+]++)*+"
 _LABEL_S = rf"[a-z0-9]++(?:{_NOT_SEPARATOR}[a-z0-9]++)*+"
 # Spelled-out forms need a TLD people actually use: "at home. It" is no address.
 _TLDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|it|nl|pl|be|ch|at|eu|us|ca|au|jp|in|io|"
-         r"co|me|ru|cn|br|mx|se|dk|no|fi|pt|ie|nz|email|mail|online|shop|store|xyz|app|dev")
+         r"co|me|ru|cn|br|mx|se|dk|no|fi|pt|ie|nz|email|mail|online|shop|store|xyz|app|dev|"
+         r"si|hr|ua|by|cz|sk|hu|ro|bg|gr|lt|lv|ee|rs|tr|kz|il|za|kr|tw|hk|sg|ph|ng|ke|ar|cl|pe|vn|th")
 
 _TLDS_NO_WORDS = (r"com|net|org|edu|gov|info|biz|de|fr|uk|es|nl|pl|ch|eu|ca|au|jp|ru|cn|br|mx|se|"
                   r"dk|fi|pt|ie|nz|io|fm|email|online|shop|store|xyz|app|dev")
@@ -149,6 +154,8 @@ _ANNOUNCED = Gated(re.compile(
     r"(?:\s+(?:to\s+write\s+to|perso|personal|privée?|privada|privat|personnelle))?"
     r"\s*(?:[:=\uff1a]|は|는|은|가|이|が|を|\s(?:is|ist|est|es|è|é|är|c'est|lautet|jest|er|to|dat\s+is)\b)?"
     r"\s*[«\"'„“]?\s*"
+    # An ordinal is no user ("Royal Mail 2nd Class")
+    r"(?!\d{1,3}(?:st|nd|rd|th)\b)"
     rf"(?P<user>(?=[\w.\-]*[a-z])(?:{_STRONG_HANDLE}))(?![\w@])",
     re.IGNORECASE,
 ))

@@ -675,7 +675,9 @@ class IntentRule:
         described = at_said or _PROVIDER.search(plain, start, end) is not None
         if described:
             for m in _AFTER_COLON.finditer(plain, start, end):
-                if m.group("word").lower() not in _NOT_HANDLES:
+                # The provider itself is no user ("Shipping: free", "Carrier: orange")
+                if m.group("word").lower() not in _NOT_HANDLES \
+                        and not _PROVIDER.fullmatch(m.group("word")):
                     yield m.start("word"), m.end("word"), "contact.email"
             for m in _DOT_SAID.finditer(plain, start, end):  # not "polka dot dress"
                 yield m.start(), m.end(), "contact.email"

@@ -96,6 +96,10 @@ _KEYWORDS = (
     r"ordernummer|artikelnummer|returnummer|serienr|symbol|symbolu|paczka|paczki|przesyłki|"
     r"numer\s+seryjny|nr\s+seryjny|numer\s+przesyłki|numer\s+zamówienia|zwrot|zwrotu|"
     r"sipariş|kargo|takip|seri\s+no|parça|encomenda|rastreio|rastreamento|objeto|"
+    # Declined and suffixed forms ("Siparişiniz (2025...)", "do zamówienia 2025/02/094")
+    r"siparişiniz|siparişin|siparişi|siparişinizin|kargonuz|kargonuzun|zamówienia|zamówieniu|"
+    r"طلب|طلبك|طلبكم|الطلب|شحنتك|შეკვეთა|შეკვეთის|ஆர்டர்|অর্ডার|সিএন|"
+    r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"
     r"delivery\s+note|bon\s+de\s+livraison|albarán|imei\d?|meid|esn|mac|uuid|"
@@ -146,9 +150,9 @@ _SHAPES = (
     r"(?i:\bisbn(?:-1[03])?:?)\s*[\d\- ]{9,16}[\dX]\b",
     r"(?<![\d+])[1-9]\d{3}[-\s]\d{4}[-\s]\d{4}(?![\d-])",  # carriers: 12 digits, 4-4-4, no 0
     r"\b(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)\d{2}\b",             # 2019-2026
-    # A reference led by a year or a date ("2024-118-7734", "20261206-0417"): no phone
-    # number is written with a four-digit first group that is a year
-    r"\b(?:19|20)\d\d(?:[01]\d[0-3]\d)?-\d{3,8}(?:-\d{1,8})?\b",
+    # A reference led by a year or a date ("2024-118-7734", "20261206-0417", "2025/02/094",
+    # "20240318-55"): no phone number is written with a four-digit first group that is a year
+    r"\b(?:19|20)\d\d(?:[01]\d[0-3]\d)?[-/]\d{2,8}(?:[-/]\d{1,8})?\b",
 )
 # Those, and a number after a word that names it.
 _PROTECT = re.compile("|".join((
@@ -156,7 +160,7 @@ _PROTECT = re.compile("|".join((
     # A number after a word that names it: "Order #1234567", "Sendungsnummer: 0034..."
     rf"(?i:(?<![A-Za-z0-9])(?:{_KEYWORDS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9])\.?"
     rf"(?:[\s-]+(?:{_BETWEEN})\b\.?){{0,4}})\s*"
-    rf"(?:(?i:{_NUMBER_ABBREVIATIONS}|No)\.?\s*)?[:#\uff1a]?\s*"
+    rf"(?:(?i:{_NUMBER_ABBREVIATIONS}|No)\.?\s*)?[:#\uff1aはが]?\s*\(?"
     r"(?:\d{4}(?:\s\d{4}){2,5}(?:\s\d{2})?|\d{1,3}(?:[ ,.']\d{3}){2,4}|\d(?:\s\d{6}){2}"
     r"|[A-Z0-9#](?:[A-Z0-9]|[\-/.](?=[A-Z0-9])|\s(?=[A-Z0-9])){3,40})",
     *_SHAPES[4:],

@@ -31,7 +31,10 @@ _CONTACT_KEYS = re.compile(
     r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
     r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
-    r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester",
+    r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
+    # Sender and recipient in other languages ("avsandare=", "empfaenger=", "nadawca=")
+    r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
+    r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")

