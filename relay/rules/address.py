@@ -138,10 +138,11 @@ _STREETS = (
     r"{0,2}\s+(?:utca|u\.|út|útja|tér|tere|körút|krt\.|sugárút|köz|sor|fasor|rakpart|"
     r"lakótelep|ltp\.)\s+\d{1,4}(?:/[A-Za-z0-9]{1,3})?\.?"
     r"(?:,?\s*\d{1,2}\.\s*(?:em|emelet|ajtó)\.?(?:\s*\d{1,3}\.?)?){0,2}",
-    # Baltic and Estonian: the street word after the name ("Vilniaus g. 12", "Brīvības iela
-    # 45", "Pärnu mnt 7", "Gedimino pr. 9")
-    r"(?<![\w\-])[A-ZĀČĒĢĪĶĻŅŠŪŽĄĘĖĮŲÕÄÖÜ][\wāčēģīķļņšūžąęėįųõäöü\-]{1,30}\s+(?:g\.|gatvė|"
-    r"pr\.|prospektas|al\.|iela|bulvāris|tänav|mnt\.?|maantee|pst\.?|puiestee)\s+\d{1,4}"
+    # Baltic, Estonian and South Slavic: the street word after the name ("Vilniaus g. 12",
+    # "Brīvības iela 45", "Pärnu mnt 7", "Gedimino pr. 9", "Trubarjeva cesta 18")
+    r"(?<![\w\-])[A-ZĀČĆĒĢĪĶĻŅŠŪŽĄĘĖĮŲÕÄÖÜĐ][\wāčćēģīķļņšūžąęėįųõäöüđ\-]{1,30}\s+(?:g\.|gatvė|"
+    r"pr\.|prospektas|al\.|iela|bulvāris|tänav|mnt\.?|maantee|pst\.?|puiestee|"
+    r"cesta|ulica|ulice|trg|nabrežje|obala|put)\s+\d{1,4}"
     r"[A-Za-z]?(?:[-/]\d{1,4})?",
     # Hebrew and Arabic: the street word, its name, its number ("רחוב ביאליק 14, דירה 5",
     # "ברחוב הרצל 102", "شارع الأمير سلطان، مبنى 24، شقة 7", in either kind of digits)
@@ -227,7 +228,7 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
     ("utca", "u.", "út", "tér", "tere", "körút", "krt.", "sugárút", "köz", "sor", "fasor",
      "rakpart", "lakótelep", "ltp."),
     ("g.", "gatvė", "pr.", "prospektas", "al.", "iela", "bulvāris", "tänav", "mnt", "maantee",
-     "pst", "puiestee"),
+     "pst", "puiestee", "cesta", "ulica", "ulice", "trg", "nabrežje", "obala", "put"),
     ("רחוב", "רח'", "שדרות", "שד'", "דרך", "סמטת"),
     ("پلاک",),
     ("شارع", "طريق", "ش."),
@@ -429,6 +430,10 @@ _COORDINATES = re.compile(
     r"\d{1,3}°\s?\d{1,2}['\u2032]\s?\d{1,2}(?:[.,]\d+)?(?:\"|\u2033|''|\u2032\u2032)\s?[EWO]")
 
 
+# A what3words address: three words after "///" ("///stol.lampa.regn"), any script.
+_WHAT3WORDS = re.compile(r"///[^\W\d_]{1,20}\.[^\W\d_]{1,20}\.[^\W\d_]{1,20}")
+
+
 class AddressRule:
     code = "contact.address"
 
@@ -442,8 +447,6 @@ class AddressRule:
                         yield _head(text, m.start()), _tail(text, m.end())
             for m in _ALONE.finditer(text):
                 yield m.start(), m.end()
-            for m in _COORDINATES.finditer(text):
-                yield m.start(), m.end()
             for m in _POSTCODE_LINE.finditer(text):
                 yield m.start(), m.end()
             for m in _STREET_POSTCODE.finditer(text) if _COMMA_CODE.search(text) else ():
@@ -456,6 +459,11 @@ class AddressRule:
             for m in _FIVE_DIGITS_TOWN.finditer(text):
                 if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
                     yield m.start(), m.end()
+        if "." in text:  # a position: coordinates, a what3words address
+            for m in _COORDINATES.finditer(text):
+                yield m.start(), m.end()
+            for m in _WHAT3WORDS.finditer(text) if "///" in text else ():
+                yield m.start(), m.end()
         lowered = text.lower()
         if (_DESCRIBED.may_match(text) or _DESCRIBED_EN.may_match(text)) and any(
                 stem in lowered for stem in _DESCRIBE_STEMS):

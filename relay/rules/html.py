@@ -227,6 +227,9 @@ class _Rewriter(HTMLParser):
         self.texts: list[tuple[int, str]] = []  # (index in out, decoded text)
         self.anchor: int | None = None  # where the open <a> began in out
         self.hidden = 0  # depth inside an element nobody sees: its text is dropped
+        # Shipment numbers the allowed links carry: the anchor's text quotes them
+        # (<a href="https://www.dhl.com/...?tracking-id=4829106742">4829106742</a>).
+        self.shipments: set[str] = set()
 
     def run(self, source: str) -> None:
         self.feed(source)
@@ -248,6 +251,9 @@ class _Rewriter(HTMLParser):
             return
         if tag == "a":
             self.anchor = len(self.out)
+            href = values.get("href", "")
+            if href and self.rules.links.allowed_url(href):
+                self.shipments |= self.rules.text.link_numbers(href)
         rendered = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs if v is not None)
         self.out.append(f"<{tag}{rendered}>")
         if tag in _BLOCKS:
@@ -287,7 +293,7 @@ class _Rewriter(HTMLParser):
 
     def _apply_text_rules(self) -> None:
         joined = "".join(t for _, t in self.texts)
-        findings = self.rules.text.find(joined)
+        findings = self.rules.text.find(joined, self.shipments)
         if not findings:
             return
         self.outcome.findings.extend(findings)

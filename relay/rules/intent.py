@@ -66,7 +66,11 @@ _PHONE_CUES = (
     r"mobilu|číslo|звон\w*|позвон\w*|телефон\w*|номер\w*|мобильн\w*|τηλέφων\w*|κινητ\w*|"
     r"πάρτε|πάρε|αριθμ\w*|ara\w*|numaram\w*|numaram\u0131|cep\w*|telefonum\w*|hív\w*|"
     r"telefonszám\w*|sun\w*|număr\w*|soita\w*|soitt\w*|puhelin\w*|kännyk\w*|numeroni|"
-    r"zavolejte|zavolat|mobil|volat|sunați|telefonul|"
+    r"zavolejte|zavolat|mobil|volat|sunați|telefonul|volajte|zavolajte|zavolať|volať|"
+    # Estonian, Latvian, Lithuanian, Slovenian, Croatian, Serbian
+    # (imperatives: "the courier will call", helistab, offers nothing)
+    r"helista|helistage|zvaniet|piezvaniet|zvani|skambinkite|paskambinkite|skambink|"
+    r"pokličite|pokliči|nazovite|nazovi|zovite|pozovite|"
     # Arabic, Hebrew, Hindi, Ukrainian
     r"اتصل\w*|رقمي|رقم|هاتف\w*|جوال\w*|موبايل|تلفون\w*|تتصل|תתקשר\w*|טלפון|נייד|מספר|"
     r"дзвон\w*|подзвон\w*|телефонуй\w*|"
@@ -95,7 +99,8 @@ _HANDLE_CUES = (
     r"gebruikersnaam|användarnamn|brugernavn|brukernavn|nazwa\s+użytkownika|login|konto|"
     r"account|profil\w*|identifiant|usuario|utente|kullan\u0131c\u0131\s+ad\u0131|id|"
     rf"{PROVIDERS}|orange|free|"
-    r"微信|加我|账号|帳號|ユーザー名|アカウント|メール|ライン|아이디|카톡|카카오톡|메일|인스타"
+    r"微信|加我|账号|帳號|ユーザー名|アカウント|メール|ライン|아이디|카톡|카카오톡|메일|인스타|"
+    r"闲鱼|咸鱼|淘宝|拼多多|小红书|抖音|快手|店铺|店鋪"
 )
 # Places: coming over, collecting, where someone lives, the parts of a house.
 _PLACE_CUES = (
@@ -238,7 +243,11 @@ _MORE_JOINERS = _JOINERS | frozenset((
     # more languages; "code" for a number given in pieces ("+7, код 926, дальше 305")
     "дальше", "далее", "затем", "потім", "далі", "\u0456", "й", "код", "code", "kod", "ואז", "ثم",
     "و", "rồi", "và", "lalu", "terus", "kemudian", "apoi", "și", "şi", "potom", "majd",
-    "utána", "pastaj", "then"))
+    "utána", "pastaj", "then",
+    # "luego 48, después 21, y acaba en 09", "poi", "puis", "siis", "zatim", "nato"
+    "luego", "poi", "puis", "siis", "zatim", "onda", "nato", "potem", "následne", "paskui",
+    "acaba en", "termina en", "ends with", "ends in", "finisce con", "termina com", "endet mit",
+    "se termine par", "after that", "and then", "y luego", "e poi", "et puis"))
 # Cyrillic and Greek as the view folds them ("потом" reads "пoтoм").
 _MORE_JOINERS = _MORE_JOINERS | {folded(w) for w in _MORE_JOINERS}
 _JOINED_GROUPS = re.compile(

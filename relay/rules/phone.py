@@ -464,12 +464,16 @@ PHONE_WORDS = re.compile(
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
+
     # Calling in the other scripts and languages (as the view folds their letters)
     + folded(r"звон\w*|позвон\w*|телефон\w*|моб\w*|дзвон\w*|зателефон\w*|вайбер\w*|"
     r"τηλέφων\w*|τηλ|κάλεσ\w*|κινητ\w*|להתקשר|התקשר\w*|תתקשר\w*|טלפון|נייד|וואטסאפ|"
     r"اتصل\w*|اتصال|هاتف\w*|جوال\w*|واتساب|رقمي|फोन|फ़ोन|कॉल|व्हाट्सऐप|मोबाइल|"
     r"gọi|điện\s+thoại|sđt|sdt|zalo|telepon|telp|hubungi|wa|sună\w*|suna\w*|hívj\w*|"
-    r"hívjon|zavolej\w*|volejte|soita\w*|puhelin\w*|puh|ring\w*|tlf|aray\u0131n|arayin)\b)"
+    r"hívjon|zavolej\w*|volejte|soita\w*|puhelin\w*|puh|ring\w*|tlf|aray\u0131n|arayin|"
+    # the imperatives only: "the courier will call" (helistab) is no offer of a number
+    r"volajte|zavolajte|helista|helistage|zvaniet|piezvaniet|zvani|skambinkite|paskambinkite|"
+    r"skambink|pokličite|pokliči|nazovite|nazovi|zovite)\b)"
     r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์"))
 
 
@@ -530,7 +534,7 @@ _VANITY = Gated(re.compile(
     r"(?!\w)"))
 # Numbers in CJK numerals ("〇九〇・一二三四・五六七八") or Sino-Korean digit syllables
 # ("공일공-일이삼사-오육칠팔"): nine or more of them in a run are a number.
-_CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
+_CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸幺"  # 幺: "one" said in numbers
 _KO_NUMERALS = "공영일이삼사오육칠팔구"
 _CJK_RUN = re.compile(rf"[{_CJK_NUMERALS}0-9](?:[{_CJK_NUMERALS}0-9]|"
                       rf"[\s.\-\u2010-\u2015\u30fc\uff0d(),の](?=[{_CJK_NUMERALS}0-9])){{8,30}}")

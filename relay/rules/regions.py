@@ -36,6 +36,19 @@ _WORDS = {
     ("TR",): "merhaba teşekkür sipariş numaram benim ve bir numara ara lütfen",
     ("AT", "CH"): "hallo danke bestellung meine nummer ruf bitte auch sehr und",
     ("BE", "CH", "LU"): "bonjour merci commande mon numéro appelez aussi très avec",
+    ("CZ", "SK"): "dobrý den deň děkuji ďakujem objednávka číslo moje moje prosím volejte "
+                  "volajte zavolejte zavolajte mám záujem jsem som",
+    ("HU",): "jó napot köszönöm rendelés számom telefonszám kérem hívjon vagyok",
+    ("RO", "MD"): "bună buna mulțumesc multumesc comanda număr numărul meu sunați rog",
+    ("HR", "SI", "RS", "BA", "ME"): "dobar dan hvala narudžba broj moj pozdrav molim nazovite "
+                                    "pozdravljeni naročilo številka pokličite lahko",
+    ("EE",): "tere aitäh tellimus number helistage palun minu",
+    ("LV",): "labdien paldies pasūtījums numurs zvaniet lūdzu mans",
+    ("LT",): "laba diena ačiū užsakymas numeris skambinkite prašau mano",
+    ("VN",): "chào cảm ơn đơn hàng số điện thoại gọi cho em anh chị",
+    ("ID", "MY"): "halo terima kasih pesanan nomor hubungi saya telepon sudah",
+    ("PH",): "salamat po ang ng numero ko tawagan",
+    ("KE", "TZ", "UG"): "habari asante namba yangu piga simu oda",
 }
 # Names that point to a country: a messenger of its own, the country or its people.
 _NAMES = {

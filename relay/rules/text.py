@@ -7,6 +7,7 @@ digits of a carrier's tracking link are not taken for a phone number.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
 from relay.config import RulesSettings
@@ -34,7 +35,9 @@ _CONTACT_KEYS = re.compile(
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
     # Sender and recipient in other languages ("avsandare=", "empfaenger=", "nadawca=")
     r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
-    r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger",
+    r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|"
+    # A telephone and a house in other languages ("tilefono=", "huisnummer=", "strasse=")
+    r"tilef|thlef|huisnummer|hausnummer|housenumber|straat|stra(?:ss|ß)e",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
@@ -91,9 +94,10 @@ class TextRules:
         self.model = ContactModel.load() if settings.contact_model and self.intent_codes \
             else None
 
-    def prepare(self, text: str) -> tuple[View, str, list[Finding]]:
-        """The view the rules read (allowed links, their shipment numbers and the relay's own
-        addresses masked), and the contact details found in allowed links' query values."""
+    def prepare(self, text: str, shipments: Iterable[str] = ()) -> tuple[View, str, list[Finding]]:
+        """The view the rules read (allowed links, their shipment numbers, `shipments` (those
+        of links the text came with, as an HTML anchor's href) and the relay's own addresses
+        masked), and the contact details found in allowed links' query values."""
         findings: list[Finding] = []
         seen = view(text)
         masked = seen.text
@@ -106,18 +110,19 @@ class TextRules:
             for vs, ve, code in self.query_contacts(masked[start:end]):
                 findings.append(Finding(*seen.span(start + vs, start + ve), code))
         numbers = {n for start, end in allowed
-                   for n in self.link_numbers(masked[start:end])}
+                   for n in self.link_numbers(masked[start:end])} | set(shipments)
         for start, end in (*allowed, *self.email.own(masked)):
             masked = masked[:start] + MASK * (end - start) + masked[end:]
         if numbers:
             masked = _mask_numbers(masked, numbers)
         return seen, masked, findings
 
-    def find(self, text: str) -> list[Finding]:
-        """Findings in `text` (original positions), merged and ordered."""
+    def find(self, text: str, shipments: Iterable[str] = ()) -> list[Finding]:
+        """Findings in `text` (original positions), merged and ordered. `shipments`: numbers
+        that allowed links the text came with carry (an HTML anchor's text is its href's)."""
         findings: list[Finding] = []
         if self.rules:
-            seen, masked, findings = self.prepare(text)
+            seen, masked, findings = self.prepare(text, shipments)
             # The model's reading of each sentence: it adds what the rules miss, and keeps
             # the weakest findings (a bare digit run, what the intent layer found) out of
             # sentences it reads as plainly ordinary.

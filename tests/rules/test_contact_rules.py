@@ -344,6 +344,17 @@ async def test_contact_in_the_query_of_an_allowed_link_goes_the_link_stays(relay
     assert "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223817460215" in text
 
 
+async def test_an_anchor_that_shows_its_links_shipment_number_stays(relay, conv, capture):
+    # The anchor's text is read apart from its href; the number the href carries is the
+    # shipment's there too. A phone number beside it still goes.
+    markup = ('<p>Track it here: <a href="https://www.dhl.com/ke-en/home/tracking.html?'
+              'tracking-id=4829106742">4829106742</a></p><p>Or ring 0176 2345 8890.</p>')
+    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, "Shipped", markup,
+                                               "html"), SELLER, conv.buyer_alias)
+    text = got.message.get_content()
+    assert ">4829106742</a>" in text and "2345 8890" not in text
+
+
 @pytest.mark.parametrize("address", ["sally@[192.0.2.1]", "sally@[IPv6:2001:db8::1]"])
 async def test_address_literals_do_not_pass(relay, conv, capture, address):
     got = await delivered(relay, capture, mail(BUYER, conv.seller_alias, "Hi",
