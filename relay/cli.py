@@ -715,8 +715,9 @@ def _print_problems(exc: ConfigError) -> int:
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop (a dependency except on Windows, where it does not exist): the same asyncio API
-    with less overhead per callback, about 0.2 ms of CPU less per message
-    (docs/performance.md). Without it (an install that left it out) asyncio's own loop."""
+    with less overhead per callback and per wake-up from another thread, about 0.1 ms of CPU
+    less per message in the bench (docs/performance.md). Without it (an install that left it
+    out) asyncio's own loop."""
     try:
         import uvloop
     except ImportError:
