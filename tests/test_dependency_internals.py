@@ -22,7 +22,8 @@ AIOSQLITE = {"0.22.1"}
 def test_aiosmtpd_internals_the_relay_relies_on() -> None:
     assert version("aiosmtpd") in AIOSMTPD, (
         "aiosmtpd changed: check RelaySMTP (_timeout_cb, _reset_timeout, _reader._buffer,"
-        " _cb_client_connected, _call_handler_hook, _set_post_data_state) and add the version")
+        " _cb_client_connected, _call_handler_hook, _set_post_data_state,"
+        " _handler_coroutine) and add the version")
     # RelaySMTP._timeout_cb skips a message being processed; smtp_DATA re-arms the timer
     # with _reset_timeout() after it, and _handle_client resets it at each command.
     assert "self._timeout_cb" in inspect.getsource(SMTP._reset_timeout)
@@ -30,6 +31,10 @@ def test_aiosmtpd_internals_the_relay_relies_on() -> None:
     # The command table is built from the instance's smtp_* attributes, so the wrapped
     # NOOP, RSET, ... of RelaySMTP are the ones run.
     assert 'm.startswith("smtp_")' in inspect.getsource(SMTP.__init__)
+    # RelaySMTP._handler_ended closes a connection whose handler task was cancelled: the
+    # task is made in connection_made, and EOF cancels it.
+    assert "self._handler_coroutine = " in inspect.getsource(SMTP.connection_made)
+    assert "self._handler_coroutine.cancel()" in inspect.getsource(SMTP.eof_received)
     for name in ("_call_handler_hook", "_set_post_data_state", "_cb_client_connected"):
         assert callable(getattr(SMTP, name))
 

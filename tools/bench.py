@@ -2,16 +2,18 @@
 
 Each measurement starts a fresh relay (`python -m relay.cli --config X serve`, store and keys
 in a temporary work directory, synchronous=FULL and DKIM signing as by default, delivery by
-SMTP to a sink in another process) and opens one conversation with `relay conversations open
---json`. A load generator in this process (raw asyncio streams: EHLO once per session, then
-MAIL/RCPT/DATA per message) sends 2 KB plain, 20 KB HTML and 1 MB-attachment messages over
-1, 20 and 100 sessions. The same load goes to a do-nothing aiosmtpd server and to a private
-Postfix instance relaying to the same kind of sink. Then the issue's targets: p99 accept
-latency at 100 msg/s offered, RSS with 10,000 messages queued, and whether a 25 MB upload
-stalls other sessions. The store section puts the same rows on PostgreSQL, with one relay and
-with two relays on one database (a database of its own per row, on the server at --pg-url,
-dropped after it), beside SQLite. It prints figures and asserts nothing; a missed target does
-not change the exit status.
+SMTP to a sink in another process, the relay's default rate limits) and opens conversations
+through its API, as many as keep its load within those limits (20 accepted messages an hour in
+a conversation, 200 from a sender): each message goes from a conversation's buyer to its
+seller alias, the conversations in turn (Parties). A load generator in this process (raw
+asyncio streams: EHLO once per session, then MAIL/RCPT/DATA per message) sends 2 KB plain,
+20 KB HTML and 1 MB-attachment messages over 1, 20 and 100 sessions. The same load goes to a
+do-nothing aiosmtpd server and to a private Postfix instance relaying to the same kind of
+sink. Then the issue's targets: p99 accept latency at 100 msg/s offered, RSS with 10,000
+messages queued, and whether a 25 MB upload stalls other sessions. The store section puts the
+same rows on PostgreSQL, with one relay and with two relays on one database (a database of its
+own per row, on the server at --pg-url, dropped after it), beside SQLite. It prints figures
+and asserts nothing; a missed target does not change the exit status.
 
     make bench                  (or: python -m tools.bench [--quick] [--keep] [--help])
 
@@ -27,6 +29,8 @@ import base64
 import contextlib
 import ctypes
 import hashlib
+import http.client
+import json
 import os
 import platform
 import random
@@ -48,7 +52,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from relay.config import SMTPSettings
+from relay.config import LimitsSettings, SMTPSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "relay.test"
@@ -60,6 +64,10 @@ SENTENCE = f"Hello, when will order {ORDER} ship? I would like to plan my week."
 DATE = "Thu, 26 Nov 2026 10:00:00 +0000"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STARTED = time.monotonic()
+
+
+# Seconds of small load the big-message section opens conversations for (see Bench.big).
+BIG_WINDOW = 300.0
 
 
 class BenchError(Exception):
@@ -96,14 +104,14 @@ class Kind:
     label: str
     content: bytes  # MIME headers, blank line, body: CRLF line ends, dot-stuffed, ends in CRLF
 
-    def header(self, tag: str, i: int, to: str) -> bytes:
-        return (f"From: Bob Buyer <{BUYER}>\r\nTo: {to}\r\nSubject: Order {ORDER}\r\n"
+    def header(self, tag: str, i: int, sender: str, to: str) -> bytes:
+        return (f"From: Bob Buyer <{sender}>\r\nTo: {to}\r\nSubject: Order {ORDER}\r\n"
                 f"Date: {DATE}\r\nMessage-ID: <{tag}.{i}@buyer-mail.example>\r\n"
                 "MIME-Version: 1.0\r\n").encode()
 
     @property
     def size(self) -> int:
-        return len(self.header("r00-2k", 1000, FAKE_ALIAS)) + len(self.content)
+        return len(self.header("r00-2k", 1000, BUYER, FAKE_ALIAS)) + len(self.content)
 
 
 HEADER_SIZE = 250  # about what Kind.header adds
@@ -241,10 +249,10 @@ class Session:
         self.writer.write(line)
         return await self.reply()
 
-    async def send(self, rcpt: str, header: bytes, content: bytes,
+    async def send(self, sender: str, rcpt: str, header: bytes, content: bytes,
                    timeout: float | None = None) -> Sent:
         start = time.monotonic()
-        for line, expect in ((f"MAIL FROM:<{BUYER}>\r\n", 250), (f"RCPT TO:<{rcpt}>\r\n", 250),
+        for line, expect in ((f"MAIL FROM:<{sender}>\r\n", 250), (f"RCPT TO:<{rcpt}>\r\n", 250),
                              ("DATA\r\n", 354)):
             code, text = await self.command(line.encode())
             if code != expect:
@@ -317,19 +325,50 @@ class Load:
         return "; ".join(parts)
 
 
-async def _send(session: Session, load: Load, kind: Kind, alias: str, tag: str, i: int,
+class Parties:
+    """Who sends the load's messages, and to which alias: (buyer, seller alias) pairs taken
+    in turn, message after message. The relay keeps its default rate limits (an hour's
+    accepted messages: 20 in a conversation, 200 from a sender), so its load is spread over
+    as many conversations, each with a buyer of its own, as keep every one within them: a
+    relay's store is its own, so each pair gets at most `per_pair` messages in its life."""
+
+    def __init__(self, pairs: list[tuple[str, str]], per_pair: int | None = None) -> None:
+        assert pairs
+        self.pairs = pairs
+        self.per_pair = per_pair  # None: no limit (the servers that are not the relay)
+        self.used = 0
+
+    def next(self) -> tuple[str, str]:
+        pair = self.pairs[self.used % len(self.pairs)]
+        self.used += 1
+        return pair
+
+    def over(self) -> str | None:
+        """Messages past the pairs' limits (each is refused, 450), or None."""
+        if self.per_pair is None or self.used <= self.per_pair * len(self.pairs):
+            return None
+        return (f"{self.used} messages for {len(self.pairs)} conversations of"
+                f" {self.per_pair}: past the relay's rate limits")
+
+
+# The servers that are not the relay take any recipient: one sender, one address.
+ANYONE = Parties([(BUYER, FAKE_ALIAS)])
+
+
+async def _send(session: Session, load: Load, kind: Kind, parties: Parties, tag: str, i: int,
                 timeout: float) -> bool:
+    sender, alias = parties.next()
     try:
-        load.sent.append(await session.send(alias, kind.header(tag, i, alias), kind.content,
-                                            timeout))
+        load.sent.append(await session.send(sender, alias, kind.header(tag, i, sender, alias),
+                                            kind.content, timeout))
         return True
     except (SMTPFailure, OSError, TimeoutError) as exc:
         load.broken.append(f"{type(exc).__name__}: {exc}")
         return False
 
 
-async def closed_loop(sessions: list[Session], kind: Kind, alias: str, count: int, tag: str,
-                      timeout: float) -> Load:
+async def closed_loop(sessions: list[Session], kind: Kind, parties: Parties, count: int,
+                      tag: str, timeout: float) -> Load:
     """Every session sends its next message as soon as the last one is answered, until
     `count` messages have been sent."""
     load = Load()
@@ -337,7 +376,7 @@ async def closed_loop(sessions: list[Session], kind: Kind, alias: str, count: in
 
     async def run(session: Session) -> None:
         for i in tickets:
-            if not await _send(session, load, kind, alias, tag, i, timeout):
+            if not await _send(session, load, kind, parties, tag, i, timeout):
                 return
 
     load.started = time.monotonic()
@@ -346,9 +385,9 @@ async def closed_loop(sessions: list[Session], kind: Kind, alias: str, count: in
     return load
 
 
-async def open_loop(sessions: list[Session], kind: Kind, alias: str, rate: float, tag: str,
-                    timeout: float, count: int | None = None, stop: asyncio.Event | None = None,
-                    load: Load | None = None) -> Load:
+async def open_loop(sessions: list[Session], kind: Kind, parties: Parties, rate: float,
+                    tag: str, timeout: float, count: int | None = None,
+                    stop: asyncio.Event | None = None, load: Load | None = None) -> Load:
     """Messages offered at `rate` per second whatever the replies (message i is due at
     start + i/rate), each taken by the next free session; until `count` were offered or
     `stop` is set. Results go to `load` as they come."""
@@ -371,7 +410,7 @@ async def open_loop(sessions: list[Session], kind: Kind, alias: str, rate: float
         while (item := await queue.get()) is not None:
             i, due = item
             load.lags.append(time.monotonic() - due)
-            if not await _send(session, load, kind, alias, tag, i, timeout):
+            if not await _send(session, load, kind, parties, tag, i, timeout):
                 return
 
     load.started = time.monotonic()
@@ -666,7 +705,8 @@ class Relay:
         self.port = 0
         self.api_port = 0  # /metrics, read for the per-stage CPU time
         self.token = "rly_" + secrets.token_urlsafe(32)
-        self.alias = ""
+        self.admin = "rly_" + secrets.token_urlsafe(32)  # opens the load's conversations
+        self.parties: Parties | None = None
         settings = {"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink_port,
                     "smtp_starttls": "never", "concurrency": bench.args.concurrency,
                     "poll_interval": 0.2, "bounce_key": str(bench.work / "bounce.key"),
@@ -683,9 +723,11 @@ class Relay:
             "", "[dkim]", f'key = "{bench.work / "dkim.pem"}"', "",
             "[submission]", "enabled = false", "",
             "[api]", 'host = "127.0.0.1"', "port = 0",
-            f'tokens = ["metrics sha256:{hashlib.sha256(self.token.encode()).hexdigest()}"]', "",
-            "[limits]", "sender_per_hour = 10000000", "conversation_per_hour = 10000000",
-            "connections_per_ip = 1000", ""]
+            f'tokens = ["metrics sha256:{hashlib.sha256(self.token.encode()).hexdigest()}",'
+            f' "admin sha256:{hashlib.sha256(self.admin.encode()).hexdigest()}"]', "",
+            # Every session comes from 127.0.0.1 (100 in a row of --sessions 100); the rate
+            # limits are the relay's defaults (Parties).
+            "[limits]", "connections_per_ip = 1000", ""]
         self.config.write_text("\n".join(lines), encoding="utf-8")
 
     @property
@@ -693,16 +735,9 @@ class Relay:
         assert self.proc is not None
         return self.proc.pid
 
-    async def start(self) -> None:
+    async def start(self, messages: int = 0) -> None:
+        """`relay serve`, listening; then conversations for `messages` messages (parties)."""
         cli = [sys.executable, "-m", "relay.cli", "--config", str(self.config)]
-        code, output = await run_command(
-            [*cli, "conversations", "open", "--order", ORDER, "--buyer", BUYER, "--seller",
-             SELLER, "--json"], timeout=60)
-        if code != 0:
-            raise BenchError(f"relay conversations open failed ({code}):\n{output[-2000:]}")
-        import json
-
-        self.alias = json.loads(output[output.index("{"):])["seller_alias"]
         with self.log.open("wb") as log:
             self.proc = await self.bench.procs.start([*cli, "serve"], stdout=log,
                                                      stderr=subprocess.STDOUT)
@@ -720,6 +755,38 @@ class Relay:
                 tail = "\n".join(text.splitlines()[-30:])
                 raise BenchError(f"the relay did not start ({why}); {self.log}:\n{tail}")
             await asyncio.sleep(0.05)
+        if messages:
+            self.parties = await self.open_conversations(messages)
+
+    async def open_conversations(self, messages: int) -> Parties:
+        """As many conversations as `messages` need within the default rate limits, each
+        with a buyer of its own and the one seller, opened by POST /v1/conversations (before
+        the load: their cost is not in its figures)."""
+        limits = LimitsSettings()
+        per = min(limits.conversation_per_hour, limits.sender_per_hour)
+        count = max(1, -(-messages // per))
+
+        def post() -> list[tuple[str, str]]:
+            api = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
+            pairs = []
+            try:
+                for n in range(count):
+                    buyer = f"bob.buyer{n}@buyer-mail.example"
+                    api.request("POST", "/v1/conversations", json.dumps(
+                        {"order_id": ORDER, "buyer": buyer, "sellers": [SELLER]}),
+                        {"Authorization": f"Bearer {self.admin}",
+                         "Content-Type": "application/json"})
+                    response = api.getresponse()
+                    body = response.read()
+                    if response.status != 201:
+                        raise BenchError(f"opening conversation {n}: {response.status}"
+                                         f" {body[:500]!r}")
+                    pairs.append((buyer, json.loads(body)["seller_alias"]))
+            finally:
+                api.close()
+            return pairs
+
+        return Parties(await asyncio.to_thread(post), per)
 
     async def stop(self) -> None:
         if self.proc is not None:
@@ -781,6 +848,8 @@ class Relay:
                             f" saw {refused}")
         if c.get("msg.delivered_redacted"):
             problems.append(f"{c['msg.delivered_redacted']} redacted by the rules")
+        if self.parties is not None and (over := self.parties.over()):
+            problems.append(over)
         if delivered_at_sink is not None:
             if c.get("event.delivered", 0) != delivered_at_sink:
                 problems.append(f"store has {c.get('event.delivered', 0)} delivered, sink got"
@@ -1029,7 +1098,7 @@ class Bench:
     # -- one load against one running server
 
     async def measure(self, target: str, port: int | tuple[int, ...],
-                      pid: int | tuple[int, ...] | None, alias: str, kind: Kind,
+                      pid: int | tuple[int, ...] | None, parties: Parties, kind: Kind,
                       sessions: int, count: int, sink: Sink | None,
                       stages: Callable[[], Awaitable[dict[str, tuple[float, float]]]] | None
                       = None,
@@ -1050,7 +1119,7 @@ class Bench:
             base = sink.count if sink is not None else 0
             warm = Load()
             for i in range(args.warmup):
-                await _send(conns[0], warm, kind, alias, tag + "w", i, args.reply_timeout)
+                await _send(conns[0], warm, kind, parties, tag + "w", i, args.reply_timeout)
             if sink is not None:  # the warm-up messages are delivered before the clock starts
                 await sink.wait_for(base + warm.ok, args.deliver_timeout)
                 base = sink.count
@@ -1059,7 +1128,7 @@ class Bench:
             db0 = await asyncio.to_thread(db_cpu) if db_cpu is not None else None
             cpu0 = sum(cpu_seconds(p) for p in pids) if pids else None
             bench0 = time.process_time()
-            load = await closed_loop(conns, kind, alias, count, tag, args.reply_timeout)
+            load = await closed_loop(conns, kind, parties, count, tag, args.reply_timeout)
             bench_cpu = time.process_time() - bench0
             cell = Cell(target, kind, sessions, count, load, warm.ok, bench_cpu=bench_cpu)
             if sink is not None:
@@ -1089,9 +1158,10 @@ class Bench:
         self.tag()
         relay = Relay(self, self.name(f"relay-{kind.key}-x{sessions}"), self.sink.port)
         try:
-            await relay.start()
+            await relay.start(self.args.warmup + count)
+            assert relay.parties is not None
             before = self.sink.count
-            cell = await self.measure("relay", relay.port, relay.pid, relay.alias, kind,
+            cell = await self.measure("relay", relay.port, relay.pid, relay.parties, kind,
                                       sessions, count, self.sink, relay.stage_cpu,
                                       relay.store_commits)
             cell.rss_kb = status_kb(relay.pid, "VmHWM")
@@ -1116,7 +1186,7 @@ class Bench:
             + "; the same sink behind the relay and behind Postfix)")
         before = self.sink.count
         cell = await self.measure("sink", self.sink.port, self.sink.proc.pid if self.sink.proc
-                                  else None, FAKE_ALIAS, self.kinds["2k"], 20, args.n_sink, None)
+                                  else None, ANYONE, self.kinds["2k"], 20, args.n_sink, None)
         arrived = await self.sink.wait_for(before + cell.warm_ok + cell.load.ok, 30)
         rate = cell.load.accept_rate or 0.0
         counted = self.sink.count - before
@@ -1137,13 +1207,14 @@ class Bench:
         self.tag()
         relay = Relay(self, self.name("relay-preflight"), self.sink.port)
         try:
-            await relay.start()
+            await relay.start(len(self.chosen))
+            assert relay.parties is not None
             before = self.sink.count
             session = (await open_sessions(relay.port, 1, self.args.reply_timeout))[0]
             load = Load()
             try:
                 for kind in self.chosen:
-                    await _send(session, load, kind, relay.alias, "preflight", 0,
+                    await _send(session, load, kind, relay.parties, "preflight", 0,
                                 self.args.reply_timeout)
             finally:
                 await session.close()
@@ -1186,10 +1257,12 @@ class Bench:
             try:
                 for relay in relays:  # one after the other: the first migrates
                     await relay.start()
+                parties = relays[0].parties = await relays[0].open_conversations(
+                    self.args.warmup + count)  # on the database both relays share
                 before = self.sink.count
                 cell = await self.measure(
                     f"postgresql x{instances}", tuple(r.port for r in relays),
-                    tuple(r.pid for r in relays), relays[0].alias, kind, sessions, count,
+                    tuple(r.pid for r in relays), parties, kind, sessions, count,
                     self.sink, db_cpu=db.backend_cpu)
                 cell.rss_kb = status_kb(relays[0].pid, "VmHWM")
                 at_sink = self.sink.count - before
@@ -1268,7 +1341,7 @@ class Bench:
             port = int(line.split()[1])
 
             async def run(kind: Kind, sessions: int, count: int) -> None:
-                cell = await self.measure("aiosmtpd", port, proc.pid, FAKE_ALIAS, kind,
+                cell = await self.measure("aiosmtpd", port, proc.pid, ANYONE, kind,
                                           sessions, count, None)
                 cell.rss_kb = status_kb(proc.pid, "VmHWM")
                 if cell.load.failed or cell.load.broken:
@@ -1305,7 +1378,7 @@ class Bench:
 
             async def run(kind: Kind, sessions: int, count: int) -> None:
                 sent0, sink0 = postfix.sent(), sink.count
-                cell = await self.measure("postfix", postfix.port, postfix.pid, FAKE_ALIAS,
+                cell = await self.measure("postfix", postfix.port, postfix.pid, ANYONE,
                                           kind, sessions, count, sink)
                 expected = cell.warm_ok + cell.load.ok
                 deadline = time.monotonic() + 10  # the maillog line comes after the sink's 250
@@ -1421,16 +1494,18 @@ class Bench:
         note(f"latency: {args.latency_count} x 2 KB at {args.latency_rate:g} msg/s offered,"
              f" {args.latency_sessions} sessions")
         try:
-            await relay.start()
+            await relay.start(args.warmup + args.latency_count)
+            parties = relay.parties
+            assert parties is not None
             before = self.sink.count
             conns = await open_sessions(relay.port, args.latency_sessions, args.reply_timeout)
             try:
                 warm = Load()
                 for i in range(args.warmup):
-                    await _send(conns[0], warm, kind, relay.alias, "warm", i, args.reply_timeout)
+                    await _send(conns[0], warm, kind, parties, "warm", i, args.reply_timeout)
                 await self.sink.wait_for(before + warm.ok, 60)
                 cpu0 = cpu_seconds(relay.pid)
-                load = await open_loop(conns, kind, relay.alias, args.latency_rate,
+                load = await open_loop(conns, kind, parties, args.latency_rate,
                                        self.tag(), args.reply_timeout, count=args.latency_count)
                 cpu = cpu_seconds(relay.pid) - cpu0
             finally:
@@ -1475,12 +1550,14 @@ class Bench:
         note(f"queue: {args.queue_count} x 2 KB with the sink stopped")
         samples: list[int] = []
         try:
-            await relay.start()
+            await relay.start(args.warmup + args.queue_count)
+            parties = relay.parties
+            assert parties is not None
             conns = await open_sessions(relay.port, args.queue_sessions, args.reply_timeout)
             try:
                 warm = Load()
                 for i in range(args.warmup):
-                    await _send(conns[0], warm, kind, relay.alias, "warm", i, args.reply_timeout)
+                    await _send(conns[0], warm, kind, parties, "warm", i, args.reply_timeout)
                 await sink.wait_for(warm.ok, 60)
                 deadline = time.monotonic() + 60  # the sink counts at ".", before its 250
                 while relay.store()["outbox"] and time.monotonic() < deadline:
@@ -1496,7 +1573,7 @@ class Bench:
                                 await stop.wait()
 
                 sampler = asyncio.create_task(sample())
-                load = await closed_loop(conns, kind, relay.alias, args.queue_count,
+                load = await closed_loop(conns, kind, parties, args.queue_count,
                                          self.tag(), args.reply_timeout)
                 await asyncio.sleep(1.0)
                 stop.set()
@@ -1546,31 +1623,36 @@ class Bench:
         self.tag()
         relay = Relay(self, self.name("relay-big"), self.sink.port)
         note(f"big: {big.size / 1e6:.1f} MB upload against {args.big_sessions} small sessions")
+        # The small load goes on until the big message is delivered: conversations for
+        # BIG_WINDOW seconds of it (past that, small messages are refused: reported).
+        baseline_count = int(args.big_rate * args.big_baseline)
         try:
-            await relay.start()
+            await relay.start(args.warmup + 1 + baseline_count
+                              + int(args.big_rate * BIG_WINDOW) + 1)
+            parties = relay.parties
+            assert parties is not None
             before = self.sink.count
             conns = await open_sessions(relay.port, args.big_sessions + 1, args.reply_timeout)
             uploader, smalls = conns[0], conns[1:]
             try:
                 warm = Load()  # the big-message worker process starts at the first one
                 for i in range(args.warmup):
-                    await _send(smalls[0], warm, small, relay.alias, "warm", i,
+                    await _send(smalls[0], warm, small, parties, "warm", i,
                                 args.reply_timeout)
-                await _send(uploader, warm, self.kinds["1m"], relay.alias, "warm", 99,
+                await _send(uploader, warm, self.kinds["1m"], parties, "warm", 99,
                             args.reply_timeout)
                 await self.sink.wait_for(before + warm.ok, 120)
-                baseline = await open_loop(smalls, small, relay.alias, args.big_rate,
-                                           self.tag(), args.reply_timeout,
-                                           count=int(args.big_rate * args.big_baseline))
+                baseline = await open_loop(smalls, small, parties, args.big_rate,
+                                           self.tag(), args.reply_timeout, count=baseline_count)
                 await self.sink.wait_for(before + warm.ok + baseline.ok, 120)
                 stop = asyncio.Event()
                 during = Load()
                 during_task = asyncio.create_task(open_loop(
-                    smalls, small, relay.alias, args.big_rate, self.tag(), args.reply_timeout,
+                    smalls, small, parties, args.big_rate, self.tag(), args.reply_timeout,
                     stop=stop, load=during))
                 await asyncio.sleep(1.0)
                 big_load = Load(started=time.monotonic())
-                await _send(uploader, big_load, big, relay.alias, self.tag(), 0,
+                await _send(uploader, big_load, big, parties, self.tag(), 0,
                             args.big_timeout)
                 # Its delivery runs on the relay's event loop too: the small load goes on
                 # until everything accepted so far, the big message included, is at the sink.
@@ -1810,7 +1892,9 @@ async def run(args: argparse.Namespace) -> None:
             out(line)
         overrides = sorted(k for k in os.environ if k.startswith("RELAY_"))
         out(f"  relay config: store + DKIM key in the work dir, synchronous=FULL, DKIM on,"
-            f" delivery smtp (concurrency {args.concurrency}, poll 0.2 s), limits raised,"
+            f" delivery smtp (concurrency {args.concurrency}, poll 0.2 s), default rate limits"
+            f" (each relay's load spread over conversations of"
+            f" {LimitsSettings().conversation_per_hour} messages, a buyer each),"
             f" smtp.workers {args.workers};"
             f" RELAY_* overrides: {', '.join(overrides) or 'none'}")
         out("  messages: " + "; ".join(f"{k.label} = {k.size} bytes"

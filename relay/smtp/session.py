@@ -177,6 +177,8 @@ class RelaySMTP(SMTP):
         if self.admitted:  # the TLS transport after STARTTLS: the same connection
             return
         self.admitted = True
+        if self._handler_coroutine is not None:
+            self._handler_coroutine.add_done_callback(self._handler_ended)
         peer = transport.get_extra_info("peername")
         handler = self.event_handler
         if self.open_sessions is None or not peer or not isinstance(handler, Handler):
@@ -203,6 +205,15 @@ class RelaySMTP(SMTP):
         # However busy a client keeps it (a NOOP every few seconds resets smtp.timeout), a
         # connection ends: else a few clients could hold every slot for ever.
         self._deadline = self.loop.call_later(handler.max_session_time, self._session_over)
+
+    def _handler_ended(self, task: asyncio.Task[None]) -> None:
+        """aiosmtpd closes the connection from inside its handler when the client's EOF
+        cancels it. A handler cancelled before its first step never runs that code: with
+        uvloop a client that connects and closes at once is read (EOF) before the handler
+        starts, and its connection was held until smtp.timeout."""
+        transport = self.transport
+        if task.cancelled() and transport is not None and not transport.is_closing():
+            transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._deadline is not None:

@@ -261,6 +261,23 @@ async def test_slowloris_crowd_does_not_hold_up_a_normal_client(tmp_path, captur
           f"max {max(latencies):.3f}); test {time.monotonic() - began:.1f} s")
 
 
+async def test_clients_gone_before_the_greeting_are_let_go(tmp_path, capture):
+    """Connections closed by their clients at once (a port check, a scanner) are not held:
+    under uvloop the EOF of such a client could come before aiosmtpd's handler ran its first
+    step, and the relay kept each connection until smtp.timeout (60 s here)."""
+    async with started(tmp_path, capture, timeout=60.0) as served:
+        clients = [await connect(served.port) for _ in range(20)]  # the per-address limit
+        try:
+            for _, writer in clients:
+                writer.write_eof()  # its FIN right after the handshake; it still reads
+            closed = await asyncio.gather(*(until_closed(reader, 10.0) for reader, _ in clients))
+            assert all(done for done, _ in closed), closed
+        finally:
+            close_all(writer for _, writer in clients)
+        code, reply, _ = await deliver(served, "after the port checks")
+        assert code == 250, reply
+
+
 async def test_a_burst_of_connections_queues_while_the_relay_is_busy(tmp_path, capture):
     """The listening socket's backlog holds a burst: with the relay frozen (SIGSTOP, so it
     accepts nothing), 300 connects still complete in the kernel. With asyncio's default
