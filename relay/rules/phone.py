@@ -99,6 +99,9 @@ _KEYWORDS = (
     # Declined and suffixed forms ("Siparişiniz (2025...)", "do zamówienia 2025/02/094")
     r"siparişiniz|siparişin|siparişi|siparişinizin|kargonuz|kargonuzun|zamówienia|zamówieniu|"
     r"طلب|طلبك|طلبكم|الطلب|شحنتك|შეკვეთა|შეკვეთის|ஆர்டர்|অর্ডার|সিএন|"
+    # Shipment and product numbers of more languages and makers ("Número de expedición",
+    # "Csomagszám", "Namba ya ufuatiliaji", Electrolux "PNC", Philips "12NC", "OE" parts)
+    r"expedición|expedicion|envio|csomagszám|csomagszáma|ufuatiliaji|pnc|12nc|sbn|oe|oem|"
     r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"
@@ -188,11 +191,13 @@ def _mask_order_ids(text: str) -> str:
         out += (text[done:m.start()], MASK * len(m.group(0)))
         done = at = m.end()
     return "".join(out) + text[done:] if out else text
-# A run that may be a number: 7 to 15 digits with phone punctuation between.
+# A run that may be a number: 7 to 15 digits with phone punctuation between, and never four
+# white spaces in a row (the columns of a table: "Filtro olio OE 55223416      1    8,90").
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
 # space ("090-1234-5678までお電話ください").
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f_\u2591])(?:(?:\+|00)\s?)?\(?\s?\d"
-                        r"[\d\s().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e]{5,28}\d"
+                        r"(?:[\d().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e]"
+                        r"|\s(?!\s{3})){5,28}\d"
                         r"(?![0-9A-Za-z\u00c0-\u024f_\u2591])")
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",

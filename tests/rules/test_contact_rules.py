@@ -256,6 +256,11 @@ ORDINARY_BLIND14 = [
     "はい、EF50mm F1.8 STMです。シリアル番号は8123004567です。",
     "Sändningsnummer: 1234567890123\n"
     "https://www.dbschenker.com/app/tracking-public/?refNumber=1234567890123",
+    # corpus14u: an invoice's columns, more shipment labels and carriers
+    "Filtro olio OE 55223416                 1     8,90     8,90",
+    "Enviado con SEUR (2 bultos, 87 kg en total). Número de expedición 5614328870.",
+    "A futár csak értesítőt hagyott: „Csomagszám 63012345678”.",
+    "Sledenje: https://www.expressone.si/sledenje/?parcel=4012345678",
 ]
 
 
