@@ -327,12 +327,17 @@ async def test_korean_number_in_a_forwarded_message(relay, conv, capture):
     assert b"2345-6789" not in got.data and "6789" not in str(got.message)
 
 
+async def html_from_seller(relay, conv, capture, subject: str, markup: str) -> str:
+    """The HTML the buyer gets of a seller's HTML-only message."""
+    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, subject, markup,
+                                               "html"), SELLER, conv.buyer_alias)
+    return got.message.get_content()
+
+
 async def test_address_lines_in_an_html_only_message(relay, conv, capture):
     markup = ("<p>Return it to me:</p><p>Karin Almqvist<br>Vasagatan 31 B<br>411 24 Göteborg"
               "</p>")
-    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, "Return", markup,
-                                               "html"), SELLER, conv.buyer_alias)
-    text = got.message.get_content()
+    text = await html_from_seller(relay, conv, capture, "Return", markup)
     for secret in ("Vasagatan", "411 24", "Almqvist"):
         assert secret not in text
     assert "Return it to me" in text
@@ -342,9 +347,7 @@ async def test_contact_in_the_query_of_an_allowed_link_goes_the_link_stays(relay
                                                                             capture):
     markup = ('<p><a href="https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899'
               '223817460215&amp;notify=yuna.choi.la%40gmail.com">USPS</a></p>')
-    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, "Shipped", markup,
-                                               "html"), SELLER, conv.buyer_alias)
-    text = got.message.get_content()
+    text = await html_from_seller(relay, conv, capture, "Shipped", markup)
     assert "yuna.choi" not in text
     assert "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223817460215" in text
 
@@ -354,9 +357,7 @@ async def test_an_anchor_that_shows_its_links_shipment_number_stays(relay, conv,
     # shipment's there too. A phone number beside it still goes.
     markup = ('<p>Track it here: <a href="https://www.dhl.com/ke-en/home/tracking.html?'
               'tracking-id=4829106742">4829106742</a></p><p>Or ring 0176 2345 8890.</p>')
-    got = await delivered(relay, capture, mail(SELLER, conv.buyer_alias, "Shipped", markup,
-                                               "html"), SELLER, conv.buyer_alias)
-    text = got.message.get_content()
+    text = await html_from_seller(relay, conv, capture, "Shipped", markup)
     assert ">4829106742</a>" in text and "2345 8890" not in text
 
 
