@@ -425,7 +425,7 @@ def _forms(text: str, lowered: str) -> Iterator[Gated]:
 # ("48°51'24"N 2°21'07"E"). Four places are a house's width; no price or size has them twice.
 _COORDINATES = re.compile(
     r"(?<![\d.])[-+]?\d{1,2}\.\d{4,8}°?\s?[NSns]?\s*[,;/ ]\s*[-+]?\d{1,3}\.\d{4,8}°?\s?[EWOewo]?"
-    r"(?![\d.])"
+    r"(?!\d|\.\d)"
     r"|\d{1,2}°\s?\d{1,2}['\u2032]\s?\d{1,2}(?:[.,]\d+)?(?:\"|\u2033|''|\u2032\u2032)\s?[NS]\s*,?\s*"
     r"\d{1,3}°\s?\d{1,2}['\u2032]\s?\d{1,2}(?:[.,]\d+)?(?:\"|\u2033|''|\u2032\u2032)\s?[EWO]")
 

@@ -64,6 +64,9 @@ _DAY_AFTER = re.compile(
     r"\.?(?:,?\s\d{1,2}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s(?:de\s)?(?:19|20)\d\d\b)?")
 _CJK_DATE = re.compile(r"(?=\d)(?:\d{2,4}\s?[年년]\s?)?\d{1,2}\s?[月월]\s?(?:\d{1,2}\s?[日일])?")
 CODES = ("contact.email", "contact.phone", "contact.address", "contact.social")
+# Letters and digits a sentence needs to pass a detail: "Kb." (an abbreviation cut off as a
+# sentence of its own) holds none, the shortest handle or number has five.
+_LEAST = 5
 
 
 def sentences(text: str) -> Iterator[tuple[int, int]]:
@@ -203,6 +206,7 @@ class ContactModel:
         """Whether a sentence scored `score` passes a contact detail: above the threshold, also
         once every number the phone rule keeps as ordinary (a number after a label, as in
         "Vergleichsnummer 0 281 002 754") is masked. That masking costs too much to run on
-        every sentence; it runs on the few above the threshold."""
-        return score > self.threshold and \
+        every sentence; it runs on the few above the threshold. A sentence of fewer than five
+        letters and digits holds no detail."""
+        return score > self.threshold and sum(map(str.isalnum, sentence)) >= _LEAST and \
             self.score(features(mask(_mask_dates(sentence)))) > self.threshold

@@ -102,6 +102,9 @@ _KEYWORDS = (
     # Shipment and product numbers of more languages and makers ("Número de expedición",
     # "Csomagszám", "Namba ya ufuatiliaji", Electrolux "PNC", Philips "12NC", "OE" parts)
     r"expedición|expedicion|envio|csomagszám|csomagszáma|ufuatiliaji|pnc|12nc|sbn|oe|oem|"
+    # A listing's number ("Zur Anzeige 2417783391", "annonce n° 2417783391")
+    r"anzeige|inserat|annonce|anuncio|annuncio|advertentie|ogłoszenie|ogłoszenia|inzerát|ilan|"
+    r"listing|"
     r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"

@@ -117,9 +117,12 @@ class TextRules:
             masked = _mask_numbers(masked, numbers)
         return seen, masked, findings
 
-    def find(self, text: str, shipments: Iterable[str] = ()) -> list[Finding]:
+    def find(self, text: str, shipments: Iterable[str] = (),
+             whole_sentences: bool = True) -> list[Finding]:
         """Findings in `text` (original positions), merged and ordered. `shipments`: numbers
-        that allowed links the text came with carry (an HTML anchor's text is its href's)."""
+        that allowed links the text came with carry (an HTML anchor's text is its href's).
+        `whole_sentences=False`: the model does not add sentences (a value that is no prose,
+        as a calendar's product name), though it still keeps weak findings out."""
         findings: list[Finding] = []
         if self.rules:
             seen, masked, findings = self.prepare(text, shipments)
@@ -140,7 +143,7 @@ class TextRules:
                         continue
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
-            if self.model is not None:
+            if self.model is not None and whole_sentences:
                 # A second look at the sentences the rules left alone: where they found
                 # something, they know its extent, and the rest of the sentence stays.
                 found = [(f.start, f.end) for f in findings]
@@ -201,6 +204,6 @@ class TextRules:
                 found.append((m.start("value"), m.end("value"), code))
         return found
 
-    def redact(self, text: str) -> tuple[str, list[Finding]]:
-        findings = self.find(text)
+    def redact(self, text: str, whole_sentences: bool = True) -> tuple[str, list[Finding]]:
+        findings = self.find(text, whole_sentences=whole_sentences)
         return (apply(text, findings) if findings else text), findings

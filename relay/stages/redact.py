@@ -53,15 +53,16 @@ class Redact:
         for code in sorted(codes, key=lambda c: not refuses(self.settings, c)):
             act(parcel, self.settings, code, REASONS[code])
 
-    def _plain(self, parcel: Parcel, text: str) -> str:
-        new, findings = self.text.redact(text)
+    def _plain(self, parcel: Parcel, text: str, whole_sentences: bool = True) -> str:
+        new, findings = self.text.redact(text, whole_sentences)
         self._record(parcel, _codes(findings))
         return new
 
     def _part(self, parcel: Parcel, text: str, subtype: str) -> str:
         if subtype in ("calendar", "ics"):  # property by property, so the invite still works
             return scrub_calendar(text, lambda value: self._plain(parcel, value),
-                                  self.text.links.host_allowed)
+                                  self.text.links.host_allowed,
+                                  lambda value: self._plain(parcel, value, False))
         if subtype != "html":
             return self._plain(parcel, text)
         outcome = self.html.clean(text, _content_ids(parcel.message))

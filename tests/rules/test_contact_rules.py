@@ -221,6 +221,8 @@ CONTACTS_BLIND14 = {
         ("Le coordinate di casa mia per il ritiro: 45.4642, 9.1900, citofono Bianchi.",
          "45.4642, 9.1900"),
         ("Pin: -33.8915 151.2767 near the gate", "-33.8915 151.2767"),
+        ("mettez ces coordonnées dans le GPS : 45.76404, 4.83566. C'est la porte bleue.",
+         "45.76404, 4.83566"),
         ("Meet me at 48°51′24″N 2°21′07″E tomorrow", "48°51′24″N 2°21′07″E"),
     ],
     "at-and-dot-words": [
@@ -261,6 +263,10 @@ ORDINARY_BLIND14 = [
     "Enviado con SEUR (2 bultos, 87 kg en total). Número de expedición 5614328870.",
     "A futár csak értesítőt hagyott: „Csomagszám 63012345678”.",
     "Sledenje: https://www.expressone.si/sledenje/?parcel=4012345678",
+    # blind14h
+    "Zur Anzeige 2417783391: Ist die Telefunken-Anlage (Bj. 1974) noch da?",
+    "Sūtījums nodots DPD. Izsekošana: "
+    "https://www.dpdgroup.com/lv/mydpd/my-parcels/track?parcelNumber=05212345678901",
 ]
 
 

@@ -188,15 +188,29 @@ async def test_calendar_invite_is_delivered_scrubbed(relay, conv, capture):
     assert {"contact.email", "contact.address", "contact.phone"} <= set(reasons)
 
 
+# The program that wrote the file is named as programs name themselves; the contact model
+# once read Google Calendar's PRODID as a sentence with an address in it.
+@pytest.mark.parametrize("prodid", [b"-//marketplace//pickup//EN",
+                                    b"-//Google Inc//Google Calendar 70.9054//EN"])
 async def test_calendar_invite_without_personal_data_is_delivered_as_sent(relay, conv,
-                                                                         capture):
-    ics = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//marketplace//pickup//EN\r\n"
+                                                                         capture, prodid):
+    ics = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:" + prodid + b"\r\n"
            b"BEGIN:VEVENT\r\nUID:20251114-pickup@relay.test\r\n"
            b"DTSTAMP:20251110T090000Z\r\nDTSTART:20251114T100000Z\r\n"
            b"SUMMARY:Pickup slot for order 112-1234567-1234567\r\nEND:VEVENT\r\n"
            b"END:VCALENDAR\r\n")
     assert await delivered_file(relay, conv, capture, ("slot.ics", ics, "text/calendar"),
                                 sender=BUYER) == ("slot.ics", ics)
+
+
+async def test_a_calendar_programs_name_is_still_read_by_the_rules(relay, conv, capture):
+    ics = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//mail sally.quill77@gmail.com//EN"
+           b"\r\nBEGIN:VEVENT\r\nUID:20251114-pickup@relay.test\r\n"
+           b"DTSTAMP:20251110T090000Z\r\nDTSTART:20251114T100000Z\r\n"
+           b"SUMMARY:Pickup slot\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    _name, data = await delivered_file(relay, conv, capture, ("slot.ics", ics, "text/calendar"),
+                                       sender=BUYER)
+    assert b"sally.quill77" not in data and b"SUMMARY:Pickup slot" in data
 
 
 def test_damaged_jpeg_is_unreadable_not_passed():
