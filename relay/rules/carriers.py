@@ -41,7 +41,8 @@ _EUROPE = (
     "dbschenker.com", "raben-group.com", "myraben.com", "dachser.com", "kuehne-nagel.com",
     # Found missing by a training set (corpus14u): national home-delivery and e-commerce arms
     "dhlecommerce.nl", "dhlparcel.com", "helthjem.no", "expressone.si", "tipaxco.com",
-    "ethiopost.et", "dpdgroup.com",
+    "ethiopost.et", "dpdgroup.com", "jtexpress.com.kh", "jtexpress.co.th", "jtexpress.ph",
+    "jtexpress.my", "jtexpress.vn", "jtexpress.sg",
     "postnl.nl", "postnl.be", "dpd.nl", "gls-info.nl", "dhlparcel.nl", "bpost.be",
     "bpost.com", "dpd.be", "post.lu", "anpost.com", "fastway.ie", "dpd.ie", "nightline.ie",
     "correos.es", "correosexpress.com", "seur.com", "mrw.es", "nacex.es", "gls-spain.es",

@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 from relay.rules.needs import Gated, Gates
 
+# A full stop may end the sentence right before the link ("…2345。https://…" in CJK text,
+# which the view reads as "2345.https://").
 _SCHEMED = Gated(re.compile(
-    r"(?<![a-z0-9+.\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*|https?//"
+    r"(?<![a-z0-9+\-])(?:(?:https?|ftps?|sftp|file|ws|wss)://|(?:https?|ftp):/*|https?//"
     r"|(?<![:/\w])//(?=[a-z0-9\-]+\.[a-z])"
     r"|data:(?=[a-z]+/|[,;])|(?:javascript|vbscript|jar|intent|itms-services):(?=\S))"
     r"[^\s<>\"'`]*",

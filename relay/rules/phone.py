@@ -45,7 +45,8 @@ _SHIPMENT_WORDS = folded(
     r"αποστολ\w*|παρακολούθησ\w*|δέμα\w*|δέματ\w*|παραγγελί\w*|voucher|κωδικ\w*\s+αποστολ\w*|"
     r"מעקב|משלוח\w*|חבילה|החבילה|הזמנה|ההזמנה|מספר\s+מעקב|"
     r"تتبع|التتبع|شحن\w*|الشحن\w*|بوليص\w*|طلب\w*|الطلب\w*|طرد\w*|الطرد\w*|"
-    r"ट्रैकिंग|शिपमेंट|ऑर्डर|पार्सल|कंसाइनमेंट|"
+    r"ट्रैकिंग|शिपमेंट|ऑर्डर|पार्सल|कंसाइनमेंट|ٹریکنگ|کنسائنمنٹ|آرڈر|"
+    r"товарителниц\w*|артикулн\w*|"
     r"เลขพัสดุ|พัสดุ|เลขติดตาม|ติดตาม\w*|เลขที่คำสั่งซื้อ|คำสั่งซื้อ|"
     r"vận\s+đơn|mã\s+vận\s+đơn|mã\s+đơn(?:\s+hàng)?|đơn\s+hàng|đơn|mã\s+theo\s+dõi|"
     r"mã\s+bưu\s+gửi|kiện\s+hàng|bưu\s+phẩm|bưu\s+kiện|"
@@ -105,6 +106,12 @@ _KEYWORDS = (
     # A listing's number ("Zur Anzeige 2417783391", "annonce n° 2417783391")
     r"anzeige|inserat|annonce|anuncio|annuncio|advertentie|ogłoszenie|ogłoszenia|inzerát|ilan|"
     r"listing|"
+    # Claims, tax numbers, Thai and Khmer orders and tracking
+    r"reclamo|reclamación|reclamação|réclamation|reklamation|reklamace|reklamacja|mst|"
+    r"ออเดอร์|លេខតាមដាន|"
+    # Serial, catalogue and frame numbers ("Serijska št.", "výr. č.", "nr kat.", "Numéro de
+    # cadre", "Parça No")
+    r"serijsk\w*|serijski|výr|výrobní|kat|katalogow\w*|cadre|rahmennummer|parça|"
     r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"
@@ -197,8 +204,10 @@ def _mask_order_ids(text: str) -> str:
 # A run that may be a number: 7 to 15 digits with phone punctuation between, and never four
 # white spaces in a row (the columns of a table: "Filtro olio OE 55223416      1    8,90").
 # Bounded by what is not a Latin letter or digit: Japanese or Korean text runs on without a
-# space ("090-1234-5678までお電話ください").
-_CANDIDATE = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f_\u2591])(?:(?:\+|00)\s?)?\(?\s?\d"
+# space ("090-1234-5678までお電話ください"); not glued to a capitals' code by a dash
+# ("CS-2503-14772"; the lower-case "ku-083 555 7788" is a Zulu prefix).
+_CANDIDATE = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f_\u2591])(?<![A-Z]-)"
+                        r"(?:(?:\+|00)\s?)?\(?\s?\d"
                         r"(?:[\d().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e]"
                         r"|\s(?!\s{3})){5,28}\d"
                         r"(?![0-9A-Za-z\u00c0-\u024f_\u2591])")
@@ -477,6 +486,7 @@ PHONE_WORDS = re.compile(
     + folded(r"звон\w*|позвон\w*|телефон\w*|моб\w*|дзвон\w*|зателефон\w*|вайбер\w*|"
     r"τηλέφων\w*|τηλ|κάλεσ\w*|κινητ\w*|להתקשר|התקשר\w*|תתקשר\w*|טלפון|נייד|וואטסאפ|"
     r"اتصل\w*|اتصال|هاتف\w*|جوال\w*|واتساب|رقمي|फोन|फ़ोन|कॉल|व्हाट्सऐप|मोबाइल|"
+    r"کال|فون|موبائل|واٹس\s?ایپ|"
     r"gọi|điện\s+thoại|sđt|sdt|zalo|telepon|telp|hubungi|wa|sună\w*|suna\w*|hívj\w*|"
     r"hívjon|zavolej\w*|volejte|soita\w*|puhelin\w*|puh|ring\w*|tlf|aray\u0131n|arayin|"
     # the imperatives only: "the courier will call" (helistab) is no offer of a number

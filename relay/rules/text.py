@@ -69,6 +69,22 @@ def _in_ordinary(start: int, end: int, sentences: list[tuple[int, int, float, li
     return any(s <= start < e and score < below for s, e, score, _ in sentences)
 
 
+# A quoted title: a book, record or film named after a street ("Il ragazzo della via Gluck",
+# « Double assassinat dans la rue Morgue »).
+_QUOTED = re.compile('"[^"\n]{1,80}"|\u201c[^\u201d\n]{1,80}\u201d|\u201e[^\u201c\u201d\n]{1,80}'
+                     '[\u201c\u201d]|\u00ab[^\u00bb\n]{1,80}\u00bb|\u300c[^\u300d\n]{1,80}\u300d')
+
+
+def _in_title(text: str, start: int, end: int) -> bool:
+    """Whether a street without a number lies inside quotation marks on its line: a title."""
+    if any(c.isdigit() for c in text[start:end]):
+        return False
+    line = text.rfind("\n", 0, start) + 1
+    stop = text.find("\n", end)
+    return any(m.start() < start - line and end - line < m.end()
+               for m in _QUOTED.finditer(text[line:stop if stop >= 0 else len(text)]))
+
+
 def _mask_numbers(text: str, numbers: set[str]) -> str:
     """Mask each of `numbers` where the text writes it, whole or in digit groups."""
     for number in numbers:
@@ -135,6 +151,8 @@ class TextRules:
                 for start, end in rule.find(masked):
                     if scored and rule is self.phone and _BARE.fullmatch(masked, start, end) \
                             and _in_ordinary(start, end, scored, below):
+                        continue
+                    if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
                     findings.append(Finding(*seen.span(start, end), rule.code))
             if self.intent is not None:
