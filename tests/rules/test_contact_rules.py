@@ -232,6 +232,11 @@ CONTACTS_BLIND14 = {
          "siarhei.kavaliou"),
         ("Вот мой адрес: ivan.petrov собака mail точка ru", "ivan.petrov"),
     ],
+    "prefixed": [
+        ("Khokha nge-eWallet ku-083 555 7788 ngaphandle kwale app", "083 555 7788"),
+        ("آرڈر کنفرم کرنے کے لیے اس نمبر پر کال کریں: 0300-1234567، شام سات بجے تک",
+         "0300-1234567"),
+    ],
     "query-keys": [
         ("https://www.postnord.se/vara-verktyg/spara?shipmentId=UA123456789SE&avsandare=0701234567",
          "0701234567"),
@@ -267,6 +272,12 @@ ORDINARY_BLIND14 = [
     "Zur Anzeige 2417783391: Ist die Telefunken-Anlage (Bj. 1974) noch da?",
     "Sūtījums nodots DPD. Izsekošana: "
     "https://www.dpdgroup.com/lv/mydpd/my-parcels/track?parcelNumber=05212345678901",
+    # corpus14x-aa
+    "Le livre « Double assassinat dans la rue Morgue » est bien arrivé.",
+    "伝票番号 4567-8901-2345。https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number01=456789012345"
+    " でご確認いただけます。",
+    "플랫폼 고객센터 문의번호는 CS-2503-14772 입니다.",
+    "Serijska št. 2000012345, brez nesreč.",
 ]
 
 
