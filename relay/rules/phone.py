@@ -111,7 +111,7 @@ _KEYWORDS = (
     r"ออเดอร์|លេខតាមដាន|"
     # Serial, catalogue and frame numbers ("Serijska št.", "výr. č.", "nr kat.", "Numéro de
     # cadre", "Parça No")
-    r"serijsk\w*|serijski|výr|výrobní|kat|katalogow\w*|cadre|rahmennummer|parça|"
+    r"serijsk\w*|serijski|výr|výrobní|kat|katalogow\w*|cadre|rahmennummer|parça|frame|"
     r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"

@@ -37,7 +37,8 @@ _CONTACT_KEYS = re.compile(
     r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
     r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|"
     # A telephone and a house in other languages ("tilefono=", "huisnummer=", "strasse=")
-    r"tilef|thlef|huisnummer|hausnummer|housenumber|straat|stra(?:ss|ß)e",
+    r"tilef|thlef|huisnummer|hausnummer|housenumber|straat|stra(?:ss|ß)e|fone|^cep$|^end$|"
+    r"adres|adress|direcc|indirizz|endere",
     re.IGNORECASE,
 )
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")

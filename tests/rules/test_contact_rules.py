@@ -232,6 +232,11 @@ CONTACTS_BLIND14 = {
          "siarhei.kavaliou"),
         ("Вот мой адрес: ivan.petrov собака mail точка ru", "ivan.petrov"),
     ],
+    "positions-and-query-keys": [
+        ("the what3words is ///filled.count.soap, or the plus code 9C3XGV4C+2V", "9C3XGV4C+2V"),
+        ("Rastreio: https://rastreamento.correios.com.br/app/index.php?objeto=QB987654321BR"
+         "&fone=11987654321", "11987654321"),
+    ],
     "prefixed": [
         ("Khokha nge-eWallet ku-083 555 7788 ngaphandle kwale app", "083 555 7788"),
         ("آرڈر کنفرم کرنے کے لیے اس نمبر پر کال کریں: 0300-1234567، شام سات بجے تک",
@@ -278,6 +283,9 @@ ORDINARY_BLIND14 = [
     " でご確認いただけます。",
     "플랫폼 고객센터 문의번호는 CS-2503-14772 입니다.",
     "Serijska št. 2000012345, brez nesreč.",
+    "Hi Tom, the Brompton is the M6L, 2019, frame number 1904123456 under the seat post.",
+    "Þú getur fylgst með honum á "
+    "https://posturinn.is/einstaklingar/mottaka/finna-sendingu/?q=RR123456789IS",
 ]
 
 
