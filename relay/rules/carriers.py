@@ -52,7 +52,7 @@ _EUROPE = (
     "bring.no", "bring.se", "bring.dk", "bring.com", "posten.no", "posten.se",
     "airmee.com", "budbee.com", "instabox.se", "posti.fi", "matkahuolto.fi", "pakettikauppa.fi",
     "dao.as", "gls.dk", "postur.is", "posturinn.is", "inpost.pl", "inpost.eu", "inpost.co.uk",
-    "inpost.it",
+    "inpost.it", "posta-romana.ro",
     "inpost.es", "inpost.fr", "pocztex.pl", "poczta-polska.pl", "dpd.com.pl", "gls-poland.com",
     "dhlparcel.pl", "orlenpaczka.pl", "postaonline.cz", "ceskaposta.cz", "ppl.cz", "dpd.cz",
     "gls-czech.com", "zasilkovna.cz", "packeta.com", "balikovna.cz", "posta.sk", "dpd.sk",

@@ -46,7 +46,7 @@ _SHIPMENT_WORDS = folded(
     r"מעקב|משלוח\w*|חבילה|החבילה|הזמנה|ההזמנה|מספר\s+מעקב|"
     r"تتبع|التتبع|شحن\w*|الشحن\w*|بوليص\w*|طلب\w*|الطلب\w*|طرد\w*|الطرد\w*|"
     r"ट्रैकिंग|शिपमेंट|ऑर्डर|पार्सल|कंसाइनमेंट|ٹریکنگ|کنسائنمنٹ|آرڈر|"
-    r"товарителниц\w*|артикулн\w*|"
+    r"товарителниц\w*|артикулн\w*|серійн\w*|"
     r"เลขพัสดุ|พัสดุ|เลขติดตาม|ติดตาม\w*|เลขที่คำสั่งซื้อ|คำสั่งซื้อ|"
     r"vận\s+đơn|mã\s+vận\s+đơn|mã\s+đơn(?:\s+hàng)?|đơn\s+hàng|đơn|mã\s+theo\s+dõi|"
     r"mã\s+bưu\s+gửi|kiện\s+hàng|bưu\s+phẩm|bưu\s+kiện|"
@@ -112,6 +112,8 @@ _KEYWORDS = (
     # Serial, catalogue and frame numbers ("Serijska št.", "výr. č.", "nr kat.", "Numéro de
     # cadre", "Parça No")
     r"serijsk\w*|serijski|výr|výrobní|kat|katalogow\w*|cadre|rahmennummer|parça|frame|"
+    r"sériové|sériové\s+číslo|serien|seriya|fd|fabrikationsnummer|raðnúmer\w*|nömrəsi|"
+    r"kosztorys\w*|zaliczka|zam|請求書|"
     r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"
