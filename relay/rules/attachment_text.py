@@ -294,11 +294,11 @@ def _fold(line: str) -> str:
 
 def scrub_calendar(text: str, redact: Callable[[str], str],
                    host_allowed: Callable[[str], bool],
-                   redact_name: Callable[[str], str] | None = None) -> str:
+                   redact_name: Callable[[str], str]) -> str:
     """The calendar with its people, places and links run through `redact` (text -> text
     with markers); positions and structured places dropped. PRODID, the name of the program
     that wrote the file ("-//Google Inc//Google Calendar 70.9054//EN"), goes through
-    `redact_name` where given: the rules, without a reading as prose. Unchanged when nothing
+    `redact_name` instead: the rules, without a reading as prose. Unchanged when nothing
     is found: the same string comes back."""
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = _UNFOLD.sub("", text).replace("\r\n", "\n").split("\n")
@@ -327,7 +327,7 @@ def scrub_calendar(text: str, redact: Callable[[str], str],
         else:
             new_params = redact(params) if params else params
         plain = _ics_unescape(value)
-        new_value = (redact_name or redact)(plain) if name == "PRODID" else redact(plain)
+        new_value = (redact_name if name == "PRODID" else redact)(plain)
         if new_value == plain and new_params == params:
             out.append(line)
             continue

@@ -6,8 +6,8 @@ letters for digits or backwards, a name to search on another site, a street desc
 landmarks, a handle after a marketplace's name in another language. What those sentences have
 in common is the way they are said, so a linear model over each sentence's words, word pairs,
 character 4-grams (digits folded to "0") and the shapes of its words (capitals: a name)
-scores it; a sentence above the threshold is
-removed whole, under the code a second, smaller model gives it.
+scores it; a sentence above the threshold is removed whole, under the code a second, smaller
+model gives it.
 
 The weights (`data/contact_model.json.gz`) are trained by `tools/train_contact_model.py` on the
 labelled corpus in tests/data/policy; nothing is downloaded or trained at run time. The

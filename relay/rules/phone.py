@@ -98,11 +98,12 @@ _KEYWORDS = (
     r"numer\s+seryjny|nr\s+seryjny|numer\s+przesyłki|numer\s+zamówienia|zwrot|zwrotu|"
     r"sipariş|kargo|takip|seri\s+no|parça|encomenda|rastreio|rastreamento|objeto|"
     # Declined and suffixed forms ("Siparişiniz (2025...)", "do zamówienia 2025/02/094")
-    r"siparişiniz|siparişin|siparişi|siparişinizin|kargonuz|kargonuzun|zamówienia|zamówieniu|"
+    r"siparişiniz|siparişinizin|kargonuzun|zamówienia|zamówieniu|zamówieniem|faktury|fakturze|"
+    r"przesyłką|przesyłkę|"
     r"طلب|طلبك|طلبكم|الطلب|شحنتك|შეკვეთა|შეკვეთის|ஆர்டர்|অর্ডার|সিএন|"
     # Shipment and product numbers of more languages and makers ("Número de expedición",
     # "Csomagszám", "Namba ya ufuatiliaji", Electrolux "PNC", Philips "12NC", "OE" parts)
-    r"expedición|expedicion|envio|csomagszám|csomagszáma|ufuatiliaji|pnc|12nc|sbn|oe|oem|"
+    r"expedición|expedicion|envio|csomagszám|ufuatiliaji|pnc|12nc|sbn|oe|oem|"
     # A listing's number ("Zur Anzeige 2417783391", "annonce n° 2417783391")
     r"anzeige|inserat|annonce|anuncio|annuncio|advertentie|ogłoszenie|ogłoszenia|inzerát|ilan|"
     r"listing|"
@@ -111,10 +112,9 @@ _KEYWORDS = (
     r"ออเดอร์|លេខតាមដាន|"
     # Serial, catalogue and frame numbers ("Serijska št.", "výr. č.", "nr kat.", "Numéro de
     # cadre", "Parça No")
-    r"serijsk\w*|serijski|výr|výrobní|kat|katalogow\w*|cadre|rahmennummer|parça|frame|"
-    r"sériové|sériové\s+číslo|serien|seriya|fd|fabrikationsnummer|raðnúmer\w*|nömrəsi|"
+    r"serijsk\w*|výr|výrobní|kat|katalogow\w*|cadre|rahmennummer|frame|"
+    r"sériové|serien|seriya|fd|fabrikationsnummer|raðnúmer\w*|nömrəsi|"
     r"kosztorys\w*|zaliczka|zam|請求書|"
-    r"zamówieniem|faktury|fakturze|przesyłką|przesyłkę|"
     r"nota\s+fiscal|pièce|réf\.|typ|type|ra|authorization|authorisation|autorización|"
     r"autorisation|autorizzazione|garantie|warranty|garanzia|garantía|lieferschein|"
     r"delivery\s+note|bon\s+de\s+livraison|albarán|imei\d?|meid|esn|mac|uuid|"
@@ -483,7 +483,6 @@ PHONE_WORDS = re.compile(
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
-
     # Calling in the other scripts and languages (as the view folds their letters)
     + folded(r"звон\w*|позвон\w*|телефон\w*|моб\w*|дзвон\w*|зателефон\w*|вайбер\w*|"
     r"τηλέφων\w*|τηλ|κάλεσ\w*|κινητ\w*|להתקשר|התקשר\w*|תתקשר\w*|טלפון|נייד|וואטסאפ|"
