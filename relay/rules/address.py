@@ -430,10 +430,10 @@ _COORDINATES = re.compile(
     r"\d{1,3}°\s?\d{1,2}['\u2032]\s?\d{1,2}(?:[.,]\d+)?(?:\"|\u2033|''|\u2032\u2032)\s?[EWO]")
 
 
-# A what3words address: three words after "///" ("///stol.lampa.regn"), any script; an
-# Open Location Code ("plus code", "9C3XGV4C+2V"): eight of its 20 letters and digits, "+", two
-# or three more.
-_WHAT3WORDS = re.compile(r"///[^\W\d_]{1,20}\.[^\W\d_]{1,20}\.[^\W\d_]{1,20}"
+# A place given as a code: a what3words address, three words after "///"
+# ("///stol.lampa.regn"), any script; an Open Location Code ("plus code", "9C3XGV4C+2V"): eight
+# of its 20 letters and digits, "+", two or three more.
+_PLACE_CODES = re.compile(r"///[^\W\d_]{1,20}\.[^\W\d_]{1,20}\.[^\W\d_]{1,20}"
                          r"|(?<![\w+])[2-9CFGHJMPQRVWX]{8}\+[2-9CFGHJMPQRVWX]{2,3}(?![\w+])")
 
 
@@ -462,10 +462,11 @@ class AddressRule:
             for m in _FIVE_DIGITS_TOWN.finditer(text):
                 if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
                     yield m.start(), m.end()
-        if "." in text:  # a position: coordinates, a what3words address
+        if "." in text:  # a position in degrees
             for m in _COORDINATES.finditer(text):
                 yield m.start(), m.end()
-            for m in _WHAT3WORDS.finditer(text) if "///" in text or "+" in text else ():
+        if "///" in text or "+" in text:  # a place code (a plus code needs no ".")
+            for m in _PLACE_CODES.finditer(text):
                 yield m.start(), m.end()
         lowered = text.lower()
         if (_DESCRIBED.may_match(text) or _DESCRIBED_EN.may_match(text)) and any(

@@ -234,6 +234,8 @@ CONTACTS_BLIND14 = {
     ],
     "positions-and-query-keys": [
         ("the what3words is ///filled.count.soap, or the plus code 9C3XGV4C+2V", "9C3XGV4C+2V"),
+        # A plus code needs no full stop in the text
+        ("Abholung hier: Plus Code 8FWH4HX8+QF Berlin, die Werkstatt im Hinterhof", "8FWH4HX8+QF"),
         ("Rastreio: https://rastreamento.correios.com.br/app/index.php?objeto=QB987654321BR"
          "&fone=11987654321", "11987654321"),
     ],
