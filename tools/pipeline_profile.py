@@ -126,9 +126,9 @@ class Relay:
                         rcpt_to=(alias,), smtputf8=False)
 
 
-def bench_message(kind: bench.Kind, i: int, alias: str) -> bytes:
+def bench_message(kind: bench.Kind, i: int, alias: str, sender: str = BUYER) -> bytes:
     """A message of the bench as the relay has it after DATA (dot-stuffing undone)."""
-    return kind.header("profile", i, alias) + re.sub(rb"(?m)^\.\.", b".", kind.content)
+    return kind.header("profile", i, sender, alias) + re.sub(rb"(?m)^\.\.", b".", kind.content)
 
 
 def kinds() -> dict[str, bench.Kind]:
