@@ -202,6 +202,13 @@ class ContactModel:
         """Each sentence of `text`: (start, end, score, features)."""
         return [(start, end, self.score(found), found) for start, end, found in read(text)]
 
+    def passes_without(self, sentence: str, found: list[tuple[int, int]]) -> bool:
+        """Whether `sentence` still passes a detail once the spans the rules found in it are
+        masked: what the rules took may have been all of it."""
+        for start, end in found:
+            sentence = sentence[:start] + MASK * (end - start) + sentence[end:]
+        return self.passes(sentence, self.score(features(sentence)))
+
     def passes(self, sentence: str, score: float) -> bool:
         """Whether a sentence scored `score` passes a contact detail: above the threshold, also
         once every number the phone rule keeps as ordinary (a number after a label, as in

@@ -35,12 +35,21 @@ _CONTACT_KEYS = re.compile(
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
     # Sender and recipient in other languages ("avsandare=", "empfaenger=", "nadawca=")
     r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
-    r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|"
+    r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|pengirim|penerima|^nguoi$|"
     # A telephone and a house in other languages ("tilefono=", "huisnummer=", "strasse=")
     r"tilef|thlef|huisnummer|hausnummer|housenumber|straat|stra(?:ss|ß)e|fone|^cep$|^end$|"
     r"adres|adress|direcc|indirizz|endere",
     re.IGNORECASE,
 )
+_KEY_JOINER = re.compile(r"[_\-.]")
+
+
+def _key_words(key: str) -> list[str]:
+    """A query key and, where it joins words, each word: "sdt_nguoi_gui" is a phone
+    ("sdt") of a sender, "hp_pengirim" a sender's handphone."""
+    return [key, *_KEY_JOINER.split(key)] if _KEY_JOINER.search(key) else [key]
+
+
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 # A value that spells its digits in percent escapes ("%30%39%31...") or writes a number with
 # phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
@@ -148,6 +157,7 @@ class TextRules:
             # sentences it reads as plainly ordinary.
             scored = self.model.scored(masked) if self.model is not None else []
             below = self.model.ordinary_below if self.model is not None else 0.0
+            hits: list[tuple[int, int]] = []  # what the rules found, in `masked`
             for rule in self.rules:
                 for start, end in rule.find(masked):
                     if scored and rule is self.phone and _BARE.fullmatch(masked, start, end) \
@@ -155,25 +165,30 @@ class TextRules:
                         continue
                     if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
+                    hits.append((start, end))
                     findings.append(Finding(*seen.span(start, end), rule.code))
             if self.intent is not None:
                 for start, end, code in self.intent.find_coded(masked):
                     if scored and _in_ordinary(start, end, scored, below):
                         continue
                     if code in self.intent_codes:
+                        hits.append((start, end))
                         findings.append(Finding(*seen.span(start, end), code))
             if self.model is not None and whole_sentences:
-                # A second look at the sentences the rules left alone: where they found
-                # something, they know its extent, and the rest of the sentence stays.
-                found = [(f.start, f.end) for f in findings]
+                # A second look at every sentence: one the model reads as passing a detail
+                # goes whole. Where the rules found something in it, they know its extent,
+                # and the rest stays unless the rest still reads as passing one ("add me on
+                # discord: ghostpepper#4471 or discord.gg/kT8bXq2" says it twice).
                 for start, end, score, words in scored:
                     if not self.model.passes(masked[start:end], score):
                         continue
+                    inside = [(max(s, start) - start, min(e, end) - start)
+                              for s, e in hits if s < end and start < e]
+                    if inside and not self.model.passes_without(masked[start:end], inside):
+                        continue
                     code = self.model.code(words)
-                    start, end = seen.span(start, end)
-                    if code in self.intent_codes and not any(
-                            s < end and start < e for s, e in found):
-                        findings.append(Finding(start, end, code))
+                    if code in self.intent_codes:
+                        findings.append(Finding(*seen.span(start, end), code))
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)
@@ -201,7 +216,7 @@ class TextRules:
             if not value:
                 continue
             code = None
-            if _CONTACT_KEYS.search(m.group("key")):
+            if any(map(_CONTACT_KEYS.search, _key_words(m.group("key")))):
                 code = "contact.phone" if re.search(r"\d{6}", value) else "contact.email" \
                     if "@" in value else "contact.social"
             elif "@" in value:

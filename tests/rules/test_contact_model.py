@@ -71,11 +71,34 @@ def test_the_model_takes_most_of_what_the_patterns_miss():
     assert missed > 1000 and caught >= 0.75 * missed, (caught, missed)
 
 
+def _one_weight(word: str) -> TextRules:
+    """Rules with a model of one weight: a sentence holding `word` reads as passing a detail,
+    any other as neither passing one nor plainly ordinary (weak findings stay)."""
+    rules = TextRules(replace(RulesSettings(), contact_model=False), "relay.test")
+    rules.model = ContactModel({"\n" + word: 10.0}, -3.0, 2.0, -4.0,
+                               {c: {"": 1.0 if c == "contact.social" else 0.0} for c in CODES})
+    return rules
+
+
 def test_what_the_patterns_find_keeps_its_extent():
-    # Where a rule found the detail, the rule's span goes and the rest of the sentence stays.
-    text = "Call me on 0176 2345 6789 after six, the door code is on the parcel."
-    assert redacted(RULES, text) == redacted(PATTERNS, text)
-    assert redacted(RULES, text).endswith("after six, the door code is on the parcel.")
+    # Where a rule found the detail, the rule's span goes and the rest of the sentence stays:
+    # in a sentence the model reads as ordinary, and in one it reads as passing a detail
+    # only for what the rule found (here the model's one weight is the address's "gmail").
+    text = "Mail bob@gmail.com after six, the door code is on the parcel."
+    for rules in (_one_weight("discord"), _one_weight("gmail")):
+        assert redacted(rules, text) == redacted(PATTERNS, text)
+        assert redacted(rules, text).endswith(" after six, the door code is on the parcel.")
+    assert redacted(_one_weight("door"), text) == CONTACT_MARKER
+
+
+def test_a_sentence_the_model_flags_goes_whole_around_what_the_patterns_find():
+    # The patterns find the Venmo handle; the Cash App one beside it is left, and the rest
+    # of the sentence still reads as passing a detail.
+    rules = _one_weight("cash")
+    text = ("The lamp ships Monday. I am @Tyler-Brooks-7 on venmo, or cash app $tbrooks7, "
+            "whatever you prefer. Thanks!")
+    assert "tbrooks7" in redacted(PATTERNS, text)
+    assert redacted(rules, text) == f"The lamp ships Monday. {CONTACT_MARKER} Thanks!"
 
 
 @pytest.mark.parametrize("text", [
