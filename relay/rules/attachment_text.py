@@ -251,6 +251,10 @@ _UNFOLD = re.compile(r"\r?\n[ \t]")
 _CALENDAR_TEXT = {"ORGANIZER", "ATTENDEE", "LOCATION", "DESCRIPTION", "URL", "CONTACT",
                   "SUMMARY", "COMMENT", "X-ALT-DESC", "ATTACH", "RELATED-TO", "RESOURCES",
                   "CATEGORIES", "X-WR-CALNAME", "X-WR-CALDESC", "PRODID", "NAME"}
+# The hosts of calendar services whose UIDs ("…@google.com") name no one's own host.
+_CALENDAR_SERVICES = frozenset(("google.com", "calendar.google.com", "outlook.com",
+                                "office365.com", "yahoo.com", "icloud.com", "apple.com",
+                                "fastmail.com", "zoho.com", "proton.me"))
 # A position or a structured place: the seller's home on a map. Always dropped.
 _CALENDAR_DROP = {"GEO", "X-APPLE-STRUCTURED-LOCATION", "X-MICROSOFT-CDO-OWNER-APPT-ID"}
 # Who: a name (CN), a delegate, a directory entry. Dropped from ORGANIZER and ATTENDEE.
@@ -313,7 +317,11 @@ def scrub_calendar(text: str, redact: Callable[[str], str],
         if name == "UID" and ":" in line:
             value = line.split(":", 1)[1]
             domain = value.rpartition("@")[2] if "@" in value else ""
-            if domain and not host_allowed(domain):  # a UID names the sender's host
+            # A UID names the sender's host, unless it is a calendar service's that millions
+            # share ("…@google.com") and what stands before it holds nothing.
+            if domain and not host_allowed(domain) and not (
+                    domain.lower() in _CALENDAR_SERVICES
+                    and redact(value.rpartition("@")[0]) == value.rpartition("@")[0]):
                 digest = hashlib.sha256(value.encode()).hexdigest()[:32]
                 out.append(f"UID:{digest}")
                 changed = True

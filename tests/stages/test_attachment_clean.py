@@ -20,7 +20,9 @@ from support.attachment_mail import (
     start_with_rules,
 )
 
+from relay.config import RulesSettings
 from relay.rules import attachment_text
+from relay.rules.text import TextRules
 from tools.corpus_files import build, read_back
 
 PDF = "application/pdf"
@@ -190,12 +192,16 @@ async def test_calendar_invite_is_delivered_scrubbed(relay, conv, capture):
 
 # The program that wrote the file is named as programs name themselves; the contact model
 # once read Google Calendar's PRODID as a sentence with an address in it.
-@pytest.mark.parametrize("prodid", [b"-//marketplace//pickup//EN",
-                                    b"-//Google Inc//Google Calendar 70.9054//EN"])
+# A calendar service's UID names the service, which millions share, not the sender's host.
+@pytest.mark.parametrize(("prodid", "uid"), [
+    (b"-//marketplace//pickup//EN", b"20251114-pickup@relay.test"),
+    (b"-//Google Inc//Google Calendar 70.9054//EN", b"20251114-pickup@relay.test"),
+    (b"-//Google Inc//Google Calendar 70.9054//EN", b"retiro-4412@google.com"),
+])
 async def test_calendar_invite_without_personal_data_is_delivered_as_sent(relay, conv,
-                                                                         capture, prodid):
+                                                                         capture, prodid, uid):
     ics = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:" + prodid + b"\r\n"
-           b"BEGIN:VEVENT\r\nUID:20251114-pickup@relay.test\r\n"
+           b"BEGIN:VEVENT\r\nUID:" + uid + b"\r\n"
            b"DTSTAMP:20251110T090000Z\r\nDTSTART:20251114T100000Z\r\n"
            b"SUMMARY:Pickup slot for order 112-1234567-1234567\r\nEND:VEVENT\r\n"
            b"END:VCALENDAR\r\n")
@@ -211,6 +217,16 @@ async def test_a_calendar_programs_name_is_still_read_by_the_rules(relay, conv, 
     _name, data = await delivered_file(relay, conv, capture, ("slot.ics", ics, "text/calendar"),
                                        sender=BUYER)
     assert b"sally.quill77" not in data and b"SUMMARY:Pickup slot" in data
+
+
+@pytest.mark.parametrize("uid", ["4412@quillcrafts.co.uk", "ring-07911123456@google.com"])
+def test_a_uid_naming_a_host_or_holding_a_detail_is_replaced(uid: str):
+    ics = f"BEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:Pickup\r\nEND:VEVENT\r\n"
+    rules = TextRules(RulesSettings(), "relay.test")
+    got = attachment_text.scrub_calendar(ics, lambda t: rules.redact(t)[0],
+                                         rules.links.host_allowed,
+                                         lambda t: rules.redact(t, whole_sentences=False)[0])
+    assert uid not in got and "SUMMARY:Pickup" in got
 
 
 def test_damaged_jpeg_is_unreadable_not_passed():
