@@ -41,6 +41,8 @@ DOMAIN = "relay.test"
 # one below which it reads as plainly ordinary.
 THRESHOLD = 2.0
 ORDINARY_BELOW = -4.0
+# ... and the one below which a bare digit run found by the phone rule stays.
+BARE_BELOW = -2.0
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -153,7 +155,8 @@ def _pruned(weights: dict[str, float], least: float = 0.05) -> dict[str, float]:
 
 
 def train(sets: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]],
-          threshold: float, ordinary_below: float) -> ContactModel:
+          threshold: float, ordinary_below: float,
+          bare_below: float = BARE_BELOW) -> ContactModel:
     rules = TextRules(replace(RulesSettings(), contact_model=False), DOMAIN)
     found = [e for contacts, benign in sets for e in examples(rules, contacts, benign)]
     weights, bias = fit([(e.words, e.positive) for e in found])
@@ -165,7 +168,7 @@ def train(sets: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]],
         # the full table does on the corpus) in a tenth of the memory.
         code_weights[code] = {**_pruned(w, least=0.2), "": round(b, 4)}
     return ContactModel(_pruned(weights), round(bias, 4), threshold, ordinary_below,
-                        code_weights)
+                        code_weights, bare_below)
 
 
 @dataclass
@@ -209,7 +212,8 @@ def measure(model: ContactModel, contacts: list[dict[str, Any]],
 
 def save(model: ContactModel, path: Path) -> None:
     raw = {"weights": model.weights, "bias": model.bias, "threshold": model.threshold,
-           "ordinary_below": model.ordinary_below, "code_weights": model.code_weights}
+           "ordinary_below": model.ordinary_below, "code_weights": model.code_weights,
+           "bare_below": model.bare_below}
     text = json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
@@ -224,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ordinary-below", type=float, default=ORDINARY_BELOW,
                         help="score below which a sentence reads as plainly ordinary"
                              f" (default {ORDINARY_BELOW})")
+    parser.add_argument("--bare-below", type=float, default=BARE_BELOW,
+                        help="score below which a bare digit run the phone rule found stays"
+                             f" (default {BARE_BELOW})")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     everything = case_sets()
@@ -232,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such set: {', '.join(unknown)} (sets: {', '.join(everything)})")
     thresholds = args.threshold or [THRESHOLD]
     model = train([s for name, s in everything.items() if name not in args.hold],
-                  thresholds[0], args.ordinary_below)
+                  thresholds[0], args.ordinary_below, args.bare_below)
     if not args.hold:
         save(model, args.out)
         print(f"{args.out}: {len(model.weights)} weights, threshold {model.threshold}")

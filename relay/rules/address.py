@@ -179,7 +179,7 @@ _STREET_POSTCODE = re.compile(
 _POSTCODE_SAID = Gated(re.compile(
     r"(?i:\b(?:postcode|post\s?code|postal\s+code|zip(?:\s?code)?|code\s+postal|"
     r"c[óo]digo\s+postal|codice\s+postale|cap|plz|postleitzahl|postnummer|postnr|"
-    r"kod\s+pocztowy|posta\s+kodu|psč|ταχυδρομικός\s+κώδικας|τ\.κ\.)"
+    r"kod\s+pocztowy|posta\s+kodu|psč|ταχυδρομικός\s+κώδικας|τ\.κ\.|邮编|郵便番号|우편번호|郵遞區號)"
     r"(?:\s+(?:is|ist|est|es|è|é|är|er|jest|to|lautet|c'est|mi|mein|mijn))*\s*[:=]?\s*)"
     r"(?P<code>\d{2,5}(?:[\s\-]?(?:\d{2,4}|[A-Z]{2}))?\b)"))
 # One pattern per form: in one alternation the first form to match would hide a longer one.
@@ -240,6 +240,7 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
     (",",),
 )
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
+               "邮编", "郵便番号", "우편번호", "郵遞區號",
                "código", "codigo")
 _COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
 # Each form's words, each a word of its own in the text: a UK inward code ("1AA"); a state
@@ -437,6 +438,35 @@ _PLACE_CODES = re.compile(r"///[^\W\d_]{1,20}\.[^\W\d_]{1,20}\.[^\W\d_]{1,20}"
                          r"|(?<![\w+])[2-9CFGHJMPQRVWX]{8}\+[2-9CFGHJMPQRVWX]{2,3}(?![\w+])")
 
 
+# The way in to an address: a door or gate code, or the name on the bell or the intercom
+# ("Digicode 4B27", "Citofono Rinaldi", "Porten kod 1847", "Zvono: Horvat"). The value goes: a
+# code with a digit, or a name with a capital.
+_ACCESS_WORDS = (
+    r"door\s?code|gate\s?code|entry\s?code|access\s?code|buzzer|door\s?bell|bell|intercom|"
+    r"digicode|code\s+(?:de\s+la\s+)?porte|code\s+d'entrée|interphone|sonnette|"
+    r"citofono|campanello|codice\s+(?:del\s+)?(?:portone|cancello)|portero|telefonillo|timbre|"
+    r"c[óo]digo\s+(?:de[l]?\s+)?(?:la\s+)?(?:puerta|portal|port[ãa]o)|campainha|interfone|"
+    r"türcode|haustürcode|klingel(?:schild)?|deurcode|"
+    r"portkod|porten\s?kod|dörrkod|porttelefon|ringklocka|dørkode|portkode|ringeklokke|"
+    r"ovikoodi|summeri|ovisummeri|uksekood|fonolukk|durų\s+kodas|domofonas|durvju\s+kods|"
+    r"domofons?|kod\s+(?:do\s+)?(?:domofonu|bramy|klatki)|dzwonek|kapukód|kapucsengő|csengő|"
+    r"kaputelefon|interfon|cod\s+(?:interfon|poartă|poarta)|sonerie|zvonek|zvonček|zvono|zvonec|"
+    r"kód\s+(?:od\s+)?(?:vchodu|brány|dveří)|portafon|šifra\s+ulaza|kod\s+ulaza|"
+    r"домофон\w*|звон(?:ок|ец)|дзвінок|код\s+(?:на\s+)?(?:входа|подъезда|під'їзду|домофона)|"
+    r"κουδούνι|θυροτηλέφωνο|κωδικός\s+εισόδου|kap\u0131\s+kodu|zil|diyafon")
+_ACCESS = re.compile(
+    rf"(?i:(?<!\w)(?:{_ACCESS_WORDS})(?!\w))[\s:\-\u2013]{{1,3}}"
+    r"(?:(?:[^\W\d_]{1,5}\s){0,3}?)"
+    r"(?P<value>(?=[\w#*]{0,9}\d)[\w#*]{2,10}(?!\w)"
+    r"|[^\W\d_a-z\u00df-\u00ff\u0430-\u044f\u03b1-\u03c9][^\W\d_]{1,30}(?![\w\-]))")
+_ACCESS_NEEDS = ("code", "bell", "buzz", "intercom", "inter", "sonn", "citofon", "campan",
+                 "codice", "porter", "telefonil", "timbre", "digo", "campainha", "klingel",
+                 "kod", "klock", "klokke", "koodi", "summeri", "kood", "fonolukk", "kodas",
+                 "kods", "domofon", "dzwon", "csengő", "kapukód", "sonerie", "zvon", "kód",
+                 "portafon", "šifra", "домофон", "звон", "дзвін", "код", "κουδούνι",
+                 "θυροτηλέφωνο", "κωδικός", "zil", "diyafon", "portkod", "portkode")
+
+
 class AddressRule:
     code = "contact.address"
 
@@ -462,6 +492,10 @@ class AddressRule:
             for m in _FIVE_DIGITS_TOWN.finditer(text):
                 if _PLACE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
                     yield m.start(), m.end()
+        lowered_all = text.lower()
+        if any(word in lowered_all for word in _ACCESS_NEEDS):
+            for m in _ACCESS.finditer(text):
+                yield m.start("value"), m.end("value")
         if "." in text:  # a position in degrees
             for m in _COORDINATES.finditer(text):
                 yield m.start(), m.end()

@@ -176,6 +176,10 @@ class ContactModel:
     ordinary_below: float
     # Per code, the weights that tell which kind of detail a flagged sentence passes.
     code_weights: dict[str, dict[str, float]]
+    # Below this a bare digit run (no "+", no brackets) stays: part, serial and reference
+    # numbers after labels no list knows have that shape, so it needs a sentence that reads
+    # less ordinary than the other weak findings do (None: `ordinary_below`).
+    bare_below: float | None = None
 
     @classmethod
     @cache  # read once per process: the rules of every stage share it
@@ -186,7 +190,7 @@ class ContactModel:
     @classmethod
     def from_dict(cls, raw: dict) -> ContactModel:  # type: ignore[type-arg]
         return cls(raw["weights"], raw["bias"], raw["threshold"], raw["ordinary_below"],
-                   raw["code_weights"])
+                   raw["code_weights"], raw.get("bare_below"))
 
     def score(self, found: list[str]) -> float:
         # filter(None, ...) drops the features the table does not know: the sum stays in C.

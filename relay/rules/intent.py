@@ -87,11 +87,17 @@ _HANDLE_CUES = (
     r"insta\w*|ig|facebook|fb|messenger|telegram|tg|signal|wechat|weixin|line\s+id|kakao\w*|"
     r"snap\w*|tiktok|discord|skype|viber|whats\s?app|threads|twitter|bluesky|"
     r"etsy|vinted|ebay|depop|kleinanzeigen|leboncoin|wallapop|marktplaats|olx|allegro|"
-    r"mercari|reddit|"
+    r"mercari|reddit|okidoki\w*|bland|bazo[šs]\w*|jófogás|skelbiu|njuškalo|avito|авито|"
+    r"kupujemprodajem|sahibinden|dubizzle|"
+    # Payment handles: a Venmo or Swish name is a person to find ("Venmo @Olivia-Hart-22")
+    r"venmo|cash\s?app|zelle|paypal|revolut|bizum|swish|mobilepay|vipps|twint|gcash|"
     r"reply\s+to\s+me|domain|domäne|domaine|dominio|"
     r"handle|username|user\s?name|user|nick\w*|pseudo\w*|benutzername|nutzername|"
     r"nimimerk\w*|käyttäjä\w*|sähköposti\w*|felhasználó\w*|becenév|přezdívk\w*|"
-    r"uživatel\w*|utilizator|"
+    r"uživatel\w*|utilizator|notandanafn\w*|kasutajanim\w*|lietotājvārd\w*|vartotoj\w*|"
+    r"korisničk\w*\s+ime|uporabniš\w*\s+ime|brukarnamn|"
+    r"потребителско\s+име|имя\s+пользователя|ім'я\s+користувача|ник\w*|нік\w*|"
+    r"όνομα\s+χρήστη|"
     r"واتساب|واتس|ايميل\w*|إيميل\w*|بريد\w*|انستا\w*|וואטסאפ|מייל|אינסטגרם|пиш\w*|напиш\w*|"
     # "пошта"/"почта" is also the post office ("Новою поштою"): only e-mail's own words
     r"електронн\w*\s+пошт\w*|электронн\w*\s+почт\w*|мейл\w*|імейл\w*|имейл\w*|емейл\w*|"
@@ -144,7 +150,10 @@ _CJK_CUES = {
     # WeChat is also written with look-alike characters and letters ("V信", "薇信", "vx").
     **dict.fromkeys(("微信", "加我", "账号", "帳號", "ユーザー名", "アカウント", "メール", "ライン",
                      "아이디", "카톡", "메일", "인스타", "V信", "v信", "薇信", "威信", "微訊",
-                     "QQ", "抖音", "小红书", "닉네임", "ニックネーム", "インスタ", "ツイッター"),
+                     "QQ", "抖音", "小红书", "닉네임", "ニックネーム", "インスタ", "ツイッター",
+                     # Searching a shop by its name ("闲鱼搜“芳芳的小铺”", "メルカリで検索")
+                     "搜", "搜索", "查找", "検索", "검색", "闲鱼", "咸鱼", "淘宝", "拼多多",
+                     "店铺", "店鋪", "メルカリ", "번개장터", "당근"),
                     "handle"),
     # Devanagari: its vowel signs are no word characters, so its words are found as they stand.
     **dict.fromkeys(("फ़ोन", "फोन", "कॉल", "नंबर", "मोबाइल"), "phone"),
@@ -155,7 +164,10 @@ _CJK_CUES = {
                      "سناب", "تليجرام", "تلغرام", "تيليجرام", "انستقرام", "انستغرام", "إنستغرام",
                      "فيسبوك", "اسم المستخدم", "يوزر", "تلگرام", "اینستاگرام", "آیدی",
                      "ไลน์", "อีเมล", "เฟซบุ๊ก", "เฟสบุ๊ก", "อินสตาแกรม", "ยูสเซอร์",
-                     "телеграм", "инстаграм", "інстаграм", "вконтакте"), "handle"),
+                     "телеграм", "инстаграм", "інстаграм", "вконтакте",
+                     # "search for", "shop" (Cyrillic: a name in capitals follows)
+                     "потърсете", "потърси", "ищите", "найдите", "шукайте", "знайдіть",
+                     "магазин"), "handle"),
     **dict.fromkeys(("पता", "आकर ले", "आइए"), "place"),
     **dict.fromkeys(("住所", "取りに", "受け取り", "手渡し", "地址", "自取", "面交", "주소",
                      "직거래", "오세요"), "place"),
@@ -271,15 +283,23 @@ _HANDLE_SHAPE = re.compile(
     r"|.*[a-z].*[A-Z].*[a-z].*[A-Z].*")  # "OakAndThistleCo": capitals inside, twice
 # In a clause about writing or finding someone: a name quoted ("búscame como 'ChemaRetro'",
 # « Atelier Le Bihan »), a word after "as"/"als"/"como"/"unter", a user before an at-word.
-_QUOTED = re.compile(r"[\"\u201c\u201e«\u2039'\u2018]\s?"
-                     r"(?P<name>[^\"\u201c\u201d\u201e«»\u2039\u203a'\u2018\u2019\n]{3,40}?)"
-                     r"\s?[\"\u201d\u201c»\u203a'\u2019](?!\w)")
+_QUOTED = re.compile(r"[\"\u201c\u201e«\u2039'\u2018\u300c\u300e]\s?"
+                     r"(?P<name>[^\"\u201c\u201d\u201e«»\u2039\u203a'\u2018\u2019\u300c-\u300f"
+                     r"\n]{2,40}?)"
+                     # (CJK text runs on after the quote without a space)
+                     r"\s?[\"\u201d\u201c»\u203a'\u2019\u300d\u300f]"
+                     r"(?![0-9A-Za-z\u00c0-\u024f_])")
 # A name: a handle, or two to five capitalised words with particles between ("Atelier Le
 # Bihan", "Brocante du Moulin", "Haus von Mia").
+_CAPITAL = "A-ZÀ-ÞА-ЯЁЄІЇΑ-Ω"  # Latin, Cyrillic and Greek capitals
 _NAME_LIKE = re.compile(
     r"@[\w.\-]+|\w[\w.\-]*[A-Z0-9_][\w.\-]*"  # a capital past the first letter, a digit
-    r"|[A-ZÀ-Þ][\w'\-]+(?:\s(?:(?:de|du|des|da|do|di|del|della|la|le|von|van|der|den|y|e|&|"
-    r"and|und|et)\s)?[A-ZÀ-Þ][\w'\-]+){1,4}")
+    rf"|[{_CAPITAL}][\w'\-]+(?:\s(?:(?:de|du|des|da|do|di|del|della|la|le|von|van|der|den|y|"
+    rf"e|&|and|und|et|\u0443|в|на|и|з|от|из)\s)?[{_CAPITAL}][\w'\-]+){{1,4}}"
+    # In the scripts without capitals: a shop's name, quoted ("芳芳的小铺"; "蓝色台灯" is what
+    # to search for, not whom)
+    r"|[\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7a3]{1,12}"
+    r"(?:店|铺|鋪|屋|坊|馆|館|堂|商行|工作室|工房|ショップ|샵|스토어|가게|상점)")
 _AS = re.compile(r"(?i)(?<!\w)(?:as|als|como|comme|come|unter|under|sous|som|jako|olarak|"
                  r"named|called|heißt|chamad[oa]|llamad[oa]|appel[ée]e?|genaamd|kallad)\s+"
                  r"[\"'\u201c\u201e«\u2018]?(?P<name>@?[\w][\w.\-]{2,40}[\w])")

@@ -210,7 +210,8 @@ def _mask_order_ids(text: str) -> str:
 # ("CS-2503-14772"; the lower-case "ku-083 555 7788" is a Zulu prefix).
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f_\u2591])(?<![A-Z]-)"
                         r"(?:(?:\+|00)\s?)?\(?\s?\d"
-                        r"(?:[\d().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e]"
+                        r"(?:[\d().\-/\u2010-\u2015_*\u00b7|\u2022\u2219~\u301c\u30fc\uff0d\uff5e"
+                        r"\u05be]"  # the Hebrew maqaf, a hyphen
                         r"|\s(?!\s{3})){5,28}\d"
                         r"(?![0-9A-Za-z\u00c0-\u024f_\u2591])")
 _DIGIT_WORDS = {

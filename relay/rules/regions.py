@@ -19,7 +19,17 @@ _SCRIPTS = (
     (re.compile(r"[\u0370-\u03ff]"), ("GR", "CY")),
     (re.compile(r"[\u0600-\u06ff]"), ("SA", "AE", "EG", "MA")),
     (re.compile(r"[\u0590-\u05ff]"), ("IL",)),
-    (re.compile(r"[\u0900-\u097f]"), ("IN",)),
+    (re.compile(r"[\u0600-\u06ff]"), ("PK", "IR")),  # Urdu and Persian write it too
+    (re.compile(r"[\u0900-\u097f]"), ("IN", "NP")),
+    (re.compile(r"[\u0980-\u09ff]"), ("BD", "IN")),
+    (re.compile(r"[\u0b80-\u0bff]"), ("IN", "LK", "SG", "MY")),
+    (re.compile(r"[\u0a00-\u0aff\u0c00-\u0d7f]"), ("IN",)),
+    (re.compile(r"[\u0d80-\u0dff]"), ("LK",)),
+    (re.compile(r"[\u10a0-\u10ff]"), ("GE",)),
+    (re.compile(r"[\u0530-\u058f]"), ("AM",)),
+    (re.compile(r"[\u1200-\u137f]"), ("ET",)),
+    (re.compile(r"[\u1000-\u109f]"), ("MM",)),
+    (re.compile(r"[\u1780-\u17ff]"), ("KH",)),
 )
 # A few words each language uses in almost every message, and the plans of its countries.
 _WORDS = {
@@ -43,7 +53,8 @@ _WORDS = {
     ("HR", "SI", "RS", "BA", "ME"): "dobar dan hvala narudžba broj moj pozdrav molim nazovite "
                                     "pozdravljeni naročilo številka pokličite lahko",
     ("EE",): "tere aitäh tellimus number helistage palun minu",
-    ("LV",): "labdien paldies pasūtījums numurs zvaniet lūdzu mans",
+    ("LV",): "labdien paldies pasūtījums numurs zvaniet lūdzu mans sveiki uz pārdevējs "
+             "pircējs zvana zvanu tālrunis",
     ("LT",): "laba diena ačiū užsakymas numeris skambinkite prašau mano",
     ("VN",): "chào cảm ơn đơn hàng số điện thoại gọi cho em anh chị",
     ("ID", "MY"): "halo terima kasih pesanan nomor hubungi saya telepon sudah",

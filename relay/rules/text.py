@@ -156,12 +156,17 @@ class TextRules:
             # the weakest findings (a bare digit run, what the intent layer found) out of
             # sentences it reads as plainly ordinary.
             scored = self.model.scored(masked) if self.model is not None else []
-            below = self.model.ordinary_below if self.model is not None else 0.0
-            hits: list[tuple[int, int]] = []  # what the rules found, in `masked`
+            below = bare = self.model.ordinary_below if self.model is not None else 0.0
+            if self.model is not None and self.model.bare_below is not None:
+                bare = self.model.bare_below
+            # What the pattern rules found, in `masked`: they know a detail's extent. (The
+            # intent layer's findings are guesses at one, and hold the model back from
+            # nothing.)
+            hits: list[tuple[int, int]] = []
             for rule in self.rules:
                 for start, end in rule.find(masked):
                     if scored and rule is self.phone and _BARE.fullmatch(masked, start, end) \
-                            and _in_ordinary(start, end, scored, below):
+                            and _in_ordinary(start, end, scored, bare):
                         continue
                     if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
@@ -172,13 +177,12 @@ class TextRules:
                     if scored and _in_ordinary(start, end, scored, below):
                         continue
                     if code in self.intent_codes:
-                        hits.append((start, end))
                         findings.append(Finding(*seen.span(start, end), code))
             if self.model is not None and whole_sentences:
                 # A second look at every sentence: one the model reads as passing a detail
-                # goes whole. Where the rules found something in it, they know its extent,
-                # and the rest stays unless the rest still reads as passing one ("add me on
-                # discord: ghostpepper#4471 or discord.gg/kT8bXq2" says it twice).
+                # goes whole. Where the pattern rules found something in it, the rest stays
+                # unless the rest still reads as passing one ("I am @Tyler-Brooks-7 on
+                # venmo, or cash app $tbrooks7" says it twice).
                 for start, end, score, words in scored:
                     if not self.model.passes(masked[start:end], score):
                         continue
@@ -234,6 +238,12 @@ class TextRules:
                 code = next((r.code for r in self.rules if r.code != "link.external"
                              and (r is not self.phone or " " in value)
                              and any(r.find(value))), None)
+                if code is None and self.model is not None and " " in value:
+                    # Words the rules find nothing in are read as a sentence is
+                    # ("ret=14, Periyar St, Mylapore, Chennai 600004").
+                    code = next((self.model.code(words)
+                                 for start, end, score, words in self.model.scored(value)
+                                 if self.model.passes(value[start:end], score)), None)
             if code is not None:
                 found.append((m.start("value"), m.end("value"), code))
         return found

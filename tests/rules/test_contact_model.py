@@ -92,12 +92,12 @@ def test_what_the_patterns_find_keeps_its_extent():
 
 
 def test_a_sentence_the_model_flags_goes_whole_around_what_the_patterns_find():
-    # The patterns find the Venmo handle; the Cash App one beside it is left, and the rest
-    # of the sentence still reads as passing a detail.
-    rules = _one_weight("cash")
-    text = ("The lamp ships Monday. I am @Tyler-Brooks-7 on venmo, or cash app $tbrooks7, "
-            "whatever you prefer. Thanks!")
-    assert "tbrooks7" in redacted(PATTERNS, text)
+    # The patterns find the address; the rest of the sentence still reads as passing a
+    # detail (here the model's one weight is "sister").
+    rules = _one_weight("sister")
+    text = ("The lamp ships Monday. Mail me at bob.k@gmail.com, or my sister Anna Kovacs at "
+            "the same place. Thanks!")
+    assert "Anna Kovacs" in redacted(PATTERNS, text)
     assert redacted(rules, text) == f"The lamp ships Monday. {CONTACT_MARKER} Thanks!"
 
 
@@ -143,6 +143,19 @@ def test_only_bare_digit_runs_and_the_intent_layer_give_way():
     kept = "Ruf an: +49 176 2345 6789, bitte."  # an international number is never bare
     assert "2345" not in redacted(rules, kept)
     assert "bob.buyer@gmail.com" not in redacted(rules, "Mail bob.buyer@gmail.com please.")
+
+
+def test_a_bare_digit_run_needs_a_sentence_that_reads_less_ordinary():
+    # Every sentence scores -3: not plainly ordinary (-4), but below the bare runs' -2.
+    text = "Seri numarası 7114120300 olan makine servise gitti."  # noqa: RUF001
+    for bare_below, found in ((None, True), (-2.0, False)):
+        rules = TextRules(replace(RulesSettings(), contact_model=False), "relay.test")
+        rules.model = ContactModel({}, -3.0, 2.0, -4.0, {c: {} for c in CODES}, bare_below)
+        assert bool(rules.find(text)) is found
+        assert "2345" not in redacted(rules, "Ruf an: +49 176 2345 6789, bitte.")
+    shipped = ContactModel.load()
+    assert shipped.bare_below is not None and \
+        shipped.ordinary_below < shipped.bare_below < shipped.threshold
 
 
 def test_a_number_someone_offers_still_goes():

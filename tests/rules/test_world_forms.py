@@ -141,3 +141,50 @@ def test_contact_detail_of_yet_more_languages_is_removed(text, secret):
 @pytest.mark.parametrize("text", MORE_ORDINARY)
 def test_shipment_talk_of_more_languages_is_untouched(text):
     assert RULES.redact(text)[0] == text
+
+
+# After blind14k: the way in to an address, users and payment handles named by a label,
+# quoted shop names in scripts without Latin capitals, a Hebrew hyphen, Nepal's numbers, a
+# postcode label in Chinese, a carrier link's value in words. Written here, not taken from
+# the set.
+ACCESS_AND_NAMES = [
+    ("Abholung: Lindenstraße 4, 04109 Leipzig. Türcode 7731.", "7731"),
+    ("Ritiro: Corso Como 9, 20154 Milano. Campanello Ferretti.", "Ferretti"),
+    ("Retrait au 4 rue Paradis, 13001 Marseille, interphone Garnier.", "Garnier"),
+    ("Odbiór: ul. Długa 5, 31-147 Kraków, domofon 12.", "domofon 12"),
+    ("Noudot: Aleksanterinkatu 20, 00100 Helsinki, ovikoodi 5521.", "5521"),
+    ("Profiilini Toris.ee-s, kasutajanimi: vanad_raamatud_ee", "vanad_raamatud_ee"),
+    ("Pay me on Venmo @Marta-Lopez-88 and I post it today.", "Marta-Lopez-88"),
+    ("Swish till mig, eller Venmo: @dan-k-hall", "dan-k-hall"),
+    ("На Авито мой магазин «Лавка у Петра», найдите его там.", "Лавка у Петра"),
+    ("在闲鱼搜“小林的古着店”就能找到我。", "小林的古着店"),
+    ("מספר: 052־3344556, תתקשר בערב", "3344556"),
+    ("सम्पर्क: 01-5523412", "5523412"),
+    ("收件地址：杭州市西湖区文三路90号 邮编310012", "310012"),
+    ("Track: https://www.indiapost.gov.in/track?id=EK987654321IN&from=22%2C%20Gandhi%20Road"
+     "%2C%20Adyar%2C%20Chennai%20600020", "Gandhi%20Road"),
+]
+ACCESS_ORDINARY = [
+    "Ring the bell and I'll come down with the parcel.",
+    "The doorbell is broken, please knock.",
+    "The bell on the bike is a bit rusty, 12 months old.",
+    "Bitte nicht klingeln, Baby schläft.",
+    "I paid with PayPal yesterday, the receipt number is 4KX12345AB678.",
+    "Can I pay with Venmo? The total is $45.",
+    "在淘宝搜“蓝色台灯”就能看到同款，价格差不多。",
+    "书名是“三体”，在淘宝买的，价格很便宜。",
+    "Я купил книгу «Мастер и Маргарита», доставка была быстрой.",
+    "Track: https://www.indiapost.gov.in/track?id=EK987654321IN&lang=en",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), ACCESS_AND_NAMES)
+def test_access_codes_labelled_users_and_shop_names_are_removed(text, secret):
+    new, findings = RULES.redact(text)
+    assert findings, new
+    assert squash(secret) not in squash(new), new
+
+
+@pytest.mark.parametrize("text", ACCESS_ORDINARY)
+def test_bells_payments_and_searches_that_pass_nothing_are_untouched(text):
+    assert RULES.redact(text)[0] == text
