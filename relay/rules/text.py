@@ -73,6 +73,14 @@ def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
 _BARE = re.compile(r"[\s\d\-.]+")
 
 
+def _bare(text: str, start: int, end: int) -> bool:
+    """A run of digits with nothing that makes it a phone number: no "+", no area code in
+    brackets. A run bracketed whole is bare too ("MX Master 3S (910-006559)")."""
+    if text.startswith("(", start) and text.startswith(")", end):
+        start += 1
+    return _BARE.fullmatch(text, start, end) is not None
+
+
 def _in_ordinary(start: int, end: int, sentences: list[tuple[int, int, float, list[str]]],
                  below: float) -> bool:
     """Whether start..end lies in a sentence the model reads as plainly ordinary."""
@@ -165,7 +173,7 @@ class TextRules:
             hits: list[tuple[int, int]] = []
             for rule in self.rules:
                 for start, end in rule.find(masked):
-                    if scored and rule is self.phone and _BARE.fullmatch(masked, start, end) \
+                    if scored and rule is self.phone and _bare(masked, start, end) \
                             and _in_ordinary(start, end, scored, bare):
                         continue
                     if rule.code == "contact.address" and _in_title(masked, start, end):

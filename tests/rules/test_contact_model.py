@@ -147,12 +147,15 @@ def test_only_bare_digit_runs_and_the_intent_layer_give_way():
 
 def test_a_bare_digit_run_needs_a_sentence_that_reads_less_ordinary():
     # Every sentence scores -3: not plainly ordinary (-4), but below the bare runs' -2.
-    text = "Seri numarası 7114120300 olan makine servise gitti."  # noqa: RUF001
+    # A run bracketed whole is bare too; an area code in brackets makes a phone number.
+    texts = ("Seri numarası 7114120300 olan makine servise gitti.",  # noqa: RUF001
+             "1 x Logitech MX Master 3S (910-006559) 69.00 GBP")
     for bare_below, found in ((None, True), (-2.0, False)):
         rules = TextRules(replace(RulesSettings(), contact_model=False), "relay.test")
         rules.model = ContactModel({}, -3.0, 2.0, -4.0, {c: {} for c in CODES}, bare_below)
-        assert bool(rules.find(text)) is found
+        assert [bool(rules.find(text)) for text in texts] == [found, found]
         assert "2345" not in redacted(rules, "Ruf an: +49 176 2345 6789, bitte.")
+        assert "2345" not in redacted(rules, "Ruf an: (0176) 2345 6789, bitte.")
     shipped = ContactModel.load()
     assert shipped.bare_below is not None and \
         shipped.ordinary_below < shipped.bare_below < shipped.threshold
