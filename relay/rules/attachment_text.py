@@ -318,8 +318,9 @@ def scrub_calendar(text: str, redact: Callable[[str], str],
             value = line.split(":", 1)[1]
             domain = value.rpartition("@")[2] if "@" in value else ""
             # A UID names the sender's host, unless it is a calendar service's that millions
-            # share ("…@google.com") and what stands before it holds nothing.
-            if domain and not host_allowed(domain) and not (
+            # share ("…@google.com") and what stands before it holds nothing, or no host at
+            # all ("…@marketplace").
+            if "." in domain and not host_allowed(domain) and not (
                     domain.lower() in _CALENDAR_SERVICES
                     and redact(value.rpartition("@")[0]) == value.rpartition("@")[0]):
                 digest = hashlib.sha256(value.encode()).hexdigest()[:32]

@@ -90,9 +90,10 @@ class LinkRule:
         return port in (None, 443) and self.host_allowed(parts.hostname or "")
 
     def _bare_allowed(self, text: str) -> bool:
-        """A bare mention of an allowed site ("ups.com") leads nowhere else."""
-        host = re.split(r"[/?#:]", text, maxsplit=1)[0]
-        return "/" not in text and self.host_allowed(host)
+        """A bare mention of an allowed site ("ups.com", "posten.no/sporing") leads nowhere
+        else, as its https link would not. A port or user info makes it another site."""
+        host = re.split(r"[/?#]", text, maxsplit=1)[0]
+        return ":" not in host and "@" not in host and self.host_allowed(host)
 
     def _links(self, text: str) -> Iterator[tuple[int, int, bool]]:
         """Every link: its span and whether it may stay."""

@@ -131,7 +131,8 @@ _KEYWORDS = (
     # Any compound number word ("Ersatzteilnummer", "Fakturanummer", "Vorgangsnr") but one
     # that names a way to call ("Handynummer", "Servicenummer")
     r"(?!\w*(?:telefon|handy|mobil|ruf|fax|kontakt|privat|whats|tlf|notfall|durchwahl|"
-    r"festnetz|service|hotline|sms|telefoon|mobiel|mobil|signal|viber|tel))"
+    r"festnetz|service|hotline|sms|telefoon|mobiel|mobil|signal|viber|tel|puhelin|gsm|"
+    r"kännykkä|sím))"
     r"[a-zäöüßåæø]{2,24}(?:nummer|numret|numer|nr)"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
@@ -612,6 +613,8 @@ def _vanity(text: str) -> Iterator[tuple[int, int]]:
         first = re.split(r"[\s.\-]", m.group("tail"))[0].lower()
         if re.fullmatch(_UNITS + "|" + _TIGHT_UNITS, first):
             continue  # "1800 mm WIDE": a size
+        if text[m.start("tail") - 1:m.start("tail")].isspace() and m.group("tail").islower():
+            continue  # "a 1-800 number": a word after the prefix, not letters to dial
         tail = re.sub(r"[\s.\-]", "", m.group("tail"))
         letters = sum(c.isalpha() for c in tail)
         if 6 <= len(tail) <= 10 and letters >= 3 and (tail.isupper() or m.group(0)[:1] in "1+("):
@@ -716,9 +719,9 @@ class PhoneRule:
                         digits == 8 and call and _CALL_BEFORE.search(
                             text, max(0, offset + m.start() - 40), offset + m.start())):
                     continue
-                if digits == 15 and not international and (
-                        _luhn(_digits(candidate)) or "imei" in text.lower()):
-                    continue  # an IMEI (15 digits, Luhn check digit), not a number to call
+                if digits in (14, 15) and not international and (
+                        (digits == 15 and _luhn(_digits(candidate))) or "imei" in text.lower()):
+                    continue  # an IMEI (15 digits, Luhn check digit; 14 without it)
                 if digits == 10 and _ISBN10_LAYOUT.fullmatch(candidate.strip()) and _isbn10(
                         _digits(candidate)):
                     continue  # an ISBN-10: four groups, the last its check digit

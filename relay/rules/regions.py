@@ -53,6 +53,9 @@ _WORDS = {
     ("HR", "SI", "RS", "BA", "ME"): "dobar dan hvala narudžba broj moj pozdrav molim nazovite "
                                     "pozdravljeni naročilo številka pokličite lahko",
     ("EE",): "tere aitäh tellimus number helistage palun minu",
+    ("FI",): "hei moi kiitos tilaus numero numeroni puhelin puhelinnumero puhelinnumeroni soita "
+             "soittakaa minun minulle terveisin myös",
+    ("IS",): "takk sæl sæll pöntun númer númerið símanúmer símanúmerið hringdu minn mitt",
     ("LV",): "labdien paldies pasūtījums numurs zvaniet lūdzu mans sveiki uz pārdevējs "
              "pircējs zvana zvanu tālrunis",
     ("LT",): "laba diena ačiū užsakymas numeris skambinkite prašau mano",

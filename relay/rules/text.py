@@ -6,6 +6,8 @@ digits of a carrier's tracking link are not taken for a phone number.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
@@ -20,6 +22,7 @@ from relay.rules.findings import Finding, apply, merge
 from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
 from relay.rules.phone import MASK, PhoneRule
+from relay.rules.pieces import PiecesRule
 from relay.rules.social import SocialRule
 from relay.rules.view import View, view
 
@@ -33,6 +36,7 @@ _CONTACT_KEYS = re.compile(
     r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
+    r"r[uü]e?ckruf|notif|"
     # Sender and recipient in other languages ("avsandare=", "empfaenger=", "nadawca=")
     r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
     r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|pengirim|penerima|^nguoi$|"
@@ -55,12 +59,34 @@ _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 # phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
 # neither, a number smuggled past the rules does.
 _ESCAPED_DIGIT = re.compile(r"%3[0-9]", re.IGNORECASE)
-_PUNCTUATED_NUMBER = re.compile(r"\(?\d[\d\s\-().]{6,20}\d")
+_PUNCTUATED_NUMBER = re.compile(r"\(?\d[\d\s\-()./]{6,20}\d")
+# A value in base64 ("ref=bWFub2oucmFvQGdtYWlsLmNvbQ%3D%3D"): what it decodes to is read too.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_\-]{12,}={0,2}")
 # A shipment number: the digits of an allowed link's path or of a query value whose key names
 # no contact ("https://www.posti.fi/track/JJFI64123450012345678", "?barcode=9234...").
 _LINK_NUMBER = re.compile(r"(?<![0-9])[0-9]{8,24}(?![0-9])")
 # The same number in the text, written as one run or in groups of digits.
 _RUN_GAPS = "[ \u00a0\\-.]?"
+
+
+def _decoded(raw: str) -> str:
+    """A query value as its reader gets it: percent escapes undone, twice over if need be
+    ("paolo.greco%2540libero.it"), and a base64 value that decodes to text given as that."""
+    value = unquote_plus(raw)
+    for _ in range(2):
+        if "%" not in value or (again := unquote_plus(value)) == value:
+            break
+        value = again
+    value = value.strip()
+    if _BASE64.fullmatch(value) and not value.isdigit() and not value.isalpha():
+        try:
+            text = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_",
+                                    validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return value
+        if text.isprintable():
+            return text
+    return value
 
 
 def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
@@ -90,7 +116,10 @@ def _in_ordinary(start: int, end: int, sentences: list[tuple[int, int, float, li
 # A quoted title: a book, record or film named after a street ("Il ragazzo della via Gluck",
 # « Double assassinat dans la rue Morgue »).
 _QUOTED = re.compile('"[^"\n]{1,80}"|\u201c[^\u201d\n]{1,80}\u201d|\u201e[^\u201c\u201d\n]{1,80}'
-                     '[\u201c\u201d]|\u00ab[^\u00bb\n]{1,80}\u00bb|\u300c[^\u300d\n]{1,80}\u300d')
+                     '[\u201c\u201d]|\u00ab[^\u00bb\n]{1,80}\u00bb|\u300c[^\u300d\n]{1,80}\u300d'
+                     # In single quotes: opened before a word, closed after one, so that an
+                     # apostrophe ("the shop's on") opens nothing
+                     "|(?<![\\w'])['\u2018](?=\\w)[^'\u2018\u2019\\n]{1,80}(?<=[\\w.!?])['\u2019](?!\\w)")
 
 
 def _in_title(text: str, start: int, end: int) -> bool:
@@ -125,6 +154,7 @@ class TextRules:
                                                   "contact.social", "contact.address")
                                       if settings.action(c) != "off")
         self.intent = IntentRule() if self.intent_codes else None
+        self.pieces = PiecesRule() if "contact.phone" in self.intent_codes else None
         self.model = ContactModel.load() if settings.contact_model and self.intent_codes \
             else None
 
@@ -186,6 +216,10 @@ class TextRules:
                         continue
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
+            if self.pieces is not None:  # weak too: a number given in pieces to be joined
+                for start, end in self.pieces.find(masked):
+                    if not (scored and _in_ordinary(start, end, scored, below)):
+                        findings.append(Finding(*seen.span(start, end), self.pieces.code))
             if self.model is not None and whole_sentences:
                 # A second look at every sentence: one the model reads as passing a detail
                 # goes whole. Where the pattern rules found something in it, the rest stays
@@ -201,6 +235,10 @@ class TextRules:
                     code = self.model.code(words)
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
+            if self.pieces is not None:  # weak too: a number given in pieces to be joined
+                for start, end in self.pieces.find(masked):
+                    if not (scored and _in_ordinary(start, end, scored, below)):
+                        findings.append(Finding(*seen.span(start, end), self.pieces.code))
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)
@@ -224,7 +262,7 @@ class TextRules:
             return []
         found = []
         for m in _QUERY_VALUE.finditer(url):
-            value = unquote_plus(m.group("value")).strip()
+            value = _decoded(m.group("value"))
             if not value:
                 continue
             code = None

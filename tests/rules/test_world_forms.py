@@ -188,3 +188,38 @@ def test_access_codes_labelled_users_and_shop_names_are_removed(text, secret):
 @pytest.mark.parametrize("text", ACCESS_ORDINARY)
 def test_bells_payments_and_searches_that_pass_nothing_are_untouched(text):
     assert RULES.redact(text)[0] == text
+
+
+# After blind14l: a phone word glued to "numero" is no reference label, a carrier link's
+# value escaped twice or in base64, "callback" in German; and what stays: a carrier's site
+# named with its path, a street word that ends a line before a shipment number, "a 1-800
+# number", an IMEI of 14 digits, a title in single quotes.
+CALLBACKS = [
+    ("Puhelinnumeroni on 040 123 4567, soita iltaisin.", "0401234567"),
+    ("https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode="
+     "00340434161094015902&rueckruf=0170%2F9876543", "9876543"),
+    ("https://www.poste.it/cerca/index.html#/risultati-spedizioni/3UW1A23456789?avviso="
+     "giulia.conti%2540tiscali.it", "giulia.conti"),
+    ("https://www.dhl.com/in-en/home/tracking.html?tracking-id=1234567890&ref="
+     "c3VuaWwuay43N0B5YWhvby5jb20%3D", "c3VuaWwuay43N0B5YWhvby5jb20"),
+]
+KEPT = [
+    "Sendingen er levert, sporingsnummer 70730253350412345. Se posten.no/sporing for status.",
+    "الموضوع: شحنتك في الطريق\n\nالشحنة 290012345678 خرجت للتوصيل.",
+    "The other listing had a 1-800 number for Samsung support, but I want a refund.",
+    "Can you check the IMEI 35 209 8110 476 23 before sending? I want to be sure.",
+    "I read 'The House on Mango Street' in school, ISBN 978-0-679-73477-2.",
+    "https://www.dhl.com/in-en/home/tracking.html?tracking-id=1234567890&ref=JJD0001234567890",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), CALLBACKS)
+def test_labelled_phones_and_escaped_link_values_are_removed(text, secret):
+    new, findings = RULES.redact(text)
+    assert findings, new
+    assert squash(secret) not in squash(new), new
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_carrier_pages_street_words_and_numbers_that_are_no_phone_stay(text):
+    assert RULES.redact(text)[0] == text

@@ -197,6 +197,7 @@ async def test_calendar_invite_is_delivered_scrubbed(relay, conv, capture):
     (b"-//marketplace//pickup//EN", b"20251114-pickup@relay.test"),
     (b"-//Google Inc//Google Calendar 70.9054//EN", b"20251114-pickup@relay.test"),
     (b"-//Google Inc//Google Calendar 70.9054//EN", b"retiro-4412@google.com"),
+    (b"-//Google Inc//Google Calendar 70.9054//EN", b"retrait-2291@marketplace"),
 ])
 async def test_calendar_invite_without_personal_data_is_delivered_as_sent(relay, conv,
                                                                          capture, prodid, uid):
