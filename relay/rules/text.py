@@ -235,10 +235,6 @@ class TextRules:
                     code = self.model.code(words)
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
-            if self.pieces is not None:  # weak too: a number given in pieces to be joined
-                for start, end in self.pieces.find(masked):
-                    if not (scored and _in_ordinary(start, end, scored, below)):
-                        findings.append(Finding(*seen.span(start, end), self.pieces.code))
         if self.emoji is not None:
             findings.extend(Finding(s, e, self.emoji.code) for s, e in self.emoji.find(text))
         return merge(findings)
