@@ -146,11 +146,16 @@ _STREETS = (
     r"[A-Za-z]?(?:[-/]\d{1,4})?",
     # Hebrew and Arabic: the street word, its name, its number ("רחוב ביאליק 14, דירה 5",
     # "ברחוב הרצל 102", "شارع الأمير سلطان، مبنى 24، شقة 7", in either kind of digits)
-    r"(?:\b|(?<=[\sבלמה\u05d5]))(?:רחוב|רח'|שדרות|שד'|דרך|סמטת)\s*[\u05d0-\u05ea\"'\-]{2,20}"
-    r"(?:\s+[\u05d0-\u05ea\"'\-]{1,20}){0,2}\s+\d{1,4}(?:\s*[,،]?\s*(?:דירה|קומה|כניסה)"
+    # ("בדרך כלל", "usually", is no road)
+    r"(?:\b|(?<=[\sבלמה\u05d5]))(?:רחוב|רח'|שדרות|שד'|דרך(?!\s*כלל)|סמטת)"
+    r"\s*[\u05d0-\u05ea\"'\-]{2,20}"
+    r"(?:\s+[\u05d0-\u05ea\"'\-]{1,20}){0,2}\s+\d{1,4}(?:\s*[,،]?\s*(?:דירה|קומה|כניסה|חנות)"
     r"\s*\d{1,3})*",
     # Persian: street, alley, then the plate number ("خیابان ولیعصر، کوچه نسترن، پلاک 12")
     r"(?:خیابان|کوچه|بلوار|میدان)\s+[^\d\n]{2,60}?پلاک\s*\d{1,5}",
+    # Egypt: the number before the street word ("14 شارع السبتية")
+    r"(?<!\d)\d{1,4}[ \t]+(?:شارع|ش\.)[ \t]*[\u0621-\u064a]{2,20}"
+    r"(?:[ \t]+[\u0621-\u064a]{2,20}){0,2}",
     r"(?:شارع|طريق|ش\.)[ \t]+[\u0621-\u064a \t]{2,30}?(?:[،,][ \t]*|[ \t]+)"
     r"(?:(?:مبنى|عمارة|فيلا|بناية|"
     r"منزل|رقم|بيت)\s*)?\d{1,4}(?:\s*[،,]\s*(?:شقة|الطابق|طابق|دور)\s*\d{1,3})*",
@@ -168,6 +173,14 @@ _STREETS = (
     r"(?:फ्लैट|फ़्लैट|मकान|हाउस|प्लॉट|फ्लैट\s+नं\.?)\s*(?:नं\.?|नंबर|संख्या)?\s*\d{1,5}[A-Z]?"
     r"(?:,[^\n,]{2,40}){0,4}",
     r",\s*[\u0900-\u097f]{2,20}\s+[1-9]\d{2}\s?\d{3}(?!\d)",
+    # India's planned towns: a plot or house in a numbered sector ("B-42 Sector 18", "H.No.
+    # 1127, Sector 15", "Plot 7, Sec-62")
+    r"(?<![\w\-])(?:(?i:h\.?\s?no\.?|house\s+no\.?|plot(?:\s+no\.?)?|flat(?:\s+no\.?)?)\s*"
+    r"(?:[A-Z]{1,2}-?)?\d{1,4}[A-Z]?,?|[A-Z]{1,2}-\d{1,4}[A-Z]?,?|\d{1,4}[A-Z]?,)"
+    r"\s+(?i:sector|sec\.?)[\s\-]?\d{1,3}[A-Z]?\b",
+    # West Africa: a numbered street at its crossing ("Rue 10 x Blaise Diagne")
+    r"\b(?:Rue|Avenue|Av\.|Route)\s+\d{1,3}\s+(?:x|X|angle)\s+(?:Rue\s+|Avenue\s+)?"
+    r"[A-Z0-9][\w\-']{0,20}(?:\s+[A-Z][\w\-']{1,20}){0,2}",
 )
 # Street and number, then postcode and town, in any script: "Vinohradská 1511/230, 100 00
 # Praha 10", "Ερμού 56, 105 63 Αθήνα"
@@ -232,6 +245,7 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
      "pst", "puiestee", "cesta", "ulica", "ulice", "trg", "nabrežje", "obala", "put"),
     ("רחוב", "רח'", "שדרות", "שד'", "דרך", "סמטת"),
     ("پلاک",),
+    ("شارع", "ش."),
     ("شارع", "طريق", "ش."),
     ("ซอย", "ซ.", "ถนน", "ถ.", "บ้านเลขที่"),
     ("บ้านเลขที่",),
@@ -239,6 +253,8 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
     ("ngõ", "ngách", "hẻm", "kiệt"),
     ("फ्लैट", "फ़्लैट", "मकान", "हाउस", "प्लॉट"),
     (",",),
+    ("sector", "sec", "sec."),
+    ("rue", "avenue", "av.", "route"),
 )
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
                "邮编", "郵便番号", "우편번호", "郵遞區號",
@@ -295,7 +311,7 @@ _POSTCODE_LINE = Gated(re.compile(
     rf"(?<![\w\-])(?:\d{{4}}\s?(?!(?:{_SIZES})\b)[A-Z]{{2}}|\d{{4}}-\d{{3}}|\d{{2}}-\d{{3}}|"
     rf"\d{{3}}\s\d{{2}})[ ,]+(?=[A-ZÄÖÜÅÉÁÍÓÚŁŚŻ][a-zäöüåéèáíóúłśżąćęńź])(?:{_TOWN})"
     r"|(?<![\w\-])[A-Z]\d[A-Z]\s?\d[A-Z]\d(?![\w\-])"
-    r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b|\bCEP:?\s?\d{5}-?\d{3}\b"
+    r"|\b(?:C\.P\.|CP|C\.P)\s?\d{5}\b"
     rf"|\bCol\.\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
     r"|〒\s?\d{3}-?\d{4}",
 ), *(  # what each form holds: a postcode's end (a digit or a capital), spaces or commas and
@@ -304,12 +320,13 @@ _POSTCODE_LINE = Gated(re.compile(
     _CodeBeforeTown(),
     Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? ")), Words(re.compile(r" C(?: |P|EP|ol )")),
     re.compile("〒")))
-# "04109 Leipzig" alone: only as an address line (after a comma, a line break or "in").
+# "04109 Leipzig" alone: only as an address line (after a comma or a line break); "nach
+# 80331 München" names where a parcel goes, the town, and reaches no one.
 _FIVE_DIGITS_TOWN = Gated(re.compile(
     rf"(?<![\w\-])(?:[DFA]-)?\d{{5}}\s+(?=[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)(?:{_TOWN})"),
     # Its words: five digits, and a town's (or "CDMX").
     (Words(re.compile(r" \d{5} ")), Words(re.compile(r" (?:[A-ZÄÖÜÉÁÍÓÚ][a-zäöüéèáíóúñ]|CDMX)"))))
-_PLACE_BEFORE = re.compile(rf"(?:^|\n|,\s|\b(?:{'|'.join(_PLACE_WORDS)})\s)$")
+_PLACE_BEFORE = re.compile(r"(?:^|\n|,\s)$")
 
 
 # -- described in words: a street placed, without its number ---------------------------------

@@ -43,7 +43,7 @@ _EUROPE = (
     "dhlecommerce.nl", "dhlparcel.com", "helthjem.no", "expressone.si", "tipaxco.com",
     "ethiopost.et", "dpdgroup.com", "jtexpress.com.kh", "jtexpress.co.th", "jtexpress.ph",
     "jtexpress.my", "jtexpress.vn", "jtexpress.sg",
-    "postnl.nl", "postnl.be", "dpd.nl", "gls-info.nl", "dhlparcel.nl", "bpost.be",
+    "postnl.nl", "postnl.be", "dpd.nl", "gls-info.nl", "dhlparcel.nl", "bpost.be", "bpost.cloud",
     "bpost.com", "dpd.be", "post.lu", "anpost.com", "fastway.ie", "dpd.ie", "nightline.ie",
     "correos.es", "correosexpress.com", "seur.com", "mrw.es", "nacex.es", "gls-spain.es",
     "envialia.com", "tipsa.com", "ctt.pt", "cttexpress.com", "dpd.pt", "poste.it",
@@ -67,7 +67,8 @@ _EUROPE = (
     "cdek.kz", "boxberry.ru", "dpd.ru", "pecom.ru", "dellin.ru", "ponyexpress.ru",
     "5post.ru", "belpost.by", "europost.by", "kazpost.kz", "post.kz", "omniva.ee",
     "omniva.lv", "omniva.lt", "post.lt", "pasts.lv", "dpd.lt", "dpd.lv", "dpd.ee", "venipak.lt",
-    "itella.ee", "smartpost.ee", "georgianpost.ge", "haypost.am", "azerpost.az",
+    "itella.ee", "smartpost.ee", "georgianpost.ge", "gpost.ge", "dropp.is", "haypost.am",
+    "azerpost.az",
 )
 # The Americas.
 _AMERICAS = (
@@ -101,7 +102,10 @@ _ASIA_PACIFIC = (
     "flashexpress.co.th", "flashexpress.com", "th.kerryexpress.com", "kerryexpress.com",
     "kex-express.com", "jtexpress.co.th", "scgexpress.co.th", "bestexpress.co.th",
     "nimexpress.com", "vnpost.vn", "ems.com.vn", "viettelpost.com.vn", "ghn.vn", "ghtk.vn",
-    "jtexpress.vn", "ninjavan.co", "bestexpress.vn", "posindonesia.co.id", "jne.co.id",
+    "jtexpress.vn", "ninjavan.co", "bestexpress.vn", "giaohangtietkiem.vn", "spx.vn",
+    "ahamove.com", "redx.com.bd", "pathao.com", "steadfast.com.bd", "ecourier.com.bd",
+    "paperfly.com.bd", "trax.pk", "postex.pk", "spx.co.id", "spx.co.th", "spx.ph", "spx.com.my",
+    "posindonesia.co.id", "jne.co.id",
     "tiki.id", "sicepat.com", "anteraja.id", "jet.co.id", "lionparcel.com", "wahana.com",
     "ninjaxpress.co", "pos.com.my", "poslaju.com.my", "gdexpress.com", "citylinkexpress.com",
     "jtexpress.my", "singpost.com", "speedpost.com.sg", "qxpress.net", "phlpost.gov.ph",
@@ -120,7 +124,8 @@ _MIDDLE_EAST_AFRICA = (
     "iraqpost.iq", "post.ir", "tipax.ir", "afghanpost.gov.af", "poste.ma", "amana.ma",
     "poste.tn", "poste.dz", "ethiopostal.com", "posta.co.ke", "g4s.co.ke", "sendy.co.ke",
     "postcorp.co.za", "postoffice.co.za", "thecourierguy.co.za", "fastway.co.za",
-    "dsv.com", "nipost.gov.ng", "gigl-go.com", "ghanapost.com.gh", "posta.co.tz",
+    "dsv.com", "nipost.gov.ng", "gigl-go.com", "giglogistics.com", "barid.ma",
+    "ghanapost.com.gh", "posta.co.tz",
     "ugapost.co.ug", "zampost.com.zm", "zimpost.co.zw", "botspost.co.bw", "nampost.com.na",
     "laposte.sn", "sonapost.bf", "mauritiuspost.mu", "paxi.co.za",
 )

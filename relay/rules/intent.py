@@ -102,6 +102,9 @@ _HANDLE_CUES = (
     # "пошта"/"почта" is also the post office ("Новою поштою"): only e-mail's own words
     r"електронн\w*\s+пошт\w*|электронн\w*\s+почт\w*|мейл\w*|імейл\w*|имейл\w*|емейл\w*|"
     r"shop|boutique|tienda|negozio|loja|winkel|butik|sklep|ma\u011faza|"
+    # a shop's name in quotes after "my shop" ("Kedai saya 'Kedai Runcit Pak Mat'")
+    r"kedai|toko|warung|magasin|laden|geschäft|dükkan|obchod|butikk|kauppa|"
+    r"local|negocio|bolt|محل|متجر|חנות|दुकान|dukaan|duka|"
     r"gebruikersnaam|användarnamn|brugernavn|brukernavn|nazwa\s+użytkownika|login|konto|"
     r"account|profil\w*|identifiant|usuario|utente|kullan\u0131c\u0131\s+ad\u0131|id|"
     rf"{PROVIDERS}|orange|free|"

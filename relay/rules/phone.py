@@ -142,6 +142,7 @@ _BETWEEN = folded(
             r"är|er|ist|is|är|o|z|nr|nummer|numret|numéro|nº|は|:|番号|번호|lautet|lyder|jest|è|é|"
             r"shipment|label|parcel|package|reference|ref|waybill|code|number|nummer|no|nr|id|"
             r"mit|der|die|das|the|my|your|this|of|is|was|ist|est|es|de|du|la|le|van|del|di|"
+            r"dumneavoastră|dvs|voastră|ta|tale|vaše|váš|vaša|twoje|twoja|jūsų|jūsu|teie|"
             r"suivi|numéro|número|numero|seguimiento|spedizione|sendungs?|paket|colis|envío|"
             r"номер|номером|номера|номеру|αριθμός|αριθμό|מספר|رقم|संख्या|नंबर|เลข|หมายเลข|"
             r"số|mã|nomor|numărul|număr|szám|száma|számú|číslo|numero|numeron|tunnus|"
@@ -169,6 +170,9 @@ _SHAPES = (
     # A reference led by a year or a date ("2024-118-7734", "20261206-0417", "2025/02/094",
     # "20240318-55"): no phone number is written with a four-digit first group that is a year
     r"\b(?:19|20)\d\d(?:[01]\d[0-3]\d)?[-/]\d{2,8}(?:[-/]\d{1,8})?\b",
+    # The parts after a code in capitals and a slash, with a slash between them: an invoice
+    # series ("TN/24-25/003318", a state, the financial year, the serial)
+    r"(?<=[A-Z]/)\d[\d\-]{0,8}/\d{1,10}\b",
 )
 # Those, and a number after a word that names it.
 _PROTECT = re.compile("|".join((
@@ -253,6 +257,7 @@ _DIGIT_WORDS = {
     "ноль": "0", "нуль": "0", "один": "1", "одна": "1", "два": "2", "две": "2", "дві": "2",
     "три": "3", "четыре": "4", "чотири": "4", "пять": "5", "шесть": "6", "шість": "6",
     "семь": "7", "сім": "7", "восемь": "8", "вісім": "8", "девять": "9",
+    **{f"дев{a}ять": "9" for a in "'\u2019\u02bc"}, **{f"п{a}ять": "5" for a in "'\u2019\u02bc"},
     "אפס": "0", "אחת": "1", "אחד": "1", "שתיים": "2", "שתים": "2", "שניים": "2", "שלוש": "3",
     "שלושה": "3", "ארבע": "4", "ארבעה": "4", "חמש": "5", "חמישה": "5", "שש": "6", "שישה": "6",
     "שבע": "7", "שבעה": "7", "שמונה": "8", "תשע": "9", "תשעה": "9",
@@ -359,8 +364,9 @@ def _any_compound(words: set[str]) -> bool:
                 or _COMPOUND_END.search(spaced[::-1]))
 
 # A word: its letters and the vowel signs of Devanagari, which are no letters to \w.
+# Letters, Indic vowel signs, and the Ukrainian apostrophe inside a word ("дев'ять", "п'ять").
 _WORD = (r"(?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0962\u0963\u0981-\u0983\u09bc-\u09d7"
-         r"\u09e2\u09e3])+")
+         r"\u09e2\u09e3]|(?<=[^\W\d_])['\u2019\u02bc](?=[яюєї]))+")
 _TOKEN = re.compile(_WORD + r"|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
 _GAP = re.compile(r"[\s,.\-/\u2013\u2014:\u060c\u3001]*")
@@ -451,8 +457,15 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
         said_first = bool(run) and len(run[0].group(0)) >= 3 and _weight(run[0].group(0)) > 0 \
             and not run[0].group(0).isdigit()
         raw = sum(1 for t in run if t.group(0).isdigit())
-        if len(run) >= 5 and ((digits >= 7 and words >= 2) or (said_first and raw >= 8)):
+        if len(run) >= 5 and ((digits >= 7 and words >= 2) or (
+                said_first and raw >= 8 and not (len(run) > 1 and _DATE_AFTER.fullmatch(
+                    text, run[1].start(), run[-1].end())))):
             yield run[0].start(), run[-1].end()
+
+
+# The digits after one word are a date ("iki 2024-03-22", Lithuanian "until"; "iki" is also
+# Turkish "two"): no number said in part.
+_DATE_AFTER = re.compile(r"(?:19|20)\d\d[-./]\d\d?[-./]\d\d?|\d\d?[-./]\d\d?[-./](?:19|20)\d\d")
 
 
 # A number that a label names further back in its clause ("Il codice EAN sulla confezione è
@@ -495,7 +508,7 @@ PHONE_WORDS = re.compile(
     # the imperatives only: "the courier will call" (helistab) is no offer of a number
     r"volajte|zavolajte|helista|helistage|zvaniet|piezvaniet|zvani|skambinkite|paskambinkite|"
     r"skambink|pokličite|pokliči|nazovite|nazovi|zovite)\b)"
-    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์"))
+    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์|ติดต่อ"))
 
 
 _CALL_BEFORE = re.compile(

@@ -21,7 +21,7 @@ from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
 from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
-from relay.rules.phone import MASK, PhoneRule
+from relay.rules.phone import MASK, PHONE_WORDS, PhoneRule
 from relay.rules.pieces import PiecesRule
 from relay.rules.social import SocialRule
 from relay.rules.view import View, view
@@ -54,6 +54,8 @@ def _key_words(key: str) -> list[str]:
     return [key, *_KEY_JOINER.split(key)] if _KEY_JOINER.search(key) else [key]
 
 
+# A postal item's number (UPU S10, "RR204819330TW") or a UPS one ("1Z999AA10123456784").
+_SHIPMENT_VALUE = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}|1Z[0-9A-Z]{16}")
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 # A value that spells its digits in percent escapes ("%30%39%31...") or writes a number with
 # phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
@@ -105,6 +107,13 @@ def _bare(text: str, start: int, end: int) -> bool:
     if text.startswith("(", start) and text.startswith(")", end):
         start += 1
     return _BARE.fullmatch(text, start, end) is not None
+
+
+def _called(text: str, start: int) -> bool:
+    """Whether a word of calling stands just before `start` on its line ("ติดต่อกลับ
+    081-332-7460"): a number offered so is no part number, however ordinary the rest."""
+    line = text.rfind("\n", 0, start) + 1
+    return PHONE_WORDS.search(text, max(line, start - 30), start) is not None
 
 
 def _in_ordinary(start: int, end: int, sentences: list[tuple[int, int, float, list[str]]],
@@ -204,7 +213,8 @@ class TextRules:
             for rule in self.rules:
                 for start, end in rule.find(masked):
                     if scored and rule is self.phone and _bare(masked, start, end) \
-                            and _in_ordinary(start, end, scored, bare):
+                            and _in_ordinary(start, end, scored, bare) \
+                            and not _called(masked, start):
                         continue
                     if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
@@ -262,6 +272,8 @@ class TextRules:
             if not value:
                 continue
             code = None
+            if _SHIPMENT_VALUE.fullmatch(value):
+                continue  # "MAILNO=RR204819330TW": a postal item's number, whatever the key
             if any(map(_CONTACT_KEYS.search, _key_words(m.group("key")))):
                 code = "contact.phone" if re.search(r"\d{6}", value) else "contact.email" \
                     if "@" in value else "contact.social"
