@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from relay.rules.needs import Gated
 from relay.rules.phone import PHONE_WORDS, _mask_order_ids
 from relay.rules.view import folded
 
-# Join them, put them together, read them in a row, in the languages the rules read.
-_JOIN = re.compile(
+# Join them, put them together, read them in a row, in the languages the rules read. Gated:
+# most texts hold none of its words, and the scan of its hundred-odd branches is then skipped.
+_JOIN = Gated(re.compile(
     r"(?i)(?<!\w)(?:put\s+(?:them|these|those|it\s+all|the\s+\w+)\s+together|together|"
     r"join(?:ed)?|combine[ds]?|in\s+a\s+row|one\s+after\s+(?:the\s+)?(?:other|another)|"
     r"back\s+to\s+back|"
@@ -55,7 +57,7 @@ _JOIN = re.compile(
     r"一起|连起来|連起來|拼起来|拼在一起|つなげ\w*|並べ\w*|합치\w*|이어\s*붙\w*|붙여\w*|"
     # Chinese "the first three digits", "the last four", "the middle four"
     r"(?:前|后|後|最后|最後|中间|中間)[一二三四五六七八九\d]位)(?!\w)"
-    r"|(?:前|后|後|最后|最後|中间|中間)[一二三四五六七八九\d]位")
+    r"|(?:前|后|後|最后|最後|中间|中間)[一二三四五六七八九\d]位"))
 # The paragraph must speak of calling (the phone rule's words) or of digits.
 _DIGITS = re.compile(
     r"(?i)(?<!\w)(?:digits?|figures|numbers|cifr[ae]s?|cifre|chiffres|ziffern?|zahlen|"
