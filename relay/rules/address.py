@@ -4,11 +4,12 @@ Québec, Japanese, Chinese and Korean forms), and streets described in words.
 A street needs a house number next to a street word ("221B Baker Street", "Hauptstraße 5",
 "12 rue de Rivoli", "Södermannagatan 19", "Av. Insurgentes Sur 1602"); the postcode and town
 after it go with it, also past a floor or flat ("2. OG", "3º izq.", "m. 12") and on the next
-line. A postcode that only an address has (UK, US state + ZIP, Canadian, Dutch "1017 GN",
-Portuguese "4000-447", Swedish "116 40", Polish "90-006" with their town, 〒) is an address
-line on its own. Without a number, a street named after a word that places someone there
-("on Elm Road", "in der Gartenstraße", "rue des Lilas", "na Rua Augusta") is a described
-address, with the "number 9" next to it.
+line. A postcode that nearly names a building (UK, Canadian) or has the shape only an address
+line has (Dutch "1017 GN", Portuguese "4000-447", Swedish "116 40", Polish "90-006" with their
+town, 〒) is an address line on its own; a town with its postcode written as prose ("nach
+80331 München", "AZ 85719") reaches no one and stays. Without a number, a street named after
+a word that places someone there ("on Elm Road", "in der Gartenstraße", "rue des Lilas", "na
+Rua Augusta") is a described address, with the "number 9" next to it.
 """
 
 from __future__ import annotations
@@ -260,14 +261,16 @@ _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδ
                "邮编", "郵便番号", "우편번호", "郵遞區號",
                "código", "codigo")
 _COMMA_CODE = re.compile(r",\s+(?:[A-Z]{1,2}-)?\d{2}")  # not "24,99"
-# Each form's words, each a word of its own in the text: a UK inward code ("1AA"); a state
-# and a ZIP code; a province and its code ("K1A 0B1", "K1A0B1"); a territory and a postcode.
-_ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_US_ZIP}|{_CA_POSTCODE}|{_AU_POSTCODE}"),
+# A postcode that comes near to naming a building, alone: a UK one (about fifteen
+# addresses), a Canadian one with its province. (A US state and ZIP, an Australian territory
+# and postcode name a town's part, as "80331 München" does, and stay alone.) Each form's
+# words, each a word of its own in the text: a UK inward code ("1AA"); a province and its
+# code ("K1A 0B1", "K1A0B1").
+_ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_CA_POSTCODE}"),
                Words(re.compile(r" \d[A-Z]{2} ")),
-               (WordIn(_US_STATES.replace("|", " ")), Words(re.compile(r" \d{5} "))),
                (WordIn("AB BC MB NB NL NS NT NU ON PE QC SK YT"),
-                Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? "))),
-               (WordIn("NSW VIC QLD WA SA TAS ACT NT"), Words(re.compile(r" \d{4} "))))
+                Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? "))))
+
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 
@@ -336,7 +339,8 @@ _HOUSE_NUMBER = (rf"{_NUMBER_WORDS}(?:\s+(?:ist|is|es|est|è|é|är|die|the|la|l
                  r"\s?\d{1,4}[a-zA-Z]?")
 # "on Elm Road" is a place like "on High Street" near a shop: only next to words about a home.
 _DESCRIBED_EN = Gated(re.compile(
-    rf"\b(?:on|at|in|off|along|down|up|near|onto|into)\s+(?:the\s+)?(?!The\b)(?:{_NAME}\s+){{1,3}}"
+    r"\b(?:on|at|in|off|along|down|up|near|onto|into|end\s+of)\s+(?:the\s+)?(?!The\b)"
+    rf"(?:{_NAME}\s+){{1,3}}"
     r"(?<!Google )(?<!Hard )(?<!USB )(?<!Flash )(?<!One )"
     r"(?:Street|Road|Lane|Avenue|Close|Crescent|Drive|Terrace|Court|Place|Gardens|Grove|Mews|"
     r"Boulevard|Walk|Square|Row|Way|Hill|View|Rise|Park|Vale|Croft|Meadows?|Fields|End|Green|"

@@ -132,7 +132,7 @@ _KEYWORDS = (
     # that names a way to call ("Handynummer", "Servicenummer")
     r"(?!\w*(?:telefon|handy|mobil|ruf|fax|kontakt|privat|whats|tlf|notfall|durchwahl|"
     r"festnetz|service|hotline|sms|telefoon|mobiel|mobil|signal|viber|tel|puhelin|gsm|"
-    r"kännykkä|sím))"
+    r"kännykkä|sím|swish|vipps|mobilepay|bizum))"
     r"[a-zäöüßåæø]{2,24}(?:nummer|numret|numer|nr)"
 )
 # Words that may stand between such a word and its number: "FedEx Ground number ...",
@@ -496,6 +496,9 @@ PHONE_WORDS = re.compile(
     r"anruf\w*|ruf|appel\w*|appelle\w*|rappel\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
     r"celular|cellulare|chiam\w+|telefono|bel|mobiel|telefoon|zadzwo\w*|komórk\w*|"
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
+    # Payments keyed by a phone number ("Mitt swishnummer är 070-312 44 89")
+    r"swish\w*|vipps\w*|mobilepay\w*|bizum\w*|moncash|gcash|m-?pesa|mb\s?way|yape|nequi|"
+    r"daviplata|paynow|promptpay|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
     # Calling in the other scripts and languages (as the view folds their letters)

@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
 from relay.config import RulesSettings
 from relay.rules.address import AddressRule
 from relay.rules.carriers import CARRIER_HOSTS
@@ -23,6 +26,7 @@ from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
 from relay.rules.phone import MASK, PHONE_WORDS, PhoneRule
 from relay.rules.pieces import PiecesRule
+from relay.rules.regions import suggested
 from relay.rules.social import SocialRule
 from relay.rules.view import View, view
 
@@ -36,7 +40,7 @@ _CONTACT_KEYS = re.compile(
     r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
-    r"r[uü]e?ckruf|notif|"
+    r"r[uü]e?ckruf|notif|^simu$|^utas$|mugikor|"
     # Sender and recipient in other languages ("avsandare=", "empfaenger=", "nadawca=")
     r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
     r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|pengirim|penerima|^nguoi$|"
@@ -56,6 +60,14 @@ def _key_words(key: str) -> list[str]:
 
 # A postal item's number (UPU S10, "RR204819330TW") or a UPS one ("1Z999AA10123456784").
 _SHIPMENT_VALUE = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}|1Z[0-9A-Z]{16}")
+# A number after a word that says whose or what it is, in a value ("hivj:06301234567",
+# "wa:+971...", "contacto:+34...").
+_SAID_NUMBER = re.compile(r"[^\W\d_]{1,12}\s?[:=]\s?\+?[\d\s\-()]{7,20}")
+# Keys whose values are a carrier's own numbers.
+_SHIPMENT_KEY = re.compile(
+    r"(?i)track|trk|trace|awb|barcode|code|(?:^|_)id$|^id|number|^nr|^no$|ship|parcel|consign|"
+    r"waybill|wbl|item|piece|search|query|^q$|^s$|^tn$|^cn$|mailno|objeto|cargo|order|match|"
+    r"sendung|colis|envio|pedido|lahetys|zasilk")
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 # A value that spells its digits in percent escapes ("%30%39%31...") or writes a number with
 # phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
@@ -99,6 +111,17 @@ def allowed_hosts(settings: RulesSettings, domain: str) -> tuple[str, ...]:
 # A bare run of digits (no "+", no brackets): what an order, serial or reference number
 # after a label the phone rule's lists lack looks like too.
 _BARE = re.compile(r"[\s\d\-.]+")
+
+
+_HOST = re.compile(r"(?:[a-z][a-z0-9+.\-]*://)?(?P<host>[^/?#:\s]+)", re.IGNORECASE)
+
+
+def _host_region(url: str) -> str | None:
+    """The region a link's country domain names ("aramex.co.za": ZA), if it has one."""
+    m = _HOST.match(url)
+    tld = m.group("host").rsplit(".", 1)[-1].upper() if m else ""
+    tld = "GB" if tld == "UK" else tld
+    return tld if len(tld) == 2 and tld in phonenumbers.SUPPORTED_REGIONS else None
 
 
 def _bare(text: str, start: int, end: int) -> bool:
@@ -180,7 +203,7 @@ class TextRules:
             masked = separators(masked)
         allowed = list(self.links.allowed_spans(masked))
         for start, end in allowed:
-            for vs, ve, code in self.query_contacts(masked[start:end]):
+            for vs, ve, code in self.query_contacts(masked[start:end], masked):
                 findings.append(Finding(*seen.span(start + vs, start + ve), code))
         numbers = {n for start, end in allowed
                    for n in self.link_numbers(masked[start:end])} | set(shipments)
@@ -262,28 +285,36 @@ class TextRules:
                     numbers.update(_LINK_NUMBER.findall(unquote_plus(m.group("value"))))
         return numbers
 
-    def query_contacts(self, url: str) -> list[tuple[int, int, str]]:
-        """Query values of an allowed link that carry a contact detail: (start, end, code)."""
-        if "=" not in url:
-            return []
+    def query_contacts(self, url: str, text: str = "") -> list[tuple[int, int, str]]:
+        """Query values of an allowed link that carry a contact detail: (start, end, code).
+        A fragment that is no route ("#01912345678", "#hivj:06301234567") is read as a
+        value too. `text`: the message the link stands in (its language suggests regions)."""
+        values = [(m.start("value"), m.end("value"), m.group("key"), m.group("value"))
+                  for m in _QUERY_VALUE.finditer(url)] if "=" in url else []
+        hash_at = url.find("#")
+        if hash_at >= 0 and not any(c in url[hash_at + 1:] for c in "=/&?"):
+            values.append((hash_at + 1, len(url), "", url[hash_at + 1:]))
         found = []
-        for m in _QUERY_VALUE.finditer(url):
-            value = _decoded(m.group("value"))
+        for start, end, key, raw in values:
+            value = _decoded(raw)
             if not value:
                 continue
             code = None
             if _SHIPMENT_VALUE.fullmatch(value):
                 continue  # "MAILNO=RR204819330TW": a postal item's number, whatever the key
-            if any(map(_CONTACT_KEYS.search, _key_words(m.group("key")))):
+            if any(map(_CONTACT_KEYS.search, _key_words(key))):
                 code = "contact.phone" if re.search(r"\d{6}", value) else "contact.email" \
                     if "@" in value else "contact.social"
             elif "@" in value:
                 code = "contact.email"
-            elif _INTERNATIONAL.fullmatch(value) or (
+            elif _INTERNATIONAL.search(value) or (
                     7 <= sum(c.isdigit() for c in value) <= 15
-                    and (_ESCAPED_DIGIT.search(m.group("value"))
+                    and (_ESCAPED_DIGIT.search(raw)
                          or (_PUNCTUATED_NUMBER.fullmatch(value)
-                             and not value.isdigit()))):
+                             and not value.isdigit())
+                         or _SAID_NUMBER.fullmatch(value)
+                         or (not _SHIPMENT_KEY.search(key)
+                             and self._mobile(value, text, _host_region(url))))):
                 code = "contact.phone"
             else:
                 # A value of words ("call me at (503) 555-0187") is text, and every rule
@@ -299,8 +330,26 @@ class TextRules:
                                  for start, end, score, words in self.model.scored(value)
                                  if self.model.passes(value[start:end], score)), None)
             if code is not None:
-                found.append((m.start("value"), m.end("value"), code))
+                found.append((start, end, code))
         return found
+
+    def _mobile(self, value: str, text: str, host_region: str | None) -> bool:
+        """A run of digits that is a mobile number as its owner writes it, with the trunk
+        "0" of the link's country, the rules' regions or the text's ("0722123456"). (With a
+        country code and no "+", a carrier's own numbers too often read valid: "12345678901".)"""
+        if not value.isdigit() or not 9 <= len(value) <= 13 or value[0] != "0" \
+                or value[1] == "0":
+            return False
+        for region in dict.fromkeys((*((host_region,) if host_region else ()),
+                                     *self.phone.regions, *(suggested(text) if text else ()))):
+            try:
+                parsed = phonenumbers.parse(value, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in (
+                    PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+                return True
+        return False
 
     def redact(self, text: str, whole_sentences: bool = True) -> tuple[str, list[Finding]]:
         findings = self.find(text, whole_sentences=whole_sentences)

@@ -225,6 +225,16 @@ LOCAL_FORMS = [
     ("My number in two halves: first half 07911, second half 123456, call after six.",
      "123456"),
     ("Mi número por partes: primero 311, luego 582, y al final 4417. Llámame.", "582"),
+    # In an allowed link's fragment or query, after a word or with a trunk "0"
+    ("Tracking: https://www.dhl.com/bd-en/home/tracking.html?tracking-id=1234567890"
+     "#01712345678 - the number at the end is mine.", "01712345678"),
+    ("https://posta.hu/nyomkovetes/nyitooldal?searchvalue=RB123456789HU#hivj:06301234567",
+     "06301234567"),
+    ("https://www.aramex.com/ae/en/track/results?ShipmentNumber=44123456789"
+     "&note=wa%3A%2B971501234567", "%2B971501234567"),
+    ("Coletul: https://www.fancourier.ro/awb-tracking/?tracking=2345678901234&m=0722123456",
+     "0722123456"),
+    ("Mitt swishnummer är 070-312 44 89 om du vill betala direkt.", "070-312 44 89"),
 ]
 LOCAL_ORDINARY = [
     "Voraussichtliche Zustellung nach 80331 München am Donnerstag zwischen 10 und 14 Uhr.",
@@ -236,6 +246,9 @@ LOCAL_ORDINARY = [
     "掛號號碼 RR204819330TW https://postserv.post.gov.tw/pstmail/main_mail.html?MAILNO=RR204819330TW",
     "Tra cứu: https://khachhang.giaohangtietkiem.vn/web/tra-cuu?code=S1882301.HN12.B4.789456123",
     "The sector 5 warehouse sends 2 sector 18 parts on Monday.",
+    "GLS: https://gls-group.com/HR/hr/pracenje-posiljke?match=12345678901",
+    "https://www.royalmail.com/track-your-item#/tracking-results/QF123456785GB",
+    "Waybill 40098761234: https://www.aramex.co.za/tools/track/?l=40098761234",
 ]
 
 
