@@ -320,10 +320,12 @@ def _case_message(case: dict[str, Any]) -> Any:
 
 
 _TAGS = re.compile(r"<[^>]*>")
+# What a mail client shows nothing of: a style sheet, a script, the head, a comment.
+_UNSEEN = re.compile(r"<(style|script|head)\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 
 
 def _visible(markup: str) -> str:
-    return " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
+    return " ".join(html.unescape(_TAGS.sub(" ", _UNSEEN.sub(" ", markup))).split())
 
 
 def _expected_subject(case: dict[str, Any]) -> str:

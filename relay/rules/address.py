@@ -179,6 +179,9 @@ _STREETS = (
     r"(?<![\w\-])(?:(?i:h\.?\s?no\.?|house\s+no\.?|plot(?:\s+no\.?)?|flat(?:\s+no\.?)?)\s*"
     r"(?:[A-Z]{1,2}-?)?\d{1,4}[A-Z]?,?|[A-Z]{1,2}-\d{1,4}[A-Z]?,?|\d{1,4}[A-Z]?,)"
     r"\s+(?i:sector|sec\.?)[\s\-]?\d{1,3}[A-Z]?\b",
+    # Tamil (Sri Lanka, Tamil Nadu): the number, the name, the street word ("45/2 காலி வீதி")
+    r"(?<![\d/])\d{1,4}(?:/\d{1,3})?[A-Za-z]?,?\s+(?:[\u0b80-\u0bff]+\s+){1,3}"
+    r"(?:வீதி|தெரு|சாலை|ரோடு)",
     # West Africa: a numbered street at its crossing ("Rue 10 x Blaise Diagne")
     r"\b(?:Rue|Avenue|Av\.|Route)\s+\d{1,3}\s+(?:x|X|angle)\s+(?:Rue\s+|Avenue\s+)?"
     r"[A-Z0-9][\w\-']{0,20}(?:\s+[A-Z][\w\-']{1,20}){0,2}",
@@ -255,6 +258,7 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
     ("फ्लैट", "फ़्लैट", "मकान", "हाउस", "प्लॉट"),
     (",",),
     ("sector", "sec", "sec."),
+    ("வீதி", "தெரு", "சாலை", "ரோடு"),
     ("rue", "avenue", "av.", "route"),
 )
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",

@@ -18,6 +18,8 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from relay.rules.findings import CONTACT_MARKER
+
 # JPEG segments a viewer needs: APP0 (JFIF), APP2 (ICC colour profile), APP14 (Adobe colour
 # transform). Every other APPn (EXIF, XMP, IPTC/Photoshop, maker notes) and COM carries text.
 _JPEG_KEEP_APP = {0xE0, 0xE2, 0xEE}
@@ -296,6 +298,31 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
+# An invite's place, part by part (its commas): a street with a house number and a flat, or
+# two or more words and a number ("Ganību dambis 17", "Rüütli 12-4", "Blok C-12-3",
+# "Կոմիտասի պողոտա 5"), or a street word ("شارع الأمير سلطان") is where someone lives. A
+# pickup point, a locker, a bay or a branch ("Bay 4", "Pickup Point BKR-04", "відділення
+# №31") is no one's home and stays.
+_HOUSE = re.compile(
+    r"(?:[^\W\d_][\w'\u2019.\-]*\s+){2,3}\d{1,4}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)*"
+    r"|(?:[^\W\d_][\w'\u2019.\-]*\s+){1,3}(?:[A-Z]-?)?\d{1,4}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)+"
+    r"|.*(?:شارع|طريق|(?i:\bstreet\b|\bstr\.|\bulica\b|\brue\b|\bcalle\b|\bvia\b|straße|"
+    r"gatan|\bул\.|улица|вул\.|вулиця|\bпр\.|проспект|պողոտա|փողոց|\bjalan\b|\bjl\.)).*")  # noqa: RUF001
+_PICKUP = re.compile(
+    r"(?i)point|punkt|pont|ponto|punto|locker|automat|paketomat|poštomat|\bbay\b|gate|"
+    r"terminal|station|branch|office|relais|\bpost|\bbox\b|counter|desk|hall|level|floor|"
+    r"platform|pickup|pick-up|marketplace|mall|avm|centre|center|№|\bno\.?\s")
+
+
+def _house_parts(value: str) -> str:
+    """`value` (a LOCATION, already through the rules) with its parts that are a home gone."""
+    parts = value.split(",")
+    kept = [part[:len(part) - len(part.lstrip())] + CONTACT_MARKER
+            if _HOUSE.fullmatch(part.strip()) and not _PICKUP.search(part)
+            and CONTACT_MARKER not in part else part for part in parts]
+    return ",".join(kept) if kept != parts else value
+
+
 def scrub_calendar(text: str, redact: Callable[[str], str],
                    host_allowed: Callable[[str], bool],
                    redact_name: Callable[[str], str]) -> str:
@@ -337,6 +364,8 @@ def scrub_calendar(text: str, redact: Callable[[str], str],
             new_params = redact(params) if params else params
         plain = _ics_unescape(value)
         new_value = (redact_name if name == "PRODID" else redact)(plain)
+        if name == "LOCATION":
+            new_value = _house_parts(new_value)
         if new_value == plain and new_params == params:
             out.append(line)
             continue

@@ -30,6 +30,10 @@ from relay.rules.phone import MASK, mask, mask_shapes
 # A sentence ends at a line break, at ". " "! " "? ", or at a CJK full stop.
 _BREAK = re.compile(r"\n\s*|(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_ABBREVIATION_END = re.compile(
+    r"(?<![^\W\d_])(?:inkl|zzgl|ca|bzw|ggf|evtl|approx|aprox|env|incl|excl|max|min|nr|no|"
+    r"ref|art|vol|st|stk|pcs|pz|ud|uds|sz|kb|ok|cca|tj|pribl)\.$",
+    re.IGNORECASE)
 _MASKED = re.compile(MASK + "+")
 # Every script's digits read as "0": the model learns how many digits, not which.
 _DIGIT = re.compile(r"\d")
@@ -70,9 +74,14 @@ _LEAST = 5
 
 
 def sentences(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each non-blank sentence of `text`."""
+    """(start, end) of each non-blank sentence of `text`. An abbreviation's period before a
+    number is no sentence's end ("inkl. 2 Akkus", "ca. 5 cm", "approx. 3 kg", "Nr. 12"): the
+    number is read in its sentence."""
     last = 0
     for m in _BREAK.finditer(text):
+        if m.end() < len(text) and text[m.end()].isdigit() and "\n" not in m.group() \
+                and _ABBREVIATION_END.search(text, max(0, m.start() - 7), m.start()):
+            continue
         if m.start() > last and not text[last:m.start()].isspace():
             yield last, m.start()
         last = m.end()

@@ -98,7 +98,7 @@ PROVIDERS = (
     # Written in other scripts ("على جيميل", "בג'ימייל", "จีเมล"), Cyrillic as the view folds it
     + folded(r"جيميل|جي\s?ميل|جيمايل|هوتميل|هوتمايل|ياهو|أوتلوك|ג'ימייל|גימייל|הוטמייל|יאהו|"
              r"אאוטלוק|จีเมล|ฮอตเมล|ยาฮู|जीमेल|याहू|हॉटमेल|джимейл|гмейл|гмайл|яху|хотмейл|"
-             r"аутлук|яндекс|γκμέιλ|τζιμέιλ")
+             r"аутлук|яндекс|гмаил|гмејл|џимејл|хотмејл|γκμέιλ|τζιμέιλ")
 )
 # Providers whose name is also a word ("in orange", "live", "sky"): only after an at-word.
 _WORDLIKE_PROVIDERS = r"orange|live|sky|alice|bol|kakao|nate|o2|telia"

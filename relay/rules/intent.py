@@ -96,6 +96,8 @@ _HANDLE_CUES = (
     r"nimimerk\w*|käyttäjä\w*|sähköposti\w*|felhasználó\w*|becenév|přezdívk\w*|"
     r"uživatel\w*|utilizator|notandanafn\w*|kasutajanim\w*|lietotājvārd\w*|vartotoj\w*|"
     r"korisničk\w*\s+ime|uporabniš\w*\s+ime|brukarnamn|"
+    # "user" itself in more languages ("korisnik starinar_split", "kasutaja vanavara_mart")
+    r"korisnik\w*|kasutaja|użytkownik\w*|lietotāj\w*|uporabnik\w*|používateľ\w*|"
     r"потребителско\s+име|имя\s+пользователя|ім'я\s+користувача|ник\w*|нік\w*|"
     r"όνομα\s+χρήστη|"
     r"واتساب|واتس|ايميل\w*|إيميل\w*|بريد\w*|انستا\w*|וואטסאפ|מייל|אינסטגרם|пиш\w*|напиш\w*|"
@@ -322,7 +324,8 @@ _FILE = re.compile(r"\.(?:pdf|jpe?g|png|gif|docx?|xlsx?|txt|csv|zip|heic|ics|vcf
 # A cue word, then "is"/":": the next word is the handle whatever its shape.
 _SAID = re.compile(
     r"\s*(?:[:=\u2013\u2014]|\s(?:is|ist|es|est|è|é|är|er|jest|je|to|lautet|c'est|"
-    r"it's|det\s+är|is\s+just|heißt|se\s+llama|si\s+chiama|は|는|은|是)\b:?)\s*"
+    r"it's|det\s+är|is\s+just|heißt|heet|heter|hedder|se\s+llama|si\s+chiama|は|는|은|是)\b:?)"
+    r"\s*"
     r"[\"'\u201c\u201e«]?(?P<word>@?[\w][\w.\-]{2,40}[\w])")
 _NOT_HANDLES = frozenset((
     "the", "this", "that", "here", "there", "down", "broken", "same", "fine", "easy", "below",

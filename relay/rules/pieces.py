@@ -41,7 +41,7 @@ _JOIN = Gated(re.compile(
     # Join in the languages of South Asia, the Middle East, South-East Asia and Africa
     r"जोड़\s*कर|जोड़कर|जोड़ो|जोड़ें|जोड़\s*लो|মিলিয়ে|জুড়ে|சேர்த்து|కలిపి|జోడించి|"
     r"جوڑ\s*کر|جوڑیں|ملا\s*کر|کنار\s+هم|پشت\s+سر\s+هم|مع\s+بعض|ورا\s+بعض|جنب\s+بعض|"
-    r"ברצף|ביחד|ต่อกัน|รวมกัน|pagsamahin|pagdugtungin|unganisha|pamoja|"
+    r"ברצף|ביחד|ต่อกัน|รวมกัน|pagsamahin|pagdugtungin|\w*unganish\w*|pamoja|"
     # (Cyrillic and Greek as the view folds them: the rules read its text)
     + folded(r"подряд|вместе|соедин\w*|разом|підряд|поспіль|μαζί|στη\s+σειρά|") +
     # Halves and parts: "first half 90004, second half 31877"

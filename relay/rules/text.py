@@ -334,14 +334,17 @@ class TextRules:
         return found
 
     def _mobile(self, value: str, text: str, host_region: str | None) -> bool:
-        """A run of digits that is a mobile number as its owner writes it, with the trunk
-        "0" of the link's country, the rules' regions or the text's ("0722123456"). (With a
+        """A run of digits that is a mobile number as its owner writes it: with the trunk
+        "0" of the link's country, the rules' regions or the text's ("0722123456"), or as the
+        link's own country writes its mobiles without one (poste.it: "3398812045"). (With a
         country code and no "+", a carrier's own numbers too often read valid: "12345678901".)"""
-        if not value.isdigit() or not 9 <= len(value) <= 13 or value[0] != "0" \
-                or value[1] == "0":
+        if not value.isdigit() or not 9 <= len(value) <= 13 or value.startswith("00"):
             return False
-        for region in dict.fromkeys((*((host_region,) if host_region else ()),
-                                     *self.phone.regions, *(suggested(text) if text else ()))):
+        # Without a trunk "0" ("rif=3398812045"), only as the link's own country writes it.
+        regions = (*((host_region,) if host_region else ()), *self.phone.regions,
+                   *(suggested(text) if text else ())) if value[0] == "0" else \
+            ((host_region,) if host_region else ())
+        for region in dict.fromkeys(regions):
             try:
                 parsed = phonenumbers.parse(value, region)
             except phonenumbers.NumberParseException:

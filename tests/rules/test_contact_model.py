@@ -45,8 +45,14 @@ def test_a_sentence_too_short_to_hold_a_detail_stays():
     rules = TextRules(replace(RulesSettings(), contact_model=False), "relay.test")
     rules.model = ContactModel({"\nkb": 10.0, "\nhandle": 10.0}, -5.0, 2.0, -4.0,
                                {c: {} for c in CODES})
-    assert not rules.find("Kb. 40 üzemóra, utolsó szerviz 2024-ben.")
+    assert not rules.find("Kb. negyven üzemóra, utolsó szerviz 2024-ben.")
     assert rules.find("My handle is in the bio.")
+
+
+def test_an_abbreviation_before_a_number_ends_no_sentence():
+    text = "Es stand „inkl. 2 Akkus“ da. Kb. 40 üzemóra. Fertig. 2 Stück fehlen."
+    assert [text[s:e] for s, e in sentences(text)] == [
+        "Es stand „inkl. 2 Akkus“ da.", "Kb. 40 üzemóra.", "Fertig.", "2 Stück fehlen."]
 
 
 # The shipped model on the corpus it was trained on: of the contact cases whose detail the

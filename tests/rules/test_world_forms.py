@@ -235,6 +235,13 @@ LOCAL_FORMS = [
     ("Coletul: https://www.fancourier.ro/awb-tracking/?tracking=2345678901234&m=0722123456",
      "0722123456"),
     ("Mitt swishnummer är 070-312 44 89 om du vill betala direkt.", "070-312 44 89"),
+    ("Traccia: https://www.poste.it/cerca/index.html#/risultati-spedizioni/RR123456785IT"
+     "?rif=3398812045", "3398812045"),
+    ("Imam i oglas na Njuškalu, korisnik stari_sat_77, tamo je jeftinije.", "stari_sat_77"),
+    ("Пошаљите рачун на мејл: petar.nikolic у гмаил, знате наставак.", "petar.nikolic"),
+    ("ஆர்டர் 5521 – 12/4 கோவில் வீதி, யாழ்ப்பாணம் க்கு அனுப்பவும்", "12/4 கோவில் வீதி"),
+    ("Namba yangu: ya kwanza 0712, ya pili 345 na ya mwisho 678. Ziunganishe, nipigie.",
+     "345"),
 ]
 LOCAL_ORDINARY = [
     "Voraussichtliche Zustellung nach 80331 München am Donnerstag zwischen 10 und 14 Uhr.",
@@ -249,6 +256,7 @@ LOCAL_ORDINARY = [
     "GLS: https://gls-group.com/HR/hr/pracenje-posiljke?match=12345678901",
     "https://www.royalmail.com/track-your-item#/tracking-results/QF123456785GB",
     "Waybill 40098761234: https://www.aramex.co.za/tools/track/?l=40098761234",
+    "Guten Tag, in der Beschreibung stand „inkl. 2 Akkus“. Schicken Sie den zweiten nach?",
 ]
 
 

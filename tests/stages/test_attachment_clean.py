@@ -230,6 +230,32 @@ def test_a_uid_naming_a_host_or_holding_a_detail_is_replaced(uid: str):
     assert uid not in got and "SUMMARY:Pickup" in got
 
 
+def _scrubbed(ics: str) -> str:
+    rules = TextRules(RulesSettings(), "relay.test")
+    return attachment_text.scrub_calendar(ics, lambda t: rules.redact(t)[0],
+                                          rules.links.host_allowed,
+                                          lambda t: rules.redact(t, whole_sentences=False)[0])
+
+
+@pytest.mark.parametrize(("location", "home"), [
+    ("Ganību dambis 17\\, Rīga", "Ganību dambis 17"),
+    ("Rüütli 12-4\\, Tartu", "Rüütli 12-4"),
+    ("Blok C-12-3\\, Bangsar", "Blok C-12-3"),
+    ("حي النرجس\\, شارع الأمير سلطان\\, الرياض", "شارع الأمير سلطان"),
+])
+def test_an_invites_place_that_is_a_home_goes(location: str, home: str):
+    got = _scrubbed(f"BEGIN:VEVENT\r\nSUMMARY:Pickup\r\nLOCATION:{location}\r\nEND:VEVENT\r\n")
+    assert home not in got and "SUMMARY:Pickup" in got and "LOCATION:" in got
+
+
+@pytest.mark.parametrize("location", [
+    "Bay 4", "Marketplace Pickup Point BKR-04", "Нова пошта\\, відділення №31 (Львів)",
+    "LBC branch\\, SM City North EDSA\\, Quezon City", "Leeds"])
+def test_an_invites_pickup_point_stays(location: str):
+    ics = f"BEGIN:VEVENT\r\nSUMMARY:Pickup\r\nLOCATION:{location}\r\nEND:VEVENT\r\n"
+    assert _scrubbed(ics) == ics
+
+
 def test_damaged_jpeg_is_unreadable_not_passed():
     with pytest.raises(attachment_text.Unreadable):
         attachment_text.strip_jpeg(b"\xff\xd8\xff\xe1\xff\xff" + b"x" * 10)
