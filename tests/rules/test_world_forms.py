@@ -203,16 +203,6 @@ KEPT = [
 ]
 
 
-@pytest.mark.parametrize(("text", "secret"), ACCESS_AND_NAMES + CALLBACKS)
-def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
-    assert_removed(text, secret)
-
-
-@pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT)
-def test_what_those_forms_resemble_is_untouched(text):
-    assert RULES.redact(text)[0] == text
-
-
 # Written for the forms the training sets after blind14m showed (not their texts).
 LOCAL_FORMS = [
     ("Tafadhali njoo dukani: 27 شارع القصر العيني, القاهرة", "27 شارع القصر العيني"),
@@ -260,11 +250,12 @@ LOCAL_ORDINARY = [
 ]
 
 
-@pytest.mark.parametrize(("text", "secret"), LOCAL_FORMS)
-def test_local_forms_are_removed(text, secret):
+
+@pytest.mark.parametrize(("text", "secret"), ACCESS_AND_NAMES + CALLBACKS + LOCAL_FORMS)
+def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
     assert_removed(text, secret)
 
 
-@pytest.mark.parametrize("text", LOCAL_ORDINARY)
-def test_towns_invoices_and_local_carriers_are_untouched(text):
+@pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT + LOCAL_ORDINARY)
+def test_what_those_forms_resemble_is_untouched(text):
     assert RULES.redact(text)[0] == text
