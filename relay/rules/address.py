@@ -310,9 +310,6 @@ _TAIL_CODE = re.compile(
 _SENTENCE_END = re.compile(r"[A-Za-zÀ-ÿ]{4,}[.!?]\s+[A-ZÀ-Ý]|[!?]")
 # A postcode only an address has, with its town (or one that needs none).
 _SIZES = r"XS|XL|XXL|GB|MB|TB|KG|CM|MM|PC|AM|PM|HD|UK|EU|US|OK|LED|USB|CD|DVD"
-# Fixed-width lookbehinds, one per word: "in 80331 München", "à 75011 Paris".
-_PLACE_WORDS = ("in", "à", "en", "a", "nach", "to", "i", "w", "em", "na", "aus", "de")
-_AFTER_PLACE_WORD = "|".join(rf"(?<=\b{w}\s)" for w in _PLACE_WORDS)
 # Each form starts with what it must start with: a digit, a letter-digit, "C", "〒".
 _POSTCODE_LINE = Gated(re.compile(
     rf"(?<![\w\-])(?:\d{{4}}\s?(?!(?:{_SIZES})\b)[A-Z]{{2}}|\d{{4}}-\d{{3}}|\d{{2}}-\d{{3}}|"

@@ -52,7 +52,7 @@ _JOIN = Gated(re.compile(
     r"altra\s+metà|eerste\s+helft|tweede\s+helft|ilk\s+yar\u0131\w*|ikinci\s+yar\u0131\w*|"
     r"nửa\s+đầu|nửa\s+sau|separuh\w*|setengah\s+pertama|bagian\s+pertama|nusu|"
     + folded(r"половин\w*|μισό|") +
-    r"सगं|సగం|பாதி|অর্ধেক|आधा|आधे|पहला\s+हिस्सा|दूसरा\s+हिस्सा|آدھا|پہلا\s+حصہ|"
+    r"సగం|பாதி|অর্ধেক|आधा|आधे|पहला\s+हिस्सा|दूसरा\s+हिस्सा|آدھا|پہلا\s+حصہ|"
     r"النصف|نصف|חצי|ครึ่ง|半分|一半|前半|後半|반쪽|"
     r"一起|连起来|連起來|拼起来|拼在一起|つなげ\w*|並べ\w*|합치\w*|이어\s*붙\w*|붙여\w*|"
     # Chinese "the first three digits", "the last four", "the middle four"

@@ -295,6 +295,7 @@ class TextRules:
         if hash_at >= 0 and not any(c in url[hash_at + 1:] for c in "=/&?"):
             values.append((hash_at + 1, len(url), "", url[hash_at + 1:]))
         found = []
+        host_region = _host_region(url) if values else None
         for start, end, key, raw in values:
             value = _decoded(raw)
             if not value:
@@ -314,7 +315,7 @@ class TextRules:
                              and not value.isdigit())
                          or _SAID_NUMBER.fullmatch(value)
                          or (not _SHIPMENT_KEY.search(key)
-                             and self._mobile(value, text, _host_region(url))))):
+                             and self._mobile(value, text, host_region)))):
                 code = "contact.phone"
             else:
                 # A value of words ("call me at (503) 555-0187") is text, and every rule
