@@ -75,8 +75,14 @@ def edit_text_parts(message: Message, edit: Callable[[str, str], str],
         except UnicodeError:
             charset = "latin-1"
             text = data.decode(charset)
-        new = edit(text, subtype)
-        if new != text:
+        # The rules read lines as "\n" ends them, whatever the wire used ("user\r\n@host"
+        # is one address as surely as "user\n@host"); the edited part goes back with CRLF.
+        crlf = "\r\n" in text
+        plain = text.replace("\r\n", "\n") if crlf else text
+        new = edit(plain, subtype)
+        if new != plain:
+            if crlf:
+                new = new.replace("\n", "\r\n")
             try:
                 data = new.encode(charset, errors="surrogateescape")
             except UnicodeEncodeError:  # the edit brought in what the charset lacks

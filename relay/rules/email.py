@@ -23,7 +23,9 @@ _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|ap
 _AT_BRACKETED = r"et|a|@"
 _DOT_WORDS = (r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点|"
               r"pika|tocka|točka|tečka|bodka|pont|taškas|punktas|punkts|täpp|prikk|"
-              + folded(r"точка|кропка|тачка|τελεία"))
+              # Azerbaijani, Uzbek, Indonesian, Vietnamese, Tagalog, Swahili, Armenian...
+              r"nöqtə|noqta|nuqta|titik|chấm|tuldok|nukta|կետ|წერტილი|نقطة|نقطه|נקודה|डॉट|"
+              + folded(r"точка|кропка|тачка|τελεία|нүкте|нуқта|чекит|цэг"))
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
 _AT = (rf"(?:\s?@\s?|\s*{_OPEN}\s*(?:{_AT_WORDS}|{_AT_BRACKETED})\s*{_CLOSE}\s*"

@@ -64,6 +64,15 @@ _SHIPMENT_WORDS = folded(
     r"пратк\w*|пошиљк\w*|مرسوله|رهگیری|پیگیری|kiriman|penjejakan|padala|"
     # Serial, factory and article numbers
     r"gyári\s+szám\w*|sorozatszám\w*|cikkszám\w*|termékkód\w*|výrobní\s+číslo|sériové\s+číslo|"
+    # South and South-East Asia, the Caucasus, Central Asia, Africa ("tracking", "order", "parcel")
+    r"izləmə\w*|sifariş\w*|bağlama\w*|kuzatuv\w*|buyurtma\w*|jo'natma\w*|"
+    r"հետևման|հետագծման|առաքման|պատվեր\w*|ծանրոց\w*|თვალყურ\w*|შეკვეთ\w*|ამანათ\w*|"
+    r"тапсырыс\w*|сәлемдеме\w*|захиалг\w*|илгээмж\w*|буйрутма\w*|посылка\w*|"
+    r"ट्र्याकिङ|ट्रॅकिंग|ट्रेकिंग|ট্র্যাকিং|অর্ডার|পার্সেল|ਟ੍ਰੈਕਿੰਗ|ਆਰਡਰ|ટ્રેકિંગ|ઓર્ડર|"
+    r"டிராக்கிங்|ட்ராக்கிங்|ஆர்டர்|ట్రాకింగ్|ట్రాకింగ్|ఆర్డర్|ಟ್ರ್ಯಾಕಿಂಗ್|ಆರ್ಡರ್|ട്രാക്കിംഗ്|ഓർഡർ|"
+    r"ට්\u200dරැකින්|ට්රැකින්|ඇණවුම\w*|ခြေရာခံ\w*|အော်ဒါ|ပါဆယ်|លេខតាមដាន|តាមដាន|ការបញ្ជាទិញ|"
+    r"ຕິດຕາມ|ພັດສະດຸ|ufuatiliaji|kifurushi|yokulandelela|iphasela|i-oda|ìtọpinpin|"
+    r"መከታተያ|ትዕዛዝ|faktur|"
     r"sarjanumero\w*|valmistenumero\w*|tuotenumero\w*|серийн\w*\s+номер\w*|заводск\w*\s+номер\w*|"
     r"σειριακ\w*|מספר\s+סידורי|מק\"\u05d8|الرقم\s+التسلسلي|رقم\s+تسلسلي|सीरियल\s+नंबर|"
     r"số\s+seri|số\s+serial|nomor\s+seri|număr\s+de\s+serie|seria|serienr|ซีเรียล|หมายเลขเครื่อง"
@@ -491,6 +500,7 @@ _LABELS = (
 _LABEL_BEFORE = re.compile(
     rf"(?i:(?<![A-Za-z0-9])(?:{_LABELS})(?:[a-zäöüåéèíóúñçłęą]{{0,3}})(?![A-Za-z0-9]))"
     r"(?:[^\d\u2591.!?;\n]|\.(?=\s?[a-z\d:])){0,40}$")
+_SHIPMENT_AFTER = re.compile(rf"(?i:[\s\-:(]{{0,3}}(?:{_SHIPMENT_WORDS})(?![A-Za-z0-9]))")
 PHONE_WORDS = re.compile(
     r"(?i:\b(?:tel|tél|telf|phone|call|ring|text|sms|whats\s?app|mobile|cell|handy|telefon\w*|"
     r"anruf\w*|ruf|appel\w*|appelle\w*|rappel\w*|portable|téléphone|llam\w+|móvil|movil|teléfono|"
@@ -498,7 +508,7 @@ PHONE_WORDS = re.compile(
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
     # Payments keyed by a phone number ("Mitt swishnummer är 070-312 44 89")
     r"swish\w*|vipps\w*|mobilepay\w*|bizum\w*|moncash|gcash|m-?pesa|mb\s?way|yape|nequi|"
-    r"daviplata|paynow|promptpay|"
+    r"daviplata|paynow|promptpay|tikkie|easypaisa|jazzcash|bkash|nagad|khalti|esewa|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
     # Calling in the other scripts and languages (as the view folds their letters)
@@ -510,8 +520,12 @@ PHONE_WORDS = re.compile(
     r"hívjon|zavolej\w*|volejte|soita\w*|puhelin\w*|puh|ring\w*|tlf|aray\u0131n|arayin|"
     # the imperatives only: "the courier will call" (helistab) is no offer of a number
     r"volajte|zavolajte|helista|helistage|zvaniet|piezvaniet|zvani|skambinkite|paskambinkite|"
-    r"skambink|pokličite|pokliči|nazovite|nazovi|zovite)\b)"
-    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์|ติดต่อ"))
+    r"skambink|pokličite|pokliči|nazovite|nazovi|zovite|zəng|qo'ng'iroq\w*|tawag\w*|telpon|"
+    r"қоңырау\w*|хабарлас\w*|залга\w*|ይደውሉ|ደውሉ)\b)"
+    r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์|ติดต่อ"
+    # Scripts whose words end in a combining mark, where \b cannot stand
+    r"|ফোন|মোবাইল|হোয়াটসঅ্যাপ|போன்|அழை|கைபேசி|ఫోన్|కాల్|ಫೋನ್|ಕರೆ|ഫോൺ|വിളി|ફોન|ਫੋਨ|ਕਾਲ|"
+    r"ෆෝන්|කෝල්|ඇමතුම|ဖုန်း|ទូរស័ព្ទ|ໂທ|ስልክ|ደውል|զանգ|հեռախոս|ტელეფონ|დარეკ"))
 
 
 _CALL_BEFORE = re.compile(
@@ -527,10 +541,11 @@ _CALL_TALK = Gated(_CALL_BEFORE, windows=True)
 
 
 def _labelled(text: str, start: int, end: int, talk: bool = True) -> bool:
-    """A label stands before the number in its clause, and nothing speaks of calling
-    (`talk`: whether anything in the whole text may)."""
+    """A label stands before the number in its clause (or a shipment's word right after it,
+    as Turkic languages and Japanese put it: "4386692627 izləmə nömrəsi"), and nothing
+    speaks of calling (`talk`: whether anything in the whole text may)."""
     before = text[max(0, start - 60):start]
-    if not _LABEL_BEFORE.search(before):
+    if not _LABEL_BEFORE.search(before) and not _SHIPMENT_AFTER.match(text, end, end + 40):
         return False
     return not (talk and PHONE_WORDS.search(text, max(0, start - 80), min(len(text), end + 40)))
 

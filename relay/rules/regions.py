@@ -38,7 +38,8 @@ _WORDS = {
     ("ES", "MX", "AR", "CO", "CL", "PE"): "hola gracias pedido usted envío mi número teléfono "
                                           "llámame llamame está también muy por favor celular",
     ("IT",): "ciao grazie ordine numero chiamami il della sono anche molto buongiorno cellulare",
-    ("NL", "BE"): "hallo bedankt bestelling mijn het een niet bel nummer graag ook",
+    ("NL", "BE"): "hallo bedankt bestelling mijn het een niet bel nummer graag ook ik je jij "
+                  "wel naar sturen dan kan stuur",
     ("SE", "FI"): "hej tack och jag är inte ring mitt nummer också beställning",
     ("DK", "NO"): "hej tak jeg ikke og mitt mit nummer ring bestilling ringe ringer hvis noget "
                   "venlig hilsen til det på velkommen nogen også",
@@ -63,6 +64,11 @@ _WORDS = {
     ("ID", "MY"): "halo terima kasih pesanan nomor hubungi saya telepon sudah",
     ("PH",): "salamat po ang ng numero ko tawagan",
     ("KE", "TZ", "UG"): "habari asante namba yangu piga simu oda",
+    ("AZ",): "salam sifariş nömrə nömrəm nömrəsi zəng edin təşəkkür hörmətlə bağlama",
+    ("UZ",): "salom rahmat buyurtma raqam raqamim raqamga qo'ng'iroq qiling iltimos",
+    ("PK",): "aap mera meri hai hain karein karo bhej diya shukriya assalam alaikum",
+    ("NG",): "abeg oga una wetin naija pls e don sharp",
+    ("ZA",): "sanibona ngiyabonga baie dankie goeie groete asseblief",
 }
 # Names that point to a country: a messenger of its own, the country or its people.
 _NAMES = {

@@ -37,7 +37,9 @@ _PLATFORMS = (
     r"twitch|tumblr|bluesky|mastodon|xing|vk|vkontakte|kakao\s?talk|wickr|zalo|steam|discogs|"
     r"mercado\s?livre|mercado\s?libre|mercadolibre|vinted|catawiki|bandcamp|soundcloud|"
     r"onlyfans|patreon|ko-fi|kofi|gumtree|craigslist|carousell|shopee|lazada|coupang|rakuten|"
-    r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu|fejs|face)"
+    r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu|"
+    r"avito|kufar|jiji|tokopedia|bukalapak|daraz|sahibinden|letgo|dubizzle|yad2|jumia|"
+    r"takealot|bazos|grailed|enjoei|xiaohongshu|douyin|weibo|bilibili|小红书|抖音|微博|fejs|face)"
     r"(?:e|ie|zie|u|em|ach|a|s|'s|m|n)?"
     r"|wa|ig|fb|line(?=,?\s*id\b)|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
@@ -49,7 +51,8 @@ _STRONG = (r"(?:@[\w][\w.\-]{2,39}|live:[\w.\-:]{3,40}|[a-z][\w\-]*[._\d#][\w.\-
 # Words that say an identifier follows, in the languages of the corpus.
 _KEYWORD = (r"id|i\.d\.|handle|user\s?name|user|account|acc|profile|nick(?:name)?|name|number|"
             r"no\.?|benutzername|nutzername|kennung|nom\s+d'utilisateur|pseudo|identifiant|"
-            r"nombre\s+de\s+usuario|usuario|nome\s+utente|utente|gebruikersnaam|naam|"
+            r"nombre\s+de\s+usuario|usuario|usuari|usuário|nome\s+utente|utente|gebruikersnaam|naam|"
+            r"felhasználó|käyttäjä|kasutaja|lietotājs|vartotojas|korisnik|uporabnik|"
             r"användarnamn|brukernavn|brugernavn|shop|store|boutique|tienda|laden|butik|winkel|"
             r"sklep|negozio|loja|page|seite|channel|kanal|konto|compte|cuenta|conta")
 _OWNER = (r"(?:(?:my|meine?|mon|ma|mi|il\s+mio|la\s+mia|mijn|our|unser(?:e)?|minha|meu|mój|"
@@ -178,7 +181,10 @@ _PLATFORM_STEMS = (
     "patreon", "ko-fi", "kofi", "gumtree", "craigslist", "carousell", "shopee", "lazada",
     "coupang", "rakuten", "jimoty", "ジモティー", "メルカリ", "번개장터", "당근마켓", "闲鱼",
     "淘宝",
-    "taobao", "xianyu", "fejs", "face")
+    "taobao", "xianyu", "avito", "kufar", "jiji", "tokopedia", "bukalapak", "daraz",
+    "sahibinden", "letgo", "dubizzle", "yad2", "jumia", "takealot", "bazos", "grailed",
+    "enjoei", "xiaohongshu", "douyin", "weibo", "bilibili", "小红书", "抖音", "微博",
+    "fejs", "face")
 _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
 # Asked of the text before the lowered copy is searched: lowering keeps every character's
 # place and kind but for "İ" (two characters lowered), so where the text has none, a match

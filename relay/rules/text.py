@@ -40,7 +40,7 @@ _CONTACT_KEYS = re.compile(
     r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
-    r"r[uü]e?ckruf|notif|^simu$|^utas$|mugikor|"
+    r"r[uü]e?ckruf|notif|^simu$|^utas$|mugikor|^s[ií]mi$|^s[ií]man[uú]mer|^tikkie|"
     # Sender and recipient in other languages ("avsandare=", "empfaenger=", "nadawca=")
     r"avs[aä]ndare|mottagare|absender|empf[aä]e?nger|remitente|destinatari|mittente|"
     r"exp[eé]diteur|nadawca|odbiorca|afzender|ontvanger|pengirim|penerima|^nguoi$|"

@@ -232,6 +232,17 @@ LOCAL_FORMS = [
     ("ஆர்டர் 5521 – 12/4 கோவில் வீதி, யாழ்ப்பாணம் க்கு அனுப்பவும்", "12/4 கோவில் வீதி"),
     ("Namba yangu: ya kwanza 0712, ya pili 345 na ya mwisho 678. Ziunganishe, nipigie.",
      "345"),
+    # Payment apps keyed by a phone, calling in more languages, dots said in them
+    ("Ik stuur je een Tikkie, kan ik die naar 0687341290 sturen?", "0687341290"),
+    ("Easypaisa kar dein is number pe: 0300 7741236, shukriya.", "0300 7741236"),
+    ("Sifariş hazırdır, zəng edin 050 123 45 67 nömrəmə.", "050 123 45 67"),
+    ("অর্ডার করতে ফোন: ০১৭১১২২৩৩৪৪", "০১৭১১২২৩৩৪৪"),
+    ("Хат жіберіңіз: dukenim[нүкте]almaty (at) mail[нүкте]kz", "dukenim"),
+    ("E-poçtum: bakumarket nöqtə 2024 @ mail nöqtə az", "bakumarket"),
+    ("Sendingin: https://posturinn.is/finna-sendingu/?q=RS123456789IS&simi=8471234",
+     "8471234"),
+    ("Cari toko saya di Tokopedia, username: batik_solo88", "batik_solo88"),
+    ("Ho altre cose su Daraz, utente lahore.crafts, scrivimi lì.", "lahore.crafts"),
 ]
 LOCAL_ORDINARY = [
     "Voraussichtliche Zustellung nach 80331 München am Donnerstag zwischen 10 und 14 Uhr.",
@@ -247,6 +258,14 @@ LOCAL_ORDINARY = [
     "https://www.royalmail.com/track-your-item#/tracking-results/QF123456785GB",
     "Waybill 40098761234: https://www.aramex.co.za/tools/track/?l=40098761234",
     "Guten Tag, in der Beschreibung stand „inkl. 2 Akkus“. Schicken Sie den zweiten nach?",
+    # A shipment's word after its number; more posts' and couriers' sites
+    "Bağlama gəlmədi, 4386692627 izləmə nömrəsi iki gündür yenilənmir.",
+    "ပါဆယ် မရောက်သေးပါ၊ ခြေရာခံနံပါတ် 3395058732 ကို စစ်ပေးပါ။",
+    "Faktur 8811794011 sudah saya lampirkan, totalnya Rp122.820.",
+    "Track karein: https://www.mulphilog.com/tracking?cn=42005451185",
+    "ट्र्याक गर्नुहोस्: https://nepalcanmove.com/track?id=NCM2699428",
+    "Sekite: https://www.lpexpress.lt/en/track/?parcel=CE383358202LT",
+    "Je la mettrai sur Avito si personne ne la prend avant vendredi.",
 ]
 
 

@@ -5,7 +5,7 @@ message when its rule says reject. What is on the platform stays byte for byte."
 from __future__ import annotations
 
 import pytest
-from support.parcels import parcel, rules, text, wire
+from support.parcels import parcel, parsed, rules, text, wire
 
 from relay.errors import Reject
 from relay.stages.redact import Redact
@@ -96,3 +96,14 @@ async def test_an_alias_ending_a_sentence_stays_the_alias(after):
     body = f"You can also write to me at s1@relay.example{after}"
     held = await redacted(parcel(text(body)))
     assert (held.message.get_content(), held.reasons) == (body, [])
+
+
+async def test_lines_ended_by_crlf_on_the_wire_read_as_lines_and_stay_crlf():
+    # An address broken before its "@" is one address whether the part's lines end in
+    # "\n" or, as they arrive by SMTP, in "\r\n"; the edited part keeps CRLF.
+    raw = (b"From: b@example.com\r\nSubject: invoice\r\nContent-Type: text/plain\r\n\r\n"
+           b"Send the invoice to anneke_b.za74\r\n@telkomsa.net please.\r\nBye\r\n")
+    held = await redacted(parcel(parsed(raw)))
+    body = wire(held.message).split(b"\r\n\r\n", 1)[1]
+    assert body == f"Send the invoice to {REMOVED} please.\r\nBye\r\n".encode()
+    assert held.reasons == ["contact.email"]
