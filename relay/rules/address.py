@@ -339,6 +339,19 @@ _NUMBER_WORDS = (r"(?:number|no\.|nr\.?|Nr\.?|Hausnummer|Nummer|nummer|huisnumme
 _HOUSE_NUMBER = (rf"{_NUMBER_WORDS}(?:\s+(?:ist|is|es|est|è|é|är|die|the|la|le|el|o|a)){{0,2}}"
                  r"\s?\d{1,4}[a-zA-Z]?")
 # "on Elm Road" is a place like "on High Street" near a shop: only next to words about a home.
+# A street named as where a post office, a carrier's pickup point or a station stands ("the
+# Correos office on calle Alcalá", "il fermopoint della tabaccheria in piazza Dalmazia"): a
+# public place, no one's home, unless a home or "my" comes between ("via DPD to my house on
+# ..."). Its house number, had it one, is still read by the rules.
+PUBLIC_BEFORE = re.compile(
+    r"(?i:\b(?:post\s?office|correos|poste|ufficio\s+postale|bureau\s+de\s+poste|postamt|"
+    r"postfiliale|postkantoor|posten|pošt\w*|poczt\w*|posta|fermo\s?point|tabaccheria|"
+    r"relais|point\s+relais|pickup|pick-up|paketshop|packstation|paketomat\w*|paczkomat\w*|"
+    r"locker|punt|punto|postnl|dhl|dpd|gls|ups|hermes|inpost|chronopost|colissimo|"
+    r"metro|station|estación|stazione|gare|bahnhof|u-bahn|s-bahn|mall|shopping|supermarket|"
+    r"supermercado|supermercato|supermarché|carrefour|esselunga|agência|agencia|filiale|"
+    r"depot|dépôt|sucursal)\b(?:(?!\b(?:home|house|my|me|casa|mi|mia|mio|moi|mon|ma|chez|"
+    r"mein\w*|mir|thuis|mijn|live|vivo|abito|habite|wohn\w*)\b)[^.!?\n]){0,40}$)")
 _DESCRIBED_EN = Gated(re.compile(
     r"\b(?:on|at|in|off|along|down|up|near|onto|into|end\s+of)\s+(?:the\s+)?(?!The\b)"
     rf"(?:{_NAME}\s+){{1,3}}"
@@ -532,7 +545,8 @@ class AddressRule:
             described += [m for m in _DESCRIBED_EN.finditer(text) if _HOME_WORDS.search(
                 text, max(0, m.start() - 80), m.end() + 80)]
             for m in described:
-                if _CARRIERS.search(m.group(0)):
+                if _CARRIERS.search(m.group(0)) or PUBLIC_BEFORE.search(
+                        text, max(0, m.start() - 50), m.start()):
                     continue
                 start, end = m.start(), _tail(text, m.end())
                 after = _NUMBER_NEAR.match(text, end)

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 
 import phonenumbers
 
+from relay.rules.address import PUBLIC_BEFORE
 from relay.rules.email import PROVIDERS
 from relay.rules.needs import distinct_words, trie
 from relay.rules.phone import (
@@ -638,7 +639,8 @@ class IntentRule:
             yield from self._handles(order_free, start, end, budget)
         for start, end in regions["place"]:
             for m in _streets(text, start, end):
-                yield m.start(), m.end(), "contact.address"
+                if not PUBLIC_BEFORE.search(text, max(0, m.start() - 50), m.start()):
+                    yield m.start(), m.end(), "contact.address"
             for m in _HOUSE_NUMBER.finditer(text, start, end):
                 if all(_is_number_word(w) or w.isdigit() or w.lower() in _JOINERS
                        for w in m.group("said").replace("-", " ").split()):

@@ -167,6 +167,8 @@ _SHAPES = (
     rf"\d[\d.,' ]{{0,16}}\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
     rf"\b(?:19|20)\d\d[-/.]{_MONTH}[-/.]{_DAY}\b(?![-/.]\d)",       # 2026-11-26
     rf"\b(?:{_DAY}[-/.]{_MONTH}|{_MONTH}[-/.]{_DAY})[-/.](?:19|20)?\d\d\b(?![-/.]\d)",
+    # 26. 3. 2025, 24.-26. 3. 2025 (or an en dash): day and month with a space after their dots
+    rf"\b{_DAY}\.(?:\s?[-\u2013]\s?{_DAY}\.)?\s{_MONTH}\.\s?(?:19|20)\d\d\b",
     r"\b\d{1,2}:\d{2}(?::\d{2})?\b",                           # 14:30
     # 32x40 cm, 10 x 20 x 30 mm, 1.5 kg, 250 ml, 100%
     r"\b\d+(?:[.,]\d+)?\s?(?:[x\u00d7*]\s?\d+(?:[.,]\d+)?\s?){1,3}"

@@ -243,6 +243,9 @@ LOCAL_FORMS = [
      "8471234"),
     ("Cari toko saya di Tokopedia, username: batik_solo88", "batik_solo88"),
     ("Ho altre cose su Daraz, utente lahore.crafts, scrivimi lì.", "lahore.crafts"),
+    # ... but not when a home or "my" comes between the carrier and the street
+    ("Send it with DPD to my house on calle Alcalá please.", "calle Alcalá"),
+    ("Lo lascio al fermopoint, poi vieni a casa mia in piazza Dalmazia 4.", "piazza Dalmazia 4"),
 ]
 LOCAL_ORDINARY = [
     "Voraussichtliche Zustellung nach 80331 München am Donnerstag zwischen 10 und 14 Uhr.",
@@ -266,6 +269,12 @@ LOCAL_ORDINARY = [
     "ट्र्याक गर्नुहोस्: https://nepalcanmove.com/track?id=NCM2699428",
     "Sekite: https://www.lpexpress.lt/en/track/?parcel=CE383358202LT",
     "Je la mettrai sur Avito si personne ne la prend avant vendredi.",
+    # A street named as where a post office, a pickup point or a station is; dates with a
+    # space after their dots
+    "Podemos quedar en la oficina de Correos de la calle Aragón, junto a la entrada.",
+    "Posso ritirare io al Fermopoint dell'edicola in via Roma? Il codice arriva da BRT?",
+    "Kunnen we afspreken bij het PostNL-punt in de Albert Heijn op het Stationsplein?",
+    "Dodání 26. 3. 2025, předpokládaný termín 24.–26. 3. 2025.",
 ]
 
 
