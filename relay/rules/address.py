@@ -489,10 +489,17 @@ _ACCESS_WORDS = (
     r"kaputelefon|interfon|cod\s+(?:interfon|poartă|poarta)|sonerie|zvonek|zvonček|zvono|zvonec|"
     r"kód\s+(?:od\s+)?(?:vchodu|brány|dveří)|portafon|šifra\s+ulaza|kod\s+ulaza|"
     r"домофон\w*|звон(?:ок|ец)|дзвінок|код\s+(?:на\s+)?(?:входа|подъезда|під'їзду|домофона)|"
-    r"κουδούνι|θυροτηλέφωνο|κωδικός\s+εισόδου|kap\u0131\s+kodu|zil|diyafon")
+    r"κουδούνι|θυροτηλέφωνο|κωδικός\s+εισόδου|kap\u0131\s+kodu|zil|diyafon|"
+    r"bel\s+(?:aan\s+)?bij|aanbellen\s+bij|laiptinės\s+kodas|kods\s+(?:pie\s+)?durvīm|"
+    r"код\s+на\s+дверях|код\s+дверей|дамафон\w*|орцны\s+код|кодын\s+дугаар|"
+    r"кнопка\s+звонка|zvonku|kód\s+(?:na\s+)?(?:vchod|bráne|bránu)|dørtelefon\w*|"
+    r"門鐘|门铃|門禁|门禁|비밀번호|현관\s*비번|インターホン|オートロック")
+# The rules read the view, where Cyrillic and Greek letters that look Latin are Latin.
+_ACCESS_WORDS = folded(_ACCESS_WORDS)
 _ACCESS = re.compile(
     rf"(?i:(?<!\w)(?:{_ACCESS_WORDS})(?!\w))[\s:\-\u2013]{{1,3}}"
     r"(?:(?:[^\W\d_]{1,5}\s){0,3}?)"
+    r"[«„\"“\u201a\u2018'「]?"
     r"(?P<value>(?=[\w#*]{0,9}\d)[\w#*]{2,10}(?!\w)"
     r"|[^\W\d_a-z\u00df-\u00ff\u0430-\u044f\u03b1-\u03c9][^\W\d_]{1,30}(?![\w\-]))")
 _ACCESS_NEEDS = ("code", "bell", "buzz", "intercom", "inter", "sonn", "citofon", "campan",
@@ -500,7 +507,13 @@ _ACCESS_NEEDS = ("code", "bell", "buzz", "intercom", "inter", "sonn", "citofon",
                  "kod", "klock", "klokke", "koodi", "summeri", "kood", "fonolukk", "kodas",
                  "kods", "domofon", "dzwon", "csengő", "kapukód", "sonerie", "zvon", "kód",
                  "portafon", "šifra", "домофон", "звон", "дзвін", "код", "κουδούνι",
-                 "θυροτηλέφωνο", "κωδικός", "zil", "diyafon", "portkod", "portkode")
+                 "θυροτηλέφωνο", "κωδικός", "zil", "diyafon", "portkod", "portkode", "bel ",
+                 "aanbellen", "дамафон", "дзвер", "durvīm", "dørtelefon", "門鐘", "门铃", "門禁",
+                 "门禁", "비밀번호", "비번", "インターホン", "オートロック")
+_ACCESS_NEEDS = tuple(folded(w) for w in _ACCESS_NEEDS)
+# An access word right before a quoted name: the name on the bell ("ringeklokke «Haugen»"),
+# no title.
+ACCESS_BEFORE = re.compile(rf"(?i:(?<!\w)(?:{_ACCESS_WORDS})(?!\w))[\s:\-\u2013]{{0,3}}$")
 
 
 class AddressRule:

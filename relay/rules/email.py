@@ -20,11 +20,11 @@ _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|ap
              # Cyrillic words for "@" (a dog, a snail, a monkey) as the view shows them
              + folded(r"собака|собачка|сабачка|равлик|маймунка|мајмунче|кучешка"))
 # Only in brackets: "(et)" is "and" elsewhere.
-_AT_BRACKETED = r"et|a|@"
+_AT_BRACKETED = r"et|a|@|hjá|hja"
 _DOT_WORDS = (r"dot|d0t|dt|punkt|point|punto|ponto|kropka|punt|dott|nokta|piste|prick|ドット|닷|点|"
               r"pika|tocka|točka|tečka|bodka|pont|taškas|punktas|punkts|täpp|prikk|"
               # Azerbaijani, Uzbek, Indonesian, Vietnamese, Tagalog, Swahili, Armenian...
-              r"nöqtə|noqta|nuqta|titik|chấm|tuldok|nukta|կետ|წერტილი|نقطة|نقطه|נקודה|डॉट|"
+              r"nöqtə|noqta|nuqta|titik|chấm|tuldok|nukta|punktur|կետ|წერტილი|نقطة|نقطه|נקודה|डॉट|"
               + folded(r"точка|кропка|тачка|τελεία|нүкте|нуқта|чекит|цэг"))
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 # "@" itself, or an at-word in brackets, or an at-word between spaces or dashes.
@@ -190,6 +190,13 @@ _SPLIT = re.compile(
     r"(?:[ \t\r]*\n?[ \t]*\.[ \t]*[a-z0-9\-]{1,20}){1,3}",
     re.IGNORECASE | re.MULTILINE,
 )
+# An "@" inside a word whose right side has no dot: a payment address ("rohitk.88@okicici",
+# a UPI ID), an address with its domain's ending left out, or one written backwards
+# ("se.kooltuo@0991mgarual"). Three letters or more on each side: "2@5.99" is a price,
+# "4K@60Hz" a video mode.
+_NO_DOT_DOMAIN = re.compile(
+    r"(?<![\w@.+\-/:%])(?=(?:[\w.+\-]*[^\W\d_]){3})[\w.+\-]{3,64}@"
+    r"(?=(?:[\w\-]*[^\W\d_]){3})[\w\-]{3,40}(?![\w@\-]|\.\w)", re.IGNORECASE)
 # Cheap test for text where no spelled-out address can be: no dot-word, no ".tld".
 _MAY_SPELL = re.compile(rf"\b(?:{_DOT_WORDS})\b|\.\s?(?:{_TLDS})\b|{_OPEN}\s*\.\s*{_CLOSE}",
                         re.IGNORECASE)
@@ -310,6 +317,8 @@ class EmailRule:
             for m in _LITERAL.finditer(text):
                 yield m.start(), m.end()
             for m in _ROUTE.finditer(text):  # "sally%real.example@" before the domain
+                yield m.start(), m.end()
+            for m in _NO_DOT_DOMAIN.finditer(text):
                 yield m.start(), m.end()
         named = _Named(text.lower())
         patterns = [p for p, stems in ((_ANNOUNCED, _MAIL_STEMS), (_BEFORE_AT, _AT_STEMS))

@@ -28,7 +28,10 @@ _TLDS = (
     "se|dk|no|fi|pt|ie|nz|me|ly|gl|gd|tv|cc|to|ws|shop|store|online|site|xyz|app|dev|link|"
     "page|club|top|live|world|email|click|website|space|tech|blog|gg|so|su|ai|sh|vip|one|art|"
     "cz|sk|hu|ro|gr|tr|ua|il|za|ar|cl|pe|kr|tw|hk|sg|my|th|vn|id|ph|lt|lv|ee|si|hr|rs|bg|lu|"
-    "is|ae|sa|eg|ng|ke|ma|pk|bd|lk|np|nu|la|fm|am|ly|im|je|gg|tk|ml|ga|cf|gq|icu|buzz|today"
+    "is|ae|sa|eg|ng|ke|ma|pk|bd|lk|np|nu|la|fm|am|ly|im|je|gg|tk|ml|ga|cf|gq|icu|buzz|today|"
+    # More countries' domains (not "al", "et", "do", "by": Latin and English words after a dot)
+    "gle|ge|uz|kz|az|mn|kg|tj|ir|iq|jo|lb|qa|kw|om|bh|gh|tz|ug|rw|sn|ci|cm|dz|tn|mk|ba|md|"
+    "ec|bo|py|uy|ve|gt|cr|hn|cu|pr|mu|mt|cy|af|mm|kh|mo|bz|tt|jm|zw|zm|na|bw|mz|ao"
 )
 # Bare hosts; the TLD in lower case, so "broken.It arrived" (a missing space) stays: a text
 # without a "." before a lower-case letter has none.

@@ -302,6 +302,25 @@ _DIGIT_WORDS = {
     "ایک": "1", "تین": "3", "چار": "4", "پانچ": "5", "چھ": "6", "سات": "7", "آٹھ": "8",
     "শূন্য": "0", "এক": "1", "দুই": "2", "তিন": "3", "চার": "4", "পাঁচ": "5", "ছয়": "6",
     "সাত": "7", "আট": "8", "নয়": "9",
+    # Afrikaans, Hausa, Somali, Amharic, Georgian, Armenian, Azerbaijani, Uzbek, Kazakh,
+    # Kyrgyz, Mongolian, Tajik (short words that other languages use left out: "se", "ses",
+    # "uku", "laba", "tara"...)
+    "vyf": "5", "sewe": "7", "agt": "8", "nege": "9",
+    "sifiri": "0", "biyu": "2", "hudu": "4", "huɗu": "4", "biyar": "5", "bakwai": "7",
+    "takwas": "8", "saddex": "3", "toddoba": "7", "siddeed": "8", "sagaal": "9",
+    "ዜሮ": "0", "አንድ": "1", "ሁለት": "2", "ሶስት": "3", "ሦስት": "3", "አራት": "4", "አምስት": "5",
+    "ስድስት": "6", "ሰባት": "7", "ስምንት": "8", "ዘጠኝ": "9",
+    "ნული": "0", "ერთი": "1", "ორი": "2", "სამი": "3", "ოთხი": "4", "ხუთი": "5",
+    "ექვსი": "6", "შვიდი": "7", "რვა": "8", "ცხრა": "9",
+    "զրո": "0", "մեկ": "1", "երկու": "2", "երեք": "3", "չորս": "4", "հինգ": "5", "վեց": "6",
+    "յոթ": "7", "ութ": "8", "ինը": "9",
+    "dörd": "4", "yeddi": "7", "səkkiz": "8", "doqquz": "9", "ikki": "2",
+    "besh": "5", "olti": "6", "yetti": "7", "sakkiz": "8",
+    "нөл": "0", "бір": "1", "екі": "2", "төрт": "4", "алты": "6",  # noqa: RUF001
+    "жеті": "7", "сегіз": "8", "тоғыз": "9", "эки": "2",
+    "жети": "7", "сегиз": "8", "тогуз": "9", "хоёр": "2",
+    "гурав": "3", "дөрөв": "4", "зургаа": "6", "долоо": "7", "найм": "8",
+    "панҷ": "5", "ҳафт": "7", "ҳашт": "8", "нӯҳ": "9",
 }
 # The view writes Greek letters that look Latin as Latin ("οκτώ" is matched as "oktώ").
 _DIGIT_WORDS.update({view(w).text: d for w, d in list(_DIGIT_WORDS.items())})
@@ -380,7 +399,8 @@ _WORD = (r"(?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0962\u0963\u0981-\u0983\u09b
          r"\u09e2\u09e3]|(?<=[^\W\d_])['\u2019\u02bc](?=[яюєї]))+")
 _TOKEN = re.compile(_WORD + r"|\d")
 _DIGIT_AFTER = re.compile(r"[^\W\d_]+[\s,.\-/:]{1,3}\d")
-_GAP = re.compile(r"[\s,.\-/\u2013\u2014:\u060c\u3001]*")
+# Between number words: spaces and punctuation, Arabic, CJK, Ethiopic and Armenian commas too.
+_GAP = re.compile(r"[\s,.\-/\u2013\u2014:\u060c\u3001\u1363\u1361\u1366\u055d]*")
 
 
 def _weight(word: str) -> int:
@@ -515,7 +535,7 @@ PHONE_WORDS = re.compile(
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
     # Calling in the other scripts and languages (as the view folds their letters)
     + folded(r"звон\w*|позвон\w*|телефон\w*|моб\w*|дзвон\w*|зателефон\w*|вайбер\w*|"
-    r"τηλέφων\w*|τηλ|κάλεσ\w*|κινητ\w*|להתקשר|התקשר\w*|תתקשר\w*|טלפון|נייד|וואטסאפ|"
+    r"τηλέφων\w*|τηλ|κάλεσ\w*|καλέσ\w*|πάρ(?:ε|τε)\s+με|κινητ\w*|להתקשר|התקשר\w*|תתקשר\w*|טלפון|נייד|וואטסאפ|"
     r"اتصل\w*|اتصال|هاتف\w*|جوال\w*|واتساب|رقمي|फोन|फ़ोन|कॉल|व्हाट्सऐप|मोबाइल|"
     r"کال|فون|موبائل|واٹس\s?ایپ|"
     r"gọi|điện\s+thoại|sđt|sdt|zalo|telepon|telp|hubungi|wa|sună\w*|suna\w*|hívj\w*|"
@@ -693,6 +713,14 @@ _THAI_RUN = re.compile(r"(?:(?:ศูนย์|หนึ่ง|สอง|สา�
                        r"(?:ศูนย์|หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|โท|\d)")
 
 
+# Letters that stand for digits in a number typed to slip past a filter.
+_AS_DIGITS = str.maketrans("lIOo", "1100")
+_LOOKALIKE_HINT = re.compile(r"\d[lIOo]|[lIOo]\d")
+_LOOKALIKE_RUN = re.compile(
+    r"(?<![A-Za-z0-9])[\dlIOo]+(?:[ ().\-]{1,2}[\dlIOo]+){0,5}(?![A-Za-z0-9])")
+_LOOKALIKE_TOKEN = re.compile(r"[\dlIOo]+")
+
+
 class PhoneRule:
     code = "contact.phone"
 
@@ -792,8 +820,24 @@ class PhoneRule:
         if not found and self._valid_run(candidate, regions):
             yield 0, len(candidate)
 
+    def _lookalikes(self, text: str) -> Iterator[tuple[int, int]]:
+        """A number with letters that look like digits ("2l2-555-Ol88", "69O 12I 34I5"):
+        read with the digits they stand for, where the text speaks of calling."""
+        for m in _LOOKALIKE_RUN.finditer(text):
+            run = m.group(0)
+            if sum(c.isdigit() for c in run) < 5 or not all(
+                    any(c.isdigit() for c in token) for token in _LOOKALIKE_TOKEN.findall(run)):
+                continue
+            # In its text, so the text's language still says which plans to try.
+            read = text[:m.start()] + run.translate(_AS_DIGITS) + text[m.end():]
+            if any(s < m.end() and e > m.start() for s, e in self._numbers(read)):
+                yield m.start(), m.end()
+
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         yield from self._numbers(text)
+        if _LOOKALIKE_HINT.search(text) and _PHONE_TALK.may_match(text) \
+                and PHONE_WORDS.search(text):
+            yield from self._lookalikes(text)
         yield from _spelled(text)
         if not text.isascii():
             yield from _numeral_runs(text)

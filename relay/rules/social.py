@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from relay.rules.needs import Gated, Gates, distinct_words
+from relay.rules.view import folded
 
 # Profile and messenger hosts: a link to one is a contact, with or without a scheme.
 PROFILE_HOSTS = frozenset({
@@ -210,6 +211,43 @@ def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
 _HANDLE = re.compile(r"(?<![\w@.+\-/])@[a-z_][\w.]{2,29}(?<!\.)(?![\w@\-]|\.\w)", re.IGNORECASE)
 
 
+# A page, shop or group on a platform given by its name, in quotes or after a colon ("my FB
+# page, search "Aling Nena's Kakanin"", "Facebook පිටුවේ: Colombo Batik House"): the
+# platform, then within a clause a word for page, shop, group, channel, name or search, then
+# the name. A name quoted near a platform without such a word ("the "Air Max" I saw on
+# Instagram") stays.
+_PLATFORM_NAMES = (
+    _PLATFORMS + r"|fb|ig|sharechat|kaspi|tap\.az|bina\.az|olx|"
+    + folded(r"фейсбук\w*|инстаграм\w*|телеграм\w*|вайбер\w*|viber\w*|вконтакт\w*|")
+    + r"فيسبوك|فيس\s?بوك|فیسبوک|انستقرام|اینستاگرام|ফেসবুক|फेसबुक|इंस्टाग्राम|"
+    r"ເຟສບຸກ|เฟซบุ๊ก|เฟสบุ๊ค|ფეისბუქ\w*|ֆեյսբուք\w*|ፌስቡክ|インスタ|フェイスブック|인스타|페이스북")
+_PAGE_WORDS = (
+    r"page|pagina|página|seite|side|sida|sivu|strona|stránk\w*|oldal\w*|"
+    r"shop|store|boutique|tienda|loja|negozio|winkel|butik|sklep|laden|mağaza\w*|dükkan\w*|"
+    r"group|groupe|grupo|gruppe|grupa|channel|kanal|canal|community|communauté|comunidad|"
+    r"name|nom|nombre|nome|naam|namn|navn|nimi|isim|adı|search|look\s+(?:me\s+)?up|find|"  # noqa: RUF001
+    r"cherche\w*|busca\w*|procur\w*|such\w*|cerca\w*|zoek\w*|sök\w*|szukaj\w*|hledej\w*|"
+    r"hanapin|cari\w*|tafuta|axtar\w*|"
+    + folded(r"страниц\w*|сторінк\w*|магазин\w*|групп\w*|груп\w*|канал\w*|общност\w*|"
+    r"сообществ\w*|спільнот\w*|ищите|найдите|шукайте|іздеңіз|дүкен\w*|")
+    + r"صفحت\w*|صفحة|اسمها|اسمه|پیج|صفحه|পেজ|পেইজ|पेज|पेज़|పేజీ\w*|పేజ్|பக்க\w*|"
+    r"පිටුව\w*|ຊື່|ชื่อ|เพจ|ร้าน|გვერდ\w*|էջ\w*|ページ|ショップ|페이지|가게|店|页面|頁面")
+_PAGE_NAMED = Gated(re.compile(
+    rf"(?i:(?<!\w)(?:{_PLATFORM_NAMES})(?!\w))(?=[^\n.!?]{{0,50}}?(?i:{_PAGE_WORDS}))"
+    r"[^\n.!?«\"“„「『]{0,60}?"
+    r"(?:[«\"“„「『](?P<qname>)|:\s*(?=[A-Z]))"
+    r"(?P<name>(?(qname)[^\"”“«»」』\n]{2,60}(?=[»\"”“」』])"
+    r"|[A-Z][\w'\u2019&\-]*(?:[ \t]+[A-Z][\w'\u2019&\-]*){1,5}))"))
+
+_LONG_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _name_cased(name: str) -> bool:
+    """A name as shops write theirs: in a script with capitals, each longer word starts with
+    one ("Aling Nena's Kakanin", not "Ships in 2 days")."""
+    return all(w[0].isupper() or w[0] == w[0].upper() for w in _LONG_WORD.findall(name))
+
+
 _GATES = Gates(_PROFILE, _NAMED, _BEFORE_PLATFORM, _SCHEMES, _NICK, _CALLED, _TALK,
                _UNDERSCORED, _SEARCH_ME, _SHORT_PLATFORMS_ANY_CASE)
 
@@ -276,6 +314,10 @@ class SocialRule:
         if not text.isascii():
             for m in _CJK_MESSENGERS.finditer(text):
                 yield m.start("ident"), m.end("ident")
+        if _PAGE_NAMED.may_match(text):
+            for m in _PAGE_NAMED.finditer(text):
+                if _name_cased(m.group("name")):
+                    yield m.start("name"), m.end("name")
         for m in _NICK.finditer(text) if _NICK.may_match(text) and talk.nick() else ():
             ident = m.group("ident")
             if ident.lower() in _COMMON:

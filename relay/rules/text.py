@@ -16,7 +16,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from relay.config import RulesSettings
-from relay.rules.address import AddressRule
+from relay.rules.address import ACCESS_BEFORE, AddressRule
 from relay.rules.carriers import CARRIER_HOSTS
 from relay.rules.contact_model import ContactModel
 from relay.rules.email import EmailRule
@@ -161,6 +161,8 @@ def _in_title(text: str, start: int, end: int) -> bool:
     line = text.rfind("\n", 0, start) + 1
     stop = text.find("\n", end)
     return any(m.start() < start - line and end - line < m.end()
+               and not ACCESS_BEFORE.search(text, max(line, line + m.start() - 40),
+                                            line + m.start())
                for m in _QUOTED.finditer(text[line:stop if stop >= 0 else len(text)]))
 
 
@@ -321,8 +323,12 @@ class TextRules:
                 # A value of words ("call me at (503) 555-0187") is text, and every rule
                 # reads it; one token is read by all but the phone rule, since carriers'
                 # values are shipment numbers.
-                code = next((r.code for r in self.rules if r.code != "link.external"
-                             and (r is not self.phone or " " in value)
+                # A value with a path is read by the link rule too ("ref=njuskalo.hr/korisnik/
+                # marko"); the phone rule reads one glued to words of another script too
+                # ("連絡先080-5555-2468").
+                code = next((r.code for r in self.rules
+                             if (r.code != "link.external" or "/" in value)
+                             and (r is not self.phone or " " in value or not value.isascii())
                              and any(r.find(value))), None)
                 if code is None and self.model is not None and " " in value:
                     # Words the rules find nothing in are read as a sentence is

@@ -246,6 +246,34 @@ LOCAL_FORMS = [
     # ... but not when a home or "my" comes between the carrier and the street
     ("Send it with DPD to my house on calle Alcalá please.", "calle Alcalá"),
     ("Lo lascio al fermopoint, poi vieni a casa mia in piazza Dalmazia 4.", "piazza Dalmazia 4"),
+    # The way in, in more languages and quoted; read on the view (Cyrillic folded)
+    ("Hent den hos meg, Markveien 12, ringeklokke «Berntsen», andre etasje.", "Berntsen"),
+    ("Самовывоз: ул. Ленина, д. 5, кв. 7, домофон 7К, после шести.", "7К"),
+    ("Ophalen kan op de Lange Nieuwstraat 40, bel aan bij Dekker.", "Dekker"),
+    # Number words of more languages; letters that stand for digits
+    ("Bel my gerus: nul agt twee, vyf vyf vyf, een twee drie vier.",
+     "nul agt twee, vyf vyf vyf, een twee drie vier"),
+    ("Ku kira ni: sifiri takwas sifiri shida, biyar biyar biyu, ɗaya ɗaya tara sifiri.",
+     "sifiri takwas sifiri shida"),
+    ("დამირეკეთ: ხუთი ხუთი ცხრა, ერთი ორი, სამი ოთხი, ხუთი ექვსი.", "ხუთი ხუთი ცხრა"),
+    ("ይደውሉልኝ፦ ዜሮ ዘጠኝ አንድ አንድ፣ ሁለት ሶስት፣ አራት አምስት፣ ስድስት ሰባት", "ዜሮ ዘጠኝ አንድ"),
+    ("If the courier is lost, call me: 3l4-555-O127 any time.", "3l4-555-O127"),
+    ("για την παράδοση καλέστε με στο 69Ο 44Ι 27Ι5", "69Ο 44Ι 27Ι5"),
+    # An "@" in a word without a domain's dot; bare domains of more countries; Icelandic
+    ("Pay me on UPI instead: meera.k91@oksbi, no fee.", "meera.k91@oksbi"),
+    ("Backwards so the site misses it: moc.liamg@70nahk.rimi", "moc.liamg@70nahk.rimi"),
+    ("Fill in the form: forms.gle/Ab12Cd34Ef and I'll reply there.", "forms.gle/Ab12Cd34Ef"),
+    ("Cheaper on our own site: tbilisi-honey.ge", "tbilisi-honey.ge"),
+    ("sendu mér á: jon.gunn (hjá) simnet (punktur) is", "jon.gunn"),
+    # A page or shop named after the platform and a word for page, shop or search
+    ('More on our FB page, just search "Lola\'s Cake Stands Cebu".', "Lola's Cake Stands Cebu"),
+    ("Kaspi-дегі дүкенімізде бар, «ToyLand Astana» деп іздеңіз.", "ToyLand Astana"),
+    ("තවත් මෝස්තර අපේ Facebook පිටුවේ: Galle Lace Studio", "Galle Lace Studio"),
+    # Contact details in an allowed link's query: a profile's path, a number glued to words
+    ("https://www.ups.com/track?tracknum=1Z7X9A046812233445&ref=olx.pl%2Fprofil%2Fjan_k",
+     "olx.pl%2Fprofil%2Fjan_k"),
+    ("https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number01=438512345670"
+     "&biko=%E9%80%A3%E7%B5%A1%E5%85%88090-1234-5678", "090-1234-5678"),
 ]
 LOCAL_ORDINARY = [
     "Voraussichtliche Zustellung nach 80331 München am Donnerstag zwischen 10 und 14 Uhr.",
@@ -275,6 +303,9 @@ LOCAL_ORDINARY = [
     "Posso ritirare io al Fermopoint dell'edicola in via Roma? Il codice arriva da BRT?",
     "Kunnen we afspreken bij het PostNL-punt in de Albert Heijn op het Stationsplein?",
     "Dodání 26. 3. 2025, předpokládaný termín 24.–26. 3. 2025.",
+    "The monitor does 4K@60Hz over HDMI; buy 2@5.99 and get a third free.",
+    'I saw the "Air Max 90" on Instagram last week, is yours the same colour?',
+    "Ring the bell twice, the courier said; the parcel is at the depot.",
 ]
 
 
