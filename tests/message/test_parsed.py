@@ -60,3 +60,14 @@ def test_a_field_that_cannot_be_read_fails_at_every_read():
     for _ in range(2):  # mime_structure relies on it
         with pytest.raises(UnicodeError):
             message.get("Content-Disposition")
+
+
+def test_common_mime_fields_are_parsed_once_for_every_message():
+    one, two = parse(RAW), parse(RAW)
+    assert one.get_payload()[0]["Content-Type"] is two.get_payload()[0]["Content-Type"]
+    assert one["MIME-Version"] is two["MIME-Version"]
+    # Not what names a person or a file, and not what varies from message to message.
+    assert one["Subject"] is not two["Subject"] and one["From"] is not two["From"]
+    pdf_one, pdf_two = one.get_payload()[1], two.get_payload()[1]
+    assert pdf_one["Content-Type"] is not pdf_two["Content-Type"]
+    assert pdf_one["Content-Transfer-Encoding"] is pdf_two["Content-Transfer-Encoding"]
