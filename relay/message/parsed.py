@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, _parseparam  # type: ignore[attr-defined]
 from email.parser import BytesParser
+from email.utils import decode_params
 from typing import Any
 
 # The class for each field name, made once (the stdlib makes one per read). Made from the
@@ -69,9 +70,49 @@ class ParsedOnce(HeaderRegistry):
         return made
 
 
+_MISSING = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _params(value: str) -> tuple[tuple[str, Any], ...]:
+    """EmailMessage._get_params_preserve's reading of a field's text, kept for the short
+    values that name no file (as _shared)."""
+    return tuple(_Message._read_params(value))
+
+
+class _Message(EmailMessage):
+    """EmailMessage, with a field's parameters read once per value: the stdlib splits the
+    text again at every get_param() (get_filename, get_content_charset, get_boundary...),
+    a dozen times per message."""
+
+    @staticmethod
+    def _read_params(value: str) -> list[tuple[str, Any]]:
+        params = []
+        for p in _parseparam(value):  # as EmailMessage._get_params_preserve reads them
+            try:
+                name, val = p.split("=", 1)
+                name = name.strip()
+                val = val.strip()
+            except ValueError:  # a bare attribute
+                name = p.strip()
+                val = ""
+            params.append((name, val))
+        return decode_params(params)  # type: ignore[no-any-return]
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        value = self.get(header, _MISSING)
+        if value is _MISSING:
+            return failobj
+        text = str(value)
+        if len(text) <= _SHARED_LONGEST and "name" not in text.lower():
+            return list(_params(text))  # a list of its own: the caller may change it
+        return self._read_params(text)
+
+
 def parse(raw: bytes) -> EmailMessage:
     """raw (CRLF line ends) as policy.SMTP reads it, with a header factory of its own; every
     part shares it."""
-    message = BytesParser(policy=policy.SMTP.clone(header_factory=ParsedOnce())).parsebytes(raw)
+    message = BytesParser(policy=policy.SMTP.clone(
+        header_factory=ParsedOnce(), message_factory=_Message)).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     return message
