@@ -31,20 +31,35 @@ def spellings(address: str) -> set[str]:
     return {address.lower(), f"{local.lower()}@{ascii_domain(domain)}"}
 
 
-def replacer(conv: Conversation, loose_end: bool = False) -> Callable[[str], str]:
+@functools.lru_cache(maxsize=1024)
+def _pattern(parties: tuple[tuple[str, tuple[str, ...]], ...],
+             loose_end: bool) -> tuple[re.Pattern[str], dict[str, str], bool]:
+    """The pattern of a conversation's registered addresses, the alias of each, and whether
+    a match needs an "@"; made once per conversation (parties: each role's alias and
+    addresses), not per message."""
     aliases: dict[str, str] = {}
     forms: set[str] = set()
-    roles: tuple[Role, ...] = ("buyer", "seller")
-    for role in roles:
-        for address in conv.addresses(role):
-            aliases[address_key(address)] = conv.alias(role)
+    for alias, addresses in parties:
+        for address in addresses:
+            aliases[address_key(address)] = alias
             forms |= spellings(address)
     # Longest first, so one address inside another is not cut in half.
     alternatives = "|".join(re.escape(a) for a in sorted(forms, key=len, reverse=True))
     after = _AFTER_LOOSE if loose_end else _AFTER_STRICT
     pattern = re.compile(rf"(?<![{_BEFORE}])(?:{alternatives}){after}", re.IGNORECASE)
+    # Every form holds an "@" (which no other character matches, case-blind or not): a text
+    # without one holds none of them.
+    return pattern, aliases, bool(forms) and all("@" in form for form in forms)
+
+
+def replacer(conv: Conversation, loose_end: bool = False) -> Callable[[str], str]:
+    roles: tuple[Role, ...] = ("buyer", "seller")
+    pattern, aliases, need_at = _pattern(
+        tuple((conv.alias(role), tuple(conv.addresses(role))) for role in roles), loose_end)
 
     def replace(text: str) -> str:
+        if need_at and "@" not in text:
+            return text
         # A case-insensitive match that is not the same mailbox (U+0131 matches 'i') stays.
         return pattern.sub(lambda m: aliases.get(address_key(m.group(0)), m.group(0)), text)
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import Parser
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -53,10 +53,26 @@ _MIME_TYPE = re.compile(rf"{TOKEN.pattern}/{TOKEN.pattern}")
 _CID_LINK = re.compile(r"cid:([^\"'\s<>()]+)", re.IGNORECASE)
 
 
+def _date(message: Message) -> datetime | None:
+    """message["Date"].datetime, without the header object: its parse (some 0.1 ms) reads
+    the date with parsedate_to_datetime, then formats it and parses that text again."""
+    for name, value in message.raw_items():
+        if name.lower() == "date":
+            if hasattr(value, "name"):  # a header object the relay stored
+                return value.datetime  # type: ignore[no-any-return]
+            text = value.replace("\r", "").replace("\n", "")  # as header_fetch_parse does
+            if not text:
+                return None
+            try:
+                return parsedate_to_datetime(text)
+            except ValueError:  # the header object's datetime is None then
+                return None
+    return None
+
+
 def _utc_date(message: Message) -> str:
     try:
-        header = message["Date"]
-        when = header.datetime if header is not None else None
+        when = _date(message)
     except (AttributeError, ValueError, TypeError):
         when = None
     if when is None or when.tzinfo is None:
@@ -187,7 +203,7 @@ class SanitizeHeaders:
 
     async def __call__(self, parcel: Parcel) -> None:
         message: EmailMessage = parcel.message
-        if message.get("Date") is None:
+        if "Date" not in message:
             set_value(message, "Date", _utc_date(message))
         self._scrub(message, TOP_KEEP)
         edit_text_parts(message, self._clean_text)

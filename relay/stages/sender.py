@@ -7,6 +7,7 @@ registration check. On the submission port the authenticated account stands for 
 
 from __future__ import annotations
 
+import re
 from email import policy
 
 from relay.errors import Reject
@@ -15,8 +16,35 @@ from relay.pipeline.parcel import Parcel
 CODE = "sender.unregistered"
 HEADERS = policy.SMTP.header_factory
 
+# A From: value of the commonest shape, which the stdlib's parser reads as one mailbox with
+# this address: an optional display name of plain ASCII words, then a dot-atom address in
+# angle brackets; or the address alone. No comments, quotes, encoded words, groups, 8-bit
+# bytes or line breaks: anything else goes to the stdlib's parser (tests/stages: the two
+# agree wherever this matches).
+_ATOMS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_ADDR = rf"{_ATOMS}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_SIMPLE_FROM = re.compile(
+    rf"[ \t]*(?:(?:[A-Za-z0-9]+[ \t]+)*(?:[A-Za-z0-9]+[ \t]*)?<({_ADDR})>|({_ADDR}))[ \t]*")
+
+
+def simple_from(raw: list[object]) -> list[str] | None:
+    """The addresses of From: fields as received (raw values), when every one has the
+    simple shape; None: ask the stdlib. Spares the stdlib's address parse (some 0.2 ms)."""
+    found = []
+    for value in raw:
+        # "=?": the stdlib decodes an encoded word even inside a local part.
+        match = (_SIMPLE_FROM.fullmatch(value) if type(value) is str and "=?" not in value
+                 else None)
+        if match is None:
+            return None
+        found.append(match.group(1) or match.group(2))
+    return found or None
+
 
 def from_addresses(parcel: Parcel) -> list[str]:
+    quick = simple_from([v for k, v in parcel.message.raw_items() if k.lower() == "from"])
+    if quick is not None:
+        return quick
     try:
         headers = parcel.message.get_all("From") or []
         # Re-parse the decoded text: raw UTF-8 (SMTPUTF8) header bytes reach `.addresses`

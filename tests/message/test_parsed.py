@@ -8,6 +8,8 @@ from email.headerregistry import Address
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.message.header_line import set_value
 from relay.message.parsed import parse
@@ -60,3 +62,39 @@ def test_a_field_that_cannot_be_read_fails_at_every_read():
     for _ in range(2):  # mime_structure relies on it
         with pytest.raises(UnicodeError):
             message.get("Content-Disposition")
+
+
+def test_common_mime_fields_are_parsed_once_for_every_message():
+    one, two = parse(RAW), parse(RAW)
+    assert one.get_payload()[0]["Content-Type"] is two.get_payload()[0]["Content-Type"]
+    assert one["MIME-Version"] is two["MIME-Version"]
+    # Not what names a person or a file, and not what varies from message to message.
+    assert one["Subject"] is not two["Subject"] and one["From"] is not two["From"]
+    pdf_one, pdf_two = one.get_payload()[1], two.get_payload()[1]
+    assert pdf_one["Content-Type"] is not pdf_two["Content-Type"]
+    assert pdf_one["Content-Transfer-Encoding"] is pdf_two["Content-Transfer-Encoding"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([
+    "text/plain", "multipart/mixed", ";", " ", "charset=", "utf-8", '"', "boundary=", "b",
+    "name=", "a.pdf", "*", "0", "*=", "utf-8''%41", "'", "=", "\\\\", "(c)", "é", "\t",
+    "format=flowed", "NAME", "x"]), max_size=12).map("".join))
+def test_parameters_are_read_as_the_stdlib_reads_them(value):
+    raw = (f"Content-Type: {value}\r\nContent-Disposition: {value}\r\n\r\nhi\r\n"
+           .encode("utf-8", "surrogateescape"))
+    theirs = BytesParser(policy=policy.SMTP).parsebytes(raw)
+    for _ in range(2):  # the second time from what was kept
+        ours = parse(raw)
+
+        def read(message, how):
+            try:
+                return how(message)
+            except Exception as error:  # the same error, or the same value
+                return type(error)
+
+        for how in (lambda m: m.get_params(), lambda m: m.get_params(unquote=False),
+                    lambda m: m.get_param("charset"), lambda m: m.get_filename(),
+                    lambda m: m.get_boundary(), lambda m: m.get_content_charset(),
+                    lambda m: m.get_params(header="content-disposition")):
+            assert read(ours, how) == read(theirs, how)

@@ -4,11 +4,15 @@ uses); bodies and the threading IDs (ThreadMap's) are left as they came."""
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.parcels import parcel, parsed, text
 
-from relay.stages.headers import SanitizeHeaders
+from relay.stages.headers import SanitizeHeaders, _date
 
 DOMAIN = "relay.example"
 RAW = (b"Received: from mx.buyer.example (203.0.113.9) by relay.example\r\n"
@@ -109,3 +113,40 @@ async def test_a_forwarded_message_keeps_only_subject_date_and_mime_fields():
         "subject", "date", "content-type", "content-transfer-encoding", "mime-version"]
     assert forwarded["Date"] == "Mon, 23 Nov 2026 13:00:00 +0000"
     assert forwarded.get_content() == "The original.\n"
+
+
+def _header_datetime(value: str) -> object:
+    message = EmailMessage(policy=policy.SMTP)
+    message._headers.append(("Date", value))  # raw, as the parser stores a field
+    try:
+        return message["Date"].datetime
+    except Exception as error:  # the same error, or the same value
+        return type(error)
+
+
+def _read_date(value: str) -> object:
+    message = EmailMessage(policy=policy.SMTP)
+    message._headers.append(("Date", value))
+    try:
+        return _date(message)
+    except Exception as error:
+        return type(error)
+
+
+@pytest.mark.parametrize("value", [
+    "Thu, 26 Nov 2026 10:00:00 +0100", "26 Nov 2026 10:00 -0000", "Thu, 26 Nov 2026 10:00:00",
+    "Thu, 26 Nov 2026\r\n 10:00:00 +0100", "", " ", "yesterday", "Thu, 32 Nov 2026 10:00 +0000",
+    "Thu, 26 Nov 99999999999999999999 10:00 +0000", "Thu, 26 Nov 2026 10:00:00 EST",
+    "Thu, 26 Nov 2026 10:00:00 +2400", "Thu, 26 Nov 26 25:61:61 GMT",
+])
+def test_the_date_is_read_as_the_date_header_reads_it(value):
+    assert _read_date(value) == _header_datetime(value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from([
+    "Thu, ", "26", " ", "Nov", "2026", "10:00", ":00", "+0100", "-0000", "GMT", "EST", "99",
+    "0", "-", "+", ",", "\r\n ", "(c)", "\udce9", "é", "x", "Feb", "29", "1900", "9999"]),
+    max_size=10).map("".join))
+def test_any_date_is_read_as_the_date_header_reads_it(value):
+    assert _read_date(value) == _header_datetime(value)

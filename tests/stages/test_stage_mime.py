@@ -111,3 +111,19 @@ def test_a_boundary_is_drawn_as_the_stdlib_draws_it(around):
     random.seed(7)
     assert ours == BytesGenerator._make_boundary(text)
     assert (ours == drawn) == (around in ("--{}\r\n", "no boundary here"))
+
+
+def test_a_header_object_is_folded_once_for_each_policy():
+    from email.headerregistry import Address
+
+    from relay.stages.addresses import _made
+    from relay.stages.mime import WIRE, WIRE_UTF8
+
+    made = _made("From", "Buyer of order 112-1234567-1234567",
+                 "x" * 60 + "@relay.example")
+    fresh = WIRE.header_factory("From", Address("Buyer of order 112-1234567-1234567",
+                                                addr_spec="x" * 60 + "@relay.example"))
+    for policy in (WIRE, WIRE_UTF8, WIRE.clone(max_line_length=40), WIRE):
+        assert policy.fold_binary("From", made) == policy.fold_binary("From", fresh)
+        assert policy.fold_binary("From", made) is policy.fold_binary("From", made)
+    assert WIRE.clone(max_line_length=40).fold_binary("From", made).count(b"\r\n") > 1

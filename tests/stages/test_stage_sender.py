@@ -3,11 +3,16 @@ addresses of the author; on the submission port the seller account stands for bo
 
 from __future__ import annotations
 
+from email import policy
+from email.message import EmailMessage
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.parcels import BUYER, SELLER, conversation, parcel, parsed, text, wire
 
 from relay.errors import Reject
-from relay.stages.sender import Authenticate
+from relay.stages.sender import Authenticate, simple_from
 
 
 async def refusal(held) -> Reject:
@@ -73,3 +78,46 @@ async def test_on_the_submission_port_the_account_decides_not_the_headers():
     assert "own conversations" in (await refusal(other)).reason
     buyer_side = parcel(text("Hello\n", From=BUYER), to="seller", login=SELLER)
     assert "own conversations" in (await refusal(buyer_side)).reason
+
+
+# The From: read without the stdlib's parser (simple_from) where its shape is the commonest:
+# wherever it answers, the stdlib's parse of the same field answers the same.
+_PIECES = ["Bob", "b0b", " ", "\t", "<", ">", "@", ".", "a", "x.y", "example.com", "ex-1",
+           '"', "(", ")", ",", ";", ":", "\\", "[", "]", "=?utf-8?q?x?=", "é", "-", "_", "+",
+           "!", "#", "'", "{", "}", "~", "`", "|", "%", "&", "*", "/", "=", "?", "^", "$",
+           "\udce9", "\r\n ", "\u00a0"]
+
+
+def _stdlib_from(value: str) -> list[str]:
+    message = EmailMessage(policy=policy.SMTP)
+    message._headers.append(("From", value))  # raw, as the parser stores a field
+    try:
+        return [a.addr_spec for h in message.get_all("From")
+                for a in policy.SMTP.header_factory("From", str(h)).addresses]
+    except (AttributeError, IndexError, ValueError):
+        return []
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_the_simple_from_reads_as_the_stdlib_does(value):
+    quick = simple_from([value])
+    if quick is not None:
+        assert quick == _stdlib_from(value)
+
+
+@pytest.mark.parametrize("value", [
+    "Bob Buyer <bob.buyer@buyer-mail.example>", "bob@example.com", " Bob <b@x.y> ",
+    "Bob<b@x.y>", "<b+tag@x-y.example>", "a.b!c#d@example.com",
+])
+def test_common_from_fields_are_read_without_the_stdlib(value):
+    assert simple_from([value]) == _stdlib_from(value) != []
+
+
+@pytest.mark.parametrize("value", [
+    '"Bob, Buyer" <b@x.y>', "Bob (work) <b@x.y>", "=?utf-8?q?Bob?= <b@x.y>", "a@b, c@d",
+    "Bob <b@x.y>\r\n (c)", "Bøb <b@x.y>", "b@[127.0.0.1]", "group: b@x.y;", "", "b..c@x.y",
+    "<=?utf-8?q?x?=b@x.y>",
+])
+def test_other_from_fields_go_to_the_stdlib(value):
+    assert simple_from([value]) is None
