@@ -625,10 +625,10 @@ def rules_cost(rounds: int = 300) -> dict[str, float]:
     spent: Counter[str] = Counter()
     text_rules = redact.text.redact
 
-    def timed(text: str) -> Any:
+    def timed(text: str, whole_sentences: bool = True) -> Any:
         started = time.process_time()
         try:
-            return text_rules(text)
+            return text_rules(text, whole_sentences)
         finally:
             spent["text_rules"] += time.process_time() - started
 

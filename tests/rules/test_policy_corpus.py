@@ -100,3 +100,13 @@ def test_the_14_language_sets_keep_their_figures(corpus14: dict[str, Report], na
     recall, changed = CORPUS14[name]
     assert report.recall >= recall, "\n".join(report.leaked)
     assert report.false_positive_rate <= changed, "\n".join(report.changed)
+
+
+def test_the_rules_cost_figures_are_measured():
+    # `make policy-report` prints them; a change to the redact stage's calls once broke this
+    # silently (no test ran it). Figures only, no threshold: speed belongs to `make bench`.
+    from tools.policy_report import rules_cost
+    cost = rules_cost(rounds=2)
+    assert {"reading_ms", "content_rules_ms", "text_rules_ms", "redact_stage_ms",
+            "rules_ms"} <= set(cost)
+    assert all(v > 0 for v in cost.values())
