@@ -16,7 +16,7 @@ from relay.rules.view import folded
 
 _AT_WORDS = (r"at|ät|arroba|arobase|chez|klammeraffe|malpa|małpa|chiocciola|apenstaartje|bei|"
              r"snabel-a|snabela|アットマーク|アット|あっと|골뱅이|at\s+işareti|at-sign|παπάκι|"
-             r"zavináč|kukac|krøllalfa|แอท|เอท|afna|majmunica|majmunče|ljokica|"
+             r"zavináč|kukac|krøllalfa|แอท|เอท|afna|majmunica|majmunče|ljokica|艾特|爱特|"
              # Cyrillic words for "@" (a dog, a snail, a monkey) as the view shows them
              + folded(r"собака|собачка|сабачка|равлик|маймунка|мајмунче|кучешка"))
 # Only in brackets: "(et)" is "and" elsewhere.

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 import phonenumbers
-from phonenumbers import Leniency, PhoneNumberMatcher
+from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
 
 from relay.rules.carriers import CARRIER_NAMES
 from relay.rules.needs import Gated, distinct_words, trie
@@ -156,6 +156,7 @@ _BETWEEN = folded(
             r"номер|номером|номера|номеру|αριθμός|αριθμό|מספר|رقم|संख्या|नंबर|เลข|หมายเลข|"
             r"số|mã|nomor|numărul|număr|szám|száma|számú|číslo|numero|numeron|tunnus|"
             r"nummeret|kodu|kod|код\w*|κωδικός|zásilky|của|là|je|on")
+_AMOUNT = r"(?:\d{1,3}(?:[.,' ]\d{2,3})+|\d+)(?:[.,]\d{1,2})?"
 # What ordinary numbers look like by their shape alone: IDs and tracking numbers of known
 # formats, prices, dates, times, sizes, ISBNs, years.
 _SHAPES = (
@@ -163,8 +164,10 @@ _SHAPES = (
     r"\b1Z(?:\s?[0-9A-Z]){16}\b",                              # UPS, also spaced
     r"\b[A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}\s?[A-Z]{2}\b",        # UPU S10: Royal Mail, ...
     r"\b(?:9[1-5]\d{2}|82\d{2})(?:\s?\d{4}){4}(?:\s?\d{2,4})?\b",  # USPS
-    rf"(?i:(?:{_CURRENCY}))\s?-?\d[\d.,' ]{{0,16}}\d",                # $1,299.00  EUR 19,99
-    rf"\d[\d.,' ]{{0,16}}\d\s?(?i:(?:{_CURRENCY}))(?![a-z])",          # 19,99 €
+    # $1,299.00  EUR 19,99  19,99 €  ₹1,25,000: digits grouped by twos or threes, so that
+    # "0878 3311 9025 yen" (Javanese "if") is no price
+    rf"(?i:(?:{_CURRENCY}))\s?-?{_AMOUNT}",
+    rf"{_AMOUNT}\s?(?i:(?:{_CURRENCY}))(?![a-z])",
     rf"\b(?:19|20)\d\d[-/.]{_MONTH}[-/.]{_DAY}\b(?![-/.]\d)",       # 2026-11-26
     rf"\b(?:{_DAY}[-/.]{_MONTH}|{_MONTH}[-/.]{_DAY})[-/.](?:19|20)?\d\d\b(?![-/.]\d)",
     # 26. 3. 2025, 24.-26. 3. 2025 (or an en dash): day and month with a space after their dots
@@ -530,7 +533,8 @@ PHONE_WORDS = re.compile(
     r"numer\s+telefonu|ara|zap|contact\w*|kontakt\w*|reach|erreichbar|joignable|fax|viber|"
     # Payments keyed by a phone number ("Mitt swishnummer är 070-312 44 89")
     r"swish\w*|vipps\w*|mobilepay\w*|bizum\w*|moncash|gcash|m-?pesa|mb\s?way|yape|nequi|"
-    r"daviplata|paynow|promptpay|tikkie|easypaisa|jazzcash|bkash|nagad|khalti|esewa|"
+    r"daviplata|paynow|promptpay|tikkie|easypaisa|jazzcash|bkash|nagad|khalti|esewa|opay|"
+    r"palmpay|moniepoint|"
     r"signal|telegram|wechat|(?:my|meine?|mon|ma|mi|il\s+mio|mijn|mitt|mój|minha|meu)\s+"
     r"(?:private\s+|own\s+|eigene\s+)?(?:number|nummer|numéro|número|numero|numer)|"
     # Calling in the other scripts and languages (as the view folds their letters)
@@ -721,6 +725,42 @@ _LOOKALIKE_RUN = re.compile(
 _LOOKALIKE_TOKEN = re.compile(r"[\dlIOo]+")
 
 
+# Where a word of calling stands right before a number that no plan the text suggests
+# accepts ("Telpon aku 0878 3311 9025" in Javanese, which names no country): the plans of the
+# most populous countries, a mobile number with its trunk "0" in one of them.
+_WIDE_REGIONS = (
+    "ID", "PK", "NG", "BD", "PH", "VN", "EG", "ET", "CD", "IR", "TR", "TH", "TZ", "ZA", "KE",
+    "MM", "CO", "KR", "UG", "AR", "DZ", "SD", "IQ", "AF", "PL", "MA", "SA", "UZ", "PE", "AO",
+    "MY", "MZ", "GH", "YE", "NP", "VE", "CM", "CI", "NE", "LK", "BF", "ML", "CL", "KZ", "MW",
+    "ZM", "RO", "EC", "SN", "GT", "NL", "KH", "TD", "SO", "ZW", "GN", "RW", "BJ", "BI", "TN",
+    "BO", "BE", "HT", "JO", "CU", "DO", "CZ", "GR", "SE", "PT", "AZ", "HU", "AE", "BY", "IL",
+    "TJ", "AT", "CH", "PG", "HN", "RS", "LA", "KG", "BG", "PY", "SV", "NI", "DK", "SG", "FI",
+    "NO", "SK", "IE", "NZ", "GE", "HR", "AM", "MN", "AL", "LT", "LV", "EE", "SI", "MK", "IS",
+    "UA", "RU", "IT", "ES", "BR", "MX", "CN",
+)
+
+
+def _after_call(text: str, start: int) -> bool:
+    line = text.rfind("\n", 0, start) + 1
+    return PHONE_WORDS.search(text, max(line, start - 30), start) is not None
+
+
+def _mobile_somewhere(candidate: str) -> bool:
+    """A national mobile number (trunk "0", 10 to 12 digits) of one of the wide regions."""
+    digits = _digits(candidate)
+    if not (digits.startswith("0") and 10 <= len(digits) <= 12):
+        return False
+    for region in _WIDE_REGIONS:
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+                PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+            return True
+    return False
+
+
 class PhoneRule:
     code = "contact.phone"
 
@@ -802,6 +842,9 @@ class PhoneRule:
                         extra = tuple(r for r in suggested(text) if r not in self.regions)
                     if extra:
                         hits = list(self._check(candidate, extra))
+                    if not hits and _after_call(text, offset + m.start()) \
+                            and _mobile_somewhere(candidate):
+                        hits = [(0, len(candidate))]
                 for s, e in hits:
                     yield offset + m.start() + s, offset + m.start() + e
 

@@ -40,7 +40,9 @@ _PLATFORMS = (
     r"onlyfans|patreon|ko-fi|kofi|gumtree|craigslist|carousell|shopee|lazada|coupang|rakuten|"
     r"mercari|jimoty|ジモティー|メルカリ|번개장터|당근마켓|闲鱼|淘宝|taobao|xianyu|"
     r"avito|kufar|jiji|tokopedia|bukalapak|daraz|sahibinden|letgo|dubizzle|yad2|jumia|"
-    r"takealot|bazos|grailed|enjoei|xiaohongshu|douyin|weibo|bilibili|小红书|抖音|微博|fejs|face)"
+    r"takealot|bazos|grailed|enjoei|xiaohongshu|douyin|weibo|bilibili|小红书|抖音|微博|"
+    r"kijiji|trade\s?me|2dehands|2ememain|donedeal|divar|دیوار|list\.am|lalafo|unegui|"
+    r"mapy\.cz|google\s?maps|fejs|face)"
     r"(?:e|ie|zie|u|em|ach|a|s|'s|m|n)?"
     r"|wa|ig|fb|line(?=,?\s*id\b)|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
@@ -185,6 +187,8 @@ _PLATFORM_STEMS = (
     "taobao", "xianyu", "avito", "kufar", "jiji", "tokopedia", "bukalapak", "daraz",
     "sahibinden", "letgo", "dubizzle", "yad2", "jumia", "takealot", "bazos", "grailed",
     "enjoei", "xiaohongshu", "douyin", "weibo", "bilibili", "小红书", "抖音", "微博",
+    "kijiji", "trade me", "trademe", "2dehands", "2ememain", "donedeal", "divar", "دیوار",
+    "list.am", "lalafo", "unegui", "mapy.cz", "google maps", "googlemaps",
     "fejs", "face")
 _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
 # Asked of the text before the lowered copy is searched: lowering keeps every character's
@@ -227,10 +231,10 @@ _PAGE_WORDS = (
     r"group|groupe|grupo|gruppe|grupa|channel|kanal|canal|community|communauté|comunidad|"
     r"name|nom|nombre|nome|naam|namn|navn|nimi|isim|adı|search|look\s+(?:me\s+)?up|find|"  # noqa: RUF001
     r"cherche\w*|busca\w*|procur\w*|such\w*|cerca\w*|zoek\w*|sök\w*|szukaj\w*|hledej\w*|"
-    r"hanapin|cari\w*|tafuta|axtar\w*|"
+    r"hanapin|cari\w*|tafuta|axtar\w*|název\w*|názv\w*|nazw\w*|naziv\w*|namens|"
     + folded(r"страниц\w*|сторінк\w*|магазин\w*|групп\w*|груп\w*|канал\w*|общност\w*|"
     r"сообществ\w*|спільнот\w*|ищите|найдите|шукайте|іздеңіз|дүкен\w*|")
-    + r"صفحت\w*|صفحة|اسمها|اسمه|پیج|صفحه|পেজ|পেইজ|पेज|पेज़|పేజీ\w*|పేజ్|பக்க\w*|"
+    + r"صفحت\w*|صفحة|اسمها|اسمه|پیج|صفحه|فروشگاه|مغازه|متجر|পেজ|পেইজ|पेज|पेज़|పేజీ\w*|పేజ్|பக்க\w*|"
     r"පිටුව\w*|ຊື່|ชื่อ|เพจ|ร้าน|გვერდ\w*|էջ\w*|ページ|ショップ|페이지|가게|店|页面|頁面")
 _PAGE_NAMED = Gated(re.compile(
     rf"(?i:(?<!\w)(?:{_PLATFORM_NAMES})(?!\w))(?=[^\n.!?]{{0,50}}?(?i:{_PAGE_WORDS}))"

@@ -274,6 +274,12 @@ LOCAL_FORMS = [
      "olx.pl%2Fprofil%2Fjan_k"),
     ("https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number01=438512345670"
      "&biko=%E9%80%A3%E7%B5%A1%E5%85%88090-1234-5678", "090-1234-5678"),
+    # More marketplaces and payment apps; a mobile after a word of calling in a language that
+    # names no country
+    ("It's also on Trade Me, member name tauranga_toys_22, same price.", "tauranga_toys_22"),
+    ("Pay direct to my Opay 8123449071 make we avoid the charges.", "8123449071"),
+    ("آگهی‌های بیشتر در دیوار، فروشگاه «لوازم خانگی رضایی»", "لوازم خانگی رضایی"),
+    ("Telpon aku 0812 4455 7788 pas wis tekan.", "0812 4455 7788"),
 ]
 LOCAL_ORDINARY = [
     "Voraussichtliche Zustellung nach 80331 München am Donnerstag zwischen 10 und 14 Uhr.",
@@ -306,6 +312,7 @@ LOCAL_ORDINARY = [
     "The monitor does 4K@60Hz over HDMI; buy 2@5.99 and get a third free.",
     'I saw the "Air Max 90" on Instagram last week, is yours the same colour?',
     "Ring the bell twice, the courier said; the parcel is at the depot.",
+    "Prices: 1 299,00 €, $1,299.00, ₹1,25,000 and 45.000 kr. for the set.",
 ]
 
 
