@@ -246,8 +246,12 @@ class TextRules:
                     hits.append((start, end))
                     findings.append(Finding(*seen.span(start, end), rule.code))
             if self.intent is not None:
+                # The model's "plainly ordinary" holds a guess back, unless a pattern rule
+                # found a detail in the same sentence ("am Ende vom Birnbaumweg, Hausnummer
+                # siebzehn": the street is there, so the number said in words goes too).
+                ordinary = [s for s in scored if not any(s[0] <= h < s[1] for h, _ in hits)]
                 for start, end, code in self.intent.find_coded(masked):
-                    if scored and _in_ordinary(start, end, scored, below):
+                    if ordinary and _in_ordinary(start, end, ordinary, below):
                         continue
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))

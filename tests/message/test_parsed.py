@@ -8,7 +8,7 @@ from email.headerregistry import Address
 from email.parser import BytesParser
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from relay.message.header_line import set_value
@@ -80,10 +80,16 @@ def test_common_mime_fields_are_parsed_once_for_every_message():
     "text/plain", "multipart/mixed", ";", " ", "charset=", "utf-8", '"', "boundary=", "b",
     "name=", "a.pdf", "*", "0", "*=", "utf-8''%41", "'", "=", "\\\\", "(c)", "é", "\t",
     "format=flowed", "NAME", "x"]), max_size=12).map("".join))
+@example(";b*")  # the stdlib's own parser fails on it (IndexError in get_parameter)
 def test_parameters_are_read_as_the_stdlib_reads_them(value):
     raw = (f"Content-Type: {value}\r\nContent-Disposition: {value}\r\n\r\nhi\r\n"
            .encode("utf-8", "surrogateescape"))
-    theirs = BytesParser(policy=policy.SMTP).parsebytes(raw)
+    try:
+        theirs = BytesParser(policy=policy.SMTP).parsebytes(raw)
+    except Exception as error:  # where the stdlib cannot parse it, ours fails the same way
+        with pytest.raises(type(error)):
+            parse(raw)
+        return
     for _ in range(2):  # the second time from what was kept
         ours = parse(raw)
 
