@@ -740,17 +740,17 @@ _WIDE_REGIONS = (
 )
 
 
-def _after_call(text: str, start: int) -> bool:
+def called_before(text: str, start: int) -> bool:
+    """Whether a word of calling stands just before `start` on its line ("ติดต่อกลับ
+    081-332-7460"): a number offered so is no part number, however ordinary the rest."""
     line = text.rfind("\n", 0, start) + 1
     return PHONE_WORDS.search(text, max(line, start - 30), start) is not None
 
 
-def _mobile_somewhere(candidate: str) -> bool:
-    """A national mobile number (trunk "0", 10 to 12 digits) of one of the wide regions."""
-    digits = _digits(candidate)
-    if not (digits.startswith("0") and 10 <= len(digits) <= 12):
-        return False
-    for region in _WIDE_REGIONS:
+def mobile_in(digits: str, regions: Iterable[str]) -> bool:
+    """Whether `digits` is a valid mobile number (or one the plan cannot tell from a fixed
+    line) as written in one of `regions`."""
+    for region in regions:
         try:
             number = phonenumbers.parse(digits, region)
         except phonenumbers.NumberParseException:
@@ -759,6 +759,13 @@ def _mobile_somewhere(candidate: str) -> bool:
                 PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
             return True
     return False
+
+
+def _mobile_somewhere(candidate: str) -> bool:
+    """A national mobile number (trunk "0", 10 to 12 digits) of one of the wide regions."""
+    digits = _digits(candidate)
+    return digits.startswith("0") and 10 <= len(digits) <= 12 \
+        and mobile_in(digits, _WIDE_REGIONS)
 
 
 class PhoneRule:
@@ -842,7 +849,7 @@ class PhoneRule:
                         extra = tuple(r for r in suggested(text) if r not in self.regions)
                     if extra:
                         hits = list(self._check(candidate, extra))
-                    if not hits and _after_call(text, offset + m.start()) \
+                    if not hits and called_before(text, offset + m.start()) \
                             and _mobile_somewhere(candidate):
                         hits = [(0, len(candidate))]
                 for s, e in hits:

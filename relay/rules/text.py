@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
 import phonenumbers
-from phonenumbers import PhoneNumberType
 
 from relay.config import RulesSettings
 from relay.rules.address import ACCESS_BEFORE, AddressRule
@@ -24,7 +23,7 @@ from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
 from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
-from relay.rules.phone import MASK, PHONE_WORDS, PhoneRule
+from relay.rules.phone import MASK, PhoneRule, called_before, mobile_in
 from relay.rules.pieces import PiecesRule
 from relay.rules.regions import suggested
 from relay.rules.social import SocialRule
@@ -132,13 +131,6 @@ def _bare(text: str, start: int, end: int) -> bool:
     return _BARE.fullmatch(text, start, end) is not None
 
 
-def _called(text: str, start: int) -> bool:
-    """Whether a word of calling stands just before `start` on its line ("ติดต่อกลับ
-    081-332-7460"): a number offered so is no part number, however ordinary the rest."""
-    line = text.rfind("\n", 0, start) + 1
-    return PHONE_WORDS.search(text, max(line, start - 30), start) is not None
-
-
 def _in_ordinary(start: int, end: int, sentences: list[tuple[int, int, float, list[str]]],
                  below: float) -> bool:
     """Whether start..end lies in a sentence the model reads as plainly ordinary."""
@@ -239,7 +231,7 @@ class TextRules:
                 for start, end in rule.find(masked):
                     if scored and rule is self.phone and _bare(masked, start, end) \
                             and _in_ordinary(start, end, scored, bare) \
-                            and not _called(masked, start):
+                            and not called_before(masked, start):
                         continue
                     if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
@@ -355,15 +347,7 @@ class TextRules:
         regions = (*((host_region,) if host_region else ()), *self.phone.regions,
                    *(suggested(text) if text else ())) if value[0] == "0" else \
             ((host_region,) if host_region else ())
-        for region in dict.fromkeys(regions):
-            try:
-                parsed = phonenumbers.parse(value, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in (
-                    PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
-                return True
-        return False
+        return mobile_in(value, dict.fromkeys(regions))
 
     def redact(self, text: str, whole_sentences: bool = True) -> tuple[str, list[Finding]]:
         findings = self.find(text, whole_sentences=whole_sentences)
