@@ -185,6 +185,11 @@ _STREETS = (
     # West Africa: a numbered street at its crossing ("Rue 10 x Blaise Diagne")
     r"\b(?:Rue|Avenue|Av\.|Route)\s+\d{1,3}\s+(?:x|X|angle)\s+(?:Rue\s+|Avenue\s+)?"
     r"[A-Z0-9][\w\-']{0,20}(?:\s+[A-Z][\w\-']{1,20}){0,2}",
+    # Colombia: a numbered street, "#", the crossing street's number and the house's
+    # ("Carrera 15 # 93-47", "Cl. 72 Bis No. 10-34")
+    r"\b(?i:carrera|cra\.?|kr\.?|calle|cl\.?|cll\.?|avenida|av\.?|transversal|tv\.?|"
+    r"diagonal|dg\.?)\s*\d{1,3}\s?[A-Z]?(?:\s?(?i:bis))?\s*(?:#|(?i:no)\.?|N[°º])\s*\d{1,3}"
+    r"\s?[A-Z]?\s*-\s*\d{1,3}",
 )
 # Street and number, then postcode and town, in any script: "Vinohradská 1511/230, 100 00
 # Praha 10", "Ερμού 56, 105 63 Αθήνα"
@@ -200,6 +205,37 @@ _POSTCODE_SAID = Gated(re.compile(
     r"kod\s+pocztowy|posta\s+kodu|psč|ταχυδρομικός\s+κώδικας|τ\.κ\.|邮编|郵便番号|우편번호|郵遞區號)"
     r"(?:\s+(?:is|ist|est|es|è|é|är|er|jest|to|lautet|c'est|mi|mein|mijn))*\s*[:=]?\s*)"
     r"(?P<code>\d{2,5}(?:[\s\-]?(?:\d{2,4}|[A-Z]{2}))?\b)"))
+# A street and number without a street word, told as one by the floor or flat after it
+# ("Ferhadija 12, treći sprat, stan 7", "Tähe 44-7, 2. korrus", "Ilica 5, 3. kat, stan 12"):
+# the flat word with its number is what only an address has.
+_FLAT_WORDS = folded(
+    r"stan|sprat|kat|etaža|spr\.|apt|apartment|flat|app|appartement|étage|piso|dpto|depto|"
+    r"andar|apto|wohnung|whg|stock|lgh|lägenhet|leilighet|lejlighed|asunto|as\.|huoneisto|"
+    r"korrus|korter|dzīvoklis|dz\.|butas|mieszkanie|m\.|lok|byt|lakás|ajtó|emelet|em\.|"
+    r"apartament|ap\.|daire|kv|кв|квартира|стан|спрат|кат|апартамент|ап\.|етаж|"
+    r"διαμέρισμα|όροφος|banesa|kati|hyrja|fflat|lawr|árasán|íbúð|hæð|pisu|bloc|bl\.|scara")
+_STREET_FLAT = Gated(re.compile(
+    r"(?<![\w\-])[^\W\d_a-z\u00df-\u00ff\u0430-\u044f][^\W\d_]{2,30}"
+    r"(?:\s[^\W\d_]{2,30}){0,2}\s\d{1,4}[a-zA-Z]?(?:[/\-]\d{1,4})?"
+    r"(?:,\s*(?:[^\W\d_]{2,12}\s+)?(?i:" + _FLAT_WORDS + r")\.?(?:\s?\d{1,4}[a-zA-Z]?)?){0,2}"
+    r",\s*(?:\d{1,2}\.?\s*)?(?i:" + _FLAT_WORDS + r")\.?\s?\d{1,4}[a-zA-Z]?(?![\w\-])"))
+# A postcode only an address line has, with its house number instead of a town ("3511 LK,
+# huisnummer 22-bis", "4000-447, n.º 12").
+_CODE_NUMBER = re.compile(
+    r"(?<![\w\-])(?:\d{4}\s?[A-Z]{2}|\d{4}-\d{3}|\d{2}-\d{3})(?![\w\-])[\s,]+"
+    r"(?i:huisnummer|huisnr\.?|nummer|nr\.?|n\.?\s?º|número|numer|no\.?)\s*\d{1,5}"
+    r"(?:[\-\s]?(?:bis|[a-zA-Z]\b|\d{1,3}))?")
+# A street and number right after a word for the address or where to deliver
+# ("Kohaletoimetamine: Tähe 44-7, Tartu", "Adresa: Ilica 5, Zagreb"): told as an address.
+_ADDRESS_LABEL = re.compile(
+    r"(?i:address|adresse|adres|adresa|adresă|adressa|anschrift|lieferadresse|dirección|"
+    r"direccion|endereço|indirizzo|aadress|kohaletoimetamine|tarneaadress|osoite|"
+    r"toimitusosoite|leveringsadresse|leveransadress|adresas|adrese|cím|szállítási\s+cím|"
+    r"deliver\s+to|ship\s+to|delivery\s+address|shipping\s+address|teslimat\s+adresi|"
+    r"alamat|enderezo|helbidea|cyfeiriad|seoladh|heimilisfang|indirizz|"
+    + folded(r"адрес|адреса|адреса\s+доставки|διεύθυνση") + r")\s*:\s*"
+    r"(?P<street>[^\W\d_a-z\u00df-\u00ff\u0430-\u044f][^\W\d_]{1,30}(?:\s[^\W\d_]{1,30}){0,3}"
+    r"\s\d{1,5}[a-zA-Z]?(?:[/\-]\d{1,4})?,\s*[^\W\d_a-z\u00df-\u00ff\u0430-\u044f][^\W\d_]{1,30})")
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(Gated(re.compile(rf"(?:{form}){_TAIL}")) for form in _STREETS)
 # Forms written in CJK or Hangul: only tried on text that has such letters.
@@ -260,6 +296,8 @@ _FORM_NEEDS: tuple[tuple[str, ...] | None, ...] = (
     ("sector", "sec", "sec."),
     ("வீதி", "தெரு", "சாலை", "ரோடு"),
     ("rue", "avenue", "av.", "route"),
+    ("carrera", "cra", "kr", "calle", "cl", "avenida", "av", "transversal", "tv", "diagonal",
+     "dg"),
 )
 _SAID_NEEDS = ("post", "zip", "code", "cap", "plz", "psč", "τ.κ", "ταχυδρομ", "kod", "codice",
                "邮编", "郵便番号", "우편번호", "郵遞區號",
@@ -274,6 +312,15 @@ _ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_CA_POSTCODE}"),
                Words(re.compile(r" \d[A-Z]{2} ")),
                (WordIn("AB BC MB NB NL NS NT NU ON PE QC SK YT"),
                 Words(re.compile(r" [A-Z]\d[A-Z](?:\d[A-Z]\d)? "))))
+# An Irish Eircode names one building ("V35 X2Y4", "D02 AF30"): its routing key, a space (run
+# together, "X1504VA" is a laptop's model), then four letters and digits, both kinds there.
+# A GhanaPost GPS code ("GA-184-2291") names a few metres; its shape is an order number's
+# too, so only after its name.
+_EIRCODE = re.compile(r"(?<![\w\-])(?:[ACDEFHKNPRTVWXY]\d{2}|D6W) "
+                      r"(?=[0-9ACDEFHKNPRTV-Y]{0,3}[ACDEFHKNPRTV-Y])(?=[0-9ACDEFHKNPRTV-Y]{0,3}\d)"
+                      r"[0-9ACDEFHKNPRTV-Y]{4}(?![\w\-])")
+_GHANA_GPS = re.compile(r"(?i:ghana\s?post(?:\s+gps)?|gps\s+(?:address|code)|digital\s+address)"
+                        r"(?:\s+(?:is|code|address))?\s*[:\-]?\s*(?P<code>[A-Z]{2}-?\d{3,4}-?\d{3,4})\b")
 
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
@@ -493,6 +540,8 @@ _ACCESS_WORDS = (
     r"bel\s+(?:aan\s+)?bij|aanbellen\s+bij|laiptinės\s+kodas|kods\s+(?:pie\s+)?durvīm|"
     r"код\s+на\s+дверях|код\s+дверей|дамафон\w*|орцны\s+код|кодын\s+дугаар|"
     r"кнопка\s+звонка|zvonku|kód\s+(?:na\s+)?(?:vchod|bráne|bránu)|dørtelefon\w*|"
+    r"הקוד\s+בכניסה|קוד\s+(?:ה)?כניסה|קוד\s+(?:ל|ה)בניין|אינטרקום|"
+    r"رمز\s+(?:الباب|الدخول|البوابة)|كود\s+(?:الباب|العمارة|الدخول)|الانتركم|انتركم|"
     r"門鐘|门铃|門禁|门禁|비밀번호|현관\s*비번|インターホン|オートロック")
 # The rules read the view, where Cyrillic and Greek letters that look Latin are Latin.
 _ACCESS_WORDS = folded(_ACCESS_WORDS)
@@ -509,17 +558,86 @@ _ACCESS_NEEDS = ("code", "bell", "buzz", "intercom", "inter", "sonn", "citofon",
                  "portafon", "šifra", "домофон", "звон", "дзвін", "код", "κουδούνι",
                  "θυροτηλέφωνο", "κωδικός", "zil", "diyafon", "portkod", "portkode", "bel ",
                  "aanbellen", "дамафон", "дзвер", "durvīm", "dørtelefon", "門鐘", "门铃", "門禁",
-                 "门禁", "비밀번호", "비번", "インターホン", "オートロック")
+                 "门禁", "비밀번호", "비번", "インターホン", "オートロック", "קוד", "אינטרקום",
+                 "رمز", "كود", "انتركم")
 _ACCESS_NEEDS = tuple(folded(w) for w in _ACCESS_NEEDS)
 # An access word right before a quoted name: the name on the bell ("ringeklokke «Haugen»"),
 # no title.
 ACCESS_BEFORE = re.compile(rf"(?i:(?<!\w)(?:{_ACCESS_WORDS})(?!\w))[\s:\-\u2013]{{0,3}}$")
 
 
+# -- the way to the door, told right after an address ------------------------------------
+# "..., Ikeja, after the filling station, the blue gate opposite Mr Biggs", "Rumah pagar hitam
+# depan surau": where a home stands, told by what is next to it, places it as the address
+# does; in the rest of the address's sentence or the sentence after, it goes with it.
+_WAY_WORDS = folded(
+    r"opposite|behind|next\s+door|next\s+to|beside|across\s+from|across\s+the\s+(?:road|street)|"
+    r"in\s+front\s+of|near\s+the|nearby|after\s+the|past\s+the|at\s+the\s+(?:corner|end)|"
+    r"corner\s+of|turn\s+(?:left|right|in)|gate|entrance|facing|"
+    r"en\s+face|à\s+côté|derrière|près\s+d[eu]|au-dessus|au\s+coin|portail|porte|entrée|"
+    r"après\s+l[ae]|devant|frente\s+a|enfrente|al\s+lado|detrás|junto\s+a|cerca\s+de|esquina|"
+    r"portón|reja|puerta|entrada|arriba\s+de|encima\s+de|después\s+de|cuadra|edificio|"
+    r"em\s+frente|ao\s+lado|"
+    r"atrás|perto\s+d[aoe]|portão|porta|depois\s+d[aoe]|di\s+fronte|accanto|dietro|vicino|"
+    r"angolo|cancello|portone|ingresso|gegenüber|neben\s+d\w+|hinter\s+d\w+|ecke|hoftor|"
+    r"eingang|tegenover|naast\s+de|achter\s+de|hoek|poort|ingang|deur|mittemot|bredvid|bakom|"
+    r"grind|ingång|ovanför|overfor|ved\s+siden\s+a[fv]|indgang|inngang|vastapäätä|vieressä|"
+    r"takana|portti|vastas|kõrval|värav|pretī|blakus|vārti|priešais|šalia|vartai|naprzeciwko|"
+    r"obok|brama|wejście|naproti|oproti|vedle|vedľa|brána|vchod|szemben|mellett|mögött|kapu|"
+    r"bejárat|vizavi|lângă|în\s+spatele|poarta|poartă|intrare|iznad|ispod|pored|preko\s+puta|"
+    r"nasuprot|pokraj|kapija|ulaz|nasproti|zraven|përballë|pranë|afër|hyrja|karş\u0131s\u0131\w*|"
+    r"arkas\u0131\w*|kap\u0131s\u0131\w*|απέναντι|δίπλα|πίσω\s+από|είσοδος|πόρτα|"
+    r"напротив|рядом|возле|около|подъезд|ворота|навпроти|поруч|біля|вхід|брама|срещу|спроти|"
+    r"покрај|влез|капија|зградата|улаз|преко\s+пута|поред|вход|"
+    r"ar\s+ôl|gyferbyn|ger\s+y|wrth\s+ymyl|tu\s+ôl|giât|gât|drws|ar\s+bwys|os\s+comhair|"
+    r"in\s+aice|taobh\s+thiar|geata|á\s+móti|við\s+hliðina|bak\s+við|faċċata|ħdejn|bieb|"
+    r"aurrean|ondoan|atzean|parean|davant|al\s+costat|darrere|a\s+prop|diante|ao\s+carón|"
+    r"depan|belakang|sebelah|dekat|seberang|samping|pagar|pintu|selepas|berhadapan|"
+    r"bertentangan|tapat\s+ng|katabi|likod\s+ng|malapit|karibu\s+na|mbele\s+ya|nyuma\s+ya|"
+    r"mkabala|geti|lango|eduze|ngemuva|phambi|maqondana|esangweni|isango|oorkant|agter\s+die|"
+    r"naby|hek|agagaarka|ka\s+soo\s+horjeeda|gadaasha|u\s+dhow|albaabka|legbe|iwaju|kusa\s+da|"
+    r"gaban|ƙofar|kofar|n'akụkụ|n'ihu|አጠገብ|ፊት\s+ለፊት|ጀርባ|مقابل|بجانب|بجوار|خلف|قرب|أمام|"
+    r"مدخل|بوابة|روبروی|کنار|پشت|نزدیک|جلوی|کے\s+سامنے|کے\s+پیچھے|ליד|מול|מאחורי|כניסה|שער|"
+    r"सामने|के\s+पास|पीछे|बगल|समोर|जवळ|সামনে|পাশে|পিছনে|কাছে|எதிரே|எதிரில்|அருகில்|பின்னால்|"
+    r"ఎదురుగా|పక్కన|ಎದುರು|ಹತ್ತಿರ|എതിർവശ\w*|അടുത്ത്|સામે|પાસે|ਸਾਹਮਣੇ|ਨੇੜੇ|ඉදිරිපිට|අසල|"
+    r"მოპირდაპირე|გვერდით|ახლოს|ჭიშკარ\w*|դիմաց|կողքին|մոտ|qarş\u0131s\u0131nda|yan\u0131nda|"
+    r"arxas\u0131nda|qarshisida|yonida|orqasida|қарсы|жанында|эсрэг|хажууд|ойролцоо|đối\s+diện|"
+    r"cạnh|gần|cổng")
+_WAY = re.compile(rf"(?i:(?<!\w)(?:{_WAY_WORDS})(?!\w))"
+                  # Scripts written without spaces: as they stand.
+                  r"|对面|對面|旁边|旁邊|后面|後面|附近|门口|門口|隔壁|向かい|隣|裏手|近く|맞은편|옆|"
+                  r"근처|ตรงข้าม|ข้างๆ|ใกล้|ประตู|ဘေး|ရှေ့|ទល់មុខ|ក្បែរ|ກົງກັນຂ້າມ|ໃກ້")
+_CLAUSE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u0964](?=\s|$)|\n")
+
+
+def _way_after(text: str, end: int) -> int:
+    """Where an address that ends at `end` ends with the way to its door: the rest of its
+    sentence if that tells the way, else (past a short rest: a town, a postcode) the next
+    sentence if that does; each no longer than such a description is."""
+    stop = _CLAUSE_END.search(text, end)
+    rest_end = stop.start() if stop else len(text)
+    if rest_end - end <= 160 and _WAY.search(text, end, rest_end):
+        return rest_end
+    if stop is None or rest_end - end > 60:
+        return end
+    after = _CLAUSE_END.search(text, stop.end())
+    next_end = after.start() if after else len(text)
+    if next_end - stop.end() <= 160 and _WAY.search(text, stop.end(), next_end):
+        return next_end
+    return end
+
+
 class AddressRule:
     code = "contact.address"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        ends: dict[int, int] = {}  # each end once: a form's and a postcode's often agree
+        for start, end in self._found(text):
+            if end not in ends:
+                ends[end] = _way_after(text, end)
+            yield start, ends[end]
+
+    def _found(self, text: str) -> Iterator[tuple[int, int]]:
         _GATES.ask(text)
         if _DIGIT.search(text):  # every numbered form has a house number or a postcode
             lowered = text.lower()
@@ -529,6 +647,20 @@ class AddressRule:
                         yield _head(text, m.start()), _tail(text, m.end())
             for m in _ALONE.finditer(text):
                 yield m.start(), m.end()
+            for m in _EIRCODE.finditer(text):
+                yield m.start(), m.end()
+            if "gps" in lowered or "ghana" in lowered or "digital" in lowered:
+                for m in _GHANA_GPS.finditer(text):
+                    yield m.start("code"), m.end("code")
+            if "," in text:
+                for m in _STREET_FLAT.finditer(text) if _STREET_FLAT.may_match(text) else ():
+                    if not _NOT_STREET.match(m.group(0)):
+                        yield m.start(), _tail(text, m.end())
+                for m in _CODE_NUMBER.finditer(text):
+                    yield m.start(), m.end()
+                if ":" in text:
+                    for m in _ADDRESS_LABEL.finditer(text):
+                        yield m.start("street"), _tail(text, m.end("street"))
             for m in _POSTCODE_LINE.finditer(text):
                 yield m.start(), m.end()
             for m in _STREET_POSTCODE.finditer(text) if _COMMA_CODE.search(text) else ():

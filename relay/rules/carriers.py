@@ -11,6 +11,8 @@ address or phone number there goes, the path stays.
 
 from __future__ import annotations
 
+import re
+
 # International express and e-commerce logistics.
 _GLOBAL = (
     "ups.com", "fedex.com", "dhl.com", "tnt.com", "aramex.com", "dpd.com", "gls-group.eu",
@@ -177,3 +179,8 @@ def _domain_names() -> set[str]:
 
 
 CARRIER_NAMES: frozenset[str] = frozenset(_domain_names() | set(_WRITTEN))
+
+
+# A postal item's number (UPU S10, "RR204819330TW") or a UPS one ("1Z999AA10123456784"):
+# whatever word stands before it ("Royal Mail: AB123456789GB"), no one's address or handle.
+SHIPMENT_NUMBER = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}|1Z[0-9A-Z]{16}")

@@ -34,6 +34,11 @@ _ABBREVIATION_END = re.compile(
     r"(?<![^\W\d_])(?:inkl|zzgl|ca|bzw|ggf|evtl|approx|aprox|env|incl|excl|max|min|nr|no|"
     r"ref|art|vol|st|stk|pcs|pz|ud|uds|sz|kb|ok|cca|tj|pribl)\.$",
     re.IGNORECASE)
+# A street word's short form before the street's name is no sentence's end either ("el punto
+# de Andreani de Av. Cabildo", "Jl. Kemang Raya").
+_STREET_ABBREVIATION_END = re.compile(
+    r"(?<![^\W\d_])(?:av|avda|ave|rd|str|blvd|bd|ul|jl|jln|pl|al|bul|pr|sq|hwy|pk|dr|sr|sra|"
+    r"mr|mrs|ms|dr|prof|ing|arq|lic|dott|dtt|sig|hr|fr|mme|mlle)\.$", re.IGNORECASE)
 _MASKED = re.compile(MASK + "+")
 # Every script's digits read as "0": the model learns how many digits, not which.
 _DIGIT = re.compile(r"\d")
@@ -55,7 +60,12 @@ _MONTH_NAMES = (
     "prosince január február március április május június július augusztus szeptember "
     "október ianuarie februarie martie aprilie iunie iulie septembrie octombrie noiembrie "
     "decembrie ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık "  # noqa: RUF001
-    "maret agustus desember mac julai ogos disember")
+    "maret agustus desember mac julai ogos disember "
+    # Welsh, Basque, Catalan
+    "ion chwe maw ebr meh gorff medi hyd tach rhag ionawr chwefror mawrth ebrill mehefin "
+    "gorffennaf awst hydref tachwedd rhagfyr urtarrila otsaila martxoa apirila maiatza ekaina "
+    "uztaila abuztua iraila urria azaroa abendua gener febrer març maig juny juliol agost "
+    "setembre desembre")
 # Words that say a day, month or year by its number ("ngày 14 tháng 3 năm 2025").
 _DATE_WORDS = frozenset(("ngày", "tháng", "năm"))
 _MONTHS = frozenset(_MONTH_NAMES.split())
@@ -76,11 +86,15 @@ _LEAST = 5
 def sentences(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each non-blank sentence of `text`. An abbreviation's period before a
     number is no sentence's end ("inkl. 2 Akkus", "ca. 5 cm", "approx. 3 kg", "Nr. 12"): the
-    number is read in its sentence."""
+    number is read in its sentence; nor is a street word's or a title's before a name
+    ("Av. Cabildo", "Mr. Bello")."""
     last = 0
     for m in _BREAK.finditer(text):
-        if m.end() < len(text) and text[m.end()].isdigit() and "\n" not in m.group() \
-                and _ABBREVIATION_END.search(text, max(0, m.start() - 7), m.start()):
+        if m.end() < len(text) and "\n" not in m.group() and (
+                (text[m.end()].isdigit() and _ABBREVIATION_END.search(
+                    text, max(0, m.start() - 7), m.start()))
+                or (text[m.end()].isupper() and _STREET_ABBREVIATION_END.search(
+                    text, max(0, m.start() - 6), m.start()))):
             continue
         if m.start() > last and not text[last:m.start()].isspace():
             yield last, m.start()

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
+from relay.rules.carriers import SHIPMENT_NUMBER
 from relay.rules.needs import Gated, Gates, StartsAt
 from relay.rules.view import folded
 
@@ -325,7 +326,8 @@ class EmailRule:
                     if p.may_match(text) and named(stems)]
         for pattern in patterns:
             for m in pattern.finditer(text):
-                yield m.start("user"), m.end("user")
+                if not SHIPMENT_NUMBER.fullmatch(m.group("user")):
+                    yield m.start("user"), m.end("user")
         if _PROVIDER_WORD.may_match(text) and named.provider():
             yield from _near_provider(text)
         if "\n" in text and _LONE_HANDLE.may_match(text) and (

@@ -73,6 +73,9 @@ _SHIPMENT_WORDS = folded(
     r"ට්\u200dරැකින්|ට්රැකින්|ඇණවුම\w*|ခြေရာခံ\w*|အော်ဒါ|ပါဆယ်|លេខតាមដាន|តាមដាន|ការបញ្ជាទិញ|"
     r"ຕິດຕາມ|ພັດສະດຸ|ufuatiliaji|kifurushi|yokulandelela|iphasela|i-oda|ìtọpinpin|"
     r"መከታተያ|ትዕዛዝ|faktur|"
+    # Basque, Welsh, Somali ("jarraipen-zenbakia", "rhif tracio", "lambarka raadraaca")
+    r"jarraipen\w*|bidalketa\w*|eskaera\w*|tracio|archeb\w*|parsel\w*|raadraac\w*|dalab\w*|"
+    r"xirmo\w*|"
     r"sarjanumero\w*|valmistenumero\w*|tuotenumero\w*|серийн\w*\s+номер\w*|заводск\w*\s+номер\w*|"
     r"σειριακ\w*|מספר\s+סידורי|מק\"\u05d8|الرقم\s+التسلسلي|رقم\s+تسلسلي|सीरियल\s+नंबर|"
     r"số\s+seri|số\s+serial|nomor\s+seri|număr\s+de\s+serie|seria|serienr|ซีเรียล|หมายเลขเครื่อง"
@@ -309,7 +312,8 @@ _DIGIT_WORDS = {
     # Kyrgyz, Mongolian, Tajik (short words that other languages use left out: "se", "ses",
     # "uku", "laba", "tara"...)
     "vyf": "5", "sewe": "7", "agt": "8", "nege": "9",
-    "sifiri": "0", "biyu": "2", "hudu": "4", "huɗu": "4", "biyar": "5", "bakwai": "7",
+    "sifiri": "0", "ɗaya": "1", "daya": "1", "biyu": "2", "hudu": "4", "huɗu": "4",
+    "biyar": "5", "shida": "6", "bakwai": "7",
     "takwas": "8", "saddex": "3", "toddoba": "7", "siddeed": "8", "sagaal": "9",
     "ዜሮ": "0", "አንድ": "1", "ሁለት": "2", "ሶስት": "3", "ሦስት": "3", "አራት": "4", "አምስት": "5",
     "ስድስት": "6", "ሰባት": "7", "ስምንት": "8", "ዘጠኝ": "9",
@@ -350,6 +354,9 @@ _PAIR_WORDS = frozenset({
     "שמונים", "תשעים", "عشرة", "عشر", "عشرون", "عشرين", "ثلاثون", "ثلاثين", "أربعون", "أربعين",
     "خمسون", "خمسين", "ستون", "ستين", "سبعون", "سبعين", "ثمانون", "ثمانين", "تسعون", "تسعين",
     "mười", "mươi", "sepuluh", "sebelas",
+    # Dutch, Danish and Norwegian teens ("06 twaalf 34 56 78")
+    "twaalf", "elleve", "tolv", "tretten", "fjorten", "femten", "seksten", "sytten", "atten",
+    "nitten",
 })
 # "and", and "then" between the groups ("tre quattro sette, poi 219 88 40")
 _JOINERS = frozenset({"et", "and", "und", "y", "e", "en", "och", "og", "then", "dann", "puis",

@@ -42,7 +42,8 @@ _PLATFORMS = (
     r"avito|kufar|jiji|tokopedia|bukalapak|daraz|sahibinden|letgo|dubizzle|yad2|jumia|"
     r"takealot|bazos|grailed|enjoei|xiaohongshu|douyin|weibo|bilibili|小红书|抖音|微博|"
     r"kijiji|trade\s?me|2dehands|2ememain|donedeal|divar|دیوار|list\.am|lalafo|unegui|"
-    r"mapy\.cz|google\s?maps|fejs|face)"
+    r"mapy\.cz|google\s?maps|bazoš\w*|justdial|just\s?dial|sulekha|indiamart|yelp|2gis|"
+    r"dianping|(?-i:Bland)|fejs|face)"
     r"(?:e|ie|zie|u|em|ach|a|s|'s|m|n)?"
     r"|wa|ig|fb|line(?=,?\s*id\b)|session(?=\s+id\b)|qq|tg(?=\s*:)"
 )
@@ -95,7 +96,8 @@ _CJK_MESSENGERS = re.compile(
     r"\s*:?\s*"
     r"(?P<ident>[A-Za-z0-9][A-Za-z0-9_\-.]{3,30})")
 # A nickname or user name, announced as such ("Mon pseudo là-bas c'est chineuse_de_lyon").
-_NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|benutzername|nutzername|användarnamn|anv\.?namn|"
+_NICK_WORDS = (r"nick(?:name)?|pseudo(?:nyme)?|notandanafn|nama\s+pengguna|benutzername|"
+               r"nutzername|användarnamn|anv\.?namn|"
                r"brukernavn|brugernavn|gebruikersnaam|user\s?name|nome\s+utente|"
                r"nombre\s+de\s+usuario|apodo|ksywka|nazwa\s+użytkownika|kullan\u0131c\u0131\s+ad\u0131|"
                r"handle|login|ユーザー名|ユーザ名|ニックネーム|昵称|用户名|닉네임|přezdívk\w*|"
@@ -119,7 +121,8 @@ _CALLED = Gated(re.compile(
 # With a platform or a nickname talked about, a name with an underscore is a handle.
 _TALK = Gated(re.compile(rf"\b(?:{_PLATFORMS}|{_NICK_WORDS})\b|微信|微博|ライン|카톡|라인",
                          re.IGNORECASE))
-_UNDERSCORED = Gated(re.compile(r"(?<![\w@./])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w@])"))
+_UNDERSCORED = Gated(re.compile(r"(?<![\w@./])[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*"
+                                r"(?:_[A-Za-z0-9]+)+(?:[._][A-Za-z0-9]+)*(?![\w@])"))
 _COMMON = frozenset((
     "the", "and", "ist", "der", "die", "das", "est", "les", "une", "con", "por", "para", "per",
     "che", "und", "oder", "och", "är", "som", "från", "here", "there", "same", "also", "auch",
@@ -132,11 +135,14 @@ _CAPS = rf"{_CAP}(?:\s+(?:{_CAP}|de|del|da|di|von|van|la|le|dos|das)){{0,5}}"
 _QUOTE = r"[«\"'„“\u2018\u201a]?\s?"
 _AS = (r"(?i:as|como|comme|als|unter|sous|come|som|jako|under|z|pelo\s+nome|by\s+the\s+name|"
        r"under\s+the\s+name|unter\s+dem\s+namen|sous\s+le\s+nom|con\s+el\s+nombre|"
-       r"col\s+nome|com\s+o\s+nome|onder\s+de\s+naam|pod\s+nazwą)")
+       r"col\s+nome|com\s+o\s+nome|onder\s+de\s+naam|pod\s+nazwą|pod\s+jménem|"
+       r"pod\s+názvem|pod\s+menom|pod\s+názvom|pod\s+imenom|pod\s+nazivom|néven|nimellä|"
+       r"ad\u0131yla|" + folded(r"под\s+именем|под\s+названием|під\s+назвою|під\s+ім'ям") + ")")
 _SEARCH = (r"(?i:search|look\s+(?:me\s+)?up|find|google|znajd\u017a(?:\s+mnie)?|hitta\s+mig|"
            r"vind\s+me|trovami|encu[ée]ntrame|look\s+for|busca(?:me)?|búscame|"
            r"cherche(?:z)?(?:-moi)?|such(?:e|en|t)?|zoek|szukaj|cerca(?:mi)?|procur[ae](?:-me)?|"
-           r"me\s+procura|sök|ara|tapez|tape|type|enter|tippe|gib|digita|escribe|pon)")
+           r"me\s+procura|sök|ara|tapez|tape|type|enter|tippe|gib|digita|escribe|pon|"
+           r"hledej\w*|hľadaj\w*|keres\w*|etsi\w*|søg|leit\w*|fittex|cari\w*|tafuta|tìm)")
 # "search my name on", "such mich einfach auf"
 _OBJECT = (r"(?i:me|mich|moi|mnie|mig|meg|mij|me|my\s+name|meinen\s+namen|mon\s+nom|"
            r"mi\s+nombre|il\s+mio\s+nome|mijn\s+naam|mitt\s+namn|meu\s+nome|moje\s+imię|"
@@ -151,12 +157,17 @@ _SEARCH_ME = Gated(re.compile(
     rf"|{_SEARCH}\s+(?:{_OBJECT}\s+)?(?:{_SIMPLY}\s+)?(?i:on|en|auf|sur|op|na|su|w|i|no|in|bei)"
     rf"\s+(?i:{_PLATFORMS})[\s,:\-\u2014]+{_QUOTE}(?P<after>{_CAPS})"
     # A Turkish "Facebook'ta <name> diye arat\u0131n": the name, then the search verb
-    rf"|(?i:{_PLATFORMS})(?:['\u2019]\w{{1,4}})?\s+{_QUOTE}(?P<before_verb>{_CAPS})[»\"'“”]?"
+    rf"|(?i:{_PLATFORMS})(?:['\u2019\-]\w{{1,4}})?\s+{_QUOTE}(?P<before_verb>{_CAPS})[»\"'“”]?"
     rf"\s+(?i:diye|olarak|and|und|et|y|e|en|och|i)?\s*(?i:arat\w*|ara\w*|search|such\w*|"
-    rf"cherch\w*|busc\w*|cerca\w*|zoek\w*|sök\w*|szukaj\w*|procur\w*)"
+    rf"cherch\w*|busc\w*|cerca\w*|zoek\w*|sök\w*|szukaj\w*|procur\w*|தேடி|தேடு|खोज|"
+    rf"ค้นหา|ابحث|חפש)"
     # "just search WillowAndWickCandles": a name only a handle looks like
     rf"|{_SEARCH}\s+(?:(?i:for|nach|me|mich|moi)\s+)?{_QUOTE}(?P<handle>{_STRONG})(?![\w@])"
-    rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS}))"))
+    rf"|(?i:{_PLATFORMS})\s*[\u2014\u2013:\-]\s*{_SEARCH}\s+{_QUOTE}(?P<then>{_CAPS})"
+    # "hledejte pod jménem Honza Kola Brno", "fittex lil Marija Borg": a name sought, said
+    # with "under the name" or as a person's full name (two capitalised words or more)
+    rf"|{_SEARCH}\s+(?:(?i:me|mich|moi|mě|mne)\s+)?{_AS}\s+{_QUOTE}(?P<under>{_CAPS})"
+    rf"|{_SEARCH}\s+(?i:for|nach|lil|per|po|za|pro)\s+(?P<person>{_CAP}(?:\s+{_CAP}){{1,3}}))"))
 _MORE_NAMES = re.compile(rf"(?:[ \t]+{_CAP}){{1,3}}")
 # A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratin") or
 # announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
@@ -165,13 +176,28 @@ _CLOSE_Q = "[」』”\"'»“\u2019]"
 _QUOTED = re.compile(rf"{_OPEN_Q}(?P<q>[^」』”\"'»“\u2019\n]{{2,40}}){_CLOSE_Q}")
 _OPEN_QUOTES = "「『“\"'«„\u2018"  # what _OPEN_Q takes
 _SEARCHED_AFTER = re.compile(
-    r"\s*(?:って|을|를|で|diye|and|och|en|und|,)?\s*(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|"
-    r"sök|such|busca|cherche|cerca|procura)", re.IGNORECASE)
+    r"\s*(?:って|을|를|で|diye|and|och|en|und|,|" + folded(r"гэж|гэдгээр") + r")?\s*"
+    r"(?:検索|검색|搜索|搜|arat|ara\b|search|zoek|sök|such|busca|cherche|cerca|procura|"
+    r"hledej|hľadaj|keres|etsi|søg|tìm|cari|tafuta|தேடு|தேடி|खोज|ค้นหา|ابحث|חפש|"
+    + folded(r"хай|ищи|найди|шукай|знайди|іздең|потърс") + ")", re.IGNORECASE)
 _NAMED_BEFORE = re.compile(
     r"(?:店铺名|店名|상점명|ショップ名|昵称|ハンドルネーム|ハンドル名|ニックネーム|ユーザー名|닉네임|用户名|"
-    r"账号|(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
+    r"账号|小程序|公众号|"
+    + folded(r"продавца|продавця|прадаўца|продавач\w*|продавец|") +
+    r"(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
     r"sat\u0131c\u0131|anbieter|shop\s+name|store\s+name|shop|store|boutique|tienda|loja|"
     r"negozio|winkel|butik|sklep|laden))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*$")
+# A user quoted, or a name searched for, where another platform is named (Hebrew "the user
+# 'X'" on Yad2, "Додај ме на Вибер, тражи 'X'"); without one a product is searched for ("搜
+# “蓝色台灯”"), and on the marketplace itself ("the user "X" on here asked me...") a user's
+# name is no way out.
+_SEARCH_BEFORE = re.compile(
+    r"(?<!\w)(?i:search|find|busca|búscame|cherche|cerca|zoek|sök|søg|szukaj|hledej|hľadaj|keres|"
+    r"cari|tafuta|ara|" + folded(r"тражи\w*|траж|ищи\w*|шукай\w*|пребарај|потърс\w*") + r")"
+    r"(?:\s+(?:for|me|us|nach|uns|mich))?\s*(?::)?\s*$")
+_USER_BEFORE = re.compile(
+    r"(?:המשתמש|משתמש|החנות|المستخدم|المتجر|(?i:user(?:name)?|utilisateur|usuario|usuário|"
+    r"benutzer(?:name)?|gebruiker|użytkownik))\s*(?::|is|ist|est|es|är)?\s*$")
 # Cheap tests before the costly patterns: most messages name no platform and no nickname.
 _PLATFORM_STEMS = (
     "whatsapp", "whats app", "telegram", "wechat", "we chat", "weixin", "signal", "insta",
@@ -188,7 +214,18 @@ _PLATFORM_STEMS = (
     "sahibinden", "letgo", "dubizzle", "yad2", "jumia", "takealot", "bazos", "grailed",
     "enjoei", "xiaohongshu", "douyin", "weibo", "bilibili", "小红书", "抖音", "微博",
     "kijiji", "trade me", "trademe", "2dehands", "2ememain", "donedeal", "divar", "دیوار",
-    "list.am", "lalafo", "unegui", "mapy.cz", "google maps", "googlemaps",
+    "list.am", "lalafo", "unegui", "mapy.cz", "google maps", "googlemaps", "bazoš",
+    "justdial", "just dial", "sulekha", "indiamart", "yelp", "2gis", "dianping",
+    # Named in other scripts, as the lowered view shows them
+    *(folded(w).lower() for w in (
+        "фейсбук", "инстаграм", "інстаграм", "телеграм", "вайбер", "вибер", "вконтакт",
+        "фэйсбүүк",
+        "инстаграмм")),
+    "فيسبوك", "فيس بوك", "فیسبوک", "انستقرام", "انستغرام", "اینستاگرام", "ফেসবুক",
+    "फेसबुक", "इंस्टाग्राम", "ເຟສບຸກ", "เฟซบุ๊ก", "เฟสบุ๊ค", "ფეისბუქ", "ინსტაგრამ",
+    "ֆեյսբուք", "ինստագրամ", "ፌስቡክ", "ኢንስታግራም", "インスタ", "フェイスブック", "인스타",
+    "페이스북", "פייסבוק", "אינסטגרם", "\u05d9\u05d32", "\u05d9\u05d3 2", "opensooq", "haraj",
+    "حراج",
     "fejs", "face")
 _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
 # Asked of the text before the lowered copy is searched: lowering keeps every character's
@@ -196,16 +233,20 @@ _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+i
 # in the lowered copy is one in the text, any case.
 _SHORT_PLATFORMS_ANY_CASE = Gated(re.compile(_SHORT_PLATFORMS.pattern, re.IGNORECASE))
 _NICK_STEMS = (
-    "přezdív", "jméno", "ψευδώνυμο", "χρήστη", "rumuz", "takma", "apelido", "soprannome",
+    "notandanafn", "pengguna", "přezdív", "jméno", "ψευδώνυμο", "χρήστη", "rumuz", "takma",
+    "apelido", "soprannome",
     "bijnaam", "smeknamn", "kallenavn", "kaldenavn", "profil", "profile", "アカウント", "账号",
     "계정", "nick", "pseudo", "benutzer", "nutzer", "användar", "anv.namn", "bruker", "bruger",
     "gebruiker", "user", "utente", "usuario", "apodo", "ksywka", "użytkownik", "kullan",
     "handle", "login", "ユーザ", "ニックネーム", "昵称", "用户名", "닉네임")
+_NOT_NAME_WORDS = re.compile(r"(?i)handle|login|nick|pseudo")
 _STRONGISH = re.compile(r"[a-z][A-Z]|[A-Za-z]_|[a-z]\d")
 
 
-# "face" alone is Facebook only as a word of its own ("add me on face", not "surface").
+# "face" alone is Facebook only as a word of its own ("add me on face", not "surface"); Bland
+# (Iceland's marketplace) only with its capital.
 _FACE = re.compile(r"\bface\b")
+_BLAND = re.compile(r"\bBland\b")
 
 
 def _mentions(lowered: str, stems: tuple[str, ...]) -> bool:
@@ -271,7 +312,8 @@ class _Talk:
                 "face" not in lowered or _mentions(lowered, _PLATFORM_STEMS[:-1])
                 or bool(_FACE.search(lowered)))) \
                 or (("\u0130" in text or _SHORT_PLATFORMS_ANY_CASE.may_match(text))
-                    and bool(_SHORT_PLATFORMS.search(lowered)))
+                    and bool(_SHORT_PLATFORMS.search(lowered))) \
+                or bool(_BLAND.search(text))
         return self.asked["platform"]
 
     def nick(self) -> bool:
@@ -328,20 +370,27 @@ class SocialRule:
                 continue
             # A plain word is a nickname too where the site it belongs to is named
             # ("il mio nickname su Steam è ilgattoprofessore").
+            # So is a plain word of six letters or more after a word for a user name where a
+            # platform is named ("á Bland, notandanafn hjolagunni"; a "handle" is a mug's too).
             if m.group("colon") or m.group("quote") or (m.group("site") and len(ident) >= 6) \
-                    or re.search(r"[\d._\-@]|[a-z][A-Z]", ident):
+                    or re.search(r"[\d._\-@]|[a-z][A-Z]", ident) \
+                    or (len(ident) >= 6 and ident.islower() and talk.platform()
+                        and not _NOT_NAME_WORDS.match(m.group(0))):
                 yield m.start("ident"), m.end("ident")
         if "u/" in text:
             for m in _REDDIT.finditer(text):
                 yield m.start(), m.end()
         searched = _SEARCH_ME.may_match(text) and talk.platform()
         for m in _SEARCH_ME.finditer(text) if searched else ():
-            group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle")
-                         if m.group(g))
+            group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle",
+                                     "under", "person") if m.group(g))
             yield m.start(group), m.end(group)
         for m in _QUOTED.finditer(text) if any(q in text for q in _OPEN_QUOTES) else ():
             if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(
-                    text, max(0, m.start() - 30), m.start()):
+                    text, max(0, m.start() - 30), m.start()) or (_USER_BEFORE.search(
+                    text, max(0, m.start() - 30), m.start()) and talk.platform()) or (
+                    _SEARCH_BEFORE.search(text, max(0, m.start() - 20), m.start())
+                    and talk.platform()):
                 yield m.start("q"), m.end("q")
         # _STRONGISH is made of word characters: its matches lie within words.
         called = _CALLED.may_match(text) and bool(_STRONGISH.search(distinct_words(text)))

@@ -15,8 +15,9 @@ from urllib.parse import unquote_plus
 import phonenumbers
 
 from relay.config import RulesSettings
+from relay.rules.accounts import AccountRule
 from relay.rules.address import ACCESS_BEFORE, AddressRule
-from relay.rules.carriers import CARRIER_HOSTS
+from relay.rules.carriers import CARRIER_HOSTS, SHIPMENT_NUMBER
 from relay.rules.contact_model import ContactModel
 from relay.rules.email import EmailRule
 from relay.rules.emoji import EmojiRule, separators
@@ -57,8 +58,6 @@ def _key_words(key: str) -> list[str]:
     return [key, *_KEY_JOINER.split(key)] if _KEY_JOINER.search(key) else [key]
 
 
-# A postal item's number (UPU S10, "RR204819330TW") or a UPS one ("1Z999AA10123456784").
-_SHIPMENT_VALUE = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}|1Z[0-9A-Z]{16}")
 # A number after a word that says whose or what it is, in a value ("hivj:06301234567",
 # "wa:+971...", "contacto:+34...").
 _SAID_NUMBER = re.compile(r"[^\W\d_]{1,12}\s?[:=]\s?\+?[\d\s\-()]{7,20}")
@@ -171,7 +170,7 @@ class TextRules:
         self.email = EmailRule(domain)
         self.links = LinkRule(allowed_hosts(settings, domain))
         self.phone = PhoneRule(settings.phone_regions)
-        rules = (self.email, SocialRule(), self.phone, AddressRule(), self.links)
+        rules = (self.email, SocialRule(), AccountRule(), self.phone, AddressRule(), self.links)
         self.rules = tuple(r for r in rules if settings.action(r.code) != "off")
         self.emoji = EmojiRule() if settings.action("style.emoji") != "off" else None
         # Clauses that offer a way to reach someone: a weaker shape is enough there. Each
@@ -227,6 +226,7 @@ class TextRules:
             # intent layer's findings are guesses at one, and hold the model back from
             # nothing.)
             hits: list[tuple[int, int]] = []
+            address_hits: list[tuple[int, int]] = []
             for rule in self.rules:
                 for start, end in rule.find(masked):
                     if scored and rule is self.phone and _bare(masked, start, end) \
@@ -236,6 +236,8 @@ class TextRules:
                     if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
                     hits.append((start, end))
+                    if rule.code == "contact.address":
+                        address_hits.append((start, end))
                     findings.append(Finding(*seen.span(start, end), rule.code))
             if self.intent is not None:
                 # The model's "plainly ordinary" holds a guess back, unless a pattern rule
@@ -261,9 +263,14 @@ class TextRules:
                         continue
                     inside = [(max(s, start) - start, min(e, end) - start)
                               for s, e in hits if s < end and start < e]
-                    if inside and not self.model.passes_without(masked[start:end], inside):
-                        continue
                     code = self.model.code(words)
+                    # A sentence read as giving an address, where the patterns found part of
+                    # one, goes whole: what they missed of it (a flat, a district, a town
+                    # with its postcode) reads as ordinary words alone.
+                    if inside and not (code == "contact.address" and any(
+                            s < end and start < e for s, e in address_hits)) \
+                            and not self.model.passes_without(masked[start:end], inside):
+                        continue
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
         if self.emoji is not None:
@@ -299,7 +306,7 @@ class TextRules:
             if not value:
                 continue
             code = None
-            if _SHIPMENT_VALUE.fullmatch(value):
+            if SHIPMENT_NUMBER.fullmatch(value):
                 continue  # "MAILNO=RR204819330TW": a postal item's number, whatever the key
             if any(map(_CONTACT_KEYS.search, _key_words(key))):
                 code = "contact.phone" if re.search(r"\d{6}", value) else "contact.email" \

@@ -325,3 +325,65 @@ def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
 @pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT + LOCAL_ORDINARY)
 def test_what_those_forms_resemble_is_untouched(text):
     assert RULES.redact(text)[0] == text
+
+
+# After blind14r (written for these rules, in other words than that set's): the way to the
+# door told after an address, codes that name one building, a street told by its flat, the
+# name searched for on a platform or a directory, registry numbers, bank accounts and payment
+# aliases.
+FOUND_AFTER_R = [
+    ("Collect from 27 Orchard Lane, Bicester. It's the white cottage opposite the church.",
+     "white cottage opposite the church"),
+    ("Ven a Calle Río Lerma 45, Cuauhtémoc, el portón negro junto a la farmacia.",
+     "portón negro junto a la farmacia"),
+    ("Deliver to Ashgrove, Ballymore Eustace, Co. Kildare W91 K2T6 please.", "W91 K2T6"),
+    ("My GhanaPost GPS is AK-039-5028, near the junction.", "AK-039-5028"),
+    ("Navigatie: 2512 CK, huisnummer 14-A, bovenste bel.", "2512 CK, huisnummer 14"),
+    ("Pošaljite na Maksimirska 88, drugi kat, stan 4, Zagreb.", "Maksimirska 88"),
+    ("Tarneaadress: Pikk 12-3, Tallinn", "Pikk 12-3"),
+    ("הקוד בכניסה 4512, קומה שנייה.", "4512"),
+    ("Na Bazoši nájdete ďalšie, hľadajte pod menom Peter Dreva Nitra.", "Peter Dreva Nitra"),
+    ("It's on Facebook Marketplace too. Search for Aoife Brennan and message me there.",
+     "Aoife Brennan"),
+    ("More photos on Instagram, I'm there as kofi.leather_accra", "kofi.leather_accra"),
+    ("Больше фото в моём инстаграме: masha_knits_msk", "masha_knits_msk"),
+    ("ביד2 חפשו את המשתמש 'רהיטים של דנה'", "רהיטים של דנה"),
+    ("Фэйсбүүкээс «Наран Тавилга» гэж хайгаарай.", "Наран Тавилга"),
+    ("微信搜小程序“王记鞋铺”就能找到。", "王记鞋铺"),
+    ("JustDial-ல Lakshmi Tailors Coimbatore தேடுங்க", "Lakshmi Tailors Coimbatore"),
+    ("Sama borð á Bland, notandanafn sigrunselur.", "sigrunselur"),
+    ("Find us by KVK 68750110 in the Chamber's register.", "68750110"),
+    ("Vårt org.nr 556677-8899 finns på allabolag.", "556677-8899"),
+    ("Transfiere a mi cuenta, RUT 12.345.678-5.", "12.345.678-5"),
+    ("Meu CPF é 123.456.789-09 para o Pix.", "123.456.789-09"),
+    ("Send the money to account no. 0123456789 at GTBank instead.", "0123456789"),
+    ("Überweis einfach auf mein Konto 1234 5678 90.", "1234 5678 90"),
+    ("Mi alias de Mercado Pago es SOFI.MATE.RIO, pasame el tuyo.", "SOFI.MATE.RIO"),
+    ("Pay me direct: DE89 3704 0044 0532 0130 00, no fees that way.", "DE89 3704 0044"),
+    ("Mokėkite pavedimu į sąskaitą LT55 7300 0101 2345 6789.", "LT55 7300 0101 2345 6789"),
+    ("Envíelo a Calle 72 Bis No. 10-34, Chapinero.", "Calle 72 Bis No. 10-34"),
+    ("Jual juga kat Mudah, nama pengguna kedaibasikal.", "kedaibasikal"),
+    ("Имам још на Купујем продајем, тражи 'Радионица Јовић'.", "Радионица Јовић"),
+]
+KEPT_AFTER_R = [
+    "Rhif tracio Royal Mail: QF123456785GB, anfonwyd ddoe.",
+    "Orders CY-2024-1187 and BG-2025-3321 left the warehouse on Monday.",
+    "Ref D02 4411 arrived; the T80 lamp is next.",
+    "VAT 21% included; the order total is 124.50 EUR.",
+    "Your account is ready; order 12345678 ships Monday.",
+    "Lo dejo en el punto de despacho de Andreani de Av. Cabildo si hace falta.",
+    "The lamp is 27 cm tall, opposite corners are padded for the trip.",
+    "Tracking JD014600003828120012 has not moved since Monday.",
+    "搜“蓝色台灯”就有同款，是这个吗？",
+    'The user "Anna Berg" on here asked me to confirm the serial number first.',
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), FOUND_AFTER_R)
+def test_forms_blind14r_showed_are_removed(text, secret):
+    assert_removed(text, secret)
+
+
+@pytest.mark.parametrize("text", KEPT_AFTER_R)
+def test_what_blind14r_forms_resemble_is_untouched(text):
+    assert RULES.redact(text)[0] == text

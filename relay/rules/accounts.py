@@ -1,0 +1,133 @@
+"""contact.social: a way to pay or find someone off the platform that is neither a handle nor
+a phone: an IBAN, a bank account or payment alias given to transfer to ("Cuenta RUT BancoEstado, RUT
+15.432.876-K", "mi alias: LUCAS.TANGO.SOL", "የንግድ ባንክ ሒሳቤ 1000123456789"), and a company's or
+person's registry number given to look up ("slå vores CVR 38412277 op på virk.dk").
+
+A registry or tax number on an invoice ("USt-IdNr. DE123456789", "NIP 5213...") is what
+invoices carry and stays; it goes where the sentence speaks of looking it up or of paying
+there. An account's number goes only where the sentence speaks of a bank or a transfer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from relay.rules.needs import Gated
+from relay.rules.view import folded
+
+# Registry numbers after their names: company registers, tax and national numbers. Written
+# in capitals where the name is an abbreviation: "tin", "nip" and "pan" are words too.
+_REGISTRY = Gated(re.compile(
+    r"(?<![\w\-])(?:CVR|KVK|KvK|SIRE[NT]|ABN|ACN|UEN|CNPJ|CPF|NIP|REGON|KRS|IČO|IČ|DIČ|Y-tunnus|"
+    r"[Oo]rg\.?\s?[Nn]r\.?|[Oo]rgani[sz]a(?:sjons|tions)nummer|UID(?:-Nr\.?)?|CUIT|CUIL|RUT|RUC|"
+    r"RFC|NIF|CIF|NIE|DNI|P\.?\s?IVA|[Pp]artita\s+IVA|VAT\s+(?:[Nn]o\.?|[Nn]umber|[Rr]eg\w*|ID)|"
+    r"USt-?IdNr\.?|Steuernummer|GSTIN|NPWP|TIN|EIN|BSN|PESEL|OIB|JMBG|EMŠO|"
+    r"[Cc]odice\s+[Ff]iscale|ΑΦΜ|VKN|TCKN|CNIC|CURP|KRA\s+PIN|"
+    + folded(r"ИНН|ОГРН|ЕДРПОУ|ЄДРПОУ|УНП|ЕИК|БУЛСТАТ|БИН|ИИН") + r")"
+    r"(?![\w\-])[\s.:#]*(?:(?i:nr|no|number|nummer|n[º°])\.?\s*[:#]?\s*)?"
+    r"(?P<number>(?:[A-Z]{2}\s?)?\d[\d .\-/]{4,22}[\dkKX])(?![\w\-])"))
+# A registry number's own shape: a Chilean RUT, a Brazilian CPF or CNPJ.
+_ID_SHAPES = re.compile(r"(?<![\w.\-/])(?:\d{1,2}\.\d{3}\.\d{3}-[\dkK]|\d{3}\.\d{3}\.\d{3}-\d{2}|"
+                        r"\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2})(?![\w\-/])")
+# A bank account by its word, and its number within the clause ("account no. 0123456789",
+# "Konto 1234 5678 90", "حسابي 1234567890123").
+# (Words that also mean an invoice or a bill, "számla", "rachunek", "счёт", are left out.)
+_ACCOUNT_WORDS = (
+    r"account|a/c|acct|bank\s+details|konto|kontonummer|kontonr|rekeningnummer|cuenta|conta|"
+    r"compte|conto|hesap\w*|účet|účtu|tilinumero|tilille|akaun|akaunti|asusu|"
+    r"λογαριασμ\w*|"
+    r"ሒሳ\w*|ሂሳ\w*|حساب\w*|חשבון\w*|खाता|खाते|অ্যাকাউন্ট|হিসাব|கணக்கு|ఖాతా|ಖಾತೆ|"
+    r"അക്കൗണ്ട്|ખાતા|ਖਾਤਾ|tài\s+khoản|บัญชี|账户|账号|帳戶|口座|계좌")
+_ACCOUNT = Gated(re.compile(
+    rf"(?i:(?<!\w)(?:{_ACCOUNT_WORDS}))(?:[^\d\n.!?]|\.(?=\s?[a-z\d:])){{0,30}}?"
+    r"(?P<number>(?<!\d)\d(?:[ \-]?\d){7,25})(?!\d)"))
+# An IBAN: a country's code and its length, and the check digits right (ISO 13616, mod 97),
+# or (a number made up, check digits wrong) a sentence that speaks of paying by bank; a
+# parcel's number of the same shape ("JD014600003828120012") is neither.
+_IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,3})?"
+                   r"(?![A-Za-z0-9])")
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30,
+    "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22,
+    "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
+
+
+def _iban(candidate: str) -> bool:
+    code = candidate.replace(" ", "").replace("-", "")
+    if _IBAN_LENGTHS.get(code[:2]) != len(code):
+        return False
+    digits = "".join(str(int(c, 36)) for c in code[4:] + code[:4])
+    return int(digits) % 97 == 1
+
+
+# A payment alias (Argentina's CBU/CVU aliases): words joined by dots after "alias".
+_ALIAS = re.compile(
+    r"(?i:\balias\b)[^\n.!?]{0,40}?(?P<alias>(?<![\w.@])[A-Za-z][A-Za-z0-9]{1,19}"
+    r"(?:\.[A-Za-z][A-Za-z0-9]{1,19}){1,3})(?![\w.@/])"
+    r"|(?i:\b(?:CBU|CVU)\b)\s*[:#]?\s*(?P<cbu>\d{22})\b")
+# A label of another number between the word and the digits: the number is that one's
+# ("your account is ready; order 12345678 ships").
+_OTHER_LABEL = re.compile(r"(?i)order|invoice|ref|track|parcel|ticket|case|pedido|commande|"
+                          r"bestell|rechnung|zamówien|sipariş|fattura|factura|colis|paket")
+# What the sentence must speak of: looking a registry number up, or paying by bank.
+_LOOK_UP = re.compile(
+    r"(?i)look\s+(?:us\s+|it\s+|me\s+|him\s+|her\s+)?up|search|find\s+(?:us|me)|slå\s+\w+\s+op|"
+    r"\bop\s+på|opzoek|nachschlag|such(?:e|en|t)\b|recherch|busca|cercate|sök|søg|\bhae\b|etsi|"
+    r"szukaj|"
+    r"hledej|vyhledej|keres|virk\.dk|allabolag|proff|kvk\.nl|northdata|companies\s+house|"
+    r"societe\.com|pappers|infogreffe")
+_MONEY = re.compile(
+    r"(?i)bank|banco|banca|banque|transf|überweis|virement|bonifico|przelew|převod|prevod|"
+    r"átutal|\bpix\b|iban|swift|sepa|wire|deposit|depósit|paybill|m-?pesa|pervest|pervesk|"
+    r"sąskait|pārskait|ülekan|uplat|nakazil|tilisiirt|tilille|insättning|överför|overfør|"
+    r"overmak|overschrij|havale|\beft\b|κατάθεσ|μεταφορ|"
+    + folded(r"перевод|перевест|переказ") + r"|"
+    r"ባንክ|بنك|بانک|банк|בנק|बैंक|ব্যাংক|ธนาคาร|ngân\s+hàng|銀行|银行|은행")
+
+
+def _speaks_of(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
+    """Whether the sentence around start..end (120 characters either side) speaks of it."""
+    return bool(pattern.search(text, max(0, start - 120), end + 120))
+
+
+_NEEDS = ("alias", "cbu", "cvu")
+_DIGIT = re.compile(r"\d")
+
+
+class AccountRule:
+    code = "contact.social"
+
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
+        if _DIGIT.search(text):
+            for m in _REGISTRY.finditer(text) if _REGISTRY.may_match(text) else ():
+                start, end = m.span("number")
+                if sum(c.isdigit() for c in m.group("number")) >= 6 and (
+                        _speaks_of(_LOOK_UP, text, start, end)
+                        or _speaks_of(_MONEY, text, start, end)):
+                    yield start, end
+            for m in _ID_SHAPES.finditer(text) if "." in text else ():
+                if _speaks_of(_LOOK_UP, text, *m.span()) or _speaks_of(_MONEY, text, *m.span()):
+                    yield m.span()
+            for m in _ACCOUNT.finditer(text) if _ACCOUNT.may_match(text) else ():
+                start, end = m.span("number")
+                if not _OTHER_LABEL.search(text, m.start(), start) \
+                        and _speaks_of(_MONEY, text, start, end):
+                    yield start, end
+            for m in _IBAN.finditer(text):
+                if _iban(m.group(0)) or (_IBAN_LENGTHS.get(m.group(0)[:2]) == len(
+                        m.group(0).replace(" ", "").replace("-", ""))
+                        and _speaks_of(_MONEY, text, *m.span())):
+                    yield m.span()
+        lowered = text.lower()
+        if any(word in lowered for word in _NEEDS):
+            for m in _ALIAS.finditer(text):
+                group = "alias" if m.group("alias") else "cbu"
+                yield m.start(group), m.end(group)
