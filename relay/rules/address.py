@@ -222,12 +222,12 @@ _STREET_FLAT = Gated(re.compile(
 # A postcode only an address line has, with its house number instead of a town ("3511 LK,
 # huisnummer 22-bis", "4000-447, n.º 12").
 _CODE_NUMBER = re.compile(
-    r"(?<![\w\-])(?:\d{4}\s?[A-Z]{2}|\d{4}-\d{3}|\d{2}-\d{3})(?![\w\-])[\s,]+"
+    r"\d(?<![\w\-]\d)(?:\d{3}\s?[A-Z]{2}|\d{3}-\d{3}|\d-\d{3})(?![\w\-])[\s,]+"
     r"(?i:huisnummer|huisnr\.?|nummer|nr\.?|n\.?\s?º|número|numer|no\.?)\s*\d{1,5}"
     r"(?:[\-\s]?(?:bis|[a-zA-Z]\b|\d{1,3}))?")
 # A street and number right after a word for the address or where to deliver
 # ("Kohaletoimetamine: Tähe 44-7, Tartu", "Adresa: Ilica 5, Zagreb"): told as an address.
-_ADDRESS_LABEL = re.compile(
+_ADDRESS_LABEL = Gated(re.compile(
     r"(?i:address|adresse|adres|adresa|adresă|adressa|anschrift|lieferadresse|dirección|"
     r"direccion|endereço|indirizzo|aadress|kohaletoimetamine|tarneaadress|osoite|"
     r"toimitusosoite|leveringsadresse|leveransadress|adresas|adrese|cím|szállítási\s+cím|"
@@ -235,7 +235,7 @@ _ADDRESS_LABEL = re.compile(
     r"alamat|enderezo|helbidea|cyfeiriad|seoladh|heimilisfang|indirizz|"
     + folded(r"адрес|адреса|адреса\s+доставки|διεύθυνση") + r")\s*:\s*"
     r"(?P<street>[^\W\d_a-z\u00df-\u00ff\u0430-\u044f][^\W\d_]{1,30}(?:\s[^\W\d_]{1,30}){0,3}"
-    r"\s\d{1,5}[a-zA-Z]?(?:[/\-]\d{1,4})?,\s*[^\W\d_a-z\u00df-\u00ff\u0430-\u044f][^\W\d_]{1,30})")
+    r"\s\d{1,5}[a-zA-Z]?(?:[/\-]\d{1,4})?,\s*[^\W\d_a-z\u00df-\u00ff\u0430-\u044f][^\W\d_]{1,30})"))
 # One pattern per form: in one alternation the first form to match would hide a longer one.
 _STREET = tuple(Gated(re.compile(rf"(?:{form}){_TAIL}")) for form in _STREETS)
 # Forms written in CJK or Hangul: only tried on text that has such letters.
@@ -316,7 +316,9 @@ _ALONE = Gated(re.compile(rf"{_UK_POSTCODE}|{_CA_POSTCODE}"),
 # together, "X1504VA" is a laptop's model), then four letters and digits, both kinds there.
 # A GhanaPost GPS code ("GA-184-2291") names a few metres; its shape is an order number's
 # too, so only after its name.
-_EIRCODE = re.compile(r"(?<![\w\-])(?:[ACDEFHKNPRTVWXY]\d{2}|D6W) "
+# (Each pattern here starts with a class of characters, its look-behind after: the engine
+# then skips ahead to where one stands instead of trying every position.)
+_EIRCODE = re.compile(r"[ACDEFHKNPRTVWXY](?<![\w\-][ACDEFHKNPRTVWXY])(?:\d{2}|(?<=D)6W) "
                       r"(?=[0-9ACDEFHKNPRTV-Y]{0,3}[ACDEFHKNPRTV-Y])(?=[0-9ACDEFHKNPRTV-Y]{0,3}\d)"
                       r"[0-9ACDEFHKNPRTV-Y]{4}(?![\w\-])")
 _GHANA_GPS = re.compile(r"(?i:ghana\s?post(?:\s+gps)?|gps\s+(?:address|code)|digital\s+address)"
@@ -489,7 +491,7 @@ _NOT_STREET = re.compile(r"(?i)(?:order|invoice|item|art|size|model|page|room|ve
                          r"bestellung|rechnung|artikel|größe|commande|pedido|ordine|zamówienie)\b")
 
 
-_GATES = Gates(*_STREET, _POSTCODE_SAID, _DESCRIBED, _DESCRIBED_EN)
+_GATES = Gates(*_STREET, _POSTCODE_SAID, _DESCRIBED, _DESCRIBED_EN, _STREET_FLAT, _ADDRESS_LABEL)
 
 
 def _forms(text: str, lowered: str) -> Iterator[Gated]:
@@ -658,7 +660,7 @@ class AddressRule:
                         yield m.start(), _tail(text, m.end())
                 for m in _CODE_NUMBER.finditer(text):
                     yield m.start(), m.end()
-                if ":" in text:
+                if ":" in text and _ADDRESS_LABEL.may_match(text):
                     for m in _ADDRESS_LABEL.finditer(text):
                         yield m.start("street"), _tail(text, m.end("street"))
             for m in _POSTCODE_LINE.finditer(text):
