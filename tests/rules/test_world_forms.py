@@ -317,16 +317,6 @@ LOCAL_ORDINARY = [
 
 
 
-@pytest.mark.parametrize(("text", "secret"), ACCESS_AND_NAMES + CALLBACKS + LOCAL_FORMS)
-def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
-    assert_removed(text, secret)
-
-
-@pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT + LOCAL_ORDINARY)
-def test_what_those_forms_resemble_is_untouched(text):
-    assert RULES.redact(text)[0] == text
-
-
 # After blind14r (written for these rules, in other words than that set's): the way to the
 # door told after an address, codes that name one building, a street told by its flat, the
 # name searched for on a platform or a directory, registry numbers, bank accounts and payment
@@ -379,11 +369,12 @@ KEPT_AFTER_R = [
 ]
 
 
-@pytest.mark.parametrize(("text", "secret"), FOUND_AFTER_R)
-def test_forms_blind14r_showed_are_removed(text, secret):
+@pytest.mark.parametrize(("text", "secret"),
+                         ACCESS_AND_NAMES + CALLBACKS + LOCAL_FORMS + FOUND_AFTER_R)
+def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
     assert_removed(text, secret)
 
 
-@pytest.mark.parametrize("text", KEPT_AFTER_R)
-def test_what_blind14r_forms_resemble_is_untouched(text):
+@pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT + LOCAL_ORDINARY + KEPT_AFTER_R)
+def test_what_those_forms_resemble_is_untouched(text):
     assert RULES.redact(text)[0] == text
