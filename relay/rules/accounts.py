@@ -37,7 +37,10 @@ _ID_SHAPES = re.compile(r"\d(?<![\w.\-/]\d)(?:\d?\.\d{3}\.\d{3}-[\dkK]|\d{2}\.\d
 # (Words that also mean an invoice or a bill, "számla", "rachunek", "счёт", are left out.)
 _ACCOUNT_WORDS = (
     r"account|a/c|acct|bank\s+details|konto|kontonummer|kontonr|rekeningnummer|cuenta|conta|"
-    r"compte|conto|hesap\w*|účet|účtu|tilinumero|tilille|akaun|akaunti|asusu|"
+    r"compte|conto|hesap\w*|účet|účtu|tilinumero|tilille|akaun|akaunti|asusu|akaụntụ|"
+    r"\w*bank|"  # a bank's name right before the number: "Maybank 5642 1234 5678"
+    r"reikning\w*|(?:tekuć\w+|žiro|moj\w*|na)\s+račun\w*|CLABE|hisob\w*|llogari\w*|"
+    + folded(r"сметк\w*|данс\w*|шот\w*") + r"|"
     r"λογαριασμ\w*|"
     r"ሒሳ\w*|ሂሳ\w*|حساب\w*|חשבון\w*|खाता|खाते|অ্যাকাউন্ট|হিসাব|கணக்கு|ఖాతా|ಖಾತೆ|"
     r"അക്കൗണ്ട്|ખાતા|ਖਾਤਾ|tài\s+khoản|บัญชี|账户|账号|帳戶|口座|계좌")
@@ -75,10 +78,24 @@ _ALIAS = re.compile(
     r"(?i:\balias\b)[^\n.!?]{0,40}?(?P<alias>(?<![\w.@])[A-Za-z][A-Za-z0-9]{1,19}"
     r"(?:\.[A-Za-z][A-Za-z0-9]{1,19}){1,3})(?![\w.@/])"
     r"|(?i:\b(?:CBU|CVU)\b)\s*[:#]?\s*(?P<cbu>\d{22})\b")
+# Payment apps and wallets. (Names that are words too, "Bit", "Wise", "Click", only
+# written as a name: capitalised, or in Hebrew script.)
+_WALLETS = (
+    r"(?i:mobilepay|vipps|swish|twint|payconiq|blik|bizum|lydia|satispay|papara|ininal|fps|"
+    r"轉數快|转数快|payme|paynow|promptpay|พร้อมเพย์|duitnow|gcash|paymaya|mvola|"
+    r"orange\s+money|airtel\s+money|m-?pesa|mtn\s+momo|bkash|বিকাশ|nagad|jazzcash|easypaisa|"
+    r"paytm|phonepe|google\s+pay|gpay|upi|zelle|venmo|cash\s*app|interac|e-?transfer|"
+    r"revolut|paypal|qiwi|yoomoney|alipay|支付宝|支付寶|微信支付|wechat\s+pay|"
+    r"kakaopay|카카오페이|토스|line\s+pay|paypay|paybox|gopay|shopeepay|zalopay|telebirr|"
+    r"ቴሌብር|ecocash|opay|palmpay|uzum|humo)|Bit|Wise|Click|Maya|MoMo|OVO|DANA|Wave|Toss|"
+    r"ב?ביט")
 # A label of another number between the word and the digits: the number is that one's
 # ("your account is ready; order 12345678 ships").
 _OTHER_LABEL = re.compile(r"(?i)order|invoice|ref|track|parcel|ticket|case|pedido|commande|"
-                          r"bestell|rechnung|zamówien|sipariş|fattura|factura|colis|paket")
+                          r"bestell|rechnung|zamówien|sipariş|fattura|factura|colis|paket|"
+                          r"serial|seri[ea]|imei|s/n|resi|suivi|sendung|env[ií]o|artic|artikel|"
+                          r"reclam|claim|code|kod|receipt|recibo|reçu|ricevut|beleg|quittung|kvitt|transac|transaz|transakc|utr|റഫറൻസ്|रेफ|রেফা|ரெஃப|రిఫ|ರೆಫ|"
+                          + folded(r"код"))
 # What the sentence must speak of: looking a registry number up, or paying by bank.
 _LOOK_UP = re.compile(
     r"(?i)look\s+(?:us\s+|it\s+|me\s+|him\s+|her\s+)?up|search|find\s+(?:us|me)|slå\s+\w+\s+op|"
@@ -89,10 +106,58 @@ _LOOK_UP = re.compile(
 _MONEY = re.compile(
     r"(?i)bank|banco|banca|banque|transf|überweis|virement|bonifico|przelew|převod|prevod|"
     r"átutal|\bpix\b|iban|swift|sepa|wire|deposit|depósit|paybill|m-?pesa|pervest|pervesk|"
-    r"sąskait|pārskait|ülekan|uplat|nakazil|tilisiirt|tilille|insättning|överför|overfør|"
-    r"overmak|overschrij|havale|\beft\b|κατάθεσ|μεταφορ|"
+    r"sąskait|pārskait|ülekan|uplat|nakazil|nakaž|clabe|spei|tilisiirt|tilille|"
+    r"insättning|överför|overfør|"
+    r"overmak|overschrij|havale|millifær|\beft\b|κατάθεσ|μεταφορ|"
     + folded(r"перевод|перевест|переказ") + r"|"
-    r"ባንክ|بنك|بانک|банк|בנק|बैंक|ব্যাংক|ธนาคาร|ngân\s+hàng|銀行|银行|은행")
+    r"ባንክ|بنك|بانک|банк|בנק|बैंक|ব্যাংক|ธนาคาร|ngân\s+hàng|銀行|银行|은행|"
+    # A payment app's name is money talk too.
+    r"(?<!\w)(?:" + _WALLETS + r")")
+
+
+# A payment card's number: four groups of four (American Express: 4-6-5), where the sentence
+# speaks of a card or of paying ("a la tarjeta 4152 3137 1234 5678", "کارت به کارت
+# ۶۰۳۷-۹۹۷۱-۲۳۴۵-۶۷۸۹"); not the start of a longer number in groups (a USPS tracking number).
+_CARD = re.compile(r"\d(?<![\w\-.]\d)(?<!\d[ \-.]\d)\d{3}(?P<gap>[ \-])\d{4}(?P=gap)\d{4}(?P=gap)"
+                   r"\d{4}(?![\w\-]|[ \-.]\d)"
+                   r"|\d(?<![\w\-.]\d)(?<!\d[ \-.]\d)\d{3}(?P<gap2>[ \-])\d{6}(?P=gap2)\d{5}"
+                   r"(?![\w\-]|[ \-.]\d)")
+_CARD_WORDS = re.compile(
+    r"(?i)card|kart|carte|tarjeta|cart[aã]o|carta|kaart|kort|k[aá]rty|kartic|kartu|\bkad\b|"
+    r"thẻ|บัตร|卡|カード|카드|کارت|بطاقة|כרטיס|visa|mastercard|maestro|uzcard|humo|"
+    + folded(r"карт|корт|мир\b"))
+# A payment app's number: a phone or an ID after the app's name ("MobilePay ... Send til
+# 40 55 66 77", "Papara No 1907554321", "FPS ID: 1234567", "בביט ל-054-7654321").
+_WALLET = re.compile(r"(?<!\w)(?:" + _WALLETS + r")(?![\w\-])[^\n]{0,60}?"
+                     r"(?P<number>(?<![\w+])\+?\d(?:[ \-]?\d){5,14})(?![\w\-])")
+# The account's holder named right after its number: "..., name Chukwuemeka Obi Enterprises",
+# "a.n. Budi Santoso", "(አበበ ከበደ)", "- J. Dela Cruz", "anarana: Rakoto Jean".
+_HOLDER_LABELS = (
+    r"(?i:account\s+name|name|holder|a\.\s?n\.|atas\s+nama|nama|aha|anarana|nom|titular|"
+    r"nombre|beneficiar\w*|inhaber|empf[aä]nger|odbiorca|jina|suna|orukọ|igama|magaca|"
+    r"ім'я|имя|на\s+имя|ስም|নাম|नाम|பெயர்|పేరు|ಹೆಸರು|പേര്|નામ|ਨਾਮ|نام|اسم|باسم|名義|名义|"
+    r"이름|예금주|ชื่อ|tên)")
+# (Without a label, a name's shape: capitalised words or initials, or words of a script
+# without capitals; "(card statement)", "(EAN)", "- Reason: ..." are no one's name.)
+_NAME_WORD = (r"(?:[A-Z\u00c0-\u00de\u0100-\u017f\u0410-\u042f][a-z\u00df-\u00ff\u0100-\u017f"
+              r"\u0430-\u044f\u0451'\-]+|[A-Z\u0410-\u042f]\.|[^\W\d_a-zA-Z\u00c0-\u024f\u0400-\u04ff]+)")
+_DASHES = "\\-\u2013\u2014"
+_HOLDER = re.compile(
+    rf"[ \t]*(?:[,;:/{_DASHES}][ \t]*)?(?:"
+    + _HOLDER_LABELS + r"[ \t]*[:=\-]?[ \t]*(?P<named>[^\W\d_][^\n.,;!?()\d]{1,49}?)"
+    r"(?=[ \t]*(?:[\n.,;!?()]|$))"
+    rf"|[(\uff08](?P<paren>{_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,3}})[)\uff09]"
+    rf"|[{_DASHES}][ \t]*(?P<dashed>{_NAME_WORD}(?:[ \t]?{_NAME_WORD}){{1,3}})(?![\w:]))")
+# An account's, a card's or a wallet's number, whoever found it: the holder named after it goes.
+_PAY_NUMBER = re.compile(r"(?<!\d)\d(?:[ \-]?\d){6,25}(?!\d)")
+
+
+def _holder(text: str, end: int) -> tuple[int, int] | None:
+    m = _HOLDER.match(text, end)
+    if m is None:
+        return None
+    group = next(g for g in ("named", "paren", "dashed") if m.group(g))
+    return m.span(group)
 
 
 def _speaks_of(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
@@ -128,6 +193,19 @@ class AccountRule:
                         m.group(0).replace(" ", "").replace("-", ""))
                         and _speaks_of(_MONEY, text, *m.span())):
                     yield m.span()
+            for m in _CARD.finditer(text):
+                if _OTHER_LABEL.search(text, max(0, m.start() - 30), m.start()):
+                    continue
+                if _speaks_of(_CARD_WORDS, text, *m.span()) or _speaks_of(_MONEY, text, *m.span()):
+                    yield m.span()
+            for m in _WALLET.finditer(text):
+                if not _OTHER_LABEL.search(text, m.start(), m.start("number")):
+                    yield m.span("number")
+            for m in _PAY_NUMBER.finditer(text):
+                holder = _holder(text, m.end())
+                if holder and (_speaks_of(_MONEY, text, *m.span())
+                               or _speaks_of(_CARD_WORDS, text, *m.span())):
+                    yield holder
         lowered = text.lower()
         if any(word in lowered for word in _NEEDS):
             for m in _ALIAS.finditer(text):

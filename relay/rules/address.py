@@ -322,7 +322,7 @@ _EIRCODE = re.compile(r"[ACDEFHKNPRTVWXY](?<![\w\-][ACDEFHKNPRTVWXY])(?:\d{2}|(?
                       r"(?=[0-9ACDEFHKNPRTV-Y]{0,3}[ACDEFHKNPRTV-Y])(?=[0-9ACDEFHKNPRTV-Y]{0,3}\d)"
                       r"[0-9ACDEFHKNPRTV-Y]{4}(?![\w\-])")
 _GHANA_GPS = re.compile(r"(?i:ghana\s?post(?:\s+gps)?|gps\s+(?:address|code)|digital\s+address)"
-                        r"(?:\s+(?:is|code|address))?\s*[:\-]?\s*(?P<code>[A-Z]{2}-?\d{3,4}-?\d{3,4})\b")
+                        r"(?:\s+(?:is|code|address))?\s*[:\-,]?\s*(?P<code>[A-Z]{2}-?\d{3,4}-?\d{3,4})\b")
 
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
@@ -612,7 +612,7 @@ _WAY = re.compile(rf"(?i:(?<!\w)(?:{_WAY_WORDS})(?!\w))"
 _CLAUSE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u0964](?=\s|$)|\n")
 
 
-def _way_after(text: str, end: int) -> int:
+def way_after(text: str, end: int) -> int:
     """Where an address that ends at `end` ends with the way to its door: the rest of its
     sentence if that tells the way, else (past a short rest: a town, a postcode) the next
     sentence if that does; each no longer than such a description is."""
@@ -636,7 +636,7 @@ class AddressRule:
         ends: dict[int, int] = {}  # each end once: a form's and a postcode's often agree
         for start, end in self._found(text):
             if end not in ends:
-                ends[end] = _way_after(text, end)
+                ends[end] = way_after(text, end)
             yield start, ends[end]
 
     def _found(self, text: str) -> Iterator[tuple[int, int]]:

@@ -328,6 +328,12 @@ _DIGIT_WORDS = {
     "жети": "7", "сегиз": "8", "тогуз": "9", "хоёр": "2",
     "гурав": "3", "дөрөв": "4", "зургаа": "6", "долоо": "7", "найм": "8",
     "панҷ": "5", "ҳафт": "7", "ҳашт": "8", "нӯҳ": "9",
+    # Somali, Malagasy, Luxembourgish
+    "eber": "0", "kow": "1", "laba": "2", "afar": "4", "shan": "5", "lix": "6",
+    "aotra": "0", "iray": "1", "roa": "2", "telo": "3", "efatra": "4", "dimy": "5",
+    "enina": "6", "fito": "7", "valo": "8", "sivy": "9",
+    "eent": "1", "zwee": "2", "dräi": "3", "véier": "4", "fënnef": "5", "siwen": "7",
+    "aacht": "8", "néng": "9",
 }
 # The view writes Greek letters that look Latin as Latin ("οκτώ" is matched as "oktώ").
 _DIGIT_WORDS.update({view(w).text: d for w, d in list(_DIGIT_WORDS.items())})
@@ -342,6 +348,7 @@ _PAIR_WORDS = frozenset({
     "catorce", "quince", "veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta",
     "ochenta", "noventa", "dieci", "undici", "dodici", "tredici", "venti", "trenta", "quaranta",
     "cinquanta", "sessanta", "settanta", "ottanta", "novanta",
+    "septante", "huitante", "octante", "nonante",  # Swiss and Belgian French
     "dez", "doze", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "oitenta", "tien",
     "twintig", "dertig", "veertig", "vijftig", "zestig",
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",
@@ -622,7 +629,7 @@ _VANITY = Gated(re.compile(
 _CJK_NUMERALS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸幺"  # 幺: "one" said in numbers
 _KO_NUMERALS = "공영일이삼사오육칠팔구"
 _CJK_RUN = re.compile(rf"[{_CJK_NUMERALS}0-9](?:[{_CJK_NUMERALS}0-9]|"
-                      rf"[\s.\-\u2010-\u2015\u30fc\uff0d(),の](?=[{_CJK_NUMERALS}0-9])){{8,30}}")
+                      rf"[\s.\-\u2010-\u2015\u30fc\uff0d(),の](?=[{_CJK_NUMERALS}0-9])){{7,30}}")
 _KO_RUN = re.compile(rf"[{_KO_NUMERALS}0-9](?:[{_KO_NUMERALS}0-9]|[ .\-](?=[{_KO_NUMERALS}0-9]))"
                      r"{8,30}")
 
@@ -653,7 +660,8 @@ def _numeral_runs(text: str) -> Iterator[tuple[int, int]]:
             run = m.group(0)
             count = sum(c.isdigit() or c in numerals for c in run)
             words = sum(c in numerals for c in run)
-            if count >= 9 and words >= 3:
+            # (Eight numerals and no digit: a Hong Kong or Singapore number, "九一二三 四五六七".)
+            if (count >= 9 and words >= 3) or (count == words >= 8):
                 yield m.start(), m.end()
 
 

@@ -16,7 +16,7 @@ import phonenumbers
 
 from relay.config import RulesSettings
 from relay.rules.accounts import AccountRule
-from relay.rules.address import ACCESS_BEFORE, AddressRule
+from relay.rules.address import ACCESS_BEFORE, AddressRule, way_after
 from relay.rules.carriers import CARRIER_HOSTS, SHIPMENT_NUMBER
 from relay.rules.contact_model import ContactModel
 from relay.rules.email import EmailRule
@@ -24,6 +24,7 @@ from relay.rules.emoji import EmojiRule, separators
 from relay.rules.findings import Finding, apply, merge
 from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
+from relay.rules.meeting import MeetingRule
 from relay.rules.phone import MASK, PhoneRule, called_before, mobile_in
 from relay.rules.pieces import PiecesRule
 from relay.rules.regions import suggested
@@ -38,6 +39,7 @@ _CONTACT_KEYS = re.compile(
     r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
     r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
     r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
+    r"^f[oó]n$|^uimh|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
     r"r[uü]e?ckruf|notif|^simu$|^utas$|mugikor|^s[ií]mi$|^s[ií]man[uú]mer|^tikkie|"
@@ -66,6 +68,9 @@ _SHIPMENT_KEY = re.compile(
     r"(?i)track|trk|trace|awb|barcode|code|(?:^|_)id$|^id|number|^nr|^no$|ship|parcel|consign|"
     r"waybill|wbl|item|piece|search|query|^q$|^s$|^tn$|^cn$|mailno|objeto|cargo|order|match|"
     r"sendung|colis|envio|pedido|lahetys|zasilk")
+# A run of digits inside a value of words and digits: read alone for a mobile number.
+_GLUED_RUN = re.compile(r"(?<=[^\W\d_\-])\d{8,13}(?!\d)|(?<=[^\W\d_]-)\d{8,13}(?!\d)")
+_VALUE_WORD = re.compile(r"[^\W\d_]+")
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 # A value that spells its digits in percent escapes ("%30%39%31...") or writes a number with
 # phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
@@ -170,7 +175,8 @@ class TextRules:
         self.email = EmailRule(domain)
         self.links = LinkRule(allowed_hosts(settings, domain))
         self.phone = PhoneRule(settings.phone_regions)
-        rules = (self.email, SocialRule(), AccountRule(), self.phone, AddressRule(), self.links)
+        rules = (self.email, SocialRule(), AccountRule(), self.phone, AddressRule(), MeetingRule(),
+                 self.links)
         self.rules = tuple(r for r in rules if settings.action(r.code) != "off")
         self.emoji = EmojiRule() if settings.action("style.emoji") != "off" else None
         # Clauses that offer a way to reach someone: a weaker shape is enough there. Each
@@ -271,6 +277,8 @@ class TextRules:
                             s < end and start < e for s, e in address_hits)) \
                             and not self.model.passes_without(masked[start:end], inside):
                         continue
+                    if code == "contact.address":
+                        end = way_after(masked, end)  # "... 600040. Opposite the temple, ..."
                     if code in self.intent_codes:
                         findings.append(Finding(*seen.span(start, end), code))
         if self.emoji is not None:
@@ -321,6 +329,13 @@ class TextRules:
                          or _SAID_NUMBER.fullmatch(value)
                          or (not _SHIPMENT_KEY.search(key)
                              and self._mobile(value, text, host_region)))):
+                code = "contact.phone"
+            elif not _SHIPMENT_KEY.search(key) and (
+                    any(self._mobile(run, text, host_region) for run in _GLUED_RUN.findall(value))
+                    or (sum(c.isdigit() for c in value) >= 7
+                        and any(map(_CONTACT_KEYS.fullmatch, _VALUE_WORD.findall(value))))):
+                # A mobile glued to words ("src=txt0274456789", "ref=call-0803...-for-delivery"),
+                # or any number a word says is a phone ("ref=cell-3125550187")
                 code = "contact.phone"
             else:
                 # A value of words ("call me at (503) 555-0187") is text, and every rule

@@ -355,6 +355,68 @@ FOUND_AFTER_R = [
     ("Jual juga kat Mudah, nama pengguna kedaibasikal.", "kedaibasikal"),
     ("Имам још на Купујем продајем, тражи 'Радионица Јовић'.", "Радионица Јовић"),
 ]
+FOUND_AFTER_S = [
+    # payment cards, wallets, accounts and whose they are
+    ("Skip the fee, pay onto my card 5168 7420 1111 2222 instead.", "5168 7420 1111 2222"),
+    ("Просто переведите на карту 2202-2061-0000-1111, без комиссии.", "2202-2061-0000-1111"),
+    ("Swish:a till mig istället, numret är 070 123 45 67.", "070 123 45 67"),
+    ("Vipps meg heller på 912 34 567, så slipper vi gebyret.", "912 34 567"),
+    ("Maksa MobilePaylla: 0401234567, niin säästetään kulut.", "0401234567"),
+    ("Send it by bKash instead: 01712-345678, personal.", "01712-345678"),
+    ("Pay by EcoCash to 077 123 4567 - Tendai Moyo, then cancel here.",
+     "Tendai Moyo"),
+    ("Transfer ke BRI 0123 0100 1234 567 atas nama Siti Rahma ya kak.", "Siti Rahma"),
+    ("Send to account 0045 6678 9012 (Kwame Mensah Ventures) at the bank.",
+     "Kwame Mensah Ventures"),
+    ("Pagá a la cuenta de Banorte, CLABE 072180001122334455, sin comisión.",
+     "072180001122334455"),
+    ("Lánið á reikning 0515-26-100200 og millifærðu í dag.", "0515-26-100200"),
+    ("Uplatite na moj račun 205-0000000654321-88 i otkažite porudžbinu.",
+     "205-0000000654321-88"),
+    ("Bank in to CIMB 8001 2345 6789 and send me the slip.", "8001 2345 6789"),
+    # contact details glued into a carrier link's query
+    ("Track it: https://www.royalmail.com/track-your-item?trackNumber=AB123456789GB"
+     "&src=sms07700900123", "07700900123"),
+    ("https://www.dpd.co.uk/apps/tracking/?parcel=15501234567890&note=tel-07911123456",
+     "07911123456"),
+    ("An Post: https://www.anpost.com/Track?item=LA123456789IE&fon=0861234567",
+     "0861234567"),
+    # numbers in words
+    ("Appelez-moi au zéro septante-six, nonante-huit, huitante, septante-deux.",
+     "nonante-huit, huitante, septante-deux"),
+    ("Wac lambarkan: eber toddoba siddeed, shan lix afar, saddex kow laba sagaal.",
+     "shan lix afar, saddex kow laba sagaal"),
+    ("Antsoy amin'ny: aotra valo efatra, sivy dimy roa, telo fito enina, iray.",
+     "sivy dimy roa, telo fito enina"),
+    ("Rufft mech un: null siwen fënnef, aacht néng dräi, véier zwee eent.",
+     "aacht néng dräi, véier zwee eent"),
+    ("打電話畀我，六二三四 五六七八，收工後得閒。", "六二三四 五六七八"),
+    # the way to the door told after an address the model took whole
+    ("Deliver to Block 7, Flat 3B, Parklands Road, Westlands, Nairobi. "
+     "Ask the watchman at the gate for Achieng.", "Achieng"),
+    ("GhanaPost GPS, AS-221-4477, is the fastest way to find us.", "AS-221-4477"),
+    # meeting to pay in cash off the platform
+    ("Cancel it here; we can meet at the Shell garage on Main Road and I'll pay you cash.",
+     "Shell garage on Main Road"),
+    ("Lass uns am Bahnhof Altona treffen, ich zahle bar in die Hand, dann stornieren wir.",
+     "Bahnhof Altona"),
+    ("Nos vemos en el Oxxo de la esquina de Insurgentes y te pago en efectivo.",
+     "Oxxo de la esquina de Insurgentes"),
+    ("Tukutane Kenyatta Market Jumamosi, nitakulipa pesa taslimu.", "Kenyatta Market"),
+]
+KEPT_AFTER_S = [
+    "The card in the box says serial 4402 1234 5678 9012; is that the warranty number?",
+    "Paid with my card through the checkout, receipt 2024 0611 0000 1234 attached.",
+    "Tracking 9400 1118 9922 3456 7890 12 shows it at the depot.",
+    "IMEI 356938035643809 matches the box, card and charger included.",
+    "A bit late: parcel 00340434161234567890 is at the depot.",
+    "Bit-Set 32-tlg., Art.-Nr. 4006825 567890, 12,49 EUR.",
+    "UPI reference 414523887120, refund of 2,450 sent to your bank account.",
+    "Could we meet at the post office on the High Street, by the cash machine?",
+    "The courier takes cash on delivery; he meets every train at the station.",
+    "You can collect it at the shop on Saturday, we meet the buyer's deadline.",
+    "Refunded to the card ending 4242 (Visa); it shows in 3-5 days.",
+]
 KEPT_AFTER_R = [
     "Rhif tracio Royal Mail: QF123456785GB, anfonwyd ddoe.",
     "Orders CY-2024-1187 and BG-2025-3321 left the warehouse on Monday.",
@@ -370,11 +432,13 @@ KEPT_AFTER_R = [
 
 
 @pytest.mark.parametrize(("text", "secret"),
-                         ACCESS_AND_NAMES + CALLBACKS + LOCAL_FORMS + FOUND_AFTER_R)
+                         ACCESS_AND_NAMES + CALLBACKS + LOCAL_FORMS + FOUND_AFTER_R
+                         + FOUND_AFTER_S)
 def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
     assert_removed(text, secret)
 
 
-@pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT + LOCAL_ORDINARY + KEPT_AFTER_R)
+@pytest.mark.parametrize("text", ACCESS_ORDINARY + KEPT + LOCAL_ORDINARY + KEPT_AFTER_R
+                         + KEPT_AFTER_S)
 def test_what_those_forms_resemble_is_untouched(text):
     assert RULES.redact(text)[0] == text
