@@ -561,7 +561,9 @@ PHONE_WORDS = re.compile(
     # the imperatives only: "the courier will call" (helistab) is no offer of a number
     r"volajte|zavolajte|helista|helistage|zvaniet|piezvaniet|zvani|skambinkite|paskambinkite|"
     r"skambink|pokličite|pokliči|nazovite|nazovi|zovite|zəng|qo'ng'iroq\w*|tawag\w*|telpon|"
-    r"қоңырау\w*|хабарлас\w*|залга\w*|ይደውሉ|ደውሉ)\b)"
+    r"қоңырау\w*|хабарлас\w*|залга\w*|ይደውሉ|ደውሉ|"
+    # Zulu and Xhosa "call me" ("ngishayele", "ndifowunele"): a prefix before the stem
+    r"\w{0,4}shayel\w*|\w{0,4}fonel\w*|\w{0,4}fowunel\w*)\b)"
     r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์|ติดต่อ"
     # Scripts whose words end in a combining mark, where \b cannot stand
     r"|ফোন|মোবাইল|হোয়াটসঅ্যাপ|போன்|அழை|கைபேசி|ఫోన్|కాల్|ಫೋನ್|ಕರೆ|ഫോൺ|വിളി|ફોન|ਫੋਨ|ਕਾਲ|"

@@ -168,6 +168,15 @@ _SEARCH_ME = Gated(re.compile(
     # with "under the name" or as a person's full name (two capitalised words or more)
     rf"|{_SEARCH}\s+(?:(?i:me|mich|moi|mě|mne)\s+)?{_AS}\s+{_QUOTE}(?P<under>{_CAPS})"
     rf"|{_SEARCH}\s+(?i:for|nach|lil|per|po|za|pro)\s+(?P<person>{_CAP}(?:\s+{_CAP}){{1,3}}))"))
+# A name said unquoted after "by the name" or "the profile" in scripts without capitals to
+# tell it by, where a platform is named ("بتلاقيني على السوق المفتوح باسم أبو سامي
+# للإلكترونيات،", "اسم آگهی کالای دست دوم تهران غرب.", "потърсете профила Иван Антики"): the
+# words up to the clause's end.
+_NAMED_AS = Gated(re.compile(
+    r"(?:باسم|بإسم|به\s+اسم|با\s+نام|اسم\s+(?:آگهی|پیج|صفحه|فروشگاه|کانال|الحساب|المتجر|"
+    r"الصفحة|الصفحه)|בשם|کے\s+نام\s+سے|नाम\s+से|"
+    + folded(r"профила|с\s+името|под\s+ником|с\s+именем|под\s+именем")  # noqa: RUF001
+    + r")[\s:]+(?P<name>[^\W\d_][^\n.,،;!?()\d]{1,40}?)(?=\s*(?:[\n.,،;!?()]|$))"))
 _MORE_NAMES = re.compile(rf"(?:[ \t]+{_CAP}){{1,3}}")
 # A quoted name searched for ("「花田さくら 陶芸」って検索", "'Selin Aydin Kilim' diye aratin") or
 # announced as a shop or seller name ("店铺名「丽丽的茶铺」", "verkoper 'VintageVanDam'").
@@ -225,7 +234,8 @@ _PLATFORM_STEMS = (
     "फेसबुक", "इंस्टाग्राम", "ເຟສບຸກ", "เฟซบุ๊ก", "เฟสบุ๊ค", "ფეისბუქ", "ინსტაგრამ",
     "ֆեյսբուք", "ինստագրամ", "ፌስቡክ", "ኢንስታግራም", "インスタ", "フェイスブック", "인스타",
     "페이스북", "פייסבוק", "אינסטגרם", "\u05d9\u05d32", "\u05d9\u05d3 2", "opensooq", "haraj",
-    "حراج",
+    "حراج", "السوق المفتوح", "شیپور", "دوبيزل", "تلگرام", "تلغرام", "التلغرام", "واتساب",
+    "واتس", "ایتا", "روبیکا", *(folded(w).lower() for w in ("олх", "авито", "куфар")),
     "fejs", "face")
 _SHORT_PLATFORMS = re.compile(r"\b(?:wa|ig|fb|tg|qq|vk|line\W{0,3}id|session\s+id)\b")
 # Asked of the text before the lowered copy is searched: lowering keeps every character's
@@ -386,6 +396,9 @@ class SocialRule:
             group = next(g for g in ("as", "name", "after", "then", "before_verb", "handle",
                                      "under", "person") if m.group(g))
             yield m.start(group), m.end(group)
+        for m in _NAMED_AS.finditer(text) if _NAMED_AS.may_match(text) \
+                and talk.platform() else ():
+            yield m.start("name"), m.end("name")
         for m in _QUOTED.finditer(text) if any(q in text for q in _OPEN_QUOTES) else ():
             if _SEARCHED_AFTER.match(text, m.end()) or _NAMED_BEFORE.search(
                     text, max(0, m.start() - 30), m.start()) or (_USER_BEFORE.search(

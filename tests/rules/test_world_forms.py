@@ -403,6 +403,12 @@ FOUND_AFTER_S = [
     ("Nos vemos en el Oxxo de la esquina de Insurgentes y te pago en efectivo.",
      "Oxxo de la esquina de Insurgentes"),
     ("Tukutane Kenyatta Market Jumamosi, nitakulipa pesa taslimu.", "Kenyatta Market"),
+    # a name after "by the name" in a script without capitals, where a platform is named
+    ("لقيتني على حراج باسم معرض النخبة للجوالات، كلمني هناك.", "معرض النخبة للجوالات"),
+    ("در دیوار به اسم مبل فروشی کرج هستم.", "مبل فروشی کرج"),
+    ("В OLX ме търсете с името Мебели Стара Загора, там има още.", "Мебели Стара Загора"),
+    # letters for digits where Zulu or Xhosa asks to be called
+    ("Ndifowunele kwa O71 234 56l8 xa ufikile.", "O71 234 56l8"),
 ]
 KEPT_AFTER_S = [
     "The card in the box says serial 4402 1234 5678 9012; is that the warranty number?",
@@ -416,6 +422,7 @@ KEPT_AFTER_S = [
     "The courier takes cash on delivery; he meets every train at the station.",
     "You can collect it at the shop on Saturday, we meet the buyer's deadline.",
     "Refunded to the card ending 4242 (Visa); it shows in 3-5 days.",
+    "Бараат OLX-д байгаа, профил нь хувийн.",
 ]
 KEPT_AFTER_R = [
     "Rhif tracio Royal Mail: QF123456785GB, anfonwyd ddoe.",
