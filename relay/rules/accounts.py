@@ -128,8 +128,9 @@ _CARD_WORDS = re.compile(
     + folded(r"карт|корт|мир\b"))
 # A payment app's number: a phone or an ID after the app's name ("MobilePay ... Send til
 # 40 55 66 77", "Papara No 1907554321", "FPS ID: 1234567", "בביט ל-054-7654321").
-_WALLET = re.compile(r"(?<!\w)(?:" + _WALLETS + r")(?![\w\-])[^\n]{0,60}?"
-                     r"(?P<number>(?<![\w+])\+?\d(?:[ \-]?\d){5,14})(?![\w\-])")
+# (Gated: most texts name no app, and the scan of its alternation is then skipped.)
+_WALLET = Gated(re.compile(r"(?<!\w)(?:" + _WALLETS + r")(?![\w\-])[^\n]{0,60}?"
+                           r"(?P<number>(?<![\w+])\+?\d(?:[ \-]?\d){5,14})(?![\w\-])"))
 # The account's holder named right after its number: "..., name Chukwuemeka Obi Enterprises",
 # "a.n. Budi Santoso", "(አበበ ከበደ)", "- J. Dela Cruz", "anarana: Rakoto Jean".
 _HOLDER_LABELS = (
