@@ -38,7 +38,8 @@ _ID_SHAPES = re.compile(r"\d(?<![\w.\-/]\d)(?:\d?\.\d{3}\.\d{3}-[\dkK]|\d{2}\.\d
 _ACCOUNT_WORDS = (
     r"account|a/c|acct|bank\s+details|konto|kontonummer|kontonr|rekeningnummer|cuenta|conta|"
     r"compte|conto|hesap\w*|účet|účtu|tilinumero|tilille|akaun|akaunti|asusu|akaụntụ|"
-    r"\w*bank|"  # a bank's name right before the number: "Maybank 5642 1234 5678"
+    # a bank's name right before the number: "Maybank 5642 1234 5678"
+    r"\w*bank|acc(?![\w.])|acc\.|rek(?![\w.])|rek\.|rekening\w*|"
     r"reikning\w*|(?:tekuć\w+|žiro|moj\w*|na)\s+račun\w*|CLABE|hisob\w*|llogari\w*|"
     + folded(r"сметк\w*|данс\w*|шот\w*") + r"|"
     r"λογαριασμ\w*|"
@@ -77,7 +78,10 @@ def _iban(candidate: str) -> bool:
 _ALIAS = re.compile(
     r"(?i:\balias\b)[^\n.!?]{0,40}?(?P<alias>(?<![\w.@])[A-Za-z][A-Za-z0-9]{1,19}"
     r"(?:\.[A-Za-z][A-Za-z0-9]{1,19}){1,3})(?![\w.@/])"
-    r"|(?i:\b(?:CBU|CVU)\b)\s*[:#]?\s*(?P<cbu>\d{22})\b")
+    r"|(?i:\b(?:CBU|CVU)\b)\s*[:#]?\s*(?P<cbu>\d{22})\b"
+    # Jordan's CliQ and others: an alias of capitals and digits ("الاسم المستعار SAMEERJO88")
+    r"|(?:(?i:\balias\b)|الاسم\s+المستعار|اسم\s+مستعار|כינוי)\s*[:\-]?\s*"
+    r"(?P<caps>(?<![\w.@])[A-Z][A-Z0-9]{4,19})(?![\w.@/])")
 # Payment apps and wallets. (Names that are words too, "Bit", "Wise", "Click", only
 # written as a name: capitalised, or in Hebrew script.)
 _WALLETS = (
@@ -87,8 +91,11 @@ _WALLETS = (
     r"paytm|phonepe|google\s+pay|gpay|upi|zelle|venmo|cash\s*app|interac|e-?transfer|"
     r"revolut|paypal|qiwi|yoomoney|alipay|支付宝|支付寶|微信支付|wechat\s+pay|"
     r"kakaopay|카카오페이|토스|line\s+pay|paypay|paybox|gopay|shopeepay|zalopay|telebirr|"
-    r"ቴሌብር|ecocash|opay|palmpay|uzum|humo)|Bit|Wise|Click|Maya|MoMo|OVO|DANA|Wave|Toss|"
-    r"ב?ביט")
+    r"ቴሌብር|ecocash|opay|palmpay|uzum|humo|cliq|kbz\s?pay|wave\s?pay|aya\s?pay|cb\s?pay|"
+    r"e-?wallet|palawan|mb\s?way|payid|tikkie|momo\s+pay|paysera)|Bit|Wise|Click|Maya|MoMo|OVO|"
+    r"DANA|Wave|Toss|ב?ביט")
+# Names of payment apps in scripts without spaces or with prefixes glued on ("ผ่านพร้อมเพย์").
+_WALLETS_GLUED = r"พร้อมเพย์|ทรูมันนี่|ജിപേ|ഗൂഗിൾ\s?പേ|ஜிபே|ফোনপে|বিকাশে|支付宝|微信|轉數快|转数快"
 # A label of another number between the word and the digits: the number is that one's
 # ("your account is ready; order 12345678 ships").
 _OTHER_LABEL = re.compile(r"(?i)order|invoice|ref|track|parcel|ticket|case|pedido|commande|"
@@ -106,13 +113,15 @@ _LOOK_UP = re.compile(
 _MONEY = re.compile(
     r"(?i)bank|banco|banca|banque|transf|überweis|virement|bonifico|przelew|převod|prevod|"
     r"átutal|\bpix\b|iban|swift|sepa|wire|deposit|depósit|paybill|m-?pesa|pervest|pervesk|"
-    r"sąskait|pārskait|ülekan|uplat|nakazil|nakaž|clabe|spei|tilisiirt|tilille|"
+    r"sąskait|pārskait|ülekan|uplat|nakazil|nakaž|clabe|spei|tilisiirt|tilille|platb|zaplat|"
+    r"poplat|fizet|utal|\bneft\b|\bimps\b|\brtgs\b|\bupi\b|"
     r"insättning|överför|overfør|"
     r"overmak|overschrij|havale|millifær|\beft\b|κατάθεσ|μεταφορ|"
     + folded(r"перевод|перевест|переказ") + r"|"
-    r"ባንክ|بنك|بانک|банк|בנק|बैंक|ব্যাংক|ธนาคาร|ngân\s+hàng|銀行|银行|은행|"
+    r"ባንክ|بنك|بانک|банк|בנק|बैंक|ব্যাংক|ธนาคาร|ngân\s+hàng|銀行|银行|은행|ბანკ|გადმორიცხ|"
+    r"โอน|ബാങ്ക്|வங்கி|బ్యాంక్|ಬ್ಯಾಂಕ್|બેંક|ਬੈਂਕ|ဘဏ်|လွှဲ|"
     # A payment app's name is money talk too.
-    r"(?<!\w)(?:" + _WALLETS + r")")
+    r"(?<!\w)(?:" + _WALLETS + r")|" + _WALLETS_GLUED)
 
 
 # A payment card's number: four groups of four (American Express: 4-6-5), where the sentence
@@ -129,26 +138,65 @@ _CARD_WORDS = re.compile(
 # A payment app's number: a phone or an ID after the app's name ("MobilePay ... Send til
 # 40 55 66 77", "Papara No 1907554321", "FPS ID: 1234567", "בביט ל-054-7654321").
 # (Gated: most texts name no app, and the scan of its alternation is then skipped.)
-_WALLET = Gated(re.compile(r"(?<!\w)(?:" + _WALLETS + r")(?![\w\-])[^\n]{0,60}?"
+_WALLET = Gated(re.compile(r"(?:(?<!\w)(?:" + _WALLETS + r")(?![\w\-])|" + _WALLETS_GLUED
+                           + r")[^\n]{0,60}?"
                            r"(?P<number>(?<![\w+])\+?\d(?:[ \-]?\d){5,14})(?![\w\-])"))
 # The account's holder named right after its number: "..., name Chukwuemeka Obi Enterprises",
 # "a.n. Budi Santoso", "(አበበ ከበደ)", "- J. Dela Cruz", "anarana: Rakoto Jean".
+# Words for the account's holder or the payment's recipient, said before the name.
+_RECIPIENT_WORDS = (
+    r"kontoinhaber\w*|account\s+(?:holder|title)|t\.\s?n\.\s?v\.|ten\s+name\s+van|"
+    r"em\s+nome\s+de|au\s+nom\s+de|a\s+nombre\s+de|intestat[oa]\s+a|titulaire|"
+    r"bénéficiaire|primalac|primatelj|prejemnik|gavėjas|saņēmējs|saaja|marrësi|al\u0131c\u0131|alici|"
+    r"mpokeaji|mottaker|mottagare|modtager|vastaanottaja|příjemce|príjemca|kedvezményezett|"
+    r"beneficjent|"
+    + folded(r"получател|получатель|одержувач|отримувач") + r"|"
+    r"მიმღები|收款人|户名|戶名|口座名義|名義人|اکاؤنٹ\s+ٹائٹل|ชื่อบัญชี|ชื่อผู้รับ|"
+    r"المستفيد|اسم\s+الحساب|صاحب\s+الحساب|בעל\s+החשבון|על\s+שם")
 _HOLDER_LABELS = (
     r"(?i:account\s+name|name|holder|a\.\s?n\.|atas\s+nama|nama|aha|anarana|nom|titular|"
     r"nombre|beneficiar\w*|inhaber|empf[aä]nger|odbiorca|jina|suna|orukọ|igama|magaca|"
     r"ім'я|имя|на\s+имя|ስም|নাম|नाम|பெயர்|పేరు|ಹೆಸರು|പേര്|નામ|ਨਾਮ|نام|اسم|باسم|名義|名义|"
-    r"이름|예금주|ชื่อ|tên)")
+    r"이름|예금주|ชื่อ|tên|naam|"
+    + _RECIPIENT_WORDS + ")")
 # (Without a label, a name's shape: capitalised words or initials, or words of a script
 # without capitals; "(card statement)", "(EAN)", "- Reason: ..." are no one's name.)
 _NAME_WORD = (r"(?:[A-Z\u00c0-\u00de\u0100-\u017f\u0410-\u042f][a-z\u00df-\u00ff\u0100-\u017f"
               r"\u0430-\u044f\u0451'\-]+|[A-Z\u0410-\u042f]\.|[^\W\d_a-zA-Z\u00c0-\u024f\u0400-\u04ff]+)")
+_INITIALS = r"(?:[A-Z\u0410-\u042f]\.[ \t]?)*"  # "J. de Vries", "A. J. Patel"
 _DASHES = "\\-\u2013\u2014"
 _HOLDER = re.compile(
     rf"[ \t]*(?:[,;:/{_DASHES}][ \t]*)?(?:"
-    + _HOLDER_LABELS + r"[ \t]*[:=\-]?[ \t]*(?P<named>[^\W\d_][^\n.,;!?()\d]{1,49}?)"
+    + _HOLDER_LABELS + r"[ \t]*[:=\-]?[ \t]*(?P<named>" + _INITIALS
+    + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)"
     r"(?=[ \t]*(?:[\n.,;!?()]|$))"
-    rf"|[(\uff08](?P<paren>{_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,3}})[)\uff09]"
+    rf"|[(\uff08](?P<paren>{_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,3}}"
+    # or words of another script, their marks included ("(ဒေါ်ခင်မာဝင်း)")
+    r"|[^\x00-\x1f\x21-\x7f\u00c0-\u024f\u0400-\u04ff\d()\uff08\uff09\u3002\uff0c]{2,40})"
+    r"[)\uff09]"
     rf"|[{_DASHES}][ \t]*(?P<dashed>{_NAME_WORD}(?:[ \t]?{_NAME_WORD}){{1,3}})(?![\w:]))")
+# After a number a wallet, an account or a card word names, the name may follow bare:
+# "GCash ... 0998 443 2176 R. Dizon".
+_BARE_HOLDER = re.compile(
+    rf"[ \t]+(?P<bare>(?:[A-Z\u0410-\u042f]\.[ \t]?)+{_NAME_WORD}|{_NAME_WORD}[ \t]"
+    rf"(?:[A-Z\u0410-\u042f]\.[ \t]?)*{_NAME_WORD})(?![\w:])")
+# The holder or recipient named with its word, wherever it stands in a sentence about paying:
+# "Commerzbank, Kontoinhaber Stefan Lorenz", "t.n.v. J. de Vries", "em nome de Rui Pereira".
+_RECIPIENT = Gated(re.compile(
+    r"(?<!\w)(?i:" + _RECIPIENT_WORDS + r")[ \t]*[:=\-]?[ \t]*"
+    r"(?P<name>" + _INITIALS + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)(?=[ \t]*(?:[\n.,;!?()]|$))"))
+# A bank's code of a branch or of the bank itself, where paying is spoken of: the account is
+# found by it ("Sort code 20-45-77", "BSB 062-692", "IFSC FDRL0001045", "takkode 632005").
+_BANK_CODE = Gated(re.compile(
+    r"(?i:sort\s*code|BSB|routing(?:\s+(?:number|no\.?))?|ABA|IFSC|branch(?:\s+code)?|takkode|"
+    r"tak\s+kode|BIC|SWIFT(?:\s+code)?|código\s+de\s+sucursal|agência|agencia|"
+    r"clearing(?:-?nummer)?|reg\.?\s?nr\.?)[\s.:#]*"
+    r"(?P<code>\d{2}-\d{2}-\d{2}|\d{3}-\d{3}|\d{4,9}|[A-Z]{4}0[A-Z0-9]{6}|[A-Z]{6}[A-Z0-9]{2}"
+    r"(?:[A-Z0-9]{3})?)(?![\w\-])"))
+# An account's national shape, where paying is spoken of: Serbian "160-0000012345678-90",
+# Hungarian "11773016-11111018-00000000", Czech "123456789/0800".
+_ACCOUNT_SHAPE = re.compile(r"\d(?<![\w\-/]\d)(?:\d{2}-\d{8,13}-\d{2}|\d{7}-\d{8}(?:-\d{8})?|"
+                            r"(?:\d{0,5}-)?\d{5,9}/\d{4})(?![\w\-/])")
 # An account's, a card's or a wallet's number, whoever found it: the holder named after it goes.
 _PAY_NUMBER = re.compile(r"(?<!\d)\d(?:[ \-]?\d){6,25}(?!\d)")
 
@@ -166,7 +214,7 @@ def _speaks_of(pattern: re.Pattern[str], text: str, start: int, end: int) -> boo
     return bool(pattern.search(text, max(0, start - 120), end + 120))
 
 
-_NEEDS = ("alias", "cbu", "cvu")
+_NEEDS = ("alias", "cbu", "cvu", "مستعار", "כינוי")
 _DIGIT = re.compile(r"\d")
 
 
@@ -174,41 +222,66 @@ class AccountRule:
     code = "contact.social"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
-        if _DIGIT.search(text):
-            for m in _REGISTRY.finditer(text) if _REGISTRY.may_match(text) else ():
-                start, end = m.span("number")
-                if sum(c.isdigit() for c in m.group("number")) >= 6 and (
-                        _speaks_of(_LOOK_UP, text, start, end)
-                        or _speaks_of(_MONEY, text, start, end)):
-                    yield start, end
-            for m in _ID_SHAPES.finditer(text) if "." in text else ():
-                if _speaks_of(_LOOK_UP, text, *m.span()) or _speaks_of(_MONEY, text, *m.span()):
-                    yield m.span()
-            for m in _ACCOUNT.finditer(text) if _ACCOUNT.may_match(text) else ():
-                start, end = m.span("number")
-                if not _OTHER_LABEL.search(text, m.start(), start) \
-                        and _speaks_of(_MONEY, text, start, end):
-                    yield start, end
-            for m in _IBAN.finditer(text):
-                if _iban(m.group(0)) or (_IBAN_LENGTHS.get(m.group(0)[:2]) == len(
-                        m.group(0).replace(" ", "").replace("-", ""))
-                        and _speaks_of(_MONEY, text, *m.span())):
-                    yield m.span()
-            for m in _CARD.finditer(text):
-                if _OTHER_LABEL.search(text, max(0, m.start() - 30), m.start()):
-                    continue
-                if _speaks_of(_CARD_WORDS, text, *m.span()) or _speaks_of(_MONEY, text, *m.span()):
-                    yield m.span()
-            for m in _WALLET.finditer(text):
-                if not _OTHER_LABEL.search(text, m.start(), m.start("number")):
-                    yield m.span("number")
-            for m in _PAY_NUMBER.finditer(text):
-                holder = _holder(text, m.end())
-                if holder and (_speaks_of(_MONEY, text, *m.span())
-                               or _speaks_of(_CARD_WORDS, text, *m.span())):
-                    yield holder
+        numbers: list[tuple[int, int]] = []  # what was found: a recipient named near it goes
+        for span in self._numbers(text):
+            numbers.append(span)
+            yield span
+        for m in _RECIPIENT.finditer(text) if _RECIPIENT.may_match(text) else ():
+            if _speaks_of(_MONEY, text, *m.span()) or _speaks_of(_CARD_WORDS, text, *m.span()) \
+                    or any(abs(s - m.start()) <= 120 for s, _ in numbers):
+                yield m.span("name")
         lowered = text.lower()
         if any(word in lowered for word in _NEEDS):
             for m in _ALIAS.finditer(text):
-                group = "alias" if m.group("alias") else "cbu"
+                group = next(g for g in ("alias", "cbu", "caps") if m.group(g))
                 yield m.start(group), m.end(group)
+
+    def _numbers(self, text: str) -> Iterator[tuple[int, int]]:
+        """Registry, account, IBAN, card and payment app numbers, bank codes, and the holder
+        named right after such a number."""
+        if not _DIGIT.search(text):
+            return
+        for m in _REGISTRY.finditer(text) if _REGISTRY.may_match(text) else ():
+            start, end = m.span("number")
+            if sum(c.isdigit() for c in m.group("number")) >= 6 and (
+                    _speaks_of(_LOOK_UP, text, start, end)
+                    or _speaks_of(_MONEY, text, start, end)):
+                yield start, end
+        for m in _ID_SHAPES.finditer(text) if "." in text else ():
+            if _speaks_of(_LOOK_UP, text, *m.span()) or _speaks_of(_MONEY, text, *m.span()):
+                yield m.span()
+        paid: list[tuple[int, int]] = []  # numbers of an account, a card, an app
+        for m in _ACCOUNT.finditer(text) if _ACCOUNT.may_match(text) else ():
+            start, end = m.span("number")
+            if not _OTHER_LABEL.search(text, m.start(), start) \
+                    and _speaks_of(_MONEY, text, start, end):
+                paid.append((start, end))
+        for m in _IBAN.finditer(text):
+            if _iban(m.group(0)) or (_IBAN_LENGTHS.get(m.group(0)[:2]) == len(
+                    m.group(0).replace(" ", "").replace("-", ""))
+                    and _speaks_of(_MONEY, text, *m.span())):
+                yield m.span()
+        for m in _CARD.finditer(text):
+            if _OTHER_LABEL.search(text, max(0, m.start() - 30), m.start()):
+                continue
+            if _speaks_of(_CARD_WORDS, text, *m.span()) or _speaks_of(_MONEY, text, *m.span()):
+                paid.append(m.span())
+        for m in _WALLET.finditer(text):
+            if not _OTHER_LABEL.search(text, m.start(), m.start("number")):
+                paid.append(m.span("number"))
+        for m in _ACCOUNT_SHAPE.finditer(text):
+            if _speaks_of(_MONEY, text, *m.span()):
+                paid.append(m.span())
+        for m in _BANK_CODE.finditer(text):
+            if _speaks_of(_MONEY, text, *m.span()):
+                yield m.span("code")
+        for start, end in paid:
+            yield start, end
+            bare = _BARE_HOLDER.match(text, end)
+            if bare:
+                yield bare.span("bare")
+        for m in _PAY_NUMBER.finditer(text):
+            holder = _holder(text, m.end())
+            if holder and (_speaks_of(_MONEY, text, *m.span())
+                           or _speaks_of(_CARD_WORDS, text, *m.span())):
+                yield holder

@@ -324,6 +324,9 @@ _EIRCODE = re.compile(r"[ACDEFHKNPRTVWXY](?<![\w\-][ACDEFHKNPRTVWXY])(?:\d{2}|(?
 _GHANA_GPS = re.compile(r"(?i:ghana\s?post(?:\s+gps)?|gps\s+(?:address|code)|digital\s+address)"
                         r"(?:\s+(?:is|code|address))?\s*[:\-,]?\s*(?P<code>[A-Z]{2}-?\d{3,4}-?\d{3,4})\b")
 
+_GHANA_NAMED = re.compile(r"(?i)ghana\s?post|\bgps\s+(?:address|code)|digital\s+address")
+_GHANA_CODE = re.compile(r"(?<![\w\-])[A-Z]{2}-\d{3,4}-\d{4}(?![\w\-])")
+
 _CARRIERS = re.compile(r"\b(?:Royal Mail|DHL|UPS|FedEx|USPS|DPD|GLS|Hermes|Evri)\b")
 
 
@@ -537,7 +540,7 @@ _ACCESS_WORDS = (
     r"domofons?|kod\s+(?:do\s+)?(?:domofonu|bramy|klatki)|dzwonek|kapukód|kapucsengő|csengő|"
     r"kaputelefon|interfon|cod\s+(?:interfon|poartă|poarta)|sonerie|zvonek|zvonček|zvono|zvonec|"
     r"kód\s+(?:od\s+)?(?:vchodu|brány|dveří)|portafon|šifra\s+ulaza|kod\s+ulaza|"
-    r"домофон\w*|звон(?:ок|ец)|дзвінок|код\s+(?:на\s+)?(?:входа|подъезда|під'їзду|домофона)|"
+    r"домофон\w*|звон(?:ок|ец)|звънец|дзвінок|код\s+(?:на\s+)?(?:входа|подъезда|під'їзду|домофона)|"
     r"κουδούνι|θυροτηλέφωνο|κωδικός\s+εισόδου|kap\u0131\s+kodu|zil|diyafon|"
     r"bel\s+(?:aan\s+)?bij|aanbellen\s+bij|laiptinės\s+kodas|kods\s+(?:pie\s+)?durvīm|"
     r"код\s+на\s+дверях|код\s+дверей|дамафон\w*|орцны\s+код|кодын\s+дугаар|"
@@ -557,7 +560,7 @@ _ACCESS_NEEDS = ("code", "bell", "buzz", "intercom", "inter", "sonn", "citofon",
                  "codice", "porter", "telefonil", "timbre", "digo", "campainha", "klingel",
                  "kod", "klock", "klokke", "koodi", "summeri", "kood", "fonolukk", "kodas",
                  "kods", "domofon", "dzwon", "csengő", "kapukód", "sonerie", "zvon", "kód",
-                 "portafon", "šifra", "домофон", "звон", "дзвін", "код", "κουδούνι",
+                 "portafon", "šifra", "домофон", "звон", "звън", "дзвін", "код", "κουδούνι",
                  "θυροτηλέφωνο", "κωδικός", "zil", "diyafon", "portkod", "portkode", "bel ",
                  "aanbellen", "дамафон", "дзвер", "durvīm", "dørtelefon", "門鐘", "门铃", "門禁",
                  "门禁", "비밀번호", "비번", "インターホン", "オートロック", "קוד", "אינטרקום",
@@ -575,7 +578,11 @@ ACCESS_BEFORE = re.compile(rf"(?i:(?<!\w)(?:{_ACCESS_WORDS})(?!\w))[\s:\-\u2013]
 _WAY_WORDS = folded(
     r"opposite|behind|next\s+door|next\s+to|beside|across\s+from|across\s+the\s+(?:road|street)|"
     r"in\s+front\s+of|near\s+the|nearby|after\s+the|past\s+the|at\s+the\s+(?:corner|end)|"
-    r"corner\s+of|turn\s+(?:left|right|in)|gate|entrance|facing|"
+    r"corner\s+of|turn\s+(?:left|right|in)|gate|entrance|facing|driveway|letterbox|mailbox|"
+    r"round\s+the\s+back|at\s+the\s+back|side\s+door|front\s+door|back\s+door|doorbell|"
+    r"buzzer|intercom|ring\s+the\s+bell|an\s+der\s+tür|klingel\w*|sonne[zr]|sonnette|"
+    r"interphone|timbre|citofono|campanello|deurbel|aanbellen|ringeklokke|dørklokke|"
+    r"domofon\w*|zvonek|csengő|sonerie|interfon|"
     r"en\s+face|à\s+côté|derrière|près\s+d[eu]|au-dessus|au\s+coin|portail|porte|entrée|"
     r"après\s+l[ae]|devant|frente\s+a|enfrente|al\s+lado|detrás|junto\s+a|cerca\s+de|esquina|"
     r"portón|reja|puerta|entrada|arriba\s+de|encima\s+de|después\s+de|cuadra|edificio|"
@@ -600,8 +607,8 @@ _WAY_WORDS = folded(
     r"naby|hek|agagaarka|ka\s+soo\s+horjeeda|gadaasha|u\s+dhow|albaabka|legbe|iwaju|kusa\s+da|"
     r"gaban|ƙofar|kofar|n'akụkụ|n'ihu|አጠገብ|ፊት\s+ለፊት|ጀርባ|مقابل|بجانب|بجوار|خلف|قرب|أمام|"
     r"مدخل|بوابة|روبروی|کنار|پشت|نزدیک|جلوی|کے\s+سامنے|کے\s+پیچھے|ליד|מול|מאחורי|כניסה|שער|"
-    r"सामने|के\s+पास|पीछे|बगल|समोर|जवळ|সামনে|পাশে|পিছনে|কাছে|எதிரே|எதிரில்|அருகில்|பின்னால்|"
-    r"ఎదురుగా|పక్కన|ಎದುರು|ಹತ್ತಿರ|എതിർവശ\w*|അടുത്ത്|સામે|પાસે|ਸਾਹਮਣੇ|ਨੇੜੇ|ඉදිරිපිට|අසල|"
+    r"सामने|के\s+पास|पीछे|बगल|समोर|जवळ|پاس|کے\s+ساتھ|دروازہ|پیچھے|সামনে|পাশে|পিছনে|কাছে|எதிரே|எதிரில்|அருகில்|பின்னால்|"
+    r"ఎదురుగా|పక్కన|ಎದುರು|ಹತ್ತಿರ|എതിർവശ\w*|അടുത്ത്|સામે|પાસે|પાછળ\w*|ਪਿੱਛੇ|ਕੋਲ|ළඟ|පිටුපස|ਸਾਹਮਣੇ|ਨੇੜੇ|ඉදිරිපිට|අසල|"
     r"მოპირდაპირე|გვერდით|ახლოს|ჭიშკარ\w*|դիմաց|կողքին|մոտ|qarş\u0131s\u0131nda|yan\u0131nda|"
     r"arxas\u0131nda|qarshisida|yonida|orqasida|қарсы|жанында|эсрэг|хажууд|ойролцоо|đối\s+diện|"
     r"cạnh|gần|cổng")
@@ -654,6 +661,9 @@ class AddressRule:
             if "gps" in lowered or "ghana" in lowered or "digital" in lowered:
                 for m in _GHANA_GPS.finditer(text):
                     yield m.start("code"), m.end("code")
+                # The code's own shape, further on in a text that names the system.
+                for m in _GHANA_CODE.finditer(text) if _GHANA_NAMED.search(text) else ():
+                    yield m.span()
             if "," in text:
                 for m in _STREET_FLAT.finditer(text) if _STREET_FLAT.may_match(text) else ():
                     if not _NOT_STREET.match(m.group(0)):

@@ -22,6 +22,8 @@ from relay.rules.view import folded
 # To meet, in the languages the rules read (stems: the verb's forms follow).
 _MEET_WORDS = re.compile(folded(
     r"(?i)(?<!\w)(?:meet(?:s|ing)?|meet\s+up|meetup|treff(?:en|e|t)|ontmoet\w*|afspreken|"
+    r"übergabe|hand\s?over|handover|overdracht|överlämning|overlevering|předání|"
+    r"odovzdan\w*|átadás\w*|predaj\w*|primopredaj\w*|nađemo|nadjemo|"
     r"rencontr\w*|retrouv\w*|rendez-vous|quedamos|quedar|quedemos|encontr\w*|nos\s+vemos|"
     r"vediamoci|incontr\w*|ci\s+vediamo|spotka\w*|setk\w*|sejdeme|stretn\w*|találkoz\w*|"
     r"tapaa\w*|tavata|träffa\w*|träffas|møtes|mødes|møde|mødes|hittas|întâlni\w*|vedem|"
@@ -40,12 +42,13 @@ _MEET = Gated(_MEET_WORDS)  # most texts hold none of its words: the scan is the
 # Cash, in hand.
 _CASH = re.compile(folded(
     r"(?i)(?<!\w)(?:cash(?!\s?(?:machine|point|desk|register|dispenser|counter|back|on\s+delivery))|contant\w*|kontant\w*|bargeld|in\s+bar|bar\s+(?:bezahlen|"
-    r"zahlen|geben)|zahl\w*\s+bar|bar\s+(?:in|auf)\s+die\s+hand|efectivo|espèces|en\s+liquide|contanti|dinheiro|em\s+mão|en\s+mano|"
-    r"en\s+main\s+propre|gotówk\w*|hotovost\w*|hotovos\w*|készpénz\w*|käteis\w*|sularaha|"
+    r"zahlen|geben)|zahl\w*\s+bar|bar\s+(?:in|auf)\s+die\s+hand|bar\s+bei|"
+    r"(?:zahlung|bezahlung)\s+(?:gern\w*\s+|nur\s+|einfach\s+)?bar|efectivo|espèces|en\s+liquide|contanti|dinheiro|gotówk\w*|hotovost\w*|hotovos\w*|készpénz\w*|käteis\w*|sularaha|"
     r"nakit|peşin|nağd\w*|naqd\w*|наличн\w*|налик\w*|готівк\w*|наяўн\w*|бэлнээр|бэлэн|"
     r"кеш|кэш|в\s+руки|на\s+руки|в\s+брой|в\s+готовина|gotovin\w*|готовин\w*|numerar|"
     r"μετρητά|tunai|tiền\s+mặt|pesa\s+taslimu|taslimu|owó|lọ́wọ́|kuɗi|ego\s+n'aka|imali|"
-    r"lacag|arian\s+parod|airgead\s+tirim|flus\s+kontanti|"
+    r"lacag|arian\s+parod|airgead\s+tirim|flus\s+kontanti|grynais\w*|skaidrā|skaidr\w+\s+naud\w*|"
+    r"pouzeć\w*|pouzeċ\w*|para\s+në\s+dorë|"
     r"מזומן\w*|نقد\w*|نقدا|نقدًا|كاش|کاش|نقدی|नकद|नगद|रोख|कैश|नगदै|নগদ|ਨਕਦ|રોકડ|"
     r"ரொக்க\w*|నగదు|ನಗದು|പണമായി|මුදල්|ጥሬ\s+ገንዘብ|ნაღდ\w*|կանխիկ)(?!\w)"
     r"|现金|現金|現ナマ|현금|เงินสด|ငွေသား|សាច់ប្រាក់|ເງິນສົດ"))

@@ -349,6 +349,9 @@ _PAIR_WORDS = frozenset({
     "ochenta", "noventa", "dieci", "undici", "dodici", "tredici", "venti", "trenta", "quaranta",
     "cinquanta", "sessanta", "settanta", "ottanta", "novanta",
     "septante", "huitante", "octante", "nonante",  # Swiss and Belgian French
+    "dvidešimt", "trisdešimt", "keturiasdešimt", "penkiasdešimt", "šešiasdešimt",  # Lithuanian
+    "septyniasdešimt", "aštuoniasdešimt", "devyniasdešimt", "divdesmit", "trīsdesmit",
+    "četrdesmit", "piecdesmit", "sešdesmit", "septiņdesmit", "astoņdesmit", "deviņdesmit",
     "dez", "doze", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "oitenta", "tien",
     "twintig", "dertig", "veertig", "vijftig", "zestig",
     "zeventig", "tachtig", "negentig", "tio", "tjugo", "trettio", "fyrtio", "femtio",

@@ -173,7 +173,7 @@ _SEARCH_ME = Gated(re.compile(
 # للإلكترونيات،", "اسم آگهی کالای دست دوم تهران غرب.", "потърсете профила Иван Антики"): the
 # words up to the clause's end.
 _NAMED_AS = Gated(re.compile(
-    r"(?:باسم|بإسم|به\s+اسم|با\s+نام|اسم\s+(?:آگهی|پیج|صفحه|فروشگاه|کانال|الحساب|المتجر|"
+    r"(?:باسم|بإسم|اسمها|اسمه|به\s+اسم|با\s+نام|اسم\s+(?:آگهی|پیج|صفحه|فروشگاه|کانال|الحساب|المتجر|"
     r"الصفحة|الصفحه)|בשם|کے\s+نام\s+سے|नाम\s+से|"
     + folded(r"профила|с\s+името|под\s+ником|с\s+именем|под\s+именем")  # noqa: RUF001
     + r")[\s:]+(?P<name>[^\W\d_][^\n.,،;!?()\d]{1,40}?)(?=\s*(?:[\n.,،;!?()]|$))"))
@@ -195,14 +195,16 @@ _NAMED_BEFORE = re.compile(
     + folded(r"продавца|продавця|прадаўца|продавач\w*|продавец|") +
     r"(?i:verkoper|verkäufer|seller|vendeur|vendedor|venditore|säljare|sprzedawca|"
     r"sat\u0131c\u0131|anbieter|shop\s+name|store\s+name|shop|store|boutique|tienda|loja|"
-    r"negozio|winkel|butik|sklep|laden))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*$")
+    r"negozio|winkel|butik|sklep|laden|trgovin\w*|prodavnic\w*|veikal\w*|parduotuv\w*|"
+    r"pood\w*|dyqan\w*|siop\w*|siopa|denda|botiga))\s*(?:は|是|:|is|ist|est|es|är|heißt)?\s*$")
 # A user quoted, or a name searched for, where another platform is named (Hebrew "the user
 # 'X'" on Yad2, "Додај ме на Вибер, тражи 'X'"); without one a product is searched for ("搜
 # “蓝色台灯”"), and on the marketplace itself ("the user "X" on here asked me...") a user's
 # name is no way out.
 _SEARCH_BEFORE = re.compile(
     r"(?<!\w)(?i:search|find|busca|búscame|cherche|cerca|zoek|sök|søg|szukaj|hledej|hľadaj|keres|"
-    r"cari|tafuta|ara|" + folded(r"тражи\w*|траж|ищи\w*|шукай\w*|пребарај|потърс\w*") + r")"
+    r"cari|tafuta|ara|meklē\w*|meklej\w*|ieškok\w*|otsi\w*|cuardaigh|chwilia\w*|bilatu|"
+    r"kërko\w*|" + folded(r"тражи\w*|траж|ищи\w*|шукай\w*|пребарај|потърс\w*") + r")"
     r"(?:\s+(?:for|me|us|nach|uns|mich))?\s*(?::)?\s*$")
 _USER_BEFORE = re.compile(
     r"(?:המשתמש|משתמש|החנות|المستخدم|المتجر|(?i:user(?:name)?|utilisateur|usuario|usuário|"
@@ -224,6 +226,8 @@ _PLATFORM_STEMS = (
     "enjoei", "xiaohongshu", "douyin", "weibo", "bilibili", "小红书", "抖音", "微博",
     "kijiji", "trade me", "trademe", "2dehands", "2ememain", "donedeal", "divar", "دیوار",
     "list.am", "lalafo", "unegui", "mapy.cz", "google maps", "googlemaps", "bazoš",
+    "ss.lv", "ss.com", "skelbiu", "okidoki", "ricardo", "tutti.ch", "蝦皮",
+    "虾皮", "露天", "olx.ba", "pazar3", "merrjep", "njuskalo", "halooglasi", "bolha",
     "justdial", "just dial", "sulekha", "indiamart", "yelp", "2gis", "dianping",
     # Named in other scripts, as the lowered view shows them
     *(folded(w).lower() for w in (

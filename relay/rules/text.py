@@ -38,7 +38,8 @@ _QUERY_VALUE = re.compile(r"[?&;#](?P<key>[^=&;#?\s]{1,40})=(?P<value>[^&;#\s]*)
 _CONTACT_KEYS = re.compile(
     r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
     r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
-    r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|^mob|^nr_?tel|^numar|^telefono|^celular|"
+    r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|mob|^nr_?tel|^numar|^telefono|^celular|"
+    r"t[aā]lr|"
     r"^f[oó]n$|^uimh|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
@@ -71,6 +72,12 @@ _SHIPMENT_KEY = re.compile(
 # A run of digits inside a value of words and digits: read alone for a mobile number.
 _GLUED_RUN = re.compile(r"(?<=[^\W\d_\-])\d{8,13}(?!\d)|(?<=[^\W\d_]-)\d{8,13}(?!\d)")
 _VALUE_WORD = re.compile(r"[^\W\d_]+")
+# A value of words (two or more), or one word of a script without capitals: a name.
+_NAME_VALUE = re.compile(r"[^\W\d_][\w.'\u2019\-]*(?:[ ,]+[^\W\d_][\w.'\u2019\-]*)+"
+                         r"|[^\W\d_a-zA-Z\u00c0-\u024f\u0370-\u04ff]{2,}")
+# Keys whose values are words but no one's: a language, a country, a page's settings.
+_PLAIN_KEY = re.compile(r"(?i)lang|locale|country|region|site|page|tab|view|type|service|"
+                        r"product|status|submit|action|mode|sort|filter|format|currency|utm|^q$")
 _INTERNATIONAL = re.compile(r"\+\s?\d[\d\s\-()]{7,}")
 # A value that spells its digits in percent escapes ("%30%39%31...") or writes a number with
 # phone punctuation ("0812%2D8844%2D3190", "(11)%2097412-6608"): carriers' numbers need
@@ -348,6 +355,11 @@ class TextRules:
                              if (r.code != "link.external" or "/" in value)
                              and (r is not self.phone or " " in value or not value.isascii())
                              and any(r.find(value))), None)
+                if code is None and _NAME_VALUE.fullmatch(value) \
+                        and not _PLAIN_KEY.search(key):
+                    # A person's or a shop's name ("dest=Mme%20Lefebvre", "rcv=สมชาย"):
+                    # carriers' own values are numbers and codes, not words.
+                    code = "contact.social"
                 if code is None and self.model is not None and " " in value:
                     # Words the rules find nothing in are read as a sentence is
                     # ("ret=14, Periyar St, Mylapore, Chennai 600004").
