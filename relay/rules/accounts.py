@@ -39,7 +39,7 @@ _ACCOUNT_WORDS = (
     r"account|a/c|acct|bank\s+details|konto|kontonummer|kontonr|rekeningnummer|cuenta|conta|"
     r"compte|conto|hesap\w*|účet|účtu|tilinumero|tilille|akaun|akaunti|asusu|akaụntụ|"
     # a bank's name right before the number: "Maybank 5642 1234 5678"
-    r"\w*bank|acc(?![\w.])|acc\.|rek(?![\w.])|rek\.|rekening\w*|"
+    r"\w*bank|acc(?![\w.])|acc\.|rek(?![\w.])|rek\.|rekening\w*|akhawunti|capitec|"
     r"reikning\w*|(?:tekuć\w+|žiro|moj\w*|na)\s+račun\w*|CLABE|hisob\w*|llogari\w*|"
     + folded(r"сметк\w*|данс\w*|шот\w*") + r"|"
     r"λογαριασμ\w*|"
@@ -92,7 +92,8 @@ _WALLETS = (
     r"revolut|paypal|qiwi|yoomoney|alipay|支付宝|支付寶|微信支付|wechat\s+pay|"
     r"kakaopay|카카오페이|토스|line\s+pay|paypay|paybox|gopay|shopeepay|zalopay|telebirr|"
     r"ቴሌብር|ecocash|opay|palmpay|uzum|humo|cliq|kbz\s?pay|wave\s?pay|aya\s?pay|cb\s?pay|"
-    r"e-?wallet|palawan|mb\s?way|payid|tikkie|momo\s+pay|paysera)|Bit|Wise|Click|Maya|MoMo|OVO|"
+    r"e-?wallet|palawan|mb\s?way|payid|tikkie|momo\s+pay|paysera|zaad|evc\s?plus|sahal|"
+    r"e-?dahab|snapscan|街口支付)|Bit|Wise|Click|Maya|MoMo|OVO|"
     r"DANA|Wave|Toss|ב?ביט")
 # Names of payment apps in scripts without spaces or with prefixes glued on ("ผ่านพร้อมเพย์").
 _WALLETS_GLUED = r"พร้อมเพย์|ทรูมันนี่|ജിപേ|ഗൂഗിൾ\s?പേ|ஜிபே|ফোনপে|বিকাশে|支付宝|微信|轉數快|转数快"
@@ -101,7 +102,7 @@ _WALLETS_GLUED = r"พร้อมเพย์|ทรูมันนี่|ജ�
 _OTHER_LABEL = re.compile(r"(?i)order|invoice|ref|track|parcel|ticket|case|pedido|commande|"
                           r"bestell|rechnung|zamówien|sipariş|fattura|factura|colis|paket|"
                           r"serial|seri[ea]|imei|s/n|resi|suivi|sendung|env[ií]o|artic|artikel|"
-                          r"reclam|claim|code|kod|receipt|recibo|reçu|ricevut|beleg|quittung|kvitt|transac|transaz|transakc|utr|റഫറൻസ്|रेफ|রেফা|ரெஃப|రిఫ|ರೆಫ|"
+                          r"reclam|claim|code|kod|receipt|recibo|reçu|ricevut|beleg|quittung|kvitt|transac|macaamil|transaz|transakc|utr|റഫറൻസ്|रेफ|রেফা|ரெஃப|రిఫ|ರೆಫ|"
                           + folded(r"код"))
 # What the sentence must speak of: looking a registry number up, or paying by bank.
 _LOOK_UP = re.compile(
@@ -157,7 +158,7 @@ _HOLDER_LABELS = (
     r"(?i:account\s+name|name|holder|a\.\s?n\.|atas\s+nama|nama|aha|anarana|nom|titular|"
     r"nombre|beneficiar\w*|inhaber|empf[aä]nger|odbiorca|jina|suna|orukọ|igama|magaca|"
     r"ім'я|имя|на\s+имя|ስም|নাম|नाम|பெயர்|పేరు|ಹೆಸರು|പേര്|નામ|ਨਾਮ|نام|اسم|باسم|名義|名义|"
-    r"이름|예금주|ชื่อ|tên|naam|"
+    r"이름|예금주|ชื่อ|tên|naam|egasi|ឈ្មោះ|ชื่อ|"
     + _RECIPIENT_WORDS + ")")
 # (Without a label, a name's shape: capitalised words or initials, or words of a script
 # without capitals; "(card statement)", "(EAN)", "- Reason: ..." are no one's name.)
@@ -175,10 +176,13 @@ _HOLDER = re.compile(
     r"|[^\x00-\x1f\x21-\x7f\u00c0-\u024f\u0400-\u04ff\d()\uff08\uff09\u3002\uff0c]{2,40})"
     r"[)\uff09]"
     rf"|[{_DASHES}][ \t]*(?P<dashed>{_NAME_WORD}(?:[ \t]?{_NAME_WORD}){{1,3}})(?![\w:]))")
+_NAMED_NEAR = re.compile(
+    r"(?<!\w)" + _HOLDER_LABELS + r"[ \t]*[:=\-]?[ \t]*(?P<name>" + _INITIALS
+    + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)(?=[ \t]*(?:[\n.,;!?()]|$))")
 # After a number a wallet, an account or a card word names, the name may follow bare:
 # "GCash ... 0998 443 2176 R. Dizon".
 _BARE_HOLDER = re.compile(
-    rf"[ \t]+(?P<bare>(?:[A-Z\u0410-\u042f]\.[ \t]?)+{_NAME_WORD}|{_NAME_WORD}[ \t]"
+    rf"[ \t]*[,;]?[ \t]+(?P<bare>(?:[A-Z\u0410-\u042f]\.[ \t]?)+{_NAME_WORD}|{_NAME_WORD}[ \t]"
     rf"(?:[A-Z\u0410-\u042f]\.[ \t]?)*{_NAME_WORD})(?![\w:])")
 # The holder or recipient named with its word, wherever it stands in a sentence about paying:
 # "Commerzbank, Kontoinhaber Stefan Lorenz", "t.n.v. J. de Vries", "em nome de Rui Pereira".
@@ -226,6 +230,10 @@ class AccountRule:
         for span in self._numbers(text):
             numbers.append(span)
             yield span
+        if numbers:  # "..., IFSC BARB0MANEKC, નામ: Hitesh Textiles": a name said near one
+            for m in _NAMED_NEAR.finditer(text):
+                if any(0 <= m.start() - e <= 80 for _, e in numbers):
+                    yield m.span("name")
         for m in _RECIPIENT.finditer(text) if _RECIPIENT.may_match(text) else ():
             if _speaks_of(_MONEY, text, *m.span()) or _speaks_of(_CARD_WORDS, text, *m.span()) \
                     or any(abs(s - m.start()) <= 120 for s, _ in numbers):

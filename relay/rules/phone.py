@@ -566,7 +566,7 @@ PHONE_WORDS = re.compile(
     r"skambink|pokličite|pokliči|nazovite|nazovi|zovite|zəng|qo'ng'iroq\w*|tawag\w*|telpon|"
     r"қоңырау\w*|хабарлас\w*|залга\w*|ይደውሉ|ደውሉ|"
     # Zulu and Xhosa "call me" ("ngishayele", "ndifowunele"): a prefix before the stem
-    r"\w{0,4}shayel\w*|\w{0,4}fonel\w*|\w{0,4}fowunel\w*)\b)"
+    r"\w{0,4}shayel\w*|\w{0,4}fonel\w*|\w{0,4}fowunel\w*|ffoni\w*|ffôn)\b)"
     r"|電話|携帯|전화|핸드폰|휴대폰|手机|电话|联系|โทร|มือถือ|ไลน์|ติดต่อ"
     # Scripts whose words end in a combining mark, where \b cannot stand
     r"|ফোন|মোবাইল|হোয়াটসঅ্যাপ|போன்|அழை|கைபேசி|ఫోన్|కాల్|ಫೋನ್|ಕರೆ|ഫോൺ|വിളി|ફોન|ਫੋਨ|ਕਾਲ|"
@@ -765,6 +765,26 @@ def called_before(text: str, start: int) -> bool:
     081-332-7460"): a number offered so is no part number, however ordinary the rest."""
     line = text.rfind("\n", 0, start) + 1
     return PHONE_WORDS.search(text, max(line, start - 30), start) is not None
+
+
+# The person to ask for, named between a word of calling and the number: "Call Farid at
+# +60 12-338 4172", "Fowunela uLulama ku-060 ...", "Ffoniwch Siân ar 07923 ...".
+_CALLER = re.compile(
+    r"[ \t]+(?:ask\s+for[ \t]+)?(?:[a-z]{1,3}(?=[A-Z]))?"
+    r"(?P<name>[A-Z\u00c0-\u00de\u0100-\u017f\u0410-\u042f][a-z\u00df-\u00ff\u0100-\u017f"
+    r"\u0430-\u044f'\-]+(?:[ \t][A-Z\u00c0-\u00de][a-z\u00df-\u00ff'\-]+)?)"
+    r"[ \t]*(?:[a-z]{1,5}-?|@)?[ \t:\-]*$")
+
+
+def caller_name(text: str, start: int) -> tuple[int, int] | None:
+    """Where the name of the one to call stands before a number found at `start`."""
+    line = text.rfind("\n", 0, start) + 1
+    window = max(line, start - 45)
+    for m in PHONE_WORDS.finditer(text, window, start):
+        named = _CALLER.match(text, m.end(), start)
+        if named:
+            return named.span("name")
+    return None
 
 
 def mobile_in(digits: str, regions: Iterable[str]) -> bool:

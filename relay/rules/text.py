@@ -25,7 +25,7 @@ from relay.rules.findings import Finding, apply, merge
 from relay.rules.intent import IntentRule
 from relay.rules.links import LinkRule
 from relay.rules.meeting import MeetingRule
-from relay.rules.phone import MASK, PhoneRule, called_before, mobile_in
+from relay.rules.phone import MASK, PhoneRule, called_before, caller_name, mobile_in
 from relay.rules.pieces import PiecesRule
 from relay.rules.regions import suggested
 from relay.rules.social import SocialRule
@@ -39,7 +39,8 @@ _CONTACT_KEYS = re.compile(
     r"mail|phone|tel|mobil|cell|fax|whatsapp|contact|name|user|login|addr|street|zip|postcode|"
     r"sender|recipient|receiver|notify|sms|handle|telegram|wechat|skype|viber|signal|^wa$|"
     r"^line$|^cb$|^hp$|^sdt$|^kin$|^tlf$|^puh|^gsm|mob|^nr_?tel|^numar|^telefono|^celular|"
-    r"t[aā]lr|"
+    r"t[aā]lr|kontakt|^nom$|^nome$|^nombre$|^naam$|^navn$|^namn$|^nimi$|^jm[eé]no$|^meno$|"
+    r"^imi[eę]$|^ime$|^isim$|"
     r"^f[oó]n$|^uimh|"
     # Messengers and "call me" said in a key ("whats=", "bel=", "rappel=", "requester=")
     r"whats|zalo|kakao|^cel$|^bel$|rappel|ligar|llam|chiam|anruf|callback|requester|^ph$|"
@@ -249,6 +250,8 @@ class TextRules:
                     if rule.code == "contact.address" and _in_title(masked, start, end):
                         continue
                     hits.append((start, end))
+                    if rule is self.phone and (named := caller_name(masked, start)):
+                        findings.append(Finding(*seen.span(*named), rule.code))
                     if rule.code == "contact.address":
                         address_hits.append((start, end))
                     findings.append(Finding(*seen.span(start, end), rule.code))
@@ -355,7 +358,7 @@ class TextRules:
                              if (r.code != "link.external" or "/" in value)
                              and (r is not self.phone or " " in value or not value.isascii())
                              and any(r.find(value))), None)
-                if code is None and _NAME_VALUE.fullmatch(value) \
+                if code is None and _NAME_VALUE.match(value) \
                         and not _PLAIN_KEY.search(key):
                     # A person's or a shop's name ("dest=Mme%20Lefebvre", "rcv=สมชาย"):
                     # carriers' own values are numbers and codes, not words.

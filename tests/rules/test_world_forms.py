@@ -441,6 +441,18 @@ FOUND_AFTER_T = [
      "trisdešimt keturi, penkiasdešimt"),
     ("Use Ghana Post GPS please, the code is on my gate: GE-231-5567.", "GE-231-5567"),
 ]
+FOUND_AFTER_U = [
+    ("Ring Tomasz at 512 884 301 when you are outside.", "Tomasz"),
+    ("Shayela uThandi ku-082 555 1234 uma ufika.", "Thandi"),
+    ("Send it to card 5375 4141 9988 7766, Olena Shevchenko, today please.", "Olena Shevchenko"),
+    ("Bank transfer: account 0123456789, IFSC ICIC0001234, name: Priya Nair Stores.",
+     "Priya Nair Stores"),
+    ("https://www.posta.sk/sledovanie?cislo=RR123456789SK&kontakt=0905123456", "0905123456"),
+    ("https://www.dpd.com/tracking?parcel=0123456789&empfaenger=Anna%20Schmid%200151234567",
+     "Anna%20Schmid"),
+    ("Collect at Blk 88 Tampines St 81, #05-123. Ask the guard at the lobby for Mei Ling.",
+     "Mei Ling"),
+]
 KEPT_AFTER_T = [
     "https://www.dhl.com/de-de/home/tracking.html?tracking-id=1234567890&submit=1&lang=de",
     "https://www.laposte.fr/outils/suivre-vos-envois?code=6A18723456789&type=Colissimo%20Expert",
@@ -448,6 +460,8 @@ KEPT_AFTER_T = [
     "Les dates possibles pour la remise en main propre : 06/04 ou 12/04.",
     "Paid by card through the platform; the bank reference is 2024-0611-7781.",
     "The sort order of the parts list is by code 4711-2 then 4711-3.",
+    "Paid with EVC Plus, transaction number 24051288123. When will it ship?",
+    "Call the courier hotline if the parcel is late; the number is on the label.",
 ]
 KEPT_AFTER_S = [
     "The card in the box says serial 4402 1234 5678 9012; is that the warranty number?",
@@ -472,18 +486,18 @@ KEPT_AFTER_R = [
     "The lamp is 27 cm tall, opposite corners are padded for the trip.",
     "Tracking JD014600003828120012 has not moved since Monday.",
     "搜“蓝色台灯”就有同款，是这个吗？",
-]
-# Ordinary, and kept until the model of 2026-12-07 23:00 (trained with blind14t and corpus14zz)
-# stopped holding the intent layer's guess in them back: a known regression.
-MODEL_NOW_TAKES = [
     'The user "Anna Berg" on here asked me to confirm the serial number first.',
+]
+# Ordinary, yet the intent layer guesses a name in it ("профил нь ...") and the model trained
+# with blind14t and corpus14zz (2026-12-07) does not hold the guess back: a known regression.
+MODEL_NOW_TAKES = [
     "Бараат OLX-д байгаа, профил нь хувийн.",
 ]
 
 
 @pytest.mark.parametrize(("text", "secret"),
                          ACCESS_AND_NAMES + CALLBACKS + LOCAL_FORMS + FOUND_AFTER_R
-                         + FOUND_AFTER_S + FOUND_AFTER_T)
+                         + FOUND_AFTER_S + FOUND_AFTER_T + FOUND_AFTER_U)
 def test_forms_the_last_blind_sets_showed_are_removed(text, secret):
     assert_removed(text, secret)
 
