@@ -389,6 +389,34 @@ def pytest_configure(config: pytest.Config) -> None:
                             " PostgreSQL (the store_backend fixture)")
     config.addinivalue_line("markers", "sqlite_only(why): in a file marked backends, runs on"
                             " SQLite only (it edits the SQLite file itself)")
+    # xdist's loadfile hands out files in collection order, but by default first sorts them
+    # by their number of tests: the few long corpus tests came last and one worker ran them
+    # alone at the end. Off, so that LONG_FILES below decide.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+# The files that take longest on one worker (seconds, wall, measured on the 2-core machine
+# under load), handed out first so that the two workers end together; the rest keep their
+# order. A guess is enough: a file left out only starts later.
+LONG_FILES = {
+    "tests/rules/test_contact_model.py": 150, "tests/rules/test_rules_needs.py": 100,
+    "tests/ops/test_operations.py": 85, "tests/marketplace/test_templates.py": 75,
+    "tests/smtp/test_slow_clients.py": 75, "tests/rules/test_intent_rules.py": 70,
+    "tests/pipeline/test_fairness.py": 65, "tests/rules/test_policy_corpus.py": 60,
+    "tests/api/test_api.py": 55, "tests/store/test_reliability.py": 55,
+    "tests/smtp/test_submission.py": 50, "tests/stages/test_attachments.py": 50,
+    "tests/pipeline/test_fuzz.py": 35, "tests/store/test_postgresql.py": 35,
+    "tests/store/test_chain.py": 35, "tests/test_cli.py": 30, "tests/web/test_web_http.py": 30,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first (a stable sort: each file's tests keep their order)."""
+    def weight(item: pytest.Item) -> int:
+        return -LONG_FILES.get(item.nodeid.split("::")[0], 0)
+
+    items.sort(key=weight)
 
 
 # A test that starts a relay (in-process or `relay serve`) has one of these among its fixtures.
