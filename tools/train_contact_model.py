@@ -128,24 +128,36 @@ def _unmasked_hit(seen: View, masked: str, secrets: list[tuple[int, int]], start
 
 def fit(data: list[tuple[list[str], bool]], epochs: int = 8, rate: float = 0.2,
         l2: float = 1e-5) -> tuple[dict[str, float], float]:
-    """Logistic regression by SGD with a decaying step, L2 applied lazily per feature."""
-    weights: dict[str, float] = {}
+    """Logistic regression by SGD with a decaying step, L2 applied lazily per feature.
+
+    The words are numbered once and the weights kept in a list: the same additions and
+    products in the same order as with a dict of words (the same weights to the last bit),
+    in about half the time (`make test` trains the model again to check the shipped one)."""
+    numbers: dict[str, int] = {}
+    rows = [([numbers.setdefault(w, len(numbers)) for w in words], label)
+            for words, label in data]
+    weights = [0.0] * len(numbers)
+    first_seen: dict[int, None] = {}  # the order the words were first updated in
     bias = 0.0
-    order = list(range(len(data)))
+    order = list(range(len(rows)))
     shuffle = random.Random(1).shuffle
+    exp = math.exp
     for epoch in range(epochs):
         shuffle(order)
         step = rate / (1 + epoch)
         keep = 1 - step * l2
         for i in order:
-            words, label = data[i]
-            z = bias + sum(weights.get(w, 0.0) for w in words)
-            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+            ids, label = rows[i]
+            z = bias + sum([weights[n] for n in ids])
+            p = 1 / (1 + exp(-max(-30.0, min(30.0, z))))
             g = step * (p - label)
             bias -= g
-            for w in words:
-                weights[w] = weights.get(w, 0.0) * keep - g
-    return weights, bias
+            for n in ids:
+                weights[n] = weights[n] * keep - g
+            if epoch == 0:
+                first_seen.update(dict.fromkeys(ids))
+    words = list(numbers)
+    return {words[n]: weights[n] for n in first_seen}, bias
 
 
 def _pruned(weights: dict[str, float], least: float = 0.05) -> dict[str, float]:
