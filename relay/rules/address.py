@@ -63,7 +63,9 @@ _STREETS = (
     r"(?<![\w\-])[A-ZÄÖÜÅØÆ][\wäöüßåøæ\-]{0,40}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|"
     r"damm|ufer|chaussee|steig|pfad|markt|straat|laan|plein|gracht|kade|singel|dijk|steeg|hof|"
     r"gatan|vägen|gränd|torget|stigen|backen|allén|leden|gata|väg|vej|gade|veien|vegen|gaten|"
-    r"gate|vei|tie|katu)\s+\d{1,4}(?:\s?[a-zA-Z]\b|-[IVX]{1,4}\b|-\d{1,3}\b|\s?(?:bis|hs)\b)?",
+    r"gate|vei|tie|katu)\s+\d{1,4}(?:\s?[a-zA-Z]\b|-[IVX]{1,4}\b|-\d{1,3}\b|\s?(?:bis|hs)\b)?"
+    # not a date's day ("Bring 14.03.2024") nor the start of a code ("Referentie 3SPNL0123...")
+    r"(?![\w\-]|[.,]\d)",
     r"(?<![\w\-])[A-ZÄÖÜ][\wäöüß\-]{1,40}\s+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|"
     r"Chaussee)\s+\d{1,4}\s?[a-zA-Z]?\b",
     # Am Markt 3, 80331 München: only with its postcode, "Am Montag 3 Pakete" is not one.

@@ -505,15 +505,20 @@ def _spelled_runs(text: str) -> Iterator[tuple[int, int]]:
         digits = sum(_weight(t.group(0)) for t in run)
         words = sum(1 for t in run if not t.group(0).isdigit() and _weight(t.group(0)))
         # One word said before eight digits or more ("seis 12 48 73 90") is a number too.
+        # (A word the table has, not one read as a compound: "Karton: 0034..." is a label.)
         said_first = bool(run) and len(run[0].group(0)) >= 3 and _weight(run[0].group(0)) > 0 \
-            and not run[0].group(0).isdigit()
+            and not run[0].group(0).isdigit() and run[0].group(0).lower() in _DIGIT_WORDS
         raw = sum(1 for t in run if t.group(0).isdigit())
-        if len(run) >= 5 and ((digits >= 7 and words >= 2) or (
+        # Words that are also an article or "or" ("$48.500 o un cambio") say a number only
+        # among others: two of them alone after digits are no number said in words.
+        weak = sum(1 for t in run if t.group(0).lower() in _WEAK_WORDS)
+        if len(run) >= 5 and ((digits >= 7 and words >= 2 and (words > weak or words >= 3)) or (
                 said_first and raw >= 8 and not (len(run) > 1 and _DATE_AFTER.fullmatch(
                     text, run[1].start(), run[-1].end())))):
             yield run[0].start(), run[-1].end()
 
 
+_WEAK_WORDS = frozenset({"o", "oh", "un", "een", "ett", "en", "et", "ena", "bir", "isa", "e"})
 # The digits after one word are a date ("iki 2024-03-22", Lithuanian "until"; "iki" is also
 # Turkish "two"): no number said in part.
 _DATE_AFTER = re.compile(r"(?:19|20)\d\d[-./]\d\d?[-./]\d\d?|\d\d?[-./]\d\d?[-./](?:19|20)\d\d")

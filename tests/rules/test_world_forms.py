@@ -461,6 +461,12 @@ KEPT_AFTER_T = [
     "Paid by card through the platform; the bank reference is 2024-0611-7781.",
     "The sort order of the parts list is by code 4711-2 then 4711-3.",
     "Paid with EVC Plus, transaction number 24051288123. When will it ship?",
+    # found by blind14v's ordinary messages: "o"/"un" as articles, a date or a code after a
+    # street-like word, a label read as a number word
+    "Prefiero la devolución de $12.750 o un cupón, lo que sea más fácil.",
+    "Consegna prevista con Bring 22.05.2025, ordine 4471.",
+    "Levering via de vervoerder, Referentie 7NLPK0098765432 op de doos.",
+    "Aufkleber am Karton: 00340434161094042557, das ist die Sendungsnummer.",
     "Call the courier hotline if the parcel is late; the number is on the label.",
 ]
 KEPT_AFTER_S = [
