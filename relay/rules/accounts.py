@@ -197,6 +197,14 @@ _BANK_CODE = Gated(re.compile(
     r"clearing(?:-?nummer)?|reg\.?\s?nr\.?)[\s.:#]*"
     r"(?P<code>\d{2}-\d{2}-\d{2}|\d{3}-\d{3}|\d{4,9}|[A-Z]{4}0[A-Z0-9]{6}|[A-Z]{6}[A-Z0-9]{2}"
     r"(?:[A-Z0-9]{3})?)(?![\w\-])"))
+# A crypto wallet's address where the text speaks of crypto: TRON ("T" + 33 base58), Bitcoin
+# (legacy "1"/"3" + base58, or bech32 "bc1..."), Ethereum and its tokens ("0x" + 40 hex).
+_CRYPTO_TALK = re.compile(r"(?i)usdt|usdc|trc-?20|erc-?20|bep-?20|bitcoin|\bbtc\b|\beth\b|"
+                          r"ethereum|crypto|krypto|cripto|binance|tether|wallet\s+address|tron\b")
+_CRYPTO_STEMS = ("usd", "rc20", "rc-20", "ep20", "ep-20", "bitcoin", "btc", "eth", "crypt",
+                 "krypt", "binance", "tether", "wallet", "tron")  # cheap tests first
+_CRYPTO = re.compile(r"(?<![\w])(?:T[1-9A-HJ-NP-Za-km-z]{33}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|"
+                     r"bc1[02-9ac-hj-np-z]{11,71}|0x[0-9a-fA-F]{40})(?![\w])")
 # An account's national shape, where paying is spoken of: Serbian "160-0000012345678-90",
 # Hungarian "11773016-11111018-00000000", Czech "123456789/0800".
 _ACCOUNT_SHAPE = re.compile(r"\d(?<![\w\-/]\d)(?:\d{2}-\d{8,13}-\d{2}|\d{7}-\d{8}(?:-\d{8})?|"
@@ -280,6 +288,10 @@ class AccountRule:
         for m in _ACCOUNT_SHAPE.finditer(text):
             if _speaks_of(_MONEY, text, *m.span()):
                 paid.append(m.span())
+        lowered = text.lower()
+        for m in _CRYPTO.finditer(text) if any(w in lowered for w in _CRYPTO_STEMS) \
+                and _CRYPTO_TALK.search(text) else ():
+            yield m.span()
         for m in _BANK_CODE.finditer(text):
             if _speaks_of(_MONEY, text, *m.span()):
                 yield m.span("code")

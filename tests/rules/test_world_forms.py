@@ -452,6 +452,12 @@ FOUND_AFTER_U = [
      "Anna%20Schmid"),
     ("Collect at Blk 88 Tampines St 81, #05-123. Ask the guard at the lobby for Mei Ling.",
      "Mei Ling"),
+    # crypto wallets where crypto is spoken of
+    ("Pay in USDT (TRC20) to TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE and skip the fee.",
+     "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"),
+    ("Bitcoin works too: bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "bc1qar0srrr7xfkvy5l643"),
+    ("ETH to 0x52908400098527886E0F7030069857D2E4169EE7 please.",
+     "0x52908400098527886E0F7030069857D2E4169EE7"),
 ]
 KEPT_AFTER_T = [
     "https://www.dhl.com/de-de/home/tracking.html?tracking-id=1234567890&submit=1&lang=de",
@@ -467,6 +473,7 @@ KEPT_AFTER_T = [
     "Consegna prevista con Bring 22.05.2025, ordine 4471.",
     "Levering via de vervoerder, Referentie 7NLPK0098765432 op de doos.",
     "Aufkleber am Karton: 00340434161094042557, das ist die Sendungsnummer.",
+    "Tracking 1Z999AA10123456784 and order 3MBH2Z9QXKT4RYWPL7VN5JC8D; no crypto payments here.",
     "Call the courier hotline if the parcel is late; the number is on the label.",
 ]
 KEPT_AFTER_S = [
