@@ -142,8 +142,6 @@ _CARD_WORDS = re.compile(
 _WALLET = Gated(re.compile(r"(?:(?<!\w)(?:" + _WALLETS + r")(?![\w\-])|" + _WALLETS_GLUED
                            + r")[^\n]{0,60}?"
                            r"(?P<number>(?<![\w+])\+?\d(?:[ \-]?\d){5,14})(?![\w\-])"))
-# The account's holder named right after its number: "..., name Chukwuemeka Obi Enterprises",
-# "a.n. Budi Santoso", "(አበበ ከበደ)", "- J. Dela Cruz", "anarana: Rakoto Jean".
 # Words for the account's holder or the payment's recipient, said before the name.
 _RECIPIENT_WORDS = (
     r"kontoinhaber\w*|account\s+(?:holder|title)|t\.\s?n\.\s?v\.|ten\s+name\s+van|"
@@ -158,7 +156,7 @@ _HOLDER_LABELS = (
     r"(?i:account\s+name|name|holder|a\.\s?n\.|atas\s+nama|nama|aha|anarana|nom|titular|"
     r"nombre|beneficiar\w*|inhaber|empf[aä]nger|odbiorca|jina|suna|orukọ|igama|magaca|"
     r"ім'я|имя|на\s+имя|ስም|নাম|नाम|பெயர்|పేరు|ಹೆಸರು|പേര്|નામ|ਨਾਮ|نام|اسم|باسم|名義|名义|"
-    r"이름|예금주|ชื่อ|tên|naam|egasi|ឈ្មោះ|ชื่อ|"
+    r"이름|예금주|ชื่อ|tên|naam|egasi|ឈ្មោះ|"
     + _RECIPIENT_WORDS + ")")
 # (Without a label, a name's shape: capitalised words or initials, or words of a script
 # without capitals; "(card statement)", "(EAN)", "- Reason: ..." are no one's name.)
@@ -166,19 +164,20 @@ _NAME_WORD = (r"(?:[A-Z\u00c0-\u00de\u0100-\u017f\u0410-\u042f][a-z\u00df-\u00ff
               r"\u0430-\u044f\u0451'\-]+|[A-Z\u0410-\u042f]\.|[^\W\d_a-zA-Z\u00c0-\u024f\u0400-\u04ff]+)")
 _INITIALS = r"(?:[A-Z\u0410-\u042f]\.[ \t]?)*"  # "J. de Vries", "A. J. Patel"
 _DASHES = "\\-\u2013\u2014"
+# A name after its word, up to the clause's end.
+_NAME_TAIL = (r"[ \t]*[:=\-]?[ \t]*(?P<name>" + _INITIALS
+              + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)(?=[ \t]*(?:[\n.,;!?()]|$))")
+# The account's holder named right after its number: "..., name Chukwuemeka Obi Enterprises",
+# "a.n. Budi Santoso", "(አበበ ከበደ)", "- J. Dela Cruz", "anarana: Rakoto Jean".
 _HOLDER = re.compile(
     rf"[ \t]*(?:[,;:/{_DASHES}][ \t]*)?(?:"
-    + _HOLDER_LABELS + r"[ \t]*[:=\-]?[ \t]*(?P<named>" + _INITIALS
-    + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)"
-    r"(?=[ \t]*(?:[\n.,;!?()]|$))"
-    rf"|[(\uff08](?P<paren>{_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,3}}"
+    + _HOLDER_LABELS + _NAME_TAIL
+    + rf"|[(\uff08](?P<paren>{_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,3}}"
     # or words of another script, their marks included ("(ဒေါ်ခင်မာဝင်း)")
     r"|[^\x00-\x1f\x21-\x7f\u00c0-\u024f\u0400-\u04ff\d()\uff08\uff09\u3002\uff0c]{2,40})"
     r"[)\uff09]"
     rf"|[{_DASHES}][ \t]*(?P<dashed>{_NAME_WORD}(?:[ \t]?{_NAME_WORD}){{1,3}})(?![\w:]))")
-_NAMED_NEAR = re.compile(
-    r"(?<!\w)" + _HOLDER_LABELS + r"[ \t]*[:=\-]?[ \t]*(?P<name>" + _INITIALS
-    + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)(?=[ \t]*(?:[\n.,;!?()]|$))")
+_NAMED_NEAR = re.compile(r"(?<!\w)" + _HOLDER_LABELS + _NAME_TAIL)
 # After a number a wallet, an account or a card word names, the name may follow bare:
 # "GCash ... 0998 443 2176 R. Dizon".
 _BARE_HOLDER = re.compile(
@@ -186,9 +185,7 @@ _BARE_HOLDER = re.compile(
     rf"(?:[A-Z\u0410-\u042f]\.[ \t]?)*{_NAME_WORD})(?![\w:])")
 # The holder or recipient named with its word, wherever it stands in a sentence about paying:
 # "Commerzbank, Kontoinhaber Stefan Lorenz", "t.n.v. J. de Vries", "em nome de Rui Pereira".
-_RECIPIENT = Gated(re.compile(
-    r"(?<!\w)(?i:" + _RECIPIENT_WORDS + r")[ \t]*[:=\-]?[ \t]*"
-    r"(?P<name>" + _INITIALS + r"[^\W\d_][^\n.,;!?()\d]{1,49}?)(?=[ \t]*(?:[\n.,;!?()]|$))"))
+_RECIPIENT = Gated(re.compile(r"(?<!\w)(?i:" + _RECIPIENT_WORDS + ")" + _NAME_TAIL))
 # A bank's code of a branch or of the bank itself, where paying is spoken of: the account is
 # found by it ("Sort code 20-45-77", "BSB 062-692", "IFSC FDRL0001045", "takkode 632005").
 _BANK_CODE = Gated(re.compile(
@@ -217,7 +214,7 @@ def _holder(text: str, end: int) -> tuple[int, int] | None:
     m = _HOLDER.match(text, end)
     if m is None:
         return None
-    group = next(g for g in ("named", "paren", "dashed") if m.group(g))
+    group = next(g for g in ("name", "paren", "dashed") if m.group(g))
     return m.span(group)
 
 
